@@ -1,0 +1,83 @@
+import { authorize, type ContextValue, type PrincipalInfo } from './policy/evaluate';
+import type { PolicyDocument } from './policy/types';
+import { accessDenied } from './errors';
+import type { Caller } from './context';
+import { parseDoc, type Role, type World } from './state';
+import { renderBoundPolicy } from './principals';
+
+export interface AuthzRequest {
+  action: string;
+  resource: string;
+  resourceAccountId: string;
+  resourcePolicy?: PolicyDocument;
+  resourcePolicyRequired?: boolean;
+  context?: Record<string, ContextValue>;
+}
+
+export const isRoot = (caller: Caller): boolean => caller.arn.endsWith(':root');
+
+export function findRoleByArn(world: World, arn: string): Role | undefined {
+  const m = /^arn:aws:iam::(\d{12}):role\/(.*\/)?([^/]+)$/.exec(arn);
+  if (!m) return undefined;
+  const role = world.accounts.get(m[1])?.roles.get(m[3].toLowerCase());
+  return role && role.arn === arn ? role : undefined;
+}
+
+export function principalOf(caller: Caller): PrincipalInfo {
+  return { arn: caller.arn, accountId: caller.accountId, roleArn: caller.session?.roleArn };
+}
+
+/** The identity side of a caller: the role's inline and attached policies and its boundary. */
+export function identityOf(world: World, caller: Caller): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
+  if (isRoot(caller)) {
+    return { identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] };
+  }
+  const role = caller.session ? findRoleByArn(world, caller.session.roleArn) : undefined;
+  if (!role || role.roleId !== caller.session?.roleId) return { identityPolicies: [] };
+  return rolePolicies(world, role);
+}
+
+export function rolePolicies(world: World, role: Role): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
+  const account = world.accounts.get(role.accountId)!;
+  const identityPolicies = [...role.inlinePolicies.values()].map(parseDoc);
+  for (const arn of role.attachedPolicies) {
+    const p = account.policies.get(arn) ?? world.accounts.get(arn.split(':')[4])?.policies.get(arn);
+    const v = p?.versions.find((x) => x.id === p.defaultVersionId);
+    if (v) identityPolicies.push(parseDoc(v.document));
+  }
+  let permissionsBoundary: PolicyDocument | undefined;
+  if (role.permissionsBoundary) {
+    const p = world.accounts.get(role.permissionsBoundary.split(':')[4])?.policies.get(role.permissionsBoundary);
+    const v = p?.versions.find((x) => x.id === p.defaultVersionId);
+    // a boundary that no longer exists allows nothing
+    permissionsBoundary = v ? parseDoc(v.document) : { Statement: [] };
+  }
+  return { identityPolicies, permissionsBoundary };
+}
+
+/** Throws AWS's AccessDenied unless the call is allowed. */
+export function authorizeCall(world: World, caller: Caller, r: AuthzRequest): void {
+  const identity = identityOf(world, caller);
+  const decision = authorize({
+    principal: principalOf(caller),
+    action: r.action,
+    resource: r.resource,
+    resourceAccountId: r.resourceAccountId,
+    identityPolicies: identity.identityPolicies,
+    permissionsBoundary: identity.permissionsBoundary,
+    resourcePolicy: r.resourcePolicy,
+    resourcePolicyRequired: r.resourcePolicyRequired,
+    context: { 'aws:SecureTransport': 'true', ...r.context },
+  });
+  if (!decision.allowed) {
+    throw accessDenied(
+      `User: ${caller.arn} is not authorized to perform: ${r.action} on resource: ${r.resource} because ${decision.reason}`,
+    );
+  }
+}
+
+/** A stored resource policy as AWS would evaluate it now (stale role ARNs turned into unique ids). */
+export function livePolicy(world: World, text: string | undefined, bindings?: Map<string, string>): PolicyDocument | undefined {
+  if (!text) return undefined;
+  return parseDoc(renderBoundPolicy(world, text, bindings));
+}

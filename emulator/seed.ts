@@ -1,0 +1,193 @@
+import path from 'node:path';
+import { parse } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { readTemplate, resolve, Unresolvable, type CfnTemplate } from './cfn';
+import { defaultIssuer, type Topology } from './topology';
+import { newAccount, newSigningKey, uniqueId, type Account, type Role, type World } from './state';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+export const DEFAULT_EXTERNAL_ID = 's3-onboarding-local';
+/** The thumbprint AWS documents for EKS issuers (IAM no longer checks it for them). */
+export const EKS_THUMBPRINT = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
+
+export const externalIdFor = (t: Topology, accountId: string): string =>
+  t.accountSettings[accountId]?.externalId ?? DEFAULT_EXTERNAL_ID;
+
+export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSigningKey()): World {
+  const world: World = {
+    accounts: new Map(t.accounts.map((id) => [id, newAccount(id, t.accountSettings[id]?.assumeRolePolicySizeQuota)])),
+    clusters: [],
+    buckets: new Map(),
+    kmsKeys: new Map(),
+    sessions: new Map(),
+    calls: [],
+    seq: 0,
+    faults: [],
+    faultSeq: 0,
+    perCallMs: 0,
+    propagationMs: 0,
+    signingKey,
+    platformAccountId: t.platformAccountId,
+  };
+  const epoch = new Date('2026-01-01T00:00:00Z');
+
+  // the API's own role, from serverless.yml
+  const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as { resources: CfnTemplate };
+  applyTemplate(world, world.accounts.get(t.platformAccountId)!, { Resources: { ApiRole: sls.resources.Resources.ApiRole } }, {});
+
+  // every account: the provisioner role and the workload boundary, from the deployment template
+  const template = readTemplate(path.join(repoRoot, 'deploy/provisioner.yaml'));
+  for (const account of world.accounts.values()) {
+    applyTemplate(world, account, template, { PlatformAccountId: t.platformAccountId, ExternalId: externalIdFor(t, account.id) });
+  }
+
+  for (const c of t.clusters) {
+    const issuer = c.oidcIssuer ?? defaultIssuer(c);
+    world.clusters.push({ name: c.name, accountId: c.accountId, region: c.region, issuer, createdAt: epoch });
+    if (c.oidcProvider) {
+      const url = issuer.replace(/^https:\/\//, '');
+      const arn = `arn:aws:iam::${c.accountId}:oidc-provider/${url}`;
+      world.accounts.get(c.accountId)!.oidcProviders.set(arn, { arn, url, clientIds: ['sts.amazonaws.com'], thumbprints: [EKS_THUMBPRINT], tags: new Map(), createDate: epoch });
+    }
+  }
+  for (const r of t.roles) {
+    putRole(world.accounts.get(r.accountId) ?? fail(`role ${r.name}: unknown account ${r.accountId}`), {
+      name: r.name,
+      path: r.path,
+      trustPolicy: JSON.stringify(r.trustPolicy),
+      inline: Object.fromEntries(Object.entries(r.inlinePolicies).map(([k, v]) => [k, JSON.stringify(v)])),
+      tags: r.tags,
+    });
+  }
+  for (const k of t.kmsKeys) {
+    const [, , , region, accountId, res] = k.arn.split(':');
+    const defaultPolicy = {
+      Version: '2012-10-17',
+      Id: 'key-default-1',
+      Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+    };
+    world.kmsKeys.set(k.arn, {
+      arn: k.arn,
+      keyId: res.slice('key/'.length),
+      accountId,
+      region,
+      policy: JSON.stringify(k.policy ?? defaultPolicy),
+      aliases: (k.aliases ?? []).map((a) => (a.startsWith('alias/') ? a : `alias/${a}`)),
+      awsManaged: k.awsManaged ?? false,
+      createDate: epoch,
+    });
+  }
+  for (const b of t.buckets) {
+    world.buckets.set(b.name, {
+      name: b.name,
+      accountId: b.accountId,
+      region: b.region,
+      policy: b.policy ? JSON.stringify(b.policy) : undefined,
+      kmsKeyArn: b.kmsKeyArn,
+      tags: b.tags ?? {},
+      objects: new Map(),
+      createDate: epoch,
+    });
+  }
+  return world;
+}
+
+const fail = (m: string): never => {
+  throw new Error(m);
+};
+
+interface RoleSpec {
+  name: string;
+  path?: string;
+  trustPolicy: string;
+  inline?: Record<string, string>;
+  managed?: string[];
+  tags?: Record<string, string>;
+  boundary?: string;
+  maxSessionDuration?: number;
+  description?: string;
+}
+
+export function putRole(account: Account, s: RoleSpec): Role {
+  const path = s.path ?? '/';
+  const role: Role = {
+    roleId: uniqueId('AROA'),
+    name: s.name,
+    path,
+    arn: `arn:aws:iam::${account.id}:role${path}${s.name}`,
+    accountId: account.id,
+    trustPolicy: s.trustPolicy,
+    trustBindings: new Map(),
+    description: s.description,
+    maxSessionDuration: s.maxSessionDuration ?? 3600,
+    permissionsBoundary: s.boundary,
+    tags: new Map(Object.entries(s.tags ?? {})),
+    inlinePolicies: new Map(Object.entries(s.inline ?? {})),
+    attachedPolicies: new Set(s.managed ?? []),
+    createDate: new Date('2026-01-01T00:00:00Z'),
+    visibleAt: 0,
+  };
+  account.roles.set(s.name.toLowerCase(), role);
+  return role;
+}
+
+/** Creates the IAM resources of a CloudFormation template in one account (managed policies, then roles). */
+function applyTemplate(world: World, account: Account, template: CfnTemplate, params: Record<string, string>): void {
+  const vars: Record<string, string> = { 'AWS::AccountId': account.id, 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1' };
+  for (const [k, p] of Object.entries(template.Parameters ?? {})) if (p.Default !== undefined) vars[k] = p.Default;
+  Object.assign(vars, params);
+  const refs: Record<string, string> = {};
+  const entries = Object.entries(template.Resources);
+  for (const [logical, r] of entries) {
+    if (r.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    const p = resolve(r.Properties, vars, refs) as { ManagedPolicyName: string; Path?: string; PolicyDocument: unknown; Description?: string };
+    const pathName = p.Path ?? '/';
+    const arn = `arn:aws:iam::${account.id}:policy${pathName}${p.ManagedPolicyName}`;
+    account.policies.set(arn, {
+      policyId: uniqueId('ANPA'),
+      name: p.ManagedPolicyName,
+      path: pathName,
+      arn,
+      description: p.Description,
+      versions: [{ id: 'v1', document: JSON.stringify(p.PolicyDocument), createDate: new Date(0) }],
+      defaultVersionId: 'v1',
+      createDate: new Date(0),
+      updateDate: new Date(0),
+      tags: new Map(),
+    });
+    refs[logical] = arn;
+  }
+  for (const [, r] of entries) {
+    if (r.Type !== 'AWS::IAM::Role') continue;
+    const props = r.Properties as Record<string, unknown>;
+    const get = <T>(key: string): T => resolve(props[key], vars, refs) as T;
+    const policies = ((props.Policies as { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[]) ?? []).map((pol) => ({
+      name: pol.PolicyName,
+      doc: {
+        ...(pol.PolicyDocument as object),
+        // statements that name resources of other stacks (a table ARN, say) do not exist in the emulator
+        Statement: pol.PolicyDocument.Statement.flatMap((st) => {
+          try {
+            return [resolve(st, vars, refs)];
+          } catch (e) {
+            if (e instanceof Unresolvable) return [];
+            throw e;
+          }
+        }),
+      },
+    }));
+    const tags = get<{ Key: string; Value: string }[] | undefined>('Tags') ?? [];
+    putRole(account, {
+      name: get<string>('RoleName'),
+      path: get<string | undefined>('Path'),
+      trustPolicy: JSON.stringify(get('AssumeRolePolicyDocument')),
+      inline: Object.fromEntries(policies.map((p) => [p.name, JSON.stringify(p.doc)])),
+      managed: get<string[] | undefined>('ManagedPolicyArns'),
+      tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+      boundary: get<string | undefined>('PermissionsBoundary'),
+      maxSessionDuration: get<number | undefined>('MaxSessionDuration'),
+      description: get<string | undefined>('Description'),
+    });
+  }
+  void world;
+}

@@ -1,0 +1,126 @@
+import type { CallContext, Caller, ServiceModule } from '../context';
+import { requireCaller } from '../context';
+import { AwsError, accessDenied } from '../errors';
+import type { KmsKey, World } from '../state';
+import { authorizeCall, identityOf, principalOf } from '../authz';
+import { bindPrincipals } from '../principals';
+import { parsePolicyText, validatePolicy, policySize } from '../policy/grammar';
+import { authorize } from '../policy/evaluate';
+
+const KEY_POLICY_MAX_BYTES = 32_768;
+
+export function findKey(world: World, id: string): KmsKey {
+  const direct = world.kmsKeys.get(id);
+  if (direct) return direct;
+  for (const k of world.kmsKeys.values()) {
+    if (k.keyId === id) return k;
+    if (k.aliases.some((a) => id === a || id.endsWith(`:${a}`))) return k;
+  }
+  throw new AwsError('NotFoundException', `Key '${id}' does not exist`, 400);
+}
+
+/** Authorises use of a key (directly or via S3): the key policy must allow, or delegate to IAM via the account root. */
+export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, action: string, region: string): void {
+  if (key.awsManaged && caller.accountId !== key.accountId) {
+    throw accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because AWS managed keys cannot be used from another account`);
+  }
+  authorizeCall(ctx.world, caller, {
+    action,
+    resource: key.arn,
+    resourceAccountId: key.accountId,
+    resourcePolicy: JSON.parse(key.policy),
+    resourcePolicyRequired: true,
+    context: { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:CallerAccount': caller.accountId },
+  });
+}
+
+function sameAccountOnly(caller: Caller, key: KmsKey, action: string): void {
+  if (caller.accountId !== key.accountId) {
+    throw accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because the operation cannot be called across accounts`);
+  }
+}
+
+function metadata(key: KmsKey) {
+  return {
+    AWSAccountId: key.accountId,
+    KeyId: key.keyId,
+    Arn: key.arn,
+    CreationDate: key.createDate.getTime() / 1000,
+    Enabled: true,
+    Description: key.awsManaged ? 'Default key that protects my S3 objects when no other key is defined' : '',
+    KeyUsage: 'ENCRYPT_DECRYPT',
+    KeyState: 'Enabled',
+    Origin: 'AWS_KMS',
+    KeyManager: key.awsManaged ? 'AWS' : 'CUSTOMER',
+    CustomerMasterKeySpec: 'SYMMETRIC_DEFAULT',
+    KeySpec: 'SYMMETRIC_DEFAULT',
+    EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+    MultiRegion: false,
+  };
+}
+
+const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, caller: Caller) => unknown> = {
+  DescribeKey(ctx, body, caller) {
+    const key = findKey(ctx.world, String(body.KeyId ?? ''));
+    authorizeKeyUse(ctx, caller, key, 'kms:DescribeKey', key.region);
+    return { KeyMetadata: metadata(key) };
+  },
+  GetKeyPolicy(ctx, body, caller) {
+    const key = findKey(ctx.world, String(body.KeyId ?? ''));
+    sameAccountOnly(caller, key, 'kms:GetKeyPolicy');
+    authorizeKeyUse(ctx, caller, key, 'kms:GetKeyPolicy', key.region);
+    return { Policy: key.policy, PolicyName: 'default' };
+  },
+  PutKeyPolicy(ctx, body, caller) {
+    const key = findKey(ctx.world, String(body.KeyId ?? ''));
+    sameAccountOnly(caller, key, 'kms:PutKeyPolicy');
+    if (key.awsManaged) throw accessDenied('AWS managed keys cannot be modified');
+    authorizeKeyUse(ctx, caller, key, 'kms:PutKeyPolicy', key.region);
+    const text = String(body.Policy ?? '');
+    const parsed = parsePolicyText(text);
+    if (!parsed.doc) throw new AwsError('MalformedPolicyDocumentException', parsed.error ?? 'Syntax errors in policy.');
+    const problem = validatePolicy(parsed.doc, 'key');
+    if (problem) throw new AwsError('MalformedPolicyDocumentException', problem);
+    if (policySize(text) > KEY_POLICY_MAX_BYTES) throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
+    bindPrincipals(ctx.world, text, ctx.now, (m) => new AwsError('MalformedPolicyDocumentException', `Policy contains a statement with one or more invalid principals.${m ? '' : ''}`));
+    if (body.BypassPolicyLockoutSafetyCheck !== true) {
+      const id = identityOf(ctx.world, caller);
+      const still = authorize({
+        principal: principalOf(caller),
+        action: 'kms:PutKeyPolicy',
+        resource: key.arn,
+        resourceAccountId: key.accountId,
+        identityPolicies: id.identityPolicies,
+        permissionsBoundary: id.permissionsBoundary,
+        resourcePolicy: parsed.doc,
+        resourcePolicyRequired: true,
+      });
+      if (!still.allowed) {
+        throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
+      }
+    }
+    key.policy = text;
+    return {};
+  },
+};
+
+export const kms: ServiceModule = {
+  name: 'kms',
+  operationOf: (req) => String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Unknown',
+  handle(ctx) {
+    const caller = requireCaller(ctx);
+    const op = ops[ctx.operation];
+    if (!op) throw new AwsError('UnsupportedOperationException', `The emulator does not implement KMS ${ctx.operation}`);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(ctx.req.body.toString('utf8') || '{}');
+    } catch {
+      throw new AwsError('SerializationException', 'Invalid JSON body');
+    }
+    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(op(ctx, body, caller)) };
+  },
+  renderError(code, message, status) {
+    const type = code === 'AccessDenied' ? 'AccessDeniedException' : code;
+    return { status: status === 403 ? 400 : status, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ __type: type, message }) };
+  },
+};

@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import type { CallContext, Caller, EmulatorRequest, ServiceModule, ServiceResponse } from '../context';
+import { requireCaller } from '../context';
+import { AwsError, accessDenied } from '../errors';
+import { escapeXml, flat, toXml, type XmlNode } from '../xml';
+import type { Bucket, World } from '../state';
+import { authorizeCall, isRoot, livePolicy } from '../authz';
+import { bindPrincipals, renderBoundPolicy } from '../principals';
+import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../policy/grammar';
+import { authorizeKeyUse, findKey } from './kms';
+
+export const BUCKET_POLICY_MAX_BYTES = 20_480;
+const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+const malformedPolicy = (m: string) => new AwsError('MalformedPolicy', m, 400);
+
+function route(req: EmulatorRequest): { bucket?: string; key?: string } {
+  const parts = req.path.replace(/^\//, '').split('/');
+  const bucket = parts[0] ? decodeURIComponent(parts[0]) : undefined;
+  const rest = parts.slice(1).join('/');
+  return { bucket, key: rest ? decodeURIComponent(rest) : undefined };
+}
+
+export function s3Operation(req: EmulatorRequest): string {
+  const { bucket, key } = route(req);
+  const q = req.query;
+  const m = req.method;
+  if (!bucket) return m === 'GET' ? 'ListBuckets' : 'Unknown';
+  if (!key) {
+    if (q.has('policy')) return { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' }[m] ?? 'Unknown';
+    if (q.has('location') && m === 'GET') return 'GetBucketLocation';
+    if (q.has('encryption') && m === 'GET') return 'GetBucketEncryption';
+    if (q.has('tagging') && m === 'GET') return 'GetBucketTagging';
+    if (q.has('delete') && m === 'POST') return 'DeleteObjects';
+    if (m === 'HEAD') return 'HeadBucket';
+    if (m === 'GET') return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+    return 'Unknown';
+  }
+  return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[m] ?? 'Unknown';
+}
+
+function bucketOf(world: World, name: string): Bucket {
+  const b = world.buckets.get(name);
+  if (!b) throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName: name });
+  return b;
+}
+
+function checkExpectedOwner(req: EmulatorRequest, bucket: Bucket): void {
+  const expected = req.headers['x-amz-expected-bucket-owner'];
+  if (typeof expected === 'string' && expected !== bucket.accountId) throw accessDenied('Access Denied');
+}
+
+const xmlResponse = (root: string, node: XmlNode, status = 200): ServiceResponse => ({
+  status,
+  headers: { 'content-type': 'application/xml' },
+  body: `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${NS}">${toXml(node)}</${root}>`,
+});
+
+function authorizeS3(ctx: CallContext, caller: Caller, bucket: Bucket, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
+  authorizeCall(ctx.world, caller, {
+    action,
+    resource,
+    resourceAccountId: bucket.accountId,
+    resourcePolicy: livePolicy(ctx.world, bucket.policy, bucket.policyBindings),
+    context: { 's3:ResourceAccount': bucket.accountId, ...context },
+  });
+}
+
+/** Bucket-policy operations are for the bucket owner's account only; its root is never locked out. */
+function authorizePolicyOp(ctx: CallContext, caller: Caller, bucket: Bucket, action: string): void {
+  if (caller.accountId !== bucket.accountId) throw accessDenied('Access Denied');
+  if (isRoot(caller)) return;
+  authorizeS3(ctx, caller, bucket, action, `arn:aws:s3:::${bucket.name}`);
+}
+
+/** Validates a bucket policy as S3 does. */
+function checkBucketPolicy(world: World, bucket: Bucket, text: string, now: number): Map<string, string> {
+  if (!text.trimStart().startsWith('{')) throw malformedPolicy("Policies must be valid JSON and the first byte must be '{'");
+  const parsed = parsePolicyText(text);
+  if (!parsed.doc) throw malformedPolicy(parsed.error ?? "Policies must be valid JSON and the first byte must be '{'");
+  const problem = validatePolicy(parsed.doc, 'bucket');
+  if (problem) throw malformedPolicy(problem);
+  if (policySize(text) > BUCKET_POLICY_MAX_BYTES) throw new AwsError('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400);
+  for (const st of normalizeStatements(parsed.doc)) {
+    for (const a of asArray(st.Action ?? st.NotAction ?? [])) {
+      if (a !== '*' && !/^s3:[A-Za-z*?]+$/i.test(String(a))) throw malformedPolicy('Policy has invalid action');
+    }
+    for (const r of asArray(st.Resource ?? st.NotResource ?? [])) {
+      const arn = String(r);
+      if (arn !== `arn:aws:s3:::${bucket.name}` && !arn.startsWith(`arn:aws:s3:::${bucket.name}/`)) {
+        throw malformedPolicy('Policy has invalid resource');
+      }
+    }
+  }
+  return bindPrincipals(world, text, now, malformedPolicy);
+}
+
+/** Decodes an aws-chunked body (streaming uploads with trailing checksums). */
+export function decodeBody(req: EmulatorRequest): Buffer {
+  const sha = String(req.headers['x-amz-content-sha256'] ?? '');
+  const enc = String(req.headers['content-encoding'] ?? '');
+  if (!sha.startsWith('STREAMING-') && !enc.includes('aws-chunked')) return req.body;
+  const out: Buffer[] = [];
+  let i = 0;
+  const b = req.body;
+  while (i < b.length) {
+    const eol = b.indexOf('\r\n', i);
+    if (eol < 0) break;
+    const size = parseInt(b.subarray(i, eol).toString('latin1').split(';')[0], 16);
+    if (!size) break;
+    out.push(b.subarray(eol + 2, eol + 2 + size));
+    i = eol + 2 + size + 2;
+  }
+  return Buffer.concat(out);
+}
+
+function objectArn(bucket: Bucket, key: string): string {
+  return `arn:aws:s3:::${bucket.name}/${key}`;
+}
+
+function handle(ctx: CallContext): ServiceResponse {
+  const caller = requireCaller(ctx);
+  const { world, req } = ctx;
+  const { bucket: name, key } = route(req);
+  if (ctx.operation === 'ListBuckets') {
+    const mine = [...world.buckets.values()].filter((b) => b.accountId === caller.accountId);
+    return xmlResponse('ListAllMyBucketsResult', {
+      Buckets: flat(mine.map((b) => ({ Bucket: { Name: b.name, CreationDate: b.createDate } }))),
+      Owner: { ID: caller.accountId },
+    });
+  }
+  const bucket = bucketOf(world, name!);
+  checkExpectedOwner(req, bucket);
+  const bucketArn = `arn:aws:s3:::${bucket.name}`;
+  switch (ctx.operation) {
+    case 'GetBucketLocation':
+      authorizeS3(ctx, caller, bucket, 's3:GetBucketLocation', bucketArn);
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/xml' },
+        body: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${NS}">${bucket.region === 'us-east-1' ? '' : escapeXml(bucket.region)}</LocationConstraint>`,
+      };
+    case 'HeadBucket':
+      authorizeS3(ctx, caller, bucket, 's3:ListBucket', bucketArn);
+      return { status: 200, headers: { 'x-amz-bucket-region': bucket.region } };
+    case 'GetBucketPolicy': {
+      authorizePolicyOp(ctx, caller, bucket, 's3:GetBucketPolicy');
+      if (!bucket.policy) throw new AwsError('NoSuchBucketPolicy', 'The bucket policy does not exist', 404);
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: renderBoundPolicy(world, bucket.policy, bucket.policyBindings) };
+    }
+    case 'PutBucketPolicy': {
+      authorizePolicyOp(ctx, caller, bucket, 's3:PutBucketPolicy');
+      const text = req.body.toString('utf8');
+      bucket.policyBindings = checkBucketPolicy(world, bucket, text, ctx.now);
+      bucket.policy = text;
+      return { status: 204 };
+    }
+    case 'DeleteBucketPolicy':
+      authorizePolicyOp(ctx, caller, bucket, 's3:DeleteBucketPolicy');
+      bucket.policy = undefined;
+      bucket.policyBindings = undefined;
+      return { status: 204 };
+    case 'GetBucketEncryption': {
+      authorizeS3(ctx, caller, bucket, 's3:GetEncryptionConfiguration', bucketArn);
+      const rule = bucket.kmsKeyArn
+        ? { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: bucket.kmsKeyArn }, BucketKeyEnabled: true }
+        : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false };
+      return xmlResponse('ServerSideEncryptionConfiguration', { Rule: rule });
+    }
+    case 'GetBucketTagging': {
+      authorizeS3(ctx, caller, bucket, 's3:GetBucketTagging', bucketArn);
+      const tags = Object.entries(bucket.tags);
+      if (!tags.length) throw new AwsError('NoSuchTagSet', 'The TagSet does not exist', 404);
+      return xmlResponse('Tagging', { TagSet: { Tag: flat(tags.map(([Key, Value]) => ({ Key, Value }))) } });
+    }
+    case 'ListObjectsV2':
+    case 'ListObjects': {
+      const prefix = req.query.get('prefix') ?? '';
+      authorizeS3(ctx, caller, bucket, 's3:ListBucket', bucketArn, {
+        's3:prefix': prefix,
+        's3:delimiter': req.query.get('delimiter') ?? undefined,
+      });
+      const max = Math.min(Number(req.query.get('max-keys') ?? 1000), 1000);
+      const keys = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+      const after = req.query.get('continuation-token') ?? req.query.get('start-after') ?? req.query.get('marker') ?? '';
+      const page = keys.filter((k) => k > after).slice(0, max);
+      const truncated = keys.filter((k) => k > after).length > page.length;
+      return xmlResponse('ListBucketResult', {
+        Name: bucket.name,
+        Prefix: prefix,
+        KeyCount: page.length,
+        MaxKeys: max,
+        IsTruncated: truncated,
+        NextContinuationToken: truncated && ctx.operation === 'ListObjectsV2' ? page[page.length - 1] : undefined,
+        Contents: flat(
+          page.map((k) => {
+            const o = bucket.objects.get(k)!;
+            return { Key: k, LastModified: o.lastModified, ETag: `"${o.etag}"`, Size: o.body.length, StorageClass: 'STANDARD' };
+          }),
+        ),
+      });
+    }
+    case 'PutObject': {
+      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      const sse = req.headers['x-amz-server-side-encryption'];
+      const keyArn =
+        (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ??
+        (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
+      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', bucket.region);
+      const body = decodeBody(req);
+      const etag = createHash('md5').update(body).digest('hex');
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, ownerAccountId: bucket.accountId });
+      return { status: 200, headers: { etag: `"${etag}"`, ...(keyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {}) } };
+    }
+    case 'GetObject':
+    case 'HeadObject': {
+      authorizeS3(ctx, caller, bucket, 's3:GetObject', objectArn(bucket, key!));
+      const o = bucket.objects.get(key!);
+      if (!o) {
+        // without s3:ListBucket AWS answers 403 rather than revealing whether the key exists
+        try {
+          authorizeS3(ctx, caller, bucket, 's3:ListBucket', bucketArn, { 's3:prefix': key });
+        } catch {
+          throw accessDenied('Access Denied');
+        }
+        throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
+      }
+      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', bucket.region);
+      const headers: Record<string, string> = {
+        etag: `"${o.etag}"`,
+        'content-length': String(o.body.length),
+        'last-modified': o.lastModified.toUTCString(),
+        'content-type': 'application/octet-stream',
+        ...(o.kmsKeyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyArn } : {}),
+      };
+      return { status: 200, headers, body: ctx.operation === 'GetObject' ? o.body : undefined };
+    }
+    case 'DeleteObject':
+      authorizeS3(ctx, caller, bucket, 's3:DeleteObject', objectArn(bucket, key!));
+      bucket.objects.delete(key!);
+      return { status: 204 };
+    default:
+      throw new AwsError('NotImplemented', `The emulator does not implement ${req.method} ${req.path}`, 501);
+  }
+}
+
+export const s3: ServiceModule = {
+  name: 's3',
+  operationOf: s3Operation,
+  handle,
+  renderError(code, message, status, c) {
+    if (c.req.method === 'HEAD') return { status };
+    const bucket = route(c.req).bucket;
+    return {
+      status,
+      headers: { 'content-type': 'application/xml' },
+      body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(code)}</Code><Message>${escapeXml(message)}</Message>${bucket ? `<BucketName>${escapeXml(bucket)}</BucketName>` : ''}<RequestId>${c.requestId}</RequestId></Error>`,
+    };
+  },
+};

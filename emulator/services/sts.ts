@@ -1,0 +1,154 @@
+import type { CallContext, ServiceModule } from '../context';
+import { requireCaller } from '../context';
+import { AwsError, accessDenied } from '../errors';
+import { QueryParams, queryError, queryResponse } from '../protocols/query';
+import { uniqueId, type Role, type Session, type World } from '../state';
+import { findRoleByArn, identityOf, livePolicy, principalOf } from '../authz';
+import { authorize } from '../policy/evaluate';
+import { verifyToken } from '../tokens';
+import type { XmlNode } from '../xml';
+
+const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
+const CHAINED_MAX_SECONDS = 3600;
+
+export function issueSession(world: World, role: Role, sessionName: string, durationSeconds: number, chained: boolean): Session {
+  const s: Session = {
+    accessKeyId: uniqueId('ASIA', 20),
+    arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${sessionName}`,
+    accountId: role.accountId,
+    roleArn: role.arn,
+    roleName: role.name,
+    roleId: role.roleId,
+    sessionName,
+    expiresAt: Date.now() + durationSeconds * 1000,
+    chained,
+  };
+  world.sessions.set(s.accessKeyId, s);
+  return s;
+}
+
+function credentialsXml(s: Session, role: Role): XmlNode {
+  return {
+    Credentials: {
+      AccessKeyId: s.accessKeyId,
+      SecretAccessKey: `emulator-secret-${s.accessKeyId.slice(-8)}`,
+      SessionToken: `emulator-token-${s.accessKeyId}`,
+      Expiration: new Date(s.expiresAt),
+    },
+    AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${s.sessionName}`, Arn: s.arn },
+    PackedPolicySize: 0,
+  };
+}
+
+function sessionName(p: QueryParams): string {
+  const name = p.req('RoleSessionName');
+  if (!/^[\w+=,.@-]{2,64}$/.test(name)) {
+    throw new AwsError('ValidationError', `1 validation error detected: Value '${name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+  }
+  return name;
+}
+
+function duration(p: QueryParams, role: Role, chained: boolean): number {
+  const d = p.int('DurationSeconds') ?? 3600;
+  if (d < 900 || d > 43200) {
+    throw new AwsError('ValidationError', `1 validation error detected: Value '${d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900 and less than or equal to 43200`);
+  }
+  if (chained && d > CHAINED_MAX_SECONDS) {
+    throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+  }
+  if (d > role.maxSessionDuration) throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+  return d;
+}
+
+const ops: Record<string, (ctx: CallContext, p: QueryParams) => XmlNode> = {
+  GetCallerIdentity(ctx) {
+    const caller = requireCaller(ctx);
+    const userId = caller.session ? `${caller.session.roleId}:${caller.session.sessionName}` : caller.accountId;
+    return { UserId: userId, Account: caller.accountId, Arn: caller.arn };
+  },
+
+  AssumeRole(ctx, p) {
+    const caller = requireCaller(ctx);
+    const roleArn = p.req('RoleArn');
+    const name = sessionName(p);
+    const denied = () => accessDenied(`User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    if (!caller.session) throw accessDenied('Roles may not be assumed by root accounts.');
+    const role = findRoleByArn(ctx.world, roleArn);
+    if (!role || ctx.now < role.visibleAt) throw denied();
+    const externalId = p.opt('ExternalId');
+    if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
+      throw new AwsError('ValidationError', `1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
+    }
+    const identity = identityOf(ctx.world, caller);
+    const decision = authorize({
+      principal: principalOf(caller),
+      action: 'sts:AssumeRole',
+      resource: role.arn,
+      resourceAccountId: role.accountId,
+      identityPolicies: identity.identityPolicies,
+      permissionsBoundary: identity.permissionsBoundary,
+      resourcePolicy: livePolicy(ctx.world, role.trustPolicy, role.trustBindings),
+      resourcePolicyRequired: true,
+      context: { 'sts:ExternalId': externalId, 'aws:SecureTransport': 'true', 'sts:RoleSessionName': name },
+    });
+    if (!decision.allowed) throw denied();
+    const s = issueSession(ctx.world, role, name, duration(p, role, true), true);
+    return credentialsXml(s, role);
+  },
+
+  AssumeRoleWithWebIdentity(ctx, p) {
+    const roleArn = p.req('RoleArn');
+    const name = sessionName(p);
+    const token = p.req('WebIdentityToken');
+    const claims = verifyToken(ctx.world, token);
+    if (!claims) throw new AwsError('InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
+    if (claims.exp * 1000 <= ctx.now) throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time.');
+    const role = findRoleByArn(ctx.world, roleArn);
+    const denied = () => accessDenied('Not authorized to perform sts:AssumeRoleWithWebIdentity');
+    if (!role || ctx.now < role.visibleAt) throw denied();
+    const issuerKey = claims.iss.replace(/^https:\/\//, '');
+    const providerArn = `arn:aws:iam::${role.accountId}:oidc-provider/${issuerKey}`;
+    const provider = ctx.world.accounts.get(role.accountId)?.oidcProviders.get(providerArn);
+    if (!provider) {
+      throw new AwsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${claims.iss}`);
+    }
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const aud = audiences.find((a) => provider.clientIds.includes(a));
+    if (!aud) throw new AwsError('InvalidIdentityToken', 'Incorrect token audience');
+    const decision = authorize({
+      principal: { arn: `${providerArn}`, accountId: role.accountId, federated: providerArn },
+      action: 'sts:AssumeRoleWithWebIdentity',
+      resource: role.arn,
+      resourceAccountId: role.accountId,
+      identityPolicies: [],
+      resourcePolicy: livePolicy(ctx.world, role.trustPolicy, role.trustBindings),
+      resourcePolicyRequired: true,
+      context: {
+        [`${issuerKey}:sub`]: claims.sub,
+        [`${issuerKey}:aud`]: aud,
+        [`${issuerKey}:amr`]: undefined,
+        'aws:SecureTransport': 'true',
+      },
+    });
+    if (!decision.allowed) throw denied();
+    const s = issueSession(ctx.world, role, name, duration(p, role, false), false);
+    return {
+      ...credentialsXml(s, role),
+      SubjectFromWebIdentityToken: claims.sub,
+      Audience: aud,
+      Provider: providerArn,
+    };
+  },
+};
+
+export const sts: ServiceModule = {
+  name: 'sts',
+  operationOf: (req) => QueryParams.from(req).action,
+  allowsAnonymous: (op) => op === 'AssumeRoleWithWebIdentity',
+  handle(ctx) {
+    const op = ops[ctx.operation];
+    if (!op) throw new AwsError('InvalidAction', `Could not find operation ${ctx.operation} for version 2011-06-15`);
+    return queryResponse(NS, ctx.operation, op(ctx, QueryParams.from(ctx.req)), ctx.requestId);
+  },
+  renderError: (code, message, status, c) => queryError(NS, code, message, status, c.requestId, c.type),
+};

@@ -1,0 +1,171 @@
+import { randomBytes, generateKeyPairSync, KeyObject } from 'node:crypto';
+import type { PolicyDocument } from './policy/types';
+
+export interface Role {
+  roleId: string;
+  name: string;
+  path: string;
+  arn: string;
+  accountId: string;
+  trustPolicy: string;
+  /** role ARNs the trust policy named, bound to their unique ids when it was written */
+  trustBindings: Map<string, string>;
+  description?: string;
+  maxSessionDuration: number;
+  permissionsBoundary?: string;
+  tags: Map<string, string>;
+  inlinePolicies: Map<string, string>;
+  attachedPolicies: Set<string>;
+  createDate: Date;
+  /** epoch ms when the emulator considers the principal visible everywhere (propagation window) */
+  visibleAt: number;
+}
+
+export interface ManagedPolicy {
+  policyId: string;
+  name: string;
+  path: string;
+  arn: string;
+  description?: string;
+  versions: { id: string; document: string; createDate: Date }[];
+  defaultVersionId: string;
+  createDate: Date;
+  updateDate: Date;
+  tags: Map<string, string>;
+}
+
+export interface OidcProvider {
+  arn: string;
+  url: string; // without scheme
+  clientIds: string[];
+  thumbprints: string[];
+  tags: Map<string, string>;
+  createDate: Date;
+}
+
+export interface Account {
+  id: string;
+  roles: Map<string, Role>; // key: lower-case name (IAM names are unique ignoring case)
+  policies: Map<string, ManagedPolicy>; // key: arn
+  oidcProviders: Map<string, OidcProvider>; // key: arn
+  assumeRolePolicySizeQuota: number;
+}
+
+export interface Cluster {
+  name: string;
+  accountId: string;
+  region: string;
+  issuer: string;
+  createdAt: Date;
+}
+
+export interface Bucket {
+  name: string;
+  accountId: string;
+  region: string;
+  /** stored text as written, with role ARNs bound to unique ids (see principals.ts) */
+  policy?: string;
+  policyBindings?: Map<string, string>;
+  kmsKeyArn?: string;
+  tags: Record<string, string>;
+  objects: Map<string, StoredObject>;
+  createDate: Date;
+}
+
+export interface StoredObject {
+  body: Buffer;
+  etag: string;
+  lastModified: Date;
+  kmsKeyArn?: string;
+  ownerAccountId: string;
+}
+
+export interface KmsKey {
+  arn: string;
+  keyId: string;
+  accountId: string;
+  region: string;
+  policy: string;
+  aliases: string[];
+  awsManaged: boolean;
+  createDate: Date;
+}
+
+export interface Session {
+  accessKeyId: string;
+  arn: string; // arn:aws:sts::A:assumed-role/R/S
+  accountId: string;
+  roleArn: string;
+  roleName: string;
+  roleId: string;
+  sessionName: string;
+  expiresAt: number;
+  chained: boolean;
+}
+
+export interface CallRecord {
+  seq: number;
+  startedAt: string;
+  durationMs: number;
+  accountId: string | null;
+  principalArn: string | null;
+  service: string;
+  operation: string;
+  status: number;
+  errorCode: string | null;
+  write: boolean;
+}
+
+export interface Fault {
+  id: number;
+  service?: string;
+  operation?: string;
+  errorCode: string;
+  httpStatus: number;
+  message?: string;
+  count?: number;
+  probability?: number;
+  /** extension: let this many matching calls through before the fault applies */
+  after?: number;
+}
+
+export interface World {
+  accounts: Map<string, Account>;
+  clusters: Cluster[];
+  buckets: Map<string, Bucket>;
+  kmsKeys: Map<string, KmsKey>; // key: arn
+  sessions: Map<string, Session>;
+  calls: CallRecord[];
+  seq: number;
+  faults: Fault[];
+  faultSeq: number;
+  perCallMs: number;
+  propagationMs: number;
+  signingKey: { privateKey: KeyObject; publicKey: KeyObject; kid: string };
+  platformAccountId: string;
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+/** AWS-looking unique ids: a 4-letter prefix and 17 upper-case characters (21 in all). */
+export function uniqueId(prefix: string, length = 21): string {
+  const bytes = randomBytes(length);
+  let s = prefix;
+  for (let i = prefix.length; i < length; i++) s += ALNUM[bytes[i] % ALNUM.length];
+  return s;
+}
+
+export const requestId = (): string => {
+  const h = randomBytes(16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+};
+
+export function newAccount(id: string, assumeRolePolicySizeQuota = 2048): Account {
+  return { id, roles: new Map(), policies: new Map(), oidcProviders: new Map(), assumeRolePolicySizeQuota };
+}
+
+export function newSigningKey(): World['signingKey'] {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { privateKey, publicKey, kid: uniqueId('KEY', 16).toLowerCase() };
+}
+
+export const parseDoc = (text: string): PolicyDocument => JSON.parse(text) as PolicyDocument;

@@ -1,0 +1,100 @@
+import {
+  defaultPersistentVolumeName,
+  defaultStorageName,
+  MOUNTPOINT_DRIVER_NAMESPACE,
+  MOUNTPOINT_DRIVER_SERVICE_ACCOUNT,
+} from './defaults';
+import { toYamlStream, trimPrefix } from './format';
+import type { Access, BucketRef, EksCluster } from './types';
+
+export const MOUNTPOINT_CSI_DRIVER = 's3.csi.aws.com';
+/** Required by Kubernetes, ignored by the driver (S3 has no capacity). */
+export const MOUNTPOINT_CAPACITY = '1200Gi';
+
+export interface MountpointTarget {
+  namespace: string;
+  serviceAccounts: readonly string[];
+  clusters: readonly EksCluster[];
+}
+
+export type MountpointAuthSource = 'driver' | 'pod';
+
+/**
+ * Driver-level credentials only when the role is for the driver's own SA in kube-system; otherwise the
+ * workload pods' service accounts carry the role (`authenticationSource: pod`).
+ */
+export function mountpointAuthSource(target: Pick<MountpointTarget, 'namespace' | 'serviceAccounts'>): MountpointAuthSource {
+  return target.namespace === MOUNTPOINT_DRIVER_NAMESPACE &&
+    target.serviceAccounts.includes(MOUNTPOINT_DRIVER_SERVICE_ACCOUNT)
+    ? 'driver'
+    : 'pod';
+}
+
+/**
+ * Mountpoint flags. Always `key=value`: the driver splits each option on the first '=' before trying a
+ * space, so `key value` would break on values containing '='. Mountpoint wants the prefix to end in '/'.
+ * Delete is allowed only for read-write; SSE-KMS (full key ARN only) only matters for writes.
+ */
+export function mountpointMountOptions(bucket: BucketRef, access: Access): string[] {
+  const prefix = trimPrefix(bucket.prefix);
+  const options = [`region=${bucket.region}`];
+  if (prefix !== undefined) options.push(`prefix=${prefix}/`);
+  if (access === 'read-only') {
+    options.push('read-only');
+  } else {
+    options.push('allow-delete');
+    if (bucket.kmsKeyArn !== undefined) options.push('sse=aws:kms', `sse-kms-key-id=${bucket.kmsKeyArn}`);
+  }
+  return options;
+}
+
+/** volumeAttributes: pod-level auth gets `stsRegion` when every cluster is in one region. */
+export function mountpointVolumeAttributes(bucket: BucketRef, target: MountpointTarget): Record<string, string> {
+  const source = mountpointAuthSource(target);
+  const regions = [...new Set(target.clusters.map((c) => c.region))];
+  return {
+    bucketName: bucket.name,
+    authenticationSource: source,
+    ...(source === 'pod' && regions.length === 1 && { stsRegion: regions[0] }),
+  };
+}
+
+/** A static PersistentVolume for the Mountpoint CSI driver and the PVC bound to it. */
+export function buildMountpointVolume(bucket: BucketRef, access: Access, target: MountpointTarget): [object, object] {
+  const claimName = defaultStorageName(bucket, access);
+  const volumeName = defaultPersistentVolumeName(target.namespace, claimName);
+  const accessModes = [access === 'read-only' ? 'ReadOnlyMany' : 'ReadWriteMany'];
+  const pv = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: volumeName },
+    spec: {
+      capacity: { storage: MOUNTPOINT_CAPACITY },
+      accessModes,
+      storageClassName: '',
+      claimRef: { namespace: target.namespace, name: claimName },
+      mountOptions: mountpointMountOptions(bucket, access),
+      csi: {
+        driver: MOUNTPOINT_CSI_DRIVER,
+        volumeHandle: volumeName,
+        volumeAttributes: mountpointVolumeAttributes(bucket, target),
+      },
+    },
+  };
+  const pvc = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: claimName, namespace: target.namespace },
+    spec: {
+      accessModes: [...accessModes],
+      storageClassName: '',
+      resources: { requests: { storage: MOUNTPOINT_CAPACITY } },
+      volumeName,
+    },
+  };
+  return [pv, pvc];
+}
+
+export function renderMountpointVolume(bucket: BucketRef, access: Access, target: MountpointTarget): string {
+  return toYamlStream(buildMountpointVolume(bucket, access, target));
+}

@@ -1,0 +1,47 @@
+import { toYaml, trimPrefix, withComments } from './format';
+import type { BucketRef } from './types';
+
+/** The subset of the PBM config file (pbm/config/config.go, pbm/storage/s3/s3.go yaml tags) this service writes. */
+export interface PbmConfig {
+  storage: {
+    type: 's3';
+    s3: {
+      region: string;
+      bucket: string;
+      prefix?: string;
+      serverSideEncryption?: { sseAlgorithm: 'aws:kms'; kmsKeyID: string };
+    };
+  };
+}
+
+/**
+ * PBM storage config without `credentials`: with empty credentials pbm-agent uses the SDK default chain
+ * (IRSA web identity, or AWS_ROLE_ARN on EC2). PBM trims leading/trailing '/' from the prefix itself; we
+ * emit it already trimmed. SSE-KMS is requested explicitly when the bucket has a key.
+ */
+export function buildPbmConfig(bucket: BucketRef): PbmConfig {
+  const prefix = trimPrefix(bucket.prefix);
+  return {
+    storage: {
+      type: 's3',
+      s3: {
+        region: bucket.region,
+        bucket: bucket.name,
+        ...(prefix !== undefined && { prefix }),
+        ...(bucket.kmsKeyArn !== undefined && {
+          serverSideEncryption: { sseAlgorithm: 'aws:kms', kmsKeyID: bucket.kmsKeyArn },
+        }),
+      },
+    },
+  };
+}
+
+export function renderPbmConfig(bucket: BucketRef): string {
+  return withComments(
+    [
+      'Percona Backup for MongoDB storage: pbm config --file pbm-config.yaml',
+      'No credentials on purpose: pbm-agent gets them from its IAM role.',
+    ],
+    toYaml(buildPbmConfig(bucket)),
+  );
+}

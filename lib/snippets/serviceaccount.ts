@@ -1,0 +1,59 @@
+import { shellQuote, toYamlStream } from './format';
+
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+export const STS_REGIONAL_ENDPOINTS_ANNOTATION = 'eks.amazonaws.com/sts-regional-endpoints';
+
+export interface ServiceAccountBinding {
+  namespace: string;
+  serviceAccounts: readonly string[];
+  roleArn: string;
+}
+
+export interface ServiceAccountManifest {
+  apiVersion: 'v1';
+  kind: 'ServiceAccount';
+  metadata: { name: string; namespace: string; annotations: Record<string, string> };
+}
+
+export function buildServiceAccounts(binding: ServiceAccountBinding): ServiceAccountManifest[] {
+  return binding.serviceAccounts.map((name) => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: {
+      name,
+      namespace: binding.namespace,
+      annotations: {
+        [ROLE_ARN_ANNOTATION]: binding.roleArn,
+        [STS_REGIONAL_ENDPOINTS_ANNOTATION]: 'true',
+      },
+    },
+  }));
+}
+
+/** serviceaccount.yaml: one annotated ServiceAccount per name, as a multi-document YAML stream. */
+export function renderServiceAccounts(binding: ServiceAccountBinding): string {
+  return toYamlStream(buildServiceAccounts(binding));
+}
+
+/** One `kubectl annotate` command; every variable argument single-quoted, `--` ends the options. */
+export function annotateCommand(namespace: string, serviceAccount: string, roleArn: string): string {
+  return [
+    'kubectl annotate serviceaccount --overwrite --namespace',
+    shellQuote(namespace),
+    '--',
+    shellQuote(serviceAccount),
+    shellQuote(`${ROLE_ARN_ANNOTATION}=${roleArn}`),
+  ].join(' ');
+}
+
+/** annotate.sh: annotate existing service accounts in the current kubectl context. */
+export function renderAnnotateScript(binding: ServiceAccountBinding): string {
+  const lines = [
+    '#!/bin/sh',
+    '# Annotates existing service accounts with the IAM role (run once per cluster, in its kubectl context).',
+    '# Restart the pods that use them afterwards so the EKS pod identity webhook injects the role.',
+    'set -eu',
+    ...binding.serviceAccounts.map((sa) => annotateCommand(binding.namespace, sa, binding.roleArn)),
+  ];
+  return `${lines.join('\n')}\n`;
+}

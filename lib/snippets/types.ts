@@ -1,0 +1,57 @@
+export type Tool = 'pbm' | 'psmdb-operator' | 'stackgres' | 'velero' | 'mountpoint-s3-csi' | 'generic';
+
+export type Access = 'read-write' | 'read-only';
+
+export interface BucketRef {
+  name: string;
+  region: string;
+  /** Key prefix inside the bucket, as requested (leading/trailing '/' are normalised per tool). */
+  prefix?: string;
+  kmsKeyArn?: string;
+}
+
+export interface EksCluster {
+  name: string;
+  accountId: string;
+  region: string;
+}
+
+export interface EksWorkload {
+  type: 'eks';
+  namespace: string;
+  serviceAccounts: string[];
+  clusters: EksCluster[];
+}
+
+export interface Ec2Workload {
+  type: 'ec2';
+  instanceRoleArn: string;
+}
+
+export interface SnippetInput {
+  /** e.g. 'ob-3f9a…' (already safe: [a-z0-9-]) */
+  onboardingId: string;
+  tool: Tool;
+  access: Access;
+  /** The role the workload uses (IRSA annotation / AWS_ROLE_ARN). */
+  roleArn: string;
+  bucket: BucketRef;
+  workload: EksWorkload | Ec2Workload;
+}
+
+/** file name -> text */
+export type Snippets = Record<string, string>;
+
+/** The snippet file names of the external contract (section 4). */
+export const SNIPPET_FILES = {
+  pbmConfig: 'pbm-config.yaml',
+  psmdbBackupStorages: 'psmdb-backup-storages.yaml',
+  sgObjectStorage: 'sgobjectstorage.yaml',
+  veleroBsl: 'velero-bsl.yaml',
+  mountpointPv: 'mountpoint-pv.yaml',
+  serviceAccounts: 'serviceaccount.yaml',
+  annotateScript: 'annotate.sh',
+  pbmAgentEnv: 'pbm-agent.env',
+} as const;
+
+export type SnippetFileName = (typeof SNIPPET_FILES)[keyof typeof SNIPPET_FILES];

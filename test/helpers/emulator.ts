@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
+import { S3Client } from '@aws-sdk/client-s3';
+import { EKSClient } from '@aws-sdk/client-eks';
+import { KMSClient } from '@aws-sdk/client-kms';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { startEmulator, type Emulator } from '../../emulator/server';
+import { loadTopology, parseTopology, type TopologyInput } from '../../emulator/topology';
+import type { CallRecord } from '../../emulator/state';
+
+export const DEMO_TOPOLOGY = path.resolve(__dirname, '../../examples/topology.json');
+export const PLATFORM = '100000000001';
+export const WORKLOADS = '200000000002';
+export const BACKUPS = '300000000003';
+
+export async function startTestEmulator(topology?: TopologyInput): Promise<Emulator> {
+  return startEmulator({ topology: topology ? parseTopology(topology) : loadTopology(DEMO_TOPOLOGY) });
+}
+
+export const rootCredentials = (accountId: string): AwsCredentialIdentity => ({
+  accessKeyId: `AKIA${accountId}ROOT`,
+  secretAccessKey: 'root-secret',
+});
+
+export interface Clients {
+  iam: IAMClient;
+  sts: STSClient;
+  s3: S3Client;
+  eks: EKSClient;
+  kms: KMSClient;
+}
+
+/** Real SDK v3 clients pointed at the emulator, with no retries so that injected faults surface at once. */
+export function clientsFor(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1', maxAttempts = 1): Clients {
+  const common = { endpoint: emu.url, credentials, region, maxAttempts };
+  return {
+    iam: new IAMClient({ ...common, region: 'us-east-1' }),
+    sts: new STSClient(common),
+    s3: new S3Client({ ...common, forcePathStyle: true }),
+    eks: new EKSClient(common),
+    kms: new KMSClient(common),
+  };
+}
+
+async function admin<T>(emu: Emulator, method: string, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${emu.url}/_emulator/${route}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 400) throw new Error(`${method} /_emulator/${route}: ${res.status} ${await res.text()}`);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+export const emulatorAdmin = (emu: Emulator) => ({
+  calls: () => admin<CallRecord[]>(emu, 'GET', 'calls'),
+  clearCalls: () => admin<void>(emu, 'DELETE', 'calls'),
+  fault: (f: Record<string, unknown>) => admin<unknown>(emu, 'POST', 'faults', f),
+  clearFaults: () => admin<void>(emu, 'DELETE', 'faults'),
+  latency: (perCallMs: number) => admin<unknown>(emu, 'POST', 'latency', { perCallMs }),
+  propagation: (delayMs: number) => admin<unknown>(emu, 'POST', 'propagation', { delayMs }),
+  token: (b: { cluster: string; namespace: string; serviceAccount: string; audience?: string }) =>
+    admin<{ token: string }>(emu, 'POST', 'tokens', b).then((r) => r.token),
+  reset: () => admin<unknown>(emu, 'POST', 'reset'),
+  roleCredentials: async (roleArn: string): Promise<AwsCredentialIdentity> => {
+    const c = await admin<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>(emu, 'POST', 'credentials', { roleArn });
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
+  },
+});
