@@ -5,4 +5,5 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   testMatch: ['**/test/**/*.test.ts'],
   testTimeout: 30000,
+  setupFiles: ['<rootDir>/test/setup-env.js'],
 };

@@ -143,7 +143,10 @@ function ipInCidr(cidr: string, ip: string): boolean {
   return list.check(ip, type);
 }
 
-/** ARNs compare component by component (6 colon-separated parts), each with `*` / `?` wildcards. */
+/**
+ * ARNs compare component by component (6 colon-separated parts, the last may hold colons), each with `*` / `?`
+ * wildcards that never span a colon. A pattern with fewer than 6 components matches nothing, except `*` alone.
+ */
 function arnMatches(pattern: string, value: string): boolean {
   const split = (s: string) => {
     const parts = s.split(':');
@@ -151,8 +154,8 @@ function arnMatches(pattern: string, value: string): boolean {
   };
   const p = split(pattern);
   const v = split(value);
-  if (!p) return matchesWildcard(pattern, value);
   if (!v) return false;
+  if (!p) return pattern === '*';
   return p.every((part, i) => matchesWildcard(part, v[i]));
 }
 

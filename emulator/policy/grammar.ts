@@ -258,7 +258,8 @@ function validatePrincipal(p: unknown): string | null {
 
 function isValidPrincipalValue(kind: string, v: string): boolean {
   if (v === '') return false;
-  if (kind === 'AWS') return v === '*' || /^\d{12}$/.test(v) || /^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(v);
+  // unique ids (AROA…, AIDA…) are accepted by the grammar; whether they resolve is checked by the caller
+  if (kind === 'AWS') return v === '*' || /^\d{12}$/.test(v) || /^A(RO|ID)A[A-Z0-9]{12,}$/.test(v) || /^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(v);
   return !/\s/.test(v);
 }
 

@@ -79,7 +79,8 @@ function checkBucketPolicy(world: World, bucket: Bucket, text: string, now: numb
   const parsed = parsePolicyText(text);
   if (!parsed.doc) throw malformedPolicy(parsed.error ?? "Policies must be valid JSON and the first byte must be '{'");
   const problem = validatePolicy(parsed.doc, 'bucket');
-  if (problem) throw malformedPolicy(problem);
+  // S3 words principal errors without IAM's detail
+  if (problem) throw malformedPolicy(problem.startsWith('Invalid principal') ? 'Invalid principal in policy' : problem);
   if (policySize(text) > BUCKET_POLICY_MAX_BYTES) throw new AwsError('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400);
   for (const st of normalizeStatements(parsed.doc)) {
     for (const a of asArray(st.Action ?? st.NotAction ?? [])) {
