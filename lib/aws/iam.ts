@@ -1,0 +1,114 @@
+import {
+  CreateOpenIDConnectProviderCommand,
+  CreateRoleCommand,
+  DeleteOpenIDConnectProviderCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  GetAccountSummaryCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  ListOpenIDConnectProvidersCommand,
+  ListRolePoliciesCommand,
+  PutRolePermissionsBoundaryCommand,
+  PutRolePolicyCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
+  UpdateAssumeRolePolicyCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam';
+import { normalizeDocument } from '../policy/documents';
+import type { PolicyDocument } from '../policy/types';
+import { call, maybe } from './errors';
+
+/** IAM returns policy documents URL-encoded. */
+const decodePolicy = (text: string): PolicyDocument => normalizeDocument(JSON.parse(decodeURIComponent(text)));
+
+export interface RoleState {
+  arn: string;
+  path: string;
+  trust: PolicyDocument;
+  tags: Record<string, string>;
+  boundaryArn?: string;
+}
+
+export async function getRole(iam: IAMClient, name: string): Promise<RoleState | undefined> {
+  const out = await maybe(`reading role ${name}`, () => iam.send(new GetRoleCommand({ RoleName: name })));
+  if (!out?.Role) return undefined;
+  const r = out.Role;
+  return {
+    arn: r.Arn!,
+    path: r.Path!,
+    trust: decodePolicy(r.AssumeRolePolicyDocument!),
+    tags: Object.fromEntries((r.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+    boundaryArn: r.PermissionsBoundary?.PermissionsBoundaryArn,
+  };
+}
+
+export async function getRolePolicy(iam: IAMClient, role: string, policy: string): Promise<PolicyDocument | undefined> {
+  const out = await maybe(`reading inline policy ${policy} of role ${role}`, () => iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policy })));
+  return out?.PolicyDocument ? decodePolicy(out.PolicyDocument) : undefined;
+}
+
+export async function listRolePolicies(iam: IAMClient, role: string): Promise<string[] | undefined> {
+  const out = await maybe(`listing inline policies of role ${role}`, () => iam.send(new ListRolePoliciesCommand({ RoleName: role })));
+  return out?.PolicyNames;
+}
+
+export async function trustPolicyQuota(iam: IAMClient): Promise<number> {
+  const out = await call('reading the account summary', () => iam.send(new GetAccountSummaryCommand({})));
+  return out.SummaryMap?.AssumeRolePolicySizeQuota ?? 2048;
+}
+
+export async function listOidcProviders(iam: IAMClient): Promise<string[]> {
+  const out = await call('listing IAM OIDC providers', () => iam.send(new ListOpenIDConnectProvidersCommand({})));
+  return (out.OpenIDConnectProviderList ?? []).map((p) => p.Arn!);
+}
+
+export const createOidcProvider = (iam: IAMClient, issuerUrl: string, tags: Record<string, string>) =>
+  call(`creating the IAM OIDC provider for ${issuerUrl}`, () =>
+    iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuerUrl, ClientIDList: ['sts.amazonaws.com'], Tags: toTags(tags) })),
+  );
+
+export const deleteOidcProvider = (iam: IAMClient, arn: string) =>
+  call(`deleting the IAM OIDC provider ${arn}`, () => iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
+
+const toTags = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+
+export const createRole = (
+  iam: IAMClient,
+  r: { name: string; path: string; trust: PolicyDocument; tags: Record<string, string>; boundaryArn?: string; description: string },
+) =>
+  call(`creating role ${r.name}`, () =>
+    iam.send(
+      new CreateRoleCommand({
+        RoleName: r.name,
+        Path: r.path,
+        AssumeRolePolicyDocument: JSON.stringify(r.trust),
+        Tags: toTags(r.tags),
+        PermissionsBoundary: r.boundaryArn,
+        Description: r.description,
+        MaxSessionDuration: 3600,
+      }),
+    ),
+  );
+
+export const updateTrust = (iam: IAMClient, role: string, trust: PolicyDocument) =>
+  call(`updating the trust policy of role ${role}`, () => iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: role, PolicyDocument: JSON.stringify(trust) })));
+
+export const putRolePolicy = (iam: IAMClient, role: string, name: string, doc: PolicyDocument) =>
+  call(`writing inline policy ${name} of role ${role}`, () => iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: name, PolicyDocument: JSON.stringify(doc) })));
+
+export const deleteRolePolicy = (iam: IAMClient, role: string, name: string) =>
+  maybe(`deleting inline policy ${name} of role ${role}`, () => iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: name })));
+
+export const tagRole = (iam: IAMClient, role: string, tags: Record<string, string>) =>
+  call(`tagging role ${role}`, () => iam.send(new TagRoleCommand({ RoleName: role, Tags: toTags(tags) })));
+
+export const untagRole = (iam: IAMClient, role: string, keys: string[]) =>
+  call(`untagging role ${role}`, () => iam.send(new UntagRoleCommand({ RoleName: role, TagKeys: keys })));
+
+export const putBoundary = (iam: IAMClient, role: string, boundaryArn: string) =>
+  call(`setting the permissions boundary of role ${role}`, () => iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: role, PermissionsBoundary: boundaryArn })));
+
+export const deleteRole = (iam: IAMClient, role: string) =>
+  maybe(`deleting role ${role}`, () => iam.send(new DeleteRoleCommand({ RoleName: role })));

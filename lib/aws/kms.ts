@@ -1,0 +1,23 @@
+import { DescribeKeyCommand, GetKeyPolicyCommand, PutKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { normalizeDocument } from '../policy/documents';
+import type { PolicyDocument } from '../policy/types';
+import { ValidationError } from '../errors';
+import { call, errorName, toDomainError } from './errors';
+
+export async function describeKey(kms: KMSClient, keyArn: string): Promise<{ arn: string; awsManaged: boolean }> {
+  try {
+    const out = await kms.send(new DescribeKeyCommand({ KeyId: keyArn }));
+    return { arn: out.KeyMetadata!.Arn!, awsManaged: out.KeyMetadata!.KeyManager === 'AWS' };
+  } catch (e) {
+    if (errorName(e) === 'NotFoundException') throw new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
+    throw toDomainError(e, `describing key ${keyArn}`);
+  }
+}
+
+export async function getKeyPolicy(kms: KMSClient, keyArn: string): Promise<PolicyDocument> {
+  const out = await call(`reading the policy of key ${keyArn}`, () => kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' })));
+  return normalizeDocument(JSON.parse(out.Policy!));
+}
+
+export const putKeyPolicy = (kms: KMSClient, keyArn: string, doc: PolicyDocument) =>
+  call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify(doc) })));

@@ -1,0 +1,32 @@
+import { DeleteBucketPolicyCommand, GetBucketLocationCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import { normalizeDocument } from '../policy/documents';
+import type { PolicyDocument } from '../policy/types';
+import { NotAllowedError, ValidationError } from '../errors';
+import { call, errorName, maybe, toDomainError } from './errors';
+
+/** The bucket's region; refuses a bucket that is missing or not owned by the expected account. */
+export async function bucketRegion(s3: S3Client, bucket: string, expectedOwner: string): Promise<string> {
+  try {
+    const out = await s3.send(new GetBucketLocationCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }));
+    return out.LocationConstraint || 'us-east-1';
+  } catch (e) {
+    if (errorName(e) === 'NoSuchBucket') {
+      throw new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
+    }
+    if (errorName(e) === 'AccessDenied') {
+      throw new NotAllowedError(`bucket ${bucket} is not owned by account ${expectedOwner}, or the provisioner may not read it`, 'bucket-owner');
+    }
+    throw toDomainError(e, `reading the location of bucket ${bucket}`);
+  }
+}
+
+export async function getBucketPolicy(s3: S3Client, bucket: string, owner: string): Promise<PolicyDocument | undefined> {
+  const out = await maybe(`reading the policy of bucket ${bucket}`, () => s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));
+  return out?.Policy ? normalizeDocument(JSON.parse(out.Policy)) : undefined;
+}
+
+export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, doc: PolicyDocument) =>
+  call(`writing the policy of bucket ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: JSON.stringify(doc) })));
+
+export const deleteBucketPolicy = (s3: S3Client, bucket: string, owner: string) =>
+  call(`deleting the policy of bucket ${bucket}`, () => s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));

@@ -1,0 +1,38 @@
+/** Runtime configuration, read once from the environment (serverless.yml sets it in AWS, scripts/start.ts locally). */
+export interface Config {
+  provisionerRoleName: string;
+  /** external id per account; `*` is the fallback for accounts not listed */
+  externalIds: Record<string, string>;
+  workloadRolePath: string;
+  roleNamePrefix: string;
+  /** empty: workload roles get no permissions boundary */
+  boundaryPolicyName: string;
+  managedByTag: string;
+  targetAccounts: string[];
+  s3ForcePathStyle: boolean;
+  /** seconds before expiry at which cached provisioner credentials are refreshed */
+  credentialRefreshMarginSeconds: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const externalIds: Record<string, string> = JSON.parse(env.PROVISIONER_EXTERNAL_IDS || '{}');
+  if (env.PROVISIONER_EXTERNAL_ID) externalIds['*'] = env.PROVISIONER_EXTERNAL_ID;
+  return {
+    provisionerRoleName: env.PROVISIONER_ROLE_NAME || 's3-onboarding-provisioner',
+    externalIds,
+    workloadRolePath: env.WORKLOAD_ROLE_PATH || '/s3-onboarding/',
+    roleNamePrefix: env.WORKLOAD_ROLE_NAME_PREFIX ?? 's3ob-',
+    boundaryPolicyName: env.BOUNDARY_POLICY_NAME ?? 's3-onboarding-workload-boundary',
+    managedByTag: env.MANAGED_BY_TAG || 's3-onboarding',
+    targetAccounts: (env.TARGET_ACCOUNTS || '').split(',').map((s) => s.trim()).filter(Boolean),
+    s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+    credentialRefreshMarginSeconds: Number(env.CREDENTIAL_REFRESH_MARGIN_SECONDS || 300),
+  };
+}
+
+export const boundaryArn = (c: Config, accountId: string): string | undefined =>
+  c.boundaryPolicyName ? `arn:aws:iam::${accountId}:policy${c.workloadRolePath}${c.boundaryPolicyName}` : undefined;
+
+export const provisionerRoleArn = (c: Config, accountId: string): string => `arn:aws:iam::${accountId}:role/${c.provisionerRoleName}`;
+
+export const externalIdFor = (c: Config, accountId: string): string | undefined => c.externalIds[accountId] ?? c.externalIds['*'];

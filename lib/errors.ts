@@ -1,0 +1,76 @@
+/**
+ * Domain errors. Each carries the HTTP status it maps to, whether its message may be shown to the caller,
+ * and the name a Step Functions state machine can branch on. Mapped to HTTP once, in lib/http/problem.ts.
+ */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export abstract class ServiceError extends Error {
+  abstract readonly status: number;
+  /** 4xx messages are for the caller; 5xx messages stay in the logs */
+  get expose(): boolean {
+    return this.status < 500;
+  }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends ServiceError {
+  readonly status = 400;
+  constructor(
+    message: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends ServiceError {
+  readonly status = 415;
+}
+
+export class PayloadTooLargeError extends ServiceError {
+  readonly status = 413;
+}
+
+export class NotAllowedError extends ServiceError {
+  readonly status = 403;
+  constructor(
+    message: string,
+    readonly rule?: string,
+  ) {
+    super(message);
+  }
+}
+
+export class NotFoundError extends ServiceError {
+  readonly status = 404;
+}
+
+export class ConflictError extends ServiceError {
+  readonly status = 409;
+}
+
+export class QuotaExceededError extends ServiceError {
+  readonly status = 409;
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** AWS throttled or failed in a way that a later retry may fix. */
+export class TransientError extends ServiceError {
+  readonly status = 503;
+}
+
+/** A bug or an AWS answer we did not expect; never shown to the caller. */
+export class InternalError extends ServiceError {
+  readonly status = 500;
+}

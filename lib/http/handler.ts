@@ -1,0 +1,70 @@
+import middy from '@middy/core';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { logger } from '../runtime';
+import { problemFromError } from './problem';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type HttpEvent = Omit<APIGatewayProxyEventV2, 'body'> & { body?: unknown; rawBody?: string };
+export type Route = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Refuses oversized bodies before anything parses them. */
+const bodyLimit = (): middy.MiddlewareObj<HttpEvent> => ({
+  before: (request) => {
+    const body = request.event.body;
+    if (typeof body === 'string' && Buffer.byteLength(body, request.event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) {
+      throw new PayloadTooLargeError(`the request body is over ${MAX_BODY_BYTES} bytes`);
+    }
+  },
+});
+
+/** middy's body parser raises its own HTTP errors; say the same things as problem+json. */
+function fromMiddyError(err: unknown): unknown {
+  const e = err as { statusCode?: number; message?: string; cause?: { package?: string } };
+  if (e?.cause?.package === '@middy/http-json-body-parser' || e?.statusCode === 415 || e?.statusCode === 422) {
+    if (e.statusCode === 415) return new UnsupportedMediaTypeError('the request body must be application/json');
+    return new ValidationError('the request body is not valid JSON', [{ path: '', message: 'must be a JSON object' }]);
+  }
+  return err;
+}
+
+/**
+ * Wraps a route: JSON body parsing (only where the route takes a body), the body size limit, structured logs
+ * with the request id, and one place where errors become problem+json.
+ */
+export function httpHandler(route: Route, opts: { body?: boolean } = {}) {
+  const handler = middy<HttpEvent, APIGatewayProxyStructuredResultV2>().use(injectLambdaContext(logger, { resetKeys: true }));
+  handler.use({
+    before: (request) => {
+      logger.appendKeys({ requestId: request.event.requestContext?.requestId, route: request.event.routeKey });
+      if (typeof request.event.body === 'string') request.event.rawBody = request.event.body;
+    },
+    onError: (request) => {
+      const err = fromMiddyError(request.error);
+      const requestId = request.event.requestContext?.requestId;
+      const problem = problemFromError(err, requestId);
+      if (problem.statusCode >= 500) logger.error('request failed', { error: err as Error });
+      else logger.info('request refused', { status: problem.statusCode, detail: (err as Error)?.message });
+      request.response = problem;
+    },
+  });
+  if (opts.body) {
+    handler.use(bodyLimit()).use(httpJsonBodyParser({ disableContentTypeError: false }) as middy.MiddlewareObj<HttpEvent>);
+  }
+  return handler.handler(route);
+}
+
+/** The caller as API Gateway's IAM authorizer (or the local stack) names it. */
+export function callerOf(event: HttpEvent): string {
+  const ctx = event.requestContext as unknown as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: { sub?: string } } } };
+  return ctx?.authorizer?.iam?.userArn ?? ctx?.authorizer?.jwt?.claims?.sub ?? 'unknown';
+}

@@ -1,0 +1,340 @@
+import * as z from 'zod';
+import { ValidationError, type FieldError } from '../errors';
+import { defaultServiceAccounts } from '../snippets/defaults';
+import {
+  accessSchema,
+  accountIdOfArn,
+  accountIdSchema,
+  bucketNameSchema,
+  bucketPrefixSchema,
+  crossAccountModeSchema,
+  eksClusterNameSchema,
+  iamRoleArnSchema,
+  kmsKeyArnSchema,
+  namespaceSchema,
+  regionOfArn,
+  regionSchema,
+  serviceAccountNameSchema,
+  tagsSchema,
+  toolSchema,
+  type Tool,
+} from './validators';
+
+/**
+ * The body of POST /v1/onboardings (contract section 4), and its parser.
+ *
+ * Every object is strict: an unknown field is an error at that field's path. Field rules live in
+ * ./validators.ts; the rules that relate fields to each other run once every field is valid (see
+ * `crossFieldIssues`), so their messages never pile onto a field error.
+ */
+
+export const MAX_CLUSTERS = 10;
+export const MAX_SERVICE_ACCOUNTS = 10;
+/** Tools that run on an EC2 instance (as the instance role) rather than in a Kubernetes pod. */
+export const EC2_TOOLS: readonly Tool[] = ['pbm', 'generic'];
+
+export const eksClusterSchema = z
+  .strictObject({
+    name: eksClusterNameSchema,
+    accountId: accountIdSchema,
+    region: regionSchema,
+  })
+  .meta({ id: 'EksCluster', description: 'An EKS cluster, identified by account, region and name.' });
+
+const clusterKey = (c: { name: string; accountId: string; region: string }): string =>
+  `${c.accountId}/${c.region}/${c.name}`;
+
+export const eksWorkloadSchema = z
+  .strictObject({
+    type: z.literal('eks'),
+    clusters: z
+      .array(eksClusterSchema)
+      .min(1, `must list 1-${MAX_CLUSTERS} clusters`)
+      .max(MAX_CLUSTERS, `must list 1-${MAX_CLUSTERS} clusters`)
+      .superRefine((clusters, ctx) => {
+        const seen = new Set<string>();
+        clusters.forEach((c, i) => {
+          const key = clusterKey(c);
+          if (seen.has(key)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i],
+              message: 'duplicate cluster: (accountId, region, name) must be unique',
+            });
+          }
+          seen.add(key);
+        });
+      })
+      .meta({ description: 'The clusters whose pods get access (for example a backup and a restore cluster); they share one role and must be in one account.' }),
+    namespace: namespaceSchema,
+    serviceAccounts: z
+      .array(serviceAccountNameSchema)
+      .min(1, `must list 1-${MAX_SERVICE_ACCOUNTS} service accounts`)
+      .max(MAX_SERVICE_ACCOUNTS, `must list 1-${MAX_SERVICE_ACCOUNTS} service accounts`)
+      .superRefine((names, ctx) => {
+        const seen = new Set<string>();
+        names.forEach((n, i) => {
+          if (seen.has(n)) ctx.addIssue({ code: 'custom', path: [i], message: 'duplicate service account: names must be unique' });
+          seen.add(n);
+        });
+      })
+      .optional()
+      .meta({
+        description:
+          'Service accounts in the namespace that may assume the role. Required for pbm, stackgres and generic (and for mountpoint-s3-csi outside kube-system); other tools default to their own.',
+      }),
+  })
+  .meta({ id: 'EksWorkload', description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA).' });
+
+export const ec2WorkloadSchema = z
+  .strictObject({
+    type: z.literal('ec2'),
+    instanceRoleArn: iamRoleArnSchema,
+  })
+  .meta({
+    id: 'Ec2Workload',
+    description: 'An EC2 instance acting as its instance role (tool pbm or generic only). The role must be in the aws partition.',
+  });
+
+export const workloadSchema = z.discriminatedUnion('type', [eksWorkloadSchema, ec2WorkloadSchema]);
+
+export const bucketSchema = z
+  .strictObject({
+    name: bucketNameSchema,
+    accountId: accountIdSchema.optional().meta({ description: "The bucket's account; defaults to the workload's." }),
+    region: regionSchema,
+    prefix: bucketPrefixSchema.optional(),
+    kmsKeyArn: kmsKeyArnSchema.optional().meta({
+      description: "SSE-KMS key the workload may use; must be in the bucket's region.",
+    }),
+  })
+  .meta({ id: 'Bucket', description: 'The bucket to grant access to.' });
+
+const onboardingRequestFields = z.strictObject({
+  workload: workloadSchema,
+  bucket: bucketSchema,
+  tool: toolSchema,
+  access: accessSchema.default('read-write'),
+  crossAccountMode: crossAccountModeSchema.optional(),
+  tags: tagsSchema.optional(),
+  dryRun: z.boolean().default(false).meta({ description: 'true: plan only, write nothing.' }),
+});
+
+type Fields = z.output<typeof onboardingRequestFields>;
+
+/** The account the workload's identity lives in, or undefined when EKS clusters span accounts (an error). */
+export function workloadAccountId(workload: Fields['workload']): string | undefined {
+  if (workload.type === 'ec2') return accountIdOfArn(workload.instanceRoleArn);
+  const accounts = new Set(workload.clusters.map((c) => c.accountId));
+  return accounts.size === 1 ? workload.clusters[0]!.accountId : undefined;
+}
+
+interface CrossFieldIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/** The rules between fields of an otherwise valid request. */
+function crossFieldIssues(req: Fields): CrossFieldIssue[] {
+  const issues: CrossFieldIssue[] = [];
+  const { workload, bucket, tool } = req;
+
+  if (workload.type === 'ec2' && !EC2_TOOLS.includes(tool)) {
+    issues.push({
+      path: ['tool'],
+      message: `must be ${EC2_TOOLS.join(' or ')} for an ec2 workload (the other tools run on Kubernetes)`,
+    });
+  }
+
+  if (workload.type === 'eks') {
+    const first = workload.clusters[0]!.accountId;
+    workload.clusters.forEach((c, i) => {
+      if (c.accountId !== first) {
+        issues.push({
+          path: ['workload', 'clusters', i, 'accountId'],
+          message:
+            'must equal workload.clusters.0.accountId: clusters in multiple accounts are not supported (the clusters share one role); onboard each account separately',
+        });
+      }
+    });
+    if (workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace) === undefined) {
+      issues.push({
+        path: ['workload', 'serviceAccounts'],
+        message:
+          tool === 'mountpoint-s3-csi'
+            ? 'is required for tool mountpoint-s3-csi outside namespace kube-system (no default service account there)'
+            : `is required for tool ${tool} (it has no default service account)`,
+      });
+    }
+  }
+
+  if (req.crossAccountMode !== undefined) {
+    const workloadAccount = workloadAccountId(workload);
+    if (bucket.accountId === undefined || (workloadAccount !== undefined && bucket.accountId === workloadAccount)) {
+      issues.push({
+        path: ['crossAccountMode'],
+        message: "is only allowed when bucket.accountId is given and differs from the workload's account (cross-account access)",
+      });
+    }
+  }
+
+  if (bucket.kmsKeyArn !== undefined && regionOfArn(bucket.kmsKeyArn) !== bucket.region) {
+    issues.push({
+      path: ['bucket', 'kmsKeyArn'],
+      message: "must be a key in the bucket's region (bucket.region): S3 uses SSE-KMS keys of its own region only",
+    });
+  }
+
+  return issues;
+}
+
+/**
+ * The request schema. Its output has the defaults filled in (`access`, `dryRun`) and `bucket.prefix`, when
+ * given, ending with `/`; parsing an output again yields the same value.
+ */
+export const onboardingRequestSchema = onboardingRequestFields
+  .superRefine(
+    (req, ctx) => {
+      for (const issue of crossFieldIssues(req)) ctx.addIssue({ code: 'custom', ...issue });
+    },
+    // only on a request whose every field is valid: the rules read fields as their types promise
+    { when: (payload) => payload.issues.length === 0 },
+  )
+  .meta({
+    id: 'OnboardingRequest',
+    description: [
+      'Who needs access (workload), to what (bucket), for which tool. Unknown fields are rejected. Rules across fields:',
+      '- an ec2 workload takes tool pbm or generic;',
+      '- workload.serviceAccounts is required for pbm, stackgres and generic, and for mountpoint-s3-csi outside namespace kube-system;',
+      '- all clusters of an eks workload are in one account;',
+      "- crossAccountMode only when bucket.accountId is given and differs from the workload's account (the clusters' account, or the instance role's);",
+      "- bucket.kmsKeyArn is a key in bucket.region.",
+    ].join('\n'),
+  });
+
+export type OnboardingRequest = z.output<typeof onboardingRequestSchema>;
+export type OnboardingRequestInput = z.input<typeof onboardingRequestSchema>;
+export type EksWorkloadRequest = Extract<OnboardingRequest['workload'], { type: 'eks' }>;
+export type Ec2WorkloadRequest = Extract<OnboardingRequest['workload'], { type: 'ec2' }>;
+
+/** Query of GET /v1/onboardings. */
+export const listOnboardingsQuerySchema = z.strictObject({
+  cluster: eksClusterNameSchema.optional().meta({ description: 'Only onboardings that include an EKS cluster of this name.' }),
+  bucket: bucketNameSchema.optional().meta({ description: 'Only onboardings of this bucket.' }),
+  nextToken: z
+    .string()
+    .min(1, 'must be 1-2048 characters (nextToken)')
+    .max(2048, 'must be 1-2048 characters (nextToken)')
+    .regex(/^[A-Za-z0-9_=-]*$/, 'must be a token returned by a previous page (nextToken)')
+    .optional()
+    .meta({ description: 'Opaque token of the next page, from the previous response.' }),
+  limit: z.coerce
+    .number()
+    .int('must be an integer from 1 to 100 (limit)')
+    .min(1, 'must be an integer from 1 to 100 (limit)')
+    .max(100, 'must be an integer from 1 to 100 (limit)')
+    .optional()
+    .meta({ description: 'Maximum items per page (1-100).' }),
+});
+
+export type ListOnboardingsQuery = z.output<typeof listOnboardingsQuerySchema>;
+
+// ---------- errors as data ----------
+
+const IDENTIFIER = /^[A-Za-z0-9_$-]+$/;
+const MAX_SEGMENT = 100;
+const MAX_ERRORS = 50;
+
+/**
+ * The path of a field, as used in `errors[].path`: segments joined with `.`, array indexes as numbers
+ * (`workload.clusters.0.name`, `bucket.prefix`). A segment that is not made only of `A-Z a-z 0-9 _ $ -` (an
+ * unknown field or a tag key such as `team.name`) is written as a bracketed JSON string with every non-ASCII or
+ * control character escaped: `tags["team.name"]`, `bucket["\u202e"]`. Segments over 100 characters are cut,
+ * ending in `…`. The request body itself is the empty path `""`.
+ */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const raw of path) {
+    const seg = typeof raw === 'symbol' ? (raw.description ?? '') : String(raw);
+    if (IDENTIFIER.test(seg) && seg.length <= MAX_SEGMENT) {
+      out += out === '' ? seg : `.${seg}`;
+    } else {
+      const cut = seg.length > MAX_SEGMENT ? `${seg.slice(0, MAX_SEGMENT)}…` : seg;
+      const quoted = JSON.stringify(cut).replace(
+        /[^\x20-\x7E]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
+      out += `[${quoted}]`;
+    }
+  }
+  return out;
+}
+
+function typeOf(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'array';
+  return typeof input;
+}
+
+const withArticle = (t: string): string => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+
+/** Messages for the issues that no schema names itself (types, enums, unknown keys). */
+const errorMap: z.core.$ZodErrorMap = (iss) => {
+  switch (iss.code) {
+    case 'invalid_type': {
+      if (iss.input === undefined) return 'is required';
+      const expected = iss.expected === 'object' ? 'JSON object' : iss.expected;
+      const received = typeOf(iss.input);
+      return `must be ${withArticle(expected)}, not ${received === 'null' ? 'null' : withArticle(received)}`;
+    }
+    case 'invalid_value':
+      if (iss.input === undefined) return 'is required';
+      return `must be ${iss.values.length === 1 ? '' : 'one of: '}${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_union':
+      if ('options' in iss && Array.isArray(iss.options)) {
+        return `must be one of: ${iss.options.map((v) => JSON.stringify(v)).join(', ')}`;
+      }
+      return 'matches none of the allowed shapes';
+    case 'unrecognized_keys':
+      return 'is not an allowed field (unknown fields are rejected)';
+    default:
+      return undefined;
+  }
+};
+
+/** zod issues as `{ path, message }`, one per unknown key. */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: issue.message });
+    } else {
+      out.push({ path: formatPath(issue.path), message: issue.message });
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses any value against a schema, turning failure into a ValidationError whose `errors` are data (at most
+ * 50; the message says when there were more).
+ */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input, { error: errorMap });
+  if (result.success) return result.data;
+  const all = fieldErrors(result.error);
+  const errors = all.slice(0, MAX_ERRORS);
+  const count = all.length === 1 ? '1 error' : `${all.length} errors`;
+  const shown = errors.length < all.length ? `, the first ${errors.length} listed` : '';
+  throw new ValidationError(`${what} is invalid: ${count}${shown}.`, errors);
+}
+
+/** Validates the body of POST /v1/onboardings (already JSON-parsed). Throws ValidationError. */
+export function parseOnboardingRequest(body: unknown): OnboardingRequest {
+  return parseWith(onboardingRequestSchema, body, 'The request body');
+}
+
+/** Validates the query of GET /v1/onboardings. Throws ValidationError. */
+export function parseListOnboardingsQuery(query: unknown): ListOnboardingsQuery {
+  return parseWith(listOnboardingsQuerySchema, query ?? {}, 'The query');
+}

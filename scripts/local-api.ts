@@ -1,0 +1,157 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { parse } from 'yaml';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+
+/**
+ * A local stand-in for API Gateway HTTP API: the routes and handlers of serverless.yml, driven with the same
+ * version 2.0 events. Requests carry no signature; they act as `caller` (what the IAM authorizer would name).
+ */
+interface RouteDef {
+  method: string;
+  pattern: RegExp;
+  params: string[];
+  routeKey: string;
+  handlerPath: string;
+  functionName: string;
+}
+
+type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export function routesFromServerless(repoRoot: string): RouteDef[] {
+  const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as {
+    functions: Record<string, { handler: string; events?: { httpApi?: { method: string; path: string } }[] }>;
+  };
+  const routes: RouteDef[] = [];
+  for (const [functionName, fn] of Object.entries(sls.functions)) {
+    for (const ev of fn.events ?? []) {
+      if (!ev.httpApi) continue;
+      const params: string[] = [];
+      const pattern = new RegExp(
+        `^${ev.httpApi.path.replace(/\{([^}]+)\}/g, (_m, p: string) => {
+          params.push(p);
+          return '([^/]+)';
+        })}$`,
+      );
+      routes.push({ method: ev.httpApi.method.toUpperCase(), pattern, params, routeKey: `${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`, handlerPath: fn.handler, functionName });
+    }
+  }
+  return routes;
+}
+
+function loadHandler(repoRoot: string, handlerPath: string): LambdaHandler {
+  const dot = handlerPath.lastIndexOf('.');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(path.join(repoRoot, handlerPath.slice(0, dot))) as Record<string, LambdaHandler>;
+  return mod[handlerPath.slice(dot + 1)];
+}
+
+const readBody = (req: IncomingMessage, limit: number): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      // API Gateway refuses payloads over 10 MB; keep reading to answer, but stop storing
+      if (size <= limit) chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+export interface LocalApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startLocalApi(opts: { port?: number; repoRoot: string; caller: string }): Promise<LocalApi> {
+  const routes = routesFromServerless(opts.repoRoot);
+  const handlers = new Map<string, LambdaHandler>();
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://local');
+      const method = req.method ?? 'GET';
+      const body = await readBody(req, 10 * 1024 * 1024);
+      const matches = routes.filter((r) => r.pattern.test(url.pathname));
+      const route = matches.find((r) => r.method === method);
+      if (!route) {
+        res.writeHead(matches.length ? 405 : 404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: matches.length ? 'Method Not Allowed' : 'Not Found' }));
+        return;
+      }
+      const m = route.pattern.exec(url.pathname)!;
+      const pathParameters = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
+      const requestId = randomUUID();
+      const event: APIGatewayProxyEventV2 = {
+        version: '2.0',
+        routeKey: route.routeKey,
+        rawPath: url.pathname,
+        rawQueryString: url.search.replace(/^\?/, ''),
+        headers,
+        queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+        pathParameters: route.params.length ? pathParameters : undefined,
+        requestContext: {
+          accountId: 'local',
+          apiId: 'local',
+          domainName: url.host,
+          domainPrefix: 'local',
+          http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+          requestId,
+          routeKey: route.routeKey,
+          stage: '$default',
+          time: new Date().toISOString(),
+          timeEpoch: Date.now(),
+          authorizer: { iam: { userArn: opts.caller, accountId: opts.caller.split(':')[4] } },
+        } as unknown as APIGatewayProxyEventV2['requestContext'],
+        body: body.length ? body : undefined,
+        isBase64Encoded: false,
+      };
+      const deadline = Date.now() + 29_000;
+      const context = {
+        awsRequestId: requestId,
+        functionName: `s3-onboarding-local-${route.functionName}`,
+        functionVersion: '$LATEST',
+        invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:s3-onboarding-local-${route.functionName}`,
+        memoryLimitInMB: '512',
+        logGroupName: 'local',
+        logStreamName: 'local',
+        callbackWaitsForEmptyEventLoop: false,
+        getRemainingTimeInMillis: () => deadline - Date.now(),
+        done: () => undefined,
+        fail: () => undefined,
+        succeed: () => undefined,
+      } as Context;
+      try {
+        let handler = handlers.get(route.handlerPath);
+        if (!handler) {
+          handler = loadHandler(opts.repoRoot, route.handlerPath);
+          handlers.set(route.handlerPath, handler);
+        }
+        const out = await handler(event, context);
+        res.writeHead(out.statusCode ?? 200, { 'x-request-id': requestId, ...(out.headers as Record<string, string>) });
+        res.end(out.body ?? '');
+      } catch {
+        // what API Gateway answers when the function itself fails
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Internal Server Error' }));
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,89 @@
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { startEmulator, type Emulator } from '../emulator/server';
+import { loadTopology, type Topology } from '../emulator/topology';
+import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
+import { startLocalApi, type LocalApi } from './local-api';
+import { resetRuntime } from '../lib/runtime';
+
+export const REPO_ROOT = path.resolve(__dirname, '..');
+export const DEMO_CALLER = 'arn:aws:iam::100000000001:role/platform-admin';
+
+export interface Stack {
+  apiUrl: string;
+  emulator: Emulator;
+  dynamodbUrl: string;
+  topology: Topology;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  topology?: Topology;
+  port?: number;
+  emulatorPort?: number;
+  dynamodbPort?: number;
+  caller?: string;
+}
+
+// dynalite has no types of its own
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => import('node:http').Server;
+
+/**
+ * The whole local stack in one process: the AWS emulator, an in-memory DynamoDB, and the API driving the
+ * handlers of serverless.yml, configured exactly as in AWS but pointed at the emulator, running as the API's role.
+ */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const topology = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
+  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0 });
+  const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    ddb.once('error', reject);
+    ddb.listen(opts.dynamodbPort ?? 0, '127.0.0.1', () => resolve());
+  });
+  const dynamodbUrl = `http://127.0.0.1:${(ddb.address() as AddressInfo).port}`;
+
+  // the API runs as its own role, as Lambda would give it credentials
+  const res = await fetch(`${emulator.url}/_emulator/credentials`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 's3-onboarding-local' }),
+  });
+  const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  const externalIds: Record<string, string> = { '*': DEFAULT_EXTERNAL_ID };
+  for (const [account, s] of Object.entries(topology.accountSettings)) if (s.externalId) externalIds[account] = s.externalId;
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: emulator.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
+    AWS_REGION: topology.clusters[0]?.region ?? 'eu-west-1',
+    AWS_ACCESS_KEY_ID: creds.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+    AWS_SESSION_TOKEN: creds.sessionToken,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    S3_FORCE_PATH_STYLE: 'true',
+    TARGET_ACCOUNTS: topology.accounts.join(','),
+    PROVISIONER_EXTERNAL_IDS: JSON.stringify(externalIds),
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+  });
+  delete process.env.AWS_PROFILE;
+  resetRuntime();
+  let api: LocalApi;
+  try {
+    api = await startLocalApi({ port: opts.port ?? 0, repoRoot: REPO_ROOT, caller: opts.caller ?? process.env.LOCAL_CALLER ?? DEMO_CALLER });
+  } catch (e) {
+    await emulator.close();
+    ddb.close();
+    throw e;
+  }
+  return {
+    apiUrl: api.url,
+    emulator,
+    dynamodbUrl,
+    topology,
+    close: async () => {
+      await api.close();
+      await emulator.close();
+      await new Promise<void>((resolve) => ddb.close(() => resolve()));
+    },
+  };
+}

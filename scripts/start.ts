@@ -1,0 +1,32 @@
+/* npm start: the local stack on 127.0.0.1 (contract section 1). */
+import { startStack } from './stack';
+
+async function main(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
+  const stack = await startStack({
+    port: Number(process.env.PORT ?? 3000),
+    emulatorPort: Number(process.env.EMULATOR_PORT ?? 4566),
+    dynamodbPort: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
+  });
+  const out = process.stdout;
+  out.write(`s3-onboarding ready: API ${stack.apiUrl}  emulator ${stack.emulator.url}  dynamodb ${stack.dynamodbUrl}\n`);
+  out.write(`try:  curl -s ${stack.apiUrl}/v1/health\n`);
+  out.write(`      curl -s -X POST ${stack.apiUrl}/v1/onboardings -H 'content-type: application/json' -d @examples/requests/pbm-same-account.json\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    out.write(`${signal}: stopping\n`);
+    void stack.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: Error) => {
+  process.stderr.write(`s3-onboarding failed to start: ${e.message}\n`);
+  process.exit(1);
+});
