@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { readTemplate, resolve, Unresolvable, type CfnTemplate } from './cfn';
 import { defaultIssuer, type Topology } from './topology';
 import { newAccount, newSigningKey, uniqueId, type Account, type Role, type World } from './state';
@@ -13,13 +14,13 @@ export const EKS_THUMBPRINT = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
 export const externalIdFor = (t: Topology, accountId: string): string =>
   t.accountSettings[accountId]?.externalId ?? DEFAULT_EXTERNAL_ID;
 
-export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSigningKey()): World {
+export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSigningKey(), sessions: World['sessions'] = new Map()): World {
   const world: World = {
     accounts: new Map(t.accounts.map((id) => [id, newAccount(id, t.accountSettings[id]?.assumeRolePolicySizeQuota)])),
     clusters: [],
     buckets: new Map(),
     kmsKeys: new Map(),
-    sessions: new Map(),
+    sessions,
     calls: [],
     seq: 0,
     faults: [],
@@ -108,10 +109,17 @@ interface RoleSpec {
   description?: string;
 }
 
+/** Seeded roles get ids derived from their ARN, so sessions issued before a reset stay valid after it. */
+const seededRoleId = (arn: string): string => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const h = createHash('sha256').update(arn).digest();
+  return `AROA${Array.from(h.subarray(0, 17), (b) => alphabet[b % 32]).join('')}`;
+};
+
 export function putRole(account: Account, s: RoleSpec): Role {
   const path = s.path ?? '/';
   const role: Role = {
-    roleId: uniqueId('AROA'),
+    roleId: seededRoleId(`arn:aws:iam::${account.id}:role${path}${s.name}`),
     name: s.name,
     path,
     arn: `arn:aws:iam::${account.id}:role${path}${s.name}`,

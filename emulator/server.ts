@@ -34,7 +34,8 @@ export interface EmulatorOptions {
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   let world = buildWorld(opts.topology, opts.repoRoot);
   const reset = () => {
-    world = buildWorld(opts.topology, opts.repoRoot, world.signingKey);
+    // sessions survive a reset, like credentials already handed out; seeded roles keep their ids
+    world = buildWorld(opts.topology, opts.repoRoot, world.signingKey, world.sessions);
   };
   const server: Server = createServer((req, res) => {
     void dispatch(req, res);
@@ -121,7 +122,8 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
   try {
     operation = module.operationOf(req);
     if (world.perCallMs > 0) await new Promise((r) => setTimeout(r, world.perCallMs));
-    caller = resolveCaller(world, req.accessKeyId, started);
+    // operations AWS serves unsigned ignore whatever signature the client sent
+    caller = module.allowsAnonymous?.(operation) ? undefined : resolveCaller(world, req.accessKeyId, started);
     if (!caller && !module.allowsAnonymous?.(operation)) {
       throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     }

@@ -225,7 +225,7 @@ export const listOnboardingsQuerySchema = z.strictObject({
     .string()
     .min(1, 'must be 1-2048 characters (nextToken)')
     .max(2048, 'must be 1-2048 characters (nextToken)')
-    .regex(/^[A-Za-z0-9_=-]*$/, 'must be a token returned by a previous page (nextToken)')
+    .regex(/^[A-Za-z0-9+/=_.-]*$/, 'must be a token returned by a previous page (nextToken)')
     .optional()
     .meta({ description: 'Opaque token of the next page, from the previous response.' }),
   limit: z.coerce

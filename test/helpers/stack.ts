@@ -1,0 +1,56 @@
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { startStack, type Stack } from '../../scripts/stack';
+import { parseTopology, type TopologyInput } from '../../emulator/topology';
+import { clientsFor, emulatorAdmin, type Clients } from './emulator';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function startTestStack(topology?: TopologyInput): Promise<Stack> {
+  return startStack({ topology: topology ? parseTopology(topology) : undefined });
+}
+
+export function apiClient(stack: Stack) {
+  const send = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+    const res = await fetch(`${stack.apiUrl}${path}`, {
+      method,
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  };
+  return {
+    send,
+    onboard: <T = any>(body: unknown, headers?: Record<string, string>) => send<T>('POST', '/v1/onboardings', body, headers),
+  };
+}
+
+/** Credentials a pod of `cluster` running as `namespace/serviceAccount` gets through IRSA. */
+export async function podCredentials(
+  stack: Stack,
+  roleArn: string,
+  pod: { cluster: string; namespace: string; serviceAccount: string; audience?: string },
+): Promise<AwsCredentialIdentity> {
+  const token = await emulatorAdmin(stack.emulator).token(pod);
+  const sts = new STSClient({ endpoint: stack.emulator.url, region: 'eu-west-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
+  const out = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'pod', WebIdentityToken: token }));
+  return { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken };
+}
+
+export const clients = (stack: Stack, credentials: AwsCredentialIdentity): Clients => clientsFor(stack.emulator, credentials);
+
+/** Writes recorded by the emulator since the last clear. */
+export async function writes(stack: Stack) {
+  return (await emulatorAdmin(stack.emulator).calls()).filter((c) => c.write);
+}
