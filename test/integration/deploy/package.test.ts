@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const run = promisify(execFile);
+
+/** serverless.yml must keep packaging offline with the open-source framework (osls + serverless-esbuild). */
+describe('serverless.yml', () => {
+  const out = mkdtempSync(path.join(tmpdir(), 's3-onboarding-package-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('packages every function with osls, offline, into a CloudFormation template with the API role', async () => {
+    await run(process.execPath, [path.join(ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', 'ci', '--package', out], {
+      cwd: ROOT,
+      // telemetry and notifications would reach for the network, which CI does not have
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
+      timeout: 120_000,
+    });
+    const files = readdirSync(out).sort();
+    expect(files).toEqual(expect.arrayContaining(['health.zip', 'createOnboarding.zip', 'cloudformation-template-update-stack.json']));
+    const template = JSON.parse(readFileSync(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+    const functions = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThanOrEqual(2);
+    for (const f of functions) {
+      expect(f.Properties.Runtime).toBe('nodejs22.x');
+      expect(f.Properties.Role).toEqual({ 'Fn::GetAtt': ['ApiRole', 'Arn'] });
+    }
+    expect(template.Resources.ApiRole.Properties.RoleName).toBe('s3-onboarding-api');
+  }, 150_000);
+});
