@@ -1,5 +1,5 @@
-import { authorize, type ContextValue, type PrincipalInfo } from './policy/evaluate';
-import type { PolicyDocument } from './policy/types';
+import { authorize, type ContextValue, type PrincipalInfo } from '../lib/iam-policy/evaluate';
+import type { PolicyDocument } from '../lib/iam-policy/types';
 import { accessDenied } from './errors';
 import type { Caller } from './context';
 import { parseDoc, type Role, type World } from './state';

@@ -1,7 +1,7 @@
 import { AwsError } from './errors';
 import { parseDoc, type World } from './state';
-import { normalizeStatements, asArray } from './policy/grammar';
-import type { Statement } from './policy/types';
+import { normalizeStatements, asArray } from '../lib/iam-policy/grammar';
+import type { Statement } from '../lib/iam-policy/types';
 
 /**
  * AWS resolves role ARNs named as principals to the role's unique id when a policy is written. When the role is

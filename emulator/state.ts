@@ -1,5 +1,5 @@
 import { randomBytes, generateKeyPairSync, KeyObject } from 'node:crypto';
-import type { PolicyDocument } from './policy/types';
+import type { PolicyDocument } from '../lib/iam-policy/types';
 
 export interface Role {
   roleId: string;

@@ -5,7 +5,7 @@ import { QueryParams, queryError, queryResponse } from '../protocols/query';
 import { uniqueId, type Account, type ManagedPolicy, type OidcProvider, type Role, type World } from '../state';
 import { authorizeCall } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
-import { parsePolicyText, policySize, validatePolicy } from '../policy/grammar';
+import { parsePolicyText, policySize, validatePolicy } from '../../lib/iam-policy/grammar';
 import { xmlMap, type XmlNode } from '../xml';
 
 const NS = 'https://iam.amazonaws.com/doc/2010-05-08/';

@@ -4,8 +4,8 @@ import { AwsError, accessDenied } from '../errors';
 import type { KmsKey, World } from '../state';
 import { authorizeCall, identityOf, principalOf } from '../authz';
 import { bindPrincipals } from '../principals';
-import { parsePolicyText, validatePolicy, policySize } from '../policy/grammar';
-import { authorize } from '../policy/evaluate';
+import { parsePolicyText, validatePolicy, policySize } from '../../lib/iam-policy/grammar';
+import { authorize } from '../../lib/iam-policy/evaluate';
 
 const KEY_POLICY_MAX_BYTES = 32_768;
 

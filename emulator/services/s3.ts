@@ -6,7 +6,7 @@ import { escapeXml, flat, toXml, type XmlNode } from '../xml';
 import type { Bucket, World } from '../state';
 import { authorizeCall, isRoot, livePolicy } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
-import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../policy/grammar';
+import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../../lib/iam-policy/grammar';
 import { authorizeKeyUse, findKey } from './kms';
 
 export const BUCKET_POLICY_MAX_BYTES = 20_480;

@@ -4,7 +4,7 @@ import { AwsError, accessDenied } from '../errors';
 import { QueryParams, queryError, queryResponse } from '../protocols/query';
 import { uniqueId, type Role, type Session, type World } from '../state';
 import { findRoleByArn, identityOf, livePolicy, principalOf } from '../authz';
-import { authorize } from '../policy/evaluate';
+import { authorize } from '../../lib/iam-policy/evaluate';
 import { verifyToken } from '../tokens';
 import type { XmlNode } from '../xml';
 

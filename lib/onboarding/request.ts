@@ -250,7 +250,7 @@ const MAX_ERRORS = 50;
  * (`workload.clusters.0.name`, `bucket.prefix`). A segment that is not made only of `A-Z a-z 0-9 _ $ -` (an
  * unknown field or a tag key such as `team.name`) is written as a bracketed JSON string with every non-ASCII or
  * control character escaped: `tags["team.name"]`, `bucket["\u202e"]`. Segments over 100 characters are cut,
- * ending in `…`. The request body itself is the empty path `""`.
+ * ending in `...`. The request body itself is the empty path `""`.
  */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
@@ -259,7 +259,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
     if (IDENTIFIER.test(seg) && seg.length <= MAX_SEGMENT) {
       out += out === '' ? seg : `.${seg}`;
     } else {
-      const cut = seg.length > MAX_SEGMENT ? `${seg.slice(0, MAX_SEGMENT)}…` : seg;
+      const cut = seg.length > MAX_SEGMENT ? `${seg.slice(0, MAX_SEGMENT)}...` : seg;
       const quoted = JSON.stringify(cut).replace(
         /[^\x20-\x7E]/g,
         (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
@@ -302,12 +302,15 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
   }
 };
 
-/** zod issues as `{ path, message }`, one per unknown key. */
+/** zod issues as `{ path, message }`: one per unknown key, and one per rule a record key breaks. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: issue.message });
+    } else if (issue.code === 'invalid_key') {
+      // a record key broke the key schema's rules: report each rule at the key's path
+      for (const sub of issue.issues) out.push({ path: formatPath(issue.path), message: sub.message });
     } else {
       out.push({ path: formatPath(issue.path), message: issue.message });
     }

@@ -227,7 +227,7 @@ export const toolSchema = z.enum(TOOLS).meta({ description: 'The tool whose acce
 
 export const ACCESS_LEVELS = ['read-write', 'read-only'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
-export const accessSchema = z.enum(ACCESS_LEVELS);
+export const accessSchema = z.enum(ACCESS_LEVELS).meta({ description: 'What the workload may do under the prefix: read-write (the default) or read-only.' });
 
 export const CROSS_ACCOUNT_MODES = ['bucket-policy', 'role-in-bucket-account'] as const;
 export type CrossAccountMode = (typeof CROSS_ACCOUNT_MODES)[number];

@@ -22,8 +22,8 @@ describe('npm start (the local stack)', () => {
 
     const health = await fetch(`${apiUrl}/v1/health`);
     expect(health.status).toBe(200);
-    expect((await health.json()).ok).toBe(true);
-    expect((await (await fetch(`${emulatorUrl}/_emulator/health`)).json()).ok).toBe(true);
+    expect(((await health.json()) as { ok: boolean }).ok).toBe(true);
+    expect(((await (await fetch(`${emulatorUrl}/_emulator/health`)).json()) as { ok: boolean }).ok).toBe(true);
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');

@@ -7,8 +7,8 @@ import {
   type ContextValue,
   type PrincipalInfo,
   type RequestContext,
-} from '../../../../emulator/policy/evaluate';
-import type { ConditionBlock, PolicyDocument, Principal, Statement } from '../../../../emulator/policy/types';
+} from '../../../lib/iam-policy/evaluate';
+import type { ConditionBlock, PolicyDocument, Principal, Statement } from '../../../lib/iam-policy/types';
 
 const A = '111122223333';
 const B = '444455556666';

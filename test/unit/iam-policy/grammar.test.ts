@@ -5,8 +5,8 @@ import {
   parsePolicyText,
   policySize,
   validatePolicy,
-} from '../../../../emulator/policy/grammar';
-import type { PolicyDocument, PolicyKind } from '../../../../emulator/policy/types';
+} from '../../../lib/iam-policy/grammar';
+import type { PolicyDocument, PolicyKind } from '../../../lib/iam-policy/types';
 
 const ACCT = '111122223333';
 
