@@ -5,9 +5,23 @@ import { loadTopology, type Topology } from '../emulator/topology';
 import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
 import { startLocalApi, type LocalApi } from './local-api';
 import { resetRuntime } from '../lib/runtime';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const DEMO_CALLER = 'arn:aws:iam::100000000001:role/platform-admin';
+
+export const LOCAL_TABLE = 's3-onboarding-local';
+
+/** Creates the table exactly as serverless.yml defines it (keys, billing), in the local DynamoDB. */
+async function createTable(endpoint: string, name: string): Promise<void> {
+  const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } } };
+  const p = sls.resources.Resources.OnboardingsTable.Properties as { AttributeDefinitions: never; KeySchema: never; BillingMode: 'PAY_PER_REQUEST' };
+  const ddb = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await ddb.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, BillingMode: p.BillingMode }));
+  ddb.destroy();
+}
 
 export interface Stack {
   apiUrl: string;
@@ -42,6 +56,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     ddb.listen(opts.dynamodbPort ?? 0, '127.0.0.1', () => resolve());
   });
   const dynamodbUrl = `http://127.0.0.1:${(ddb.address() as AddressInfo).port}`;
+  await createTable(dynamodbUrl, LOCAL_TABLE);
 
   // the API runs as its own role, as Lambda would give it credentials
   const res = await fetch(`${emulator.url}/_emulator/credentials`, {
@@ -61,6 +76,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     AWS_SESSION_TOKEN: creds.sessionToken,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     S3_FORCE_PATH_STYLE: 'true',
+    TABLE_NAME: LOCAL_TABLE,
     TARGET_ACCOUNTS: topology.accounts.join(','),
     PROVISIONER_EXTERNAL_IDS: JSON.stringify(externalIds),
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',

@@ -5,6 +5,9 @@ import {
   DeleteRoleCommand,
   DeleteRolePolicyCommand,
   GetAccountSummaryCommand,
+  GetOpenIDConnectProviderCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
   ListOpenIDConnectProvidersCommand,
@@ -112,3 +115,17 @@ export const putBoundary = (iam: IAMClient, role: string, boundaryArn: string) =
 
 export const deleteRole = (iam: IAMClient, role: string) =>
   maybe(`deleting role ${role}`, () => iam.send(new DeleteRoleCommand({ RoleName: role })));
+
+/** The default version of a managed policy (used to read the permissions boundary). */
+export async function getManagedPolicyDocument(iam: IAMClient, arn: string): Promise<PolicyDocument | undefined> {
+  const p = await maybe(`reading managed policy ${arn}`, () => iam.send(new GetPolicyCommand({ PolicyArn: arn })));
+  if (!p?.Policy?.DefaultVersionId) return undefined;
+  const v = await call(`reading managed policy ${arn}`, () => iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: p.Policy!.DefaultVersionId! })));
+  return v.PolicyVersion?.Document ? decodePolicy(v.PolicyVersion.Document) : undefined;
+}
+
+/** The tags of an OIDC provider, or undefined when it does not exist. */
+export async function oidcProviderTags(iam: IAMClient, arn: string): Promise<Record<string, string> | undefined> {
+  const out = await maybe(`reading IAM OIDC provider ${arn}`, () => iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
+  return out ? Object.fromEntries((out.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])) : undefined;
+}

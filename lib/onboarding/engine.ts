@@ -39,7 +39,11 @@ import {
 export interface EngineDeps {
   config: Config;
   sessions: ProvisionerSessions;
+  /** serialises read-modify-write of shared resource policies (bucket, key); none: run directly */
+  withLock?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
+
+const direct = <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn();
 
 /** One write the apply phase performs; `after` names the steps that must finish first. */
 export interface Step extends Change {
@@ -87,7 +91,7 @@ export function resolve(config: Config, input: OnboardingInput): Resolved {
   };
 }
 
-interface Observed {
+export interface Observed {
   issuers: string[];
   providers: string[];
   trustQuota: number;
@@ -137,7 +141,7 @@ async function observe(deps: EngineDeps, r: Resolved): Promise<Observed> {
   return { issuers, providers, trustQuota, role, rolePolicy, bucketPolicy, keyPolicy, instanceGrant };
 }
 
-interface Desired {
+export interface Desired {
   trust: PolicyDocument;
   permissions: PolicyDocument;
   tags: Record<string, string>;
@@ -178,8 +182,18 @@ function desire(config: Config, r: Resolved, o: Observed): Desired {
 }
 
 /** The writes that take AWS from what is observed to what is desired. No writes when they already match. */
+function checkBucketPolicySize(bucket: string, doc: PolicyDocument): void {
+  const size = policySize(doc);
+  if (size > BUCKET_POLICY_MAX_BYTES) {
+    throw new QuotaExceededError(`the policy of bucket ${bucket} would be ${size} bytes, over S3's 20 KB limit`, { bucketPolicySize: size, quota: BUCKET_POLICY_MAX_BYTES });
+  }
+}
+
+export const BUCKET_POLICY_MAX_BYTES = 20_480;
+
 function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
   const { sessions, config } = deps;
+  const withLock = deps.withLock ?? direct;
   const steps: Step[] = [];
   const iam = sessions.iam(r.roleAccount);
   const b = r.input.bucket;
@@ -243,30 +257,41 @@ function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
   }
 
   if (r.mode === 'bucket-policy' && !sameJson(ownStatements(o.bucketPolicy, r.id), d.bucketStatements)) {
-    const merged = mergeStatements(o.bucketPolicy, r.id, d.bucketStatements);
-    if (policySize(merged) > 20_480) {
-      throw new QuotaExceededError(`the policy of bucket ${b.name} would be ${policySize(merged)} bytes, over S3's 20 KB limit`, { bucketPolicySize: policySize(merged), quota: 20_480 });
-    }
+    checkBucketPolicySize(b.name, mergeStatements(o.bucketPolicy, r.id, d.bucketStatements));
+    const s3 = sessions.s3(r.bucketAccount, b.region);
     steps.push({
       key: 'bucket-policy',
       after: [],
       action: 'put-bucket-policy-statements',
       accountId: r.bucketAccount,
       resource: `arn:aws:s3:::${b.name}`,
-      run: () => s3Api.putBucketPolicy(sessions.s3(r.bucketAccount, b.region), b.name, r.bucketAccount, merged),
+      // S3 has no conditional write: re-read and merge under the bucket's lock so concurrent onboardings never lose statements
+      run: () =>
+        withLock(`bucket-policy#${r.bucketAccount}#${b.name}`, async () => {
+          const current = await s3Api.getBucketPolicy(s3, b.name, r.bucketAccount);
+          if (sameJson(ownStatements(current, r.id), d.bucketStatements)) return;
+          const merged = mergeStatements(current, r.id, d.bucketStatements);
+          checkBucketPolicySize(b.name, merged);
+          await s3Api.putBucketPolicy(s3, b.name, r.bucketAccount, merged);
+        }),
     });
   }
 
   if (d.keyStatements.length && o.keyPolicy && !sameJson(ownStatements(o.keyPolicy, r.id), d.keyStatements)) {
     const keyArn = b.kmsKeyArn!;
-    const merged = mergeStatements(o.keyPolicy, r.id, d.keyStatements);
+    const kms = sessions.kms(keyArn.split(':')[4], keyArn.split(':')[3]);
     steps.push({
       key: 'key-policy',
       after: [],
       action: 'put-key-policy-statement',
       accountId: keyArn.split(':')[4],
       resource: keyArn,
-      run: () => kmsApi.putKeyPolicy(sessions.kms(keyArn.split(':')[4], keyArn.split(':')[3]), keyArn, merged),
+      run: () =>
+        withLock(`key-policy#${keyArn}`, async () => {
+          const current = await kmsApi.getKeyPolicy(kms, keyArn);
+          if (sameJson(ownStatements(current, r.id), d.keyStatements)) return;
+          await kmsApi.putKeyPolicy(kms, keyArn, mergeStatements(current, r.id, d.keyStatements));
+        }),
     });
   }
 
@@ -305,6 +330,54 @@ export async function applySteps(steps: Step[], onDone?: (s: Step) => void): Pro
   if (failed) throw failed.reason;
 }
 
+export interface Planned {
+  resolved: Resolved;
+  desired: Desired;
+  observed: Observed;
+  steps: Step[];
+}
+
+/** Reads AWS and computes the writes; writes nothing. */
+export async function planOnboarding(deps: EngineDeps, input: OnboardingInput): Promise<Planned> {
+  const resolved = resolve(deps.config, input);
+  for (const a of new Set([resolved.roleAccount, resolved.bucketAccount, resolved.workloadAccount])) {
+    if (deps.config.targetAccounts.length && !deps.config.targetAccounts.includes(a)) {
+      throw new NotAllowedError(`account ${a} is not managed by this service`, 'target-accounts');
+    }
+  }
+  const observed = await observe(deps, resolved);
+  const desired = desire(deps.config, resolved, observed);
+  return { resolved, observed, desired, steps: plan(deps, resolved, observed, desired) };
+}
+
+/** The response body of a planned (or applied) onboarding. */
+export function resultOf(p: Planned, status: 'provisioned' | 'planned'): OnboardingResult {
+  const { resolved: r, desired, steps } = p;
+  const input = r.input;
+  return {
+    id: r.id,
+    status,
+    roleArn: r.roleArn,
+    roles: [{ arn: r.roleArn, accountId: r.roleAccount, purpose: input.workload.type === 'eks' ? 'irsa-workload' : 'ec2-assumed-workload' }],
+    changes: steps.map(({ action, accountId, resource }) => ({ action, accountId, resource })),
+    policies: {
+      trust: desired.trust,
+      permissions: desired.permissions,
+      bucketPolicyStatements: desired.bucketStatements,
+      ...(desired.keyStatements.length ? { keyPolicyStatements: desired.keyStatements } : {}),
+      ...(desired.instanceGrant ? { instanceRoleGrant: desired.instanceGrant } : {}),
+    },
+    snippets: renderSnippets({
+      onboardingId: r.id,
+      tool: input.tool,
+      access: input.access,
+      roleArn: r.roleArn,
+      bucket: { name: input.bucket.name, region: input.bucket.region, prefix: r.prefix || undefined, kmsKeyArn: input.bucket.kmsKeyArn },
+      workload: input.workload.type === 'eks' ? { ...input.workload, serviceAccounts: r.serviceAccounts } : input.workload,
+    }),
+  };
+}
+
 export interface OnboardOutcome {
   result: OnboardingResult;
   /** true when AWS was changed (201), false when all was in place or it was a dry run (200) */
@@ -313,39 +386,7 @@ export interface OnboardOutcome {
 
 /** Plans the onboarding from the desired and observed state; applies it unless it is a dry run. */
 export async function onboard(deps: EngineDeps, input: OnboardingInput): Promise<OnboardOutcome> {
-  const r = resolve(deps.config, input);
-  for (const a of new Set([r.roleAccount, r.bucketAccount, r.workloadAccount])) {
-    if (deps.config.targetAccounts.length && !deps.config.targetAccounts.includes(a)) {
-      throw new NotAllowedError(`account ${a} is not managed by this service`, 'target-accounts');
-    }
-  }
-  const observed = await observe(deps, r);
-  const desired = desire(deps.config, r, observed);
-  const steps = plan(deps, r, observed, desired);
-  if (!input.dryRun) await applySteps(steps);
-  return {
-    changed: !input.dryRun && steps.length > 0,
-    result: {
-      id: r.id,
-      status: input.dryRun ? 'planned' : 'provisioned',
-      roleArn: r.roleArn,
-      roles: [{ arn: r.roleArn, accountId: r.roleAccount, purpose: input.workload.type === 'eks' ? 'irsa-workload' : 'ec2-assumed-workload' }],
-      changes: steps.map(({ action, accountId, resource }) => ({ action, accountId, resource })),
-      policies: {
-        trust: desired.trust,
-        permissions: desired.permissions,
-        bucketPolicyStatements: desired.bucketStatements,
-        ...(desired.keyStatements.length ? { keyPolicyStatements: desired.keyStatements } : {}),
-        ...(desired.instanceGrant ? { instanceRoleGrant: desired.instanceGrant } : {}),
-      },
-      snippets: renderSnippets({
-        onboardingId: r.id,
-        tool: input.tool,
-        access: input.access,
-        roleArn: r.roleArn,
-        bucket: { name: input.bucket.name, region: input.bucket.region, prefix: r.prefix || undefined, kmsKeyArn: input.bucket.kmsKeyArn },
-        workload: input.workload.type === 'eks' ? { ...input.workload, serviceAccounts: r.serviceAccounts } : input.workload,
-      }),
-    },
-  };
+  const p = await planOnboarding(deps, input);
+  if (!input.dryRun) await applySteps(p.steps);
+  return { changed: !input.dryRun && p.steps.length > 0, result: resultOf(p, input.dryRun ? 'planned' : 'provisioned') };
 }

@@ -43,6 +43,10 @@ export function modeOf(input: OnboardingInput): { mode: Mode; workloadAccount: s
   return { mode, workloadAccount, bucketAccount, roleAccount: mode === 'role-in-bucket-account' ? bucketAccount : workloadAccount };
 }
 
+/** 48 bits of a SHA-256: unique in practice, and short, because it appears in every bucket-policy Sid and role ARN. */
+export const ONBOARDING_ID_HEX = 12;
+export const ONBOARDING_ID = /^ob-[0-9a-f]{12}$/;
+
 /**
  * The identity of an onboarding: who (workload), where (bucket and prefix), with what tool, and where the role
  * lives. Service accounts, access level, key and tags are attributes that a repeat request converges.
@@ -55,7 +59,7 @@ export function onboardingId(input: OnboardingInput): string {
       ? { type: 'eks', clusters: w.clusters.map((c) => `${c.accountId}/${c.region}/${c.name}`).sort(), namespace: w.namespace }
       : { type: 'ec2', instanceRoleArn: w.instanceRoleArn };
   const identity = JSON.stringify([who, bucketAccount, input.bucket.name, input.bucket.prefix ?? '', input.tool, mode === 'role-in-bucket-account']);
-  return `ob-${createHash('sha256').update(identity).digest('hex').slice(0, 20)}`;
+  return `ob-${createHash('sha256').update(identity).digest('hex').slice(0, ONBOARDING_ID_HEX)}`;
 }
 
 const TOOL_SHORT: Record<Tool, string> = {
@@ -67,14 +71,13 @@ const TOOL_SHORT: Record<Tool, string> = {
   generic: 'gen',
 };
 
-/** Deterministic, readable, at most 64 characters: prefix, tool, a hint of the workload, the id's hash. */
+/**
+ * Deterministic and at most 64 characters: prefix, tool, the id's hash (e.g. `s3ob-pbm-3f9a1c2b4d5e`).
+ * No free-text hint: the role ARN is repeated in every bucket-policy statement, whose 20 KB budget many
+ * onboardings share. The role's description and tags say what it is for.
+ */
 export function roleName(config: Config, input: OnboardingInput, id: string): string {
-  const hash = id.replace(/^ob-/, '');
-  const hint = input.workload.type === 'eks' ? input.workload.namespace : input.workload.instanceRoleArn.split('/').pop()!;
-  const fixed = `${config.roleNamePrefix}${TOOL_SHORT[input.tool]}--${hash}`;
-  const room = 64 - fixed.length;
-  const cleaned = hint.replace(/[^\w+=,.@-]/g, '-').slice(0, Math.max(0, room));
-  return `${config.roleNamePrefix}${TOOL_SHORT[input.tool]}-${cleaned}-${hash}`.replace(/--+/g, '-').slice(0, 64);
+  return `${config.roleNamePrefix}${TOOL_SHORT[input.tool]}-${id.replace(/^ob-/, '')}`.slice(0, 64);
 }
 
 export const ROLE_POLICY_NAME = 's3-onboarding';

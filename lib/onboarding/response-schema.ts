@@ -69,7 +69,7 @@ export const policyDocumentSchema = z
 export const onboardingIdSchema = z
   .string()
   .min(1)
-  .meta({ description: 'Stable id: the same onboarding always has the same id.', example: 'ob-3f9a2c7d5e1b04a6c8d2' });
+  .meta({ description: 'Stable id: the same onboarding always has the same id.', example: 'ob-3f9a2c7d5e1b' });
 
 const roleArnSchema = z.string().meta({ example: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-mongodb-3f9a2c7d5e1b04a6c8d2' });
 

@@ -88,18 +88,25 @@ export function permissionsPolicy(scope: BucketScope, actions: ToolActions, kms?
 export const sidPrefix = (onboardingId: string): string => `S3Onboarding${onboardingId.replace(/^ob-/, '').replace(/[^A-Za-z0-9]/g, '')}`;
 
 /**
- * Bucket-policy statements for a role in another account: the account root as principal and the role named in
+ * The bucket-policy statement for a role in another account: the account root as principal and the role named in
  * an `aws:PrincipalArn` condition, so nothing waits for IAM propagation and recreating the role keeps working.
+ *
+ * One compact statement per onboarding, because a bucket policy holds at most 20 KB and many teams share a
+ * bucket. Cross-account access needs both policies, so the effective access is the intersection with the role's
+ * own policy, which carries the prefix condition on ListBucket; objects are limited to the prefix here too.
  */
 export function bucketPolicyStatements(onboardingId: string, scope: BucketScope, actions: ToolActions, roleArn: string): Statement[] {
   const account = roleArn.split(':')[4];
-  const sid = sidPrefix(onboardingId);
-  return s3Statements(scope, actions).map((s) => ({
-    ...s,
-    Sid: `${sid}${s.Sid}`,
-    Principal: { AWS: `arn:aws:iam::${account}:root` },
-    Condition: { ...(s.Condition ?? {}), ArnEquals: { 'aws:PrincipalArn': roleArn } },
-  }));
+  return [
+    {
+      Sid: sidPrefix(onboardingId),
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${account}:root` },
+      Action: [...actions.bucket, ...actions.object],
+      Resource: actions.bucket.length ? [bucketArn(scope), objectsArn(scope)] : objectsArn(scope),
+      Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
+    },
+  ];
 }
 
 /** Key-policy statement letting the role use the key (for a key in another account than the role). */

@@ -1,0 +1,67 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import * as z from 'zod';
+import { runtime, logger } from '../lib/runtime';
+import { parseOnboardingRequest } from '../lib/onboarding/request';
+import { getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
+import { offboard } from '../lib/onboarding/offboard';
+import { verify } from '../lib/onboarding/verify';
+import { hashBody } from '../lib/store/store';
+import { ONBOARDING_ID } from '../lib/onboarding/model';
+import { InternalError, ServiceError, ValidationError } from '../lib/errors';
+
+const taskSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional(), requestedBy: z.string().optional() }),
+  z.strictObject({ action: z.literal('offboard'), id: z.string().regex(ONBOARDING_ID) }),
+  z.strictObject({ action: z.literal('verify'), id: z.string().regex(ONBOARDING_ID) }),
+  z.strictObject({ action: z.literal('get'), id: z.string().regex(ONBOARDING_ID) }),
+]);
+
+/** The error names a state machine can branch on (Catch / Retry `ErrorEquals`). */
+export const TASK_ERRORS = ['ValidationError', 'NotAllowedError', 'NotFoundError', 'ConflictError', 'QuotaExceededError', 'TransientError', 'InternalError'] as const;
+
+/** Step Functions sees `errorType` = the thrown error's name and `errorMessage` = its message. */
+function taskError(err: unknown): Error {
+  if (err instanceof ServiceError) {
+    const e = new Error(err.expose ? err.message : 'An internal error occurred; see the function logs');
+    e.name = (TASK_ERRORS as readonly string[]).includes(err.name) ? err.name : err.status >= 500 ? 'InternalError' : 'ValidationError';
+    return e;
+  }
+  const e = new Error('An internal error occurred; see the function logs');
+  e.name = new InternalError('').name;
+  return e;
+}
+
+async function run(event: unknown): Promise<unknown> {
+  const parsed = taskSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new ValidationError('invalid task input', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+  }
+  const task = parsed.data;
+  const deps = runtime();
+  switch (task.action) {
+    case 'onboard': {
+      const input = parseOnboardingRequest(task.request);
+      const out = await idempotent(deps.store, 'POST /v1/onboardings', task.idempotencyKey, task.request, () => provision(deps, input, { principal: task.requestedBy ?? 'stepfunctions' }), hashBody);
+      return out.body;
+    }
+    case 'offboard':
+      return offboard(deps, task.id);
+    case 'verify':
+      return verify(deps, task.id);
+    case 'get':
+      return recordBody(await getOnboarding(deps, task.id));
+  }
+}
+
+/** Direct invocation (Step Functions): `{ action: "onboard" | "offboard" | "verify" | "get", request | id }`. */
+export const handler = middy<unknown, unknown>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async (event) => {
+    try {
+      return await run(event);
+    } catch (err) {
+      if (!(err instanceof ServiceError) || err.status >= 500) logger.error('task failed', { error: err as Error });
+      throw taskError(err);
+    }
+  });

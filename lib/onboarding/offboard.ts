@@ -1,0 +1,103 @@
+import * as iamApi from '../aws/iam';
+import * as s3Api from '../aws/s3';
+import * as kmsApi from '../aws/kms';
+import { ConflictError } from '../errors';
+import { ownStatements, removeStatements } from '../policy/documents';
+import type { Change } from './model';
+import { ROLE_POLICY_NAME, TAG_ID } from './model';
+import { getOnboarding, type ServiceDeps } from './lifecycle';
+
+/**
+ * DELETE: removes exactly what the record says this service created, and only if it still looks like ours:
+ * its bucket- and key-policy statements (by Sid), the instance-role grant, the role (inline policies first), and
+ * OIDC providers it created that no other onboarding uses. Then marks the record deleted. Repeating it is harmless.
+ */
+export async function offboard(deps: ServiceDeps, id: string): Promise<{ id: string; status: 'deleted'; changes: Change[] }> {
+  const existing = await deps.store.getRecord(id);
+  if (existing?.status === 'deleted') return { id, status: 'deleted', changes: [] };
+  await getOnboarding(deps, id); // 404 when unknown
+  return deps.store.withLock(`onboarding#${id}`, async () => {
+    let rec = (await deps.store.getRecord(id))!;
+    if (rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
+    rec = await deps.store.saveRecord({ ...rec, status: 'deleting' }, rec.version);
+    const { sessions, store, config } = deps;
+    const o = rec.owned;
+    const changes: Change[] = [];
+
+    await Promise.all([
+      o.bucketStatements &&
+        store.withLock(`bucket-policy#${o.bucketStatements.accountId}#${o.bucketStatements.bucket}`, async () => {
+          const { accountId, bucket, region } = o.bucketStatements!;
+          const s3 = sessions.s3(accountId, region);
+          const current = await s3Api.getBucketPolicy(s3, bucket, accountId);
+          if (!current || ownStatements(current, id).length === 0) return;
+          const rest = removeStatements(current, id);
+          if (rest) await s3Api.putBucketPolicy(s3, bucket, accountId, rest);
+          else await s3Api.deleteBucketPolicy(s3, bucket, accountId);
+          changes.push({ action: 'remove-bucket-policy-statements', accountId, resource: `arn:aws:s3:::${bucket}` });
+        }),
+      o.keyStatements &&
+        store.withLock(`key-policy#${o.keyStatements.keyArn}`, async () => {
+          const { accountId, keyArn } = o.keyStatements!;
+          const kms = sessions.kms(accountId, keyArn.split(':')[3]);
+          const current = await kmsApi.getKeyPolicy(kms, keyArn);
+          if (ownStatements(current, id).length === 0) return;
+          // a key policy cannot be empty: the account's own statements always remain
+          await kmsApi.putKeyPolicy(kms, keyArn, removeStatements(current, id) ?? current);
+          changes.push({ action: 'remove-key-policy-statement', accountId, resource: keyArn });
+        }),
+      o.instanceGrant &&
+        iamApi.deleteRolePolicy(sessions.iam(o.instanceGrant.accountId), o.instanceGrant.roleName, o.instanceGrant.policyName).then((out) => {
+          if (out) changes.push({ action: 'delete-instance-role-grant', accountId: o.instanceGrant!.accountId, resource: `${o.instanceGrant!.roleName}#${o.instanceGrant!.policyName}` });
+        }),
+    ]);
+
+    if (o.role) {
+      const iam = sessions.iam(o.role.accountId);
+      const role = await iamApi.getRole(iam, o.role.name);
+      if (role) {
+        if (role.tags['managed-by'] !== config.managedByTag || role.tags[TAG_ID] !== id) {
+          throw new ConflictError(`role ${o.role.name} no longer carries this onboarding's tags; refusing to delete it`);
+        }
+        const names = (await iamApi.listRolePolicies(iam, o.role.name)) ?? [ROLE_POLICY_NAME];
+        await Promise.all(names.map((n) => iamApi.deleteRolePolicy(iam, o.role!.name, n)));
+        await iamApi.deleteRole(iam, o.role.name);
+        changes.push({ action: 'delete-role', accountId: o.role.accountId, resource: o.role.arn });
+      }
+    }
+
+    // providers this onboarding's trust uses: delete those the service created (tagged) that nothing else uses
+    const candidates = new Map(o.oidcProviders.map((p) => [p.arn, p]));
+    for (const arn of federatedPrincipals(rec)) candidates.set(arn, { accountId: arn.split(':')[4], arn });
+    if (candidates.size) {
+      const others = await allActiveRecords(deps, id);
+      for (const p of candidates.values()) {
+        if (others.some((r) => r.owned.oidcProviders.some((x) => x.arn === p.arn) || federatedPrincipals(r).includes(p.arn))) continue;
+        const iam = sessions.iam(p.accountId);
+        const tags = await iamApi.oidcProviderTags(iam, p.arn);
+        if (tags?.['managed-by'] !== config.managedByTag) continue;
+        await iamApi.deleteOidcProvider(iam, p.arn);
+        changes.push({ action: 'delete-oidc-provider', accountId: p.accountId, resource: p.arn });
+      }
+    }
+    await store.saveRecord({ ...rec, status: 'deleted' }, rec.version);
+    return { id, status: 'deleted' as const, changes };
+  });
+}
+
+/** The OIDC providers an onboarding's trust policy names. */
+function federatedPrincipals(rec: { result?: { policies?: { trust?: unknown } } }): string[] {
+  const trust = rec.result?.policies?.trust as { Statement?: { Principal?: { Federated?: string } }[] } | undefined;
+  return (trust?.Statement ?? []).map((s) => s.Principal?.Federated).filter((x): x is string => !!x);
+}
+
+async function allActiveRecords(deps: ServiceDeps, except: string) {
+  const out = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.store.listRecords({ limit: 100, nextToken });
+    out.push(...page.items.filter((r) => r.id !== except));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}

@@ -1,0 +1,193 @@
+import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import type { Stack } from '../../../scripts/stack';
+import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helpers/emulator';
+import { apiClient, clients, startTestStack, writes } from '../../helpers/stack';
+
+let stack: Stack;
+let api: ReturnType<typeof apiClient>;
+let admin: ReturnType<typeof emulatorAdmin>;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = apiClient(stack);
+  admin = emulatorAdmin(stack.emulator);
+});
+afterAll(() => stack.close());
+beforeEach(async () => {
+  await admin.reset();
+  await admin.clearFaults();
+  await admin.clearCalls();
+});
+
+const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
+const request = (over: { namespace?: string; prefix?: string; clusters?: object[] } = {}) => ({
+  workload: { type: 'eks', clusters: over.clusters ?? [demo], namespace: over.namespace ?? 'mongodb', serviceAccounts: ['pbm-agent'] },
+  bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: over.prefix ?? 'lifecycle/' },
+  tool: 'pbm',
+  tags: { ticket: 'OPS-42' },
+});
+
+const bucketPolicy = async () =>
+  JSON.parse((await clients(stack, rootCredentials(BACKUPS)).s3.send(new GetBucketPolicyCommand({ Bucket: 'demo-backups' }))).Policy!) as { Statement: { Sid?: string }[] };
+const FOREIGN_SID = 'DenyInsecureTransport';
+const serviceRoles = async () => (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles ?? [];
+
+describe('Lifecycle: create → get → list → verify → drift → delete', () => {
+  it('walks the whole life of an onboarding and leaves only foreign statements behind', async () => {
+    const created = await api.onboard(request());
+    expect(created.status).toBe(201);
+    const id: string = created.body.id;
+
+    const got = await api.send('GET', `/v1/onboardings/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id, status: 'provisioned', roleArn: created.body.roleArn, requestedBy: 'arn:aws:iam::100000000001:role/platform-admin' });
+    expect(Date.parse(got.body.createdAt)).not.toBeNaN();
+
+    const byCluster = await api.send('GET', '/v1/onboardings?cluster=demo');
+    expect(byCluster.body.items.map((i: { id: string }) => i.id)).toEqual([id]);
+    expect((await api.send('GET', '/v1/onboardings?bucket=workload-local-backups')).body.items).toEqual([]);
+    expect((await api.send('GET', '/v1/onboardings?bucket=demo-backups')).body.items).toHaveLength(1);
+
+    const ok = await api.send('POST', `/v1/onboardings/${id}/verify`);
+    expect(ok.status).toBe(200);
+    expect(ok.body.ok).toBe(true);
+    expect(ok.body.checks.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(['role', 'trust-policy', 'permissions-policy', 'permissions-boundary', 'bucket-policy-statements', 'reach:s3:PutObject', 'reach:s3:ListBucket', 'deny:outside-prefix']),
+    );
+    expect(ok.body.checks.every((c: { ok: boolean; detail: string }) => c.ok && c.detail.length > 0)).toBe(true);
+
+    // tamper: widen the inline policy and drop the bucket statements, through the emulator as the account roots
+    const roleName = created.body.roleArn.split('/').pop();
+    await clients(stack, rootCredentials(WORKLOADS)).iam.send(
+      new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 's3-onboarding', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }),
+    );
+    const policy = await bucketPolicy();
+    await clients(stack, rootCredentials(BACKUPS)).s3.send(new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: JSON.stringify({ ...policy, Statement: policy.Statement.filter((s) => s.Sid === FOREIGN_SID) }) }));
+    const drift = await api.send('POST', `/v1/onboardings/${id}/verify`);
+    expect(drift.body.ok).toBe(false);
+    const failed = drift.body.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name);
+    expect(failed).toEqual(expect.arrayContaining(['permissions-policy', 'bucket-policy-statements', 'reach:s3:PutObject']));
+
+    const deleted = await api.send('DELETE', `/v1/onboardings/${id}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.changes.map((c: { action: string }) => c.action)).toEqual(['delete-role']);
+    expect(await serviceRoles()).toEqual([]);
+    expect((await bucketPolicy()).Statement.map((s) => s.Sid)).toEqual([FOREIGN_SID]);
+    expect((await api.send('GET', `/v1/onboardings/${id}`)).status).toBe(404);
+
+    const again = await api.send('DELETE', `/v1/onboardings/${id}`);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ id, status: 'deleted', changes: [] });
+    expect((await api.send('DELETE', '/v1/onboardings/ob-000000000000')).status).toBe(404);
+  });
+
+  it('removes its bucket statements on delete, keeps other onboardings and foreign statements, and deletes the OIDC provider only when unused', async () => {
+    const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
+    const a = await api.onboard(request({ clusters: [demo, restore], prefix: 'a/' }));
+    const b = await api.onboard(request({ clusters: [restore], prefix: 'b/', namespace: 'other' }));
+    expect(a.body.changes[0].action).toBe('create-oidc-provider');
+    const provider = a.body.changes[0].resource;
+    const del = await api.send('DELETE', `/v1/onboardings/${a.body.id}`);
+    expect(del.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'remove-bucket-policy-statements']);
+    const sids = (await bucketPolicy()).Statement.map((s) => s.Sid!);
+    expect(sids[0]).toBe(FOREIGN_SID);
+    expect(sids.slice(1).every((s) => s.startsWith(`S3Onboarding${b.body.id.slice(3)}`))).toBe(true);
+    expect(sids).toHaveLength(2);
+    const del2 = await api.send('DELETE', `/v1/onboardings/${b.body.id}`);
+    expect(del2.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-oidc-provider', 'delete-role', 'remove-bucket-policy-statements']);
+    const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!.map((p) => p.Arn);
+    expect(providers).not.toContain(provider);
+    expect(providers).toHaveLength(1); // the demo cluster's, which the topology had before
+  });
+});
+
+describe('Concurrency', () => {
+  it('50 onboardings of different workloads into one bucket, at once: every statement present, no 5xx', async () => {
+    const started = Date.now();
+    // a bucket with no policy of its own: 50 onboardings use about 20.3 KB of its 20 KB (20,480 byte) policy budget
+    const shared = (i: number) => ({ ...request({ namespace: `team-${i}`, prefix: `team-${i}/` }), bucket: { name: 'shared-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: `team-${i}/` } });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => api.onboard(shared(i))));
+    const wall = Date.now() - started;
+    // eslint-disable-next-line no-console
+    console.log(`50 concurrent onboardings into one bucket: ${wall} ms wall time`);
+    expect(results.filter((r) => r.status !== 201).map((r) => r.body)).toEqual([]);
+    const live = JSON.parse((await clients(stack, rootCredentials(BACKUPS)).s3.send(new GetBucketPolicyCommand({ Bucket: 'shared-backups' }))).Policy!);
+    const sids = new Set(live.Statement.map((s: { Sid: string }) => s.Sid));
+    for (const r of results) {
+      for (const st of r.body.policies.bucketPolicyStatements as { Sid: string }[]) expect(sids.has(st.Sid)).toBe(true);
+    }
+    expect(sids.size).toBe(50);
+    // eslint-disable-next-line no-console
+    console.log(`bucket policy after 50 onboardings: ${JSON.stringify(live).length} bytes; AWS calls: ${(await admin.calls()).length}`);
+    const puts = (await admin.calls()).filter((c) => c.operation === 'PutBucketPolicy');
+    expect(puts.every((c) => c.status === 204)).toBe(true);
+  }, 60_000);
+
+  it('the same onboarding requested twice at once is applied once: one 201, one 200', async () => {
+    const [x, y] = await Promise.all([api.onboard(request()), api.onboard(request())]);
+    expect([x.status, y.status].sort()).toEqual([200, 201]);
+    expect((await writes(stack)).filter((c) => c.operation === 'CreateRole')).toHaveLength(1);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('a retry returns the first response with no AWS write; another body with the same key is 409', async () => {
+    const first = await api.onboard(request(), { 'idempotency-key': 'ticket-OPS-42-attempt' });
+    expect(first.status).toBe(201);
+    await admin.clearCalls();
+    const retry = await api.onboard(request(), { 'idempotency-key': 'ticket-OPS-42-attempt' });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect(await admin.calls()).toEqual([]);
+    const other = await api.onboard(request({ prefix: 'other/' }), { 'idempotency-key': 'ticket-OPS-42-attempt' });
+    expect(other.status).toBe(409);
+    expect(other.body.detail).toMatch(/different request body/);
+    expect(await writes(stack)).toEqual([]);
+  });
+
+  it('DELETE with a key: a retry returns the first response', async () => {
+    const created = await api.onboard(request());
+    const first = await api.send('DELETE', `/v1/onboardings/${created.body.id}`, undefined, { 'idempotency-key': 'del-1' });
+    const retry = await api.send('DELETE', `/v1/onboardings/${created.body.id}`, undefined, { 'idempotency-key': 'del-1' });
+    expect(retry.body).toEqual(first.body);
+    expect(first.body.changes.length).toBeGreaterThan(0);
+  });
+});
+
+describe('Partial failure', () => {
+  it.each([
+    ['iam', 'CreateRole'],
+    ['iam', 'PutRolePolicy'],
+    ['s3', 'PutBucketPolicy'],
+    ['iam', 'CreateOpenIDConnectProvider'],
+  ])('a fault on %s:%s fails the request, the record says what is done, a retry converges, and DELETE leaves nothing', async (service, operation) => {
+    const body = request({ clusters: [demo, { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' }] });
+    await admin.fault({ service, operation, errorCode: 'ServiceUnavailable', httpStatus: 503, count: 10 });
+    const failed = await api.onboard(body);
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('content-type')).toBe('application/problem+json');
+    expect(JSON.stringify(failed.body)).not.toMatch(/at .*\.ts|stack/i);
+    await admin.clearFaults();
+
+    const rec = await api.send('GET', `/v1/onboardings/${(await api.onboard({ ...body, dryRun: true })).body.id}`);
+    expect(rec.status).toBe(200);
+    expect(rec.body.status).toBe('failed');
+    expect(rec.body.stepsPlanned.length).toBeGreaterThan(rec.body.stepsDone.length);
+    // no role without the service's tags, whatever failed
+    for (const role of await serviceRoles()) {
+      const tags = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: role.RoleName }))).Role!.Tags!;
+      expect(tags.map((t) => t.Key)).toEqual(expect.arrayContaining(['managed-by', 's3-onboarding/onboarding-id']));
+    }
+
+    const retry = await api.onboard(body);
+    expect(retry.status).toBe(201);
+    expect((await api.send('POST', `/v1/onboardings/${retry.body.id}/verify`)).body.ok).toBe(true);
+
+    await api.send('DELETE', `/v1/onboardings/${retry.body.id}`);
+    expect(await serviceRoles()).toEqual([]);
+    expect((await bucketPolicy()).Statement.map((s) => s.Sid)).toEqual([FOREIGN_SID]);
+    const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!;
+    expect(providers).toHaveLength(1);
+  });
+});
