@@ -27,14 +27,12 @@ const bodyLimit = (): middy.MiddlewareObj<HttpEvent> => ({
   },
 });
 
-/** middy's body parser raises its own HTTP errors; say the same things as problem+json. */
+/** middy's body parser raises 415 both for a wrong content type and for unparsable JSON; tell them apart. */
 function fromMiddyError(err: unknown): unknown {
   const e = err as { statusCode?: number; message?: string; cause?: { package?: string } };
-  if (e?.cause?.package === '@middy/http-json-body-parser' || e?.statusCode === 415 || e?.statusCode === 422) {
-    if (e.statusCode === 415) return new UnsupportedMediaTypeError('the request body must be application/json');
-    return new ValidationError('the request body is not valid JSON', [{ path: '', message: 'must be a JSON object' }]);
-  }
-  return err;
+  if (e?.cause?.package !== '@middy/http-json-body-parser') return err;
+  if (e.message === 'Unsupported Media Type') return new UnsupportedMediaTypeError('the request body must be application/json');
+  return new ValidationError('the request body is not valid JSON', [{ path: '', message: 'must be a JSON object' }]);
 }
 
 /**

@@ -113,6 +113,12 @@ export const onboardingResponseSchema = z
 
 export const onboardingRecordSchema = onboardingResponseSchema
   .extend({
+    status: z
+      .enum(['provisioned', 'provisioning', 'failed', 'deleting'])
+      .meta({ description: 'failed: the last apply stopped midway; a retry of the same request finishes it, DELETE removes what was created.' }),
+    lastError: z.string().optional().meta({ description: 'Why the last apply failed.' }),
+    stepsPlanned: z.array(z.string()).optional().meta({ description: 'While not provisioned: the steps of the last apply.' }),
+    stepsDone: z.array(z.string()).optional().meta({ description: 'While not provisioned: the steps of the last apply that completed.' }),
     createdAt: z.iso.datetime({ offset: true }),
     updatedAt: z.iso.datetime({ offset: true }),
     requestedBy: z.string().meta({ description: 'The IAM principal that last requested it.', example: 'arn:aws:iam::100000000001:role/platform-admin' }),
