@@ -21,6 +21,7 @@ import {
 } from '../policy/documents';
 import type { PolicyDocument, Statement } from '../policy/types';
 import { renderSnippets } from '../snippets';
+import { checkBucketPolicySize, directBucketPolicyWriter, type BucketPolicyWriter } from './bucket-policy-writer';
 import { defaultServiceAccounts } from '../snippets/defaults';
 import {
   grantPolicyName,
@@ -39,8 +40,10 @@ import {
 export interface EngineDeps {
   config: Config;
   sessions: ProvisionerSessions;
-  /** serialises read-modify-write of shared resource policies (bucket, key); none: run directly */
+  /** serialises read-modify-write of key policies; none: run directly */
   withLock?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+  /** how this onboarding's bucket-policy statements are written; default: read-merge-write with no coordination */
+  bucketPolicyWriter?: BucketPolicyWriter;
 }
 
 const direct = <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn();
@@ -182,15 +185,6 @@ function desire(config: Config, r: Resolved, o: Observed): Desired {
 }
 
 /** The writes that take AWS from what is observed to what is desired. No writes when they already match. */
-function checkBucketPolicySize(bucket: string, doc: PolicyDocument): void {
-  const size = policySize(doc);
-  if (size > BUCKET_POLICY_MAX_BYTES) {
-    throw new QuotaExceededError(`the policy of bucket ${bucket} would be ${size} bytes, over S3's 20 KB limit`, { bucketPolicySize: size, quota: BUCKET_POLICY_MAX_BYTES });
-  }
-}
-
-export const BUCKET_POLICY_MAX_BYTES = 20_480;
-
 function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
   const { sessions, config } = deps;
   const withLock = deps.withLock ?? direct;
@@ -258,22 +252,14 @@ function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
 
   if (r.mode === 'bucket-policy' && !sameJson(ownStatements(o.bucketPolicy, r.id), d.bucketStatements)) {
     checkBucketPolicySize(b.name, mergeStatements(o.bucketPolicy, r.id, d.bucketStatements));
-    const s3 = sessions.s3(r.bucketAccount, b.region);
+    const writer = deps.bucketPolicyWriter ?? directBucketPolicyWriter;
     steps.push({
       key: 'bucket-policy',
       after: [],
       action: 'put-bucket-policy-statements',
       accountId: r.bucketAccount,
       resource: `arn:aws:s3:::${b.name}`,
-      // S3 has no conditional write: re-read and merge under the bucket's lock so concurrent onboardings never lose statements
-      run: () =>
-        withLock(`bucket-policy#${r.bucketAccount}#${b.name}`, async () => {
-          const current = await s3Api.getBucketPolicy(s3, b.name, r.bucketAccount);
-          if (sameJson(ownStatements(current, r.id), d.bucketStatements)) return;
-          const merged = mergeStatements(current, r.id, d.bucketStatements);
-          checkBucketPolicySize(b.name, merged);
-          await s3Api.putBucketPolicy(s3, b.name, r.bucketAccount, merged);
-        }),
+      run: () => writer({ accountId: r.bucketAccount, bucket: b.name, s3: sessions.s3(r.bucketAccount, b.region) }, r.id, d.bucketStatements),
     });
   }
 

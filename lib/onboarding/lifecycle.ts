@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../errors';
 import type { Store, OnboardingRecord, Owned } from '../store/store';
+import { queuedBucketPolicyWriter } from './bucket-policy-writer';
 import { applySteps, planOnboarding, resultOf, type EngineDeps, type Planned } from './engine';
 import { grantPolicyName, onboardingId, type OnboardingInput, type OnboardingResult } from './model';
 
@@ -20,6 +21,7 @@ export interface HttpResult {
 export const withStoreLocks = (deps: { store: Store } & EngineDeps): ServiceDeps => ({
   ...deps,
   withLock: (name, fn) => deps.store.withLock(name, fn),
+  bucketPolicyWriter: queuedBucketPolicyWriter(deps.store),
 });
 
 function clusterKeys(input: OnboardingInput): string[] {

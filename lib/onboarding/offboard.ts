@@ -1,8 +1,8 @@
 import * as iamApi from '../aws/iam';
-import * as s3Api from '../aws/s3';
 import * as kmsApi from '../aws/kms';
 import { ConflictError } from '../errors';
 import { ownStatements, removeStatements } from '../policy/documents';
+import { directBucketPolicyWriter } from './bucket-policy-writer';
 import type { Change } from './model';
 import { ROLE_POLICY_NAME, TAG_ID } from './model';
 import { getOnboarding, type ServiceDeps } from './lifecycle';
@@ -26,15 +26,12 @@ export async function offboard(deps: ServiceDeps, id: string): Promise<{ id: str
 
     await Promise.all([
       o.bucketStatements &&
-        store.withLock(`bucket-policy#${o.bucketStatements.accountId}#${o.bucketStatements.bucket}`, async () => {
-          const { accountId, bucket, region } = o.bucketStatements!;
-          const s3 = sessions.s3(accountId, region);
-          const current = await s3Api.getBucketPolicy(s3, bucket, accountId);
-          if (!current || ownStatements(current, id).length === 0) return;
-          const rest = removeStatements(current, id);
-          if (rest) await s3Api.putBucketPolicy(s3, bucket, accountId, rest);
-          else await s3Api.deleteBucketPolicy(s3, bucket, accountId);
-          changes.push({ action: 'remove-bucket-policy-statements', accountId, resource: `arn:aws:s3:::${bucket}` });
+        (deps.bucketPolicyWriter ?? directBucketPolicyWriter)(
+          { accountId: o.bucketStatements.accountId, bucket: o.bucketStatements.bucket, s3: sessions.s3(o.bucketStatements.accountId, o.bucketStatements.region) },
+          id,
+          [],
+        ).then((wrote) => {
+          if (wrote) changes.push({ action: 'remove-bucket-policy-statements', accountId: o.bucketStatements!.accountId, resource: `arn:aws:s3:::${o.bucketStatements!.bucket}` });
         }),
       o.keyStatements &&
         store.withLock(`key-policy#${o.keyStatements.keyArn}`, async () => {
