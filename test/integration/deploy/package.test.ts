@@ -29,5 +29,14 @@ describe('serverless.yml', () => {
       expect(f.Properties.Role).toEqual({ 'Fn::GetAtt': ['ApiRole', 'Arn'] });
     }
     expect(template.Resources.ApiRole.Properties.RoleName).toBe('s3-onboarding-api');
+    // every HTTP route requires SigV4 (API Gateway's IAM authorization)
+    const routes = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    expect(routes.length).toBe(6);
+    for (const r of routes) expect(r.Properties.AuthorizationType).toBe('AWS_IAM');
+    // the API role may only assume provisioner roles and use its own table
+    const statements = template.Resources.ApiRole.Properties.Policies[0].PolicyDocument.Statement as { Action: string | string[] }[];
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual(
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sts:AssumeRole'].sort(),
+    );
   }, 150_000);
 });
