@@ -27,7 +27,7 @@ export const create = httpHandler(
   async (event) => {
     const input = parseOnboardingRequest(event.body);
     const deps = runtime();
-    const out = await idempotent(deps.store, 'POST /v1/onboardings', idempotencyKey(event), event.body, () => provision(deps, input, { principal: callerOf(event) }), hashBody);
+    const out = await idempotent(deps.store, 'POST /v1/onboardings', idempotencyKey(event), event.body, () => provision(deps, input, callerOf(event)), hashBody);
     logger.info('onboarding', { status: out.statusCode });
     return json(out.statusCode, out.body);
   },
@@ -48,7 +48,7 @@ export const list = httpHandler(async (event) => {
 export const remove = httpHandler(async (event) => {
   const id = idOf(event);
   const deps = runtime();
-  const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}`, idempotencyKey(event), { id }, async () => ({ statusCode: 200, body: await offboard(deps, id) }), hashBody);
+  const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}`, idempotencyKey(event), { id }, async () => ({ statusCode: 200, body: await offboard(deps, id, callerOf(event)) }), hashBody);
   return json(out.statusCode, out.body);
 });
 

@@ -11,11 +11,17 @@ import { ONBOARDING_ID } from '../lib/onboarding/model';
 import { InternalError, ServiceError, ValidationError } from '../lib/errors';
 
 const taskSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional(), requestedBy: z.string().optional() }),
+  z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional() }),
   z.strictObject({ action: z.literal('offboard'), id: z.string().regex(ONBOARDING_ID) }),
   z.strictObject({ action: z.literal('verify'), id: z.string().regex(ONBOARDING_ID) }),
   z.strictObject({ action: z.literal('get'), id: z.string().regex(ONBOARDING_ID) }),
 ]);
+
+/**
+ * Who a direct invocation acts as, for the guardrails and the record: the principal allowed to invoke this
+ * function (the state machine's role), configured, never taken from the event.
+ */
+const TASK_CALLER = (): string => process.env.TASK_CALLER || 'stepfunctions';
 
 /** The error names a state machine can branch on (Catch / Retry `ErrorEquals`). */
 export const TASK_ERRORS = ['ValidationError', 'NotAllowedError', 'NotFoundError', 'ConflictError', 'QuotaExceededError', 'TransientError', 'InternalError'] as const;
@@ -42,11 +48,11 @@ async function run(event: unknown): Promise<unknown> {
   switch (task.action) {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
-      const out = await idempotent(deps.store, 'POST /v1/onboardings', task.idempotencyKey, task.request, () => provision(deps, input, { principal: task.requestedBy ?? 'stepfunctions' }), hashBody);
+      const out = await idempotent(deps.store, 'POST /v1/onboardings', task.idempotencyKey, task.request, () => provision(deps, input, { principal: TASK_CALLER() }), hashBody);
       return out.body;
     }
     case 'offboard':
-      return offboard(deps, task.id);
+      return offboard(deps, task.id, { principal: TASK_CALLER() });
     case 'verify':
       return verify(deps, task.id);
     case 'get':

@@ -4,7 +4,8 @@ import { startEmulator, type Emulator } from '../emulator/server';
 import { loadTopology, type Topology } from '../emulator/topology';
 import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
 import { startLocalApi, type LocalApi } from './local-api';
-import { resetRuntime } from '../lib/runtime';
+import { resetRuntime, setLocalGuardrails } from '../lib/runtime';
+import { allowAllFromTopology } from '../lib/guardrails/load';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -82,6 +83,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   });
   delete process.env.AWS_PROFILE;
+  // without a GUARDRAILS file the local stack allows everything in the topology (contract section 1)
+  setLocalGuardrails(process.env.GUARDRAILS ? undefined : allowAllFromTopology(topology));
   resetRuntime();
   let api: LocalApi;
   try {

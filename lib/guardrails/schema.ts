@@ -148,9 +148,8 @@ const bucketEntrySchema = z.strictObject({
   /** a bucket name, or `*`: every bucket of the account */
   name: z.string().superRefine((v, ctx) => {
     if (v === '*') return;
-    for (const issue of bucketNameSchema.safeParse(v).error?.issues ?? []) {
-      ctx.addIssue({ code: 'custom', message: `must be "*" (every bucket of the account) or a bucket name; a bucket name ${issue.message}` });
-    }
+    const issue = bucketNameSchema.safeParse(v).error?.issues[0];
+    if (issue) ctx.addIssue({ code: 'custom', message: `must be "*" (every bucket of the account) or a bucket name; a bucket name ${issue.message}` });
   }),
   accountId,
   /** the request prefix must start with one of these (normalised to end with `/`); absent: the whole bucket */

@@ -61,8 +61,11 @@ export function httpHandler(route: Route, opts: { body?: boolean } = {}) {
   return handler.handler(route);
 }
 
-/** The caller as API Gateway's IAM authorizer (or the local stack) names it. */
-export function callerOf(event: HttpEvent): string {
-  const ctx = event.requestContext as unknown as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: { sub?: string } } } };
-  return ctx?.authorizer?.iam?.userArn ?? ctx?.authorizer?.jwt?.claims?.sub ?? 'unknown';
+/** The caller as API Gateway's IAM authorizer (or JWT authorizer, or the local stack) names it. */
+export function callerOf(event: HttpEvent): { principal: string; jwt?: { sub?: string; groups?: string[] } } {
+  const ctx = event.requestContext as unknown as { authorizer?: { iam?: { userArn?: string }; jwt?: { claims?: Record<string, unknown> } } };
+  const claims = ctx?.authorizer?.jwt?.claims;
+  const groups = claims?.['cognito:groups'] ?? claims?.groups;
+  const jwt = claims ? { sub: claims.sub as string | undefined, groups: Array.isArray(groups) ? (groups as string[]) : typeof groups === 'string' ? groups.replace(/^\[|\]$/g, '').split(/[ ,]+/).filter(Boolean) : undefined } : undefined;
+  return { principal: ctx?.authorizer?.iam?.userArn ?? (claims?.sub as string | undefined) ?? 'unknown', ...(jwt ? { jwt } : {}) };
 }

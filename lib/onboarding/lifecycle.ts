@@ -2,15 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../errors';
 import type { Store, OnboardingRecord, Owned } from '../store/store';
 import { queuedBucketPolicyWriter } from './bucket-policy-writer';
+import { checkGuardrails } from '../guardrails/check';
+import type { Guardrails } from '../guardrails/schema';
 import { applySteps, planOnboarding, resultOf, type EngineDeps, type Planned } from './engine';
 import { grantPolicyName, onboardingId, type OnboardingInput, type OnboardingResult } from './model';
 
 export interface ServiceDeps extends EngineDeps {
   store: Store;
+  /** who may onboard what; every onboarding and offboarding is checked against it first */
+  guardrails?: Guardrails;
 }
 
 export interface Caller {
   principal: string;
+  jwt?: { sub?: string; groups?: string[] };
+}
+
+/** Refuses (403, naming the rule) what the guardrails do not allow, before any AWS call. */
+export function enforceGuardrails(deps: ServiceDeps, caller: Caller, input: OnboardingInput): void {
+  if (!deps.guardrails) return;
+  checkGuardrails(deps.guardrails, { principalArn: caller.principal, jwt: caller.jwt }, input);
 }
 
 export interface HttpResult {
@@ -63,6 +74,7 @@ export function recordBody(rec: OnboardingRecord): unknown {
  * step by step (recording each), and record the outcome. A failed apply leaves a record a retry or DELETE can use.
  */
 export async function provision(deps: ServiceDeps, input: OnboardingInput, caller: Caller): Promise<HttpResult> {
+  enforceGuardrails(deps, caller, input);
   if (input.dryRun) return { statusCode: 200, body: resultOf(await planOnboarding(deps, input), 'planned') };
   const id = onboardingId(input);
   // one request per onboarding at a time: the plan is made under the lock, so it sees what the last one did

@@ -5,17 +5,18 @@ import { ownStatements, removeStatements } from '../policy/documents';
 import { directBucketPolicyWriter } from './bucket-policy-writer';
 import type { Change } from './model';
 import { ROLE_POLICY_NAME, TAG_ID } from './model';
-import { getOnboarding, type ServiceDeps } from './lifecycle';
+import { enforceGuardrails, getOnboarding, type Caller, type ServiceDeps } from './lifecycle';
 
 /**
  * DELETE: removes exactly what the record says this service created, and only if it still looks like ours:
  * its bucket- and key-policy statements (by Sid), the instance-role grant, the role (inline policies first), and
  * OIDC providers it created that no other onboarding uses. Then marks the record deleted. Repeating it is harmless.
  */
-export async function offboard(deps: ServiceDeps, id: string): Promise<{ id: string; status: 'deleted'; changes: Change[] }> {
+export async function offboard(deps: ServiceDeps, id: string, caller: Caller): Promise<{ id: string; status: 'deleted'; changes: Change[] }> {
   const existing = await deps.store.getRecord(id);
   if (existing?.status === 'deleted') return { id, status: 'deleted', changes: [] };
-  await getOnboarding(deps, id); // 404 when unknown
+  // only a caller who may onboard it may remove it
+  enforceGuardrails(deps, caller, (await getOnboarding(deps, id)).request);
   return deps.store.withLock(`onboarding#${id}`, async () => {
     let rec = (await deps.store.getRecord(id))!;
     if (rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };

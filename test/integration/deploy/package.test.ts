@@ -29,6 +29,9 @@ describe('serverless.yml', () => {
       expect(f.Properties.Role).toEqual({ 'Fn::GetAtt': ['ApiRole', 'Arn'] });
     }
     expect(template.Resources.ApiRole.Properties.RoleName).toBe('s3-onboarding-api');
+    // the guardrails file travels with every function (GUARDRAILS names it relative to the task root)
+    const zip = readFileSync(path.join(out, 'createOnboarding.zip'));
+    expect(zip.includes(Buffer.from('examples/guardrails.yaml'))).toBe(true);
     // every HTTP route requires SigV4 (API Gateway's IAM authorization)
     const routes = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
     expect(routes.length).toBe(6);

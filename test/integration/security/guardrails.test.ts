@@ -1,0 +1,58 @@
+import path from 'node:path';
+import { startStack, type Stack } from '../../../scripts/stack';
+import { BACKUPS, WORKLOADS, emulatorAdmin } from '../../helpers/emulator';
+import { apiClient, writes } from '../../helpers/stack';
+
+/** The local stack with examples/guardrails.yaml, acting as the DBA team's portal. */
+let stack: Stack;
+let api: ReturnType<typeof apiClient>;
+beforeAll(async () => {
+  process.env.GUARDRAILS = path.resolve(__dirname, '../../../examples/guardrails.yaml');
+  stack = await startStack({ caller: 'arn:aws:sts::100000000001:assumed-role/dba-portal/alice' });
+  api = apiClient(stack);
+});
+afterAll(async () => {
+  delete process.env.GUARDRAILS;
+  await stack.close();
+});
+beforeEach(() => emulatorAdmin(stack.emulator).clearCalls());
+
+const allowed = () => ({
+  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'team-a-mongo', serviceAccounts: ['pbm-agent'] },
+  bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'team-a/mongo/' },
+  tool: 'pbm',
+});
+
+describe('Guardrails (examples/guardrails.yaml, caller: the dba-portal role)', () => {
+  it('allows what the dba-team rule covers', async () => {
+    const res = await api.onboard(allowed());
+    expect(res.status).toBe(201);
+  });
+
+  it.each([
+    ['a namespace outside team-a-', { ...allowed(), workload: { ...allowed().workload, namespace: 'payments' } }, /namespace "payments"/],
+    ['a prefix outside team-a/', { ...allowed(), bucket: { ...allowed().bucket, prefix: 'team-b/' } }, /prefix/],
+    ['the whole bucket', { ...allowed(), bucket: { ...allowed().bucket, prefix: undefined } }, /prefix/],
+    ['another bucket', { ...allowed(), bucket: { ...allowed().bucket, name: 'shared-backups' } }, /bucket/],
+    ['another tool', { ...allowed(), tool: 'velero', workload: { ...allowed().workload, serviceAccounts: ['velero'] } }, /tool/],
+  ])('refuses %s with 403 naming the rule, and writes nothing', async (_n, body, detail) => {
+    const res = await api.onboard(body);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.body.rule).toBe('dba-team');
+    expect(res.body.detail).toMatch(detail);
+    expect(await emulatorAdmin(stack.emulator).calls()).toEqual([]);
+  });
+
+  it('refuses a caller no rule names', async () => {
+    const other = await startStack({ caller: 'arn:aws:iam::100000000001:role/intruder' });
+    try {
+      const res = await apiClient(other).onboard(allowed());
+      expect(res.status).toBe(403);
+      expect(res.body.rule).toBe('no-rule-for-caller');
+      expect(await writes(other)).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+});
