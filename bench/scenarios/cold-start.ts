@@ -35,9 +35,13 @@ export function esbuildOptions(sls: Serverless): BuildOptions {
 /** The function's environment in Lambda, as far as it matters before the first request (strings only). */
 export function lambdaEnvironment(sls: Serverless): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(sls.provider.environment ?? {})) env[k] = typeof v === 'string' ? v : `bench-${k.toLowerCase()}`;
-  return { ...env, AWS_REGION: 'eu-west-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  for (const [k, v] of Object.entries(sls.provider.environment ?? {})) env[k] = typeof v === 'string' ? withDefaults(v) : `bench-${k.toLowerCase()}`;
+  // files the package carries (e.g. GUARDRAILS) are found from the task root, which here is the repository
+  return { ...env, AWS_REGION: 'eu-west-1', LAMBDA_TASK_ROOT: REPO_ROOT, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
 }
+
+/** Serverless variables with a default (`${param:x, 'default'}`, `${opt:y, "d"}`) resolved to their default. */
+const withDefaults = (v: string): string => v.replace(/\$\{[^,}]+,\s*(?:'([^']*)'|"([^"]*)")\s*\}/g, (_m, a: string | undefined, b: string | undefined) => a ?? b ?? '');
 
 export interface Bundle {
   name: string;

@@ -116,6 +116,12 @@ describe('Bad input: a 4xx problem naming the field, and no AWS write', () => {
     expect(res.body.errors).toEqual([{ path: 'workload.clusters.0.name', message: expect.stringMatching(/no EKS cluster/) }]);
   });
 
+  it('a bucket not owned by the stated account → 403, never written', async () => {
+    const res = await api.onboard(withField('bucket.accountId', WORKLOADS));
+    expect(res.status).toBe(403);
+    expect(res.body.rule).toBe('bucket-owner');
+  });
+
   it('a bucket in another region than stated → 400 naming bucket.region', async () => {
     const res = await api.onboard(withField('bucket.region', 'us-west-2'));
     expect(res.status).toBe(400);
