@@ -38,7 +38,8 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
   const [role, permissions, bucketPolicy, keyPolicy, grant, boundary] = await Promise.all([
     iamApi.getRole(iam, r.roleName),
     iamApi.getRolePolicy(iam, r.roleName, ROLE_POLICY_NAME),
-    r.mode === 'bucket-policy' || r.mode === 'same-account' ? s3Api.getBucketPolicy(sessions.s3(r.bucketAccount, b.region), b.name, r.bucketAccount) : Promise.resolve(undefined),
+    // always: a bucket policy can deny what the role's own policy allows, in any mode
+    s3Api.getBucketPolicy(sessions.s3(r.bucketAccount, b.region), b.name, r.bucketAccount),
     expected.keyPolicyStatements?.length ? kmsApi.getKeyPolicy(sessions.kms(b.kmsKeyArn!.split(':')[4], b.kmsKeyArn!.split(':')[3]), b.kmsKeyArn!) : Promise.resolve(undefined),
     rec.owned.instanceGrant ? iamApi.getRolePolicy(sessions.iam(rec.owned.instanceGrant.accountId), rec.owned.instanceGrant.roleName, rec.owned.instanceGrant.policyName) : Promise.resolve(undefined),
     wantBoundary ? iamApi.getManagedPolicyDocument(iam, wantBoundary) : Promise.resolve(undefined),
