@@ -87,15 +87,20 @@ function roleXml(world: World, role: Role, full = true): XmlNode {
 }
 
 
-function roleContext(role: Role | undefined): Record<string, string> {
+function tagContext(tags: Map<string, string>): Record<string, string> {
   const c: Record<string, string> = {};
-  if (!role) return c;
-  if (role.permissionsBoundary) c['iam:PermissionsBoundary'] = role.permissionsBoundary;
-  for (const [k, v] of role.tags) {
+  for (const [k, v] of tags) {
     c[`aws:ResourceTag/${k}`] = v;
     c[`iam:ResourceTag/${k}`] = v;
   }
   return c;
+}
+
+function roleContext(role: Role | undefined): Record<string, string> {
+  const c: Record<string, string> = {};
+  if (!role) return c;
+  if (role.permissionsBoundary) c['iam:PermissionsBoundary'] = role.permissionsBoundary;
+  return { ...c, ...tagContext(role.tags) };
 }
 
 function requestTagContext(tags: { Key: string; Value: string }[]): Record<string, string | string[]> {
@@ -404,7 +409,7 @@ const ops: Record<string, Handler> = {
 
   GetOpenIDConnectProvider(ctx, p, account, caller) {
     const provider = oidcOf(ctx.world, account, p.req('OpenIDConnectProviderArn'));
-    authorizeIam(ctx, caller, account, provider.arn);
+    authorizeIam(ctx, caller, account, provider.arn, tagContext(provider.tags));
     return {
       Url: provider.url,
       ClientIDList: provider.clientIds,
@@ -421,14 +426,15 @@ const ops: Record<string, Handler> = {
 
   DeleteOpenIDConnectProvider(ctx, p, account, caller) {
     const arn = p.req('OpenIDConnectProviderArn');
-    authorizeIam(ctx, caller, account, arn);
+    const existing = account.oidcProviders.get(arn);
+    authorizeIam(ctx, caller, account, arn, existing ? tagContext(existing.tags) : {});
     account.oidcProviders.delete(arn); // AWS: deleting a missing provider is not an error
     return undefined;
   },
 
   AddClientIDToOpenIDConnectProvider(ctx, p, account, caller) {
     const provider = oidcOf(ctx.world, account, p.req('OpenIDConnectProviderArn'));
-    authorizeIam(ctx, caller, account, provider.arn);
+    authorizeIam(ctx, caller, account, provider.arn, tagContext(provider.tags));
     const id = p.req('ClientID');
     if (!provider.clientIds.includes(id)) provider.clientIds.push(id);
     return undefined;
@@ -437,7 +443,7 @@ const ops: Record<string, Handler> = {
   TagOpenIDConnectProvider(ctx, p, account, caller) {
     const provider = oidcOf(ctx.world, account, p.req('OpenIDConnectProviderArn'));
     const tags = p.tags();
-    authorizeIam(ctx, caller, account, provider.arn, requestTagContext(tags));
+    authorizeIam(ctx, caller, account, provider.arn, { ...tagContext(provider.tags), ...requestTagContext(tags) });
     checkTags(tags, provider.tags.size);
     for (const t of tags) provider.tags.set(t.Key, t.Value);
     return undefined;

@@ -175,7 +175,8 @@ function desire(config: Config, r: Resolved, o: Observed): Desired {
   return {
     trust,
     permissions: permissionsPolicy(scope, actions, kms),
-    tags: { 'managed-by': config.managedByTag, [TAG_ID]: r.id, [TAG_TOOL]: input.tool, ...(input.tags ?? {}) },
+    // the service's own tags last: a request can never overwrite them
+    tags: { ...(input.tags ?? {}), 'managed-by': config.managedByTag, [TAG_ID]: r.id, [TAG_TOOL]: input.tool },
     boundaryArn: boundaryArn(config, r.roleAccount),
     bucketStatements: r.mode === 'bucket-policy' ? bucketPolicyStatements(r.id, scope, actions, r.roleArn) : [],
     keyStatements: kms && kms.keyArn.split(':')[4] !== r.roleAccount ? [keyPolicyStatement(r.id, r.roleArn, kms.actions)] : [],

@@ -243,6 +243,8 @@ export const TAG_KEY_MAX = 128;
 export const TAG_VALUE_MAX = 256;
 /** Prefixes (case-insensitive) the caller may not use: AWS's own, and the tags this service sets. */
 export const RESERVED_TAG_KEY_PREFIXES = ['aws:', 's3-onboarding'] as const;
+/** Exact keys (case-insensitive) the service sets and relies on to recognise what it owns. */
+export const RESERVED_TAG_KEYS = ['managed-by'] as const;
 
 /**
  * IAM's tag character set `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, narrowed to space separators (`\p{Zs}`): the line and
@@ -259,8 +261,8 @@ export const tagKeySchema = z
   .regex(TAG_CHARS, `tag key ${TAG_CHARS_MESSAGE}`)
   .meta({ pattern: `^${TAG_CHARS_CLASS}*$` })
   .refine(
-    (k) => !RESERVED_TAG_KEY_PREFIXES.some((p) => k.toLowerCase().startsWith(p)),
-    `tag key must not start with a reserved prefix: ${RESERVED_TAG_KEY_PREFIXES.join(', ')}`,
+    (k) => !RESERVED_TAG_KEY_PREFIXES.some((p) => k.toLowerCase().startsWith(p)) && !RESERVED_TAG_KEYS.some((r) => k.toLowerCase() === r),
+    `tag key is reserved: it must not be ${RESERVED_TAG_KEYS.join(', ')} nor start with a reserved prefix: ${RESERVED_TAG_KEY_PREFIXES.join(', ')}`,
   );
 
 export const tagValueSchema = z

@@ -326,6 +326,7 @@ describe('Function: parseOnboardingRequest', () => {
       ['tag key with AWS: in upper case', withValue(eksBody(), 'tags', { 'AWS:x': 'x' }), 'tags["AWS:x"]', /reserved prefix/],
       ['tag key of the service', withValue(eksBody(), 'tags', { 's3-onboarding-id': 'x' }), 'tags.s3-onboarding-id', /reserved prefix/],
       ['tag key of the service in other case', withValue(eksBody(), 'tags', { 'S3-Onboarding': 'x' }), 'tags.S3-Onboarding', /reserved prefix/],
+      ['tag key managed-by (the service recognises its roles by it)', withValue(eksBody(), 'tags', { 'Managed-By': 'me' }), 'tags.Managed-By', /must not be managed-by/],
       ['tag key empty', withValue(eksBody(), 'tags', { '': 'x' }), 'tags[""]', /1-128 characters \(tag key\)/],
       ['tag key with *', withValue(eksBody(), 'tags', { 'a*': 'x' }), 'tags["a*"]', /tag key may contain only letters, digits, spaces/],
       ['tag value with ,', withValue(eksBody(), 'tags', { team: 'a,b' }), 'tags.team', /tag value may contain only letters, digits, spaces/],

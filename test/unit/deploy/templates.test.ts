@@ -1,0 +1,384 @@
+/**
+ * Structural checks of the two IAM-bearing templates: deploy/provisioner.yaml (every target account) and the
+ * `resources` block of serverless.yml (the API's own role in the platform account). The policies are resolved
+ * for a sample account with the emulator's own resolver (emulator/cfn.ts), then checked with the IAM grammar
+ * and the security rules of ../shared/design/aws-facts.md ("Delegated role creation", "Cross-account AssumeRole").
+ */
+import path from 'node:path';
+import { readTemplate, resolve, type CfnTemplate } from '../../../emulator/cfn';
+import { asArray, normalizeStatements, policySize, validatePolicy } from '../../../lib/iam-policy/grammar';
+import type { PolicyDocument, PolicyKind, Statement } from '../../../lib/iam-policy/types';
+import { kmsActions, toolActions } from '../../../lib/policy/actions';
+import type { Access, Tool } from '../../../lib/snippets/types';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const PLATFORM = '100000000001';
+const ACCOUNT = '200000000002';
+const EXTERNAL_ID = 'sample-external-id';
+const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/s3-onboarding/s3-onboarding-workload-boundary`;
+const WORKLOAD_ROLES = `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/s3ob-*`;
+const TABLE_ARN = `arn:aws:dynamodb:eu-west-1:${PLATFORM}:table/s3-onboarding-dev-OnboardingsTable-ABC`;
+
+const PSEUDO_PARAMETERS = [
+  'AWS::AccountId',
+  'AWS::NotificationARNs',
+  'AWS::NoValue',
+  'AWS::Partition',
+  'AWS::Region',
+  'AWS::StackId',
+  'AWS::StackName',
+  'AWS::URLSuffix',
+];
+
+type Resources = CfnTemplate['Resources'];
+interface FullTemplate extends CfnTemplate {
+  AWSTemplateFormatVersion?: string;
+  Outputs?: Record<string, { Value: unknown }>;
+  Parameters?: Record<string, { Type?: string; Default?: string }>;
+}
+
+const provisioner = readTemplate(path.join(ROOT, 'deploy/provisioner.yaml')) as FullTemplate;
+const sls = (readTemplate(path.join(ROOT, 'serverless.yml')) as unknown as { resources: FullTemplate }).resources;
+
+// ---------------------------------------------------------------------------------------------------------------
+// walking a template
+
+/** Every Ref target, Fn::GetAtt resource and Fn::Sub variable (minus Sub's own local variables) in a value. */
+function references(value: unknown, out: { ref: string[]; getAtt: string[]; sub: string[] } = { ref: [], getAtt: [], sub: [] }) {
+  if (Array.isArray(value)) value.forEach((v) => references(v, out));
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'Ref') out.ref.push(String(v));
+      else if (k === 'Fn::GetAtt') out.getAtt.push(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]);
+      else if (k === 'Fn::Sub') {
+        const [tpl, local] = Array.isArray(v) ? [String(v[0]), (v[1] ?? {}) as Record<string, unknown>] : [String(v), {}];
+        for (const m of tpl.matchAll(/\$\{([^}]+)\}/g)) {
+          const name = m[1];
+          if (name.startsWith('!') || name in local) continue; // ${!Literal} is no variable
+          out.sub.push(name.includes('.') ? name.split('.')[0] : name);
+        }
+        if (Array.isArray(v)) references(v[1], out);
+      } else references(v, out);
+    }
+  }
+  return out;
+}
+
+/** Fn::GetAtt to known sample values (the emulator's resolver leaves GetAtt unresolvable). */
+function substituteGetAtt(value: unknown, attrs: Record<string, string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => substituteGetAtt(v, attrs));
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 1 && entries[0][0] === 'Fn::GetAtt') {
+      const v = entries[0][1];
+      const key = Array.isArray(v) ? v.join('.') : String(v);
+      if (!(key in attrs)) throw new Error(`no sample value for Fn::GetAtt ${key}`);
+      return attrs[key];
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, substituteGetAtt(v, attrs)]));
+  }
+  return value;
+}
+
+function vars(t: FullTemplate, accountId: string, params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = { 'AWS::AccountId': accountId, 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::StackName': 'sample' };
+  for (const [k, p] of Object.entries(t.Parameters ?? {})) if (p.Default !== undefined) out[k] = p.Default;
+  return { ...out, ...params };
+}
+
+const unresolved: string[] = [];
+
+interface FoundPolicy {
+  where: string;
+  kind: PolicyKind;
+  doc: PolicyDocument;
+  /** IAM's quota for this kind of document */
+  maxSize: number;
+}
+
+/** Every policy document of the template's IAM resources, resolved for one account. */
+function policies(resources: Resources, v: Record<string, string>, refs: Record<string, string>, attrs: Record<string, string> = {}): FoundPolicy[] {
+  const out: FoundPolicy[] = [];
+  const r = (x: unknown) => {
+    try {
+      return resolve(substituteGetAtt(x, attrs), v, refs) as PolicyDocument;
+    } catch (e) {
+      // reported by the "resolves" test; the document is left out of the per-policy checks
+      unresolved.push(`${(e as Error).message}`);
+      return { Version: '2012-10-17', Statement: [{ Sid: 'Unresolvable', Effect: 'Deny', Action: 'none:None', Resource: '*' }] } as PolicyDocument;
+    }
+  };
+  for (const [name, res] of Object.entries(resources)) {
+    const p = res.Properties ?? {};
+    if (res.Type === 'AWS::IAM::ManagedPolicy') out.push({ where: `${name}.PolicyDocument`, kind: 'identity', doc: r(p.PolicyDocument), maxSize: 6144 });
+    if (res.Type === 'AWS::IAM::Role') {
+      out.push({ where: `${name}.AssumeRolePolicyDocument`, kind: 'trust', doc: r(p.AssumeRolePolicyDocument), maxSize: 2048 });
+      for (const pol of (p.Policies as { PolicyName: string; PolicyDocument: unknown }[] | undefined) ?? []) {
+        out.push({ where: `${name}.Policies.${pol.PolicyName}`, kind: 'identity', doc: r(pol.PolicyDocument), maxSize: 10240 });
+      }
+    }
+  }
+  return out;
+}
+
+const provisionerVars = vars(provisioner, ACCOUNT, { PlatformAccountId: PLATFORM, ExternalId: EXTERNAL_ID });
+const provisionerRefs = { WorkloadBoundary: BOUNDARY_ARN, ProvisionerRole: 's3-onboarding-provisioner' };
+const provisionerPolicies = policies(provisioner.Resources, provisionerVars, provisionerRefs);
+const slsPolicies = policies(sls.Resources, vars(sls, PLATFORM, {}), { OnboardingsTable: 'OnboardingsTable' }, { 'OnboardingsTable.Arn': TABLE_ARN });
+const allPolicies = [...provisionerPolicies, ...slsPolicies];
+
+const policyAt = (list: FoundPolicy[], where: string): PolicyDocument => {
+  const p = list.find((x) => x.where === where);
+  if (!p) throw new Error(`no policy ${where}`);
+  return p.doc;
+};
+const statements = (doc: PolicyDocument): Statement[] => normalizeStatements(doc);
+const actionsOf = (st: Statement): string[] => asArray(st.Action);
+const bySid = (doc: PolicyDocument, sid: string): Statement => {
+  const st = statements(doc).find((s) => s.Sid === sid);
+  if (!st) throw new Error(`no statement ${sid}`);
+  return st;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('Templates: structure', () => {
+  it('deploy/provisioner.yaml declares the 2010-09-09 template format and has resources and outputs', () => {
+    expect(provisioner.AWSTemplateFormatVersion).toBe('2010-09-09');
+    expect(Object.keys(provisioner.Resources).sort()).toEqual(['ProvisionerRole', 'WorkloadBoundary']);
+    expect(Object.keys(provisioner.Outputs ?? {}).sort()).toEqual(['BoundaryPolicyArn', 'ProvisionerRoleArn']);
+  });
+
+  it('serverless.yml has a resources block with the table and the API role', () => {
+    expect(Object.entries(sls.Resources).map(([k, r]) => [k, r.Type])).toEqual([
+      ['OnboardingsTable', 'AWS::DynamoDB::Table'],
+      ['ApiRole', 'AWS::IAM::Role'],
+    ]);
+  });
+
+  it.each([
+    ['deploy/provisioner.yaml', provisioner],
+    ['serverless.yml resources', sls],
+  ])('%s: every Ref, Fn::Sub variable and Fn::GetAtt names a parameter, pseudo parameter or resource', (_n, t) => {
+    const { ref, sub, getAtt } = references([t.Resources, t.Outputs ?? {}]);
+    const known = new Set([...Object.keys(t.Parameters ?? {}), ...PSEUDO_PARAMETERS, ...Object.keys(t.Resources)]);
+    expect(ref.length + sub.length).toBeGreaterThan(0);
+    expect([...ref, ...sub].filter((n) => !known.has(n))).toEqual([]);
+    expect(getAtt.filter((n) => !(n in t.Resources))).toEqual([]);
+  });
+
+  it('deploy/provisioner.yaml: every parameter is used and parameters without a default are the per-account inputs', () => {
+    const { ref, sub } = references(provisioner.Resources);
+    const used = new Set([...ref, ...sub]);
+    expect(Object.keys(provisioner.Parameters ?? {}).filter((p) => !used.has(p))).toEqual([]);
+    expect(Object.entries(provisioner.Parameters ?? {}).filter(([, p]) => p.Default === undefined).map(([k]) => k).sort()).toEqual(['ExternalId', 'PlatformAccountId']);
+  });
+
+  it('every IAM resource resolves for a sample account (nothing left unresolvable)', () => {
+    expect(provisionerPolicies.map((p) => p.where)).toEqual([
+      'WorkloadBoundary.PolicyDocument',
+      'ProvisionerRole.AssumeRolePolicyDocument',
+      'ProvisionerRole.Policies.provision',
+    ]);
+    expect(slsPolicies.map((p) => p.where)).toEqual(['ApiRole.AssumeRolePolicyDocument', 'ApiRole.Policies.api']);
+    expect(unresolved).toEqual([]);
+    expect(JSON.stringify(allPolicies)).not.toMatch(/\$\{|"Ref"|"Fn::/);
+  });
+
+  it('the two templates agree: the provisioner trusts the API role by name, the API role may assume the provisioner by name', () => {
+    const apiRole = sls.Resources.ApiRole.Properties;
+    expect(apiRole.RoleName).toBe(provisioner.Parameters!.ApiRoleName.Default);
+    expect(apiRole.Path).toBe('/');
+    const assume = bySid(policyAt(slsPolicies, 'ApiRole.Policies.api'), 'AssumeProvisionerRoles');
+    expect(assume.Resource).toBe(`arn:aws:iam::*:role/${provisioner.Parameters!.ProvisionerRoleName.Default}`);
+    expect(provisioner.Resources.ProvisionerRole.Properties.Path).toBe('/');
+  });
+});
+
+describe.each(allPolicies.map((p) => [p.where, p] as const))('Policy %s', (_where, p) => {
+  it(`is a valid ${p.kind} policy and within IAM's size quota`, () => {
+    expect(validatePolicy(p.doc, p.kind)).toBeNull();
+    expect(p.doc.Version).toBe('2012-10-17');
+    expect(policySize(JSON.stringify(p.doc))).toBeLessThanOrEqual(p.maxSize);
+  });
+
+  it("has no Allow statement with '*', a whole service (iam:*, s3:*, …) or NotAction", () => {
+    for (const st of statements(p.doc).filter((s) => s.Effect === 'Allow')) {
+      expect(st.NotAction).toBeUndefined();
+      expect(st.NotResource).toBeUndefined();
+      for (const a of actionsOf(st)) expect(a).not.toMatch(/^(\*|[A-Za-z0-9-]+:\*)$/);
+    }
+  });
+
+  it('has no Principal "*" or {"AWS": "*"}, and a Sid on every statement of a permissions policy', () => {
+    for (const st of statements(p.doc)) {
+      expect(st.Principal).not.toBe('*');
+      expect(asArray((st.Principal as { AWS?: string | string[] } | undefined)?.AWS)).not.toContain('*');
+      expect(st.Sid ?? (p.kind === 'trust' ? 'trust' : undefined)).toBeDefined();
+    }
+  });
+});
+
+describe('Provisioner role: delegated role creation', () => {
+  const provision = policyAt(provisionerPolicies, 'ProvisionerRole.Policies.provision');
+  const allows = statements(provision).filter((s) => s.Effect === 'Allow');
+  const boundaryCondition = { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_ARN } };
+  const grantableCondition = { StringEquals: { 'aws:ResourceTag/s3-onboarding-grantable': 'true' } };
+  const allowing = (action: string) => allows.filter((s) => actionsOf(s).some((a) => a.toLowerCase() === action.toLowerCase()));
+
+  it.each(['iam:CreateRole', 'iam:AttachRolePolicy', 'iam:PutRolePermissionsBoundary'])(
+    'every Allow on %s requires the boundary (iam:PermissionsBoundary) and the workload path and prefix',
+    (action) => {
+      for (const st of allowing(action)) {
+        expect(st.Condition).toEqual(boundaryCondition);
+        expect(st.Resource).toBe(WORKLOAD_ROLES);
+      }
+    },
+  );
+
+  it('allows iam:CreateRole in exactly one statement, and never iam:AttachRolePolicy', () => {
+    expect(allowing('iam:CreateRole').map((s) => s.Sid)).toEqual(['WorkloadRolesOnlyWithTheBoundary']);
+    expect(allowing('iam:AttachRolePolicy')).toEqual([]);
+  });
+
+  it.each(['iam:PutRolePolicy', 'iam:DeleteRolePolicy'])('every Allow on %s requires the boundary or a role tagged s3-onboarding-grantable=true', (action) => {
+    const found = allowing(action);
+    expect(found.map((s) => s.Sid)).toEqual(['WorkloadRolesOnlyWithTheBoundary', 'InstanceRoleGrantForEc2Workloads']);
+    for (const st of found) expect([boundaryCondition, grantableCondition]).toContainEqual(st.Condition);
+  });
+
+  it('changes trust, tags and existence only of workload roles the service tagged as its own', () => {
+    for (const action of ['iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:TagRole', 'iam:UntagRole', 'iam:DeleteRole']) {
+      for (const st of allowing(action)) {
+        expect(st.Resource).toBe(WORKLOAD_ROLES);
+        expect(st.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } });
+      }
+    }
+  });
+
+  it('grants no sts:AssumeRole, iam:PassRole, policy creation or user management at all', () => {
+    const granted = allows.flatMap(actionsOf).map((a) => a.toLowerCase());
+    for (const a of ['sts:assumerole', 'iam:passrole', 'iam:createpolicy', 'iam:createpolicyversion', 'iam:createuser', 'iam:createaccesskey', 'iam:attachuserpolicy']) {
+      expect(granted).not.toContain(a);
+    }
+    expect(granted.every((a) => /^(iam|s3|kms|eks):[A-Za-z]+$/.test(a))).toBe(true);
+  });
+
+  it('explicitly denies editing or deleting the boundary, removing boundaries, changing itself and roles outside (or below) the path', () => {
+    const deny = (sid: string) => {
+      const st = bySid(provision, sid);
+      expect(st.Effect).toBe('Deny');
+      return st;
+    };
+    expect(deny('DenyBoundaryTampering')).toMatchObject({ Resource: BOUNDARY_ARN });
+    expect(actionsOf(deny('DenyBoundaryTampering'))).toEqual(expect.arrayContaining(['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:SetDefaultPolicyVersion']));
+    expect(deny('DenyRemovingBoundaries')).toMatchObject({ Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' });
+    expect(deny('DenyEditingItself')).toMatchObject({ Resource: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding-provisioner` });
+    expect(actionsOf(deny('DenyEditingItself'))).toEqual(expect.arrayContaining(['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole']));
+    expect(deny('DenyRoleChangesOutsideTheServicePath')).toMatchObject({ NotResource: WORKLOAD_ROLES });
+    expect(deny('DenyRoleChangesBelowTheServicePath')).toMatchObject({ Resource: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/*/*` });
+    for (const sid of ['DenyRoleChangesOutsideTheServicePath', 'DenyRoleChangesBelowTheServicePath']) {
+      expect(actionsOf(deny(sid))).toEqual(expect.arrayContaining(['iam:CreateRole', 'iam:DeleteRole', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole']));
+    }
+  });
+
+  it('may touch OIDC providers only of EKS issuers, and keys only of its own account', () => {
+    expect(bySid(provision, 'OidcProvidersForEks').Resource).toBe(`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.*`);
+    expect(bySid(provision, 'KeyPolicies').Resource).toBe(`arn:aws:kms:*:${ACCOUNT}:key/*`);
+  });
+});
+
+describe('Provisioner role: trust (confused deputy)', () => {
+  const trust = policyAt(provisionerPolicies, 'ProvisionerRole.AssumeRolePolicyDocument');
+
+  it('trusts only the API role of the platform account, and only with sts:ExternalId', () => {
+    expect(statements(trust)).toEqual([
+      {
+        Sid: 'TrustTheApiWithExternalId',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${PLATFORM}:role/s3-onboarding-api` },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID } },
+      },
+    ]);
+  });
+
+  it('requires an external id parameter of at least two characters and a 12-digit platform account', () => {
+    const p = provisioner.Parameters as Record<string, { MinLength?: number; AllowedPattern?: string; Default?: string }>;
+    expect(p.ExternalId.Default).toBeUndefined();
+    expect(p.ExternalId.MinLength).toBeGreaterThanOrEqual(2);
+    expect(new RegExp(p.PlatformAccountId.AllowedPattern!).test('100000000001')).toBe(true);
+    expect(new RegExp(p.PlatformAccountId.AllowedPattern!).test('*')).toBe(false);
+  });
+
+  it('caps the session at one hour (role chaining)', () => {
+    expect(provisioner.Resources.ProvisionerRole.Properties.MaxSessionDuration).toBe(3600);
+  });
+});
+
+describe('Workload permissions boundary', () => {
+  const boundary = policyAt(provisionerPolicies, 'WorkloadBoundary.PolicyDocument');
+  const S3_ALLOWED = [
+    's3:AbortMultipartUpload',
+    's3:DeleteObject',
+    's3:GetBucketLocation',
+    's3:GetObject',
+    's3:ListBucket',
+    's3:ListBucketMultipartUploads',
+    's3:ListMultipartUploadParts',
+    's3:PutObject',
+  ];
+
+  it('only allows the listed S3 object/bucket actions, kms:Decrypt/GenerateDataKey and sts:AssumeRole of workload roles', () => {
+    expect(statements(boundary).every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+    const granted = statements(boundary).flatMap(actionsOf);
+    expect(granted.filter((a) => a.startsWith('s3:')).sort()).toEqual(S3_ALLOWED);
+    expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(granted.filter((a) => !/^(s3|kms):/.test(a))).toEqual(['sts:AssumeRole']);
+    expect(bySid(boundary, 'Ec2FlowAssume').Resource).toBe('arn:aws:iam::*:role/s3-onboarding/s3ob-*');
+    expect(granted.some((a) => a.includes('*'))).toBe(false);
+  });
+
+  it('allows no bucket-policy, ACL, IAM or key-management action', () => {
+    const granted = statements(boundary).flatMap(actionsOf).map((a) => a.toLowerCase());
+    for (const a of ['s3:putbucketpolicy', 's3:getbucketpolicy', 's3:putbucketacl', 's3:putobjectacl', 'kms:putkeypolicy', 'kms:creategrant', 'iam:createrole', 'iam:passrole']) {
+      expect(granted).not.toContain(a);
+    }
+  });
+
+  it('covers every action the service grants (each tool × access, KMS for both access levels)', () => {
+    const granted = new Set(statements(boundary).flatMap(actionsOf));
+    const tools: Tool[] = ['pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi', 'generic'];
+    const access: Access[] = ['read-write', 'read-only'];
+    for (const t of tools) {
+      for (const a of access) {
+        const needed = toolActions(t, a);
+        for (const action of [...needed.bucket, ...needed.object, ...kmsActions(a)]) expect({ tool: t, access: a, action, covered: granted.has(action) }).toMatchObject({ covered: true });
+      }
+    }
+  });
+
+  it('lives under the workload role path, where the service expects it', () => {
+    expect(provisioner.Resources.WorkloadBoundary.Properties).toMatchObject({ Path: { Ref: 'WorkloadRolePath' }, ManagedPolicyName: { Ref: 'BoundaryPolicyName' } });
+    expect(resolve(provisioner.Resources.WorkloadBoundary.Properties.Path, provisionerVars)).toBe('/s3-onboarding/');
+  });
+});
+
+describe('API role (serverless.yml)', () => {
+  const api = policyAt(slsPolicies, 'ApiRole.Policies.api');
+
+  it('is assumable only by Lambda', () => {
+    expect(statements(policyAt(slsPolicies, 'ApiRole.AssumeRolePolicyDocument'))).toEqual([
+      { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
+  });
+
+  it('may assume only the provisioner roles, use only its table and write only its logs: no IAM, S3 or KMS action', () => {
+    const granted = statements(api).flatMap(actionsOf);
+    expect(granted.filter((a) => /^(iam|s3|kms|eks):/.test(a))).toEqual([]);
+    expect(bySid(api, 'AssumeProvisionerRoles')).toMatchObject({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/s3-onboarding-provisioner' });
+    expect(bySid(api, 'OwnTable').Resource).toBe(TABLE_ARN);
+    expect(bySid(api, 'Logs').Resource).toBe(`arn:aws:logs:eu-west-1:${PLATFORM}:log-group:/aws/lambda/s3-onboarding-*:*`);
+    expect(statements(api).every((s) => s.Resource !== '*')).toBe(true);
+  });
+});

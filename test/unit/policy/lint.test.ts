@@ -1,0 +1,435 @@
+/**
+ * Security lint of every policy the service generates (lib/policy/documents.ts), over every tool × access level
+ * × with/without prefix × with/without KMS key × 1 and 3 clusters × one and several service accounts, against
+ * the findings of ../shared/design/aws-facts.md ("Security findings scanners and AWS raise"). Then golden
+ * exact-output tests of the builders, and of merging into / removing from a shared resource policy.
+ */
+import { validatePolicy } from '../../../lib/iam-policy/grammar';
+import type { PolicyKind } from '../../../lib/iam-policy/types';
+import { kmsActions, toolActions } from '../../../lib/policy/actions';
+import {
+  assumeRoleGrant,
+  bucketPolicyStatements,
+  instanceRoleTrust,
+  issuerKey,
+  keyPolicyStatement,
+  mergeStatements,
+  oidcProviderArn,
+  ownStatements,
+  permissionsPolicy,
+  policySize,
+  removeStatements,
+  sidPrefix,
+  STS_AUDIENCE,
+  webIdentityTrust,
+} from '../../../lib/policy/documents';
+import { document, type PolicyDocument, type Statement } from '../../../lib/policy/types';
+import type { Access, Tool } from '../../../lib/snippets/types';
+
+const WORKLOADS = '200000000002';
+const BACKUPS = '300000000003';
+const BUCKET = 'demo-backups';
+const KEY_ARN = `arn:aws:kms:eu-west-1:${BACKUPS}:key/11111111-2222-3333-4444-555555555555`;
+const ISSUERS = [
+  'https://oidc.eks.eu-west-1.amazonaws.com/id/AAAA1111BBBB2222CCCC3333DDDD4444',
+  'https://oidc.eks.eu-central-1.amazonaws.com/id/EEEE5555FFFF6666',
+  'https://oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF',
+];
+const cluster = (issuerUrl: string) => ({ issuerUrl, providerArn: oidcProviderArn(WORKLOADS, issuerUrl) });
+
+const TOOLS: Tool[] = ['pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi', 'generic'];
+const ACCESS: Access[] = ['read-write', 'read-only'];
+const PREFIXES = ['', 'team-a/mongo/'];
+const KEYS: (string | undefined)[] = [undefined, KEY_ARN];
+const CLUSTER_COUNTS = [1, 3];
+const SERVICE_ACCOUNT_SETS = [['pbm-agent'], ['percona-server-mongodb-operator', 'default', 'pbm-agent'], ['velero']];
+
+interface Case {
+  name: string;
+  tool: Tool;
+  access: Access;
+  prefix: string;
+  keyArn?: string;
+  id: string;
+  roleArn: string;
+  serviceAccounts: string[];
+  issuers: string[];
+  trust: PolicyDocument;
+  permissions: PolicyDocument;
+  bucketStatements: Statement[];
+  keyStatement?: Statement;
+}
+
+const cases: Case[] = [];
+for (const tool of TOOLS)
+  for (const access of ACCESS)
+    for (const prefix of PREFIXES)
+      for (const keyArn of KEYS)
+        for (const n of CLUSTER_COUNTS)
+          for (const serviceAccounts of SERVICE_ACCOUNT_SETS) {
+            const id = `ob-${cases.length.toString(16).padStart(12, '0')}`;
+            const roleArn = `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-${tool}-${id.slice(3)}`;
+            const actions = toolActions(tool, access);
+            const kms = keyArn ? { keyArn, actions: kmsActions(access) } : undefined;
+            const issuers = ISSUERS.slice(0, n);
+            cases.push({
+              name: `${tool} ${access} prefix=${prefix || '-'} kms=${keyArn ? 'yes' : 'no'} clusters=${n} sas=${serviceAccounts.join('+')}`,
+              tool,
+              access,
+              prefix,
+              keyArn,
+              id,
+              roleArn,
+              serviceAccounts,
+              issuers,
+              trust: webIdentityTrust(issuers.map(cluster), 'mongodb', serviceAccounts),
+              permissions: permissionsPolicy({ bucket: BUCKET, prefix }, actions, kms),
+              bucketStatements: bucketPolicyStatements(id, { bucket: BUCKET, prefix }, actions, roleArn),
+              keyStatement: kms ? keyPolicyStatement(id, roleArn, kms.actions) : undefined,
+            });
+          }
+
+const list = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);
+
+/** Runs a rule over every case and every statement; the test fails with the list of violations. */
+function violations(rule: (c: Case) => (string | false | undefined)[]): string[] {
+  return cases.flatMap((c) => rule(c).filter((v): v is string => !!v).map((v) => `${c.name}: ${v}`));
+}
+
+const allStatements = (c: Case): { where: string; st: Statement }[] => [
+  ...c.trust.Statement.map((st) => ({ where: 'trust', st })),
+  ...c.permissions.Statement.map((st) => ({ where: 'permissions', st })),
+  ...c.bucketStatements.map((st) => ({ where: 'bucket policy', st })),
+  ...(c.keyStatement ? [{ where: 'key policy', st: c.keyStatement }] : []),
+];
+
+describe('Policy lint: every generated policy', () => {
+  it(`covers ${TOOLS.length} tools × ${ACCESS.length} access levels × prefixes × keys × cluster counts × service-account sets`, () => {
+    expect(cases).toHaveLength(TOOLS.length * ACCESS.length * PREFIXES.length * KEYS.length * CLUSTER_COUNTS.length * SERVICE_ACCOUNT_SETS.length);
+    expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  });
+
+  it('is valid for where it is used (trust, identity, bucket, key) and within IAM / S3 size limits', () => {
+    const check = (doc: PolicyDocument, kind: PolicyKind) => validatePolicy(doc, kind) ?? undefined;
+    expect(
+      violations((c) => [
+        check(c.trust, 'trust'),
+        check(c.permissions, 'identity'),
+        check(document(c.bucketStatements), 'bucket'),
+        c.keyStatement && check(document([c.keyStatement]), 'key'),
+        policySize(c.permissions) > 10_240 && 'permissions over 10,240',
+        c.issuers.length === 1 && policySize(c.trust) > 2048 && 'one-cluster trust over 2,048',
+        policySize(document(c.bucketStatements)) > 20_480 && 'bucket statements over 20 KB',
+      ]),
+    ).toEqual([]);
+  });
+
+  it("IRSA trust: one statement per cluster, StringEquals on both <issuer>:sub and <issuer>:aud = sts.amazonaws.com, no StringLike", () => {
+    expect(
+      violations((c) => {
+        const out: (string | false)[] = [c.trust.Statement.length !== c.issuers.length && `${c.trust.Statement.length} statements for ${c.issuers.length} clusters`];
+        c.trust.Statement.forEach((st, i) => {
+          const key = issuerKey(c.issuers[i]);
+          const cond = st.Condition ?? {};
+          out.push(
+            JSON.stringify(st.Principal) !== JSON.stringify({ Federated: oidcProviderArn(WORKLOADS, c.issuers[i]) }) && `statement ${i}: principal ${JSON.stringify(st.Principal)}`,
+            st.Action !== 'sts:AssumeRoleWithWebIdentity' && `statement ${i}: action ${JSON.stringify(st.Action)}`,
+            JSON.stringify(Object.keys(cond)) !== '["StringEquals"]' && `statement ${i}: condition operators ${Object.keys(cond).join(',')}`,
+            JSON.stringify(Object.keys(cond.StringEquals ?? {}).sort()) !== JSON.stringify([`${key}:aud`, `${key}:sub`]) && `statement ${i}: keys ${Object.keys(cond.StringEquals ?? {})}`,
+            cond.StringEquals?.[`${key}:aud`] !== STS_AUDIENCE && `statement ${i}: aud ${JSON.stringify(cond.StringEquals?.[`${key}:aud`])}`,
+            JSON.stringify(list(cond.StringEquals?.[`${key}:sub`]).sort()) !== JSON.stringify(c.serviceAccounts.map((sa) => `system:serviceaccount:mongodb:${sa}`).sort()) &&
+              `statement ${i}: sub ${JSON.stringify(cond.StringEquals?.[`${key}:sub`])}`,
+            list(cond.StringEquals?.[`${key}:sub`]).some((s) => /[*?]/.test(s)) && `statement ${i}: wildcard in sub`,
+          );
+        });
+        return out;
+      }),
+    ).toEqual([]);
+  });
+
+  it("has no '*' action, no service wildcard (s3:*) and no wildcard in any action", () => {
+    expect(violations((c) => allStatements(c).flatMap(({ where, st }) => list(st.Action).map((a) => /[*?]/.test(a) && `${where}: action ${a}`)))).toEqual([]);
+  });
+
+  it('names only arn:aws:s3:::BUCKET and arn:aws:s3:::BUCKET/PREFIX* (and the key ARN for KMS)', () => {
+    expect(
+      violations((c) => {
+        const s3 = [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/${c.prefix}*`];
+        return [
+          ...c.permissions.Statement.flatMap((st) =>
+            list(st.Resource).map((r) => !(st.Sid === 'Kms' ? r === c.keyArn : s3.includes(r)) && `permissions ${st.Sid}: resource ${r}`),
+          ),
+          ...c.bucketStatements.flatMap((st) => list(st.Resource).map((r) => !s3.includes(r) && `bucket policy: resource ${r}`)),
+          // in a key policy "*" means the key the policy is attached to
+          c.keyStatement && c.keyStatement.Resource !== '*' && `key policy: resource ${JSON.stringify(c.keyStatement.Resource)}`,
+          c.trust.Statement.some((st) => st.Resource !== undefined) && 'trust names a resource',
+        ];
+      }),
+    ).toEqual([]);
+  });
+
+  it('scopes bucket-level actions to the bucket ARN and object-level actions to the objects ARN (permissions policy)', () => {
+    expect(
+      violations((c) => {
+        const actions = toolActions(c.tool, c.access);
+        return c.permissions.Statement.filter((st) => st.Sid !== 'Kms').flatMap((st) =>
+          list(st.Action).map((a) => {
+            const r = list(st.Resource);
+            if (actions.bucket.includes(a)) return JSON.stringify(r) !== JSON.stringify([`arn:aws:s3:::${BUCKET}`]) && `${a} on ${r}`;
+            return JSON.stringify(r) !== JSON.stringify([`arn:aws:s3:::${BUCKET}/${c.prefix}*`]) && `${a} on ${r}`;
+          }),
+        );
+      }),
+    ).toEqual([]);
+  });
+
+  it('limits listing to the prefix when there is one (s3:prefix condition on ListBucket)', () => {
+    expect(
+      violations((c) => {
+        const listSt = c.permissions.Statement.find((st) => list(st.Action).includes('s3:ListBucket'));
+        if (!listSt) return ['no ListBucket statement'];
+        const expected = c.prefix ? { StringLike: { 's3:prefix': [c.prefix, `${c.prefix}*`] } } : undefined;
+        return [JSON.stringify(listSt.Condition) !== JSON.stringify(expected) && `ListBucket condition ${JSON.stringify(listSt.Condition)}`];
+      }),
+    ).toEqual([]);
+  });
+
+  it('has no Principal "*" and no {"AWS": "*"}, and no NotPrincipal', () => {
+    expect(
+      violations((c) =>
+        allStatements(c).flatMap(({ where, st }) => {
+          const p = st.Principal as '*' | Record<string, string | string[]> | undefined;
+          return [
+            p === '*' && `${where}: Principal "*"`,
+            p !== undefined && p !== '*' && Object.values(p).some((v) => list(v).includes('*')) && `${where}: wildcard principal`,
+            'NotPrincipal' in st && `${where}: NotPrincipal`,
+            where === 'permissions' && p !== undefined && `${where}: identity policy with a principal`,
+          ];
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("bucket- and key-policy statements: Sid starting with S3Onboarding<id>, principal the role's account root, ArnEquals on aws:PrincipalArn", () => {
+    expect(
+      violations((c) =>
+        [...c.bucketStatements, ...(c.keyStatement ? [c.keyStatement] : [])].flatMap((st) => [
+          !(st.Sid ?? '').startsWith('S3Onboarding') && `Sid ${st.Sid}`,
+          !(st.Sid ?? '').startsWith(sidPrefix(c.id)) && `Sid ${st.Sid} is not this onboarding's`,
+          JSON.stringify(st.Principal) !== JSON.stringify({ AWS: `arn:aws:iam::${WORKLOADS}:root` }) && `principal ${JSON.stringify(st.Principal)}`,
+          JSON.stringify(st.Condition) !== JSON.stringify({ ArnEquals: { 'aws:PrincipalArn': c.roleArn } }) && `condition ${JSON.stringify(st.Condition)}`,
+          st.Effect !== 'Allow' && `effect ${st.Effect}`,
+        ]),
+      ),
+    ).toEqual([]);
+  });
+
+  it('read-only never grants Put, Delete, Abort (nor kms:GenerateDataKey); read-write grants writes', () => {
+    expect(
+      violations((c) => {
+        const granted = allStatements(c)
+          .filter(({ where }) => where !== 'trust')
+          .flatMap(({ st }) => list(st.Action));
+        if (c.access === 'read-only') return granted.map((a) => /Put|Delete|Abort|GenerateDataKey/.test(a) && `read-only grants ${a}`);
+        return [!granted.includes('s3:PutObject') && 'read-write without s3:PutObject', !!c.keyArn && !granted.includes('kms:GenerateDataKey') && 'read-write without kms:GenerateDataKey'];
+      }),
+    ).toEqual([]);
+  });
+
+  it('never grants bucket-policy, ACL, IAM or key-management actions to a workload', () => {
+    expect(
+      violations((c) =>
+        allStatements(c)
+          .filter(({ where }) => where !== 'trust')
+          .flatMap(({ where, st }) => list(st.Action).map((a) => !/^s3:(Get|Put|Delete)Object$|^s3:(ListBucket|GetBucketLocation|AbortMultipartUpload|ListMultipartUploadParts)$|^kms:(Decrypt|GenerateDataKey)$/.test(a) && `${where}: ${a}`)),
+      ),
+    ).toEqual([]);
+  });
+
+  it('EC2 flow: the target trusts exactly the instance role, and the grant names exactly the target role', () => {
+    const instance = `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role`;
+    for (const c of cases.slice(0, 12)) {
+      const trust = instanceRoleTrust(instance);
+      const grant = assumeRoleGrant(c.roleArn);
+      expect(validatePolicy(trust, 'trust')).toBeNull();
+      expect(validatePolicy(grant, 'identity')).toBeNull();
+      expect(trust.Statement).toEqual([{ Effect: 'Allow', Principal: { AWS: instance }, Action: 'sts:AssumeRole' }]);
+      expect(grant.Statement).toEqual([{ Sid: 'AssumeS3OnboardingRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: c.roleArn }]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// golden outputs
+
+const ID = 'ob-0123456789ab';
+const ROLE = `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-pbm-0123456789ab`;
+const I1 = ISSUERS[0].replace('https://', '');
+const I2 = ISSUERS[1].replace('https://', '');
+
+describe('Policy golden outputs', () => {
+  it('IRSA trust for one cluster and one service account', () => {
+    expect(webIdentityTrust([cluster(ISSUERS[0])], 'mongodb', ['pbm-agent'])).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Federated: `arn:aws:iam::200000000002:oidc-provider/${I1}` },
+          Action: 'sts:AssumeRoleWithWebIdentity',
+          Condition: { StringEquals: { [`${I1}:sub`]: 'system:serviceaccount:mongodb:pbm-agent', [`${I1}:aud`]: 'sts.amazonaws.com' } },
+        },
+      ],
+    });
+  });
+
+  it('IRSA trust for two clusters and two service accounts (sorted), byte for byte', () => {
+    const trust = webIdentityTrust([cluster(ISSUERS[0]), cluster(ISSUERS[1])], 'mongodb', ['pbm-agent', 'default']);
+    expect(JSON.stringify(trust)).toBe(
+      '{"Version":"2012-10-17","Statement":[' +
+        `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::200000000002:oidc-provider/${I1}"},"Action":"sts:AssumeRoleWithWebIdentity",` +
+        `"Condition":{"StringEquals":{"${I1}:sub":["system:serviceaccount:mongodb:default","system:serviceaccount:mongodb:pbm-agent"],"${I1}:aud":"sts.amazonaws.com"}}},` +
+        `{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::200000000002:oidc-provider/${I2}"},"Action":"sts:AssumeRoleWithWebIdentity",` +
+        `"Condition":{"StringEquals":{"${I2}:sub":["system:serviceaccount:mongodb:default","system:serviceaccount:mongodb:pbm-agent"],"${I2}:aud":"sts.amazonaws.com"}}}]}`,
+    );
+  });
+
+  it('permissions policy: pbm read-write with a prefix and a KMS key', () => {
+    expect(permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'read-write'), { keyArn: KEY_ARN, actions: kmsActions('read-write') })).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'Location', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: 'arn:aws:s3:::demo-backups' },
+        {
+          Sid: 'List',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::demo-backups',
+          Condition: { StringLike: { 's3:prefix': ['team-a/mongo/', 'team-a/mongo/*'] } },
+        },
+        { Sid: 'Objects', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/*' },
+        { Sid: 'Kms', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KEY_ARN },
+      ],
+    });
+  });
+
+  it('permissions policy: velero read-only without a prefix', () => {
+    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('velero', 'read-only')))).toBe(
+      '{"Version":"2012-10-17","Statement":[' +
+        '{"Sid":"List","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo-backups"},' +
+        '{"Sid":"Objects","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/*"}]}',
+    );
+  });
+
+  it('bucket-policy statements: mountpoint-s3-csi read-write with a prefix', () => {
+    const roleArn = `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-mp-0123456789ab`;
+    expect(bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'data/' }, toolActions('mountpoint-s3-csi', 'read-write'), roleArn)).toEqual([
+      {
+        Sid: 'S3Onboarding0123456789ab',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+        Action: ['s3:ListBucket', 's3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: ['arn:aws:s3:::demo-backups', 'arn:aws:s3:::demo-backups/data/*'],
+        Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
+      },
+    ]);
+  });
+
+  it('key-policy statement: read-only', () => {
+    expect(keyPolicyStatement(ID, ROLE, kmsActions('read-only'))).toEqual({
+      Sid: 'S3Onboarding0123456789abKms',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': ROLE } },
+    });
+  });
+
+  it('EC2 flow: the target role trust and the instance role assume grant, byte for byte', () => {
+    expect(JSON.stringify(instanceRoleTrust(`arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role`))).toBe(
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::200000000002:role/pbm-ec2-instance-role"},"Action":"sts:AssumeRole"}]}',
+    );
+    expect(JSON.stringify(assumeRoleGrant(ROLE))).toBe(
+      '{"Version":"2012-10-17","Statement":[{"Sid":"AssumeS3OnboardingRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-0123456789ab"}]}',
+    );
+  });
+});
+
+describe('Policy golden outputs: merging into a shared resource policy', () => {
+  const deepFreeze = <T>(x: T): T => {
+    if (x && typeof x === 'object') {
+      Object.values(x).forEach(deepFreeze);
+      Object.freeze(x);
+    }
+    return x;
+  };
+  /** A bucket policy other teams wrote: odd key order, a Deny with Principal "*", no Sid, another onboarding's statement. */
+  const foreignStatements = [
+    {
+      Sid: 'DenyInsecureTransport',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:*',
+      Resource: ['arn:aws:s3:::demo-backups', 'arn:aws:s3:::demo-backups/*'],
+      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+    },
+    { Resource: 'arn:aws:s3:::demo-backups/public/*', Action: ['s3:GetObject'], Principal: { AWS: ['arn:aws:iam::400000000004:root'] }, Effect: 'Allow' },
+    {
+      Sid: 'S3Onboardingfedcba987654',
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+      Action: ['s3:GetObject'],
+      Resource: 'arn:aws:s3:::demo-backups/other/*',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-gen-fedcba987654' } },
+    },
+  ] as unknown as Statement[];
+  const existing = (): PolicyDocument => deepFreeze({ Version: '2012-10-17', Id: 'team-policy', Statement: foreignStatements.map((s) => JSON.parse(JSON.stringify(s))) } as PolicyDocument);
+  const own = (access: Access) => bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/' }, toolActions('pbm', access), ROLE);
+
+  it("appends this onboarding's statements and keeps every other statement, the Version and the Id byte-identical (without mutating the input)", () => {
+    const before = existing();
+    const text = JSON.stringify(before);
+    const merged = mergeStatements(before, ID, own('read-write'));
+    expect(JSON.stringify(before)).toBe(text);
+    expect(merged.Version).toBe('2012-10-17');
+    expect(merged.Id).toBe('team-policy');
+    expect(JSON.stringify(merged.Statement.slice(0, 3))).toBe(JSON.stringify(foreignStatements));
+    expect(merged.Statement.slice(3)).toEqual(own('read-write'));
+    expect(JSON.stringify(merged)).toBe(`${text.slice(0, -2)},${JSON.stringify(own('read-write')[0])}]}`);
+  });
+
+  it("replaces this onboarding's earlier statements (read-write, then read-only) and is idempotent", () => {
+    const once = mergeStatements(existing(), ID, own('read-write'));
+    const downgraded = mergeStatements(deepFreeze(once), ID, own('read-only'));
+    expect(JSON.stringify(downgraded.Statement.slice(0, 3))).toBe(JSON.stringify(foreignStatements));
+    expect(ownStatements(downgraded, ID)).toEqual(own('read-only'));
+    expect(JSON.stringify(mergeStatements(deepFreeze(downgraded), ID, own('read-only')))).toBe(JSON.stringify(downgraded));
+  });
+
+  it('removes only this onboarding\'s statements, giving back the original policy byte for byte', () => {
+    const merged = deepFreeze(mergeStatements(existing(), ID, own('read-write')));
+    expect(JSON.stringify(removeStatements(merged, ID))).toBe(JSON.stringify(existing()));
+    // removing the other onboarding's statement leaves this one's and the foreign ones as they were
+    expect(JSON.stringify(removeStatements(merged, 'ob-fedcba987654'))).toBe(
+      JSON.stringify({ ...merged, Statement: [merged.Statement[0], merged.Statement[1], merged.Statement[3]] }),
+    );
+    // an id that is not there removes nothing
+    expect(JSON.stringify(removeStatements(merged, 'ob-fedcba987655'))).toBe(JSON.stringify(merged));
+  });
+
+  it('removing the last statement leaves no policy (the bucket policy is deleted)', () => {
+    expect(removeStatements(mergeStatements(undefined, ID, own('read-only')), ID)).toBeUndefined();
+    expect(mergeStatements(undefined, ID, own('read-only'))).toEqual({ Version: '2012-10-17', Statement: own('read-only') });
+  });
+
+  it('keeps the key policy\'s own statements when adding and removing the KMS grant', () => {
+    const keyPolicy = deepFreeze({
+      Version: '2012-10-17',
+      Id: 'key-default-1',
+      Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${BACKUPS}:root` }, Action: 'kms:*', Resource: '*' }],
+    } as PolicyDocument);
+    const text = JSON.stringify(keyPolicy);
+    const merged = mergeStatements(keyPolicy, ID, [keyPolicyStatement(ID, ROLE, kmsActions('read-write'))]);
+    expect(JSON.stringify(merged.Statement[0])).toBe(JSON.stringify(keyPolicy.Statement[0]));
+    expect(JSON.stringify(removeStatements(merged, ID))).toBe(text);
+  });
+});
