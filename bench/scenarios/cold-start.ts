@@ -45,6 +45,8 @@ const withDefaults = (v: string): string => v.replace(/\$\{[^,}]+,\s*(?:'([^']*)
 
 export interface Bundle {
   name: string;
+  /** bytes in the output per package (node_modules) or per source folder */
+  modules: Record<string, number>;
   /** the serverless.yml functions this bundle serves (several functions share one handler file) */
   functions: string[];
   entry: string;
@@ -54,13 +56,30 @@ export interface Bundle {
   baseline: boolean;
 }
 
+export interface MeasuredBundle extends Bundle {
+  requireMs: number[];
+  medianMs: number;
+}
+
 export interface ColdStartResult {
   nodeOptions: string;
-  bundles: (Bundle & { requireMs: number[]; medianMs: number })[];
+  runs: number;
+  bundles: MeasuredBundle[];
   heaviest: string;
+  heaviestMedianMs: number;
   sdkBaselineMedianMs: number;
   ratioToSdkBaseline: number;
-  firstDryRun: { runs: { requireMs: number; firstMs: number; secondMs: number; status: number }[]; medianRequireMs: number; medianFirstMs: number; medianSecondMs: number };
+  /** median over rounds of (heaviest / SDK-only) within the same round: less sensitive to drift on a busy machine */
+  pairedRatioMedian: number;
+  /** what the heaviest bundle carries beyond the SDK-only baseline: packages (or source folders) by bytes in the output */
+  extraOverSdkBaseline: { module: string; bytes: number }[];
+}
+
+export interface FirstDryRunResult {
+  runs: { requireMs: number; firstMs: number; secondMs: number }[];
+  medianRequireMs: number;
+  medianFirstMs: number;
+  medianSecondMs: number;
 }
 
 /** Bundles every handler file of serverless.yml, and the two baselines, with the same options. */
@@ -82,15 +101,23 @@ export async function bundleAll(sls: Serverless): Promise<Bundle[]> {
   return Promise.all(
     all.map(async (b) => {
       const outdir = path.join(out, path.dirname(b.entry));
-      await build({ ...options, entryPoints: [path.join(REPO_ROOT, b.entry)], outdir, absWorkingDir: REPO_ROOT });
+      // metafile only adds the build's own report; the output is the same
+      const result = await build({ ...options, entryPoints: [path.join(REPO_ROOT, b.entry)], outdir, absWorkingDir: REPO_ROOT, metafile: true });
       const file = path.join(outdir, `${path.basename(b.entry, '.ts')}.js`);
+      const output = Object.values(result.metafile.outputs).find((x) => x.entryPoint);
+      const modules: Record<string, number> = {};
+      for (const [input, v] of Object.entries(output?.inputs ?? {})) {
+        const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+        const key = m ? m[1] : input.split('/').slice(0, -1).join('/') || input;
+        modules[key] = (modules[key] ?? 0) + v.bytesInOutput;
+      }
       let mapBytes = 0;
       try {
         mapBytes = statSync(`${file}.map`).size;
       } catch {
         /* no source map */
       }
-      return { ...b, file, bytes: statSync(file).size, mapBytes };
+      return { ...b, modules, file, bytes: statSync(file).size, mapBytes };
     }),
   );
 }
@@ -142,23 +169,16 @@ const context = (id) => ({ awsRequestId: id, functionName: 'bench-createOnboardi
 })().catch((e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); });
 `;
 
-export interface ColdStartOptions {
-  requireRuns: number;
-  dryRunRuns: number;
-  /** a running stack whose emulator and DynamoDB the fresh process talks to (emulator latency as set there) */
-  stack: StackInfo;
-  dryRunBody: unknown;
-}
-
-export async function coldStart(o: ColdStartOptions, log: (s: string) => void): Promise<ColdStartResult> {
+/** Bundles, then requires each bundle in fresh node processes, round robin, with the Lambda environment. */
+export async function coldStart(requireRuns: number, log: (s: string) => void): Promise<ColdStartResult> {
   const sls = readServerless();
   const bundles = await bundleAll(sls);
   const env = lambdaEnvironment(sls);
-  log(`  bundled ${bundles.length} entries`);
+  log(`  bundled ${bundles.length} entries; requiring each ${requireRuns} times`);
 
-  // round robin over the bundles, one fresh process per sample; a first, discarded round warms the file cache
+  // one fresh process per sample; a first, discarded round warms the file cache
   const samples = new Map<string, number[]>(bundles.map((b) => [b.name, []]));
-  for (let r = -1; r < o.requireRuns; r++) {
+  for (let r = -1; r < requireRuns; r++) {
     for (let k = 0; k < bundles.length; k++) {
       const b = bundles[(k + Math.max(r, 0)) % bundles.length];
       const ms = await requireOnce(b.file, env);
@@ -166,35 +186,53 @@ export async function coldStart(o: ColdStartOptions, log: (s: string) => void): 
     }
   }
   const measured = bundles.map((b) => ({ ...b, requireMs: samples.get(b.name)!.map((x) => round(x, 2)), medianMs: round(median(samples.get(b.name)!), 2) }));
-  const handlers = measured.filter((b) => !b.baseline);
-  const heaviest = handlers.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const heaviest = measured.filter((b) => !b.baseline).reduce((a, b) => (b.bytes > a.bytes ? b : a));
   const sdk = measured.find((b) => b.entry === 'bench/baselines/sdk-only.ts')!;
-
-  // the first dry-run request in a fresh process, against the running stack
-  const create = Object.entries(sls.functions).find(([, f]) => f.events?.some((e) => e.httpApi?.method.toUpperCase() === 'POST' && e.httpApi.path === '/v1/onboardings'));
-  if (!create) throw new Error('serverless.yml has no POST /v1/onboardings function');
-  const [file, exportName] = [create[1].handler.slice(0, create[1].handler.lastIndexOf('.')), create[1].handler.slice(create[1].handler.lastIndexOf('.') + 1)];
-  const bundle = measured.find((b) => b.entry === `${file}.ts`)!;
-  const runs: ColdStartResult['firstDryRun']['runs'] = [];
-  for (let r = 0; r < o.dryRunRuns; r++) {
-    const { stdout } = await run(process.execPath, ['-e', DRY_RUN_SCRIPT, bundle.file, exportName, JSON.stringify(o.dryRunBody)], {
-      env: { PATH: process.env.PATH ?? '', ...env, ...o.stack.env },
-    });
-    const x = lastJson(stdout) as { requireMs: number; firstMs: number; secondMs: number; status: number; status2: number; body?: string };
-    if (x.status !== 200 || x.status2 !== 200) throw new Error(`dry run in a fresh process answered ${x.status}/${x.status2}: ${x.body ?? ""}`);
-    runs.push({ requireMs: round(x.requireMs, 2), firstMs: round(x.firstMs, 2), secondMs: round(x.secondMs, 2), status: x.status });
-  }
+  const extra = Object.entries(heaviest.modules)
+    .map(([module, bytes]) => ({ module, bytes: bytes - (sdk.modules[module] ?? 0) }))
+    .filter((x) => x.bytes > 1024)
+    .sort((a, b) => b.bytes - a.bytes);
   return {
     nodeOptions: env.NODE_OPTIONS ?? '',
+    runs: requireRuns,
     bundles: measured,
     heaviest: heaviest.name,
+    heaviestMedianMs: heaviest.medianMs,
     sdkBaselineMedianMs: sdk.medianMs,
     ratioToSdkBaseline: round(heaviest.medianMs / sdk.medianMs, 3),
-    firstDryRun: {
-      runs,
-      medianRequireMs: round(median(runs.map((x) => x.requireMs)), 2),
-      medianFirstMs: round(median(runs.map((x) => x.firstMs)), 2),
-      medianSecondMs: round(median(runs.map((x) => x.secondMs)), 2),
-    },
+    pairedRatioMedian: round(median(samples.get(heaviest.name)!.map((x, i) => x / samples.get(sdk.name)![i])), 3),
+    extraOverSdkBaseline: extra,
+  };
+}
+
+/**
+ * The first dry-run request a fresh process serves: require the POST /v1/onboardings bundle, invoke it with a
+ * dry-run event (credentials, clients and guardrails are set up lazily, on this first request), then once more.
+ * The process runs with the Lambda environment plus the running stack's (endpoints, the API role's credentials).
+ */
+export async function firstDryRun(stack: StackInfo, body: unknown, runs: number): Promise<FirstDryRunResult> {
+  const sls = readServerless();
+  const env = lambdaEnvironment(sls);
+  const create = Object.entries(sls.functions).find(([, f]) => f.events?.some((e) => e.httpApi?.method.toUpperCase() === 'POST' && e.httpApi.path === '/v1/onboardings'));
+  if (!create) throw new Error('serverless.yml has no POST /v1/onboardings function');
+  const handler = create[1].handler;
+  const entry = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
+  const file = path.join(BUILD_DIR, 'bundles', `${entry.slice(0, -3)}.js`);
+  const exportName = handler.slice(handler.lastIndexOf('.') + 1);
+  const out: FirstDryRunResult['runs'] = [];
+  for (let r = 0; r < runs; r++) {
+    const { stdout } = await run(process.execPath, ['-e', DRY_RUN_SCRIPT, file, exportName, JSON.stringify(body)], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env, ...stack.env },
+    });
+    const x = lastJson(stdout) as { requireMs: number; firstMs: number; secondMs: number; status: number; status2: number; body?: string };
+    if (x.status !== 200 || x.status2 !== 200) throw new Error(`dry run in a fresh process answered ${x.status}/${x.status2}: ${x.body ?? ''}`);
+    out.push({ requireMs: round(x.requireMs, 2), firstMs: round(x.firstMs, 2), secondMs: round(x.secondMs, 2) });
+  }
+  return {
+    runs: out,
+    medianRequireMs: round(median(out.map((x) => x.requireMs)), 2),
+    medianFirstMs: round(median(out.map((x) => x.firstMs)), 2),
+    medianSecondMs: round(median(out.map((x) => x.secondMs)), 2),
   };
 }

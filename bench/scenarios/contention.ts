@@ -22,12 +22,15 @@ export interface ContentionResult {
   errors: string[];
 }
 
-/** N onboardings of different workloads (namespace and prefix team-NN) into one bucket, all sent at once. */
-export async function contention(stack: BenchStack, n: number, perCallMs: number): Promise<ContentionResult> {
+/**
+ * N onboardings of different workloads (namespace and prefix team-NN, NN from `first`) into one bucket
+ * (shared-backups, which has no policy of its own), all sent at once.
+ */
+export async function contention(stack: BenchStack, n: number, perCallMs: number, first = 0): Promise<ContentionResult> {
   await stack.admin.reset();
   await stack.admin.latency(perCallMs);
   await stack.admin.clearCalls();
-  const bodies = Array.from({ length: n }, (_, i) => teamRequest(i));
+  const bodies = Array.from({ length: n }, (_, i) => teamRequest(first + i));
   const t0 = performance.now();
   const results = await Promise.all(bodies.map((b) => onboard<{ policies?: { bucketPolicyStatements?: { Sid: string }[] } }>(stack, b)));
   const wallMs = performance.now() - t0;
