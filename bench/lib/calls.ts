@@ -1,17 +1,8 @@
 /** The emulator's call log, and what the benchmark derives from it. */
 
-export interface CallRecord {
-  seq: number;
-  startedAt: string;
-  durationMs: number;
-  accountId: string | null;
-  principalArn: string | null;
-  service: string;
-  operation: string;
-  status: number;
-  errorCode: string | null;
-  write: boolean;
-}
+import type { CallRecord } from '../../emulator/state';
+
+export type { CallRecord };
 
 /**
  * Calls the service itself made: everything done with a provisioner session, plus the API role's
