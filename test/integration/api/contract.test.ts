@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, emulatorAdmin } from '../../helpers/emulator';
 import { apiClient, startTestStack, writes } from '../../helpers/stack';
@@ -50,6 +52,38 @@ describe('API responses match the OpenAPI response schemas', () => {
     expect(healthResponseSchema.safeParse((await api.send('GET', '/v1/health')).body).error).toBeUndefined();
     const dry = await api.onboard({ ...valid(), dryRun: true });
     expect(onboardingResponseSchema.safeParse(dry.body).error).toBeUndefined();
+  });
+});
+
+describe('examples/requests', () => {
+  const dir = path.resolve(__dirname, '../../../examples/requests');
+  it.each(readdirSync(dir).filter((f) => f.endsWith('.json')))('%s onboards against the demo topology', async (file) => {
+    await admin.reset();
+    const body = JSON.parse(readFileSync(path.join(dir, file), 'utf8'));
+    const res = await api.onboard(body);
+    expect([res.status, res.body.status]).toEqual(body.dryRun ? [200, 'planned'] : [201, 'provisioned']);
+  });
+});
+
+describe('GET /v1/onboardings pagination', () => {
+  it('pages with limit and nextToken, without losing or repeating items', async () => {
+    await admin.reset();
+    const ids = new Set<string>();
+    for (const prefix of ['p1/', 'p2/', 'p3/']) ids.add((await api.onboard(withField('bucket.prefix', prefix))).body.id);
+    const seen: string[] = [];
+    let next: string | undefined;
+    let pages = 0;
+    do {
+      const page = await api.send('GET', `/v1/onboardings?bucket=demo-backups&limit=2${next ? `&nextToken=${next}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((i: { id: string }) => i.id));
+      next = page.body.nextToken;
+      pages++;
+    } while (next && pages < 10);
+    expect(seen.filter((id) => ids.has(id)).sort()).toEqual([...ids].sort());
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(pages).toBeGreaterThanOrEqual(2);
   });
 });
 
