@@ -5,6 +5,7 @@ import { queuedBucketPolicyWriter } from './bucket-policy-writer';
 import { checkGuardrails } from '../guardrails/check';
 import type { Guardrails } from '../guardrails/schema';
 import { applySteps, planOnboarding, resultOf, type EngineDeps, type Planned } from './engine';
+import { removeKeyStatement } from './key-policy';
 import { grantPolicyName, onboardingId, type OnboardingInput, type OnboardingResult } from './model';
 
 export interface ServiceDeps extends EngineDeps {
@@ -51,6 +52,7 @@ function ownedAfter(p: Planned, previous?: Owned): Owned {
     role: { accountId: r.roleAccount, name: r.roleName, arn: r.roleArn },
     oidcProviders: [...providers.values()],
     bucketStatements: r.mode === 'bucket-policy' ? { accountId: r.bucketAccount, bucket: r.input.bucket.name, region: r.input.bucket.region } : previous?.bucketStatements,
+    // until a stale grant is removed, the record keeps it, so a failed apply still lets DELETE find it
     keyStatements: p.desired.keyStatements.length && keyArn ? { accountId: keyArn.split(':')[4], keyArn } : previous?.keyStatements,
     instanceGrant: w.type === 'ec2' ? { accountId: r.workloadAccount, roleName: w.instanceRoleArn.split('/').pop()!, policyName: grantPolicyName(r.id) } : previous?.instanceGrant,
   };
@@ -80,8 +82,13 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
   // one request per onboarding at a time: the plan is made under the lock, so it sees what the last one did
   return deps.store.withLock(`onboarding#${id}`, async () => {
     const p = await planOnboarding(deps, input);
-    const result: OnboardingResult = resultOf(p, 'provisioned');
     const existing = await deps.store.getRecord(id);
+    // a key grant this onboarding no longer needs (the key changed or was dropped) is removed, not left behind
+    const staleKey = existing?.owned.keyStatements;
+    if (staleKey && staleKey.keyArn !== (p.desired.keyStatements.length ? input.bucket.kmsKeyArn : undefined)) {
+      p.steps.push({ key: 'stale-key-policy', after: [], action: 'remove-key-policy-statement', accountId: staleKey.accountId, resource: staleKey.keyArn, run: () => removeKeyStatement(deps, id, staleKey) });
+    }
+    const result: OnboardingResult = resultOf(p, 'provisioned');
     if (p.steps.length === 0 && existing?.status === 'provisioned') {
       const rec = await deps.store.saveRecord({ ...existing, request: input, result, requestedBy: caller.principal, tags: input.tags ?? {} }, existing.version);
       return { statusCode: 200, body: recordBody(rec) };
@@ -122,7 +129,8 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
       await deps.store.saveRecord({ ...rec, status: 'failed', stepsDone: [...done], lastError: (e as Error).message }, rec.version);
       throw e;
     }
-    rec = await deps.store.saveRecord({ ...rec, status: 'provisioned', lastError: undefined }, rec.version);
+    const owned = p.desired.keyStatements.length ? rec.owned : { ...rec.owned, keyStatements: undefined };
+    rec = await deps.store.saveRecord({ ...rec, owned, status: 'provisioned', lastError: undefined }, rec.version);
     return { statusCode: p.steps.length ? 201 : 200, body: recordBody(rec) };
   });
 }

@@ -1,8 +1,7 @@
 import * as iamApi from '../aws/iam';
-import * as kmsApi from '../aws/kms';
 import { ConflictError } from '../errors';
-import { ownStatements, removeStatements } from '../policy/documents';
 import { directBucketPolicyWriter } from './bucket-policy-writer';
+import { removeKeyStatement } from './key-policy';
 import type { Change } from './model';
 import { ROLE_POLICY_NAME, TAG_ID } from './model';
 import { enforceGuardrails, getOnboarding, type Caller, type ServiceDeps } from './lifecycle';
@@ -35,14 +34,8 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller): P
           if (wrote) changes.push({ action: 'remove-bucket-policy-statements', accountId: o.bucketStatements!.accountId, resource: `arn:aws:s3:::${o.bucketStatements!.bucket}` });
         }),
       o.keyStatements &&
-        store.withLock(`key-policy#${o.keyStatements.keyArn}`, async () => {
-          const { accountId, keyArn } = o.keyStatements!;
-          const kms = sessions.kms(accountId, keyArn.split(':')[3]);
-          const current = await kmsApi.getKeyPolicy(kms, keyArn);
-          if (ownStatements(current, id).length === 0) return;
-          // a key policy cannot be empty: the account's own statements always remain
-          await kmsApi.putKeyPolicy(kms, keyArn, removeStatements(current, id) ?? current);
-          changes.push({ action: 'remove-key-policy-statement', accountId, resource: keyArn });
+        removeKeyStatement(deps, id, o.keyStatements).then((wrote) => {
+          if (wrote) changes.push({ action: 'remove-key-policy-statement', accountId: o.keyStatements!.accountId, resource: o.keyStatements!.keyArn });
         }),
       o.instanceGrant &&
         iamApi.deleteRolePolicy(sessions.iam(o.instanceGrant.accountId), o.instanceGrant.roleName, o.instanceGrant.policyName).then((out) => {

@@ -1,4 +1,5 @@
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helpers/emulator';
@@ -99,6 +100,25 @@ describe('Lifecycle: create → get → list → verify → drift → delete', (
     const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!.map((p) => p.Arn);
     expect(providers).not.toContain(provider);
     expect(providers).toHaveLength(1); // the demo cluster's, which the topology had before
+  });
+});
+
+describe('Attribute changes', () => {
+  it('removes the key-policy grant when a repeat request drops the key, and DELETE leaves the key policy as it was', async () => {
+    const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
+    const kms = clients(stack, rootCredentials(BACKUPS)).kms;
+    const keyPolicy = async () => JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))).Policy!) as { Statement: { Sid?: string }[] };
+    const before = await keyPolicy();
+    const body = { ...request(), bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'k/', kmsKeyArn: KEY } };
+    const withKey = await api.onboard(body);
+    expect((await keyPolicy()).Statement).toHaveLength(before.Statement.length + 1);
+    const withoutKey = await api.onboard({ ...body, bucket: { ...body.bucket, kmsKeyArn: undefined } });
+    expect(withoutKey.body.id).toBe(withKey.body.id);
+    expect(withoutKey.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['put-role-policy', 'remove-key-policy-statement']);
+    expect(await keyPolicy()).toEqual(before);
+    await api.onboard(body);
+    await api.send('DELETE', `/v1/onboardings/${withKey.body.id}`);
+    expect(await keyPolicy()).toEqual(before);
   });
 });
 
