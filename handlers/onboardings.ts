@@ -1,7 +1,7 @@
 import { httpHandler, json, callerOf, type HttpEvent } from '../lib/http/handler';
 import { runtime, logger } from '../lib/runtime';
 import { parseListOnboardingsQuery, parseOnboardingRequest } from '../lib/onboarding/request';
-import { getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
+import { enforceGuardrails, getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
 import { offboard } from '../lib/onboarding/offboard';
 import { verify as verifyOnboarding } from '../lib/onboarding/verify';
 import { hashBody } from '../lib/store/store';
@@ -27,7 +27,10 @@ export const create = httpHandler(
   async (event) => {
     const input = parseOnboardingRequest(event.body);
     const deps = runtime();
-    const out = await idempotent(deps.store, 'POST /v1/onboardings', idempotencyKey(event), event.body, () => provision(deps, input, callerOf(event)), hashBody);
+    const caller = callerOf(event);
+    // the guardrails first, and keys scoped to the caller: a replayed key never answers for someone else
+    enforceGuardrails(deps, caller, input);
+    const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, idempotencyKey(event), event.body, () => provision(deps, input, caller), hashBody);
     logger.info('onboarding', { status: out.statusCode });
     return json(out.statusCode, out.body);
   },
@@ -48,7 +51,8 @@ export const list = httpHandler(async (event) => {
 export const remove = httpHandler(async (event) => {
   const id = idOf(event);
   const deps = runtime();
-  const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}`, idempotencyKey(event), { id }, async () => ({ statusCode: 200, body: await offboard(deps, id, callerOf(event)) }), hashBody);
+  const caller = callerOf(event);
+  const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}#${caller.principal}`, idempotencyKey(event), { id }, async () => ({ statusCode: 200, body: await offboard(deps, id, caller) }), hashBody);
   return json(out.statusCode, out.body);
 });
 

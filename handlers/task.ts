@@ -3,7 +3,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import * as z from 'zod';
 import { runtime, logger } from '../lib/runtime';
 import { parseOnboardingRequest } from '../lib/onboarding/request';
-import { getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
+import { enforceGuardrails, getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
 import { offboard } from '../lib/onboarding/offboard';
 import { verify } from '../lib/onboarding/verify';
 import { hashBody } from '../lib/store/store';
@@ -48,7 +48,9 @@ async function run(event: unknown): Promise<unknown> {
   switch (task.action) {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
-      const out = await idempotent(deps.store, 'POST /v1/onboardings', task.idempotencyKey, task.request, () => provision(deps, input, { principal: TASK_CALLER() }), hashBody);
+      const caller = { principal: TASK_CALLER() };
+      enforceGuardrails(deps, caller, input);
+      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller), hashBody);
       return out.body;
     }
     case 'offboard':

@@ -8,7 +8,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 
 /**
  * A local stand-in for API Gateway HTTP API: the routes and handlers of serverless.yml, driven with the same
- * version 2.0 events. Requests carry no signature; they act as `caller` (what the IAM authorizer would name).
+ * version 2.0 events. Requests carry no signature; they act as `caller` (what the IAM authorizer would name),
+ * or as the principal ARN in an `x-local-caller` header.
  */
 interface RouteDef {
   method: string;
@@ -86,6 +87,8 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
       const pathParameters = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
       const requestId = randomUUID();
+      // local only: a request may name the caller it acts as (API Gateway takes it from the SigV4 signature)
+      const callerArn = headers['x-local-caller'] || opts.caller;
       const event: APIGatewayProxyEventV2 = {
         version: '2.0',
         routeKey: route.routeKey,
@@ -105,7 +108,7 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
           stage: '$default',
           time: new Date().toISOString(),
           timeEpoch: Date.now(),
-          authorizer: { iam: { userArn: opts.caller, accountId: opts.caller.split(':')[4] } },
+          authorizer: { iam: { userArn: callerArn, accountId: callerArn.split(':')[4] } },
         } as unknown as APIGatewayProxyEventV2['requestContext'],
         body: body.length ? body : undefined,
         isBase64Encoded: false,

@@ -44,6 +44,18 @@ describe('Guardrails (examples/guardrails.yaml, caller: the dba-portal role)', (
     expect(await emulatorAdmin(stack.emulator).calls()).toEqual([]);
   });
 
+  it('never lets another caller replay an Idempotency-Key: the guardrails run first and keys are per caller', async () => {
+    const body = { ...allowed(), bucket: { ...allowed().bucket, prefix: 'team-a/replay/' } };
+    const first = await api.onboard(body, { 'idempotency-key': 'replay-1' });
+    expect(first.status).toBe(201);
+    const intruder = await api.onboard(body, { 'idempotency-key': 'replay-1', 'x-local-caller': 'arn:aws:iam::100000000001:role/intruder' });
+    expect(intruder.status).toBe(403);
+    expect(intruder.body.roleArn).toBeUndefined();
+    // the admin replaying the same key and body (in another account's name) is a different key scope: it runs, and converges
+    const admin = await api.onboard(body, { 'idempotency-key': 'replay-1', 'x-local-caller': 'arn:aws:iam::100000000001:role/platform-admin' });
+    expect(admin.status).toBe(200);
+  });
+
   it('refuses a caller no rule names', async () => {
     const other = await startStack({ caller: 'arn:aws:iam::100000000001:role/intruder' });
     try {
