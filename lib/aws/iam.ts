@@ -11,6 +11,7 @@ import {
   GetRoleCommand,
   GetRolePolicyCommand,
   ListOpenIDConnectProvidersCommand,
+  ListRolesCommand,
   ListRolePoliciesCommand,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
@@ -72,8 +73,21 @@ export const createOidcProvider = (iam: IAMClient, issuerUrl: string, tags: Reco
     iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuerUrl, ClientIDList: ['sts.amazonaws.com'], Tags: toTags(tags) })),
   );
 
+/** Deletes a provider; undefined when it was already gone (a concurrent DELETE). */
 export const deleteOidcProvider = (iam: IAMClient, arn: string) =>
-  call(`deleting the IAM OIDC provider ${arn}`, () => iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
+  maybe(`deleting the IAM OIDC provider ${arn}`, () => iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
+
+/** Names of the roles of an account whose trust policy names `principal` (all pages of ListRoles). */
+export async function rolesTrusting(iam: IAMClient, principal: string): Promise<string[]> {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const out = await call('listing roles', () => iam.send(new ListRolesCommand({ Marker, MaxItems: 1000 })));
+    for (const r of out.Roles ?? []) if (decodeURIComponent(r.AssumeRolePolicyDocument ?? '').includes(`"${principal}"`)) names.push(r.RoleName!);
+    Marker = out.IsTruncated ? out.Marker : undefined;
+  } while (Marker);
+  return names;
+}
 
 const toTags = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 

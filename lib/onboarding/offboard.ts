@@ -19,9 +19,14 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller): P
   return deps.store.withLock(`onboarding#${id}`, async () => {
     let rec = (await deps.store.getRecord(id))!;
     if (rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
-    rec = await deps.store.saveRecord({ ...rec, status: 'deleting' }, rec.version);
     const { sessions, store, config } = deps;
     const o = rec.owned;
+    // ownership first: a refusal (409) must come before anything is removed
+    const role = o.role ? await iamApi.getRole(sessions.iam(o.role.accountId), o.role.name) : undefined;
+    if (o.role && role && (role.tags['managed-by'] !== config.managedByTag || role.tags[TAG_ID] !== id)) {
+      throw new ConflictError(`role ${o.role.name} no longer carries this onboarding's tags; refusing to delete anything`);
+    }
+    rec = await deps.store.saveRecord({ ...rec, status: 'deleting' }, rec.version);
     const changes: Change[] = [];
 
     await Promise.all([
@@ -43,21 +48,16 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller): P
         }),
     ]);
 
-    if (o.role) {
+    if (o.role && role) {
       const iam = sessions.iam(o.role.accountId);
-      const role = await iamApi.getRole(iam, o.role.name);
-      if (role) {
-        if (role.tags['managed-by'] !== config.managedByTag || role.tags[TAG_ID] !== id) {
-          throw new ConflictError(`role ${o.role.name} no longer carries this onboarding's tags; refusing to delete it`);
-        }
-        const names = (await iamApi.listRolePolicies(iam, o.role.name)) ?? [ROLE_POLICY_NAME];
-        await Promise.all(names.map((n) => iamApi.deleteRolePolicy(iam, o.role!.name, n)));
-        await iamApi.deleteRole(iam, o.role.name);
-        changes.push({ action: 'delete-role', accountId: o.role.accountId, resource: o.role.arn });
-      }
+      const names = (await iamApi.listRolePolicies(iam, o.role.name)) ?? [ROLE_POLICY_NAME];
+      await Promise.all(names.map((n) => iamApi.deleteRolePolicy(iam, o.role!.name, n)));
+      await iamApi.deleteRole(iam, o.role.name);
+      changes.push({ action: 'delete-role', accountId: o.role.accountId, resource: o.role.arn });
     }
 
-    // providers this onboarding's trust uses: delete those the service created (tagged) that nothing else uses
+    // providers this onboarding's trust uses: delete those the service created (tagged) that nothing else uses —
+    // no other onboarding, and no role at all in that account (a team's own role may trust it too)
     const candidates = new Map(o.oidcProviders.map((p) => [p.arn, p]));
     for (const arn of federatedPrincipals(rec)) candidates.set(arn, { accountId: arn.split(':')[4], arn });
     if (candidates.size) {
@@ -67,8 +67,8 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller): P
         const iam = sessions.iam(p.accountId);
         const tags = await iamApi.oidcProviderTags(iam, p.arn);
         if (tags?.['managed-by'] !== config.managedByTag) continue;
-        await iamApi.deleteOidcProvider(iam, p.arn);
-        changes.push({ action: 'delete-oidc-provider', accountId: p.accountId, resource: p.arn });
+        if ((await iamApi.rolesTrusting(iam, p.arn)).length) continue;
+        if (await iamApi.deleteOidcProvider(iam, p.arn)) changes.push({ action: 'delete-oidc-provider', accountId: p.accountId, resource: p.arn });
       }
     }
     await store.saveRecord({ ...rec, status: 'deleted' }, rec.version);
@@ -87,7 +87,8 @@ async function allActiveRecords(deps: ServiceDeps, except: string) {
   let nextToken: string | undefined;
   do {
     const page = await deps.store.listRecords({ limit: 100, nextToken });
-    out.push(...page.items.filter((r) => r.id !== except));
+    // onboardings being deleted do not keep a provider alive (two concurrent DELETEs would otherwise both keep it)
+    out.push(...page.items.filter((r) => r.id !== except && r.status !== 'deleting'));
     nextToken = page.nextToken;
   } while (nextToken);
   return out;

@@ -1,6 +1,6 @@
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
-import { GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helpers/emulator';
 import { apiClient, clients, startTestStack, writes } from '../../helpers/stack';
@@ -100,6 +100,50 @@ describe('Lifecycle: create → get → list → verify → drift → delete', (
     const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!.map((p) => p.Arn);
     expect(providers).not.toContain(provider);
     expect(providers).toHaveLength(1); // the demo cluster's, which the topology had before
+  });
+});
+
+describe('DELETE safety', () => {
+  it('refuses (409) before removing anything when the role lost its onboarding tag', async () => {
+    const created = await api.onboard(request({ prefix: 'owned/' }));
+    const roleName = created.body.roleArn.split('/').pop();
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: ['s3-onboarding/onboarding-id'] }));
+    const before = await bucketPolicy();
+    await admin.clearCalls();
+    const res = await api.send('DELETE', `/v1/onboardings/${created.body.id}`);
+    expect(res.status).toBe(409);
+    expect(await writes(stack)).toEqual([]);
+    expect(await bucketPolicy()).toEqual(before);
+    expect((await api.send('GET', `/v1/onboardings/${created.body.id}`)).body.status).toBe('provisioned');
+  });
+
+  it('keeps an OIDC provider it created while a role outside the service still trusts it', async () => {
+    const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
+    const created = await api.onboard(request({ clusters: [restore], prefix: 'kept/' }));
+    const provider = created.body.changes.find((c: { action: string }) => c.action === 'create-oidc-provider').resource;
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'team-own-irsa-role',
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Federated: provider }, Action: 'sts:AssumeRoleWithWebIdentity' }] }),
+      }),
+    );
+    const del = await api.send('DELETE', `/v1/onboardings/${created.body.id}`);
+    expect(del.body.changes.map((c: { action: string }) => c.action)).not.toContain('delete-oidc-provider');
+    const providers = (await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!.map((p) => p.Arn);
+    expect(providers).toContain(provider);
+  });
+
+  it('two concurrent DELETEs of the last two onboardings using a provider do not leave it behind', async () => {
+    const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
+    await admin.latency(20);
+    const a = await api.onboard(request({ clusters: [restore], prefix: 'c1/' }));
+    const b = await api.onboard(request({ clusters: [restore], prefix: 'c2/', namespace: 'other' }));
+    await Promise.all([api.send('DELETE', `/v1/onboardings/${a.body.id}`), api.send('DELETE', `/v1/onboardings/${b.body.id}`)]);
+    await admin.latency(0);
+    const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!;
+    expect(providers).toHaveLength(1); // the demo cluster's, from the topology
   });
 });
 
