@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { normalizeDocument } from '../policy/documents';
 import type { PolicyDocument } from '../policy/types';
-import { call, maybe } from './errors';
+import { call, errorName, maybe, toDomainError } from './errors';
 
 /** IAM returns policy documents URL-encoded. */
 const decodePolicy = (text: string): PolicyDocument => normalizeDocument(JSON.parse(decodeURIComponent(text)));
@@ -68,10 +68,15 @@ export async function listOidcProviders(iam: IAMClient): Promise<string[]> {
   return (out.OpenIDConnectProviderList ?? []).map((p) => p.Arn!);
 }
 
-export const createOidcProvider = (iam: IAMClient, issuerUrl: string, tags: Record<string, string>) =>
-  call(`creating the IAM OIDC provider for ${issuerUrl}`, () =>
-    iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuerUrl, ClientIDList: ['sts.amazonaws.com'], Tags: toTags(tags) })),
-  );
+/** Creates the provider; one created meanwhile by a concurrent onboarding of the same cluster is just as good. */
+export async function createOidcProvider(iam: IAMClient, issuerUrl: string, tags: Record<string, string>): Promise<void> {
+  try {
+    await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuerUrl, ClientIDList: ['sts.amazonaws.com'], Tags: toTags(tags) }));
+  } catch (e) {
+    if (errorName(e) === 'EntityAlreadyExistsException') return;
+    throw toDomainError(e, `creating the IAM OIDC provider for ${issuerUrl}`);
+  }
+}
 
 /** Deletes a provider; undefined when it was already gone (a concurrent DELETE). */
 export const deleteOidcProvider = (iam: IAMClient, arn: string) =>

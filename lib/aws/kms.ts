@@ -15,8 +15,14 @@ export async function describeKey(kms: KMSClient, keyArn: string): Promise<{ arn
 }
 
 export async function getKeyPolicy(kms: KMSClient, keyArn: string): Promise<PolicyDocument> {
-  const out = await call(`reading the policy of key ${keyArn}`, () => kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' })));
-  return normalizeDocument(JSON.parse(out.Policy!));
+  try {
+    const out = await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }));
+    return normalizeDocument(JSON.parse(out.Policy!));
+  } catch (e) {
+    // the same answer as describeKey, whichever of the parallel reads fails first
+    if (errorName(e) === 'NotFoundException') throw new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
+    throw toDomainError(e, `reading the policy of key ${keyArn}`);
+  }
 }
 
 export const putKeyPolicy = (kms: KMSClient, keyArn: string, doc: PolicyDocument) =>

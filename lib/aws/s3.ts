@@ -2,7 +2,7 @@ import { DeleteBucketPolicyCommand, GetBucketLocationCommand, GetBucketPolicyCom
 import { normalizeDocument } from '../policy/documents';
 import type { PolicyDocument } from '../policy/types';
 import { NotAllowedError, ValidationError } from '../errors';
-import { call, errorName, maybe, toDomainError } from './errors';
+import { call, errorName, isNotFound, toDomainError } from './errors';
 
 /** The bucket's region; refuses a bucket that is missing or not owned by the expected account. */
 export async function bucketRegion(s3: S3Client, bucket: string, expectedOwner: string): Promise<string> {
@@ -21,8 +21,15 @@ export async function bucketRegion(s3: S3Client, bucket: string, expectedOwner: 
 }
 
 export async function getBucketPolicy(s3: S3Client, bucket: string, owner: string): Promise<PolicyDocument | undefined> {
-  const out = await maybe(`reading the policy of bucket ${bucket}`, () => s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));
-  return out?.Policy ? normalizeDocument(JSON.parse(out.Policy)) : undefined;
+  try {
+    const out = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
+    return out.Policy ? normalizeDocument(JSON.parse(out.Policy)) : undefined;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    // the same answer as bucketRegion, whichever of the parallel reads fails first
+    if (errorName(e) === 'NoSuchBucket') throw new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
+    throw toDomainError(e, `reading the policy of bucket ${bucket}`);
+  }
 }
 
 export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, doc: PolicyDocument) =>

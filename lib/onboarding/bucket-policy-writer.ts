@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as s3Api from '../aws/s3';
-import { ConflictError, QuotaExceededError, ServiceError, TransientError } from '../errors';
+import { ConflictError, InternalError, NotAllowedError, QuotaExceededError, ServiceError, TransientError, ValidationError } from '../errors';
 import { mergeStatements, ownStatements, policySize, sameJson } from '../policy/documents';
 import type { PolicyDocument, Statement } from '../policy/types';
 import type { Store } from '../store/store';
@@ -60,7 +60,7 @@ interface Pending {
  * Callers that did not get the lease wait for their change to be marked, or take the lease when it frees up.
  */
 export function queuedBucketPolicyWriter(store: Store, opts: { waitMs?: number; leaseMs?: number; pollMs?: number } = {}): BucketPolicyWriter {
-  const waitMs = opts.waitMs ?? 25_000;
+  const waitMs = opts.waitMs ?? 12_000;
   const leaseMs = opts.leaseMs ?? 15_000;
   const pollMs = opts.pollMs ?? 25;
   return async (t, onboardingId, statements) => {
@@ -70,21 +70,36 @@ export function queuedBucketPolicyWriter(store: Store, opts: { waitMs?: number; 
     const lock = `bucket-policy#${t.accountId}#${t.bucket}`;
     const owner = randomUUID();
     const deadline = Date.now() + waitMs;
-    for (;;) {
-      const mine = await read(store, pk, item.sk);
-      if (mine?.outcome) return settle(store, mine);
-      if (await store.tryLock(lock, owner, leaseMs)) {
-        try {
-          await commitQueue(store, t, pk);
-        } finally {
-          await store.unlock(lock, owner);
+    try {
+      for (;;) {
+        const mine = await read(store, pk, item.sk);
+        if (mine?.outcome) return await settle(store, mine);
+        if (await store.tryLock(lock, owner, leaseMs)) {
+          try {
+            await commitQueue(store, t, pk);
+          } finally {
+            await store.unlock(lock, owner);
+          }
+          continue; // our change was in the batch: read its outcome
         }
-        continue; // our change was in the batch: read its outcome
+        if (Date.now() > deadline) throw new TransientError(`the policy of bucket ${t.bucket} is busy; retry`);
+        await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
       }
-      if (Date.now() > deadline) throw new TransientError(`the policy of bucket ${t.bucket} is busy; retry`);
-      await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
+    } catch (e) {
+      // a change whose caller was told it failed must not be applied by a later batch
+      await withdraw(store, pk, item.sk);
+      throw e;
     }
   };
+}
+
+/** Removes a queued change unless a leader already decided it. */
+async function withdraw(store: Store, pk: string, sk: string): Promise<void> {
+  await store.doc
+    .send(new DeleteCommand({ TableName: store.table, Key: { pk, sk }, ConditionExpression: 'attribute_not_exists(outcome)' }))
+    .catch((e: Error) => {
+      if (e.name !== 'ConditionalCheckFailedException') throw e;
+    });
 }
 
 async function read(store: Store, pk: string, sk: string): Promise<Pending | undefined> {
@@ -95,10 +110,14 @@ async function read(store: Store, pk: string, sk: string): Promise<Pending | und
 async function settle(store: Store, p: Pending): Promise<boolean> {
   await store.doc.send(new DeleteCommand({ TableName: store.table, Key: { pk: p.pk, sk: p.sk } }));
   if (p.outcome === 'failed') {
+    // the leader's error, as the class it was, so the caller answers what a direct write would have
     const e = p.error!;
     if (e.name === 'QuotaExceededError') throw new QuotaExceededError(e.message, e.details);
     if (e.name === 'ConflictError') throw new ConflictError(e.message);
-    throw new TransientError(e.message);
+    if (e.name === 'NotAllowedError') throw new NotAllowedError(e.message, 'aws-access-denied');
+    if (e.name === 'ValidationError') throw new ValidationError(e.message);
+    if (e.name === 'TransientError') throw new TransientError(e.message);
+    throw new InternalError(e.message);
   }
   return p.outcome === 'written';
 }
@@ -137,9 +156,20 @@ async function commitQueue(store: Store, t: BucketTarget, pk: string): Promise<v
       for (const [sk, o] of outcomes) if (o.outcome === 'written') outcomes.set(sk, { outcome: 'failed', error: { name: err.name, message: err.message } });
     }
   }
+  // mark each change; one its caller withdrew meanwhile stays withdrawn (the condition fails, and is ignored)
   await Promise.all(
     queue.map((p) =>
-      store.doc.send(new PutCommand({ TableName: store.table, Item: { ...p, ...outcomes.get(p.sk), type: 'bucket-policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 } })),
+      store.doc
+        .send(
+          new PutCommand({
+            TableName: store.table,
+            Item: { ...p, ...outcomes.get(p.sk), type: 'bucket-policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        )
+        .catch((e: Error) => {
+          if (e.name !== 'ConditionalCheckFailedException') throw e;
+        }),
     ),
   );
 }

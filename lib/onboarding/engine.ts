@@ -243,7 +243,8 @@ function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
   if (!o.rolePolicy || !sameJson(o.rolePolicy, d.permissions)) {
     steps.push({
       key: 'permissions',
-      after: o.role ? [] : ['role'],
+      // a role that lost its boundary gets it back first: the provisioner may only write into bounded roles
+      after: o.role ? ['boundary'] : ['role'],
       action: 'put-role-policy',
       accountId: r.roleAccount,
       resource: `${r.roleArn}#${ROLE_POLICY_NAME}`,

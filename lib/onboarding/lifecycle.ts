@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { NotFoundError } from '../errors';
+import { NotFoundError, ServiceError, TransientError } from '../errors';
 import type { Store, OnboardingRecord, Owned } from '../store/store';
 import { queuedBucketPolicyWriter } from './bucket-policy-writer';
 import { checkGuardrails } from '../guardrails/check';
@@ -127,6 +127,10 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     } catch (e) {
       await progress.catch(() => undefined);
       await deps.store.saveRecord({ ...rec, status: 'failed', stepsDone: [...done], lastError: (e as Error).message }, rec.version);
+      // a 4xx promises that nothing was written: once a step has, say so, as a retryable 503
+      if (done.length && (!(e instanceof ServiceError) || e.status < 500)) {
+        throw new TransientError(`the onboarding was partially applied (${done.length} of ${p.steps.length} steps: ${done.join(', ')}) before it failed: ${(e as Error).message}. Retry the same request to finish it, or DELETE it.`);
+      }
       throw e;
     }
     const owned = p.desired.keyStatements.length ? rec.owned : { ...rec.owned, keyStatements: undefined };

@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
-import { ConflictError, TransientError } from '../errors';
+import { ConflictError, TransientError, ValidationError } from '../errors';
 import type { OnboardingInput, OnboardingResult } from '../onboarding/model';
 
 export type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
@@ -35,6 +35,18 @@ export interface OnboardingRecord {
 }
 
 const isConditionFailed = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+
+/** A page token is the last key read: only an onboarding record's key is accepted back. */
+function decodeNextToken(token: string): Record<string, string> {
+  try {
+    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const keys = Object.keys(key).sort().join(',');
+    if (keys === 'pk,sk' && typeof key.pk === 'string' && /^ONB#ob-[0-9a-f]{12}$/.test(key.pk) && key.sk === 'RECORD') return key as Record<string, string>;
+  } catch {
+    /* fall through */
+  }
+  throw new ValidationError('invalid nextToken', [{ path: 'nextToken', message: 'must be a token returned by a previous page' }]);
+}
 
 export const hashBody = (body: unknown): string => createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
 
@@ -90,7 +102,7 @@ export class Store {
       values[':bucket'] = q.bucket;
     }
     const items: OnboardingRecord[] = [];
-    let start = q.nextToken ? (JSON.parse(Buffer.from(q.nextToken, 'base64url').toString('utf8')) as Record<string, unknown>) : undefined;
+    let start = q.nextToken ? decodeNextToken(q.nextToken) : undefined;
     // each scan reads at most what is still missing, so no filtered item is ever skipped between pages
     do {
       const out = await this.doc.send(
@@ -187,13 +199,14 @@ export class Store {
   }
 
   /**
-   * Runs `fn` holding the lock `name`, waiting (with jittered back-off) up to `waitMs` for it.
+   * Runs `fn` holding the lock `name`, waiting (with jittered back-off) up to `waitMs` for it. The default wait
+   * leaves room, within the Lambda's 28 s, for the bucket-policy queue (12 s) and the AWS calls themselves.
    * The lock is released on success and on error; a holder that dies loses it when the lease expires.
    */
   async withLock<T>(name: string, fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number; owner?: string } = {}): Promise<T> {
     const owner = opts.owner ?? `${process.pid}-${Math.random().toString(36).slice(2)}`;
     const leaseMs = opts.leaseMs ?? 30_000;
-    const deadline = this.now() + (opts.waitMs ?? 20_000);
+    const deadline = this.now() + (opts.waitMs ?? 8_000);
     let delay = 10;
     while (!(await this.tryLock(name, owner, leaseMs))) {
       if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);

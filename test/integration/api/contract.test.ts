@@ -163,6 +163,39 @@ describe('Bad input: a 4xx problem naming the field, and no AWS write', () => {
   });
 });
 
+describe('A 4xx means nothing was written', () => {
+  beforeEach(async () => {
+    await admin.reset();
+    await admin.clearCalls();
+  });
+  afterEach(() => admin.clearFaults());
+
+  it('access denied on a read → 403, and no write', async () => {
+    await admin.fault({ service: 'iam', operation: 'GetRole', errorCode: 'AccessDenied', httpStatus: 403, count: 5 });
+    const res = await api.onboard(withField('bucket.prefix', 'denied-read/'));
+    expect(res.status).toBe(403);
+    expect(await writes(stack)).toEqual([]);
+  });
+
+  it('access denied after other steps wrote → a retryable 503 that says it was partially applied, and a retry converges', async () => {
+    await admin.fault({ service: 's3', operation: 'PutBucketPolicy', errorCode: 'AccessDenied', httpStatus: 403, count: 5 });
+    const res = await api.onboard(withField('bucket.prefix', 'partial/'));
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toBeDefined();
+    expect((await writes(stack)).filter((c) => c.status < 300).map((c) => c.operation).sort()).toEqual(['CreateRole', 'PutRolePolicy']);
+    await admin.clearFaults();
+    expect((await api.onboard(withField('bucket.prefix', 'partial/'))).status).toBe(201);
+  });
+
+  it('a malformed nextToken → 400 naming nextToken', async () => {
+    for (const token of ['abc', Buffer.from(JSON.stringify({ pk: 'LOCK#x', sk: 'LOCK' })).toString('base64url')]) {
+      const res = await api.send('GET', `/v1/onboardings?nextToken=${token}`);
+      expect(res.status).toBe(400);
+      expect(res.body.errors[0].path).toBe('nextToken');
+    }
+  });
+});
+
 describe('Internal errors never leak', () => {
   it('answers 500 with a generic detail and the request id, without stack or AWS message', async () => {
     await admin.fault({ service: 'iam', operation: 'GetRole', errorCode: 'WeirdInternalThing', httpStatus: 400, message: 'secret-internal-detail AKIA300000000003ROOT', count: 5 });
