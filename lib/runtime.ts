@@ -1,5 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { loadConfig, type Config } from './config';
+import { boundaryArn, loadConfig, type Config } from './config';
 import { ProvisionerSessions } from './aws/session';
 import { Store } from './store/store';
 import { withStoreLocks, type ServiceDeps } from './onboarding/lifecycle';
@@ -34,6 +34,7 @@ export function runtime(): Runtime {
     const config = loadConfig();
     const store = new Store(process.env.TABLE_NAME || 's3-onboarding');
     const g = guardrails();
+    checkGuardrailsAgainstConfig(g, config);
     // external ids from the guardrails file complete those from the environment
     for (const [account, settings] of Object.entries(g.accounts ?? {})) {
       const externalId = (settings as { externalId?: string } | null)?.externalId;
@@ -42,6 +43,22 @@ export function runtime(): Runtime {
     current = { ...withStoreLocks({ config, sessions: new ProvisionerSessions(config), store }), guardrails: g };
   }
   return current;
+}
+
+/**
+ * The guardrails file may restate the role path, name prefix and boundary; they are fixed by the deployment
+ * (serverless.yml and deploy/provisioner.yaml), so a file that says otherwise is a misconfiguration, refused loudly.
+ */
+export function checkGuardrailsAgainstConfig(g: Guardrails, config: Config): void {
+  const d = (g as { defaults?: { rolePath?: string; roleNamePrefix?: string } }).defaults;
+  const problems: string[] = [];
+  if (d?.rolePath && d.rolePath !== config.workloadRolePath) problems.push(`defaults.rolePath ${d.rolePath} is not the deployed ${config.workloadRolePath}`);
+  if (d?.roleNamePrefix && d.roleNamePrefix !== config.roleNamePrefix) problems.push(`defaults.roleNamePrefix ${d.roleNamePrefix} is not the deployed ${config.roleNamePrefix}`);
+  for (const [account, settings] of Object.entries(g.accounts ?? {})) {
+    const wanted = (settings as { permissionsBoundaryArn?: string } | null)?.permissionsBoundaryArn;
+    if (wanted && wanted !== boundaryArn(config, account)) problems.push(`accounts.${account}.permissionsBoundaryArn ${wanted} is not the deployed ${boundaryArn(config, account) ?? '(none)'}`);
+  }
+  if (problems.length) throw new Error(`guardrails do not match the deployment: ${problems.join('; ')}`);
 }
 
 /** For tests and the local stack: forget the cached runtime so the next call reads the environment again. */

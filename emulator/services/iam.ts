@@ -147,6 +147,15 @@ const ops: Record<string, Handler> = {
     const boundary = p.opt('PermissionsBoundary');
     const arn = roleArn(account, path, name);
     authorizeIam(ctx, caller, account, arn, { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...requestTagContext(tags) });
+    // tag-on-create: tags in CreateRole also need iam:TagRole
+    if (tags.length) {
+      authorizeCall(ctx.world, caller, {
+        action: 'iam:TagRole',
+        resource: arn,
+        resourceAccountId: account.id,
+        context: { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...requestTagContext(tags) },
+      });
+    }
     const trust = p.req('AssumeRolePolicyDocument');
     if (account.roles.has(name.toLowerCase())) throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
     if (account.roles.size >= ROLES_PER_ACCOUNT) throw limitExceeded(`Cannot exceed quota for RolesPerAccount: ${ROLES_PER_ACCOUNT}`);

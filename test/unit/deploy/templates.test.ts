@@ -251,7 +251,8 @@ describe('Provisioner role: delegated role creation', () => {
     for (const action of ['iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:TagRole', 'iam:UntagRole', 'iam:DeleteRole']) {
       for (const st of allowing(action)) {
         expect(st.Resource).toBe(WORKLOAD_ROLES);
-        expect(st.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } });
+        const tagOnCreate = { StringEquals: { 'aws:RequestTag/managed-by': 's3-onboarding', 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/s3-onboarding/s3-onboarding-workload-boundary` } };
+        expect([{ StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } }, ...(action === 'iam:TagRole' ? [tagOnCreate] : [])]).toContainEqual(st.Condition);
       }
     }
   });
@@ -324,7 +325,6 @@ describe('Workload permissions boundary', () => {
     's3:GetBucketLocation',
     's3:GetObject',
     's3:ListBucket',
-    's3:ListBucketMultipartUploads',
     's3:ListMultipartUploadParts',
     's3:PutObject',
   ];

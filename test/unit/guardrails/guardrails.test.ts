@@ -446,3 +446,22 @@ describe('Module: guardrails', () => {
 function ekw(): Extract<OnboardingInput['workload'], { type: 'eks' }> {
   return dbaRequest().workload as Extract<OnboardingInput['workload'], { type: 'eks' }>;
 }
+
+describe('Function: checkGuardrailsAgainstConfig', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { checkGuardrailsAgainstConfig } = require('../../../lib/runtime') as typeof import('../../../lib/runtime');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadConfig } = require('../../../lib/config') as typeof import('../../../lib/config');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadGuardrails } = require('../../../lib/guardrails/load') as typeof import('../../../lib/guardrails/load');
+  const example = loadGuardrails(require('node:path').resolve(__dirname, '../../../examples/guardrails.yaml'));
+
+  it('accepts the example file with the deployed defaults', () => {
+    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({}))).not.toThrow();
+  });
+
+  it('refuses a file whose role path or boundary is not what is deployed', () => {
+    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({ WORKLOAD_ROLE_PATH: '/other/' }))).toThrow(/defaults.rolePath \/s3-onboarding\/ is not the deployed \/other\//);
+    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({ BOUNDARY_POLICY_NAME: 'another' }))).toThrow(/permissionsBoundaryArn/);
+  });
+});
