@@ -68,3 +68,20 @@ export const emulatorAdmin = (emu: Emulator) => ({
     return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
   },
 });
+
+/** SDK credentials from an STS `Credentials` answer. */
+export const credentialsOf = (c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined): AwsCredentialIdentity => ({
+  accessKeyId: c!.AccessKeyId!,
+  secretAccessKey: c!.SecretAccessKey!,
+  sessionToken: c!.SessionToken,
+});
+
+/** Captures the rejection of a promise so a test can assert its class, name and message; fails if it resolves. */
+export async function failure(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}

@@ -54,3 +54,33 @@ export const clients = (stack: Stack, credentials: AwsCredentialIdentity): Clien
 export async function writes(stack: Stack) {
   return (await emulatorAdmin(stack.emulator).calls()).filter((c) => c.write);
 }
+
+export interface TestStack {
+  stack: Stack;
+  api: ReturnType<typeof apiClient>;
+  admin: ReturnType<typeof emulatorAdmin>;
+}
+
+/**
+ * One local stack for a test file: started before its tests, closed after them, handed to `bind` each time it
+ * (re)starts; with `resetEach`, the emulator is reset and its call log cleared before every test.
+ */
+export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean } = {}) {
+  let current: TestStack | undefined;
+  const restart = async (topology?: TopologyInput): Promise<void> => {
+    if (current) await current.stack.close();
+    const stack = await startTestStack(topology);
+    current = { stack, api: apiClient(stack), admin: emulatorAdmin(stack.emulator) };
+    bind(current);
+  };
+  beforeAll(() => restart());
+  afterAll(() => current?.stack.close());
+  if (opts.resetEach) {
+    beforeEach(async () => {
+      await current!.admin.reset();
+      await current!.admin.clearFaults();
+      await current!.admin.clearCalls();
+    });
+  }
+  return { restart };
+}

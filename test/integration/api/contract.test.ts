@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS, emulatorAdmin } from '../../helpers/emulator';
-import { apiClient, startTestStack, writes } from '../../helpers/stack';
+import { BACKUPS, WORKLOADS } from '../../helpers/emulator';
+import { useTestStack, writes, type TestStack } from '../../helpers/stack';
 import {
   deleteResponseSchema,
   healthResponseSchema,
@@ -14,14 +14,9 @@ import {
 } from '../../../lib/onboarding/response-schema';
 
 let stack: Stack;
-let api: ReturnType<typeof apiClient>;
-let admin: ReturnType<typeof emulatorAdmin>;
-beforeAll(async () => {
-  stack = await startTestStack();
-  api = apiClient(stack);
-  admin = emulatorAdmin(stack.emulator);
-});
-afterAll(() => stack.close());
+let api: TestStack['api'];
+let admin: TestStack['admin'];
+useTestStack((t) => ({ stack, api, admin } = t));
 
 const valid = () => ({
   workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },

@@ -44,27 +44,12 @@ import {
 import { DescribeClusterCommand, ListClustersCommand, ResourceNotFoundException } from '@aws-sdk/client-eks';
 import { DescribeKeyCommand, GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { isThrottlingError } from '@smithy/core/retry';
-import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, emulatorAdmin, rootCredentials, startTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, startTestEmulator, type Clients } from '../../helpers/emulator';
 
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const ec2Trust = doc([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
-const creds = (c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined): AwsCredentialIdentity => ({
-  accessKeyId: c!.AccessKeyId!,
-  secretAccessKey: c!.SecretAccessKey!,
-  sessionToken: c!.SessionToken,
-});
 
-/** Captures the rejection of a promise so a test can assert its class, name and message. */
-async function failure(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 let emu: Emulator;
 let admin: ReturnType<typeof emulatorAdmin>;
@@ -273,7 +258,7 @@ describe('Emulator: STS', () => {
   it('lets the API role assume a provisioner role in another account with the external id', async () => {
     const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: provisioner(BACKUPS), RoleSessionName: 'test', ExternalId: 's3-onboarding-local' }));
     expect(out.Credentials!.AccessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
-    const who = await clientsFor(emu, creds(out.Credentials)).sts.send(new GetCallerIdentityCommand({}));
+    const who = await clientsFor(emu, credentialsOf(out.Credentials)).sts.send(new GetCallerIdentityCommand({}));
     expect(who.Arn).toBe(`arn:aws:sts::${BACKUPS}:assumed-role/s3-onboarding-provisioner/test`);
     expect(who.Account).toBe(BACKUPS);
   });
@@ -290,7 +275,7 @@ describe('Emulator: STS', () => {
   it('denies a principal the trust policy does not name, and root credentials altogether', async () => {
     expect((await failure(workloadsRoot.sts.send(new AssumeRoleCommand({ RoleArn: provisioner(BACKUPS), RoleSessionName: 'x1', ExternalId: 's3-onboarding-local' })))).name).toBe('AccessDenied');
     const prov = await api.sts.send(new AssumeRoleCommand({ RoleArn: provisioner(WORKLOADS), RoleSessionName: 'p1', ExternalId: 's3-onboarding-local' }));
-    const other = clientsFor(emu, creds(prov.Credentials));
+    const other = clientsFor(emu, credentialsOf(prov.Credentials));
     expect((await failure(other.sts.send(new AssumeRoleCommand({ RoleArn: provisioner(BACKUPS), RoleSessionName: 'x2', ExternalId: 's3-onboarding-local' })))).name).toBe('AccessDenied');
   });
 
@@ -453,7 +438,7 @@ describe('Emulator: S3', () => {
       );
       const token = await admin.token({ cluster: 'demo', namespace: 'mongodb', serviceAccount: 'reader' });
       const out = await workloadsRoot.sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/reader`, RoleSessionName: 'reader', WebIdentityToken: token }));
-      reader = clientsFor(emu, creds(out.Credentials));
+      reader = clientsFor(emu, credentialsOf(out.Credentials));
     });
 
     it('needs the bucket policy as well as the identity policy across accounts', async () => {
@@ -534,7 +519,7 @@ describe('Emulator: provisioner role seeded from deploy/provisioner.yaml', () =>
 
   it('may not update a role outside the service path (explicit deny)', async () => {
     const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding-provisioner`, RoleSessionName: 'prov', ExternalId: 's3-onboarding-local' }));
-    const prov = clientsFor(emu, creds(out.Credentials));
+    const prov = clientsFor(emu, credentialsOf(out.Credentials));
     const err = await failure(prov.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyDocument: ec2Trust })));
     expect(err.name).toBe('AccessDenied');
     expect(err.message).toMatch(/explicit deny/);

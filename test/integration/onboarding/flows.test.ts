@@ -4,37 +4,20 @@ import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helpers/emulator';
-import { apiClient, clients, podCredentials, startTestStack, writes } from '../../helpers/stack';
+import { BACKUPS, WORKLOADS, failure, rootCredentials } from '../../helpers/emulator';
+import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
 import { validateSnippet } from '../../helpers/schemas';
 
 let stack: Stack;
-let api: ReturnType<typeof apiClient>;
-let admin: ReturnType<typeof emulatorAdmin>;
+let api: TestStack['api'];
+let admin: TestStack['admin'];
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  api = apiClient(stack);
-  admin = emulatorAdmin(stack.emulator);
-});
-afterAll(() => stack.close());
-beforeEach(async () => {
-  await admin.reset();
-  await admin.clearCalls();
-});
+const { restart } = useTestStack((t) => ({ stack, api, admin } = t), { resetEach: true });
 
 const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
 const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
 const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
 
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to be denied');
-}
 
 /** What a pod can do with its credentials: every check returns 'ok' or the AWS error name. */
 async function probe(creds: AwsCredentialIdentity, bucket: string, key: string): Promise<Record<string, string>> {
@@ -189,15 +172,12 @@ describe('POST /v1/onboardings — the flows', () => {
 
   it('refuses a trust policy over the account quota with 409 saying how many clusters fit, before writing anything', async () => {
     const clusters = Array.from({ length: 8 }, (_, i) => ({ name: `c${i}`, accountId: WORKLOADS, region: 'eu-west-1' }));
-    await stack.close();
-    stack = await startTestStack({
+    await restart({
       platformAccountId: '100000000001',
       accounts: ['100000000001', WORKLOADS, BACKUPS],
       clusters: clusters.map((c) => ({ ...c })),
       buckets: [{ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1' }],
     });
-    api = apiClient(stack);
-    admin = emulatorAdmin(stack.emulator);
     const res = await api.onboard({ ...pbm({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1' }), workload: { type: 'eks', clusters, namespace: 'mongodb', serviceAccounts: ['pbm-agent', 'default'] } });
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
@@ -205,10 +185,7 @@ describe('POST /v1/onboardings — the flows', () => {
     expect(res.body.clustersThatFit).toBeGreaterThanOrEqual(3);
     expect(res.body.clustersThatFit).toBeLessThan(8);
     expect(await writes(stack)).toEqual([]);
-    await stack.close();
-    stack = await startTestStack();
-    api = apiClient(stack);
-    admin = emulatorAdmin(stack.emulator);
+    await restart();
   });
 
   it('ec2: the target role trusts the instance role, which gets an assume grant, and pbm-agent.env is returned', async () => {

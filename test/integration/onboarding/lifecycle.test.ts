@@ -2,24 +2,14 @@ import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-
 import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { CreateRoleCommand, GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helpers/emulator';
-import { apiClient, clients, startTestStack, writes } from '../../helpers/stack';
+import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
+import { clients, useTestStack, writes, type TestStack } from '../../helpers/stack';
 
 let stack: Stack;
-let api: ReturnType<typeof apiClient>;
-let admin: ReturnType<typeof emulatorAdmin>;
+let api: TestStack['api'];
+let admin: TestStack['admin'];
 
-beforeAll(async () => {
-  stack = await startTestStack();
-  api = apiClient(stack);
-  admin = emulatorAdmin(stack.emulator);
-});
-afterAll(() => stack.close());
-beforeEach(async () => {
-  await admin.reset();
-  await admin.clearFaults();
-  await admin.clearCalls();
-});
+useTestStack((t) => ({ stack, api, admin } = t), { resetEach: true });
 
 const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
 const request = (over: { namespace?: string; prefix?: string; clusters?: object[] } = {}) => ({

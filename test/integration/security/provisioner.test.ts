@@ -38,9 +38,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
-import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, emulatorAdmin, rootCredentials, startTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, startTestEmulator, type Clients } from '../../helpers/emulator';
 import { assumeRoleGrant, instanceRoleTrust, oidcProviderArn, webIdentityTrust } from '../../../lib/policy/documents';
 
 const EXTERNAL_ID = 's3-onboarding-local';
@@ -56,20 +55,7 @@ const MANAGED_BY = [{ Key: 'managed-by', Value: 's3-onboarding' }];
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const everything = doc([{ Effect: 'Allow', Action: '*', Resource: '*' }]);
 const ec2Trust = doc([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
-const creds = (c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined): AwsCredentialIdentity => ({
-  accessKeyId: c!.AccessKeyId!,
-  secretAccessKey: c!.SecretAccessKey!,
-  sessionToken: c!.SessionToken,
-});
 
-async function failure(p: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the call to be denied, but it succeeded');
-}
 
 /** How a denial comes about, as the emulator's AccessDenied message states it (like AWS's). */
 type Blocked =
@@ -104,7 +90,7 @@ beforeEach(async () => {
   await admin.reset();
   api = clientsFor(emu, await admin.roleCredentials(API_ROLE));
   const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: PROVISIONER, RoleSessionName: 's3-onboarding', ExternalId: EXTERNAL_ID }));
-  prov = clientsFor(emu, creds(out.Credentials));
+  prov = clientsFor(emu, credentialsOf(out.Credentials));
   workloadsRoot = clientsFor(emu, rootCredentials(WORKLOADS));
   // what an attacker would like a role to carry
   await workloadsRoot.iam.send(new CreatePolicyCommand({ PolicyName: 'admin-everything', PolicyDocument: everything }));
@@ -172,7 +158,7 @@ describe('Provisioner: the boundary caps whatever it writes into a workload role
     const out = await workloadsRoot.sts.send(
       new AssumeRoleWithWebIdentityCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-pbm-test`, RoleSessionName: 'pod', WebIdentityToken: token }),
     );
-    const pod = clientsFor(emu, creds(out.Credentials));
+    const pod = clientsFor(emu, credentialsOf(out.Credentials));
     expect((await pod.sts.send(new GetCallerIdentityCommand({}))).Arn).toBe(`arn:aws:sts::${WORKLOADS}:assumed-role/s3ob-pbm-test/pod`);
 
     // what the boundary allows works: object data in a bucket of the same account
@@ -349,12 +335,12 @@ describe('Confused deputy: assuming the provisioner role', () => {
     const out = await workloadsRoot.sts.send(
       new AssumeRoleWithWebIdentityCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-pbm-test`, RoleSessionName: 'pod', WebIdentityToken: token }),
     );
-    await expectDenied(assume(clientsFor(emu, creds(out.Credentials)), EXTERNAL_ID), 'sts');
+    await expectDenied(assume(clientsFor(emu, credentialsOf(out.Credentials)), EXTERNAL_ID), 'sts');
   });
 
   it("is denied to a provisioner session of another account (no hopping from one account's provisioner to the next)", async () => {
     const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${BACKUPS}:role/s3-onboarding-provisioner`, RoleSessionName: 'other', ExternalId: EXTERNAL_ID }));
-    await expectDenied(assume(clientsFor(emu, creds(out.Credentials)), EXTERNAL_ID), 'sts');
+    await expectDenied(assume(clientsFor(emu, credentialsOf(out.Credentials)), EXTERNAL_ID), 'sts');
   });
 });
 
