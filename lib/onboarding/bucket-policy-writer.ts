@@ -76,7 +76,7 @@ export function queuedBucketPolicyWriter(store: Store, opts: { waitMs?: number; 
         if (mine?.outcome) return await settle(store, mine);
         if (await store.tryLock(lock, owner, leaseMs)) {
           try {
-            await commitQueue(store, t, pk);
+            await commitQueue(store, t, pk, () => store.tryLock(lock, owner, leaseMs));
           } finally {
             await store.unlock(lock, owner);
           }
@@ -123,7 +123,7 @@ async function settle(store: Store, p: Pending): Promise<boolean> {
 }
 
 /** The lease holder's work: apply every queued change to one read of the policy, write once, record outcomes. */
-async function commitQueue(store: Store, t: BucketTarget, pk: string): Promise<void> {
+async function commitQueue(store: Store, t: BucketTarget, pk: string, stillHolding: () => Promise<boolean>): Promise<void> {
   const out = await store.doc.send(
     new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', FilterExpression: 'attribute_not_exists(outcome)', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
   );
@@ -150,6 +150,8 @@ async function commitQueue(store: Store, t: BucketTarget, pk: string): Promise<v
   const changed = [...outcomes.values()].some((o) => o.outcome === 'written');
   if (changed && doc) {
     try {
+      // fence: renew the lease right before writing; a holder that stalled past it must not overwrite the next one
+      if (!(await stillHolding())) throw new TransientError(`lost the lease on the policy of bucket ${t.bucket}; retry`);
       await writePolicy(t, doc);
     } catch (e) {
       const err = e instanceof ServiceError ? e : new TransientError((e as Error).message);
