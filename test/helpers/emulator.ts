@@ -85,3 +85,19 @@ export async function failure(p: Promise<unknown>): Promise<Error & { $metadata?
   }
   throw new Error('expected the call to fail, but it succeeded');
 }
+
+/**
+ * One emulator for a test file: started before its tests, closed after them, reset before each test (before the
+ * file's own beforeEach hooks, which run after this one).
+ */
+export function useTestEmulator(bind: (emu: Emulator, admin: ReturnType<typeof emulatorAdmin>) => void): void {
+  let emu: Emulator | undefined;
+  let admin: ReturnType<typeof emulatorAdmin>;
+  beforeAll(async () => {
+    emu = await startTestEmulator();
+    admin = emulatorAdmin(emu);
+    bind(emu, admin);
+  });
+  afterAll(() => emu?.close());
+  beforeEach(() => admin.reset());
+}

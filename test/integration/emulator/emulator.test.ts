@@ -45,7 +45,7 @@ import { DescribeClusterCommand, ListClustersCommand, ResourceNotFoundException 
 import { DescribeKeyCommand, GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { isThrottlingError } from '@smithy/core/retry';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, startTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const ec2Trust = doc([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
@@ -57,13 +57,8 @@ let workloadsRoot: Clients;
 let backupsRoot: Clients;
 let api: Clients;
 
-beforeAll(async () => {
-  emu = await startTestEmulator();
-  admin = emulatorAdmin(emu);
-});
-afterAll(() => emu.close());
+useTestEmulator((e, a) => ((emu = e), (admin = a)));
 beforeEach(async () => {
-  await admin.reset();
   workloadsRoot = clientsFor(emu, rootCredentials(WORKLOADS));
   backupsRoot = clientsFor(emu, rootCredentials(BACKUPS));
   api = clientsFor(emu, await admin.roleCredentials(`arn:aws:iam::${PLATFORM}:role/s3-onboarding-api`));

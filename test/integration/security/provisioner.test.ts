@@ -39,7 +39,7 @@ import {
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, startTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 import { assumeRoleGrant, instanceRoleTrust, oidcProviderArn, webIdentityTrust } from '../../../lib/policy/documents';
 
 const EXTERNAL_ID = 's3-onboarding-local';
@@ -81,13 +81,8 @@ let prov: Clients;
 let workloadsRoot: Clients;
 let issuer: string;
 
-beforeAll(async () => {
-  emu = await startTestEmulator();
-  admin = emulatorAdmin(emu);
-});
-afterAll(() => emu.close());
+useTestEmulator((e, a) => ((emu = e), (admin = a)));
 beforeEach(async () => {
-  await admin.reset();
   api = clientsFor(emu, await admin.roleCredentials(API_ROLE));
   const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: PROVISIONER, RoleSessionName: 's3-onboarding', ExternalId: EXTERNAL_ID }));
   prov = clientsFor(emu, credentialsOf(out.Credentials));
