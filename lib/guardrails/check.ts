@@ -1,3 +1,4 @@
+import { accountOfArn } from '../arn';
 import { NotAllowedError } from '../errors';
 import { modeOf, type OnboardingInput } from '../onboarding/model';
 import { NO_RULE_FOR_CALLER, type Guardrails, type GuardrailsRule } from './schema';
@@ -63,7 +64,6 @@ export function normalisedPrefix(prefix: string | undefined): string | undefined
 
 const isAlias = (key: string): boolean => /^alias\//.test(key) || /^arn:[^:]*:kms:[^:]*:[^:]*:alias\//.test(key);
 
-const accountOfArn = (arn: string): string => arn.split(':')[4] ?? '';
 
 /** What the rule objects to in the request, one message per field. */
 function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] {

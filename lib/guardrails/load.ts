@@ -4,6 +4,7 @@ import type * as z from 'zod';
 import type { FieldError } from '../errors';
 import { formatPath } from '../onboarding/request';
 import { guardrailsSchema, type Guardrails, type GuardrailsInput } from './schema';
+import { accountOfArn } from '../arn';
 
 /** Name of the one rule of `allowAllFromTopology`. */
 export const LOCAL_ALLOW_ALL = 'local-allow-all';
@@ -85,7 +86,7 @@ export interface TopologyBounds {
 export function allowAllFromTopology(topology: string[] | TopologyBounds): Guardrails {
   const accounts = [...new Set(Array.isArray(topology) ? topology : topology.accounts)];
   const keys = Array.isArray(topology) ? [] : (topology.kmsKeys ?? []).map((k) => k.arn);
-  const kmsKeys = [...new Set(keys)].filter((arn) => accounts.includes(arn.split(':')[4]));
+  const kmsKeys = [...new Set(keys)].filter((arn) => accounts.includes(accountOfArn(arn)));
   const doc: GuardrailsInput = {
     version: 1,
     accounts: Object.fromEntries(accounts.map((a) => [a, {}])),

@@ -9,6 +9,7 @@ import {
   k8sLabelSchema,
   kmsKeyArnSchema,
 } from '../onboarding/validators';
+import { accountOfArn } from '../arn';
 
 /**
  * The guardrails file (GUARDRAILS=/path, YAML or JSON): which callers may onboard what. Every object is strict,
@@ -202,7 +203,7 @@ const ruleSchema = z
       }
     });
     r.ec2InstanceRoles?.forEach((arn, i) => {
-      const account = arn.split(':')[4];
+      const account = accountOfArn(arn);
       if (arn !== '*' && !r.accounts.includes(account)) {
         ctx.addIssue({ code: 'custom', path: ['ec2InstanceRoles', i], message: `account ${account} is not in the rule's accounts` });
       }
@@ -230,11 +231,11 @@ export const guardrailsSchema = z
     };
     for (const [id, settings] of Object.entries(g.accounts)) {
       const arn = settings.permissionsBoundaryArn;
-      if (arn !== undefined && arn.split(':')[4] !== id) {
+      if (arn !== undefined && accountOfArn(arn) !== id) {
         ctx.addIssue({ code: 'custom', path: ['accounts', id, 'permissionsBoundaryArn'], message: `must be a policy in account ${id}` });
       }
     }
-    g.kmsKeys?.forEach((arn, i) => unlisted(arn.split(':')[4], ['kmsKeys', i], 'key account'));
+    g.kmsKeys?.forEach((arn, i) => unlisted(accountOfArn(arn), ['kmsKeys', i], 'key account'));
     const names = new Set<string>();
     g.rules.forEach((r, i) => {
       if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
@@ -243,7 +244,7 @@ export const guardrailsSchema = z
       r.clusters?.forEach((c, j) => unlisted(c.split('/')[0], ['rules', i, 'clusters', j], 'cluster account'));
       r.buckets.forEach((b, j) => unlisted(b.accountId, ['rules', i, 'buckets', j, 'accountId'], 'bucket account'));
       r.ec2InstanceRoles?.forEach((arn, j) => {
-        if (arn !== '*') unlisted(arn.split(':')[4], ['rules', i, 'ec2InstanceRoles', j], 'instance role account');
+        if (arn !== '*') unlisted(accountOfArn(arn), ['rules', i, 'ec2InstanceRoles', j], 'instance role account');
       });
     });
   });

@@ -22,6 +22,7 @@ import {
 import type { PolicyDocument, Statement } from '../policy/types';
 import { renderSnippets } from '../snippets';
 import { checkBucketPolicySize, directBucketPolicyWriter, type BucketPolicyWriter } from './bucket-policy-writer';
+import { setKeyStatements } from './key-policy';
 import { defaultServiceAccounts } from '../snippets/defaults';
 import {
   grantPolicyName,
@@ -36,6 +37,7 @@ import {
   type OnboardingInput,
   type OnboardingResult,
 } from './model';
+import { accountOfArn, regionOfArn, nameOfArn } from '../arn';
 
 export interface EngineDeps {
   config: Config;
@@ -45,8 +47,6 @@ export interface EngineDeps {
   /** how this onboarding's bucket-policy statements are written; default: read-merge-write with no coordination */
   bucketPolicyWriter?: BucketPolicyWriter;
 }
-
-const direct = <T>(_name: string, fn: () => Promise<T>): Promise<T> => fn();
 
 /** One write the apply phase performs; `after` names the steps that must finish first. */
 export interface Step extends Change {
@@ -113,8 +113,8 @@ async function observe(deps: EngineDeps, r: Resolved): Promise<Observed> {
   const w = r.input.workload;
   const b = r.input.bucket;
   const roleIam = sessions.iam(r.roleAccount);
-  const keyAccount = b.kmsKeyArn?.split(':')[4];
-  const keyRegion = b.kmsKeyArn?.split(':')[3];
+  const keyAccount = b.kmsKeyArn && accountOfArn(b.kmsKeyArn);
+  const keyRegion = b.kmsKeyArn && regionOfArn(b.kmsKeyArn);
   const needsKeyPolicy = !!b.kmsKeyArn && keyAccount !== r.roleAccount;
   const [issuers, providers, trustQuota, role, rolePolicy, , bucketPolicy, key, keyPolicy, instance, instanceGrant] = await Promise.all([
     w.type === 'eks'
@@ -132,8 +132,8 @@ async function observe(deps: EngineDeps, r: Resolved): Promise<Observed> {
     r.mode === 'bucket-policy' ? s3Api.getBucketPolicy(sessions.s3(r.bucketAccount, b.region), b.name, r.bucketAccount) : none<PolicyDocument>(),
     b.kmsKeyArn ? kmsApi.describeKey(sessions.kms(keyAccount!, keyRegion!), b.kmsKeyArn) : none<{ arn: string; awsManaged: boolean }>(),
     needsKeyPolicy ? kmsApi.getKeyPolicy(sessions.kms(keyAccount!, keyRegion!), b.kmsKeyArn!) : none<PolicyDocument>(),
-    w.type === 'ec2' ? iamApi.getRole(sessions.iam(r.workloadAccount), w.instanceRoleArn.split('/').pop()!) : none<iamApi.RoleState>(),
-    w.type === 'ec2' ? iamApi.getRolePolicy(sessions.iam(r.workloadAccount), w.instanceRoleArn.split('/').pop()!, grantPolicyName(r.id)) : none<PolicyDocument>(),
+    w.type === 'ec2' ? iamApi.getRole(sessions.iam(r.workloadAccount), nameOfArn(w.instanceRoleArn)) : none<iamApi.RoleState>(),
+    w.type === 'ec2' ? iamApi.getRolePolicy(sessions.iam(r.workloadAccount), nameOfArn(w.instanceRoleArn), grantPolicyName(r.id)) : none<PolicyDocument>(),
   ]);
   if (w.type === 'ec2' && (!instance || instance.arn !== w.instanceRoleArn)) {
     throw new ValidationError('the instance role does not exist', [{ path: 'workload.instanceRoleArn', message: `no role ${w.instanceRoleArn}` }]);
@@ -179,7 +179,7 @@ function desire(config: Config, r: Resolved, o: Observed): Desired {
     tags: { ...(input.tags ?? {}), 'managed-by': config.managedByTag, [TAG_ID]: r.id, [TAG_TOOL]: input.tool },
     boundaryArn: boundaryArn(config, r.roleAccount),
     bucketStatements: r.mode === 'bucket-policy' ? bucketPolicyStatements(r.id, scope, actions, r.roleArn) : [],
-    keyStatements: kms && kms.keyArn.split(':')[4] !== r.roleAccount ? [keyPolicyStatement(r.id, r.roleArn, kms.actions)] : [],
+    keyStatements: kms && accountOfArn(kms.keyArn) !== r.roleAccount ? [keyPolicyStatement(r.id, r.roleArn, kms.actions)] : [],
     instanceGrant: w.type === 'ec2' ? assumeRoleGrant(r.roleArn) : undefined,
     missingProviders: clusters.filter((c) => !o.providers.includes(c.providerArn)).map((c) => c.issuerUrl),
   };
@@ -188,7 +188,6 @@ function desire(config: Config, r: Resolved, o: Observed): Desired {
 /** The writes that take AWS from what is observed to what is desired. No writes when they already match. */
 function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
   const { sessions, config } = deps;
-  const withLock = deps.withLock ?? direct;
   const steps: Step[] = [];
   const iam = sessions.iam(r.roleAccount);
   const b = r.input.bucket;
@@ -267,19 +266,13 @@ function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
 
   if (d.keyStatements.length && o.keyPolicy && !sameJson(ownStatements(o.keyPolicy, r.id), d.keyStatements)) {
     const keyArn = b.kmsKeyArn!;
-    const kms = sessions.kms(keyArn.split(':')[4], keyArn.split(':')[3]);
     steps.push({
       key: 'key-policy',
       after: [],
       action: 'put-key-policy-statement',
-      accountId: keyArn.split(':')[4],
+      accountId: accountOfArn(keyArn),
       resource: keyArn,
-      run: () =>
-        withLock(`key-policy#${keyArn}`, async () => {
-          const current = await kmsApi.getKeyPolicy(kms, keyArn);
-          if (sameJson(ownStatements(current, r.id), d.keyStatements)) return;
-          await kmsApi.putKeyPolicy(kms, keyArn, mergeStatements(current, r.id, d.keyStatements));
-        }),
+      run: () => setKeyStatements(sessions, deps.withLock, keyArn, r.id, d.keyStatements),
     });
   }
 
@@ -291,7 +284,7 @@ function plan(deps: EngineDeps, r: Resolved, o: Observed, d: Desired): Step[] {
       action: 'put-instance-role-grant',
       accountId: r.workloadAccount,
       resource: `${w.instanceRoleArn}#${grantPolicyName(r.id)}`,
-      run: () => iamApi.putRolePolicy(sessions.iam(r.workloadAccount), w.instanceRoleArn.split('/').pop()!, grantPolicyName(r.id), d.instanceGrant!),
+      run: () => iamApi.putRolePolicy(sessions.iam(r.workloadAccount), nameOfArn(w.instanceRoleArn), grantPolicyName(r.id), d.instanceGrant!),
     });
   }
   return steps;

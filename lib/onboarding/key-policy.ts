@@ -1,17 +1,23 @@
 import * as kmsApi from '../aws/kms';
-import { ownStatements, removeStatements } from '../policy/documents';
-import type { Store } from '../store/store';
 import type { ProvisionerSessions } from '../aws/session';
+import { accountOfArn, regionOfArn } from '../arn';
+import { mergeStatements, ownStatements, sameJson } from '../policy/documents';
+import type { Statement } from '../policy/types';
 
-/** Removes an onboarding's statement from a key policy (under the key's lock). True when it wrote. */
-export function removeKeyStatement(deps: { store: Store; sessions: ProvisionerSessions }, id: string, k: { accountId: string; keyArn: string }): Promise<boolean> {
-  return deps.store.withLock(`key-policy#${k.keyArn}`, async () => {
-    const kms = deps.sessions.kms(k.accountId, k.keyArn.split(':')[3]);
-    const current = await kmsApi.getKeyPolicy(kms, k.keyArn);
-    if (ownStatements(current, id).length === 0) return false;
-    // a key policy cannot be empty: the account's own statements always remain
-    await kmsApi.putKeyPolicy(kms, k.keyArn, removeStatements(current, id) ?? current);
+type WithLock = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+const direct: WithLock = (_name, fn) => fn();
+
+/**
+ * Sets one onboarding's statements in a key policy (an empty list removes them): read, merge, write under the
+ * key's lock, every other statement kept as it was. True when it wrote.
+ */
+export function setKeyStatements(sessions: ProvisionerSessions, withLock: WithLock = direct, keyArn: string, id: string, statements: Statement[]): Promise<boolean> {
+  const kms = sessions.kms(accountOfArn(keyArn), regionOfArn(keyArn));
+  return withLock(`key-policy#${keyArn}`, async () => {
+    const current = await kmsApi.getKeyPolicy(kms, keyArn);
+    if (sameJson(ownStatements(current, id), statements)) return false;
+    // a key policy is never left empty: the account's own statements always remain
+    await kmsApi.putKeyPolicy(kms, keyArn, mergeStatements(current, id, statements));
     return true;
   });
 }
-

@@ -5,8 +5,9 @@ import { queuedBucketPolicyWriter } from './bucket-policy-writer';
 import { checkGuardrails } from '../guardrails/check';
 import type { Guardrails } from '../guardrails/schema';
 import { applySteps, planOnboarding, resultOf, type EngineDeps, type Planned } from './engine';
-import { removeKeyStatement } from './key-policy';
+import { setKeyStatements } from './key-policy';
 import { grantPolicyName, onboardingId, type OnboardingInput, type OnboardingResult } from './model';
+import { accountOfArn, nameOfArn } from '../arn';
 
 export interface ServiceDeps extends EngineDeps {
   store: Store;
@@ -53,8 +54,8 @@ function ownedAfter(p: Planned, previous?: Owned): Owned {
     oidcProviders: [...providers.values()],
     bucketStatements: r.mode === 'bucket-policy' ? { accountId: r.bucketAccount, bucket: r.input.bucket.name, region: r.input.bucket.region } : previous?.bucketStatements,
     // until a stale grant is removed, the record keeps it, so a failed apply still lets DELETE find it
-    keyStatements: p.desired.keyStatements.length && keyArn ? { accountId: keyArn.split(':')[4], keyArn } : previous?.keyStatements,
-    instanceGrant: w.type === 'ec2' ? { accountId: r.workloadAccount, roleName: w.instanceRoleArn.split('/').pop()!, policyName: grantPolicyName(r.id) } : previous?.instanceGrant,
+    keyStatements: p.desired.keyStatements.length && keyArn ? { accountId: accountOfArn(keyArn), keyArn } : previous?.keyStatements,
+    instanceGrant: w.type === 'ec2' ? { accountId: r.workloadAccount, roleName: nameOfArn(w.instanceRoleArn), policyName: grantPolicyName(r.id) } : previous?.instanceGrant,
   };
 }
 
@@ -86,7 +87,7 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     // a key grant this onboarding no longer needs (the key changed or was dropped) is removed, not left behind
     const staleKey = existing?.owned.keyStatements;
     if (staleKey && staleKey.keyArn !== (p.desired.keyStatements.length ? input.bucket.kmsKeyArn : undefined)) {
-      p.steps.push({ key: 'stale-key-policy', after: [], action: 'remove-key-policy-statement', accountId: staleKey.accountId, resource: staleKey.keyArn, run: () => removeKeyStatement(deps, id, staleKey) });
+      p.steps.push({ key: 'stale-key-policy', after: [], action: 'remove-key-policy-statement', accountId: staleKey.accountId, resource: staleKey.keyArn, run: () => setKeyStatements(deps.sessions, deps.withLock, staleKey.keyArn, id, []) });
     }
     const result: OnboardingResult = resultOf(p, 'provisioned');
     if (p.steps.length === 0 && existing?.status === 'provisioned') {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Access, Tool } from '../snippets/types';
 import type { Config } from '../config';
+import { accountOfArn } from '../arn';
 
 /** What the engine needs of a validated request (lib/onboarding/request.ts produces it). */
 export interface OnboardingInput {
@@ -34,7 +35,7 @@ export interface OnboardingResult {
 }
 
 export const workloadAccountOf = (w: OnboardingInput['workload']): string =>
-  w.type === 'eks' ? w.clusters[0].accountId : w.instanceRoleArn.split(':')[4];
+  w.type === 'eks' ? w.clusters[0].accountId : accountOfArn(w.instanceRoleArn);
 
 export function modeOf(input: OnboardingInput): { mode: Mode; workloadAccount: string; bucketAccount: string; roleAccount: string } {
   const workloadAccount = workloadAccountOf(input.workload);

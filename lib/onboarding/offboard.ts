@@ -1,10 +1,11 @@
 import * as iamApi from '../aws/iam';
 import { ConflictError } from '../errors';
 import { directBucketPolicyWriter } from './bucket-policy-writer';
-import { removeKeyStatement } from './key-policy';
+import { setKeyStatements } from './key-policy';
 import type { Change } from './model';
 import { ROLE_POLICY_NAME, TAG_ID } from './model';
 import { enforceGuardrails, getOnboarding, type Caller, type ServiceDeps } from './lifecycle';
+import { accountOfArn } from '../arn';
 
 /**
  * DELETE: removes exactly what the record says this service created, and only if it still looks like ours:
@@ -39,7 +40,7 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller): P
           if (wrote) changes.push({ action: 'remove-bucket-policy-statements', accountId: o.bucketStatements!.accountId, resource: `arn:aws:s3:::${o.bucketStatements!.bucket}` });
         }),
       o.keyStatements &&
-        removeKeyStatement(deps, id, o.keyStatements).then((wrote) => {
+        setKeyStatements(sessions, deps.withLock, o.keyStatements.keyArn, id, []).then((wrote) => {
           if (wrote) changes.push({ action: 'remove-key-policy-statement', accountId: o.keyStatements!.accountId, resource: o.keyStatements!.keyArn });
         }),
       o.instanceGrant &&
@@ -59,7 +60,7 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller): P
     // providers this onboarding's trust uses: delete those the service created (tagged) that nothing else uses —
     // no other onboarding, and no role at all in that account (a team's own role may trust it too)
     const candidates = new Map(o.oidcProviders.map((p) => [p.arn, p]));
-    for (const arn of federatedPrincipals(rec)) candidates.set(arn, { accountId: arn.split(':')[4], arn });
+    for (const arn of federatedPrincipals(rec)) candidates.set(arn, { accountId: accountOfArn(arn), arn });
     if (candidates.size) {
       const others = await allActiveRecords(deps, id);
       for (const p of candidates.values()) {

@@ -1,9 +1,9 @@
 import * as z from 'zod';
+import { accountOfArn, regionOfArn } from '../arn';
 import { ValidationError, type FieldError } from '../errors';
 import { defaultServiceAccounts } from '../snippets/defaults';
 import {
   accessSchema,
-  accountIdOfArn,
   accountIdSchema,
   bucketNameSchema,
   bucketPrefixSchema,
@@ -12,7 +12,6 @@ import {
   iamRoleArnSchema,
   kmsKeyArnSchema,
   namespaceSchema,
-  regionOfArn,
   regionSchema,
   serviceAccountNameSchema,
   tagsSchema,
@@ -124,7 +123,7 @@ type Fields = z.output<typeof onboardingRequestFields>;
 
 /** The account the workload's identity lives in, or undefined when EKS clusters span accounts (an error). */
 export function workloadAccountId(workload: Fields['workload']): string | undefined {
-  if (workload.type === 'ec2') return accountIdOfArn(workload.instanceRoleArn);
+  if (workload.type === 'ec2') return accountOfArn(workload.instanceRoleArn);
   const accounts = new Set(workload.clusters.map((c) => c.accountId));
   return accounts.size === 1 ? workload.clusters[0]!.accountId : undefined;
 }

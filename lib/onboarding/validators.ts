@@ -60,15 +60,6 @@ export const iamRoleArnSchema = z
     example: 'arn:aws:iam::200000000002:role/pbm-ec2-instance-role',
   });
 
-/** The account id inside an IAM role ARN accepted by `iamRoleArnSchema`. */
-export function accountIdOfArn(arn: string): string {
-  return arn.split(':')[4] ?? '';
-}
-
-/** The region inside an ARN (empty for global services such as IAM). */
-export function regionOfArn(arn: string): string {
-  return arn.split(':')[3] ?? '';
-}
 
 export const KMS_KEY_ARN_PATTERN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/;
 

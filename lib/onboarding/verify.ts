@@ -10,6 +10,7 @@ import { toolActions } from '../policy/actions';
 import { getOnboarding, type ServiceDeps } from './lifecycle';
 import { ROLE_POLICY_NAME, TAG_ID } from './model';
 import { resolve } from './engine';
+import { accountOfArn, regionOfArn } from '../arn';
 
 export interface Check {
   name: string;
@@ -40,7 +41,7 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
     iamApi.getRolePolicy(iam, r.roleName, ROLE_POLICY_NAME),
     // always: a bucket policy can deny what the role's own policy allows, in any mode
     s3Api.getBucketPolicy(sessions.s3(r.bucketAccount, b.region), b.name, r.bucketAccount),
-    expected.keyPolicyStatements?.length ? kmsApi.getKeyPolicy(sessions.kms(b.kmsKeyArn!.split(':')[4], b.kmsKeyArn!.split(':')[3]), b.kmsKeyArn!) : Promise.resolve(undefined),
+    expected.keyPolicyStatements?.length ? kmsApi.getKeyPolicy(sessions.kms(accountOfArn(b.kmsKeyArn!), regionOfArn(b.kmsKeyArn!)), b.kmsKeyArn!) : Promise.resolve(undefined),
     rec.owned.instanceGrant ? iamApi.getRolePolicy(sessions.iam(rec.owned.instanceGrant.accountId), rec.owned.instanceGrant.roleName, rec.owned.instanceGrant.policyName) : Promise.resolve(undefined),
     wantBoundary ? iamApi.getManagedPolicyDocument(iam, wantBoundary) : Promise.resolve(undefined),
   ]);

@@ -1,5 +1,6 @@
 import { document, type PolicyDocument, type Statement } from './types';
 import type { ToolActions } from './actions';
+import { accountOfArn } from '../arn';
 
 export const STS_AUDIENCE = 'sts.amazonaws.com';
 
@@ -96,7 +97,7 @@ export const sidPrefix = (onboardingId: string): string => `S3Onboarding${onboar
  * own policy, which carries the prefix condition on ListBucket; objects are limited to the prefix here too.
  */
 export function bucketPolicyStatements(onboardingId: string, scope: BucketScope, actions: ToolActions, roleArn: string): Statement[] {
-  const account = roleArn.split(':')[4];
+  const account = accountOfArn(roleArn);
   return [
     {
       Sid: sidPrefix(onboardingId),
@@ -114,7 +115,7 @@ export function keyPolicyStatement(onboardingId: string, roleArn: string, action
   return {
     Sid: `${sidPrefix(onboardingId)}Kms`,
     Effect: 'Allow',
-    Principal: { AWS: `arn:aws:iam::${roleArn.split(':')[4]}:root` },
+    Principal: { AWS: `arn:aws:iam::${accountOfArn(roleArn)}:root` },
     Action: one(actions),
     Resource: '*',
     Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
@@ -123,17 +124,14 @@ export function keyPolicyStatement(onboardingId: string, roleArn: string, action
 
 export const isOwnStatement = (s: { Sid?: string }, onboardingId: string): boolean => (s.Sid ?? '').startsWith(sidPrefix(onboardingId));
 
-/** Replaces this onboarding's statements in a resource policy, keeping every other statement exactly as it was. */
+/**
+ * Replaces this onboarding's statements in a resource policy (an empty list removes them), keeping every other
+ * statement exactly as it was.
+ */
 export function mergeStatements(existing: PolicyDocument | undefined, onboardingId: string, own: Statement[]): PolicyDocument {
   const base = existing ?? document([]);
   const others = base.Statement.filter((s) => !isOwnStatement(s, onboardingId));
   return { ...base, Statement: [...others, ...own] };
-}
-
-/** Removes this onboarding's statements; undefined when nothing is left (delete the policy). */
-export function removeStatements(existing: PolicyDocument, onboardingId: string): PolicyDocument | undefined {
-  const rest = existing.Statement.filter((s) => !isOwnStatement(s, onboardingId));
-  return rest.length ? { ...existing, Statement: rest } : undefined;
 }
 
 export const ownStatements = (doc: PolicyDocument | undefined, onboardingId: string): Statement[] =>

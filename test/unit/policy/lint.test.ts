@@ -18,7 +18,6 @@ import {
   ownStatements,
   permissionsPolicy,
   policySize,
-  removeStatements,
   sidPrefix,
   STS_AUDIENCE,
   webIdentityTrust,
@@ -405,19 +404,19 @@ describe('Policy golden outputs: merging into a shared resource policy', () => {
     expect(JSON.stringify(mergeStatements(deepFreeze(downgraded), ID, own('read-only')))).toBe(JSON.stringify(downgraded));
   });
 
-  it('removes only this onboarding\'s statements, giving back the original policy byte for byte', () => {
+  it('removes only this onboarding\'s statements (merging none), giving back the original policy byte for byte', () => {
     const merged = deepFreeze(mergeStatements(existing(), ID, own('read-write')));
-    expect(JSON.stringify(removeStatements(merged, ID))).toBe(JSON.stringify(existing()));
+    expect(JSON.stringify(mergeStatements(merged, ID, []))).toBe(JSON.stringify(existing()));
     // removing the other onboarding's statement leaves this one's and the foreign ones as they were
-    expect(JSON.stringify(removeStatements(merged, 'ob-fedcba987654'))).toBe(
+    expect(JSON.stringify(mergeStatements(merged, 'ob-fedcba987654', []))).toBe(
       JSON.stringify({ ...merged, Statement: [merged.Statement[0], merged.Statement[1], merged.Statement[3]] }),
     );
     // an id that is not there removes nothing
-    expect(JSON.stringify(removeStatements(merged, 'ob-fedcba987655'))).toBe(JSON.stringify(merged));
+    expect(JSON.stringify(mergeStatements(merged, 'ob-fedcba987655', []))).toBe(JSON.stringify(merged));
   });
 
-  it('removing the last statement leaves no policy (the bucket policy is deleted)', () => {
-    expect(removeStatements(mergeStatements(undefined, ID, own('read-only')), ID)).toBeUndefined();
+  it('removing the last statement leaves no statement (the bucket policy is then deleted)', () => {
+    expect(mergeStatements(mergeStatements(undefined, ID, own('read-only')), ID, []).Statement).toEqual([]);
     expect(mergeStatements(undefined, ID, own('read-only'))).toEqual({ Version: '2012-10-17', Statement: own('read-only') });
   });
 
@@ -430,6 +429,6 @@ describe('Policy golden outputs: merging into a shared resource policy', () => {
     const text = JSON.stringify(keyPolicy);
     const merged = mergeStatements(keyPolicy, ID, [keyPolicyStatement(ID, ROLE, kmsActions('read-write'))]);
     expect(JSON.stringify(merged.Statement[0])).toBe(JSON.stringify(keyPolicy.Statement[0]));
-    expect(JSON.stringify(removeStatements(merged, ID))).toBe(text);
+    expect(JSON.stringify(mergeStatements(merged, ID, []))).toBe(text);
   });
 });
