@@ -3,10 +3,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import * as z from 'zod';
 import { runtime, logger } from '../lib/runtime';
 import { parseOnboardingRequest } from '../lib/onboarding/request';
-import { enforceGuardrails, getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
+import { getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
 import { offboard } from '../lib/onboarding/offboard';
 import { verify } from '../lib/onboarding/verify';
-import { hashBody } from '../lib/store/store';
 import { ONBOARDING_ID } from '../lib/onboarding/model';
 import { InternalError, ServiceError, ValidationError } from '../lib/errors';
 
@@ -49,8 +48,7 @@ async function run(event: unknown): Promise<unknown> {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
       const caller = { principal: TASK_CALLER() };
-      enforceGuardrails(deps, caller, input);
-      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller), hashBody);
+      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller));
       return out.body;
     }
     case 'offboard':

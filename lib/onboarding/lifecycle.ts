@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { NotFoundError, ServiceError, TransientError } from '../errors';
-import type { Store, OnboardingRecord, Owned } from '../store/store';
+import { hashBody, type Store, type OnboardingRecord, type Owned } from '../store/store';
 import { queuedBucketPolicyWriter } from './bucket-policy-writer';
 import { checkGuardrails } from '../guardrails/check';
 import type { Guardrails } from '../guardrails/schema';
@@ -63,7 +62,7 @@ export function recordBody(rec: OnboardingRecord): unknown {
   return {
     ...(rec.result ?? { id: rec.id, roleArn: rec.owned.role?.arn, roles: [], changes: [], policies: {}, snippets: {} }),
     id: rec.id,
-    status: rec.status === 'provisioned' ? 'provisioned' : rec.status,
+    status: rec.status,
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
     requestedBy: rec.requestedBy,
@@ -73,7 +72,7 @@ export function recordBody(rec: OnboardingRecord): unknown {
 }
 
 /**
- * POST: plan; a dry run returns the plan; otherwise record what will be owned and which steps are planned, apply
+ * POST: the guardrails (403 before any AWS call); plan; a dry run returns the plan; otherwise record what will be owned and which steps are planned, apply
  * step by step (recording each), and record the outcome. A failed apply leaves a record a retry or DELETE can use.
  */
 export async function provision(deps: ServiceDeps, input: OnboardingInput, caller: Caller): Promise<HttpResult> {
@@ -146,10 +145,13 @@ export async function getOnboarding(deps: ServiceDeps, id: string): Promise<Onbo
   return rec;
 }
 
-/** Runs `fn` once per Idempotency-Key and body: a retry gets the first response; another body is a 409. */
-export async function idempotent(store: Store, scope: string, key: string | undefined, body: unknown, fn: () => Promise<HttpResult>, hash: (b: unknown) => string): Promise<HttpResult> {
+/**
+ * Runs `fn` once per Idempotency-Key and body: a retry gets the first response; another body is a 409. The scope
+ * names the route and the caller, so one caller's key never answers for another.
+ */
+export async function idempotent(store: Store, scope: string, key: string | undefined, body: unknown, fn: () => Promise<HttpResult>): Promise<HttpResult> {
   if (!key) return fn();
-  const stored = await store.claimIdempotencyKey(scope, key, hash(body));
+  const stored = await store.claimIdempotencyKey(scope, key, hashBody(body));
   if (stored) return stored;
   try {
     const out = await fn();
@@ -161,4 +163,3 @@ export async function idempotent(store: Store, scope: string, key: string | unde
   }
 }
 
-export const newOwner = (): string => randomUUID();

@@ -1,10 +1,10 @@
 import * as iamApi from '../aws/iam';
-import { ConflictError } from '../errors';
+import { ConflictError, NotFoundError } from '../errors';
 import { directBucketPolicyWriter } from './bucket-policy-writer';
 import { setKeyStatements } from './key-policy';
 import type { Change } from './model';
 import { ROLE_POLICY_NAME, TAG_ID } from './model';
-import { enforceGuardrails, getOnboarding, type Caller, type ServiceDeps } from './lifecycle';
+import { enforceGuardrails, type Caller, type ServiceDeps } from './lifecycle';
 import { accountOfArn } from '../arn';
 
 /**
@@ -15,8 +15,9 @@ import { accountOfArn } from '../arn';
 export async function offboard(deps: ServiceDeps, id: string, caller: Caller): Promise<{ id: string; status: 'deleted'; changes: Change[] }> {
   const existing = await deps.store.getRecord(id);
   if (existing?.status === 'deleted') return { id, status: 'deleted', changes: [] };
+  if (!existing) throw new NotFoundError(`no onboarding ${id}`);
   // only a caller who may onboard it may remove it
-  enforceGuardrails(deps, caller, (await getOnboarding(deps, id)).request);
+  enforceGuardrails(deps, caller, existing.request);
   return deps.store.withLock(`onboarding#${id}`, async () => {
     let rec = (await deps.store.getRecord(id))!;
     if (rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
