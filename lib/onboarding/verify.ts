@@ -4,7 +4,7 @@ import * as kmsApi from '../aws/kms';
 import { boundaryArn } from '../config';
 import { authorize } from '../iam-policy/evaluate';
 import type { PolicyDocument as EvalDocument } from '../iam-policy/types';
-import { issuerKey, ownStatements, sameJson, serviceAccountSubject, STS_AUDIENCE } from '../policy/documents';
+import { ownStatements, sameJson, serviceAccountSubject, STS_AUDIENCE } from '../policy/documents';
 import type { PolicyDocument } from '../policy/types';
 import { toolActions } from '../policy/actions';
 import { getOnboarding, type ServiceDeps } from './lifecycle';
@@ -33,7 +33,8 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
   const iam = sessions.iam(r.roleAccount);
   const b = rec.request.bucket;
   const checks: Check[] = [];
-  const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  /** one named check, with the detail for either outcome */
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) => checks.push({ name, ok, detail: ok ? ifOk : ifNot });
 
   const wantBoundary = boundaryArn(config, r.roleAccount);
   const [role, permissions, bucketPolicy, keyPolicy, grant, boundary] = await Promise.all([
@@ -47,23 +48,27 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
   ]);
 
   if (!role) {
-    add('role', false, `role ${r.roleArn} does not exist`);
+    check('role', false, '', `role ${r.roleArn} does not exist`);
     return { ok: false, checks };
   }
-  add('role', role.tags[TAG_ID] === id, role.tags[TAG_ID] === id ? `role ${r.roleArn} exists and carries this onboarding's tags` : `role ${r.roleArn} lost its ${TAG_ID} tag`);
-  add('trust-policy', sameJson(role.trust, expected.trust), sameJson(role.trust, expected.trust) ? 'the trust policy is as provisioned' : 'the trust policy differs from what was provisioned');
-  add('permissions-policy', !!permissions && sameJson(permissions, expected.permissions), !permissions ? `inline policy ${ROLE_POLICY_NAME} is missing` : sameJson(permissions, expected.permissions) ? 'the permissions policy is as provisioned' : 'the permissions policy differs from what was provisioned');
-  if (wantBoundary) add('permissions-boundary', role.boundaryArn === wantBoundary, role.boundaryArn === wantBoundary ? `bounded by ${wantBoundary}` : `expected boundary ${wantBoundary}, found ${role.boundaryArn ?? 'none'}`);
+  check('role', role.tags[TAG_ID] === id, `role ${r.roleArn} exists and carries this onboarding's tags`, `role ${r.roleArn} lost its ${TAG_ID} tag`);
+  check('trust-policy', sameJson(role.trust, expected.trust), 'the trust policy is as provisioned', 'the trust policy differs from what was provisioned');
+  check(
+    'permissions-policy',
+    !!permissions && sameJson(permissions, expected.permissions),
+    'the permissions policy is as provisioned',
+    permissions ? 'the permissions policy differs from what was provisioned' : `inline policy ${ROLE_POLICY_NAME} is missing`,
+  );
+  if (wantBoundary) check('permissions-boundary', role.boundaryArn === wantBoundary, `bounded by ${wantBoundary}`, `expected boundary ${wantBoundary}, found ${role.boundaryArn ?? 'none'}`);
   if (expected.bucketPolicyStatements.length) {
     const live = ownStatements(bucketPolicy, id);
-    add('bucket-policy-statements', sameJson(live, expected.bucketPolicyStatements), sameJson(live, expected.bucketPolicyStatements) ? `${live.length} statements present in the policy of ${b.name}` : `the policy of ${b.name} holds ${live.length} of ${expected.bucketPolicyStatements.length} statements as provisioned`);
+    check('bucket-policy-statements', sameJson(live, expected.bucketPolicyStatements), `${live.length} statements present in the policy of ${b.name}`, `the policy of ${b.name} holds ${live.length} of ${expected.bucketPolicyStatements.length} statements as provisioned`);
   }
   if (expected.keyPolicyStatements?.length) {
-    const live = ownStatements(keyPolicy, id);
-    add('key-policy-statement', sameJson(live, expected.keyPolicyStatements), sameJson(live, expected.keyPolicyStatements) ? 'the key policy grants the role' : 'the key policy statement is missing or changed');
+    check('key-policy-statement', sameJson(ownStatements(keyPolicy, id), expected.keyPolicyStatements), 'the key policy grants the role', 'the key policy statement is missing or changed');
   }
   if (expected.instanceRoleGrant) {
-    add('instance-role-grant', !!grant && sameJson(grant, expected.instanceRoleGrant), grant && sameJson(grant, expected.instanceRoleGrant) ? 'the instance role may assume the role' : 'the instance role grant is missing or changed');
+    check('instance-role-grant', !!grant && sameJson(grant, expected.instanceRoleGrant), 'the instance role may assume the role', 'the instance role grant is missing or changed');
   }
 
   // reachability, over the live policies
@@ -73,7 +78,7 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
     for (const statement of role.trust.Statement) {
       const federated = (statement.Principal as { Federated?: string } | undefined)?.Federated;
       if (!federated) continue;
-      const key = federated.split(':oidc-provider/')[1];
+      const key = federated.split(':oidc-provider/')[1]; // the issuer without https://, as condition keys name it
       const can = (serviceAccount: string) =>
         authorize({
           principal: { arn: federated, accountId: r.roleAccount, federated },
@@ -85,7 +90,14 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
           resourcePolicyRequired: true,
           context: { [`${key}:sub`]: serviceAccountSubject(w.namespace, serviceAccount), [`${key}:aud`]: STS_AUDIENCE },
         }).allowed;
-      add(`reach:assume:${issuerKey(key)}`, can(sa) && !can(`${sa}-not-granted`), can(sa) ? `${w.namespace}/${sa} can assume the role; other service accounts cannot` : `${w.namespace}/${sa} cannot assume the role`);
+      const granted = can(sa);
+      const others = can(`${sa}-not-granted`);
+      check(
+        `reach:assume:${key}`,
+        granted && !others,
+        `${w.namespace}/${sa} can assume the role; other service accounts cannot`,
+        granted ? 'other service accounts can assume the role too' : `${w.namespace}/${sa} cannot assume the role`,
+      );
     }
   }
   const session = { arn: `arn:aws:sts::${r.roleAccount}:assumed-role/${r.roleName}/verify`, accountId: r.roleAccount, roleArn: r.roleArn };
@@ -105,17 +117,17 @@ export async function verify(deps: ServiceDeps, id: string): Promise<{ ok: boole
   const actions = toolActions(rec.request.tool, rec.request.access);
   for (const action of actions.object) {
     const d = s3Can(action, `arn:aws:s3:::${b.name}/${probe}`);
-    add(`reach:${action}`, d.allowed, d.allowed ? `the role can ${action} under s3://${b.name}/${r.prefix}` : `the role cannot ${action} under s3://${b.name}/${r.prefix}: ${d.reason}`);
+    check(`reach:${action}`, d.allowed, `the role can ${action} under s3://${b.name}/${r.prefix}`, `the role cannot ${action} under s3://${b.name}/${r.prefix}: ${d.reason}`);
   }
   const list = s3Can('s3:ListBucket', `arn:aws:s3:::${b.name}`, { 's3:prefix': r.prefix });
-  add('reach:s3:ListBucket', list.allowed, list.allowed ? `the role can list s3://${b.name}/${r.prefix}` : `the role cannot list s3://${b.name}/${r.prefix}: ${list.reason}`);
+  check('reach:s3:ListBucket', list.allowed, `the role can list s3://${b.name}/${r.prefix}`, `the role cannot list s3://${b.name}/${r.prefix}: ${list.reason}`);
   if (r.prefix) {
     const outside = s3Can('s3:GetObject', `arn:aws:s3:::${b.name}/outside-${probe}`);
-    add('deny:outside-prefix', !outside.allowed, outside.allowed ? 'the role can read outside its prefix' : 'the role cannot read outside its prefix');
+    check('deny:outside-prefix', !outside.allowed, 'the role cannot read outside its prefix', 'the role can read outside its prefix');
   }
   if (rec.request.access === 'read-only') {
     const write = s3Can('s3:PutObject', `arn:aws:s3:::${b.name}/${probe}`);
-    add('deny:write', !write.allowed, write.allowed ? 'a read-only role can write' : 'the read-only role cannot write');
+    check('deny:write', !write.allowed, 'the read-only role cannot write', 'a read-only role can write');
   }
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -1,6 +1,6 @@
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
-import { CreateRoleCommand, GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
+import { CreateRoleCommand, UpdateAssumeRolePolicyCommand, GetRoleCommand, ListRolesCommand, PutRolePolicyCommand, ListOpenIDConnectProvidersCommand, UntagRoleCommand } from '@aws-sdk/client-iam';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
 import { clients, useTestStack, writes, type TestStack } from '../../helpers/stack';
@@ -90,6 +90,23 @@ describe('Lifecycle: create → get → list → verify → drift → delete', (
     const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!.map((p) => p.Arn);
     expect(providers).not.toContain(provider);
     expect(providers).toHaveLength(1); // the demo cluster's, which the topology had before
+  });
+});
+
+describe('Verify', () => {
+  it('reports a trust widened to every service account, naming both the drift and the reachability', async () => {
+    const created = await api.onboard(request({ prefix: 'trust/' }));
+    const roleName = created.body.roleArn.split('/').pop();
+    const trust = JSON.parse(JSON.stringify(created.body.policies.trust));
+    const cond = trust.Statement[0].Condition;
+    const subKey = Object.keys(cond.StringEquals).find((k) => k.endsWith(':sub'))!;
+    delete cond.StringEquals[subKey];
+    cond.StringLike = { [subKey]: 'system:serviceaccount:*' };
+    await clients(stack, rootCredentials(WORKLOADS)).iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(trust) }));
+    const res = await api.send('POST', `/v1/onboardings/${created.body.id}/verify`);
+    expect(res.body.ok).toBe(false);
+    const failed = Object.fromEntries(res.body.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string; detail: string }) => [c.name.replace(/:oidc.*/, ''), c.detail]));
+    expect(failed).toEqual({ 'trust-policy': 'the trust policy differs from what was provisioned', 'reach:assume': 'other service accounts can assume the role too' });
   });
 });
 
