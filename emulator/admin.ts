@@ -1,8 +1,7 @@
 import * as z from 'zod';
-import type { World } from './state';
+import { findRoleByArn, type World } from './state';
 import { issueToken } from './tokens';
 import { issueSession } from './services/sts';
-import { findRoleByArn } from './authz';
 
 export interface AdminRequest {
   method: string;

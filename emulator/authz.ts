@@ -2,7 +2,8 @@ import { authorize, type ContextValue, type PrincipalInfo } from '../lib/iam-pol
 import type { PolicyDocument } from '../lib/iam-policy/types';
 import { accessDenied } from './errors';
 import type { Caller } from './context';
-import { parseDoc, type Role, type World } from './state';
+import { findRoleByArn, parseDoc, type Role, type World } from './state';
+import type { Decision } from '../lib/iam-policy/evaluate';
 import { renderBoundPolicy } from './principals';
 
 export interface AuthzRequest {
@@ -15,13 +16,6 @@ export interface AuthzRequest {
 }
 
 export const isRoot = (caller: Caller): boolean => caller.arn.endsWith(':root');
-
-export function findRoleByArn(world: World, arn: string): Role | undefined {
-  const m = /^arn:aws:iam::(\d{12}):role\/(.*\/)?([^/]+)$/.exec(arn);
-  if (!m) return undefined;
-  const role = world.accounts.get(m[1])?.roles.get(m[3].toLowerCase());
-  return role && role.arn === arn ? role : undefined;
-}
 
 export function principalOf(caller: Caller): PrincipalInfo {
   return { arn: caller.arn, accountId: caller.accountId, roleArn: caller.session?.roleArn };
@@ -55,10 +49,10 @@ export function rolePolicies(world: World, role: Role): { identityPolicies: Poli
   return { identityPolicies, permissionsBoundary };
 }
 
-/** Throws AWS's AccessDenied unless the call is allowed. */
-export function authorizeCall(world: World, caller: Caller, r: AuthzRequest): void {
+/** Evaluates a call as AWS would: the caller's identity policies and boundary, and the resource policy. */
+export function decide(world: World, caller: Caller, r: AuthzRequest): Decision {
   const identity = identityOf(world, caller);
-  const decision = authorize({
+  return authorize({
     principal: principalOf(caller),
     action: r.action,
     resource: r.resource,
@@ -69,6 +63,11 @@ export function authorizeCall(world: World, caller: Caller, r: AuthzRequest): vo
     resourcePolicyRequired: r.resourcePolicyRequired,
     context: { 'aws:SecureTransport': 'true', ...r.context },
   });
+}
+
+/** Throws AWS's AccessDenied unless the call is allowed. */
+export function authorizeCall(world: World, caller: Caller, r: AuthzRequest): void {
+  const decision = decide(world, caller, r);
   if (!decision.allowed) {
     throw accessDenied(
       `User: ${caller.arn} is not authorized to perform: ${r.action} on resource: ${r.resource} because ${decision.reason}`,

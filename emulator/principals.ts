@@ -1,5 +1,5 @@
 import { AwsError } from './errors';
-import { parseDoc, type World } from './state';
+import { findRoleByArn, parseDoc, type World } from './state';
 import { normalizeStatements, asArray } from '../lib/iam-policy/grammar';
 import type { Statement } from '../lib/iam-policy/types';
 
@@ -19,7 +19,7 @@ export function bindPrincipals(
       const problem = checkPrincipal(world, p.kind, p.value, now);
       if (problem) throw invalid('Invalid principal in policy');
       if (p.kind === 'AWS' && p.value.includes(':role/')) {
-        const role = roleByArn(world, p.value);
+        const role = findRoleByArn(world, p.value);
         if (role) bindings.set(p.value, role.roleId);
       }
     }
@@ -36,13 +36,6 @@ function principalValues(st: Statement): { kind: string; value: string }[] {
   return out;
 }
 
-function roleByArn(world: World, arn: string) {
-  const m = /^arn:aws:iam::(\d{12}):role\/(.*\/)?([^/]+)$/.exec(arn);
-  if (!m) return undefined;
-  const role = world.accounts.get(m[1])?.roles.get(m[3].toLowerCase());
-  return role && role.arn === arn ? role : undefined;
-}
-
 /** Returns a reason when the principal would be rejected by AWS, or undefined when it is valid now. */
 export function checkPrincipal(world: World, kind: string, value: string, now: number): string | undefined {
   if (kind === 'AWS') {
@@ -55,7 +48,7 @@ export function checkPrincipal(world: World, kind: string, value: string, now: n
       return 'stale unique id';
     }
     if (/^arn:aws:iam::\d{12}:role\//.test(value)) {
-      const role = roleByArn(world, value);
+      const role = findRoleByArn(world, value);
       if (!role) return 'no such role';
       if (now < role.visibleAt) return 'role not yet propagated';
       return undefined;
@@ -79,7 +72,7 @@ export function renderBoundPolicy(world: World, text: string, bindings?: Map<str
   if (!bindings || bindings.size === 0) return text;
   const stale = new Map<string, string>();
   for (const [arn, id] of bindings) {
-    const role = roleByArn(world, arn);
+    const role = findRoleByArn(world, arn);
     if (!role || role.roleId !== id) stale.set(arn, id);
   }
   if (stale.size === 0) return text;

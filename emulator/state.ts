@@ -169,3 +169,11 @@ export function newSigningKey(): World['signingKey'] {
 }
 
 export const parseDoc = (text: string): PolicyDocument => JSON.parse(text) as PolicyDocument;
+
+/** The role an ARN names now (path included), or undefined. Role names are unique per account ignoring case. */
+export function findRoleByArn(world: World, arn: string): Role | undefined {
+  const m = /^arn:aws:iam::(\d{12}):role\/(.*\/)?([^/]+)$/.exec(arn);
+  if (!m) return undefined;
+  const role = world.accounts.get(m[1])?.roles.get(m[3].toLowerCase());
+  return role && role.arn === arn ? role : undefined;
+}

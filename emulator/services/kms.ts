@@ -2,10 +2,9 @@ import type { CallContext, Caller, ServiceModule } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import type { KmsKey, World } from '../state';
-import { authorizeCall, identityOf, principalOf } from '../authz';
+import { authorizeCall, decide } from '../authz';
 import { bindPrincipals } from '../principals';
 import { parsePolicyText, validatePolicy, policySize } from '../../lib/iam-policy/grammar';
-import { authorize } from '../../lib/iam-policy/evaluate';
 
 const KEY_POLICY_MAX_BYTES = 32_768;
 
@@ -82,19 +81,9 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     const problem = validatePolicy(parsed.doc, 'key');
     if (problem) throw new AwsError('MalformedPolicyDocumentException', problem);
     if (policySize(text) > KEY_POLICY_MAX_BYTES) throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
-    bindPrincipals(ctx.world, text, ctx.now, (m) => new AwsError('MalformedPolicyDocumentException', `Policy contains a statement with one or more invalid principals.${m ? '' : ''}`));
+    bindPrincipals(ctx.world, text, ctx.now, () => new AwsError('MalformedPolicyDocumentException', 'Policy contains a statement with one or more invalid principals.'));
     if (body.BypassPolicyLockoutSafetyCheck !== true) {
-      const id = identityOf(ctx.world, caller);
-      const still = authorize({
-        principal: principalOf(caller),
-        action: 'kms:PutKeyPolicy',
-        resource: key.arn,
-        resourceAccountId: key.accountId,
-        identityPolicies: id.identityPolicies,
-        permissionsBoundary: id.permissionsBoundary,
-        resourcePolicy: parsed.doc,
-        resourcePolicyRequired: true,
-      });
+      const still = decide(ctx.world, caller, { action: 'kms:PutKeyPolicy', resource: key.arn, resourceAccountId: key.accountId, resourcePolicy: parsed.doc, resourcePolicyRequired: true });
       if (!still.allowed) {
         throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
       }

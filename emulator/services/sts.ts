@@ -2,8 +2,8 @@ import type { CallContext, ServiceModule } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { QueryParams, queryError, queryResponse } from '../protocols/query';
-import { uniqueId, type Role, type Session, type World } from '../state';
-import { findRoleByArn, identityOf, livePolicy, principalOf } from '../authz';
+import { findRoleByArn, uniqueId, type Role, type Session, type World } from '../state';
+import { decide, livePolicy } from '../authz';
 import { authorize } from '../../lib/iam-policy/evaluate';
 import { verifyToken } from '../tokens';
 import type { XmlNode } from '../xml';
@@ -79,17 +79,13 @@ const ops: Record<string, (ctx: CallContext, p: QueryParams) => XmlNode> = {
     if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
       throw new AwsError('ValidationError', `1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
     }
-    const identity = identityOf(ctx.world, caller);
-    const decision = authorize({
-      principal: principalOf(caller),
+    const decision = decide(ctx.world, caller, {
       action: 'sts:AssumeRole',
       resource: role.arn,
       resourceAccountId: role.accountId,
-      identityPolicies: identity.identityPolicies,
-      permissionsBoundary: identity.permissionsBoundary,
       resourcePolicy: livePolicy(ctx.world, role.trustPolicy, role.trustBindings),
       resourcePolicyRequired: true,
-      context: { 'sts:ExternalId': externalId, 'aws:SecureTransport': 'true', 'sts:RoleSessionName': name },
+      context: { 'sts:ExternalId': externalId, 'sts:RoleSessionName': name },
     });
     if (!decision.allowed) throw denied();
     const s = issueSession(ctx.world, role, name, duration(p, role, true), true);
