@@ -1,9 +1,8 @@
-import { authorize, type ContextValue, type PrincipalInfo } from '../lib/iam-policy/evaluate';
+import { authorize, type ContextValue, type Decision, type PrincipalInfo } from '../lib/iam-policy/evaluate';
 import type { PolicyDocument } from '../lib/iam-policy/types';
 import { accessDenied } from './errors';
 import type { Caller } from './context';
 import { findRoleByArn, parseDoc, type Role, type World } from './state';
-import type { Decision } from '../lib/iam-policy/evaluate';
 import { renderBoundPolicy } from './principals';
 
 export interface AuthzRequest {

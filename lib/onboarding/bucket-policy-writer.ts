@@ -35,7 +35,6 @@ async function writePolicy(t: BucketTarget, doc: PolicyDocument): Promise<void> 
 export const directBucketPolicyWriter: BucketPolicyWriter = async (t, id, statements) => {
   const current = await s3Api.getBucketPolicy(t.s3, t.bucket, t.accountId);
   if (sameJson(ownStatements(current, id), statements)) return false;
-  if (!current && !statements.length) return false;
   const merged = mergeStatements(current, id, statements);
   checkBucketPolicySize(t.bucket, merged);
   await writePolicy(t, merged);

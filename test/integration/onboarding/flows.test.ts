@@ -246,13 +246,14 @@ describe('POST /v1/onboardings — the flows', () => {
     expect((await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!.Tags).toBeUndefined();
   });
 
-  it('writes bucket statements that survive IAM propagation: no wait even with a 15 s window', async () => {
+  // the time it takes is measured by `npm run bench`; here: every write succeeds at its first attempt
+  it('writes bucket statements that do not depend on IAM propagation: inside a 15 s window every write succeeds first time', async () => {
     await admin.propagation(15_000);
-    const t0 = Date.now();
     const res = await api.onboard(pbm({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'fast/' }));
-    expect(res.status).toBe(201);
-    expect(Date.now() - t0).toBeLessThan(5_000);
     await admin.propagation(0);
+    expect(res.status).toBe(201);
+    const writeCalls = (await writes(stack)).map((c) => `${c.operation} ${c.status}`);
+    expect(writeCalls.sort()).toEqual(['CreateRole 200', 'PutBucketPolicy 204', 'PutRolePolicy 200']);
   });
 
   it('a bucket whose policy names a foreign statement by ARN keeps working: the merge never touches it', async () => {
