@@ -34,12 +34,12 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
 
   // the API's own role, from serverless.yml
   const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as { resources: CfnTemplate };
-  applyTemplate(world, world.accounts.get(t.platformAccountId)!, { Resources: { ApiRole: sls.resources.Resources.ApiRole } }, {});
+  applyTemplate(world.accounts.get(t.platformAccountId)!, { Resources: { ApiRole: sls.resources.Resources.ApiRole } }, {});
 
   // every account: the provisioner role and the workload boundary, from the deployment template
   const template = readTemplate(path.join(repoRoot, 'deploy/provisioner.yaml'));
   for (const account of world.accounts.values()) {
-    applyTemplate(world, account, template, { PlatformAccountId: t.platformAccountId, ExternalId: externalIdFor(t, account.id) });
+    applyTemplate(account, template, { PlatformAccountId: t.platformAccountId, ExternalId: externalIdFor(t, account.id) });
   }
 
   for (const c of t.clusters) {
@@ -140,7 +140,7 @@ export function putRole(account: Account, s: RoleSpec): Role {
 }
 
 /** Creates the IAM resources of a CloudFormation template in one account (managed policies, then roles). */
-function applyTemplate(world: World, account: Account, template: CfnTemplate, params: Record<string, string>): void {
+function applyTemplate(account: Account, template: CfnTemplate, params: Record<string, string>): void {
   const vars: Record<string, string> = { 'AWS::AccountId': account.id, 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1' };
   for (const [k, p] of Object.entries(template.Parameters ?? {})) if (p.Default !== undefined) vars[k] = p.Default;
   Object.assign(vars, params);
@@ -197,5 +197,4 @@ function applyTemplate(world: World, account: Account, template: CfnTemplate, pa
       description: get<string | undefined>('Description'),
     });
   }
-  void world;
 }
