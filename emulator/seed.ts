@@ -97,7 +97,7 @@ const fail = (m: string): never => {
   throw new Error(m);
 };
 
-interface RoleSpec {
+export interface RoleSpec {
   name: string;
   path?: string;
   trustPolicy: string;
@@ -139,37 +139,40 @@ export function putRole(account: Account, s: RoleSpec): Role {
   return role;
 }
 
-/** Creates the IAM resources of a CloudFormation template in one account (managed policies, then roles). */
-function applyTemplate(account: Account, template: CfnTemplate, params: Record<string, string>): void {
-  const vars: Record<string, string> = { 'AWS::AccountId': account.id, 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1' };
+/** A managed policy of a template, resolved for one account. */
+export interface TemplatePolicy {
+  arn: string;
+  name: string;
+  path: string;
+  document: unknown;
+  description?: string;
+}
+
+/**
+ * The IAM resources of a CloudFormation template (managed policies, then roles), resolved for one account:
+ * what the emulator seeds, and what a seeded AWS-compatible endpoint gets through IAM calls.
+ */
+export function templateIam(template: CfnTemplate, accountId: string, params: Record<string, string>): { policies: TemplatePolicy[]; roles: (RoleSpec & { inline: Record<string, string> })[] } {
+  const vars: Record<string, string> = { 'AWS::AccountId': accountId, 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1' };
   for (const [k, p] of Object.entries(template.Parameters ?? {})) if (p.Default !== undefined) vars[k] = p.Default;
   Object.assign(vars, params);
   const refs: Record<string, string> = {};
   const entries = Object.entries(template.Resources);
+  const policies: TemplatePolicy[] = [];
   for (const [logical, r] of entries) {
     if (r.Type !== 'AWS::IAM::ManagedPolicy') continue;
     const p = resolve(r.Properties, vars, refs) as { ManagedPolicyName: string; Path?: string; PolicyDocument: unknown; Description?: string };
     const pathName = p.Path ?? '/';
-    const arn = `arn:aws:iam::${account.id}:policy${pathName}${p.ManagedPolicyName}`;
-    account.policies.set(arn, {
-      policyId: uniqueId('ANPA'),
-      name: p.ManagedPolicyName,
-      path: pathName,
-      arn,
-      description: p.Description,
-      versions: [{ id: 'v1', document: JSON.stringify(p.PolicyDocument), createDate: new Date(0) }],
-      defaultVersionId: 'v1',
-      createDate: new Date(0),
-      updateDate: new Date(0),
-      tags: new Map(),
-    });
+    const arn = `arn:aws:iam::${accountId}:policy${pathName}${p.ManagedPolicyName}`;
+    policies.push({ arn, name: p.ManagedPolicyName, path: pathName, document: p.PolicyDocument, description: p.Description });
     refs[logical] = arn;
   }
+  const roles: (RoleSpec & { inline: Record<string, string> })[] = [];
   for (const [, r] of entries) {
     if (r.Type !== 'AWS::IAM::Role') continue;
     const props = r.Properties as Record<string, unknown>;
     const get = <T>(key: string): T => resolve(props[key], vars, refs) as T;
-    const policies = ((props.Policies as { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[]) ?? []).map((pol) => ({
+    const inline = ((props.Policies as { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[]) ?? []).map((pol) => ({
       name: pol.PolicyName,
       doc: {
         ...(pol.PolicyDocument as object),
@@ -185,11 +188,11 @@ function applyTemplate(account: Account, template: CfnTemplate, params: Record<s
       },
     }));
     const tags = get<{ Key: string; Value: string }[] | undefined>('Tags') ?? [];
-    putRole(account, {
+    roles.push({
       name: get<string>('RoleName'),
       path: get<string | undefined>('Path'),
       trustPolicy: JSON.stringify(get('AssumeRolePolicyDocument')),
-      inline: Object.fromEntries(policies.map((p) => [p.name, JSON.stringify(p.doc)])),
+      inline: Object.fromEntries(inline.map((p) => [p.name, JSON.stringify(p.doc)])),
       managed: get<string[] | undefined>('ManagedPolicyArns'),
       tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
       boundary: get<string | undefined>('PermissionsBoundary'),
@@ -197,4 +200,25 @@ function applyTemplate(account: Account, template: CfnTemplate, params: Record<s
       description: get<string | undefined>('Description'),
     });
   }
+  return { policies, roles };
+}
+
+/** Creates the IAM resources of a CloudFormation template in one account (managed policies, then roles). */
+function applyTemplate(account: Account, template: CfnTemplate, params: Record<string, string>): void {
+  const { policies, roles } = templateIam(template, account.id, params);
+  for (const p of policies) {
+    account.policies.set(p.arn, {
+      policyId: uniqueId('ANPA'),
+      name: p.name,
+      path: p.path,
+      arn: p.arn,
+      description: p.description,
+      versions: [{ id: 'v1', document: JSON.stringify(p.document), createDate: new Date(0) }],
+      defaultVersionId: 'v1',
+      createDate: new Date(0),
+      updateDate: new Date(0),
+      tags: new Map(),
+    });
+  }
+  for (const r of roles) putRole(account, r);
 }

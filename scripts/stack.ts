@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { startEmulator, type Emulator } from '../emulator/server';
 import { loadTopology, type Topology } from '../emulator/topology';
 import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
+import { roleCredentialsAt, seedEndpoint } from './aws-endpoint';
 import { startLocalApi, type LocalApi } from './local-api';
 import { resetRuntime, setLocalGuardrails } from '../lib/runtime';
 import { allowAllFromTopology } from '../lib/guardrails/load';
@@ -51,58 +52,101 @@ const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTable
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const topology = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
   const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0 });
+  try {
+    // the API runs as its own role, as Lambda would give it credentials
+    const res = await fetch(`${emulator.url}/_emulator/credentials`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 's3-onboarding-local' }),
+    });
+    const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+    const api = await startApiAgainst(emulator.url, creds, topology, opts);
+    return {
+      ...api,
+      emulator,
+      close: async () => {
+        await api.close();
+        await emulator.close();
+      },
+    };
+  } catch (e) {
+    await emulator.close();
+    throw e;
+  }
+}
+
+export interface EndpointStack {
+  apiUrl: string;
+  /** the AWS-compatible endpoint the API calls */
+  awsEndpoint: string;
+  dynamodbUrl: string;
+  /** the topology as the endpoint holds it (key ARNs and cluster issuers as the endpoint assigned them) */
+  topology: Topology;
+  close(): Promise<void>;
+}
+
+/**
+ * The local stack without the embedded emulator: the API (and a local DynamoDB) against an already running,
+ * empty AWS-compatible endpoint such as moto_server, seeded here with the topology through ordinary AWS calls.
+ * The API runs with credentials of its role obtained there by AssumeRole.
+ */
+export async function startEndpointStack(opts: StackOptions & { awsEndpoint: string }): Promise<EndpointStack> {
+  const given = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
+  const { topology } = await seedEndpoint(opts.awsEndpoint, given, REPO_ROOT);
+  const creds = await roleCredentialsAt(opts.awsEndpoint, `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, 's3-onboarding-local');
+  const api = await startApiAgainst(opts.awsEndpoint, creds, topology, opts);
+  return { ...api, awsEndpoint: opts.awsEndpoint, topology };
+}
+
+/** A local DynamoDB and the API, calling AWS at `awsUrl` with `creds` (the API role's). */
+async function startApiAgainst(
+  awsUrl: string,
+  creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
+  topology: Topology,
+  opts: StackOptions,
+): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; close(): Promise<void> }> {
   const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     ddb.once('error', reject);
     ddb.listen(opts.dynamodbPort ?? 0, '127.0.0.1', () => resolve());
   });
+  const closeDdb = () => new Promise<void>((resolve) => ddb.close(() => resolve()));
   const dynamodbUrl = `http://127.0.0.1:${(ddb.address() as AddressInfo).port}`;
-  await createTable(dynamodbUrl, LOCAL_TABLE);
-
-  // the API runs as its own role, as Lambda would give it credentials
-  const res = await fetch(`${emulator.url}/_emulator/credentials`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 's3-onboarding-local' }),
-  });
-  const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
-  const externalIds: Record<string, string> = { '*': DEFAULT_EXTERNAL_ID };
-  for (const [account, s] of Object.entries(topology.accountSettings)) if (s.externalId) externalIds[account] = s.externalId;
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL: emulator.url,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
-    AWS_REGION: topology.clusters[0]?.region ?? 'eu-west-1',
-    AWS_ACCESS_KEY_ID: creds.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
-    AWS_SESSION_TOKEN: creds.sessionToken,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    S3_FORCE_PATH_STYLE: 'true',
-    TABLE_NAME: LOCAL_TABLE,
-    TARGET_ACCOUNTS: topology.accounts.join(','),
-    PROVISIONER_EXTERNAL_IDS: JSON.stringify(externalIds),
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-  });
-  delete process.env.AWS_PROFILE;
-  // without a GUARDRAILS file the local stack allows everything in the topology (contract section 1)
-  setLocalGuardrails(process.env.GUARDRAILS ? undefined : allowAllFromTopology(topology));
-  resetRuntime();
   let api: LocalApi;
   try {
+    await createTable(dynamodbUrl, LOCAL_TABLE);
+    const externalIds: Record<string, string> = { '*': DEFAULT_EXTERNAL_ID };
+    for (const [account, s] of Object.entries(topology.accountSettings)) if (s.externalId) externalIds[account] = s.externalId;
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: awsUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
+      AWS_REGION: topology.clusters[0]?.region ?? 'eu-west-1',
+      AWS_ACCESS_KEY_ID: creds.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      AWS_SESSION_TOKEN: creds.sessionToken ?? '',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      S3_FORCE_PATH_STYLE: 'true',
+      TABLE_NAME: LOCAL_TABLE,
+      TARGET_ACCOUNTS: topology.accounts.join(','),
+      PROVISIONER_EXTERNAL_IDS: JSON.stringify(externalIds),
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    });
+    delete process.env.AWS_PROFILE;
+    // without a GUARDRAILS file the local stack allows everything in the topology (contract section 1)
+    setLocalGuardrails(process.env.GUARDRAILS ? undefined : allowAllFromTopology(topology));
+    resetRuntime();
     api = await startLocalApi({ port: opts.port ?? 0, repoRoot: REPO_ROOT, caller: opts.caller ?? process.env.LOCAL_CALLER ?? DEMO_CALLER });
   } catch (e) {
-    await emulator.close();
-    ddb.close();
+    await closeDdb();
     throw e;
   }
   return {
     apiUrl: api.url,
-    emulator,
     dynamodbUrl,
     topology,
     close: async () => {
       await api.close();
-      await emulator.close();
-      await new Promise<void>((resolve) => ddb.close(() => resolve()));
+      await closeDdb();
     },
   };
 }

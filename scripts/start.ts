@@ -1,15 +1,20 @@
 /* npm start: the local stack on 127.0.0.1 (contract section 1). */
-import { startStack } from './stack';
+import { startEndpointStack, startStack } from './stack';
 
 async function main(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL ??= 'INFO';
-  const stack = await startStack({
+  const common = {
     port: Number(process.env.PORT ?? 3000),
-    emulatorPort: Number(process.env.EMULATOR_PORT ?? 4566),
     dynamodbPort: process.env.DYNAMODB_PORT ? Number(process.env.DYNAMODB_PORT) : undefined,
-  });
+  };
   const out = process.stdout;
-  out.write(`s3-onboarding ready: API ${stack.apiUrl}  emulator ${stack.emulator.url}  dynamodb ${stack.dynamodbUrl}\n`);
+  // AWS_ENDPOINT: an already running, empty AWS-compatible endpoint (moto_server) instead of the embedded emulator
+  const awsEndpoint = process.env.AWS_ENDPOINT;
+  const stack = awsEndpoint
+    ? await startEndpointStack({ ...common, awsEndpoint })
+    : await startStack({ ...common, emulatorPort: Number(process.env.EMULATOR_PORT ?? 4566) });
+  const aws = 'emulator' in stack ? `emulator ${stack.emulator.url}` : `aws ${stack.awsEndpoint} (seeded)`;
+  out.write(`s3-onboarding ready: API ${stack.apiUrl}  ${aws}  dynamodb ${stack.dynamodbUrl}\n`);
   out.write(`try:  curl -s ${stack.apiUrl}/v1/health\n`);
   out.write(`      curl -s -X POST ${stack.apiUrl}/v1/onboardings -H 'content-type: application/json' -d @examples/requests/pbm-same-account.json\n`);
   let stopping = false;
