@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { randomUUID } from 'node:crypto';
 import { findRoleByArn, type World } from './state';
 import { issueToken } from './tokens';
 import { issueSession } from './services/sts';
@@ -34,6 +35,9 @@ const tokenSchema = z.strictObject({
   accountId: z.string().optional(),
   region: z.string().optional(),
   expiresInSeconds: z.number().int().optional(),
+  /** the pod the projected token is bound to (EKS Pod Identity session tags kubernetes-pod-name / -uid) */
+  podName: z.string().min(1).optional(),
+  podUid: z.string().min(1).optional(),
 });
 const credentialsSchema = z.strictObject({
   roleArn: z.string(),
@@ -49,7 +53,7 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
   try {
     switch (route) {
       case 'GET /_emulator/health':
-        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 'eks', 'kms'], accounts: [...world.accounts.keys()] } };
+        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 'eks', 'kms', 'eks-auth'], accounts: [...world.accounts.keys()] } };
       case 'POST /_emulator/reset':
         r.reset();
         return { status: 200, body: { ok: true } };
@@ -104,7 +108,11 @@ function tokens(world: World, t: z.infer<typeof tokenSchema>): AdminResponse {
     iat: now,
     nbf: now,
     exp: now + (t.expiresInSeconds ?? 86_400),
-    'kubernetes.io': { namespace: t.namespace, serviceaccount: { name: t.serviceAccount } },
+    'kubernetes.io': {
+      namespace: t.namespace,
+      serviceaccount: { name: t.serviceAccount },
+      pod: { name: t.podName ?? `${t.serviceAccount}-0`, uid: t.podUid ?? randomUUID() },
+    },
   });
   return { status: 200, body: { token } };
 }

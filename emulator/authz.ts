@@ -60,8 +60,22 @@ export function decide(world: World, caller: Caller, r: AuthzRequest): Decision 
     permissionsBoundary: identity.permissionsBoundary,
     resourcePolicy: r.resourcePolicy,
     resourcePolicyRequired: r.resourcePolicyRequired,
-    context: { 'aws:SecureTransport': 'true', ...r.context },
+    context: { 'aws:SecureTransport': 'true', ...principalTagContext(world, caller), ...r.context },
   });
+}
+
+/**
+ * `aws:PrincipalTag/<key>` of a caller: the tags of the session's role, overridden (ignoring case) by the
+ * session's own tags (those passed when it was assumed and those inherited as transitive).
+ */
+export function principalTagContext(world: World, caller: Caller): Record<string, string> {
+  const s = caller.session;
+  if (!s) return {};
+  const tags = new Map<string, [string, string]>();
+  const role = findRoleByArn(world, s.roleArn);
+  if (role && role.roleId === s.roleId) for (const [k, v] of role.tags) tags.set(k.toLowerCase(), [k, v]);
+  for (const [k, v] of Object.entries(s.tags ?? {})) tags.set(k.toLowerCase(), [k, v]);
+  return Object.fromEntries([...tags.values()].map(([k, v]) => [`aws:PrincipalTag/${k}`, v]));
 }
 
 /** Throws AWS's AccessDenied unless the call is allowed. */

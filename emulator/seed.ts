@@ -29,6 +29,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
     propagationMs: 0,
     signingKey,
     platformAccountId: t.platformAccountId,
+    podIdentityAssociations: new Map(),
   };
   const epoch = new Date('2026-01-01T00:00:00Z');
 
@@ -44,7 +45,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
 
   for (const c of t.clusters) {
     const issuer = c.oidcIssuer ?? defaultIssuer(c);
-    world.clusters.push({ name: c.name, accountId: c.accountId, region: c.region, issuer, createdAt: epoch });
+    world.clusters.push({ name: c.name, accountId: c.accountId, region: c.region, issuer, createdAt: epoch, podIdentityAgent: c.podIdentityAgent });
     if (c.oidcProvider) {
       const url = issuer.replace(/^https:\/\//, '');
       const arn = `arn:aws:iam::${c.accountId}:oidc-provider/${url}`;

@@ -11,8 +11,9 @@ import { sts } from './services/sts';
 import { s3 } from './services/s3';
 import { eks } from './services/eks';
 import { kms } from './services/kms';
+import { eksAuth } from './services/eks-auth';
 
-const services: Record<string, ServiceModule> = { iam, sts, s3, eks, kms };
+const services: Record<string, ServiceModule> = { iam, sts, s3, eks, kms, 'eks-auth': eksAuth };
 const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set|Upload|Abort|Complete)/;
 
 export interface Emulator {

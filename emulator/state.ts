@@ -57,6 +57,28 @@ export interface Cluster {
   region: string;
   issuer: string;
   createdAt: Date;
+  /** whether the eks-pod-identity-agent add-on is installed (topology `podIdentityAgent`, default true) */
+  podIdentityAgent: boolean;
+}
+
+/** An EKS Pod Identity association (one per cluster, namespace and service account). */
+export interface PodIdentityAssociation {
+  associationId: string;
+  associationArn: string;
+  clusterName: string;
+  accountId: string;
+  region: string;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  targetRoleArn?: string;
+  /** the value EKS passes as sts:ExternalId when it assumes the target role */
+  externalId: string;
+  disableSessionTags: boolean;
+  tags: Record<string, string>;
+  clientRequestToken?: string;
+  createdAt: Date;
+  modifiedAt: Date;
 }
 
 export interface Bucket {
@@ -101,6 +123,10 @@ export interface Session {
   sessionName: string;
   expiresAt: number;
   chained: boolean;
+  /** session tags (including incoming transitive ones): `aws:PrincipalTag/<key>` over the role's own tags */
+  tags?: Record<string, string>;
+  /** keys of `tags` that pass on to sessions this session assumes (role chaining) */
+  transitiveTagKeys?: string[];
 }
 
 export interface CallRecord {
@@ -143,6 +169,8 @@ export interface World {
   propagationMs: number;
   signingKey: { privateKey: KeyObject; publicKey: KeyObject; kid: string };
   platformAccountId: string;
+  /** EKS Pod Identity associations, by association id */
+  podIdentityAssociations: Map<string, PodIdentityAssociation>;
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

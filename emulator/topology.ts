@@ -17,6 +17,8 @@ export const topologySchema = z.strictObject({
         region: z.string(),
         oidcIssuer: z.string().url().optional(),
         oidcProvider: z.boolean().default(true),
+        /** whether the eks-pod-identity-agent add-on is installed (DescribeAddon answers it) */
+        podIdentityAgent: z.boolean().default(true),
       }),
     )
     .default([]),

@@ -3,6 +3,7 @@ import { requireCaller } from '../context';
 import { AwsError } from '../errors';
 import { authorizeCall } from '../authz';
 import type { Cluster } from '../state';
+import { handlePodIdentity, podIdentityOperation } from './eks-pod-identity';
 
 function clusterJson(c: Cluster) {
   return {
@@ -20,6 +21,7 @@ function clusterJson(c: Cluster) {
 }
 
 function handle(ctx: CallContext) {
+  if (podIdentityOperation(ctx.req.method, ctx.req.path)) return handlePodIdentity(ctx);
   const caller = requireCaller(ctx);
   const { req, world } = ctx;
   const inScope = world.clusters.filter((c) => c.accountId === caller.accountId && c.region === req.region);
@@ -43,7 +45,7 @@ export const eks: ServiceModule = {
   operationOf(req) {
     if (req.method === 'GET' && /^\/clusters\/?$/.test(req.path)) return 'ListClusters';
     if (req.method === 'GET' && /^\/clusters\/[^/]+$/.test(req.path)) return 'DescribeCluster';
-    return 'Unknown';
+    return podIdentityOperation(req.method, req.path) ?? 'Unknown';
   },
   handle,
   renderError(code, message, status) {

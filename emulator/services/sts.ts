@@ -1,17 +1,24 @@
-import type { CallContext, ServiceModule } from '../context';
+import type { CallContext, Caller, ServiceModule } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { QueryParams, queryError, queryResponse } from '../protocols/query';
 import { findRoleByArn, uniqueId, type Role, type Session, type World } from '../state';
 import { decide, livePolicy } from '../authz';
-import { authorize } from '../../lib/iam-policy/evaluate';
+import { authorize, type ContextValue } from '../../lib/iam-policy/evaluate';
 import { verifyToken } from '../tokens';
 import type { XmlNode } from '../xml';
 
 const NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const CHAINED_MAX_SECONDS = 3600;
 
-export function issueSession(world: World, role: Role, sessionName: string, durationSeconds: number, chained: boolean): Session {
+export function issueSession(
+  world: World,
+  role: Role,
+  sessionName: string,
+  durationSeconds: number,
+  chained: boolean,
+  tagging: { tags?: Record<string, string>; transitiveTagKeys?: string[] } = {},
+): Session {
   const s: Session = {
     accessKeyId: uniqueId('ASIA', 20),
     arn: `arn:aws:sts::${role.accountId}:assumed-role/${role.name}/${sessionName}`,
@@ -22,6 +29,7 @@ export function issueSession(world: World, role: Role, sessionName: string, dura
     sessionName,
     expiresAt: Date.now() + durationSeconds * 1000,
     chained,
+    ...(tagging.tags && Object.keys(tagging.tags).length ? { tags: tagging.tags, transitiveTagKeys: tagging.transitiveTagKeys ?? [] } : {}),
   };
   world.sessions.set(s.accessKeyId, s);
   return s;
@@ -49,7 +57,10 @@ function sessionName(p: QueryParams): string {
 }
 
 function duration(p: QueryParams, role: Role, chained: boolean): number {
-  const d = p.int('DurationSeconds') ?? 3600;
+  return checkDuration(p.int('DurationSeconds') ?? 3600, role, chained);
+}
+
+function checkDuration(d: number, role: Role, chained: boolean): number {
   if (d < 900 || d > 43200) {
     throw new AwsError('ValidationError', `1 validation error detected: Value '${d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900 and less than or equal to 43200`);
   }
@@ -58,6 +69,48 @@ function duration(p: QueryParams, role: Role, chained: boolean): number {
   }
   if (d > role.maxSessionDuration) throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
   return d;
+}
+
+/**
+ * sts:AssumeRole by a role session (role chaining), as AWS authorises it: the caller's identity policies and
+ * boundary with the target's trust policy, and `sts:TagSession` as well when session tags are set (passed ones and
+ * the caller's transitive ones, which carry over). Used by the STS API and by EKS Pod Identity's target-role hop.
+ */
+export function assumeRole(
+  world: World,
+  caller: Caller,
+  now: number,
+  input: { roleArn: string; sessionName: string; externalId?: string; durationSeconds: number; tags?: Record<string, string>; transitiveTagKeys?: string[] },
+): { session: Session; role: Role } {
+  const denied = (action: string) => accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${input.roleArn}`);
+  if (!caller.session) throw accessDenied('Roles may not be assumed by root accounts.');
+  const role = findRoleByArn(world, input.roleArn);
+  if (!role || now < role.visibleAt) throw denied('sts:AssumeRole');
+  // incoming transitive tags persist into the new session (a conflicting new value is not checked here)
+  const inherited = caller.session.tags ?? {};
+  const transitive = caller.session.transitiveTagKeys ?? [];
+  const tags: Record<string, string> = { ...Object.fromEntries(transitive.filter((k) => k in inherited).map((k) => [k, inherited[k]])), ...input.tags };
+  const transitiveTagKeys = [...new Set([...transitive.filter((k) => k in inherited), ...(input.transitiveTagKeys ?? [])])];
+  const keys = Object.keys(tags);
+  const context: Record<string, ContextValue> = { 'sts:ExternalId': input.externalId, 'sts:RoleSessionName': input.sessionName };
+  if (keys.length) {
+    for (const [k, v] of Object.entries(tags)) context[`aws:RequestTag/${k}`] = v;
+    context['aws:TagKeys'] = keys;
+    if (transitiveTagKeys.length) context['sts:TransitiveTagKeys'] = transitiveTagKeys;
+  }
+  for (const action of keys.length ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
+    const decision = decide(world, caller, {
+      action,
+      resource: role.arn,
+      resourceAccountId: role.accountId,
+      resourcePolicy: livePolicy(world, role.trustPolicy, role.trustBindings),
+      resourcePolicyRequired: true,
+      context,
+    });
+    if (!decision.allowed) throw denied(action);
+  }
+  const session = issueSession(world, role, input.sessionName, checkDuration(input.durationSeconds, role, true), true, { tags, transitiveTagKeys });
+  return { session, role };
 }
 
 const ops: Record<string, (ctx: CallContext, p: QueryParams) => XmlNode> = {
@@ -71,25 +124,20 @@ const ops: Record<string, (ctx: CallContext, p: QueryParams) => XmlNode> = {
     const caller = requireCaller(ctx);
     const roleArn = p.req('RoleArn');
     const name = sessionName(p);
-    const denied = () => accessDenied(`User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
-    if (!caller.session) throw accessDenied('Roles may not be assumed by root accounts.');
-    const role = findRoleByArn(ctx.world, roleArn);
-    if (!role || ctx.now < role.visibleAt) throw denied();
     const externalId = p.opt('ExternalId');
     if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
       throw new AwsError('ValidationError', `1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
     }
-    const decision = decide(ctx.world, caller, {
-      action: 'sts:AssumeRole',
-      resource: role.arn,
-      resourceAccountId: role.accountId,
-      resourcePolicy: livePolicy(ctx.world, role.trustPolicy, role.trustBindings),
-      resourcePolicyRequired: true,
-      context: { 'sts:ExternalId': externalId, 'sts:RoleSessionName': name },
+    const tags = Object.fromEntries(p.tags().map((t) => [t.Key, t.Value]));
+    const { session, role } = assumeRole(ctx.world, caller, ctx.now, {
+      roleArn,
+      sessionName: name,
+      externalId,
+      durationSeconds: p.int('DurationSeconds') ?? 3600,
+      tags,
+      transitiveTagKeys: p.list('TransitiveTagKeys'),
     });
-    if (!decision.allowed) throw denied();
-    const s = issueSession(ctx.world, role, name, duration(p, role, true), true);
-    return credentialsXml(s, role);
+    return credentialsXml(session, role);
   },
 
   AssumeRoleWithWebIdentity(ctx, p) {

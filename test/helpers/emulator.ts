@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -13,6 +14,9 @@ export const DEMO_TOPOLOGY = path.resolve(__dirname, '../../examples/topology.js
 export const PLATFORM = '100000000001';
 export const WORKLOADS = '200000000002';
 export const BACKUPS = '300000000003';
+
+/** The demo topology as input, for a test file that needs a variant of it. */
+export const demoTopology = (): TopologyInput => JSON.parse(readFileSync(DEMO_TOPOLOGY, 'utf8')) as TopologyInput;
 
 export async function startTestEmulator(topology?: TopologyInput): Promise<Emulator> {
   return startEmulator({ topology: topology ? parseTopology(topology) : loadTopology(DEMO_TOPOLOGY) });
@@ -60,7 +64,7 @@ export const emulatorAdmin = (emu: Emulator) => ({
   clearFaults: () => admin<void>(emu, 'DELETE', 'faults'),
   latency: (perCallMs: number) => admin<unknown>(emu, 'POST', 'latency', { perCallMs }),
   propagation: (delayMs: number) => admin<unknown>(emu, 'POST', 'propagation', { delayMs }),
-  token: (b: { cluster: string; namespace: string; serviceAccount: string; audience?: string }) =>
+  token: (b: { cluster: string; namespace: string; serviceAccount: string; audience?: string; podName?: string; podUid?: string; expiresInSeconds?: number }) =>
     admin<{ token: string }>(emu, 'POST', 'tokens', b).then((r) => r.token),
   reset: () => admin<unknown>(emu, 'POST', 'reset'),
   roleCredentials: async (roleArn: string): Promise<AwsCredentialIdentity> => {
@@ -87,14 +91,14 @@ export async function failure(p: Promise<unknown>): Promise<Error & { $metadata?
 }
 
 /**
- * One emulator for a test file: started before its tests, closed after them, reset before each test (before the
- * file's own beforeEach hooks, which run after this one).
+ * One emulator for a test file (the demo topology unless one is given): started before its tests, closed after
+ * them, reset before each test (before the file's own beforeEach hooks, which run after this one).
  */
-export function useTestEmulator(bind: (emu: Emulator, admin: ReturnType<typeof emulatorAdmin>) => void): void {
+export function useTestEmulator(bind: (emu: Emulator, admin: ReturnType<typeof emulatorAdmin>) => void, topology?: TopologyInput): void {
   let emu: Emulator | undefined;
   let admin: ReturnType<typeof emulatorAdmin>;
   beforeAll(async () => {
-    emu = await startTestEmulator();
+    emu = await startTestEmulator(topology);
     admin = emulatorAdmin(emu);
     bind(emu, admin);
   });
