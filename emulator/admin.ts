@@ -39,6 +39,7 @@ const tokenSchema = z.strictObject({
   podName: z.string().min(1).optional(),
   podUid: z.string().min(1).optional(),
 });
+const imdsSchema = z.strictObject({ roleArn: z.string().nullable() });
 const credentialsSchema = z.strictObject({
   roleArn: z.string(),
   sessionName: z.string().default('local'),
@@ -83,6 +84,14 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
         return tokens(world, tokenSchema.parse(json(r.body)));
       case 'POST /_emulator/credentials':
         return credentials(world, credentialsSchema.parse(json(r.body)));
+      case 'GET /_emulator/imds':
+        return { status: 200, body: { roleArn: world.imdsRoleArn ?? null } };
+      case 'POST /_emulator/imds': {
+        const { roleArn } = imdsSchema.parse(json(r.body));
+        if (roleArn !== null && !findRoleByArn(world, roleArn)) return { status: 404, body: { error: `no role ${roleArn}` } };
+        world.imdsRoleArn = roleArn ?? undefined;
+        return { status: 200, body: { roleArn } };
+      }
       default:
         return { status: 404, body: { error: `no admin route ${route}` } };
     }

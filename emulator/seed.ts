@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { readTemplate, resolve, Unresolvable, type CfnTemplate } from './cfn';
 import { defaultIssuer, type Topology } from './topology';
 import { newAccount, newSigningKey, uniqueId, type Account, type Role, type World } from './state';
+import { asArray } from '../lib/iam-policy/grammar';
+import type { Statement } from '../lib/iam-policy/types';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const DEFAULT_EXTERNAL_ID = 's3-onboarding-local';
@@ -53,13 +55,15 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
     }
   }
   for (const r of t.roles) {
-    putRole(world.accounts.get(r.accountId) ?? fail(`role ${r.name}: unknown account ${r.accountId}`), {
+    const role = putRole(world.accounts.get(r.accountId) ?? fail(`role ${r.name}: unknown account ${r.accountId}`), {
       name: r.name,
       path: r.path,
       trustPolicy: JSON.stringify(r.trustPolicy),
       inline: Object.fromEntries(Object.entries(r.inlinePolicies).map(([k, v]) => [k, JSON.stringify(v)])),
       tags: r.tags,
     });
+    // the instance-metadata stand-in serves the first topology role EC2 may assume (POST /_emulator/imds changes it)
+    if (!world.imdsRoleArn && trustsEc2(r.trustPolicy)) world.imdsRoleArn = role.arn;
   }
   for (const k of t.kmsKeys) {
     const [, , , region, accountId, res] = k.arn.split(':');
@@ -93,6 +97,12 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
   }
   return world;
 }
+
+/** Whether a trust policy has an Allow statement naming the EC2 service principal. */
+const trustsEc2 = (trust: Record<string, unknown>): boolean =>
+  asArray((trust as { Statement?: Statement | Statement[] }).Statement).some(
+    (st) => st.Effect === 'Allow' && st.Principal !== undefined && st.Principal !== '*' && asArray(st.Principal.Service).includes('ec2.amazonaws.com'),
+  );
 
 const fail = (m: string): never => {
   throw new Error(m);

@@ -12,6 +12,7 @@ import { s3 } from './services/s3';
 import { eks } from './services/eks';
 import { kms } from './services/kms';
 import { eksAuth } from './services/eks-auth';
+import { handleImds, newImdsState } from './imds';
 
 const services: Record<string, ServiceModule> = { iam, sts, s3, eks, kms, 'eks-auth': eksAuth };
 const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set|Upload|Abort|Complete)/;
@@ -19,6 +20,8 @@ const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set
 export interface Emulator {
   url: string;
   port: number;
+  /** the EC2 instance-metadata stand-in (its own listener: SDKs drop any path of the IMDS endpoint) */
+  imdsUrl: string;
   world: () => World;
   reset: () => void;
   close: () => Promise<void>;
@@ -26,6 +29,8 @@ export interface Emulator {
 
 export interface EmulatorOptions {
   port?: number;
+  /** port of the instance-metadata stand-in (default: any free port) */
+  imdsPort?: number;
   host?: string;
   topology: Topology;
   /** directory holding deploy/ templates (defaults to the repository root) */
@@ -67,16 +72,38 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const imdsState = newImdsState();
+  const imds: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      try {
+        handleImds(world, imdsState, req, res);
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`emulator internal error: ${(err as Error).message}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    imds.once('error', reject);
+    imds.listen(opts.imdsPort ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  }).catch(async (err: unknown) => {
+    await new Promise<void>((r) => server.close(() => r()));
+    throw err;
+  });
+  const imdsPort = (imds.address() as AddressInfo).port;
+  const closeServer = (s: Server) =>
+    new Promise<void>((resolve) => {
+      s.closeAllConnections();
+      s.close(() => resolve());
+    });
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    imdsUrl: `http://127.0.0.1:${imdsPort}`,
     world: () => world,
     reset,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => Promise.all([closeServer(server), closeServer(imds)]).then(() => undefined),
   };
 }
 

@@ -171,6 +171,8 @@ export interface World {
   platformAccountId: string;
   /** EKS Pod Identity associations, by association id */
   podIdentityAssociations: Map<string, PodIdentityAssociation>;
+  /** the role the instance-metadata stand-in hands out (see imds.ts); undefined: no instance profile */
+  imdsRoleArn?: string;
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
