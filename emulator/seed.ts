@@ -80,6 +80,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
       policy: JSON.stringify(k.policy ?? defaultPolicy),
       aliases: (k.aliases ?? []).map((a) => (a.startsWith('alias/') ? a : `alias/${a}`)),
       awsManaged: k.awsManaged ?? false,
+      tags: { ...k.tags },
       createDate: epoch,
     });
   }

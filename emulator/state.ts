@@ -110,6 +110,8 @@ export interface KmsKey {
   policy: string;
   aliases: string[];
   awsManaged: boolean;
+  /** key tags (topology `kmsKeys[].tags`, TagResource): `aws:ResourceTag/<key>` for key operations */
+  tags: Record<string, string>;
   createDate: Date;
 }
 

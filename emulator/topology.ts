@@ -41,6 +41,7 @@ export const topologySchema = z.strictObject({
         policy: policy.optional(),
         aliases: z.array(z.string()).optional(),
         awsManaged: z.boolean().optional(),
+        tags: z.record(z.string(), z.string()).optional(),
       }),
     )
     .default([]),

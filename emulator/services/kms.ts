@@ -29,9 +29,32 @@ export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, a
     resourceAccountId: key.accountId,
     resourcePolicy: JSON.parse(key.policy),
     resourcePolicyRequired: true,
-    context: { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:CallerAccount': caller.accountId },
+    context: { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:CallerAccount': caller.accountId, ...resourceTagContext(key) },
   });
 }
+
+/** Key tags as `aws:ResourceTag/<key>` (KMS ABAC). */
+const resourceTagContext = (key: KmsKey): Record<string, string> =>
+  Object.fromEntries(Object.entries(key.tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+
+/** Tags as KMS takes them (`TagKey` 1–128, `TagValue` 0–256, keys starting `aws:` reserved) -> a map. */
+function tagList(v: unknown): Record<string, string> {
+  if (!Array.isArray(v)) throw new AwsError('ValidationException', 'Tags must be a list of { TagKey, TagValue }');
+  const out: Record<string, string> = {};
+  for (const t of v as { TagKey?: unknown; TagValue?: unknown }[]) {
+    if (typeof t?.TagKey !== 'string' || typeof t.TagValue !== 'string' || t.TagKey.length < 1 || t.TagKey.length > 128 || t.TagValue.length > 256) {
+      throw new AwsError('ValidationException', 'Each tag needs a TagKey of 1-128 characters and a TagValue of at most 256');
+    }
+    if (t.TagKey.toLowerCase().startsWith('aws:')) throw new AwsError('TagException', `Tag keys beginning with aws: are reserved: ${t.TagKey}`);
+    out[t.TagKey] = t.TagValue;
+  }
+  return out;
+}
+
+const requestTagContext = (tags: Record<string, string>): Record<string, string | string[]> => ({
+  'aws:TagKeys': Object.keys(tags),
+  ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
+});
 
 function sameAccountOnly(caller: Caller, key: KmsKey, action: string): void {
   if (caller.accountId !== key.accountId) {
@@ -83,12 +106,66 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     if (policySize(text) > KEY_POLICY_MAX_BYTES) throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
     bindPrincipals(ctx.world, text, ctx.now, () => new AwsError('MalformedPolicyDocumentException', 'Policy contains a statement with one or more invalid principals.'));
     if (body.BypassPolicyLockoutSafetyCheck !== true) {
-      const still = decide(ctx.world, caller, { action: 'kms:PutKeyPolicy', resource: key.arn, resourceAccountId: key.accountId, resourcePolicy: parsed.doc, resourcePolicyRequired: true });
+      const still = decide(ctx.world, caller, { action: 'kms:PutKeyPolicy', resource: key.arn, resourceAccountId: key.accountId, resourcePolicy: parsed.doc, resourcePolicyRequired: true, context: resourceTagContext(key) });
       if (!still.allowed) {
         throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
       }
     }
     key.policy = text;
+    return {};
+  },
+  ListResourceTags(ctx, body, caller) {
+    const key = findKey(ctx.world, String(body.KeyId ?? ''));
+    sameAccountOnly(caller, key, 'kms:ListResourceTags');
+    authorizeKeyUse(ctx, caller, key, 'kms:ListResourceTags', key.region);
+    const all = Object.entries(key.tags).sort(([a], [b]) => a.localeCompare(b));
+    const limit = body.Limit === undefined ? 50 : Number(body.Limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AwsError('ValidationException', 'Limit must be between 1 and 1000');
+    let start = 0;
+    if (body.Marker !== undefined) {
+      start = Number(Buffer.from(String(body.Marker), 'base64url').toString('utf8'));
+      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new AwsError('InvalidMarkerException', 'The Marker is not valid');
+    }
+    const page = all.slice(start, start + limit);
+    const truncated = start + limit < all.length;
+    return {
+      Tags: page.map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+      Truncated: truncated,
+      ...(truncated ? { NextMarker: Buffer.from(String(start + limit)).toString('base64url') } : {}),
+    };
+  },
+  TagResource(ctx, body, caller) {
+    const key = findKey(ctx.world, String(body.KeyId ?? ''));
+    sameAccountOnly(caller, key, 'kms:TagResource');
+    if (key.awsManaged) throw accessDenied('AWS managed keys cannot be tagged');
+    const tags = tagList(body.Tags);
+    authorizeCall(ctx.world, caller, {
+      action: 'kms:TagResource',
+      resource: key.arn,
+      resourceAccountId: key.accountId,
+      resourcePolicy: JSON.parse(key.policy),
+      resourcePolicyRequired: true,
+      context: { ...resourceTagContext(key), ...requestTagContext(tags) },
+    });
+    if (Object.keys({ ...key.tags, ...tags }).length > 50) throw new AwsError('LimitExceededException', 'A KMS key can have at most 50 tags');
+    Object.assign(key.tags, tags);
+    return {};
+  },
+  UntagResource(ctx, body, caller) {
+    const key = findKey(ctx.world, String(body.KeyId ?? ''));
+    sameAccountOnly(caller, key, 'kms:UntagResource');
+    if (key.awsManaged) throw accessDenied('AWS managed keys cannot be tagged');
+    const keys = Array.isArray(body.TagKeys) ? (body.TagKeys as unknown[]).map(String) : [];
+    if (!keys.length) throw new AwsError('ValidationException', 'TagKeys must be a non-empty list');
+    authorizeCall(ctx.world, caller, {
+      action: 'kms:UntagResource',
+      resource: key.arn,
+      resourceAccountId: key.accountId,
+      resourcePolicy: JSON.parse(key.policy),
+      resourcePolicyRequired: true,
+      context: { ...resourceTagContext(key), 'aws:TagKeys': keys },
+    });
+    for (const k of keys) delete key.tags[k];
     return {};
   },
 };

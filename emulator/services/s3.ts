@@ -57,12 +57,14 @@ const xmlResponse = (root: string, node: XmlNode, status = 200): ServiceResponse
 });
 
 function authorizeS3(ctx: CallContext, caller: Caller, bucket: Bucket, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
+  // S3 ABAC (treated as enabled on every bucket): bucket tags are aws:ResourceTag for bucket-level actions
+  const tags = resource === `arn:aws:s3:::${bucket.name}` ? Object.fromEntries(Object.entries(bucket.tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])) : {};
   authorizeCall(ctx.world, caller, {
     action,
     resource,
     resourceAccountId: bucket.accountId,
     resourcePolicy: livePolicy(ctx.world, bucket.policy, bucket.policyBindings),
-    context: { 's3:ResourceAccount': bucket.accountId, ...context },
+    context: { 's3:ResourceAccount': bucket.accountId, ...tags, ...context },
   });
 }
 
