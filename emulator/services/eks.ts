@@ -14,6 +14,11 @@ function clusterJson(c: Cluster) {
     endpoint: `https://${c.issuer.split('/').pop()}.gr7.${c.region}.eks.amazonaws.com`,
     roleArn: `arn:aws:iam::${c.accountId}:role/eks-cluster-role`,
     identity: { oidc: { issuer: c.issuer } },
+    // parts every cluster has (the emulator has no VPCs, logs or control plane: placeholders of the right shape)
+    resourcesVpcConfig: { subnetIds: [] },
+    kubernetesNetworkConfig: { serviceIpv4Cidr: '10.100.0.0/16' },
+    logging: { clusterLogging: [{ types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'], enabled: false }] },
+    certificateAuthority: { data: Buffer.from(`emulator CA of ${c.name}`).toString('base64') },
     status: 'ACTIVE',
     platformVersion: 'eks.1',
     tags: {},

@@ -38,6 +38,8 @@ export function checkPath(value: string, field = 'path'): void {
 }
 
 export function checkTags(tags: { Key: string; Value: string }[], existing = 0): void {
+  // one request holds at most 50 (the API's own constraint); the resource too (a quota)
+  if (tags.length > 50) throw validation(`1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50`);
   if (tags.length + existing > 50) throw limitExceeded('Cannot exceed quota for TagsPerRole: 50');
   const seen = new Set<string>();
   for (const t of tags) {
@@ -79,7 +81,7 @@ function roleXml(world: World, role: Role, full = true): XmlNode {
     MaxSessionDuration: role.maxSessionDuration,
     PermissionsBoundary:
       full && role.permissionsBoundary
-        ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: role.permissionsBoundary }
+        ? { PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: role.permissionsBoundary }
         : undefined,
     Tags: full && role.tags.size ? tagsXml(role.tags) : undefined,
     RoleLastUsed: full ? {} : undefined,
@@ -460,18 +462,41 @@ const ops: Record<string, Handler> = {
 
   GetAccountSummary(ctx, _p, account, caller) {
     authorizeIam(ctx, caller, account, '*');
+    // every key AWS returns; the emulator has no users, groups, certificates, MFA devices or instance profiles
     const summary: Record<string, number> = {
-      Roles: account.roles.size,
-      RolesQuota: ROLES_PER_ACCOUNT,
+      Users: 0,
+      UsersQuota: 5000,
+      Groups: 0,
+      GroupsQuota: 300,
+      ServerCertificates: 0,
+      ServerCertificatesQuota: 20,
+      UserPolicySizeQuota: 2048,
+      GroupPolicySizeQuota: 5120,
+      GroupsPerUserQuota: 10,
+      SigningCertificatesPerUserQuota: 2,
+      AccessKeysPerUserQuota: 2,
+      MFADevices: 0,
+      MFADevicesInUse: 0,
+      AccountMFAEnabled: 0,
+      AccountAccessKeysPresent: 0,
+      AccountSigningCertificatesPresent: 0,
+      AttachedPoliciesPerGroupQuota: 10,
+      AttachedPoliciesPerRoleQuota: MANAGED_POLICIES_PER_ROLE,
+      AttachedPoliciesPerUserQuota: 10,
       Policies: account.policies.size,
       PoliciesQuota: 1500,
       PolicySizeQuota: MANAGED_POLICY_BYTES,
+      PolicyVersionsInUse: [...account.policies.values()].reduce((n, p) => n + p.versions.length, 0),
       PolicyVersionsInUseQuota: 10000,
-      RolePolicySizeQuota: INLINE_POLICIES_PER_ROLE_BYTES,
-      AttachedPoliciesPerRoleQuota: MANAGED_POLICIES_PER_ROLE,
-      AssumeRolePolicySizeQuota: account.assumeRolePolicySizeQuota,
-      Providers: account.oidcProviders.size,
       VersionsPerPolicyQuota: 5,
+      GlobalEndpointTokenVersion: 1,
+      AssumeRolePolicySizeQuota: account.assumeRolePolicySizeQuota,
+      InstanceProfiles: 0,
+      InstanceProfilesQuota: 1000,
+      Providers: account.oidcProviders.size,
+      RolePolicySizeQuota: INLINE_POLICIES_PER_ROLE_BYTES,
+      Roles: account.roles.size,
+      RolesQuota: ROLES_PER_ACCOUNT,
     };
     return { SummaryMap: xmlMap(summary) };
   },

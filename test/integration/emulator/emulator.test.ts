@@ -145,7 +145,7 @@ describe('Emulator: IAM', () => {
     expect(created.Role!.RoleId).toMatch(/^AROA[A-Z2-7]{17}$/);
     const got = (await workloadsRoot.iam.send(new GetRoleCommand({ RoleName: 'app' }))).Role!;
     expect(decodeURIComponent(got.AssumeRolePolicyDocument!)).toBe(ec2Trust);
-    expect(got.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: boundary });
+    expect(got.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: boundary });
     expect(got.Tags).toEqual([{ Key: 'ticket', Value: 'OPS-1' }]);
     expect(got.MaxSessionDuration).toBe(7200);
     expect(got.Description).toBe('demo');
@@ -170,10 +170,14 @@ describe('Emulator: IAM', () => {
     expect(err.message).toMatch(message);
   });
 
-  it('rejects 51 tags with LimitExceeded', async () => {
-    const Tags = Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    const err = await failure(workloadsRoot.iam.send(new CreateRoleCommand({ RoleName: 'tags', AssumeRolePolicyDocument: ec2Trust, Tags })));
-    expect(err).toBeInstanceOf(LimitExceededException);
+  it('rejects 51 tags in one request with ValidationError (the API allows 50), and more than 50 on a role with LimitExceeded', async () => {
+    const tags = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ Key: `k${from + i}`, Value: 'v' }));
+    const err = await failure(workloadsRoot.iam.send(new CreateRoleCommand({ RoleName: 'tags', AssumeRolePolicyDocument: ec2Trust, Tags: tags(51) })));
+    expect(err.name).toBe('ValidationError');
+    expect(err.message).toMatch(/less than or equal to 50/);
+    await workloadsRoot.iam.send(new CreateRoleCommand({ RoleName: 'tags', AssumeRolePolicyDocument: ec2Trust, Tags: tags(2) }));
+    const quota = await failure(workloadsRoot.iam.send(new TagRoleCommand({ RoleName: 'tags', Tags: tags(49, 2) })));
+    expect(quota).toBeInstanceOf(LimitExceededException);
   });
 
   it('rejects a trust policy over the account quota with AWS message, counting size without white space', async () => {

@@ -108,7 +108,7 @@ describe('Provisioner: creating roles', () => {
     const out = await createWorkloadRole();
     expect(out.Role!.Arn).toBe(`arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-pbm-test`);
     const role = await prov.iam.send(new GetRoleCommand({ RoleName: 's3ob-pbm-test' }));
-    expect(role.Role!.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: BOUNDARY });
+    expect(role.Role!.PermissionsBoundary).toEqual({ PermissionsBoundaryType: 'PermissionsBoundaryPolicy', PermissionsBoundaryArn: BOUNDARY });
   });
 
   it('may not create a role without a permissions boundary (WorkloadRolesOnlyWithTheBoundary requires iam:PermissionsBoundary)', async () => {

@@ -1,0 +1,85 @@
+"""Runs AWS calls through botocore (the SDK the AWS CLI is built on) and reports what it parsed.
+
+stdin: JSON list of calls:
+  {"service", "operation", "params", "region", "endpoint", "credentials": {"accessKeyId", "secretAccessKey", "sessionToken"?},
+   "headers": {...}}
+stdout: JSON list, one per call, in order:
+  {"ok": true, "output": <parsed output, datetimes as ISO strings, without ResponseMetadata>}
+  {"ok": false, "code": <AWS error code>, "status": <HTTP status>, "message": ...}
+  {"ok": false, "parseError": "<exception>"}  when botocore could not make sense of the response
+"""
+import base64
+import datetime
+import json
+import sys
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+session = botocore.session.get_session()
+clients = {}
+
+
+def client_for(call):
+    creds = call["credentials"]
+    key = (call["service"], call["region"], call["endpoint"], creds["accessKeyId"], json.dumps(call.get("headers") or {}, sort_keys=True))
+    if key not in clients:
+        c = session.create_client(
+            call["service"],
+            region_name=call["region"],
+            endpoint_url=call["endpoint"],
+            aws_access_key_id=creds["accessKeyId"],
+            aws_secret_access_key=creds["secretAccessKey"],
+            aws_session_token=creds.get("sessionToken"),
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "path"}),
+        )
+        headers = call.get("headers") or {}
+
+        def add_headers(request, **_):
+            for k, v in headers.items():
+                request.headers[k] = v
+
+        c.meta.events.register("before-sign", add_headers)
+        clients[key] = c
+    return clients[key]
+
+
+def plain(v):
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items() if k != "ResponseMetadata"}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    if isinstance(v, datetime.datetime):
+        return {"$date": v.isoformat()}
+    if isinstance(v, (bytes, bytearray)):
+        return {"$bytes": base64.b64encode(v).decode()}
+    if hasattr(v, "read"):
+        return {"$bytes": base64.b64encode(v.read()).decode()}
+    return v
+
+
+results = []
+for call in json.load(sys.stdin):
+    client = client_for(call)
+    method = client.meta.method_to_api_mapping
+    name = next((m for m, op in method.items() if op == call["operation"]), None)
+    if name is None:
+        results.append({"ok": False, "parseError": f"botocore has no operation {call['operation']} for {call['service']}"})
+        continue
+    try:
+        out = getattr(client, name)(**call["params"])
+        results.append({"ok": True, "output": plain(out)})
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        results.append(
+            {
+                "ok": False,
+                "code": err.get("Code"),
+                "status": e.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
+                "message": err.get("Message"),
+            }
+        )
+    except Exception as e:  # a response botocore could not parse, or a request it refused to build
+        results.append({"ok": False, "parseError": f"{type(e).__name__}: {e}"})
+json.dump(results, sys.stdout)

@@ -1,0 +1,320 @@
+/**
+ * The call sequence of the differential test: for every AWS operation the service calls, the call as the service
+ * makes it, and the error paths it depends on. Each step names the error code AWS answers (from the AWS API
+ * references), or none for success. The same steps run, in this order, against the emulator and against moto
+ * (and against the emulator once more through botocore); `conformance/operations.ts` checks that every operation
+ * in the code has a step here.
+ */
+import type { Topology } from '../emulator/topology';
+
+export const PLATFORM = '100000000001';
+export const WORKLOADS = '200000000002';
+export const BACKUPS = '300000000003';
+
+/** What a step may refer to, as the target holds it (moto assigns its own key ids and issuers). */
+export interface Ctx {
+  topology: Topology;
+}
+
+export interface Step {
+  /** service:Operation */
+  op: string;
+  /** what the step shows */
+  label: string;
+  /** who calls: an account id (its root), or 'api' (the API role's session in the platform account) */
+  as: string;
+  region?: string;
+  input(c: Ctx): Record<string, unknown>;
+  /** the AWS error code this call answers with; undefined: it succeeds */
+  expect?: string;
+  /** output fields whose values must be the same on both targets (dotted paths) */
+  values?: string[];
+}
+
+const issuerOf = (c: Ctx, name: string) => c.topology.clusters.find((x) => x.name === name)!.oidcIssuer!;
+const clusterOf = (c: Ctx, name: string) => c.topology.clusters.find((x) => x.name === name)!;
+const providerArn = (c: Ctx, cluster: string, account = WORKLOADS) => `arn:aws:iam::${account}:oidc-provider/${issuerOf(c, cluster).replace(/^https:\/\//, '')}`;
+const keyArn = (c: Ctx) => c.topology.kmsKeys.find((k) => !k.awsManaged)!.arn;
+const boundary = (account = WORKLOADS) => `arn:aws:iam::${account}:policy/s3-onboarding/s3-onboarding-workload-boundary`;
+
+const ROLE = 'diff-role';
+const PATH = '/s3-onboarding/';
+
+/** An IRSA trust as the service writes it (sub and aud pinned). */
+function trust(c: Ctx, serviceAccounts: string[]) {
+  const host = issuerOf(c, 'demo').replace(/^https:\/\//, '');
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: providerArn(c, 'demo') },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { [`${host}:sub`]: serviceAccounts.map((s) => `system:serviceaccount:diff:${s}`), [`${host}:aud`]: 'sts.amazonaws.com' } },
+      },
+    ],
+  });
+}
+
+/** A trust beyond the default 2,048-character quota (and within the grammar). */
+const bigTrust = (c: Ctx) => trust(c, Array.from({ length: 60 }, (_, i) => `service-account-${i}`));
+
+const permissions = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'List', Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::demo-backups', Condition: { StringLike: { 's3:prefix': ['diff/', 'diff/*'] } } },
+    { Sid: 'Objects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: 'arn:aws:s3:::demo-backups/diff/*' },
+  ],
+});
+
+/** What IAM and S3 reject as malformed: a statement with no action. */
+const noAction = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Resource: '*' }] });
+
+const bucketStatement = (bucket: string) =>
+  JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 's3ob-diff',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${WORKLOADS}:root` },
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: `arn:aws:s3:::${bucket}/diff/*`,
+        Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${WORKLOADS}:role${PATH}${ROLE}` } },
+      },
+    ],
+  });
+
+const keyPolicy = JSON.stringify({
+  Version: '2012-10-17',
+  Id: 'key-default-1',
+  Statement: [
+    { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${BACKUPS}:root` }, Action: 'kms:*', Resource: '*' },
+    {
+      Sid: 's3ob-diff',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${WORKLOADS}:root` },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${WORKLOADS}:role${PATH}${ROLE}` } },
+    },
+  ],
+});
+
+const TABLE = 'diff-table';
+const S = (s: string) => ({ S: s });
+const N = (n: number) => ({ N: String(n) });
+
+export const STEPS: Step[] = [
+  // ---------- IAM: roles ----------
+  { op: 'iam:GetAccountSummary', label: 'account summary', as: WORKLOADS, input: () => ({}) },
+  {
+    op: 'iam:CreateRole',
+    label: 'creates a role with path, trust, tags, boundary, description',
+    as: WORKLOADS,
+    input: (c) => ({
+      RoleName: ROLE,
+      Path: PATH,
+      AssumeRolePolicyDocument: trust(c, ['pbm-agent']),
+      Tags: [{ Key: 's3-onboarding/managed-by', Value: 's3-onboarding' }, { Key: 'ticket', Value: 'DIFF-1' }],
+      PermissionsBoundary: boundary(),
+      Description: 'differential test role',
+      MaxSessionDuration: 3600,
+    }),
+    values: ['Role.RoleName', 'Role.Path', 'Role.Arn', 'Role.Description', 'Role.MaxSessionDuration'],
+  },
+  { op: 'iam:CreateRole', label: 'the same name again', as: WORKLOADS, input: (c) => ({ RoleName: ROLE, Path: PATH, AssumeRolePolicyDocument: trust(c, ['pbm-agent']) }), expect: 'EntityAlreadyExists' },
+  { op: 'iam:CreateRole', label: 'a trust that is not JSON', as: WORKLOADS, input: () => ({ RoleName: 'diff-bad', Path: PATH, AssumeRolePolicyDocument: '{"Version": "2012-10-17", "Statement": [' }), expect: 'MalformedPolicyDocument' },
+  { op: 'iam:CreateRole', label: 'a trust over the size quota', as: WORKLOADS, input: (c) => ({ RoleName: 'diff-big', Path: PATH, AssumeRolePolicyDocument: bigTrust(c) }), expect: 'LimitExceeded' },
+  {
+    op: 'iam:GetRole',
+    label: 'reads the role',
+    as: WORKLOADS,
+    input: () => ({ RoleName: ROLE }),
+    values: ['Role.RoleName', 'Role.Path', 'Role.Arn', 'Role.PermissionsBoundary.PermissionsBoundaryArn', 'Role.PermissionsBoundary.PermissionsBoundaryType', 'Role.AssumeRolePolicyDocument'],
+  },
+  { op: 'iam:GetRole', label: 'a role that does not exist', as: WORKLOADS, input: () => ({ RoleName: 'diff-missing' }), expect: 'NoSuchEntity' },
+  { op: 'iam:ListRoles', label: 'lists roles (one page of 1,000)', as: WORKLOADS, input: () => ({ MaxItems: 1000 }) },
+  { op: 'iam:UpdateAssumeRolePolicy', label: 'replaces the trust', as: WORKLOADS, input: (c) => ({ RoleName: ROLE, PolicyDocument: trust(c, ['pbm-agent', 'default']) }) },
+  { op: 'iam:UpdateAssumeRolePolicy', label: 'a role that does not exist', as: WORKLOADS, input: (c) => ({ RoleName: 'diff-missing', PolicyDocument: trust(c, ['pbm-agent']) }), expect: 'NoSuchEntity' },
+  { op: 'iam:UpdateAssumeRolePolicy', label: 'a statement with no action', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyDocument: noAction }), expect: 'MalformedPolicyDocument' },
+  { op: 'iam:UpdateAssumeRolePolicy', label: 'a trust over the size quota', as: WORKLOADS, input: (c) => ({ RoleName: ROLE, PolicyDocument: bigTrust(c) }), expect: 'LimitExceeded' },
+  { op: 'iam:PutRolePolicy', label: 'writes an inline policy', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyName: 's3-onboarding', PolicyDocument: permissions }) },
+  { op: 'iam:PutRolePolicy', label: 'a role that does not exist', as: WORKLOADS, input: () => ({ RoleName: 'diff-missing', PolicyName: 's3-onboarding', PolicyDocument: permissions }), expect: 'NoSuchEntity' },
+  { op: 'iam:PutRolePolicy', label: 'a statement with no action', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyName: 'bad', PolicyDocument: noAction }), expect: 'MalformedPolicyDocument' },
+  { op: 'iam:GetRolePolicy', label: 'reads the inline policy', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyName: 's3-onboarding' }), values: ['RoleName', 'PolicyName', 'PolicyDocument'] },
+  { op: 'iam:GetRolePolicy', label: 'a policy that does not exist', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyName: 'missing' }), expect: 'NoSuchEntity' },
+  { op: 'iam:ListRolePolicies', label: 'lists inline policies', as: WORKLOADS, input: () => ({ RoleName: ROLE }), values: ['PolicyNames', 'IsTruncated'] },
+  { op: 'iam:ListRolePolicies', label: 'a role that does not exist', as: WORKLOADS, input: () => ({ RoleName: 'diff-missing' }), expect: 'NoSuchEntity' },
+  { op: 'iam:TagRole', label: 'tags the role', as: WORKLOADS, input: () => ({ RoleName: ROLE, Tags: [{ Key: 'team', Value: 'databases' }] }) },
+  { op: 'iam:TagRole', label: 'a role that does not exist', as: WORKLOADS, input: () => ({ RoleName: 'diff-missing', Tags: [{ Key: 'team', Value: 'x' }] }), expect: 'NoSuchEntity' },
+  {
+    op: 'iam:TagRole',
+    label: 'more than 50 tags on the role (quota)',
+    as: WORKLOADS,
+    input: () => ({ RoleName: ROLE, Tags: Array.from({ length: 49 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }),
+    expect: 'LimitExceeded',
+  },
+  {
+    op: 'iam:TagRole',
+    label: 'more than 50 tags in one request (the API allows 50)',
+    as: WORKLOADS,
+    input: () => ({ RoleName: ROLE, Tags: Array.from({ length: 51 }, (_, i) => ({ Key: `k${i}`, Value: 'v' })) }),
+    expect: 'ValidationError',
+  },
+  { op: 'iam:UntagRole', label: 'untags the role', as: WORKLOADS, input: () => ({ RoleName: ROLE, TagKeys: ['team'] }) },
+  { op: 'iam:UntagRole', label: 'a role that does not exist', as: WORKLOADS, input: () => ({ RoleName: 'diff-missing', TagKeys: ['team'] }), expect: 'NoSuchEntity' },
+  { op: 'iam:PutRolePermissionsBoundary', label: 'sets the boundary', as: WORKLOADS, input: () => ({ RoleName: ROLE, PermissionsBoundary: boundary() }) },
+  { op: 'iam:PutRolePermissionsBoundary', label: 'a role that does not exist', as: WORKLOADS, input: () => ({ RoleName: 'diff-missing', PermissionsBoundary: boundary() }), expect: 'NoSuchEntity' },
+  { op: 'iam:DeleteRole', label: 'a role that still has an inline policy', as: WORKLOADS, input: () => ({ RoleName: ROLE }), expect: 'DeleteConflict' },
+  { op: 'iam:DeleteRolePolicy', label: 'deletes the inline policy', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyName: 's3-onboarding' }) },
+  { op: 'iam:DeleteRolePolicy', label: 'a policy already deleted', as: WORKLOADS, input: () => ({ RoleName: ROLE, PolicyName: 's3-onboarding' }), expect: 'NoSuchEntity' },
+  { op: 'iam:DeleteRole', label: 'deletes the role', as: WORKLOADS, input: () => ({ RoleName: ROLE }) },
+  { op: 'iam:DeleteRole', label: 'a role already deleted', as: WORKLOADS, input: () => ({ RoleName: ROLE }), expect: 'NoSuchEntity' },
+
+  // ---------- IAM: the permissions boundary ----------
+  {
+    op: 'iam:GetPolicy',
+    label: 'reads the boundary policy',
+    as: WORKLOADS,
+    input: () => ({ PolicyArn: boundary() }),
+    values: ['Policy.PolicyName', 'Policy.Arn', 'Policy.Path', 'Policy.DefaultVersionId'],
+  },
+  { op: 'iam:GetPolicy', label: 'a policy that does not exist', as: WORKLOADS, input: () => ({ PolicyArn: `arn:aws:iam::${WORKLOADS}:policy/s3-onboarding/missing` }), expect: 'NoSuchEntity' },
+  { op: 'iam:GetPolicyVersion', label: 'reads its default version', as: WORKLOADS, input: () => ({ PolicyArn: boundary(), VersionId: 'v1' }), values: ['PolicyVersion.VersionId', 'PolicyVersion.IsDefaultVersion'] },
+  { op: 'iam:GetPolicyVersion', label: 'a version that does not exist', as: WORKLOADS, input: () => ({ PolicyArn: boundary(), VersionId: 'v9' }), expect: 'NoSuchEntity' },
+
+  // ---------- IAM: OIDC providers ----------
+  { op: 'iam:ListOpenIDConnectProviders', label: 'lists providers', as: WORKLOADS, input: () => ({}) },
+  {
+    op: 'iam:CreateOpenIDConnectProvider',
+    label: 'creates a provider as the service does (no thumbprint, tags)',
+    as: WORKLOADS,
+    input: (c) => ({ Url: issuerOf(c, 'restore'), ClientIDList: ['sts.amazonaws.com'], Tags: [{ Key: 's3-onboarding/managed-by', Value: 's3-onboarding' }] }),
+    values: ['OpenIDConnectProviderArn'],
+  },
+  { op: 'iam:CreateOpenIDConnectProvider', label: 'the same issuer again', as: WORKLOADS, input: (c) => ({ Url: issuerOf(c, 'restore'), ClientIDList: ['sts.amazonaws.com'] }), expect: 'EntityAlreadyExists' },
+  { op: 'iam:GetOpenIDConnectProvider', label: 'reads the provider', as: WORKLOADS, input: (c) => ({ OpenIDConnectProviderArn: providerArn(c, 'restore') }), values: ['Url', 'ClientIDList'] },
+  {
+    op: 'iam:GetOpenIDConnectProvider',
+    label: 'a provider that does not exist',
+    as: WORKLOADS,
+    input: () => ({ OpenIDConnectProviderArn: `arn:aws:iam::${WORKLOADS}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/0000MISSING` }),
+    expect: 'NoSuchEntity',
+  },
+  { op: 'iam:DeleteOpenIDConnectProvider', label: 'deletes the provider', as: WORKLOADS, input: (c) => ({ OpenIDConnectProviderArn: providerArn(c, 'restore') }) },
+  // the API reference: "idempotent; it does not fail or return an error if you call the operation for a provider that does not exist"
+  { op: 'iam:DeleteOpenIDConnectProvider', label: 'a provider already deleted', as: WORKLOADS, input: (c) => ({ OpenIDConnectProviderArn: providerArn(c, 'restore') }) },
+
+  // ---------- STS ----------
+  { op: 'sts:GetCallerIdentity', label: 'an account root', as: WORKLOADS, input: () => ({}), values: ['Account', 'Arn'] },
+  { op: 'sts:GetCallerIdentity', label: "the API role's session", as: 'api', input: () => ({}), values: ['Account'] },
+  {
+    op: 'sts:AssumeRole',
+    label: 'the API role assumes a provisioner role with its external id',
+    as: 'api',
+    input: () => ({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding-provisioner`, RoleSessionName: 's3-onboarding', ExternalId: 's3-onboarding-local', DurationSeconds: 3600 }),
+    values: ['AssumedRoleUser.Arn'],
+  },
+
+  // ---------- S3 (as the bucket owner) ----------
+  { op: 's3:GetBucketLocation', label: 'a bucket in eu-west-1', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: BACKUPS }), values: ['LocationConstraint'] },
+  { op: 's3:GetBucketLocation', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
+  { op: 's3:GetBucketLocation', label: 'another ExpectedBucketOwner', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: WORKLOADS }), expect: 'AccessDenied' },
+  { op: 's3:GetBucketPolicy', label: 'a bucket with a policy', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: BACKUPS }) },
+  { op: 's3:GetBucketPolicy', label: 'a bucket without a policy', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucketPolicy' },
+  { op: 's3:GetBucketPolicy', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
+  { op: 's3:PutBucketPolicy', label: "writes the service's statement", as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS, Policy: bucketStatement('shared-backups') }) },
+  { op: 's3:GetBucketPolicy', label: 'reads it back', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS }), values: ['Policy'] },
+  { op: 's3:PutBucketPolicy', label: 'a statement with no action', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS, Policy: noAction }), expect: 'MalformedPolicy' },
+  { op: 's3:PutBucketPolicy', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS, Policy: bucketStatement('diff-missing-bucket') }), expect: 'NoSuchBucket' },
+  { op: 's3:DeleteBucketPolicy', label: 'deletes the policy', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS }) },
+  { op: 's3:DeleteBucketPolicy', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
+
+  // ---------- EKS ----------
+  {
+    op: 'eks:DescribeCluster',
+    label: 'a cluster with an OIDC issuer',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: (c) => ({ name: clusterOf(c, 'demo').name }),
+    values: ['cluster.name', 'cluster.status', 'cluster.arn', 'cluster.identity.oidc.issuer'],
+  },
+  { op: 'eks:DescribeCluster', label: 'a cluster that does not exist', as: WORKLOADS, region: 'eu-west-1', input: () => ({ name: 'diff-missing' }), expect: 'ResourceNotFoundException' },
+
+  // ---------- KMS (as the key owner) ----------
+  { op: 'kms:DescribeKey', label: 'a customer managed key by ARN', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c) }), values: ['KeyMetadata.Arn', 'KeyMetadata.KeyManager', 'KeyMetadata.KeyState', 'KeyMetadata.Enabled', 'KeyMetadata.AWSAccountId'] },
+  { op: 'kms:DescribeKey', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000` }), expect: 'NotFoundException' },
+  { op: 'kms:GetKeyPolicy', label: 'reads the default policy', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default' }) },
+  { op: 'kms:GetKeyPolicy', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000`, PolicyName: 'default' }), expect: 'NotFoundException' },
+  { op: 'kms:PutKeyPolicy', label: "adds the service's statement", as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default', Policy: keyPolicy }) },
+  { op: 'kms:GetKeyPolicy', label: 'reads it back', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default' }), values: ['Policy'] },
+  { op: 'kms:PutKeyPolicy', label: 'a policy that is not JSON', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default', Policy: '{"Statement": [' }), expect: 'MalformedPolicyDocumentException' },
+  { op: 'kms:PutKeyPolicy', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000`, PolicyName: 'default', Policy: keyPolicy }), expect: 'NotFoundException' },
+
+  // ---------- DynamoDB (the local stack's is dynalite, not the emulator) ----------
+  {
+    op: 'dynamodb:PutItem',
+    label: 'a new record (attribute_not_exists)',
+    as: PLATFORM,
+    input: () => ({ TableName: TABLE, Item: { pk: S('ONB#diff'), sk: S('RECORD'), type: S('onboarding'), version: N(1), clusterKeys: { L: [S('demo')] }, status: S('provisioned') }, ConditionExpression: 'attribute_not_exists(pk)' }),
+  },
+  {
+    op: 'dynamodb:PutItem',
+    label: 'the same record again',
+    as: PLATFORM,
+    input: () => ({ TableName: TABLE, Item: { pk: S('ONB#diff'), sk: S('RECORD'), version: N(1) }, ConditionExpression: 'attribute_not_exists(pk)' }),
+    expect: 'ConditionalCheckFailedException',
+  },
+  {
+    op: 'dynamodb:PutItem',
+    label: 'an optimistic update (version = :v)',
+    as: PLATFORM,
+    input: () => ({ TableName: TABLE, Item: { pk: S('ONB#diff'), sk: S('RECORD'), type: S('onboarding'), version: N(2), clusterKeys: { L: [S('demo')] }, status: S('provisioned') }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': N(1) } }),
+  },
+  { op: 'dynamodb:GetItem', label: 'a record (consistent read)', as: PLATFORM, input: () => ({ TableName: TABLE, Key: { pk: S('ONB#diff'), sk: S('RECORD') }, ConsistentRead: true }), values: ['Item.version.N'] },
+  { op: 'dynamodb:GetItem', label: 'a record that does not exist', as: PLATFORM, input: () => ({ TableName: TABLE, Key: { pk: S('ONB#missing'), sk: S('RECORD') }, ConsistentRead: true }) },
+  {
+    op: 'dynamodb:UpdateItem',
+    label: 'completes an idempotency key',
+    as: PLATFORM,
+    input: () => ({
+      TableName: TABLE,
+      Key: { pk: S('IDEM#diff'), sk: S('IDEM') },
+      UpdateExpression: 'SET #state = :done, #response = :r',
+      ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
+      ExpressionAttributeValues: { ':done': S('done'), ':r': { M: { statusCode: N(201) } } },
+    }),
+  },
+  {
+    op: 'dynamodb:Scan',
+    label: 'lists records (filter, limit)',
+    as: PLATFORM,
+    input: () => ({
+      TableName: TABLE,
+      FilterExpression: '#type = :onb AND #status <> :deleted AND contains(clusterKeys, :cluster)',
+      ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+      ExpressionAttributeValues: { ':onb': S('onboarding'), ':deleted': S('deleted'), ':cluster': S('demo') },
+      Limit: 50,
+    }),
+    values: ['Count'],
+  },
+  {
+    op: 'dynamodb:Query',
+    label: 'pending bucket-policy changes (filter, consistent read)',
+    as: PLATFORM,
+    input: () => ({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', FilterExpression: 'attribute_not_exists(outcome)', ExpressionAttributeValues: { ':pk': S('ONB#diff') }, ConsistentRead: true }),
+    values: ['Count'],
+  },
+  {
+    op: 'dynamodb:DeleteItem',
+    label: 'a lock held by another owner',
+    as: PLATFORM,
+    input: () => ({ TableName: TABLE, Key: { pk: S('ONB#diff'), sk: S('RECORD') }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': S('someone') } }),
+    expect: 'ConditionalCheckFailedException',
+  },
+  { op: 'dynamodb:DeleteItem', label: 'deletes the record', as: PLATFORM, input: () => ({ TableName: TABLE, Key: { pk: S('ONB#diff'), sk: S('RECORD') } }) },
+];
+
+/** The table the DynamoDB steps use, keyed exactly as serverless.yml defines the service's table. */
+export const DIFF_TABLE = TABLE;
