@@ -1,13 +1,13 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { httpHandler, json } from '../lib/http/handler';
-import { runtime } from '../lib/runtime';
+import { serviceRuntime } from '../lib/runtime/service';
 import { errorName } from '../lib/aws/errors';
 
 /**
  * GET /v1/health: proves the API can reach AWS as itself and assume the provisioner role in every target account.
  */
 export const handler = httpHandler(async () => {
-  const { config, sessions } = runtime();
+  const { config, sessions } = serviceRuntime();
   const platform = await sessions.sts.send(new GetCallerIdentityCommand({}));
   const accounts = await Promise.all(
     config.targetAccounts.map(async (accountId) => {

@@ -1,11 +1,15 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import * as z from 'zod';
-import { runtime, logger } from '../lib/runtime';
+import { logger } from '../lib/log';
+import { serviceRuntime } from '../lib/runtime/service';
 import { parseOnboardingRequest } from '../lib/onboarding/request';
-import { getOnboarding, idempotent, provision, recordBody } from '../lib/onboarding/lifecycle';
+import { idempotent } from '../lib/onboarding/idempotency';
+import { provision } from '../lib/onboarding/provision';
 import { offboard } from '../lib/onboarding/offboard';
 import { verify } from '../lib/onboarding/verify';
+import { getOnboarding } from '../lib/onboarding/reads';
+import { recordBody } from '../lib/onboarding/records';
 import { ONBOARDING_ID } from '../lib/onboarding/model';
 import { InternalError, ServiceError, ValidationError } from '../lib/errors';
 
@@ -43,7 +47,7 @@ async function run(event: unknown): Promise<unknown> {
     throw new ValidationError('invalid task input', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
   }
   const task = parsed.data;
-  const deps = runtime();
+  const deps = serviceRuntime();
   switch (task.action) {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
@@ -54,9 +58,9 @@ async function run(event: unknown): Promise<unknown> {
     case 'offboard':
       return offboard(deps, task.id, { principal: TASK_CALLER() });
     case 'verify':
-      return verify(deps, task.id);
+      return verify(deps, task.id, { principal: TASK_CALLER() });
     case 'get':
-      return recordBody(await getOnboarding(deps, task.id));
+      return recordBody(await getOnboarding(deps, task.id, { principal: TASK_CALLER() }));
   }
 }
 

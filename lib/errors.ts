@@ -42,8 +42,9 @@ export class NotAllowedError extends ServiceError {
   constructor(
     message: string,
     readonly rule?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -73,4 +74,14 @@ export class TransientError extends ServiceError {
 /** A bug or an AWS answer we did not expect; never shown to the caller. */
 export class InternalError extends ServiceError {
   readonly status = 500;
+}
+
+/**
+ * A change that failed after it had written something and could not be undone: a 503 whose detail tells the
+ * caller what to do (retry the same request, or DELETE). Its message is written for the caller.
+ */
+export class PartiallyAppliedError extends TransientError {
+  override get expose(): boolean {
+    return true;
+  }
 }

@@ -9,19 +9,20 @@ import { resetRuntime, setLocalGuardrails } from '../lib/runtime';
 import { allowAllFromTopology } from '../lib/guardrails/load';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const DEMO_CALLER = 'arn:aws:iam::100000000001:role/platform-admin';
 
 export const LOCAL_TABLE = 's3-onboarding-local';
 
-/** Creates the table exactly as serverless.yml defines it (keys, billing), in the local DynamoDB. */
-async function createTable(endpoint: string, name: string): Promise<void> {
+/** Creates the table exactly as serverless.yml defines it (keys, index, billing), in the local DynamoDB. */
+async function createTable(endpoint: string, name: string, replace = false): Promise<void> {
   const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } } };
-  const p = sls.resources.Resources.OnboardingsTable.Properties as { AttributeDefinitions: never; KeySchema: never; BillingMode: 'PAY_PER_REQUEST' };
+  const p = sls.resources.Resources.OnboardingsTable.Properties as { AttributeDefinitions: never; KeySchema: never; GlobalSecondaryIndexes?: never; BillingMode: 'PAY_PER_REQUEST' };
   const ddb = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  await ddb.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, BillingMode: p.BillingMode }));
+  if (replace) await ddb.send(new DeleteTableCommand({ TableName: name }));
+  await ddb.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, GlobalSecondaryIndexes: p.GlobalSecondaryIndexes, BillingMode: p.BillingMode }));
   ddb.destroy();
 }
 
@@ -30,6 +31,8 @@ export interface Stack {
   emulator: Emulator;
   dynamodbUrl: string;
   topology: Topology;
+  /** empties the local DynamoDB (records, identities, locks): with an emulator reset, back to a fresh stack */
+  resetStore(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,7 +107,7 @@ async function startApiAgainst(
   creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
   topology: Topology,
   opts: StackOptions,
-): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; close(): Promise<void> }> {
+): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; resetStore(): Promise<void>; close(): Promise<void> }> {
   const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     ddb.once('error', reject);
@@ -144,6 +147,7 @@ async function startApiAgainst(
     apiUrl: api.url,
     dynamodbUrl,
     topology,
+    resetStore: () => createTable(dynamodbUrl, LOCAL_TABLE, true),
     close: async () => {
       await api.close();
       await closeDdb();

@@ -28,7 +28,8 @@ export function toDomainError(e: unknown, what: string): ServiceError {
     return new QuotaExceededError(`${what}: ${(e as SdkError).message ?? name}`);
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || status === 403) {
-    return new NotAllowedError(`${what}: access denied (${(e as SdkError).message ?? name})`, 'aws-access-denied');
+    // AWS's own message names the provisioner's policies: it stays in the logs (cause), never in the answer
+    return new NotAllowedError(`${what}: AWS denied the provisioner role (${name || 'AccessDenied'})`, 'aws-access-denied', { cause: e });
   }
   if (name === 'EntityAlreadyExistsException' || name === 'ConcurrentModificationException' || name === 'EntityTemporarilyUnmodifiableException') {
     return new ConflictError(`${what}: ${(e as SdkError).message ?? name}; retry the request`);

@@ -13,6 +13,8 @@ import {
   ListOpenIDConnectProvidersCommand,
   ListRolesCommand,
   ListRolePoliciesCommand,
+  ListAttachedRolePoliciesCommand,
+  DetachRolePolicyCommand,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   TagRoleCommand,
@@ -21,6 +23,7 @@ import {
   type IAMClient,
 } from '@aws-sdk/client-iam';
 import { normalizeDocument } from '../policy/documents';
+import { policySize } from '../iam-policy/grammar';
 import type { PolicyDocument } from '../policy/types';
 import { call, errorName, maybe, toDomainError } from './errors';
 
@@ -31,7 +34,8 @@ export interface RoleState {
   arn: string;
   path: string;
   trust: PolicyDocument;
-  tags: Record<string, string>;
+  /** as pairs: tag keys are data, never object keys */
+  tags: [string, string][];
   boundaryArn?: string;
 }
 
@@ -43,7 +47,7 @@ export async function getRole(iam: IAMClient, name: string): Promise<RoleState |
     arn: r.Arn!,
     path: r.Path!,
     trust: decodePolicy(r.AssumeRolePolicyDocument!),
-    tags: Object.fromEntries((r.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
+    tags: (r.Tags ?? []).map((t): [string, string] => [t.Key!, t.Value ?? '']),
     boundaryArn: r.PermissionsBoundary?.PermissionsBoundaryArn,
   };
 }
@@ -53,10 +57,42 @@ export async function getRolePolicy(iam: IAMClient, role: string, policy: string
   return out?.PolicyDocument ? decodePolicy(out.PolicyDocument) : undefined;
 }
 
-export async function listRolePolicies(iam: IAMClient, role: string): Promise<string[] | undefined> {
-  const out = await maybe(`listing inline policies of role ${role}`, () => iam.send(new ListRolePoliciesCommand({ RoleName: role })));
-  return out?.PolicyNames;
+/** An inline policy and the size IAM counts against the role's 10,240 bytes (no white space). */
+export async function getRolePolicySized(iam: IAMClient, role: string, policy: string): Promise<{ document: PolicyDocument; size: number } | undefined> {
+  const out = await maybe(`reading inline policy ${policy} of role ${role}`, () => iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: policy })));
+  if (!out?.PolicyDocument) return undefined;
+  const text = decodeURIComponent(out.PolicyDocument);
+  return { document: normalizeDocument(JSON.parse(text)), size: policySize(text) };
 }
+
+/** Every inline policy name of a role (all pages), or undefined when the role does not exist. */
+export async function listRolePolicies(iam: IAMClient, role: string): Promise<string[] | undefined> {
+  const names: string[] = [];
+  let Marker: string | undefined;
+  do {
+    const out = await maybe(`listing inline policies of role ${role}`, () => iam.send(new ListRolePoliciesCommand({ RoleName: role, Marker })));
+    if (!out) return undefined;
+    names.push(...(out.PolicyNames ?? []));
+    Marker = out.IsTruncated ? out.Marker : undefined;
+  } while (Marker);
+  return names;
+}
+
+/** Every managed policy attached to a role (all pages), or undefined when the role does not exist. */
+export async function listAttachedRolePolicies(iam: IAMClient, role: string): Promise<{ arn: string; name: string }[] | undefined> {
+  const out: { arn: string; name: string }[] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await maybe(`listing managed policies of role ${role}`, () => iam.send(new ListAttachedRolePoliciesCommand({ RoleName: role, Marker })));
+    if (!page) return undefined;
+    out.push(...(page.AttachedPolicies ?? []).map((p) => ({ arn: p.PolicyArn!, name: p.PolicyName ?? '' })));
+    Marker = page.IsTruncated ? page.Marker : undefined;
+  } while (Marker);
+  return out;
+}
+
+export const detachRolePolicy = (iam: IAMClient, role: string, policyArn: string) =>
+  maybe(`detaching managed policy ${policyArn} from role ${role}`, () => iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: policyArn })));
 
 export async function trustPolicyQuota(iam: IAMClient): Promise<number> {
   const out = await call('reading the account summary', () => iam.send(new GetAccountSummaryCommand({})));
@@ -69,7 +105,7 @@ export async function listOidcProviders(iam: IAMClient): Promise<string[]> {
 }
 
 /** Creates the provider; one created meanwhile by a concurrent onboarding of the same cluster is just as good. */
-export async function createOidcProvider(iam: IAMClient, issuerUrl: string, tags: Record<string, string>): Promise<void> {
+export async function createOidcProvider(iam: IAMClient, issuerUrl: string, tags: [string, string][]): Promise<void> {
   try {
     await iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuerUrl, ClientIDList: ['sts.amazonaws.com'], Tags: toTags(tags) }));
   } catch (e) {
@@ -94,11 +130,11 @@ export async function rolesTrusting(iam: IAMClient, principal: string): Promise<
   return names;
 }
 
-const toTags = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+const toTags = (tags: [string, string][]) => tags.map(([Key, Value]) => ({ Key, Value }));
 
 export const createRole = (
   iam: IAMClient,
-  r: { name: string; path: string; trust: PolicyDocument; tags: Record<string, string>; boundaryArn?: string; description: string },
+  r: { name: string; path: string; trust: PolicyDocument; tags: [string, string][]; boundaryArn?: string; description: string },
 ) =>
   call(`creating role ${r.name}`, () =>
     iam.send(
@@ -123,7 +159,7 @@ export const putRolePolicy = (iam: IAMClient, role: string, name: string, doc: P
 export const deleteRolePolicy = (iam: IAMClient, role: string, name: string) =>
   maybe(`deleting inline policy ${name} of role ${role}`, () => iam.send(new DeleteRolePolicyCommand({ RoleName: role, PolicyName: name })));
 
-export const tagRole = (iam: IAMClient, role: string, tags: Record<string, string>) =>
+export const tagRole = (iam: IAMClient, role: string, tags: [string, string][]) =>
   call(`tagging role ${role}`, () => iam.send(new TagRoleCommand({ RoleName: role, Tags: toTags(tags) })));
 
 export const untagRole = (iam: IAMClient, role: string, keys: string[]) =>
@@ -144,7 +180,7 @@ export async function getManagedPolicyDocument(iam: IAMClient, arn: string): Pro
 }
 
 /** The tags of an OIDC provider, or undefined when it does not exist. */
-export async function oidcProviderTags(iam: IAMClient, arn: string): Promise<Record<string, string> | undefined> {
+export async function oidcProviderTags(iam: IAMClient, arn: string): Promise<[string, string][] | undefined> {
   const out = await maybe(`reading IAM OIDC provider ${arn}`, () => iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })));
-  return out ? Object.fromEntries((out.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])) : undefined;
+  return out ? (out.Tags ?? []).map((t): [string, string] => [t.Key!, t.Value ?? '']) : undefined;
 }

@@ -14,10 +14,11 @@ export async function describeKey(kms: KMSClient, keyArn: string): Promise<{ arn
   }
 }
 
-export async function getKeyPolicy(kms: KMSClient, keyArn: string): Promise<PolicyDocument> {
+/** The key policy's text exactly as KMS returns it. */
+export async function getKeyPolicyText(kms: KMSClient, keyArn: string): Promise<string> {
   try {
     const out = await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }));
-    return normalizeDocument(JSON.parse(out.Policy!));
+    return out.Policy!;
   } catch (e) {
     // the same answer as describeKey, whichever of the parallel reads fails first
     if (errorName(e) === 'NotFoundException') throw new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
@@ -25,5 +26,8 @@ export async function getKeyPolicy(kms: KMSClient, keyArn: string): Promise<Poli
   }
 }
 
-export const putKeyPolicy = (kms: KMSClient, keyArn: string, doc: PolicyDocument) =>
-  call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: JSON.stringify(doc) })));
+export const getKeyPolicy = async (kms: KMSClient, keyArn: string): Promise<PolicyDocument> => normalizeDocument(JSON.parse(await getKeyPolicyText(kms, keyArn)));
+
+/** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
+export const putKeyPolicy = (kms: KMSClient, keyArn: string, text: string) =>
+  call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: text })));

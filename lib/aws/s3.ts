@@ -20,10 +20,11 @@ export async function bucketRegion(s3: S3Client, bucket: string, expectedOwner: 
   }
 }
 
-export async function getBucketPolicy(s3: S3Client, bucket: string, owner: string): Promise<PolicyDocument | undefined> {
+/** The bucket policy's text exactly as S3 returns it, or undefined when the bucket has none. */
+export async function getBucketPolicyText(s3: S3Client, bucket: string, owner: string): Promise<string | undefined> {
   try {
     const out = await s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
-    return out.Policy ? normalizeDocument(JSON.parse(out.Policy)) : undefined;
+    return out.Policy || undefined;
   } catch (e) {
     if (isNotFound(e)) return undefined;
     // the same answer as bucketRegion, whichever of the parallel reads fails first
@@ -32,8 +33,14 @@ export async function getBucketPolicy(s3: S3Client, bucket: string, owner: strin
   }
 }
 
-export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, doc: PolicyDocument) =>
-  call(`writing the policy of bucket ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: JSON.stringify(doc) })));
+export async function getBucketPolicy(s3: S3Client, bucket: string, owner: string): Promise<PolicyDocument | undefined> {
+  const text = await getBucketPolicyText(s3, bucket, owner);
+  return text === undefined ? undefined : normalizeDocument(JSON.parse(text));
+}
+
+/** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
+export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, text: string) =>
+  call(`writing the policy of bucket ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: text })));
 
 export const deleteBucketPolicy = (s3: S3Client, bucket: string, owner: string) =>
   call(`deleting the policy of bucket ${bucket}`, () => s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));

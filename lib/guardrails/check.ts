@@ -70,7 +70,7 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
   const out: string[] = [];
   const by = `is not allowed by rule ${q(rule.name)}`;
   const w = input.workload;
-  const { mode, workloadAccount, bucketAccount, roleAccount } = modeOf(input);
+  const { mode, bucketAccount, roleAccount } = modeOf(input);
 
   // who: the workload
   const workloadAccounts = new Set<string>();
@@ -100,7 +100,6 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
       out.push(`ec2 instance role ${q(w.instanceRoleArn)} ${by} (allowed: ${listOf(rule.ec2InstanceRoles)})`);
     }
   }
-  workloadAccounts.add(workloadAccount);
 
   // where the role lives
   for (const account of workloadAccounts) {

@@ -1,97 +1,106 @@
-import * as iamApi from '../aws/iam';
-import { ConflictError, NotFoundError } from '../errors';
-import { directBucketPolicyWriter } from './bucket-policy-writer';
-import { setKeyStatements } from './key-policy';
-import type { Change } from './model';
-import { ROLE_POLICY_NAME, TAG_ID } from './model';
-import { enforceGuardrails, type Caller, type ServiceDeps } from './lifecycle';
-import { accountOfArn } from '../arn';
+import { NotFoundError, PartiallyAppliedError } from '../errors';
+import { stepRunner } from './apply';
+import { visibleTo } from './reads';
+import { callerSafe, identityLock, providerLock, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
+import { identityDesired } from './desired';
+import { execute } from './execute';
+import { grantPolicyName, type Change } from './model';
+import { observe } from './observe';
+import { planRole, planStatements } from './plan';
+import { forgetIdentity } from './provision';
+import { liveAfter, writtenOf, type OnboardingRecord } from './records';
+import { changeOf, type Step } from './steps';
 
 /**
- * DELETE: removes exactly what the record says this service created, and only if it still looks like ours:
- * its bucket- and key-policy statements (by Sid), the instance-role grant, the role (inline policies first), and
- * OIDC providers it created that no other onboarding uses. Then marks the record deleted. Repeating it is harmless.
+ * DELETE: the same planner with this grant taken away. The identity keeps its other grants (only this grant's
+ * inline policy and statements go); with its last grant, its role goes too (inline policies deleted, managed
+ * policies someone attached detached, the role deleted), with the instance-role grant and the OIDC providers the
+ * service created that nothing else trusts. Repeating it is harmless; `dryRun` answers the plan.
  */
-export async function offboard(deps: ServiceDeps, id: string, caller: Caller): Promise<{ id: string; status: 'deleted'; changes: Change[] }> {
-  const existing = await deps.store.getRecord(id);
-  if (existing?.status === 'deleted') return { id, status: 'deleted', changes: [] };
-  if (!existing) throw new NotFoundError(`no onboarding ${id}`);
-  // only a caller who may onboard it may remove it
-  enforceGuardrails(deps, caller, existing.request);
-  return deps.store.withLock(`onboarding#${id}`, async () => {
-    let rec = (await deps.store.getRecord(id))!;
-    if (rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
-    const { sessions, store, config } = deps;
-    const o = rec.owned;
-    // ownership first: a refusal (409) must come before anything is removed
-    const role = o.role ? await iamApi.getRole(sessions.iam(o.role.accountId), o.role.name) : undefined;
-    if (o.role && role && (role.tags['managed-by'] !== config.managedByTag || role.tags[TAG_ID] !== id)) {
-      throw new ConflictError(`role ${o.role.name} no longer carries this onboarding's tags; refusing to delete anything`);
-    }
-    rec = await deps.store.saveRecord({ ...rec, status: 'deleting' }, rec.version);
-    const changes: Change[] = [];
 
-    await Promise.all([
-      o.bucketStatements &&
-        (deps.bucketPolicyWriter ?? directBucketPolicyWriter)(
-          { accountId: o.bucketStatements.accountId, bucket: o.bucketStatements.bucket, s3: sessions.s3(o.bucketStatements.accountId, o.bucketStatements.region) },
-          id,
-          [],
-        ).then((wrote) => {
-          if (wrote) changes.push({ action: 'remove-bucket-policy-statements', accountId: o.bucketStatements!.accountId, resource: `arn:aws:s3:::${o.bucketStatements!.bucket}` });
-        }),
-      o.keyStatements &&
-        setKeyStatements(sessions, deps.withLock, o.keyStatements.keyArn, id, []).then((wrote) => {
-          if (wrote) changes.push({ action: 'remove-key-policy-statement', accountId: o.keyStatements!.accountId, resource: o.keyStatements!.keyArn });
-        }),
-      o.instanceGrant &&
-        iamApi.deleteRolePolicy(sessions.iam(o.instanceGrant.accountId), o.instanceGrant.roleName, o.instanceGrant.policyName).then((out) => {
-          if (out) changes.push({ action: 'delete-instance-role-grant', accountId: o.instanceGrant!.accountId, resource: `${o.instanceGrant!.roleName}#${o.instanceGrant!.policyName}` });
-        }),
-    ]);
+export interface OffboardResult {
+  id: string;
+  status: 'deleted' | 'planned';
+  changes: Change[];
+}
 
-    if (o.role && role) {
-      const iam = sessions.iam(o.role.accountId);
-      const names = (await iamApi.listRolePolicies(iam, o.role.name)) ?? [ROLE_POLICY_NAME];
-      await Promise.all(names.map((n) => iamApi.deleteRolePolicy(iam, o.role!.name, n)));
-      await iamApi.deleteRole(iam, o.role.name);
-      changes.push({ action: 'delete-role', accountId: o.role.accountId, resource: o.role.arn });
-    }
+export async function offboard(deps: ServiceDeps, id: string, caller: Caller, opts: { dryRun?: boolean } = {}): Promise<OffboardResult> {
+  const first = await deps.store.getRecord(id);
+  // only a caller who may onboard it may remove it, or learn that it exists
+  if (!first || !visibleTo(deps, caller, first)) throw new NotFoundError(`no onboarding ${id}`);
+  if (first.status === 'deleted') return { id, status: 'deleted', changes: [] };
+  const locks = [first.identityKey, first.movingFrom].filter((k): k is string => !!k).map(identityLock);
+  // removing an identity's last grant may remove OIDC providers other identities share: one such removal at a time
+  for (const idRec of (await deps.store.getIdentities(locks.map((l) => l.slice('identity#'.length)))).values()) {
+    if (idRec.grants.every((g) => g.id === id)) locks.push(...idRec.providers.map((p) => providerLock(p.arn)));
+  }
+  return deps.store.withLocks(locks, async () => {
+    const rec = await deps.store.getRecord(id);
+    if (!rec || rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
+    const { steps, finish } = await planOffboard(deps, rec);
+    if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf) };
 
-    // providers this onboarding's trust uses: delete those the service created (tagged) that nothing else uses —
-    // no other onboarding, and no role at all in that account (a team's own role may trust it too)
-    const candidates = new Map(o.oidcProviders.map((p) => [p.arn, p]));
-    for (const arn of federatedPrincipals(rec)) candidates.set(arn, { accountId: accountOfArn(arn), arn });
-    if (candidates.size) {
-      const others = await allActiveRecords(deps, id);
-      for (const p of candidates.values()) {
-        if (others.some((r) => r.owned.oidcProviders.some((x) => x.arn === p.arn) || federatedPrincipals(r).includes(p.arn))) continue;
-        const iam = sessions.iam(p.accountId);
-        const tags = await iamApi.oidcProviderTags(iam, p.arn);
-        if (tags?.['managed-by'] !== config.managedByTag) continue;
-        if ((await iamApi.rolesTrusting(iam, p.arn)).length) continue;
-        if (await iamApi.deleteOidcProvider(iam, p.arn)) changes.push({ action: 'delete-oidc-provider', accountId: p.accountId, resource: p.arn });
+    let current = await deps.store.saveRecord({ ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } }, rec.version, rec);
+    let live = current.live;
+    const done: Change[] = [];
+    const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, mayDeleteProvider: finish.providerGuard }), (step) => {
+      live = liveAfter(live, step, id);
+      done.push(changeOf(step));
+    });
+    const wrote = exec.done.some((d) => d.wrote);
+    if (exec.failed.length) {
+      const cause = exec.failed[0].error;
+      if (!wrote) {
+        // nothing was removed: the record says what it said before
+        await deps.store.saveRecord({ ...rec }, current.version, current);
+        throw cause;
       }
+      current = await deps.store.saveRecord({ ...current, live, attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, current.version, current);
+      throw new PartiallyAppliedError(
+        `onboarding ${id} was partly removed (${done.length} of ${steps.length} steps: ${done.map((c) => c.action).join(', ')}) before it failed: ${callerSafe(cause)}. Retry the DELETE to finish it.`,
+      );
     }
-    await store.saveRecord({ ...rec, status: 'deleted' }, rec.version);
-    return { id, status: 'deleted' as const, changes };
+    await finish.after(exec.done.filter((d) => d.step.action === 'delete-oidc-provider' && d.wrote).map((d) => d.step.resource));
+    await deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current);
+    return { id, status: 'deleted' as const, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
   });
 }
 
-/** The OIDC providers an onboarding's trust policy names. */
-function federatedPrincipals(rec: { result?: { policies?: { trust?: unknown } } }): string[] {
-  const trust = rec.result?.policies?.trust as { Statement?: { Principal?: { Federated?: string } }[] } | undefined;
-  return (trust?.Statement ?? []).map((s) => s.Principal?.Federated).filter((x): x is string => !!x);
-}
+/** The removal plan of one grant, and what to record once it has run. */
+async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{ steps: Step[]; finish: { after: (deletedProviders: string[]) => Promise<void>; providerGuard?: (arn: string) => Promise<boolean> } }> {
+  const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
+  const identities = await deps.store.getIdentities(keys);
+  const parts: Step[][] = keys.map(() => []);
+  const afters: ((deleted: string[]) => Promise<void>)[] = [];
+  const removed: string[] = [];
+  const written = writtenOf(rec);
+  const buckets = written.bucketStatements ? [{ accountId: written.bucketStatements.accountId, bucket: written.bucketStatements.bucket, region: written.bucketStatements.region }] : [];
+  const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
 
-async function allActiveRecords(deps: ServiceDeps, except: string) {
-  const out = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await deps.store.listRecords({ limit: 100, nextToken });
-    // onboardings being deleted do not keep a provider alive (two concurrent DELETEs would otherwise both keep it)
-    out.push(...page.items.filter((r) => r.id !== except && r.status !== 'deleting'));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return out;
+  await Promise.all(
+    keys.map(async (key, i) => {
+      const idRec = identities.get(key);
+      if (!idRec) return;
+      const identity = identityOfRecord(idRec);
+      const rest = idRec.grants.filter((g) => g.id !== rec.id);
+      const [observed, removable] = await Promise.all([
+        observe(deps.sessions, { identity, knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)), buckets: i === 0 ? buckets : [], keys: i === 0 ? keyArns : [] }),
+        rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
+      ]);
+      const desired = rest.length ? identityDesired(deps.config, identity, rest, idRec.providers.map((p) => p.issuerUrl)) : undefined;
+      parts[i].push(...planRole({ config: deps.config, identity, observed, desired, removableProviders: removable }).steps);
+      if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
+      if (!rest.length) removed.push(key);
+      afters.push(async (deleted) => {
+        if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);
+        else await forgetIdentity(deps, idRec, deleted);
+      });
+    }),
+  );
+  // a provider is deleted only if, once the identities removed here stop using it, nothing else does
+  const guard = async (arn: string): Promise<boolean> => {
+    await Promise.all(removed.map((k) => deps.store.removeProviderUser(arn, k)));
+    return deps.store.markProviderDeleting(arn);
+  };
+  return { steps: parts.flat(), finish: { after: async (deleted) => void (await Promise.all(afters.map((f) => f(deleted)))), providerGuard: guard } };
 }

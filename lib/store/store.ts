@@ -1,59 +1,58 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { ConflictError, TransientError, ValidationError } from '../errors';
-import type { OnboardingInput, OnboardingResult } from '../onboarding/model';
+import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
 
-export type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
+/**
+ * Records, identities, bindings, provider references, idempotency keys, locks and queued policy changes in one
+ * DynamoDB table (pk/sk, one index `byKey` on gsi1pk/gsi1sk). Every write that depends on what was read is
+ * conditional: a lost race becomes a ConflictError, never a silent overwrite. Documents are stored as JSON text,
+ * so request data (tag keys such as `constructor`) never becomes a DynamoDB map key.
+ *
+ * Access patterns, none of them a Scan:
+ * - an onboarding by id, an identity by key, a binding by key, a provider by ARN: GetItem (strongly consistent);
+ * - the onboardings of a cluster, a bucket or a requester, or all of them: Query on `byKey`, then BatchGet;
+ * - whether an OIDC provider is still used: its reference item (`PROV#<arn>`, the identities trusting it).
+ */
 
-/** What this service created for an onboarding, and so what DELETE may remove. */
-export interface Owned {
-  role?: { accountId: string; name: string; arn: string };
-  oidcProviders: { accountId: string; arn: string }[];
-  bucketStatements?: { accountId: string; bucket: string; region: string };
-  keyStatements?: { accountId: string; keyArn: string };
-  instanceGrant?: { accountId: string; roleName: string; policyName: string };
-}
-
-export interface OnboardingRecord {
-  id: string;
-  version: number;
-  status: RecordStatus;
-  request: OnboardingInput;
-  result?: OnboardingResult;
-  owned: Owned;
-  stepsPlanned: string[];
-  stepsDone: string[];
-  lastError?: string;
-  createdAt: string;
-  updatedAt: string;
-  requestedBy: string;
-  tags: Record<string, string>;
-  /** for list filters: cluster names and `account/region/name`, bucket name */
-  clusterKeys: string[];
-  bucketName: string;
-}
+export const INDEX_NAME = 'byKey';
+const ALL = 'ONBOARDINGS';
 
 const isConditionFailed = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
-/** A page token is the last key read: only an onboarding record's key is accepted back. */
-function decodeNextToken(token: string): Record<string, string> {
-  try {
-    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
-    const keys = Object.keys(key).sort().join(',');
-    if (keys === 'pk,sk' && typeof key.pk === 'string' && /^ONB#ob-[0-9a-f]{12}$/.test(key.pk) && key.sk === 'RECORD') return key as Record<string, string>;
-  } catch {
-    /* fall through */
+/** Canonical JSON: object keys sorted at every level, so the same body in any key order hashes the same. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
-  throw new ValidationError('invalid nextToken', [{ path: 'nextToken', message: 'must be a token returned by a previous page' }]);
+  return JSON.stringify(v ?? null);
 }
 
-export const hashBody = (body: unknown): string => createHash('sha256').update(JSON.stringify(body ?? null)).digest('hex');
+export const hashBody = (body: unknown): string => createHash('sha256').update(canonicalJson(body)).digest('hex');
 
-/**
- * Records, idempotency keys and locks in one DynamoDB table (pk/sk). Every write that depends on what was read
- * is conditional; a lost race becomes a ConflictError, never a silent overwrite.
- */
+export interface ListQuery {
+  cluster?: string;
+  bucket?: string;
+  requester?: string;
+  limit: number;
+  nextToken?: string;
+  /** records the caller may see (the guardrails' scope); others are skipped as if absent */
+  accept?: (r: OnboardingRecord) => boolean;
+}
+
+/** The index partitions a record belongs to, besides the whole list. */
+function indexKeys(r: OnboardingRecord): string[] {
+  const w = r.request.workload;
+  const keys = new Set<string>([`BUCKET#${r.request.bucket.name}`, `REQUESTER#${r.requestedBy}`]);
+  if (w.type === 'eks') for (const c of w.clusters) keys.add(`CLUSTER#${c.name}`);
+  return [...keys];
+}
+
 export class Store {
   readonly doc: DynamoDBDocumentClient;
 
@@ -68,57 +67,229 @@ export class Store {
   // ---------- onboarding records ----------
   async getRecord(id: string): Promise<OnboardingRecord | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `ONB#${id}`, sk: 'RECORD' }, ConsistentRead: true }));
-    return out.Item?.record as OnboardingRecord | undefined;
+    return typeof out.Item?.doc === 'string' ? (JSON.parse(out.Item.doc) as OnboardingRecord) : undefined;
   }
 
-  /** Writes a record if nobody changed it since `expectedVersion` was read (0: it must not exist yet). */
-  async saveRecord(record: OnboardingRecord, expectedVersion: number): Promise<OnboardingRecord> {
-    const next = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
+  /**
+   * Writes a record if nobody changed it since `expectedVersion` was read (0: it must not exist yet), and keeps
+   * its index entries in step: written when it first appears or its requester changes, removed once deleted.
+   */
+  async saveRecord(record: OnboardingRecord, expectedVersion: number, previous?: OnboardingRecord): Promise<OnboardingRecord> {
+    const next: OnboardingRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
+    const live = next.status !== 'deleted';
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `ONB#${record.id}`, sk: 'RECORD', type: 'onboarding', version: next.version, clusterKeys: next.clusterKeys, bucketName: next.bucketName, status: next.status, record: next },
+          Item: { pk: `ONB#${next.id}`, sk: 'RECORD', type: 'onboarding', version: next.version, status: next.status, doc: JSON.stringify(next), ...(live ? { gsi1pk: ALL, gsi1sk: next.id } : {}) },
+          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
+        }),
+      );
+    } catch (e) {
+      if (isConditionFailed(e)) throw new ConflictError(`onboarding ${record.id} was changed by another request; retry`);
+      throw e;
+    }
+    const before = previous && previous.status !== 'deleted' ? indexKeys(previous) : [];
+    const after = live ? indexKeys(next) : [];
+    await this.writeIndex(next.id, after.filter((k) => !before.includes(k)), before.filter((k) => !after.includes(k)));
+    return next;
+  }
+
+  /** Deletes a record that never held anything (a refused first attempt), with its index entries. */
+  async deleteRecord(record: OnboardingRecord): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `ONB#${record.id}`, sk: 'RECORD' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } })).catch((e) => {
+      if (!isConditionFailed(e)) throw e;
+    });
+    await this.writeIndex(record.id, [], indexKeys(record));
+  }
+
+  private async writeIndex(id: string, add: string[], remove: string[]): Promise<void> {
+    const requests = [
+      ...add.map((k) => ({ PutRequest: { Item: { pk: `ONB#${id}`, sk: `IDX#${k}`, type: 'index', gsi1pk: k, gsi1sk: id } } })),
+      ...remove.map((k) => ({ DeleteRequest: { Key: { pk: `ONB#${id}`, sk: `IDX#${k}` } } })),
+    ];
+    for (let i = 0; i < requests.length; i += 25) {
+      let batch: Record<string, unknown>[] | undefined = requests.slice(i, i + 25);
+      for (let attempt = 0; batch?.length && attempt < 5; attempt++) {
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: batch as never } }));
+        batch = out.UnprocessedItems?.[this.table] as Record<string, unknown>[] | undefined;
+      }
+    }
+  }
+
+  private async getMany(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: { pk: string; sk: string }[] | undefined = keys.slice(i, i + 100);
+      for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
+        const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        out.push(...(res.Responses?.[this.table] ?? []));
+        pending = res.UnprocessedKeys?.[this.table]?.Keys as { pk: string; sk: string }[] | undefined;
+      }
+    }
+    return out;
+  }
+
+  /** Onboardings by cluster name, bucket name or requester (or all), live ones only, in pages. */
+  async listRecords(q: ListQuery): Promise<{ items: OnboardingRecord[]; nextToken?: string }> {
+    const partition = q.cluster ? `CLUSTER#${q.cluster}` : q.bucket ? `BUCKET#${q.bucket}` : q.requester ? `REQUESTER#${q.requester}` : ALL;
+    let start = q.nextToken ? decodeNextToken(q.nextToken, partition) : undefined;
+    const items: OnboardingRecord[] = [];
+    // each query reads at most what is still missing, so no item is skipped between pages
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: INDEX_NAME,
+          KeyConditionExpression: 'gsi1pk = :p',
+          ExpressionAttributeValues: { ':p': partition },
+          ExclusiveStartKey: start,
+          Limit: q.limit - items.length,
+        }),
+      );
+      const ids = (out.Items ?? []).map((i) => i.gsi1sk as string);
+      const records = (await this.getMany(ids.map((id) => ({ pk: `ONB#${id}`, sk: 'RECORD' }))))
+        .map((i) => JSON.parse(i.doc as string) as OnboardingRecord)
+        .filter((r) => r.status !== 'deleted')
+        .filter((r) => !q.bucket || r.request.bucket.name === q.bucket)
+        .filter((r) => !q.requester || r.requestedBy === q.requester)
+        .filter((r) => !q.cluster || (r.request.workload.type === 'eks' && r.request.workload.clusters.some((c) => c.name === q.cluster)))
+        .filter((r) => !q.accept || q.accept(r));
+      const byId = new Map(records.map((r) => [r.id, r]));
+      for (const id of ids) if (byId.has(id)) items.push(byId.get(id)!);
+      start = out.LastEvaluatedKey;
+    } while (start && items.length < q.limit);
+    return { items, nextToken: start ? Buffer.from(JSON.stringify(start)).toString('base64url') : undefined };
+  }
+
+  // ---------- workload identities ----------
+  async getIdentity(key: string): Promise<IdentityRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `IDENT#${key}`, sk: 'IDENTITY' }, ConsistentRead: true }));
+    return typeof out.Item?.doc === 'string' ? (JSON.parse(out.Item.doc) as IdentityRecord) : undefined;
+  }
+
+  async getIdentities(keys: string[]): Promise<Map<string, IdentityRecord>> {
+    const items = await this.getMany([...new Set(keys)].map((k) => ({ pk: `IDENT#${k}`, sk: 'IDENTITY' })));
+    return new Map(items.map((i) => JSON.parse(i.doc as string) as IdentityRecord).map((r) => [r.key, r]));
+  }
+
+  async saveIdentity(record: IdentityRecord, expectedVersion: number): Promise<IdentityRecord> {
+    const next: IdentityRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `IDENT#${next.key}`, sk: 'IDENTITY', type: 'identity', version: next.version, doc: JSON.stringify(next) },
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
         }),
       );
       return next;
     } catch (e) {
-      if (isConditionFailed(e)) throw new ConflictError(`onboarding ${record.id} was changed by another request; retry`);
+      if (isConditionFailed(e)) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
       throw e;
     }
   }
 
-  async listRecords(q: { cluster?: string; bucket?: string; limit: number; nextToken?: string }): Promise<{ items: OnboardingRecord[]; nextToken?: string }> {
-    const filters = ['#type = :onb', '#status <> :deleted'];
-    const values: Record<string, unknown> = { ':onb': 'onboarding', ':deleted': 'deleted' };
-    if (q.cluster) {
-      filters.push('contains(clusterKeys, :cluster)');
-      values[':cluster'] = q.cluster;
-    }
-    if (q.bucket) {
-      filters.push('bucketName = :bucket');
-      values[':bucket'] = q.bucket;
-    }
-    const items: OnboardingRecord[] = [];
-    let start = q.nextToken ? decodeNextToken(q.nextToken) : undefined;
-    // each scan reads at most what is still missing, so no filtered item is ever skipped between pages
-    do {
-      const out = await this.doc.send(
-        new ScanCommand({
+  async deleteIdentity(record: IdentityRecord): Promise<void> {
+    await this.doc
+      .send(new DeleteCommand({ TableName: this.table, Key: { pk: `IDENT#${record.key}`, sk: 'IDENTITY' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } }))
+      .catch((e) => {
+        if (isConditionFailed(e)) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
+        throw e;
+      });
+  }
+
+  // ---------- bindings: which identity a service account (or instance role) is bound to ----------
+  async getBindings(bindings: string[]): Promise<Map<string, string>> {
+    const items = await this.getMany(bindings.map((b) => ({ pk: `BIND#${b}`, sk: 'BINDING' })));
+    return new Map(items.map((i) => [(i.pk as string).slice(5), i.identityKey as string]));
+  }
+
+  /** Binds to `identityKey`, unless another identity holds it (`replacing`: take it over from that one only). */
+  async claimBinding(binding: string, identityKey: string, replacing?: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
           TableName: this.table,
-          FilterExpression: filters.join(' AND '),
-          ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
-          ExpressionAttributeValues: values,
-          ExclusiveStartKey: start,
-          Limit: q.limit - items.length,
+          Item: { pk: `BIND#${binding}`, sk: 'BINDING', type: 'binding', identityKey },
+          ConditionExpression: replacing ? 'identityKey = :old OR identityKey = :mine' : 'attribute_not_exists(pk) OR identityKey = :mine',
+          ExpressionAttributeValues: replacing ? { ':old': replacing, ':mine': identityKey } : { ':mine': identityKey },
         }),
       );
-      for (const it of out.Items ?? []) items.push(it.record as OnboardingRecord);
-      start = out.LastEvaluatedKey;
-    } while (start && items.length < q.limit);
-    return { items, nextToken: start ? Buffer.from(JSON.stringify(start)).toString('base64url') : undefined };
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async releaseBinding(binding: string, identityKey: string): Promise<void> {
+    await this.doc
+      .send(new DeleteCommand({ TableName: this.table, Key: { pk: `BIND#${binding}`, sk: 'BINDING' }, ConditionExpression: 'identityKey = :mine', ExpressionAttributeValues: { ':mine': identityKey } }))
+      .catch((e) => {
+        if (!isConditionFailed(e)) throw e;
+      });
+  }
+
+  // ---------- IAM OIDC providers: which identities trust them ----------
+  /** Adds a user; false while the provider is being deleted (the caller retries later). */
+  async addProviderUser(arn: string, identityKey: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+          UpdateExpression: 'ADD #users :u SET #type = :t',
+          ConditionExpression: 'attribute_not_exists(deletingSince) OR deletingSince < :stale',
+          ExpressionAttributeNames: { '#users': 'users', '#type': 'type' },
+          ExpressionAttributeValues: { ':u': new Set([identityKey]), ':t': 'provider', ':stale': this.now() - 60_000 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  /** The identities (other than `except`) that trust the provider. */
+  async providerUsers(arn: string, except?: string): Promise<string[]> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConsistentRead: true }));
+    return [...((out.Item?.users as Set<string> | undefined) ?? [])].filter((u) => u !== except);
+  }
+
+  async removeProviderUser(arn: string, identityKey: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, UpdateExpression: 'DELETE #users :u', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':u': new Set([identityKey]) } }),
+    );
+  }
+
+  /** Marks the provider as being deleted, only while no identity uses it; adopters wait until it is gone. */
+  async markProviderDeleting(arn: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+          UpdateExpression: 'SET deletingSince = :now, #type = :t',
+          ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero',
+          ExpressionAttributeNames: { '#users': 'users', '#type': 'type' },
+          ExpressionAttributeValues: { ':now': this.now(), ':zero': 0, ':t': 'provider' },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
+  async forgetProvider(arn: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':zero': 0 } })).catch((e) => {
+      if (!isConditionFailed(e)) throw e;
+    });
   }
 
   // ---------- idempotency keys ----------
@@ -147,7 +318,7 @@ export class Store {
     if (!item) throw new TransientError('idempotency key vanished while reading it; retry');
     if (item.bodyHash !== bodyHash) throw new ConflictError(`Idempotency-Key ${key} was already used with a different request body`);
     if (item.state !== 'done') throw new ConflictError(`a request with Idempotency-Key ${key} is still in progress; retry later`);
-    return item.response as { statusCode: number; body: unknown };
+    return JSON.parse(item.response as string) as { statusCode: number; body: unknown };
   }
 
   async completeIdempotencyKey(scope: string, key: string, response: { statusCode: number; body: unknown }): Promise<void> {
@@ -157,7 +328,7 @@ export class Store {
         Key: { pk: `IDEM#${scope}#${key}`, sk: 'IDEM' },
         UpdateExpression: 'SET #state = :done, #response = :r',
         ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
-        ExpressionAttributeValues: { ':done': 'done', ':r': response },
+        ExpressionAttributeValues: { ':done': 'done', ':r': JSON.stringify(response) },
       }),
     );
   }
@@ -199,24 +370,45 @@ export class Store {
   }
 
   /**
-   * Runs `fn` holding the lock `name`, waiting (with jittered back-off) up to `waitMs` for it. The default wait
-   * leaves room, within the Lambda's 28 s, for the bucket-policy queue (12 s) and the AWS calls themselves.
-   * The lock is released on success and on error; a holder that dies loses it when the lease expires.
+   * Runs `fn` holding every lock in `names` (taken in sorted order, so two requests never wait on each other),
+   * waiting with jittered back-off up to `waitMs` for each. The default wait leaves room, within the Lambda's
+   * 28 s, for the policy queues (12 s) and the AWS calls themselves. Released on success and on error; a holder
+   * that dies loses them when the lease expires.
    */
-  async withLock<T>(name: string, fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number; owner?: string } = {}): Promise<T> {
-    const owner = opts.owner ?? `${process.pid}-${Math.random().toString(36).slice(2)}`;
+  async withLocks<T>(names: string[], fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
+    const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
     const leaseMs = opts.leaseMs ?? 30_000;
-    const deadline = this.now() + (opts.waitMs ?? 8_000);
-    let delay = 10;
-    while (!(await this.tryLock(name, owner, leaseMs))) {
-      if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
-      await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-      delay = Math.min(delay * 2, 200);
-    }
+    const held: string[] = [];
     try {
+      for (const name of [...new Set(names)].sort()) {
+        const deadline = this.now() + (opts.waitMs ?? 8_000);
+        let delay = 5;
+        while (!(await this.tryLock(name, owner, leaseMs))) {
+          if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
+          await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+          delay = Math.min(delay * 2, 200);
+        }
+        held.push(name);
+      }
       return await fn();
     } finally {
-      await this.unlock(name, owner);
+      await Promise.all(held.map((name) => this.unlock(name, owner)));
     }
   }
+
+  withLock<T>(name: string, fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
+    return this.withLocks([name], fn, opts);
+  }
+}
+
+/** A page token is the last index key read, for the same list: anything else is refused. */
+function decodeNextToken(token: string, partition: string): Record<string, string> {
+  try {
+    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const keys = Object.keys(key).sort().join(',');
+    if (keys === 'gsi1pk,gsi1sk,pk,sk' && key.gsi1pk === partition && Object.values(key).every((v) => typeof v === 'string' && v.length < 2100)) return key as Record<string, string>;
+  } catch {
+    /* fall through */
+  }
+  throw new ValidationError('invalid nextToken', [{ path: 'nextToken', message: 'must be a token returned by a previous page of the same list' }]);
 }

@@ -65,7 +65,7 @@ export interface TestStack {
  * One local stack for a test file: started before its tests, closed after them, handed to `bind` each time it
  * (re)starts; with `resetEach`, the emulator is reset and its call log cleared before every test.
  */
-export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean } = {}) {
+export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean; topology?: TopologyInput } = {}) {
   let current: TestStack | undefined;
   const restart = async (topology?: TopologyInput): Promise<void> => {
     if (current) await current.stack.close();
@@ -73,11 +73,12 @@ export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: b
     current = { stack, api: apiClient(stack), admin: emulatorAdmin(stack.emulator) };
     bind(current);
   };
-  beforeAll(() => restart());
+  beforeAll(() => restart(opts.topology));
   afterAll(() => current?.stack.close());
   if (opts.resetEach) {
     beforeEach(async () => {
       await current!.admin.reset();
+      await current!.stack.resetStore();
       await current!.admin.clearFaults();
       await current!.admin.clearCalls();
     });

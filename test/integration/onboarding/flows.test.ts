@@ -224,16 +224,20 @@ describe('POST /v1/onboardings — the flows', () => {
     expect(await writes(stack)).toEqual([]);
   });
 
-  it('converges a role whose inline policy was tampered with, and refuses to take over a role it did not create', async () => {
+  it('converges a role whose inline policy was tampered with or widened by hand, and refuses to take over a role it did not create', async () => {
     const body = pbm({ name: 'workload-local-backups', region: 'eu-west-1', prefix: 'conv/' });
     const first = await api.onboard(body);
     const roleName = first.body.roleArn.split('/').pop();
+    const policyName = `s3-onboarding-${first.body.id}`;
     const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
-    await iam.send(new (await import('@aws-sdk/client-iam')).PutRolePolicyCommand({ RoleName: roleName, PolicyName: 's3-onboarding', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }) }));
+    const { PutRolePolicyCommand } = await import('@aws-sdk/client-iam');
+    const everything = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] });
+    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: everything }));
+    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'added-by-hand', PolicyDocument: everything }));
     const again = await api.onboard(body);
     expect(again.status).toBe(201);
-    expect(again.body.changes.map((c: { action: string }) => c.action)).toEqual(['put-role-policy']);
-    const live = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: 's3-onboarding' }));
+    expect(again.body.changes.map((c: { action: string; resource: string }) => `${c.action} ${c.resource.split('#')[1]}`).sort()).toEqual(['delete-role-policy added-by-hand', `put-role-policy ${policyName}`]);
+    const live = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
     expect(JSON.parse(decodeURIComponent(live.PolicyDocument!))).toEqual(first.body.policies.permissions);
 
     await admin.reset();

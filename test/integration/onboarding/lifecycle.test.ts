@@ -51,7 +51,7 @@ describe('Lifecycle: create → get → list → verify → drift → delete', (
     // tamper: widen the inline policy and drop the bucket statements, through the emulator as the account roots
     const roleName = created.body.roleArn.split('/').pop();
     await clients(stack, rootCredentials(WORKLOADS)).iam.send(
-      new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 's3-onboarding', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }),
+      new PutRolePolicyCommand({ RoleName: roleName, PolicyName: `s3-onboarding-${id}`, PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }),
     );
     const policy = await bucketPolicy();
     await clients(stack, rootCredentials(BACKUPS)).s3.send(new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: JSON.stringify({ ...policy, Statement: policy.Statement.filter((s) => s.Sid === FOREIGN_SID) }) }));
@@ -62,7 +62,8 @@ describe('Lifecycle: create → get → list → verify → drift → delete', (
 
     const deleted = await api.send('DELETE', `/v1/onboardings/${id}`);
     expect(deleted.status).toBe(200);
-    expect(deleted.body.changes.map((c: { action: string }) => c.action)).toEqual(['delete-role']);
+    // the statements the owner removed are not looked for again; the role goes with its policy
+    expect(deleted.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'delete-role-policy']);
     expect(await serviceRoles()).toEqual([]);
     expect((await bucketPolicy()).Statement.map((s) => s.Sid)).toEqual([FOREIGN_SID]);
     expect((await api.send('GET', `/v1/onboardings/${id}`)).status).toBe(404);
@@ -77,16 +78,15 @@ describe('Lifecycle: create → get → list → verify → drift → delete', (
     const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
     const a = await api.onboard(request({ clusters: [demo, restore], prefix: 'a/' }));
     const b = await api.onboard(request({ clusters: [restore], prefix: 'b/', namespace: 'other' }));
-    expect(a.body.changes[0].action).toBe('create-oidc-provider');
-    const provider = a.body.changes[0].resource;
+    const provider = a.body.changes.find((c: { action: string }) => c.action === 'create-oidc-provider').resource;
     const del = await api.send('DELETE', `/v1/onboardings/${a.body.id}`);
-    expect(del.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'remove-bucket-policy-statements']);
+    expect(del.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'delete-role-policy', 'remove-bucket-policy-statements']);
     const sids = (await bucketPolicy()).Statement.map((s) => s.Sid!);
     expect(sids[0]).toBe(FOREIGN_SID);
     expect(sids.slice(1).every((s) => s.startsWith(`S3Onboarding${b.body.id.slice(3)}`))).toBe(true);
     expect(sids).toHaveLength(2);
     const del2 = await api.send('DELETE', `/v1/onboardings/${b.body.id}`);
-    expect(del2.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-oidc-provider', 'delete-role', 'remove-bucket-policy-statements']);
+    expect(del2.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-oidc-provider', 'delete-role', 'delete-role-policy', 'remove-bucket-policy-statements']);
     const providers = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList!.map((p) => p.Arn);
     expect(providers).not.toContain(provider);
     expect(providers).toHaveLength(1); // the demo cluster's, which the topology had before
@@ -111,11 +111,11 @@ describe('Verify', () => {
 });
 
 describe('DELETE safety', () => {
-  it('refuses (409) before removing anything when the role lost its onboarding tag', async () => {
+  it('refuses (409) before removing anything when the role lost its workload-identity tag', async () => {
     const created = await api.onboard(request({ prefix: 'owned/' }));
     const roleName = created.body.roleArn.split('/').pop();
     const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
-    await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: ['s3-onboarding/onboarding-id'] }));
+    await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: ['s3-onboarding/identity'] }));
     const before = await bucketPolicy();
     await admin.clearCalls();
     const res = await api.send('DELETE', `/v1/onboardings/${created.body.id}`);
@@ -253,7 +253,7 @@ describe('Partial failure', () => {
     // no role without the service's tags, whatever failed
     for (const role of await serviceRoles()) {
       const tags = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: role.RoleName }))).Role!.Tags!;
-      expect(tags.map((t) => t.Key)).toEqual(expect.arrayContaining(['managed-by', 's3-onboarding/onboarding-id']));
+      expect(tags.map((t) => t.Key)).toEqual(expect.arrayContaining(['managed-by', 's3-onboarding/identity']));
     }
 
     const retry = await api.onboard(body);

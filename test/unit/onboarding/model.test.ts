@@ -1,6 +1,5 @@
 import { loadConfig } from '../../../lib/config';
-import { modeOf, onboardingId, roleName, type OnboardingInput } from '../../../lib/onboarding/model';
-import { applySteps, type Step } from '../../../lib/onboarding/engine';
+import { modeOf, onboardingId, workloadIdentity, type OnboardingInput } from '../../../lib/onboarding/model';
 
 const config = loadConfig({});
 const base: OnboardingInput = {
@@ -40,50 +39,56 @@ describe('Function: onboardingId', () => {
   });
 });
 
-describe('Function: roleName', () => {
-  it('is the prefix, the tool and the id hash, within 64 characters', () => {
-    const id = onboardingId(base);
-    expect(roleName(config, base, id)).toBe(`s3ob-pbm-${id.slice(3)}`);
-    expect(roleName({ ...config, roleNamePrefix: 'x'.repeat(70) }, base, id)).toHaveLength(64);
+describe('Function: workloadIdentity', () => {
+  const spec = { kind: 'irsa' as const, roleAccount: '200000000002', clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] };
+
+  it('names one role per identity: the prefix and 16 hex of the identity key, within 64 characters', () => {
+    const w = workloadIdentity(config, spec);
+    expect(w.key).toMatch(/^wi-[0-9a-f]{16}$/);
+    expect(w.roleName).toBe(`s3ob-${w.key.slice(3)}`);
+    expect(w.roleArn).toBe(`arn:aws:iam::200000000002:role/s3-onboarding/${w.roleName}`);
+    expect(workloadIdentity({ ...config, roleNamePrefix: 'x'.repeat(70) }, spec).roleName).toHaveLength(64);
+  });
+
+  it('binds each service account of each cluster, or the instance role', () => {
+    const two = workloadIdentity(config, { ...spec, clusters: [...spec.clusters, { name: 'restore', accountId: '400000000004', region: 'eu-west-1' }], serviceAccounts: ['a', 'b'] });
+    expect(two.bindings).toEqual([
+      'sa:200000000002/eu-west-1/demo/mongodb/a',
+      'sa:200000000002/eu-west-1/demo/mongodb/b',
+      'sa:400000000004/eu-west-1/restore/mongodb/a',
+      'sa:400000000004/eu-west-1/restore/mongodb/b',
+    ]);
+    expect(workloadIdentity(config, { kind: 'ec2', roleAccount: '200000000002', clusters: [], serviceAccounts: [], instanceRoleArn: 'arn:aws:iam::200000000002:role/i' }).bindings).toEqual(['ec2:arn:aws:iam::200000000002:role/i']);
+  });
+
+  it('is another identity (another role) for other service accounts, clusters, namespace, role account or mechanism', () => {
+    const key = workloadIdentity(config, spec).key;
+    for (const other of [
+      { ...spec, serviceAccounts: ['pbm-agent', 'x'] },
+      { ...spec, namespace: 'other' },
+      { ...spec, roleAccount: '300000000003' },
+      { ...spec, clusters: [{ name: 'restore', accountId: '200000000002', region: 'eu-west-1' }] },
+      { ...spec, kind: 'pod-identity' as const },
+    ]) {
+      expect(workloadIdentity(config, other).key).not.toBe(key);
+    }
   });
 });
 
 describe('Function: modeOf', () => {
   it('puts the role in the workload account by default and in the bucket account when asked', () => {
-    expect(modeOf(base)).toEqual({ mode: 'bucket-policy', workloadAccount: '200000000002', bucketAccount: '300000000003', roleAccount: '200000000002' });
+    expect(modeOf(base)).toEqual({ mode: 'bucket-policy', workloadAccounts: ['200000000002'], bucketAccount: '300000000003', roleAccount: '200000000002' });
     expect(modeOf({ ...base, crossAccountMode: 'role-in-bucket-account' }).roleAccount).toBe('300000000003');
     expect(modeOf({ ...base, bucket: { ...base.bucket, accountId: undefined } }).mode).toBe('same-account');
-    expect(modeOf({ ...base, workload: { type: 'ec2', instanceRoleArn: 'arn:aws:iam::200000000002:role/i' } }).workloadAccount).toBe('200000000002');
-  });
-});
-
-describe('Function: applySteps', () => {
-  const step = (key: string, after: string[], log: string[], fail = false): Step => ({
-    key,
-    after,
-    action: key,
-    accountId: '1',
-    resource: key,
-    run: async () => {
-      log.push(`start ${key}`);
-      await new Promise((r) => setTimeout(r, 5));
-      if (fail) throw new Error(`${key} failed`);
-      log.push(`end ${key}`);
-    },
+    expect(modeOf({ ...base, workload: { type: 'ec2', instanceRoleArn: 'arn:aws:iam::200000000002:role/i' } }).workloadAccounts).toEqual(['200000000002']);
   });
 
-  it('runs independent steps at once and dependent ones after what they wait for', async () => {
-    const log: string[] = [];
-    await applySteps([step('role', ['oidc'], log), step('oidc', [], log), step('bucket', [], log), step('policy', ['role'], log)]);
-    expect(log.slice(0, 2).sort()).toEqual(['start bucket', 'start oidc']);
-    expect(log.indexOf('start role')).toBeGreaterThan(log.indexOf('end oidc'));
-    expect(log.indexOf('start policy')).toBeGreaterThan(log.indexOf('end role'));
-  });
-
-  it('lets independent steps finish when one fails, skips its dependants, and rethrows', async () => {
-    const log: string[] = [];
-    await expect(applySteps([step('oidc', [], log, true), step('role', ['oidc'], log), step('bucket', [], log)])).rejects.toThrow('oidc failed');
-    expect(log).toContain('end bucket');
-    expect(log).not.toContain('start role');
+  it('lets clusters of several accounts share a role in the bucket account', () => {
+    const clusters = [
+      { name: 'prod', accountId: '200000000002', region: 'eu-west-1' },
+      { name: 'dr', accountId: '400000000004', region: 'eu-central-1' },
+    ];
+    const m = modeOf({ ...base, crossAccountMode: 'role-in-bucket-account', workload: { ...base.workload, clusters } as OnboardingInput['workload'] });
+    expect(m).toEqual({ mode: 'role-in-bucket-account', workloadAccounts: ['200000000002', '400000000004'], bucketAccount: '300000000003', roleAccount: '300000000003' });
   });
 });

@@ -1,16 +1,23 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { boundaryArn, loadConfig, type Config } from './config';
-import { ProvisionerSessions } from './aws/session';
-import { Store } from './store/store';
-import { withStoreLocks, type ServiceDeps } from './onboarding/lifecycle';
 import path from 'node:path';
-import { loadGuardrails } from './guardrails/load';
-import type { Guardrails } from './guardrails/schema';
+import { boundaryArn, loadConfig, type Config } from '../config';
+import { Store } from '../store/store';
+import { loadGuardrails } from '../guardrails/load';
+import type { Guardrails } from '../guardrails/schema';
+import { logger } from '../log';
 
-/** What handlers share across invocations of one Lambda container: built once, on first use. */
-export type Runtime = ServiceDeps & { config: Config };
+/**
+ * What every handler of a Lambda container shares, built once on first use: configuration, the store and the
+ * guardrails. The read routes (GET, list) need nothing more; the write routes add the AWS sessions
+ * (./service.ts), so that reading a record never loads the engine, the snippets or the policy builders.
+ */
+export interface BaseRuntime {
+  config: Config;
+  store: Store;
+  guardrails: Guardrails;
+}
 
 let localGuardrails: Guardrails | undefined;
+let current: BaseRuntime | undefined;
 
 /** The local stack's stand-in when no GUARDRAILS file is given (contract section 1); never used in AWS. */
 export function setLocalGuardrails(g: Guardrails | undefined): void {
@@ -22,25 +29,20 @@ export function setLocalGuardrails(g: Guardrails | undefined): void {
 function guardrails(): Guardrails {
   const file = process.env.GUARDRAILS;
   if (file) return loadGuardrails(path.isAbsolute(file) ? file : path.resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file));
-  return localGuardrails ?? { version: 1, accounts: {}, kmsKeys: [], rules: [] } as unknown as Guardrails;
+  return localGuardrails ?? ({ version: 1, accounts: {}, kmsKeys: [], rules: [] } as unknown as Guardrails);
 }
 
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 's3-onboarding' });
-
-let current: Runtime | undefined;
-
-export function runtime(): Runtime {
+export function baseRuntime(): BaseRuntime {
   if (!current) {
     const config = loadConfig();
-    const store = new Store(process.env.TABLE_NAME || 's3-onboarding');
     const g = guardrails();
     checkGuardrailsAgainstConfig(g, config);
     // external ids from the guardrails file complete those from the environment
     for (const [account, settings] of Object.entries(g.accounts ?? {})) {
       const externalId = (settings as { externalId?: string } | null)?.externalId;
-      if (externalId) config.externalIds[account] ??= externalId;
+      if (externalId && !Object.hasOwn(config.externalIds, account)) config.externalIds[account] = externalId;
     }
-    current = { ...withStoreLocks({ config, sessions: new ProvisionerSessions(config), store }), guardrails: g };
+    current = { config, store: new Store(process.env.TABLE_NAME || 's3-onboarding'), guardrails: g };
   }
   return current;
 }

@@ -1,0 +1,20 @@
+import { callerOf, httpHandler, json } from '../lib/http/handler';
+import { idempotencyKey } from '../lib/http/params';
+import { logger } from '../lib/log';
+import { serviceRuntime } from '../lib/runtime/service';
+import { parseOnboardingRequest } from '../lib/onboarding/request';
+import { idempotent } from '../lib/onboarding/idempotency';
+import { provision } from '../lib/onboarding/provision';
+
+/** POST /v1/onboardings: validate, plan and apply (or only plan, with dryRun). */
+export const handler = httpHandler(
+  async (event) => {
+    const input = parseOnboardingRequest(event.body);
+    const deps = serviceRuntime();
+    const caller = callerOf(event);
+    const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, idempotencyKey(event), event.body, () => provision(deps, input, caller));
+    logger.info('onboarding', { status: out.statusCode });
+    return json(out.statusCode, out.body);
+  },
+  { body: true },
+);

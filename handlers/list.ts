@@ -1,0 +1,12 @@
+import { callerOf, httpHandler, json } from '../lib/http/handler';
+import { baseRuntime } from '../lib/runtime';
+import { parseListOnboardingsQuery } from '../lib/onboarding/request';
+import { listOnboardings } from '../lib/onboarding/reads';
+import { recordBody } from '../lib/onboarding/records';
+
+/** GET /v1/onboardings?cluster=&bucket=&requester=&limit=&nextToken= */
+export const handler = httpHandler(async (event) => {
+  const q = parseListOnboardingsQuery(event.queryStringParameters ?? {});
+  const page = await listOnboardings(baseRuntime(), callerOf(event), { cluster: q.cluster, bucket: q.bucket, requester: q.requester, limit: q.limit ?? 50, nextToken: q.nextToken });
+  return json(200, { items: page.items.map(recordBody), ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+});

@@ -1,0 +1,85 @@
+import type { Config } from '../config';
+import type { ProvisionerSessions } from '../aws/session';
+import * as iamApi from '../aws/iam';
+import { NotAllowedError, ServiceError } from '../errors';
+import { checkGuardrails } from '../guardrails/check';
+import type { Guardrails } from '../guardrails/schema';
+import type { Store } from '../store/store';
+import type { PolicyWriter } from './policy-writer';
+import type { IdentityRecord } from './records';
+import { TAG_MANAGED_BY, type OnboardingInput, type WorkloadIdentity } from './model';
+
+/** What the service's verbs share: configuration, AWS sessions, the store and how resource policies are written. */
+export interface ServiceDeps {
+  config: Config;
+  sessions: ProvisionerSessions;
+  store: Store;
+  writer: PolicyWriter;
+  /** who may onboard what; every verb is checked against it first */
+  guardrails?: Guardrails;
+}
+
+export interface Caller {
+  principal: string;
+  jwt?: { sub?: string; groups?: string[] };
+}
+
+export interface HttpResult {
+  statusCode: number;
+  body: unknown;
+}
+
+/** Refuses (403, naming the rule) what the guardrails do not allow, before any AWS call. */
+export function enforceGuardrails(deps: { guardrails?: Guardrails }, caller: Caller, input: OnboardingInput): void {
+  if (!deps.guardrails) return;
+  checkGuardrails(deps.guardrails, { principalArn: caller.principal, jwt: caller.jwt }, input);
+}
+
+export function checkTargetAccounts(config: Config, accounts: string[]): void {
+  for (const a of new Set(accounts)) {
+    if (config.targetAccounts.length && !config.targetAccounts.includes(a)) throw new NotAllowedError(`account ${a} is not managed by this service`, 'target-accounts');
+  }
+}
+
+export const identityLock = (key: string): string => `identity#${key}`;
+export const providerLock = (arn: string): string => `provider#${arn}`;
+
+export function identityOfRecord(r: IdentityRecord): WorkloadIdentity {
+  return {
+    key: r.key,
+    kind: r.kind,
+    roleAccount: r.roleAccount,
+    roleName: r.roleName,
+    roleArn: r.roleArn,
+    clusters: r.clusters,
+    namespace: r.namespace,
+    serviceAccounts: r.serviceAccounts,
+    instanceRoleArn: r.instanceRoleArn,
+    bindings: r.bindings,
+  };
+}
+
+/**
+ * The providers a removed identity leaves behind that may go too: created by the service (tagged), trusted by no
+ * other identity it manages, and by no other role of the account (a team's own role may trust it). Callers hold
+ * the providers' locks, so two removals never both keep a provider the other still counted.
+ */
+export async function removableProviders(deps: ServiceDeps, identity: IdentityRecord): Promise<string[]> {
+  const iam = deps.sessions.iam(identity.roleAccount);
+  const out = await Promise.all(
+    identity.providers.map(async (p) => {
+      if ((await deps.store.providerUsers(p.arn, identity.key)).length) return undefined;
+      const tags = await iamApi.oidcProviderTags(iam, p.arn);
+      if (!tags || tags.find(([k]) => k === TAG_MANAGED_BY)?.[1] !== deps.config.managedByTag) return undefined;
+      const trusting = await iamApi.rolesTrusting(iam, p.arn);
+      return trusting.some((name) => name !== identity.roleName) ? undefined : p.arn;
+    }),
+  );
+  return out.filter((x): x is string => !!x);
+}
+
+/** What a record or a 503 may tell the caller about a failure: our own words, never AWS's or a stack. */
+export function callerSafe(e: unknown): string {
+  if (e instanceof ServiceError) return e.expose || e.status === 503 ? e.message : `${e.name}: an internal error`;
+  return 'an internal error';
+}

@@ -1,0 +1,68 @@
+import type { Step } from './steps';
+
+/**
+ * The one executor: runs a plan's steps as soon as what they wait for is done, so independent steps go in
+ * parallel. After a failure it starts nothing new, and it settles every running step before it returns, so the
+ * caller never answers (or releases a lock) while a write is still in flight.
+ */
+
+export interface Execution {
+  /** finished steps, in completion order, with whether they changed anything */
+  done: { step: Step; wrote: boolean }[];
+  failed: { step: Step; error: unknown }[];
+  /** never started: a failure came first, or a step they wait for failed */
+  skipped: Step[];
+}
+
+export type StepRunner = (step: Step) => Promise<boolean>;
+
+export function execute(steps: readonly Step[], run: StepRunner, onDone?: (step: Step, wrote: boolean) => void): Promise<Execution> {
+  const ids = new Set(steps.map((s) => s.id));
+  const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(steps.map((s) => [s.id, 'pending']));
+  const out: Execution = { done: [], failed: [], skipped: [] };
+  let stopped = false;
+  return new Promise((resolve) => {
+    const tick = (): void => {
+      let progress = true;
+      while (progress) {
+        progress = false;
+        for (const s of steps) {
+          if (state.get(s.id) !== 'pending') continue;
+          const deps = s.after.filter((d) => ids.has(d)).map((d) => state.get(d));
+          if (stopped || deps.some((d) => d === 'failed' || d === 'skipped')) {
+            state.set(s.id, 'skipped');
+            out.skipped.push(s);
+            progress = true;
+          } else if (deps.every((d) => d === 'done')) {
+            state.set(s.id, 'running');
+            start(s);
+          }
+        }
+      }
+      if (![...state.values()].some((v) => v === 'pending' || v === 'running')) resolve(out);
+    };
+    const start = (s: Step): void => {
+      // a runner that throws synchronously is a failed step like any other
+      Promise.resolve()
+        .then(() => run(s))
+        .then(
+          (wrote) => {
+            state.set(s.id, 'done');
+            out.done.push({ step: s, wrote });
+            try {
+              onDone?.(s, wrote);
+            } catch {
+              /* recording progress must never turn a finished step into a failed one */
+            }
+          },
+          (error: unknown) => {
+            state.set(s.id, 'failed');
+            out.failed.push({ step: s, error });
+            stopped = true;
+          },
+        )
+        .finally(tick);
+    };
+    tick();
+  });
+}

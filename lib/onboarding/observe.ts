@@ -1,0 +1,167 @@
+import type { ProvisionerSessions } from '../aws/session';
+import * as iamApi from '../aws/iam';
+import * as s3Api from '../aws/s3';
+import * as kmsApi from '../aws/kms';
+import { clusterIssuer } from '../aws/eks';
+import { ValidationError } from '../errors';
+import { parseRawPolicy, type RawPolicy } from '../policy/resource-policy';
+import type { PolicyDocument } from '../policy/types';
+import { accountOfArn, nameOfArn, regionOfArn } from '../arn';
+import type { TagList } from './desired';
+import { instanceGrantName, type WorkloadIdentity } from './model';
+
+/**
+ * Reads what AWS holds, every independent read in parallel. What is read depends on the verb: provisioning reads
+ * the clusters' issuers and the account's trust quota; every verb reads the role with all its inline and attached
+ * policies (so nothing on the role goes unnoticed), and the resource policies the grant has or wants statements in.
+ */
+
+export interface ObservedRole {
+  arn: string;
+  path: string;
+  trust: PolicyDocument;
+  tags: TagList;
+  boundaryArn?: string;
+  /** every inline policy: its document and the size IAM counts */
+  inline: Map<string, { document: PolicyDocument; size: number }>;
+  attached: { arn: string; name: string }[];
+}
+
+export interface ObservedInstanceRole {
+  arn: string;
+  tags: TagList;
+  /** the identity's assume grant on it, when present */
+  grant?: PolicyDocument;
+}
+
+export interface Observed {
+  /** issuers[i] belongs to identity.clusters[i] (provisioning only) */
+  issuers: string[];
+  /** IAM OIDC providers that exist in the role's account */
+  providers: string[];
+  trustQuota: number;
+  role?: ObservedRole;
+  instanceRole?: ObservedInstanceRole;
+  /** resource policies by target: `bucket:<account>/<name>` or `key:<arn>` (absent: the resource has none) */
+  resourcePolicies: Map<string, RawPolicy | undefined>;
+  /** verify: documents of attached managed policies, and of the boundary */
+  managedDocuments: Map<string, PolicyDocument>;
+}
+
+export const bucketTargetKey = (accountId: string, bucket: string): string => `bucket:${accountId}/${bucket}`;
+export const keyTargetKey = (keyArn: string): string => `key:${keyArn}`;
+
+export interface ObserveRequest {
+  identity: WorkloadIdentity;
+  /** DescribeCluster every cluster and read the trust quota (provisioning) */
+  clusters?: boolean;
+  /** verify the bucket exists in this account and region (provisioning) */
+  bucketLocation?: { accountId: string; name: string; region: string; path: string };
+  /** the key the request names: refuse AWS managed keys (provisioning) */
+  key?: string;
+  /** inline policies we expect on the role (read at once; others are read after listing them) */
+  knownPolicies: string[];
+  /** resource policies to read */
+  buckets: { accountId: string; bucket: string; region: string }[];
+  keys: string[];
+  /** verify: read the documents of attached managed policies and of the boundary */
+  managedDocuments?: { boundaryArn?: string };
+}
+
+const none = async <T>(): Promise<T | undefined> => undefined;
+
+async function readRole(sessions: ProvisionerSessions, identity: WorkloadIdentity, known: string[]): Promise<ObservedRole | undefined> {
+  const iam = sessions.iam(identity.roleAccount);
+  const name = identity.roleName;
+  const [role, names, attached, ...knownDocs] = await Promise.all([
+    iamApi.getRole(iam, name),
+    iamApi.listRolePolicies(iam, name),
+    iamApi.listAttachedRolePolicies(iam, name),
+    ...known.map((p) => iamApi.getRolePolicySized(iam, name, p)),
+  ]);
+  if (!role) return undefined;
+  const inline = new Map<string, { document: PolicyDocument; size: number }>();
+  known.forEach((p, i) => {
+    const doc = knownDocs[i];
+    if (doc && (names ?? []).includes(p)) inline.set(p, doc);
+  });
+  // policies nobody told us about: read them too (a second level of reads only when they exist)
+  const unknown = (names ?? []).filter((n) => !inline.has(n));
+  const rest = await Promise.all(unknown.map((p) => iamApi.getRolePolicySized(iam, name, p)));
+  unknown.forEach((p, i) => {
+    const doc = rest[i];
+    if (doc) inline.set(p, doc);
+  });
+  return {
+    arn: role.arn,
+    path: role.path,
+    trust: role.trust,
+    tags: role.tags,
+    boundaryArn: role.boundaryArn,
+    inline,
+    attached: attached ?? [],
+  };
+}
+
+export async function observe(sessions: ProvisionerSessions, req: ObserveRequest): Promise<Observed> {
+  const { identity } = req;
+  const roleIam = sessions.iam(identity.roleAccount);
+  const irsa = identity.kind === 'irsa';
+  const instanceRoleArn = identity.instanceRoleArn;
+  const resourcePolicies = new Map<string, RawPolicy | undefined>();
+  const managedDocuments = new Map<string, PolicyDocument>();
+
+  const [issuers, providers, trustQuota, role, instanceRole, instanceGrant, key] = await Promise.all([
+    req.clusters ? Promise.all(identity.clusters.map((c, i) => clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`))) : Promise.resolve([] as string[]),
+    irsa ? iamApi.listOidcProviders(roleIam) : Promise.resolve([] as string[]),
+    req.clusters ? iamApi.trustPolicyQuota(roleIam) : Promise.resolve(Infinity),
+    readRole(sessions, identity, req.knownPolicies),
+    instanceRoleArn ? iamApi.getRole(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn)) : none<iamApi.RoleState>(),
+    instanceRoleArn
+      ? iamApi.getRolePolicy(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn), instanceGrantName(identity.roleName))
+      : none<PolicyDocument>(),
+    req.key ? kmsApi.describeKey(sessions.kms(accountOfArn(req.key), regionOfArn(req.key)), req.key) : none<{ arn: string; awsManaged: boolean }>(),
+    req.bucketLocation
+      ? s3Api.bucketRegion(sessions.s3(req.bucketLocation.accountId, req.bucketLocation.region), req.bucketLocation.name, req.bucketLocation.accountId).then((region) => {
+          const b = req.bucketLocation!;
+          if (region !== b.region) throw new ValidationError(`bucket ${b.name} is in ${region}`, [{ path: `${b.path}.region`, message: `the bucket is in ${region}, not ${b.region}` }]);
+        })
+      : Promise.resolve(),
+    ...req.buckets.map(async (b) => {
+      const text = await s3Api.getBucketPolicyText(sessions.s3(b.accountId, b.region), b.bucket, b.accountId);
+      resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
+    }),
+    ...req.keys.map(async (k) => {
+      const text = await kmsApi.getKeyPolicyText(sessions.kms(accountOfArn(k), regionOfArn(k)), k);
+      resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
+    }),
+    req.managedDocuments?.boundaryArn
+      ? iamApi.getManagedPolicyDocument(roleIam, req.managedDocuments.boundaryArn).then((d) => {
+          if (d) managedDocuments.set(req.managedDocuments!.boundaryArn!, d);
+        })
+      : Promise.resolve(),
+  ]);
+  if (instanceRoleArn && (!instanceRole || instanceRole.arn !== instanceRoleArn)) {
+    throw new ValidationError('the instance role does not exist', [{ path: 'workload.instanceRoleArn', message: `no role ${instanceRoleArn}` }]);
+  }
+  if (key?.awsManaged) {
+    throw new ValidationError('AWS managed keys cannot be granted', [{ path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' }]);
+  }
+  if (req.managedDocuments && role) {
+    await Promise.all(
+      role.attached.map(async (p) => {
+        const d = await iamApi.getManagedPolicyDocument(roleIam, p.arn);
+        if (d) managedDocuments.set(p.arn, d);
+      }),
+    );
+  }
+  return {
+    issuers,
+    providers,
+    trustQuota,
+    role,
+    instanceRole: instanceRole ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant } : undefined,
+    resourcePolicies,
+    managedDocuments,
+  };
+}

@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError, InternalError, NotAllowedError, QuotaExceededError, ServiceError, TransientError, ValidationError } from '../errors';
+import { policySize } from '../iam-policy/grammar';
+import { editStatements, renderRawPolicy, type RawPolicy } from '../policy/resource-policy';
+import type { Statement } from '../policy/types';
+import type { Store } from '../store/store';
+
+/**
+ * Writes a grant's statements into a shared resource policy (a bucket policy or a key policy). Neither S3 nor
+ * KMS has a conditional write, so every change to one policy is serialised; and making many concurrent callers
+ * take turns would cost a read-write round trip each. So changes are grouped: each caller queues its change and
+ * tries the policy's lease; the holder reads the policy once, applies every queued change in arrival order
+ * (refusing those that collide with a foreign statement or would pass the size limit), writes once, and marks
+ * each change. The others wait for their mark, or take the lease when it frees up.
+ */
+
+export interface PolicyTarget {
+  /** names the policy: `bucket:<account>/<name>` or `key:<arn>` */
+  key: string;
+  /** for messages: `bucket x` or `key arn:…` */
+  describe: string;
+  maxBytes: number;
+  read(): Promise<RawPolicy | undefined>;
+  /** writes the policy (a bucket policy left with no statement is deleted) */
+  write(policy: RawPolicy): Promise<void>;
+}
+
+export interface StatementChange {
+  onboardingId: string;
+  /** what the grant wrote before, removed where found unchanged */
+  remove: Statement[];
+  add: Statement[];
+}
+
+/** Applies one change; true when the policy was written. */
+export type PolicyWriter = (target: PolicyTarget, change: StatementChange) => Promise<boolean>;
+
+/** One change applied to a policy in memory, or the reason it cannot be. */
+export function applyChange(target: PolicyTarget, current: RawPolicy | undefined, change: StatementChange): { policy: RawPolicy; changed: boolean } {
+  const edit = editStatements(current, change);
+  if (edit.collisions.length && change.add.length) {
+    throw new ConflictError(
+      `the policy of ${target.describe} holds a statement with Sid ${edit.collisions.map((s) => s.Sid).join(', ')} that this service did not write; it is never overwritten. Remove or rename that statement, then retry`,
+    );
+  }
+  if (edit.changed && change.add.length) {
+    const size = policySize(renderRawPolicy(edit.policy));
+    if (size > target.maxBytes) {
+      throw new QuotaExceededError(`the policy of ${target.describe} would be ${size} bytes, over its ${target.maxBytes}-byte limit`, { policySize: size, quota: target.maxBytes });
+    }
+  }
+  return { policy: edit.policy, changed: edit.changed };
+}
+
+/** Read, edit, write: correct only when nothing else writes the policy at the same time. */
+export const directPolicyWriter: PolicyWriter = async (target, change) => {
+  const { policy, changed } = applyChange(target, await target.read(), change);
+  if (changed) await target.write(policy);
+  return changed;
+};
+
+interface Pending {
+  pk: string;
+  sk: string;
+  /** the change as JSON text: statements are stored verbatim, whatever keys they hold */
+  change: string;
+  outcome?: 'written' | 'unchanged' | 'failed';
+  error?: { name: string; message: string; details?: Record<string, unknown> };
+}
+
+export interface QueueOptions {
+  /** how long a caller waits for its change to be applied */
+  waitMs?: number;
+  leaseMs?: number;
+  pollMs?: number;
+}
+
+/** Group commit over DynamoDB (see the module comment). */
+export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): PolicyWriter {
+  const waitMs = opts.waitMs ?? 12_000;
+  const leaseMs = opts.leaseMs ?? 15_000;
+  const pollMs = opts.pollMs ?? 20;
+  return async (target, change) => {
+    const pk = `PQ#${target.key}`;
+    const item: Pending = { pk, sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`, change: JSON.stringify(change) };
+    await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 } }));
+    const lock = `policy#${target.key}`;
+    const owner = randomUUID();
+    const deadline = Date.now() + waitMs;
+    try {
+      for (;;) {
+        const mine = await read(store, pk, item.sk);
+        if (mine?.outcome) return await settle(store, mine);
+        if (await store.tryLock(lock, owner, leaseMs)) {
+          try {
+            await commitQueue(store, target, pk, () => store.tryLock(lock, owner, leaseMs));
+          } finally {
+            await store.unlock(lock, owner);
+          }
+          continue; // our change was in the batch: read its outcome
+        }
+        if (Date.now() > deadline) throw new TransientError(`the policy of ${target.describe} is busy; retry`);
+        await new Promise((r) => setTimeout(r, pollMs + Math.random() * pollMs));
+      }
+    } catch (e) {
+      // a change whose caller was told it failed must not be applied by a later batch
+      await withdraw(store, pk, item.sk);
+      throw e;
+    }
+  };
+}
+
+/** Removes a queued change unless a leader already decided it. */
+async function withdraw(store: Store, pk: string, sk: string): Promise<void> {
+  await store.doc
+    .send(new DeleteCommand({ TableName: store.table, Key: { pk, sk }, ConditionExpression: 'attribute_not_exists(outcome)' }))
+    .catch((e: Error) => {
+      if (e.name !== 'ConditionalCheckFailedException') throw e;
+    });
+}
+
+async function read(store: Store, pk: string, sk: string): Promise<Pending | undefined> {
+  const out = await store.doc.send(new GetCommand({ TableName: store.table, Key: { pk, sk }, ConsistentRead: true }));
+  return out.Item as Pending | undefined;
+}
+
+/** The leader's error, as the class it was, so the caller answers what a direct write would have. */
+function revive(e: NonNullable<Pending['error']>): ServiceError {
+  switch (e.name) {
+    case 'QuotaExceededError':
+      return new QuotaExceededError(e.message, e.details);
+    case 'ConflictError':
+      return new ConflictError(e.message);
+    case 'NotAllowedError':
+      return new NotAllowedError(e.message, 'aws-access-denied');
+    case 'ValidationError':
+      return new ValidationError(e.message);
+    case 'TransientError':
+      return new TransientError(e.message);
+    default:
+      return new InternalError(e.message);
+  }
+}
+
+async function settle(store: Store, p: Pending): Promise<boolean> {
+  await store.doc.send(new DeleteCommand({ TableName: store.table, Key: { pk: p.pk, sk: p.sk } }));
+  if (p.outcome === 'failed') throw revive(p.error!);
+  return p.outcome === 'written';
+}
+
+const errorRecord = (e: unknown): NonNullable<Pending['error']> => {
+  const err = e instanceof ServiceError ? e : new TransientError((e as Error)?.message ?? String(e));
+  return { name: err.name, message: err.message, ...(err instanceof QuotaExceededError ? { details: err.details } : {}) };
+};
+
+/** The lease holder's work: every queued change applied to one read of the policy, one write, outcomes marked. */
+async function commitQueue(store: Store, target: PolicyTarget, pk: string, stillHolding: () => Promise<boolean>): Promise<void> {
+  const out = await store.doc.send(
+    new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', FilterExpression: 'attribute_not_exists(outcome)', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
+  );
+  const queue = (out.Items ?? []) as Pending[];
+  if (!queue.length) return;
+  const outcomes = new Map<string, Pick<Pending, 'outcome' | 'error'>>();
+  let policy: RawPolicy | undefined;
+  try {
+    policy = await target.read();
+  } catch (e) {
+    for (const p of queue) outcomes.set(p.sk, { outcome: 'failed', error: errorRecord(e) });
+  }
+  let dirty = false;
+  if (!outcomes.size) {
+    for (const p of queue) {
+      try {
+        const next = applyChange(target, policy, JSON.parse(p.change) as StatementChange);
+        if (next.changed) {
+          policy = next.policy;
+          dirty = true;
+        }
+        outcomes.set(p.sk, { outcome: next.changed ? 'written' : 'unchanged' });
+      } catch (e) {
+        outcomes.set(p.sk, { outcome: 'failed', error: errorRecord(e) });
+      }
+    }
+  }
+  if (dirty && policy) {
+    try {
+      // fence: renew the lease right before writing; a holder that stalled past it must not overwrite the next one
+      if (!(await stillHolding())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
+      await target.write(policy);
+    } catch (e) {
+      for (const [sk, o] of outcomes) if (o.outcome === 'written') outcomes.set(sk, { outcome: 'failed', error: errorRecord(e) });
+    }
+  }
+  // mark each change; one its caller withdrew meanwhile stays withdrawn (the condition fails, and is ignored)
+  await Promise.all(
+    queue.map((p) =>
+      store.doc
+        .send(
+          new PutCommand({
+            TableName: store.table,
+            Item: { ...p, ...outcomes.get(p.sk), type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+            ConditionExpression: 'attribute_exists(pk)',
+          }),
+        )
+        .catch((e: Error) => {
+          if (e.name !== 'ConditionalCheckFailedException') throw e;
+        }),
+    ),
+  );
+}

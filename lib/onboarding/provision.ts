@@ -1,0 +1,386 @@
+import { ConflictError, PartiallyAppliedError, TransientError } from '../errors';
+import { renderSnippets } from '../snippets';
+import { samePolicy } from '../policy/compare';
+import { canonicalJson } from '../store/store';
+import { stepRunner } from './apply';
+import {
+  callerSafe,
+  checkTargetAccounts,
+  enforceGuardrails,
+  identityLock,
+  identityOfRecord,
+  providerLock,
+  removableProviders,
+  type Caller,
+  type HttpResult,
+  type ServiceDeps,
+} from './context';
+import { grantDesired, identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type Resolved } from './desired';
+import { execute } from './execute';
+import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
+import { observe, type Observed } from './observe';
+import { planRole, planStatements } from './plan';
+import { liveAfter, recordBody, writtenOf, type IdentityRecord, type OnboardingRecord } from './records';
+import { changeOf, type Step } from './steps';
+
+/**
+ * POST: a grant on a workload identity, created or converged. Reads (store, then AWS) → desired state → plan
+ * (every foreseeable refusal here, before any write) → the intent recorded → one executor → the outcome
+ * recorded. A dry run stops after the plan.
+ */
+
+interface MovingAway {
+  record: IdentityRecord;
+  identity: WorkloadIdentity;
+  observed: Observed;
+  removable: string[];
+}
+
+interface ProvisionContext {
+  record?: OnboardingRecord;
+  /** a deleted onboarding's tombstone, replaced when it is onboarded again */
+  tombstone?: OnboardingRecord;
+  identityRecord?: IdentityRecord;
+  /** binding key → identity key holding it */
+  bindings: Map<string, string>;
+  observed: Observed;
+  moving?: MovingAway;
+}
+
+interface ProvisionPlan {
+  desired: IdentityDesired;
+  grant: GrantDesired;
+  grants: GrantRef[];
+  steps: Step[];
+}
+
+const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[] => [...grants.filter((x) => x.id !== g.id), g].sort((a, b) => a.id.localeCompare(b.id));
+
+/**
+ * One service account (or instance role) can use one role: a binding held by another identity that still has
+ * grants is a 409 that names it. A holder without grants is stale (its last grant was removed) and may be taken
+ * over; so may the identity this very grant is moving away from, when it is its last.
+ */
+function checkBindings(r: Resolved, ctx: { bindings: Map<string, string> }, holders: Map<string, IdentityRecord>): void {
+  const conflicts = new Map<string, { holder: IdentityRecord; bindings: string[] }>();
+  for (const b of r.identity.bindings) {
+    const holderKey = ctx.bindings.get(b);
+    if (!holderKey || holderKey === r.identity.key) continue;
+    const holder = holders.get(holderKey);
+    const active = (holder?.grants ?? []).filter((g) => g.id !== r.id);
+    if (!holder || active.length === 0) continue;
+    const entry = conflicts.get(holderKey) ?? { holder, bindings: [] };
+    entry.bindings.push(b);
+    conflicts.set(holderKey, entry);
+  }
+  if (!conflicts.size) return;
+  const parts = [...conflicts.values()].map(({ holder, bindings }) => {
+    const grants = holder.grants.filter((g) => g.id !== r.id).map((g) => g.id);
+    return `${bindings.map(describeBinding).join(', ')} ${bindings.length > 1 ? 'are' : 'is'} already bound to role ${holder.roleArn} (workload identity ${holder.key}) by onboarding(s) ${grants.join(', ')}`;
+  });
+  throw new ConflictError(
+    `${parts.join('; ')}. A service account (or instance role) can use only one role, so onboardings of it must name the same clusters, namespace, service accounts and role account to share that role: onboard with those, or DELETE the onboarding(s) above first`,
+  );
+}
+
+async function readContext(deps: ServiceDeps, r: Resolved): Promise<ProvisionContext> {
+  const { store, sessions } = deps;
+  const [stored, identityRecord, bindings] = await Promise.all([store.getRecord(r.id), store.getIdentity(r.identity.key), store.getBindings(r.identity.bindings)]);
+  const record = stored && stored.status !== 'deleted' ? stored : undefined;
+  const movingFrom = record?.movingFrom ?? (record && record.identityKey !== r.identity.key ? record.identityKey : undefined);
+  const otherKeys = [...new Set([...bindings.values(), ...(movingFrom ? [movingFrom] : [])])].filter((k) => k !== r.identity.key);
+  const holders = otherKeys.length ? await store.getIdentities(otherKeys) : new Map<string, IdentityRecord>();
+  // refused before any AWS call
+  checkBindings(r, { bindings }, holders);
+
+  const want = grantDesired(r.identity, r.grant);
+  const written = record ? writtenOf(record) : {};
+  const buckets = [written.bucketStatements, want.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b).map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }));
+  const keys = [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))];
+  const movingRecord = movingFrom ? holders.get(movingFrom) : undefined;
+  const [observed, moving] = await Promise.all([
+    observe(sessions, {
+      identity: r.identity,
+      clusters: r.identity.kind === 'irsa',
+      bucketLocation: { accountId: r.grant.bucketAccount, name: r.grant.bucket.name, region: r.grant.bucket.region, path: 'bucket' },
+      key: r.grant.bucket.kmsKeyArn,
+      knownPolicies: [...new Set([...(identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
+      buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
+      keys,
+    }),
+    movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined),
+  ]);
+  return { record, tombstone: stored?.status === 'deleted' ? stored : undefined, identityRecord, bindings, observed, moving };
+}
+
+async function readMovingAway(deps: ServiceDeps, record: IdentityRecord, grantId: string): Promise<MovingAway> {
+  const identity = identityOfRecord(record);
+  const last = record.grants.every((g) => g.id === grantId);
+  const [observed, removable] = await Promise.all([
+    observe(deps.sessions, { identity, knownPolicies: record.grants.map((g) => grantPolicyName(g.id)), buckets: [], keys: [] }),
+    last ? removableProviders(deps, record) : Promise.resolve([]),
+  ]);
+  return { record, identity, observed, removable };
+}
+
+function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
+  const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
+  const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
+  const grant = grantDesired(r.identity, r.grant);
+  const steps = [...planRole({ config: deps.config, identity: r.identity, observed: ctx.observed, desired, grant }).steps];
+  if (ctx.moving) {
+    const m = ctx.moving;
+    const rest = m.record.grants.filter((g) => g.id !== r.id);
+    const restDesired = rest.length ? identityDesired(deps.config, m.identity, rest, m.record.providers.map((p) => p.issuerUrl)) : undefined;
+    steps.push(...planRole({ config: deps.config, identity: m.identity, observed: m.observed, desired: restDesired, removableProviders: m.removable }).steps);
+  }
+  steps.push(...planStatements(r.id, ctx.observed, ctx.record ? writtenOf(ctx.record) : {}, grant));
+  return { desired, grant, grants, steps };
+}
+
+/** The answer to POST: the role, what changed (or would), the policies and the tool's snippets. */
+function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: 'provisioned' | 'planned'): OnboardingResult {
+  const input = r.input;
+  const { identity } = r;
+  return {
+    id: r.id,
+    status,
+    roleArn: identity.roleArn,
+    roles: [{ arn: identity.roleArn, accountId: identity.roleAccount, purpose: identity.kind === 'ec2' ? 'ec2-assumed-workload' : `${identity.kind}-workload` }],
+    changes,
+    policies: {
+      trust: plan.desired.role.trust,
+      permissions: plan.grant.permissions,
+      bucketPolicyStatements: plan.grant.bucketStatements?.statements ?? [],
+      ...(plan.grant.keyStatements ? { keyPolicyStatements: plan.grant.keyStatements.statements } : {}),
+      ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
+    },
+    snippets: renderSnippets({
+      onboardingId: r.id,
+      tool: input.tool,
+      access: input.access,
+      roleArn: identity.roleArn,
+      bucket: { name: input.bucket.name, region: input.bucket.region, prefix: r.grant.bucket.prefix || undefined, kmsKeyArn: input.bucket.kmsKeyArn },
+      workload: input.workload.type === 'eks' ? { ...input.workload, serviceAccounts: identity.serviceAccounts } : input.workload,
+    }),
+  };
+}
+
+/** What the request recorded before its first write, and how to take it back if nothing gets written. */
+interface Intent {
+  record: OnboardingRecord;
+  previousRecord?: OnboardingRecord;
+  tombstone?: OnboardingRecord;
+  identityRecord: IdentityRecord;
+  previousIdentity?: IdentityRecord;
+  claimed: string[];
+  providersAdded: string[];
+}
+
+function identityRecordOf(identity: WorkloadIdentity, desired: IdentityDesired, grants: GrantRef[], previous: IdentityRecord | undefined, now: string): IdentityRecord {
+  return {
+    key: identity.key,
+    version: previous?.version ?? 0,
+    kind: identity.kind,
+    roleAccount: identity.roleAccount,
+    roleName: identity.roleName,
+    roleArn: identity.roleArn,
+    clusters: identity.clusters,
+    ...(identity.namespace ? { namespace: identity.namespace } : {}),
+    serviceAccounts: identity.serviceAccounts,
+    ...(identity.instanceRoleArn ? { instanceRoleArn: identity.instanceRoleArn } : {}),
+    bindings: identity.bindings,
+    providers: desired.providers,
+    grants,
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+  };
+}
+
+async function writeIntent(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext, plan: ProvisionPlan, input: OnboardingInput, caller: Caller, result: OnboardingResult): Promise<Intent> {
+  const { store } = deps;
+  const now = new Date().toISOString();
+  const intent: Intent = {
+    record: undefined as unknown as OnboardingRecord,
+    previousRecord: ctx.record,
+    tombstone: ctx.tombstone,
+    identityRecord: undefined as unknown as IdentityRecord,
+    previousIdentity: ctx.identityRecord,
+    claimed: [],
+    providersAdded: [],
+  };
+  try {
+    // bindings first: they are what two different identities race for
+    await Promise.all(
+      r.identity.bindings.map(async (b) => {
+        const holder = ctx.bindings.get(b);
+        if (holder === r.identity.key) return;
+        if (!(await store.claimBinding(b, r.identity.key, holder))) {
+          throw new ConflictError(`${describeBinding(b)} was bound to another role by a concurrent request; retry to see which`);
+        }
+        intent.claimed.push(b);
+      }),
+    );
+    const known = new Set(ctx.identityRecord?.providers.map((p) => p.arn) ?? []);
+    await Promise.all(
+      plan.desired.providers.map(async (p) => {
+        if (known.has(p.arn)) return;
+        if (!(await store.addProviderUser(p.arn, r.identity.key))) throw new TransientError(`the IAM OIDC provider ${p.arn} is being deleted by another request; retry in a few seconds`);
+        intent.providersAdded.push(p.arn);
+      }),
+    );
+    const [identityRecord, record] = await Promise.all([
+      store.saveIdentity(identityRecordOf(r.identity, plan.desired, plan.grants, ctx.identityRecord, now), ctx.identityRecord?.version ?? 0),
+      store.saveRecord(
+        {
+          schema: 2,
+          id: r.id,
+          version: (ctx.record ?? ctx.tombstone)?.version ?? 0,
+          status: 'provisioning',
+          request: input,
+          identityKey: r.identity.key,
+          ...(ctx.moving ? { movingFrom: ctx.moving.identity.key } : {}),
+          roleArn: r.identity.roleArn,
+          live: ctx.record?.live ?? {},
+          ...(ctx.record?.desired ? { desired: ctx.record.desired } : {}),
+          ...(ctx.record?.result ? { result: ctx.record.result } : { result: { ...result, changes: [] } }),
+          attempt: { stepsPlanned: plan.steps.map(changeOf), stepsDone: [], writing: { bucketStatements: plan.grant.bucketStatements, keyStatements: plan.grant.keyStatements } },
+          createdAt: ctx.record?.createdAt ?? now,
+          updatedAt: now,
+          requestedBy: caller.principal,
+        },
+        (ctx.record ?? ctx.tombstone)?.version ?? 0,
+        ctx.record,
+      ),
+    ]).catch(async (e) => {
+      // one of the two may have been written: the rollback below reads what is there
+      intent.record = (await store.getRecord(r.id)) as OnboardingRecord;
+      intent.identityRecord = (await store.getIdentity(r.identity.key)) as IdentityRecord;
+      throw e;
+    });
+    intent.record = record;
+    intent.identityRecord = identityRecord;
+    return intent;
+  } catch (e) {
+    await rollback(deps, r, intent);
+    throw e;
+  }
+}
+
+/** Takes back what the intent recorded, when nothing was written to AWS. */
+async function rollback(deps: ServiceDeps, r: Resolved, intent: Intent): Promise<void> {
+  const { store } = deps;
+  const tasks: Promise<unknown>[] = [];
+  if (intent.record && intent.record.version !== (intent.previousRecord ?? intent.tombstone)?.version) {
+    const previous = intent.previousRecord ?? intent.tombstone;
+    tasks.push(previous ? store.saveRecord({ ...previous }, intent.record.version, intent.record) : store.deleteRecord(intent.record));
+  }
+  if (intent.identityRecord && intent.identityRecord.version !== intent.previousIdentity?.version) {
+    tasks.push(intent.previousIdentity ? store.saveIdentity({ ...intent.previousIdentity }, intent.identityRecord.version) : store.deleteIdentity(intent.identityRecord));
+  }
+  tasks.push(...intent.claimed.map((b) => store.releaseBinding(b, r.identity.key)));
+  tasks.push(...intent.providersAdded.map((arn) => store.removeProviderUser(arn, r.identity.key)));
+  await Promise.allSettled(tasks);
+}
+
+/** After the last grant left an identity: forget it, its bindings and its share of the providers. */
+export async function forgetIdentity(deps: ServiceDeps, record: IdentityRecord, deletedProviders: string[]): Promise<void> {
+  const { store } = deps;
+  await Promise.all([
+    store.deleteIdentity(record),
+    ...record.bindings.map((b) => store.releaseBinding(b, record.key)),
+    ...record.providers.map(async (p) => {
+      await store.removeProviderUser(p.arn, record.key);
+      if (deletedProviders.includes(p.arn)) await store.forgetProvider(p.arn);
+    }),
+  ]);
+}
+
+/** Before deleting a provider: take this identity off it and mark it, only if no other identity adopted it meanwhile. */
+export const providerGuard = (deps: ServiceDeps, identityKey: string) => async (arn: string): Promise<boolean> => {
+  await deps.store.removeProviderUser(arn, identityKey);
+  return deps.store.markProviderDeleting(arn);
+};
+
+export async function provision(deps: ServiceDeps, input: OnboardingInput, caller: Caller): Promise<HttpResult> {
+  enforceGuardrails(deps, caller, input);
+  const r = resolveRequest(deps.config, input);
+  checkTargetAccounts(deps.config, [r.identity.roleAccount, r.grant.bucketAccount, ...r.identity.clusters.map((c) => c.accountId)]);
+  if (input.dryRun) {
+    const ctx = await readContext(deps, r);
+    const plan = planProvision(deps, r, ctx);
+    return { statusCode: 200, body: resultOf(r, plan, plan.steps.map(changeOf), 'planned') };
+  }
+  const current = await deps.store.getRecord(r.id);
+  const locked = [r.identity.key, ...(current && current.status !== 'deleted' ? [current.identityKey, current.movingFrom] : [])].filter((k): k is string => !!k);
+  const lockNames = locked.map(identityLock);
+  // moving away from an identity whose last grant this is may remove its OIDC providers: hold theirs too
+  const away = locked.filter((k) => k !== r.identity.key);
+  for (const idRec of (away.length ? await deps.store.getIdentities(away) : new Map<string, IdentityRecord>()).values()) {
+    if (idRec.grants.every((g) => g.id === r.id)) lockNames.push(...idRec.providers.map((p) => providerLock(p.arn)));
+  }
+  return deps.store.withLocks(lockNames, async () => {
+    const ctx = await readContext(deps, r);
+    for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
+      if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
+    }
+    const plan = planProvision(deps, r, ctx);
+    const result = resultOf(r, plan, [], 'provisioned');
+    const listed = ctx.identityRecord?.grants.find((g) => g.id === r.id);
+    if (!plan.steps.length && ctx.record?.status === 'provisioned' && !ctx.moving && listed && canonicalJson(listed.tags) === canonicalJson(r.grant.tags)) {
+      // all in place: the record only learns who asked last, and what they asked
+      let rec = ctx.record;
+      if (canonicalJson(rec.request) !== canonicalJson(input) || rec.requestedBy !== caller.principal || !samePolicy(rec.desired?.permissions, plan.grant.permissions)) {
+        rec = await deps.store.saveRecord({ ...rec, request: input, requestedBy: caller.principal, desired: plan.grant, result }, rec.version, rec);
+      }
+      // this request changed nothing
+      return { statusCode: 200, body: recordBody({ ...rec, result: { ...(rec.result ?? result), changes: [] } }) };
+    }
+    const intent = await writeIntent(deps, r, ctx, plan, input, caller, result);
+    let rec = intent.record;
+    let live = rec.live;
+    const done: Change[] = [];
+    let progress: Promise<unknown> = Promise.resolve();
+    const exec = await execute(plan.steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, mayDeleteProvider: ctx.moving ? providerGuard(deps, ctx.moving.identity.key) : undefined }), (step) => {
+      live = liveAfter(live, step, r.id);
+      done.push(changeOf(step));
+      const snapshot = { live, stepsDone: [...done] };
+      // progress is recorded in order, off the AWS calls' critical path; the outcome below does not depend on it
+      progress = progress
+        .then(async () => {
+          rec = await deps.store.saveRecord({ ...rec, live: snapshot.live, attempt: { ...rec.attempt!, stepsDone: snapshot.stepsDone } }, rec.version, rec);
+        })
+        .catch(() => undefined);
+    });
+    await progress;
+    const latest = (await deps.store.getRecord(r.id)) ?? rec;
+    const wrote = exec.done.some((d) => d.wrote);
+
+    if (exec.failed.length) {
+      const cause = exec.failed[0].error;
+      if (!wrote) {
+        await rollback(deps, r, { ...intent, record: latest });
+        throw cause;
+      }
+      await deps.store.saveRecord({ ...latest, status: 'failed', live, attempt: { ...latest.attempt, stepsPlanned: plan.steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, latest.version, latest);
+      throw new PartiallyAppliedError(
+        `onboarding ${r.id} was partially applied (${done.length} of ${plan.steps.length} steps: ${done.map((c) => c.action).join(', ') || 'none'}) before it failed: ${callerSafe(cause)}. Retry the same request to finish it, or DELETE /v1/onboardings/${r.id} to remove what was written.`,
+      );
+    }
+
+    const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
+    const saved = await deps.store.saveRecord(
+      { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
+      latest.version,
+      latest,
+    );
+    if (ctx.moving) {
+      const m = ctx.moving;
+      const rest = m.record.grants.filter((g) => g.id !== r.id);
+      const deleted = exec.done.filter((d) => d.step.action === 'delete-oidc-provider' && d.wrote).map((d) => d.step.resource);
+      if (rest.length) await deps.store.saveIdentity({ ...m.record, grants: rest }, m.record.version);
+      else await forgetIdentity(deps, m.record, deleted);
+    }
+    return { statusCode: wrote ? 201 : 200, body: recordBody(saved) };
+  });
+}

@@ -1,0 +1,15 @@
+import { ProvisionerSessions } from '../aws/session';
+import type { ServiceDeps } from '../onboarding/context';
+import { queuedPolicyWriter } from '../onboarding/policy-writer';
+import { baseRuntime, type BaseRuntime } from './base';
+
+/** The write routes' runtime: the base plus the provisioner sessions and the grouped resource-policy writer. */
+let current: { base: BaseRuntime; deps: ServiceDeps } | undefined;
+
+export function serviceRuntime(): ServiceDeps {
+  const base = baseRuntime();
+  if (current?.base !== base) {
+    current = { base, deps: { ...base, sessions: new ProvisionerSessions(base.config), writer: queuedPolicyWriter(base.store) } };
+  }
+  return current.deps;
+}

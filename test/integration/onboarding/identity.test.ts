@@ -1,0 +1,246 @@
+import { GetBucketPolicyCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AttachRolePolicyCommand, CreatePolicyCommand, ListOpenIDConnectProvidersCommand, ListRolePoliciesCommand, ListRolesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import type { Stack } from '../../../scripts/stack';
+import { BACKUPS, WORKLOADS, demoTopology, rootCredentials } from '../../helpers/emulator';
+import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
+
+/**
+ * One role per workload identity (contract section 4): every onboarding of the same service accounts is a grant
+ * on one role; a service account is never bound to a second role; the role goes with its last grant.
+ */
+
+const DR = '400000000004';
+const topology = (() => {
+  const t = demoTopology();
+  t.accounts = [...t.accounts, DR];
+  t.clusters = [...(t.clusters ?? []), { name: 'dr', accountId: DR, region: 'eu-central-1', oidcProvider: true }];
+  return t;
+})();
+
+let stack: Stack;
+let api: TestStack['api'];
+let admin: TestStack['admin'];
+useTestStack((t) => ({ stack, api, admin } = t), { resetEach: true, topology });
+
+const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
+const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
+const dr = { name: 'dr', accountId: DR, region: 'eu-central-1' };
+
+const velero = (bucket: string, prefix: string, over: Record<string, unknown> = {}) => ({
+  workload: { type: 'eks', clusters: [demo], namespace: 'velero', serviceAccounts: ['velero'] },
+  bucket: { name: bucket, accountId: BACKUPS, region: 'eu-west-1', prefix },
+  tool: 'velero',
+  ...over,
+});
+
+const attempt = (p: Promise<unknown>) => p.then(() => 'ok', (e: Error) => e.name);
+async function putGet(creds: AwsCredentialIdentity, bucket: string, key: string) {
+  const s3 = clients(stack, creds).s3;
+  return {
+    put: await attempt(s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }))),
+    get: await attempt(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))),
+  };
+}
+const OK = { put: 'ok', get: 'ok' };
+const DENIED = { put: 'AccessDenied', get: 'AccessDenied' };
+const serviceRoles = async (account = WORKLOADS) => (await clients(stack, rootCredentials(account)).iam.send(new ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles ?? [];
+
+describe('One service account onboarded to two buckets', () => {
+  it('shares one role with a grant each; deleting one grant keeps the other working, deleting the last removes the role', async () => {
+    const first = await api.onboard(velero('demo-backups', 'velero/'));
+    const second = await api.onboard(velero('shared-backups', 'velero/'));
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.body.id).not.toBe(first.body.id);
+    expect(second.body.roleArn).toBe(first.body.roleArn);
+    // the second grant only adds its own policy and statements to the existing role
+    expect(second.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['put-bucket-policy-statements', 'put-role-policy']);
+    const roleName = first.body.roleArn.split('/').pop();
+    const names = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames;
+    expect(names?.sort()).toEqual([`s3-onboarding-${first.body.id}`, `s3-onboarding-${second.body.id}`].sort());
+
+    const pod = await podCredentials(stack, first.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: 'velero' });
+    expect(await putGet(pod, 'demo-backups', 'velero/backups/a')).toEqual(OK);
+    expect(await putGet(pod, 'shared-backups', 'velero/backups/a')).toEqual(OK);
+    expect(await putGet(pod, 'shared-backups', 'other/a')).toEqual(DENIED);
+    for (const r of [first, second]) expect((await api.send('POST', `/v1/onboardings/${r.body.id}/verify`)).body.ok).toBe(true);
+
+    const del = await api.send('DELETE', `/v1/onboardings/${first.body.id}`);
+    expect(del.status).toBe(200);
+    expect(del.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role-policy', 'remove-bucket-policy-statements']);
+    expect(await putGet(pod, 'shared-backups', 'velero/backups/b')).toEqual(OK);
+    expect(await putGet(pod, 'demo-backups', 'velero/backups/b')).toEqual(DENIED);
+    expect((await api.send('POST', `/v1/onboardings/${second.body.id}/verify`)).body.ok).toBe(true);
+
+    const last = await api.send('DELETE', `/v1/onboardings/${second.body.id}`);
+    expect(last.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'delete-role-policy', 'remove-bucket-policy-statements']);
+    expect(await serviceRoles()).toEqual([]);
+    // with its role gone the identity is free again: onboarding it anew makes a new role
+    expect((await api.onboard(velero('demo-backups', 'velero/'))).status).toBe(201);
+  });
+
+  it('merges the grants’ tags on the role and removes a grant’s tags with it', async () => {
+    const a = await api.onboard(velero('demo-backups', 'a/', { tags: { team: 'storage', ticket: 'OPS-1' } }));
+    const b = await api.onboard(velero('demo-backups', 'b/', { tags: { ticket: 'OPS-2' } }));
+    const { GetRoleCommand } = await import('@aws-sdk/client-iam');
+    const tags = async () => Object.fromEntries(((await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: a.body.roleArn.split('/').pop() }))).Role!.Tags ?? []).map((t) => [t.Key, t.Value]));
+    const later = [a.body.id, b.body.id].sort()[1] === b.body.id ? 'OPS-2' : 'OPS-1';
+    expect(await tags()).toMatchObject({ team: 'storage', ticket: later, 'managed-by': 's3-onboarding' });
+    await api.send('DELETE', `/v1/onboardings/${a.body.id}`);
+    const after = await tags();
+    expect(after).toMatchObject({ ticket: 'OPS-2' });
+    expect(after.team).toBeUndefined();
+  });
+});
+
+describe('Bindings: a service account is bound to at most one role', () => {
+  it.each([
+    ['another cluster set', { workload: { type: 'eks', clusters: [demo, restore], namespace: 'velero', serviceAccounts: ['velero'] } }],
+    ['another set of service accounts', { workload: { type: 'eks', clusters: [demo], namespace: 'velero', serviceAccounts: ['velero', 'extra'] } }],
+    ['another role account', { crossAccountMode: 'role-in-bucket-account' }],
+  ])('refuses %s with 409 naming the binding and its onboarding, before any AWS call', async (_what, over) => {
+    const first = await api.onboard(velero('demo-backups', 'velero/'));
+    await admin.clearCalls();
+    const res = await api.onboard(velero('shared-backups', 'velero/', over));
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toContain('service account velero/velero of cluster demo');
+    expect(res.body.detail).toContain(first.body.roleArn);
+    expect(res.body.detail).toContain(first.body.id);
+    expect(await admin.calls()).toEqual([]);
+    // the binding still works as before
+    const pod = await podCredentials(stack, first.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: 'velero' });
+    expect(await putGet(pod, 'demo-backups', 'velero/x')).toEqual(OK);
+  });
+
+  it('lets a repeat with other service accounts move its own grant when nothing else holds the old binding', async () => {
+    const first = await api.onboard(velero('demo-backups', 'velero/'));
+    const moved = await api.onboard(velero('demo-backups', 'velero/', { workload: { type: 'eks', clusters: [demo], namespace: 'velero', serviceAccounts: ['velero', 'velero-restore'] } }));
+    expect(moved.status).toBe(201);
+    expect(moved.body.id).toBe(first.body.id);
+    expect(moved.body.roleArn).not.toBe(first.body.roleArn);
+    expect((await serviceRoles()).map((r) => r.Arn)).toEqual([moved.body.roleArn]);
+    for (const sa of ['velero', 'velero-restore']) {
+      const pod = await podCredentials(stack, moved.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: sa });
+      expect(await putGet(pod, 'demo-backups', `velero/${sa}`)).toEqual(OK);
+    }
+    expect((await api.send('POST', `/v1/onboardings/${moved.body.id}/verify`)).body.ok).toBe(true);
+  });
+
+  it('two different identities racing for one service account: one wins, the other is 409, and nothing of the loser stays', async () => {
+    await admin.latency(20);
+    const [x, y] = await Promise.all([
+      api.onboard(velero('demo-backups', 'race/')),
+      api.onboard(velero('shared-backups', 'race/', { workload: { type: 'eks', clusters: [demo, restore], namespace: 'velero', serviceAccounts: ['velero'] } })),
+    ]);
+    await admin.latency(0);
+    expect([x.status, y.status].sort()).toEqual([201, 409]);
+    const winner = x.status === 201 ? x : y;
+    expect((await serviceRoles()).map((r) => r.Arn)).toEqual([winner.body.roleArn]);
+    expect((await api.send('GET', '/v1/onboardings')).body.items.map((i: { id: string }) => i.id)).toEqual([winner.body.id]);
+  });
+});
+
+describe('Clusters in several accounts', () => {
+  it('share one role in the bucket account (role-in-bucket-account), each cluster trusted through a provider there', async () => {
+    const res = await api.onboard({
+      workload: { type: 'eks', clusters: [demo, dr], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+      bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'dr/' },
+      tool: 'pbm',
+      crossAccountMode: 'role-in-bucket-account',
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.roleArn).toMatch(new RegExp(`^arn:aws:iam::${BACKUPS}:role/`));
+    expect(res.body.changes.filter((c: { action: string }) => c.action === 'create-oidc-provider').map((c: { accountId: string }) => c.accountId)).toEqual([BACKUPS, BACKUPS]);
+    const providers = (await clients(stack, rootCredentials(BACKUPS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [];
+    expect(providers).toHaveLength(2);
+    for (const [cluster, accountId, region] of [
+      ['demo', WORKLOADS, 'eu-west-1'],
+      ['dr', DR, 'eu-central-1'],
+    ]) {
+      const token = await admin.token({ cluster, namespace: 'mongodb', serviceAccount: 'pbm-agent', ...({ accountId, region } as object) });
+      const { AssumeRoleWithWebIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+      const sts = new STSClient({ endpoint: stack.emulator.url, region: 'eu-west-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
+      const out = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: res.body.roleArn, RoleSessionName: 'pod', WebIdentityToken: token }));
+      const creds = { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken };
+      expect(await putGet(creds, 'demo-backups', `dr/${cluster}`)).toEqual(OK);
+    }
+    expect((await api.send('POST', `/v1/onboardings/${res.body.id}/verify`)).body.ok).toBe(true);
+    await api.send('DELETE', `/v1/onboardings/${res.body.id}`);
+    expect((await clients(stack, rootCredentials(BACKUPS)).iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? []).toEqual([]);
+    expect(await serviceRoles(BACKUPS)).toEqual([]);
+  });
+
+  it('are refused in bucket-policy mode with the reason, before any AWS call', async () => {
+    await admin.clearCalls();
+    const res = await api.onboard({
+      workload: { type: 'eks', clusters: [demo, dr], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+      bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'dr/' },
+      tool: 'pbm',
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'crossAccountMode', message: expect.stringMatching(/role-in-bucket-account when the clusters are in several accounts/) }]);
+    expect(await admin.calls()).toEqual([]);
+  });
+});
+
+describe('verify looks at every policy of the role', () => {
+  it('fails, naming it, for an extra inline policy and for an attached managed policy that widen access; a repeat POST removes both', async () => {
+    // a bucket of the role's own account: no bucket policy stands between the role and the bucket
+    const local = () => velero('workload-local-backups', 'velero/', { bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: 'velero/' } });
+    const res = await api.onboard(local());
+    const roleName = res.body.roleArn.split('/').pop();
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    const everything = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] });
+    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'read-everything', PolicyDocument: everything }));
+    const managed = await iam.send(new CreatePolicyCommand({ PolicyName: 'read-all-buckets', PolicyDocument: everything }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: roleName, PolicyArn: managed.Policy!.Arn }));
+
+    const v = await api.send('POST', `/v1/onboardings/${res.body.id}/verify`);
+    expect(v.body.ok).toBe(false);
+    const failed = v.body.checks.filter((c: { ok: boolean }) => !c.ok).map((c: { name: string }) => c.name);
+    expect(failed).toEqual(expect.arrayContaining(['extra-policy:read-everything', `attached-policy:${managed.Policy!.Arn}`, 'deny:outside-prefix']));
+
+    const again = await api.onboard(local());
+    expect(again.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role-policy', 'detach-role-policy']);
+    expect((await api.send('POST', `/v1/onboardings/${res.body.id}/verify`)).body.ok).toBe(true);
+  });
+
+  it('compares policies by meaning: a reordered or reformatted but equal policy is not drift', async () => {
+    const res = await api.onboard(velero('demo-backups', 'velero/'));
+    const roleName = res.body.roleArn.split('/').pop();
+    const p = res.body.policies.permissions as { Statement: { Action: string | string[] }[] };
+    const reformatted = { ...p, Statement: [...p.Statement].reverse().map((s) => ({ ...s, Action: Array.isArray(s.Action) ? [...s.Action].reverse() : [s.Action] })) };
+    await clients(stack, rootCredentials(WORKLOADS)).iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: `s3-onboarding-${res.body.id}`, PolicyDocument: JSON.stringify(reformatted, null, 2) }));
+    expect((await api.send('POST', `/v1/onboardings/${res.body.id}/verify`)).body.ok).toBe(true);
+    await admin.clearCalls();
+    const again = await api.onboard(velero('demo-backups', 'velero/'));
+    expect(again.status).toBe(200);
+    expect(await writes(stack)).toEqual([]);
+  });
+});
+
+describe('DELETE of a role someone attached a managed policy to', () => {
+  it('detaches it and removes the role (it was the service’s own)', async () => {
+    const res = await api.onboard(velero('demo-backups', 'velero/'));
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    const managed = await iam.send(new CreatePolicyCommand({ PolicyName: 'extra', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] }) }));
+    await iam.send(new AttachRolePolicyCommand({ RoleName: res.body.roleArn.split('/').pop(), PolicyArn: managed.Policy!.Arn }));
+    const del = await api.send('DELETE', `/v1/onboardings/${res.body.id}`);
+    expect(del.status).toBe(200);
+    expect(del.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'delete-role-policy', 'detach-role-policy', 'remove-bucket-policy-statements']);
+    expect(await serviceRoles()).toEqual([]);
+    const policy = JSON.parse((await clients(stack, rootCredentials(BACKUPS)).s3.send(new GetBucketPolicyCommand({ Bucket: 'demo-backups' }))).Policy!);
+    expect(policy.Statement.map((s: { Sid: string }) => s.Sid)).toEqual(['DenyInsecureTransport']);
+  });
+
+  it('dryRun answers the removal plan and writes nothing', async () => {
+    const res = await api.onboard(velero('demo-backups', 'velero/'));
+    await admin.clearCalls();
+    const plan = await api.send('DELETE', `/v1/onboardings/${res.body.id}?dryRun=true`);
+    expect(plan.status).toBe(200);
+    expect(plan.body).toEqual({ id: res.body.id, status: 'planned', changes: expect.any(Array) });
+    expect(plan.body.changes.map((c: { action: string }) => c.action).sort()).toEqual(['delete-role', 'delete-role-policy', 'remove-bucket-policy-statements']);
+    expect(await writes(stack)).toEqual([]);
+    expect((await api.send('GET', `/v1/onboardings/${res.body.id}`)).body.status).toBe('provisioned');
+  });
+});
