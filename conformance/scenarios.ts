@@ -231,6 +231,44 @@ export const STEPS: Step[] = [
   { op: 's3:DeleteBucketPolicy', label: 'deletes the policy', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS }) },
   { op: 's3:DeleteBucketPolicy', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
 
+  // ---------- S3 data plane: not the service's calls, but what the clients of npm run clients make ----------
+  // (shared-backups: demo-backups denies plain HTTP, which moto, unlike the emulator, sees as insecure transport)
+  { op: 's3:PutObject', label: 'an object under the prefix', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt', Body: 'one' }), values: ['ETag'] },
+  { op: 's3:PutObject', label: 'an object one level deeper', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/sub/b.txt', Body: 'two' }) },
+  {
+    op: 's3:ListObjectsV2',
+    label: 'with a delimiter (common prefixes)',
+    as: BACKUPS,
+    input: () => ({ Bucket: 'shared-backups', Prefix: 'diff/', Delimiter: '/' }),
+    values: ['KeyCount', 'IsTruncated', 'Prefix', 'Delimiter', 'Contents[].Key', 'Contents[].Size', 'CommonPrefixes[].Prefix'],
+  },
+  {
+    op: 's3:ListObjectsV2',
+    label: 'one key per page',
+    as: BACKUPS,
+    input: () => ({ Bucket: 'shared-backups', Prefix: 'diff/', MaxKeys: 1 }),
+    values: ['KeyCount', 'IsTruncated', 'MaxKeys', 'Contents[].Key'],
+  },
+  {
+    op: 's3:ListObjects',
+    label: 'version 1, with a delimiter',
+    as: BACKUPS,
+    input: () => ({ Bucket: 'shared-backups', Prefix: 'diff/', Delimiter: '/' }),
+    values: ['IsTruncated', 'Prefix', 'Delimiter', 'Marker', 'Contents[].Key', 'CommonPrefixes[].Prefix'],
+  },
+  {
+    op: 's3:ListObjects',
+    label: 'version 1, URL-encoded',
+    as: BACKUPS,
+    input: () => ({ Bucket: 'shared-backups', Prefix: 'diff/', EncodingType: 'url' }),
+    values: ['EncodingType', 'Contents[].Key'],
+  },
+  { op: 's3:HeadObject', label: 'an object', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt' }), values: ['ContentLength', 'ETag'] },
+  { op: 's3:GetObject', label: 'an object', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt' }), values: ['Body', 'ContentLength', 'ETag'] },
+  { op: 's3:GetObject', label: 'a key that does not exist', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/missing.txt' }), expect: 'NoSuchKey' },
+  { op: 's3:DeleteObject', label: 'an object', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt' }) },
+  { op: 's3:DeleteObject', label: 'the other object', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/sub/b.txt' }) },
+
   // ---------- EKS ----------
   {
     op: 'eks:DescribeCluster',

@@ -100,6 +100,8 @@ export interface StoredObject {
   lastModified: Date;
   kmsKeyArn?: string;
   ownerAccountId: string;
+  /** the CRC32 checksum (base64) S3 keeps when the upload named that algorithm */
+  checksumCrc32?: string;
 }
 
 export interface KmsKey {

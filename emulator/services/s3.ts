@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { CallContext, Caller, EmulatorRequest, ServiceModule, ServiceResponse } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
@@ -98,6 +99,16 @@ function checkBucketPolicy(world: World, bucket: Bucket, text: string, now: numb
   return bindPrincipals(world, text, now, malformedPolicy);
 }
 
+/** S3's checksum encoding: the big-endian CRC32 of the body, in base64. */
+function crc32Base64(body: Buffer): string {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(crc32(body));
+  return b.toString('base64');
+}
+
+/** The canonical user id S3 shows for an account (64 hex characters, stable per account). */
+const canonicalId = (accountId: string): string => createHash('sha256').update(`canonical:${accountId}`).digest('hex');
+
 /** Decodes an aws-chunked body (streaming uploads with trailing checksums). */
 export function decodeBody(req: EmulatorRequest): Buffer {
   const sha = String(req.headers['x-amz-content-sha256'] ?? '');
@@ -184,23 +195,54 @@ function handle(ctx: CallContext): ServiceResponse {
         's3:delimiter': req.query.get('delimiter') ?? undefined,
       });
       const max = Math.min(Number(req.query.get('max-keys') ?? 1000), 1000);
-      const keys = [...bucket.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
-      const after = req.query.get('continuation-token') ?? req.query.get('start-after') ?? req.query.get('marker') ?? '';
-      const page = keys.filter((k) => k > after).slice(0, max);
-      const truncated = keys.filter((k) => k > after).length > page.length;
+      const v2 = ctx.operation === 'ListObjectsV2';
+      const delimiter = req.query.get('delimiter') || undefined;
+      const token = v2 ? (req.query.get('continuation-token') ?? undefined) : undefined;
+      const after = (v2 ? (token ?? req.query.get('start-after')) : req.query.get('marker')) ?? '';
+      // keys, and with a delimiter the common prefixes they roll up into, in key order after the marker
+      const entries: { key?: string; prefix?: string }[] = [];
+      for (const k of [...bucket.objects.keys()].filter((x) => x.startsWith(prefix)).sort()) {
+        const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+        if (cut >= 0) {
+          const cp = k.slice(0, cut + delimiter!.length);
+          if (cp > after && !after.startsWith(cp) && entries[entries.length - 1]?.prefix !== cp) entries.push({ prefix: cp });
+        } else if (k > after) entries.push({ key: k });
+      }
+      const page = entries.slice(0, max);
+      const truncated = entries.length > page.length;
+      const last = page[page.length - 1];
+      const enc = (x: string) => (req.query.get('encoding-type') === 'url' ? encodeURIComponent(x).replace(/%2F/g, '/') : x);
       return xmlResponse('ListBucketResult', {
         Name: bucket.name,
-        Prefix: prefix,
-        KeyCount: page.length,
+        Prefix: enc(prefix),
+        Delimiter: delimiter && enc(delimiter),
+        Marker: v2 ? undefined : enc(after),
+        NextMarker: !v2 && truncated && delimiter ? enc(last.key ?? last.prefix!) : undefined,
+        ContinuationToken: token,
+        StartAfter: v2 && req.query.get('start-after') ? enc(req.query.get('start-after')!) : undefined,
+        KeyCount: v2 ? page.length : undefined,
         MaxKeys: max,
+        EncodingType: req.query.get('encoding-type') ?? undefined,
         IsTruncated: truncated,
-        NextContinuationToken: truncated && ctx.operation === 'ListObjectsV2' ? page[page.length - 1] : undefined,
+        NextContinuationToken: truncated && v2 ? (last.key ?? last.prefix) : undefined,
         Contents: flat(
-          page.map((k) => {
-            const o = bucket.objects.get(k)!;
-            return { Key: k, LastModified: o.lastModified, ETag: `"${o.etag}"`, Size: o.body.length, StorageClass: 'STANDARD' };
-          }),
+          page
+            .filter((e) => e.key !== undefined)
+            .map((e) => {
+              const o = bucket.objects.get(e.key!)!;
+              return {
+                Key: enc(e.key!),
+                LastModified: o.lastModified,
+                ETag: `"${o.etag}"`,
+                ChecksumAlgorithm: o.checksumCrc32 ? 'CRC32' : undefined,
+                Size: o.body.length,
+                StorageClass: 'STANDARD',
+                // version 1 names each object's owner; version 2 only with fetch-owner=true
+                Owner: !v2 || req.query.get('fetch-owner') === 'true' ? { ID: canonicalId(o.ownerAccountId), DisplayName: `account-${o.ownerAccountId}` } : undefined,
+              };
+            }),
         ),
+        CommonPrefixes: flat(page.filter((e) => e.prefix !== undefined).map((e) => ({ Prefix: enc(e.prefix!) }))),
       });
     }
     case 'PutObject': {
@@ -212,8 +254,19 @@ function handle(ctx: CallContext): ServiceResponse {
       if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', bucket.region);
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, ownerAccountId: bucket.accountId });
-      return { status: 200, headers: { etag: `"${etag}"`, ...(keyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {}) } };
+      // an upload that names CRC32 (header, or aws-chunked trailer) has it kept and answered, as S3 does
+      const checksumCrc32 = /crc32(?!c)/i.test(`${req.headers['x-amz-sdk-checksum-algorithm'] ?? ''} ${req.headers['x-amz-trailer'] ?? ''} ${'x-amz-checksum-crc32' in req.headers ? 'crc32' : ''}`)
+        ? crc32Base64(body)
+        : undefined;
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, ownerAccountId: bucket.accountId, checksumCrc32 });
+      return {
+        status: 200,
+        headers: {
+          etag: `"${etag}"`,
+          ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}),
+          ...(keyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {}),
+        },
+      };
     }
     case 'GetObject':
     case 'HeadObject': {
@@ -234,6 +287,8 @@ function handle(ctx: CallContext): ServiceResponse {
         'content-length': String(o.body.length),
         'last-modified': o.lastModified.toUTCString(),
         'content-type': 'application/octet-stream',
+        'accept-ranges': 'bytes',
+        ...(o.checksumCrc32 && String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED' ? { 'x-amz-checksum-crc32': o.checksumCrc32 } : {}),
         ...(o.kmsKeyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyArn } : {}),
       };
       return { status: 200, headers, body: ctx.operation === 'GetObject' ? o.body : undefined };
