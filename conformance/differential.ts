@@ -253,7 +253,7 @@ async function run(): Promise<void> {
     const missing = operations.filter((o) => !covered.has(`${o.service}:${o.operation}`));
     if (missing.length) throw new Error(`no steps in conformance/scenarios.ts for: ${missing.map((o) => `${o.service}:${o.operation} (${o.sites[0]})`).join(', ')}`);
     const extra = [...covered].filter((k) => !operations.some((o) => `${o.service}:${o.operation}` === k));
-    return `${operations.length} operations read from the code (${[...new Set(operations.map((o) => o.service))].join(', ')}), all covered; ${STEPS.length} steps${extra.length ? `, some for operations outside the service's code (the clients' S3 data plane): ${extra.join(', ')}` : ''}`;
+    return `${operations.length} operations read from the code (${[...new Set(operations.map((o) => o.service))].join(', ')}), all covered; ${STEPS.length} steps${extra.length ? `, some for operations outside the service's code (set-up, and the S3 data plane of the clients): ${extra.join(', ')}` : ''}`;
   });
 
   const moto = await startMoto(motoServer);

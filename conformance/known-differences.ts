@@ -117,4 +117,29 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     side: 'moto',
     reason: 'DynamoDB returns ConsumedCapacity only when ReturnConsumedCapacity asks for it; moto always does on UpdateItem (dynalite, the local stack\'s DynamoDB, follows AWS)',
   },
+  {
+    step: 'dynamodb:BatchWriteItem — writes index items (puts and deletes)',
+    differences: [
+      'missing in emulator: ItemCollectionMetrics (object)',
+      'missing in emulator: ConsumedCapacity (list)',
+      'missing in emulator: ConsumedCapacity[] (object)',
+      'missing in emulator: ConsumedCapacity[].TableName (string)',
+      'missing in emulator: ConsumedCapacity[].CapacityUnits (number)',
+      'missing in emulator: ConsumedCapacity[].Table (object)',
+      'missing in emulator: ConsumedCapacity[].Table.CapacityUnits (number)',
+    ],
+    side: 'moto',
+    reason: 'ConsumedCapacity and ItemCollectionMetrics come back only when ReturnConsumedCapacity and ReturnItemCollectionMetrics ask for them; moto always answers them',
+  },
+  {
+    step: 'dynamodb:BatchGetItem — reads records by key (consistent)',
+    differences: [
+      'missing in emulator: ConsumedCapacity (list)',
+      'missing in emulator: ConsumedCapacity[] (object)',
+      'missing in emulator: ConsumedCapacity[].TableName (string)',
+      'missing in emulator: ConsumedCapacity[].CapacityUnits (number)',
+    ],
+    side: 'moto',
+    reason: 'as for UpdateItem: ConsumedCapacity only when asked for',
+  },
 ];
