@@ -1,4 +1,4 @@
-import { AwsError } from './errors';
+import { type AwsError } from './errors';
 import { findRoleByArn, parseDoc, type World } from './state';
 import { normalizeStatements, asArray } from '../lib/iam-policy/grammar';
 import type { Statement } from '../lib/iam-policy/types';

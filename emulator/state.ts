@@ -1,4 +1,4 @@
-import { randomBytes, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { randomBytes, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { PolicyDocument } from '../lib/iam-policy/types';
 
 export interface Role {

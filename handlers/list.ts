@@ -1,6 +1,6 @@
 import { callerOf, httpHandler, json } from '../lib/http/handler';
 import { baseRuntime } from '../lib/runtime';
-import { parseListOnboardingsQuery } from '../lib/onboarding/request';
+import { parseListOnboardingsQuery } from '../lib/onboarding/list-query';
 import { listOnboardings } from '../lib/onboarding/reads';
 import { recordBody } from '../lib/onboarding/records';
 

@@ -45,7 +45,7 @@ export function routesFromServerless(repoRoot: string): RouteDef[] {
 
 function loadHandler(repoRoot: string, handlerPath: string): LambdaHandler {
   const dot = handlerPath.lastIndexOf('.');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const mod = require(path.join(repoRoot, handlerPath.slice(0, dot))) as Record<string, LambdaHandler>;
   return mod[handlerPath.slice(dot + 1)];
 }

@@ -45,7 +45,7 @@ export interface StackOptions {
 }
 
 // dynalite has no types of its own
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => import('node:http').Server;
 
 /**

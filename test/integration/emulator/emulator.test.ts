@@ -45,7 +45,7 @@ import { DescribeClusterCommand, ListClustersCommand, ResourceNotFoundException 
 import { DescribeKeyCommand, GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { isThrottlingError } from '@smithy/core/retry';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const ec2Trust = doc([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]);

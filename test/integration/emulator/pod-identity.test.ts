@@ -16,7 +16,7 @@ import { GetBucketLocationCommand, ListObjectsV2Command } from '@aws-sdk/client-
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Checksum, SourceData } from '@smithy/types';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, WORKLOADS, clientsFor, credentialsOf, demoTopology, emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, WORKLOADS, clientsFor, credentialsOf, demoTopology, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const REGION = 'eu-west-1';

@@ -12,7 +12,7 @@ import {
   UntagResourceCommand,
 } from '@aws-sdk/client-kms';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, WORKLOADS, clientsFor, credentialsOf, demoTopology, emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, WORKLOADS, clientsFor, credentialsOf, demoTopology, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const ec2Trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] };

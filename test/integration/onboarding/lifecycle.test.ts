@@ -180,7 +180,7 @@ describe('Concurrency', () => {
     const shared = (i: number) => ({ ...request({ namespace: `team-${i}`, prefix: `team-${i}/` }), bucket: { name: 'shared-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: `team-${i}/` } });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => api.onboard(shared(i))));
     const wall = Date.now() - started;
-    // eslint-disable-next-line no-console
+     
     console.log(`50 concurrent onboardings into one bucket: ${wall} ms wall time`);
     expect(results.filter((r) => r.status !== 201).map((r) => r.body)).toEqual([]);
     const live = JSON.parse((await clients(stack, rootCredentials(BACKUPS)).s3.send(new GetBucketPolicyCommand({ Bucket: 'shared-backups' }))).Policy!);
@@ -189,10 +189,10 @@ describe('Concurrency', () => {
       for (const st of r.body.policies.bucketPolicyStatements as { Sid: string }[]) expect(sids.has(st.Sid)).toBe(true);
     }
     expect(sids.size).toBe(50);
-    // eslint-disable-next-line no-console
+     
     const calls = await admin.calls();
     const bucketWrites = calls.filter((c) => c.operation === 'PutBucketPolicy').length;
-    // eslint-disable-next-line no-console
+     
     console.log(`bucket policy after 50 onboardings: ${JSON.stringify(live).length} bytes; AWS calls: ${calls.length}; PutBucketPolicy calls: ${bucketWrites}`);
     // group commit: the lease holder writes every queued change at once, so far fewer writes than onboardings
     expect(bucketWrites).toBeLessThan(50);

@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, emulatorAdmin } from '../../helpers/emulator';
 import { startTestStack, writes } from '../../helpers/stack';
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const aslValidator = require('asl-validator') as (definition: unknown) => { isValid: boolean; errors: unknown[] };
 
 let stack: Stack;

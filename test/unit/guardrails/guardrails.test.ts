@@ -448,11 +448,11 @@ function ekw(): Extract<OnboardingInput['workload'], { type: 'eks' }> {
 }
 
 describe('Function: checkGuardrailsAgainstConfig', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { checkGuardrailsAgainstConfig } = require('../../../lib/runtime') as typeof import('../../../lib/runtime');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { loadConfig } = require('../../../lib/config') as typeof import('../../../lib/config');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const { loadGuardrails } = require('../../../lib/guardrails/load') as typeof import('../../../lib/guardrails/load');
   const example = loadGuardrails(require('node:path').resolve(__dirname, '../../../examples/guardrails.yaml'));
 
