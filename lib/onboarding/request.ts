@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { accountOfArn, regionOfArn } from '../arn';
 import { ValidationError, type FieldError } from '../errors';
-import { defaultServiceAccounts } from '../snippets/defaults';
+import { accessLevels, unsupportedReason } from '../policy/actions';
+import { defaultServiceAccounts, MOUNTPOINT_DRIVER_NAMESPACE, MOUNTPOINT_DRIVER_SERVICE_ACCOUNT } from '../snippets/defaults';
+import { STACKGRES_SA_SUFFIX } from '../snippets/stackgres';
 import {
   accessSchema,
   accountIdSchema,
@@ -10,6 +12,8 @@ import {
   crossAccountModeSchema,
   eksClusterNameSchema,
   iamRoleArnSchema,
+  k8sLabelSchema,
+  k8sNameSchema,
   kmsKeyArnSchema,
   namespaceSchema,
   regionSchema,
@@ -42,6 +46,26 @@ export const eksClusterSchema = z
 
 const clusterKey = (c: { name: string; accountId: string; region: string }): string =>
   `${c.accountId}/${c.region}/${c.name}`;
+
+/** Helm release names: an RFC 1123 subdomain of at most 53 characters (Helm's own rule). */
+export const helmReleaseNameSchema = k8sNameSchema
+  .max(53, 'must be 1-53 characters (Helm release name)')
+  .meta({ description: 'The Helm release name Velero was installed with (helm install <release> vmware-tanzu/velero).', example: 'velero' });
+
+export const veleroInstallSchema = z
+  .discriminatedUnion('installMethod', [
+    z.strictObject({ installMethod: z.literal('cli') }),
+    z.strictObject({
+      installMethod: z.literal('helm'),
+      helmReleaseName: helmReleaseNameSchema.optional(),
+      helmFullnameOverride: k8sLabelSchema.optional().meta({ description: "The chart's fullnameOverride value, when the release sets one." }),
+    }),
+  ])
+  .meta({
+    id: 'VeleroInstall',
+    description:
+      'tool velero only: how Velero was installed, which names its service account. cli (the default): `velero install` names it velero. helm: the chart names it <fullname>-server (fullname: helmFullnameOverride, else the release name when it contains "velero", else <release>-velero), so helmReleaseName is required unless workload.serviceAccounts names it.',
+  });
 
 export const eksWorkloadSchema = z
   .strictObject({
@@ -82,6 +106,11 @@ export const eksWorkloadSchema = z
         description:
           'Service accounts in the namespace that may assume the role. Required for pbm, stackgres and generic (and for mountpoint-s3-csi outside kube-system); other tools default to their own.',
       }),
+    claimNamespace: namespaceSchema.optional().meta({
+      description:
+        'tool mountpoint-s3-csi only: the namespace of the pods that mount the volume, where the PersistentVolumeClaim goes. Required with driver-level credentials (namespace kube-system, service account s3-csi-driver-sa); with pod-level credentials it is workload.namespace.',
+    }),
+    velero: veleroInstallSchema.optional(),
   })
   .meta({ id: 'EksWorkload', description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA).' });
 
@@ -156,7 +185,15 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
         });
       }
     });
-    if (workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace) === undefined) {
+    const helmWithoutName =
+      tool === 'velero' && workload.velero?.installMethod === 'helm' && workload.velero.helmReleaseName === undefined && workload.serviceAccounts === undefined;
+    if (helmWithoutName) {
+      issues.push({
+        path: ['workload', 'velero', 'helmReleaseName'],
+        message:
+          'is required for a Helm install of Velero unless workload.serviceAccounts names its service account: the chart names it after the release (<fullname>-server)',
+      });
+    } else if (workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace, workload.velero) === undefined) {
       issues.push({
         path: ['workload', 'serviceAccounts'],
         message:
@@ -166,6 +203,16 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
       });
     }
   }
+
+  const levels = accessLevels(tool);
+  if (!levels.includes(req.access)) {
+    issues.push({
+      path: ['access'],
+      message: `must be one of: ${levels.map((l) => JSON.stringify(l)).join(', ')} for tool ${tool} (${req.access}: ${unsupportedReason(tool, req.access)})`,
+    });
+  }
+
+  if (workload.type === 'eks') issues.push(...mountpointIssues(req, workload), ...veleroIssues(req, workload), ...stackgresIssues(req, workload));
 
   if (req.crossAccountMode !== undefined) {
     const workloadAccount = workloadAccountId(workload);
@@ -187,6 +234,65 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
   return issues;
 }
 
+type EksFields = Extract<Fields['workload'], { type: 'eks' }>;
+
+/** Mountpoint: the claim belongs in the namespace of the pods that mount the volume. */
+function mountpointIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
+  const { claimNamespace } = workload;
+  if (req.tool !== 'mountpoint-s3-csi') {
+    return claimNamespace === undefined ? [] : [{ path: ['workload', 'claimNamespace'], message: 'is only for tool mountpoint-s3-csi' }];
+  }
+  const serviceAccounts = workload.serviceAccounts ?? defaultServiceAccounts(req.tool, workload.namespace) ?? [];
+  const driverLevel = workload.namespace === MOUNTPOINT_DRIVER_NAMESPACE && serviceAccounts.includes(MOUNTPOINT_DRIVER_SERVICE_ACCOUNT);
+  if (driverLevel && claimNamespace === undefined) {
+    return [
+      {
+        path: ['workload', 'claimNamespace'],
+        message: `is required for mountpoint-s3-csi with driver-level credentials (${MOUNTPOINT_DRIVER_NAMESPACE}/${MOUNTPOINT_DRIVER_SERVICE_ACCOUNT}): the namespace of the pods that mount the volume, where its PersistentVolumeClaim goes`,
+      },
+    ];
+  }
+  if (!driverLevel && claimNamespace !== undefined && claimNamespace !== workload.namespace) {
+    return [
+      {
+        path: ['workload', 'claimNamespace'],
+        message: 'must equal workload.namespace with pod-level credentials: the pods mount with their own service account, so the claim is in their namespace',
+      },
+    ];
+  }
+  return [];
+}
+
+/** Velero: the install method names the one service account its server, node-agent and derived pods use. */
+function veleroIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
+  if (workload.velero === undefined) return [];
+  if (req.tool !== 'velero') return [{ path: ['workload', 'velero'], message: 'is only for tool velero' }];
+  if ((workload.serviceAccounts?.length ?? 0) > 1) {
+    return [
+      {
+        path: ['workload', 'serviceAccounts'],
+        message: `must name one service account for velero installed with ${workload.velero.installMethod}: its server, node-agent and the pods it creates run as one`,
+      },
+    ];
+  }
+  return [];
+}
+
+/** StackGres runs WAL-G as `<sgcluster>-patroni`, the service account the operator creates for each SGCluster. */
+function stackgresIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
+  if (req.tool !== 'stackgres') return [];
+  return (workload.serviceAccounts ?? []).flatMap((sa, i) =>
+    sa.endsWith(STACKGRES_SA_SUFFIX) && sa.length > STACKGRES_SA_SUFFIX.length
+      ? []
+      : [
+          {
+            path: ['workload', 'serviceAccounts', i],
+            message: 'must be <sgcluster>-patroni for tool stackgres: the operator runs backups and restores as that service account of each SGCluster',
+          },
+        ],
+  );
+}
+
 /**
  * The request schema. Its output has the defaults filled in (`access`, `dryRun`) and `bucket.prefix`, when
  * given, ending with `/`; parsing an output again yields the same value.
@@ -204,7 +310,11 @@ export const onboardingRequestSchema = onboardingRequestFields
     description: [
       'Who needs access (workload), to what (bucket), for which tool. Unknown fields are rejected. Rules across fields:',
       '- an ec2 workload takes tool pbm or generic;',
+      '- access is a level the tool can work with: pbm, psmdb-operator and velero take read-write or restore; stackgres all three; mountpoint-s3-csi and generic read-write or read-only;',
       '- workload.serviceAccounts is required for pbm, stackgres and generic, and for mountpoint-s3-csi outside namespace kube-system;',
+      '- workload.claimNamespace only for mountpoint-s3-csi: required with driver-level credentials (kube-system/s3-csi-driver-sa), else equal to workload.namespace;',
+      '- workload.velero only for velero; with installMethod helm, helmReleaseName unless workload.serviceAccounts names the one service account;',
+      '- stackgres service accounts are <sgcluster>-patroni;',
       '- all clusters of an eks workload are in one account;',
       "- crossAccountMode only when bucket.accountId is given and differs from the workload's account (the clusters' account, or the instance role's);",
       "- bucket.kmsKeyArn is a key in bucket.region.",

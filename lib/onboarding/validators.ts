@@ -216,9 +216,12 @@ export const TOOLS = ['pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoin
 export type Tool = (typeof TOOLS)[number];
 export const toolSchema = z.enum(TOOLS).meta({ description: 'The tool whose access and snippets to provision.' });
 
-export const ACCESS_LEVELS = ['read-write', 'read-only'] as const;
+export const ACCESS_LEVELS = ['read-write', 'restore', 'read-only'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
-export const accessSchema = z.enum(ACCESS_LEVELS).meta({ description: 'What the workload may do under the prefix: read-write (the default) or read-only.' });
+export const accessSchema = z.enum(ACCESS_LEVELS).meta({
+  description:
+    "What the workload may do under the prefix, defined per tool from its source: read-write (the default: backups and restores); restore (reads everything, writes only what the tool's restore and catalogue sync write, never deletes or overwrites a backup: pbm, psmdb-operator, velero, stackgres); read-only (no writes: stackgres, mountpoint-s3-csi, generic). A level the tool cannot work with is a 400 listing the ones it can.",
+});
 
 export const CROSS_ACCOUNT_MODES = ['bucket-policy', 'role-in-bucket-account'] as const;
 export type CrossAccountMode = (typeof CROSS_ACCOUNT_MODES)[number];

@@ -54,11 +54,15 @@ export interface BucketScope {
 }
 
 const bucketArn = (s: BucketScope) => `arn:aws:s3:::${s.bucket}`;
-const objectsArn = (s: BucketScope) => `arn:aws:s3:::${s.bucket}/${s.prefix}*`;
+/** The object ARNs of a grant: each path relative to the prefix (`*` = everything under it). */
+const objectArns = (s: BucketScope, paths: readonly string[]) => paths.map((p) => `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`);
+
+/** `Objects` for the first object grant (the reads on `*`), `Objects2`, `Objects3`… for the exact paths after it. */
+const objectSid = (i: number) => (i === 0 ? 'Objects' : `Objects${i + 1}`);
 
 /**
- * The S3 statements of one grant, without principal: bucket location, listing (limited to the prefix), objects.
- * Used both for the role's permissions policy and, with a principal, for the bucket policy.
+ * The S3 statements of one grant, without principal: bucket location, listing (limited to the prefix), then one
+ * statement per set of object paths (everything under the prefix, or exact keys and sub-prefixes under it).
  */
 function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
   const out: Statement[] = [];
@@ -74,7 +78,9 @@ function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
       ...(scope.prefix ? { Condition: { StringLike: { 's3:prefix': [scope.prefix, `${scope.prefix}*`] } } } : {}),
     });
   }
-  out.push({ Sid: 'Objects', Effect: 'Allow', Action: one(actions.object), Resource: objectsArn(scope) });
+  actions.object.forEach((g, i) => {
+    out.push({ Sid: objectSid(i), Effect: 'Allow', Action: one(g.actions), Resource: one(objectArns(scope, g.paths)) });
+  });
   return out;
 }
 
@@ -89,23 +95,41 @@ export function permissionsPolicy(scope: BucketScope, actions: ToolActions, kms?
 export const sidPrefix = (onboardingId: string): string => `S3Onboarding${onboardingId.replace(/^ob-/, '').replace(/[^A-Za-z0-9]/g, '')}`;
 
 /**
- * The bucket-policy statement for a role in another account: the account root as principal and the role named in
+ * The bucket-policy statements for a role in another account: the account root as principal and the role named in
  * an `aws:PrincipalArn` condition, so nothing waits for IAM propagation and recreating the role keeps working.
  *
- * One compact statement per onboarding, because a bucket policy holds at most 20 KB and many teams share a
- * bucket. Cross-account access needs both policies, so the effective access is the intersection with the role's
- * own policy, which carries the prefix condition on ListBucket; objects are limited to the prefix here too.
+ * Compact, because a bucket policy holds at most 20 KB and many teams share a bucket: one statement (Sid
+ * `sidPrefix(id)`) with the bucket actions and the object actions on everything under the prefix, which is all
+ * read-write and read-only need. A `restore` grant writes only exact keys or sub-prefixes: those get one more
+ * statement (`sidPrefix(id)2`) with every such action on every such path. That may be wider than the role's own
+ * policy among the restore paths (PBM: DeleteObject on .pbm.restore/* too), never outside them: no backup object
+ * can be deleted or overwritten under either policy. Cross-account access needs both policies, so what the role
+ * can do is the intersection: exactly its own policy, which also carries the prefix condition on ListBucket.
  */
 export function bucketPolicyStatements(onboardingId: string, scope: BucketScope, actions: ToolActions, roleArn: string): Statement[] {
   const account = accountOfArn(roleArn);
+  const principal = { AWS: `arn:aws:iam::${account}:root` };
+  const condition = { ArnEquals: { 'aws:PrincipalArn': roleArn } };
+  const [first, ...rest] = actions.object;
+  const main: Statement = {
+    Sid: sidPrefix(onboardingId),
+    Effect: 'Allow',
+    Principal: principal,
+    Action: [...actions.bucket, ...(first?.actions ?? [])],
+    Resource: one([...(actions.bucket.length ? [bucketArn(scope)] : []), ...(first ? objectArns(scope, first.paths) : [])]),
+    Condition: condition,
+  };
+  if (rest.length === 0) return [main];
+  const sorted = (xs: string[]) => [...new Set(xs)].sort();
   return [
+    main,
     {
-      Sid: sidPrefix(onboardingId),
+      Sid: `${sidPrefix(onboardingId)}2`,
       Effect: 'Allow',
-      Principal: { AWS: `arn:aws:iam::${account}:root` },
-      Action: [...actions.bucket, ...actions.object],
-      Resource: actions.bucket.length ? [bucketArn(scope), objectsArn(scope)] : objectsArn(scope),
-      Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
+      Principal: principal,
+      Action: one(sorted(rest.flatMap((g) => g.actions))),
+      Resource: one(objectArns(scope, sorted(rest.flatMap((g) => g.paths)))),
+      Condition: condition,
     },
   ];
 }

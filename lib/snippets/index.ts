@@ -1,12 +1,12 @@
-import { renderPbmAgentEnv } from './ec2';
+import { renderAwsConfig, renderPbmAgentEnv } from './ec2';
 import { SnippetInputError } from './errors';
 import { renderMountpointVolume } from './mountpoint';
 import { renderPbmConfig } from './pbm';
 import { renderPsmdbBackupStorages } from './psmdb-operator';
 import { renderAnnotateScript, renderServiceAccounts } from './serviceaccount';
-import { renderSgObjectStorage } from './stackgres';
+import { renderSgClusterAnnotations, renderSgObjectStorage, sgClusterOf } from './stackgres';
 import { SNIPPET_FILES, type EksWorkload, type SnippetInput, type Snippets } from './types';
-import { renderVeleroBsl } from './velero';
+import { renderVeleroBsl, renderVeleroHelmValues, VELERO_HELM_SERVICE_ACCOUNT_NOTES } from './velero';
 
 export * from './types';
 export { SnippetInputError } from './errors';
@@ -14,16 +14,30 @@ export { defaultNamespace, defaultServiceAccounts, defaultStorageName } from './
 
 /** The tool's own file(s) for an eks request. */
 function renderEksToolFiles(input: SnippetInput, workload: EksWorkload): Snippets {
-  const { bucket, access } = input;
+  const { bucket, access, roleArn } = input;
   switch (input.tool) {
     case 'pbm':
-      return { [SNIPPET_FILES.pbmConfig]: renderPbmConfig(bucket) };
+      return { [SNIPPET_FILES.pbmConfig]: renderPbmConfig(bucket, access) };
     case 'psmdb-operator':
       return { [SNIPPET_FILES.psmdbBackupStorages]: renderPsmdbBackupStorages(bucket, access) };
-    case 'stackgres':
-      return { [SNIPPET_FILES.sgObjectStorage]: renderSgObjectStorage(bucket, access, workload.namespace) };
-    case 'velero':
-      return { [SNIPPET_FILES.veleroBsl]: renderVeleroBsl(bucket, access, workload.namespace) };
+    case 'stackgres': {
+      if (workload.serviceAccounts.some((sa) => sgClusterOf(sa) === undefined)) {
+        throw new SnippetInputError('stackgres service accounts are named <sgcluster>-patroni', 'workload.serviceAccounts');
+      }
+      return {
+        [SNIPPET_FILES.sgObjectStorage]: renderSgObjectStorage(bucket, access, workload.namespace),
+        [SNIPPET_FILES.sgClusterAnnotations]: renderSgClusterAnnotations(workload.namespace, workload.serviceAccounts, roleArn),
+      };
+    }
+    case 'velero': {
+      const install = workload.velero ?? { installMethod: 'cli' };
+      return {
+        [SNIPPET_FILES.veleroBsl]: renderVeleroBsl(bucket, access, workload.namespace, install),
+        ...(install.installMethod === 'helm' && {
+          [SNIPPET_FILES.veleroValues]: renderVeleroHelmValues(install, workload.serviceAccounts[0]!, roleArn),
+        }),
+      };
+    }
     case 'mountpoint-s3-csi':
       return { [SNIPPET_FILES.mountpointPv]: renderMountpointVolume(bucket, access, workload) };
     case 'generic':
@@ -39,27 +53,39 @@ function uniqueServiceAccounts(workload: EksWorkload): string[] {
   return names;
 }
 
+/** Fixed notes on the service-account files where the tool (or its installer) owns the service account. */
+function serviceAccountNotes(tool: SnippetInput['tool'], workload: EksWorkload): readonly string[] {
+  if (tool === 'stackgres') {
+    return [
+      'StackGres: the operator creates and owns <sgcluster>-patroni; sgcluster-annotations.yaml is the',
+      'supported way to annotate it (StackGres 1.18 or later), this file is for reference.',
+    ];
+  }
+  if (tool === 'velero' && workload.velero?.installMethod === 'helm') return VELERO_HELM_SERVICE_ACCOUNT_NOTES;
+  return [];
+}
+
 /**
  * The contract's snippet set (section 4): every eks request gets serviceaccount.yaml and annotate.sh plus
- * the tool's file; every ec2 request gets pbm-agent.env, plus pbm-config.yaml for pbm. Never credentials.
+ * the tool's files; every ec2 request gets aws-config and pbm-agent.env (which selects its profile), plus
+ * pbm-config.yaml for pbm. Never credentials.
  */
 export function renderSnippets(input: SnippetInput): Snippets {
   const { workload } = input;
   if (workload.type === 'ec2') {
+    const profile = { onboardingId: input.onboardingId, tool: input.tool, roleArn: input.roleArn, instanceRoleArn: workload.instanceRoleArn };
     return {
-      [SNIPPET_FILES.pbmAgentEnv]: renderPbmAgentEnv({
-        onboardingId: input.onboardingId,
-        roleArn: input.roleArn,
-        instanceRoleArn: workload.instanceRoleArn,
-      }),
-      ...(input.tool === 'pbm' && { [SNIPPET_FILES.pbmConfig]: renderPbmConfig(input.bucket) }),
+      [SNIPPET_FILES.awsConfig]: renderAwsConfig(profile),
+      [SNIPPET_FILES.pbmAgentEnv]: renderPbmAgentEnv(profile),
+      ...(input.tool === 'pbm' && { [SNIPPET_FILES.pbmConfig]: renderPbmConfig(input.bucket, input.access) }),
     };
   }
   const eks: EksWorkload = { ...workload, serviceAccounts: uniqueServiceAccounts(workload) };
   const binding = { namespace: eks.namespace, serviceAccounts: eks.serviceAccounts, roleArn: input.roleArn };
+  const notes = serviceAccountNotes(input.tool, eks);
   return {
-    [SNIPPET_FILES.serviceAccounts]: renderServiceAccounts(binding),
-    [SNIPPET_FILES.annotateScript]: renderAnnotateScript(binding),
+    [SNIPPET_FILES.serviceAccounts]: renderServiceAccounts(binding, notes),
+    [SNIPPET_FILES.annotateScript]: renderAnnotateScript(binding, notes),
     ...renderEksToolFiles(input, eks),
   };
 }

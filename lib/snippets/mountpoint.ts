@@ -4,7 +4,8 @@ import {
   MOUNTPOINT_DRIVER_NAMESPACE,
   MOUNTPOINT_DRIVER_SERVICE_ACCOUNT,
 } from './defaults';
-import { toYamlStream, trimPrefix } from './format';
+import { SnippetInputError } from './errors';
+import { toYamlStream, trimPrefix, withComments } from './format';
 import type { Access, BucketRef, EksCluster } from './types';
 
 export const MOUNTPOINT_CSI_DRIVER = 's3.csi.aws.com';
@@ -15,6 +16,8 @@ export interface MountpointTarget {
   namespace: string;
   serviceAccounts: readonly string[];
   clusters: readonly EksCluster[];
+  /** the namespace of the pods that mount the volume; required for driver-level credentials */
+  claimNamespace?: string;
 }
 
 export type MountpointAuthSource = 'driver' | 'pod';
@@ -33,13 +36,14 @@ export function mountpointAuthSource(target: Pick<MountpointTarget, 'namespace' 
 /**
  * Mountpoint flags. Always `key=value`: the driver splits each option on the first '=' before trying a
  * space, so `key value` would break on values containing '='. Mountpoint wants the prefix to end in '/'.
- * Delete is allowed only for read-write; SSE-KMS (full key ARN only) only matters for writes.
+ * Delete is allowed only for read-write (anything else mounts read-only); SSE-KMS (full key ARN only) only
+ * matters for writes.
  */
 export function mountpointMountOptions(bucket: BucketRef, access: Access): string[] {
   const prefix = trimPrefix(bucket.prefix);
   const options = [`region=${bucket.region}`];
   if (prefix !== undefined) options.push(`prefix=${prefix}/`);
-  if (access === 'read-only') {
+  if (access !== 'read-write') {
     options.push('read-only');
   } else {
     options.push('allow-delete');
@@ -59,11 +63,25 @@ export function mountpointVolumeAttributes(bucket: BucketRef, target: Mountpoint
   };
 }
 
+/**
+ * The namespace of the claim: a pod can only mount a PVC of its own namespace. With pod-level credentials the pods
+ * run as the service accounts of the request, so it is theirs; with driver-level credentials the role is the
+ * driver's (kube-system) and the claim goes to the namespace of the pods that mount it.
+ */
+export function mountpointClaimNamespace(target: MountpointTarget): string {
+  if (mountpointAuthSource(target) === 'pod') return target.namespace;
+  if (target.claimNamespace === undefined) {
+    throw new SnippetInputError('driver-level credentials need the namespace of the pods that mount the volume', 'workload.claimNamespace');
+  }
+  return target.claimNamespace;
+}
+
 /** A static PersistentVolume for the Mountpoint CSI driver and the PVC bound to it. */
 export function buildMountpointVolume(bucket: BucketRef, access: Access, target: MountpointTarget): [object, object] {
   const claimName = defaultStorageName(bucket, access);
-  const volumeName = defaultPersistentVolumeName(target.namespace, claimName);
-  const accessModes = [access === 'read-only' ? 'ReadOnlyMany' : 'ReadWriteMany'];
+  const claimNamespace = mountpointClaimNamespace(target);
+  const volumeName = defaultPersistentVolumeName(claimNamespace, claimName);
+  const accessModes = [access === 'read-write' ? 'ReadWriteMany' : 'ReadOnlyMany'];
   const pv = {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
@@ -72,7 +90,7 @@ export function buildMountpointVolume(bucket: BucketRef, access: Access, target:
       capacity: { storage: MOUNTPOINT_CAPACITY },
       accessModes,
       storageClassName: '',
-      claimRef: { namespace: target.namespace, name: claimName },
+      claimRef: { namespace: claimNamespace, name: claimName },
       mountOptions: mountpointMountOptions(bucket, access),
       csi: {
         driver: MOUNTPOINT_CSI_DRIVER,
@@ -84,7 +102,7 @@ export function buildMountpointVolume(bucket: BucketRef, access: Access, target:
   const pvc = {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: { name: claimName, namespace: target.namespace },
+    metadata: { name: claimName, namespace: claimNamespace },
     spec: {
       accessModes: [...accessModes],
       storageClassName: '',
@@ -96,5 +114,14 @@ export function buildMountpointVolume(bucket: BucketRef, access: Access, target:
 }
 
 export function renderMountpointVolume(bucket: BucketRef, access: Access, target: MountpointTarget): string {
-  return toYamlStream(buildMountpointVolume(bucket, access, target));
+  const text = toYamlStream(buildMountpointVolume(bucket, access, target));
+  if (mountpointAuthSource(target) === 'pod') return text;
+  return withComments(
+    [
+      'Driver-level credentials: the role belongs to the CSI driver (kube-system/s3-csi-driver-sa), so every pod',
+      'on every node that mounts a Mountpoint volume without authenticationSource: pod uses it. The claim is in',
+      'the namespace of the pods that mount it. Prefer pod-level credentials (onboard the service account of the pods).',
+    ],
+    text,
+  );
 }

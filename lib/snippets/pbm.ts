@@ -1,5 +1,5 @@
 import { toYaml, trimPrefix, withComments } from './format';
-import type { BucketRef } from './types';
+import type { Access, BucketRef } from './types';
 
 /** The subset of the PBM config file (pbm/config/config.go, pbm/storage/s3/s3.go yaml tags) this service writes. */
 export interface PbmConfig {
@@ -16,7 +16,7 @@ export interface PbmConfig {
 
 /**
  * PBM storage config without `credentials`: with empty credentials pbm-agent uses the SDK default chain
- * (IRSA web identity, or AWS_ROLE_ARN on EC2). PBM trims leading/trailing '/' from the prefix itself; we
+ * (IRSA web identity, or on EC2 the aws-config profile that pbm-agent.env selects). PBM trims leading/trailing '/' from the prefix itself; we
  * emit it already trimmed. SSE-KMS is requested explicitly when the bucket has a key.
  */
 export function buildPbmConfig(bucket: BucketRef): PbmConfig {
@@ -36,11 +36,18 @@ export function buildPbmConfig(bucket: BucketRef): PbmConfig {
   };
 }
 
-export function renderPbmConfig(bucket: BucketRef): string {
+/** What a restore-level role lets a DR cluster's pbm-agents do, and what it refuses. */
+export const PBM_RESTORE_COMMENTS = [
+  'Access restore: resync (pbm config --file, pbm config --force-resync) and logical and physical restores work;',
+  'backups, PITR and deleting backups are denied (the role may write only .pbm.init and .pbm.restore/).',
+] as const;
+
+export function renderPbmConfig(bucket: BucketRef, access: Access): string {
   return withComments(
     [
       'Percona Backup for MongoDB storage: pbm config --file pbm-config.yaml',
       'No credentials on purpose: pbm-agent gets them from its IAM role.',
+      ...(access === 'restore' ? PBM_RESTORE_COMMENTS : []),
     ],
     toYaml(buildPbmConfig(bucket)),
   );

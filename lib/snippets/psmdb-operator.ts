@@ -4,6 +4,7 @@ import type { Access, BucketRef } from './types';
 
 export interface PsmdbS3Storage {
   type: 's3';
+  main: true;
   s3: { bucket: string; region: string; prefix?: string };
 }
 
@@ -14,11 +15,15 @@ export interface PsmdbBackupStoragesPatch {
 /**
  * A `spec.backup.storages` entry to merge into the PerconaServerMongoDB CR. No `credentialsSecret` (IRSA),
  * and no `serverSideEncryption`: with IRSA the operator drops it, so S3 bucket default encryption must do.
+ * `main: true`: from crVersion 1.20 a CR with more than one storage needs exactly one main storage
+ * (percona/percona-server-mongodb-operator@b15af50030bfc5558813b86b160e87fd304a409c
+ * pkg/apis/psmdb/v1/psmdb_defaults.go:623-638); with a single storage it is the main one anyway.
  */
 export function buildPsmdbBackupStorages(bucket: BucketRef, access: Access): PsmdbBackupStoragesPatch {
   const prefix = trimPrefix(bucket.prefix);
   const storage: PsmdbS3Storage = {
     type: 's3',
+    main: true,
     s3: {
       bucket: bucket.name,
       region: bucket.region,
@@ -33,6 +38,15 @@ export function renderPsmdbBackupStorages(bucket: BucketRef, access: Access): st
     [
       'Merge into your PerconaServerMongoDB custom resource (spec.backup.storages).',
       'No credentialsSecret on purpose: the operator and pbm-agent use the IAM role of their service accounts.',
+      'main: true makes this the main PBM storage (resync, PITR); crVersion 1.20 or later reads it. If the CR',
+      'already has another storage with main: true, keep main on only one of them: the operator rejects two',
+      'main storages and, when there is more than one storage, also none.',
+      ...(access === 'restore'
+        ? [
+            'Access restore: the operator and pbm-agents can resync and restore from this storage; backups,',
+            'PITR and deleting backups are denied (the role may write only .pbm.init and .pbm.restore/).',
+          ]
+        : []),
     ],
     toYaml(buildPsmdbBackupStorages(bucket, access)),
   );

@@ -1,6 +1,6 @@
 export type Tool = 'pbm' | 'psmdb-operator' | 'stackgres' | 'velero' | 'mountpoint-s3-csi' | 'generic';
 
-export type Access = 'read-write' | 'read-only';
+export type Access = 'read-write' | 'restore' | 'read-only';
 
 export interface BucketRef {
   name: string;
@@ -16,11 +16,20 @@ export interface EksCluster {
   region: string;
 }
 
+/** How Velero was installed: it decides the service account's name and where its annotation goes. */
+export type VeleroInstall =
+  | { installMethod: 'cli' }
+  | { installMethod: 'helm'; helmReleaseName?: string; helmFullnameOverride?: string };
+
 export interface EksWorkload {
   type: 'eks';
   namespace: string;
   serviceAccounts: string[];
   clusters: EksCluster[];
+  /** mountpoint-s3-csi: the namespace of the pods that mount the volume (driver-level credentials) */
+  claimNamespace?: string;
+  /** velero: how it was installed (default cli) */
+  velero?: VeleroInstall;
 }
 
 export interface Ec2Workload {
@@ -47,11 +56,14 @@ export const SNIPPET_FILES = {
   pbmConfig: 'pbm-config.yaml',
   psmdbBackupStorages: 'psmdb-backup-storages.yaml',
   sgObjectStorage: 'sgobjectstorage.yaml',
+  sgClusterAnnotations: 'sgcluster-annotations.yaml',
   veleroBsl: 'velero-bsl.yaml',
+  veleroValues: 'velero-values.yaml',
   mountpointPv: 'mountpoint-pv.yaml',
   serviceAccounts: 'serviceaccount.yaml',
   annotateScript: 'annotate.sh',
   pbmAgentEnv: 'pbm-agent.env',
+  awsConfig: 'aws-config',
 } as const;
 
 export type SnippetFileName = (typeof SNIPPET_FILES)[keyof typeof SNIPPET_FILES];

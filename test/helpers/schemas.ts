@@ -201,23 +201,82 @@ function validateAnnotateScript(text: string): string[] {
     ...check(lines.includes('set -eu'), 'annotate.sh: missing set -eu'),
     ...check(text.endsWith('\n'), 'annotate.sh: must end with a newline'),
     ...check(lines.some((l) => l.startsWith('kubectl annotate serviceaccount ')), 'annotate.sh: no kubectl annotate'),
+    // the same annotations as serviceaccount.yaml, on every command
+    ...check(
+      (text.match(/'eks\.amazonaws\.com\/role-arn=[^'\n]*' 'eks\.amazonaws\.com\/sts-regional-endpoints=true'\n/g) ?? []).length ===
+        (text.match(/^kubectl annotate serviceaccount /gm) ?? []).length,
+      'annotate.sh: a command omits eks.amazonaws.com/sts-regional-endpoints=true',
+    ),
     ...check(syntax.status === 0, `annotate.sh: sh -n failed: ${syntax.stderr}`),
   ];
 }
 
+/** KEY=VALUE lines of an environment file (comments and blank lines skipped). */
+export function envFileVariables(text: string): Map<string, string> {
+  return new Map(
+    text
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'))
+      .map((l) => {
+        const [k, ...v] = l.split('=');
+        return [k as string, v.join('=')] as const;
+      }),
+  );
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9_.+-]{1,64}$/;
+
+/**
+ * pbm-agent.env selects a shared-config profile: exactly AWS_CONFIG_FILE (an absolute path) and AWS_PROFILE. The
+ * SDKs read AWS_ROLE_ARN only with a web-identity token file, and AWS_SESSION_NAME not at all, so neither may appear.
+ */
 function validatePbmAgentEnv(text: string): string[] {
-  const entries = text
-    .split('\n')
-    .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => l.split('='));
-  const vars = new Map(entries.map(([k, ...v]) => [k, v.join('=')]));
+  const lines = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const vars = envFileVariables(text);
   return [
-    ...check(entries.length === vars.size, 'pbm-agent.env: duplicate variables'),
-    ...[...vars.keys()]
-      .filter((k) => k !== 'AWS_ROLE_ARN' && k !== 'AWS_SESSION_NAME')
-      .map((k) => `pbm-agent.env: unexpected variable ${k}`),
-    ...check(ROLE_ARN.test(vars.get('AWS_ROLE_ARN') ?? ''), 'pbm-agent.env: AWS_ROLE_ARN is not a role ARN'),
-    ...check(/^[\w+=,.@-]{2,64}$/.test(vars.get('AWS_SESSION_NAME') ?? ''), 'pbm-agent.env: bad AWS_SESSION_NAME'),
+    ...check(lines.length === vars.size, 'pbm-agent.env: duplicate variables'),
+    ...check(text.endsWith('\n'), 'pbm-agent.env: must end with a newline'),
+    ...[...vars.keys()].filter((k) => k !== 'AWS_CONFIG_FILE' && k !== 'AWS_PROFILE').map((k) => `pbm-agent.env: unexpected variable ${k}`),
+    ...check(/^\/[\w./-]+$/.test(vars.get('AWS_CONFIG_FILE') ?? ''), 'pbm-agent.env: AWS_CONFIG_FILE is not an absolute path'),
+    ...check(PROFILE_NAME.test(vars.get('AWS_PROFILE') ?? ''), 'pbm-agent.env: bad AWS_PROFILE'),
+  ];
+}
+
+/** Sections and keys of an AWS shared config file (comments and blank lines skipped; no sub-sections). */
+export function awsConfigSections(text: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const section = /^\[([^\]]+)\]$/.exec(line);
+    if (section) {
+      current = new Map();
+      sections.set(section[1] as string, current);
+    } else if (current !== undefined && line.includes('=')) {
+      current.set(line.slice(0, line.indexOf('=')).trim(), line.slice(line.indexOf('=') + 1).trim());
+    } else {
+      throw new Error(`aws-config: line outside a section or without =: ${line}`);
+    }
+  }
+  return sections;
+}
+
+/** aws-config: one `[profile NAME]` assuming a role with the instance role's credentials, and nothing else. */
+function validateAwsConfig(text: string): string[] {
+  const sections = awsConfigSections(text);
+  const [name, keys] = [...sections.entries()][0] ?? ['', new Map<string, string>()];
+  const profile = /^profile (.+)$/.exec(name)?.[1] ?? '';
+  return [
+    ...check(sections.size === 1, 'aws-config: must hold exactly one section'),
+    ...check(PROFILE_NAME.test(profile), 'aws-config: the section must be [profile NAME] (a non-default profile)'),
+    ...[...keys.keys()]
+      .filter((k) => !['role_arn', 'credential_source', 'role_session_name'].includes(k))
+      .map((k) => `aws-config: unexpected key ${k}`),
+    ...check(ROLE_ARN.test(keys.get('role_arn') ?? ''), 'aws-config: role_arn is not a role ARN'),
+    ...check(keys.get('credential_source') === 'Ec2InstanceMetadata', 'aws-config: credential_source must be Ec2InstanceMetadata'),
+    ...check(/^[\w+=,.@-]{2,64}$/.test(keys.get('role_session_name') ?? ''), 'aws-config: bad role_session_name'),
+    ...check(!/[#;]/.test([...keys.values()].join('')), 'aws-config: a value holds a comment character'),
   ];
 }
 
@@ -242,6 +301,7 @@ function validatePsmdbStorages(text: string): string[] {
     ...check(entries.length > 0, 'psmdb: no storage'),
     ...entries.flatMap((s) => [
       ...check(get(s, 'type') === 's3', 'psmdb: storage type must be s3'),
+      ...check(get(s, 'main') === true, 'psmdb: the storage must be main: true (crVersion 1.20 rejects several storages without one)'),
       ...check(get(s, 's3', 'credentialsSecret') === undefined, 'psmdb: no credentialsSecret with IRSA'),
       ...check(get(s, 's3', 'serverSideEncryption') === undefined, 'psmdb: the operator drops serverSideEncryption with IRSA'),
     ]),
@@ -261,6 +321,86 @@ function validateSgObjectStorage(text: string): string[] {
     ...check(get(spec, 's3', 'awsCredentials', 'secretKeySelectors') === undefined, 'stackgres: no secretKeySelectors'),
     ...['s3Compatible', 'gcs', 'azureBlob'].flatMap((k) => check(get(spec, k) === undefined, `stackgres: ${k} must be absent`)),
   ];
+}
+
+const SA_ANNOTATIONS_SCHEMA = SERVICE_ACCOUNT_SCHEMA.properties.metadata.properties.annotations;
+
+/** SGCluster fragments: name, namespace and spec.metadata.annotations.serviceAccount (a map of string, StackGres 1.18 CRD), nothing else. */
+const SGCLUSTER_FRAGMENT_SCHEMA = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { const: 'stackgres.io/v1' },
+    kind: { const: 'SGCluster' },
+    metadata: {
+      type: 'object',
+      required: ['name', 'namespace'],
+      additionalProperties: false,
+      properties: { name: { type: 'string', minLength: 1 }, namespace: { type: 'string', minLength: 1 } },
+    },
+    spec: {
+      type: 'object',
+      required: ['metadata'],
+      additionalProperties: false,
+      properties: {
+        metadata: {
+          type: 'object',
+          required: ['annotations'],
+          additionalProperties: false,
+          properties: {
+            annotations: {
+              type: 'object',
+              required: ['serviceAccount'],
+              additionalProperties: false,
+              properties: { serviceAccount: SA_ANNOTATIONS_SCHEMA },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+let sgClusterValidator: ValidateFunction | undefined;
+
+function validateSgClusterAnnotations(text: string): string[] {
+  sgClusterValidator ??= createAjv().compile(SGCLUSTER_FRAGMENT_SCHEMA);
+  const docs = yamlDocs(text);
+  return [
+    ...check(docs.length > 0, 'sgcluster-annotations.yaml: no documents'),
+    ...docs.flatMap((doc, i) => ajvErrors(`sgcluster-annotations.yaml[${i}]`, sgClusterValidator as ValidateFunction, doc)),
+  ];
+}
+
+/** vmware-tanzu/velero chart values: no credentials secret, the server service account annotated (chart values.yaml keys). */
+const VELERO_VALUES_SCHEMA = {
+  type: 'object',
+  required: ['credentials', 'serviceAccount'],
+  additionalProperties: false,
+  properties: {
+    credentials: { type: 'object', required: ['useSecret'], additionalProperties: false, properties: { useSecret: { const: false } } },
+    serviceAccount: {
+      type: 'object',
+      required: ['server'],
+      additionalProperties: false,
+      properties: {
+        server: {
+          type: 'object',
+          required: ['create', 'annotations'],
+          additionalProperties: false,
+          properties: { create: { const: true }, name: { type: 'string', minLength: 1 }, annotations: SA_ANNOTATIONS_SCHEMA },
+        },
+      },
+    },
+  },
+};
+
+let veleroValuesValidator: ValidateFunction | undefined;
+
+function validateVeleroValues(text: string): string[] {
+  veleroValuesValidator ??= createAjv().compile(VELERO_VALUES_SCHEMA);
+  return ajvErrors('velero-values.yaml', veleroValuesValidator, parse(text) as unknown);
 }
 
 function validateVeleroBsl(text: string): string[] {
@@ -338,6 +478,9 @@ const VALIDATORS: Record<string, (text: string) => string[]> = {
   'serviceaccount.yaml': validateServiceAccounts,
   'annotate.sh': validateAnnotateScript,
   'pbm-agent.env': validatePbmAgentEnv,
+  'aws-config': validateAwsConfig,
+  'sgcluster-annotations.yaml': validateSgClusterAnnotations,
+  'velero-values.yaml': validateVeleroValues,
   'pbm-config.yaml': validatePbmConfig,
   'psmdb-backup-storages.yaml': validatePsmdbStorages,
   'sgobjectstorage.yaml': validateSgObjectStorage,

@@ -222,7 +222,7 @@ describe('Module: guardrails', () => {
 
     it('allows the DBA portal its own request, with the dba-team rule', () => {
       expect(checkGuardrails(example, DBA, dbaRequest())).toEqual({ rule: 'dba-team' });
-      expect(checkGuardrails(example, DBA, { ...dbaRequest(), access: 'read-only', tool: 'psmdb-operator' })).toEqual({ rule: 'dba-team' });
+      expect(checkGuardrails(example, DBA, { ...dbaRequest(), access: 'restore', tool: 'psmdb-operator' })).toEqual({ rule: 'dba-team' });
     });
 
     describe('caller', () => {

@@ -15,6 +15,8 @@ import {
   bucketNameSchema,
   bucketPrefixSchema,
 } from '../../../lib/onboarding/validators';
+import { accessLevels } from '../../../lib/policy/actions';
+import type { Tool } from '../../../lib/snippets/types';
 
 // ---------- fixtures: the demo topology ----------
 
@@ -170,13 +172,13 @@ describe('Function: parseOnboardingRequest', () => {
 
     it('parses a mountpoint-s3-csi request in kube-system without service accounts (the driver has one)', () => {
       const body = {
-        workload: { type: 'eks', clusters: [DEMO], namespace: 'kube-system' },
+        workload: { type: 'eks', clusters: [DEMO], namespace: 'kube-system', claimNamespace: 'analytics' },
         bucket: { name: 'workload-local-backups', region: REGION },
         tool: 'mountpoint-s3-csi',
         access: 'read-only',
       };
       expect(parseOnboardingRequest(body)).toStrictEqual({
-        workload: { type: 'eks', clusters: [DEMO], namespace: 'kube-system' },
+        workload: { type: 'eks', clusters: [DEMO], namespace: 'kube-system', claimNamespace: 'analytics' },
         bucket: { name: 'workload-local-backups', region: REGION },
         tool: 'mountpoint-s3-csi',
         access: 'read-only',
@@ -317,7 +319,7 @@ describe('Function: parseOnboardingRequest', () => {
       ['tool missing', withValue(eksBody(), 'tool', DELETE), 'tool', /is required/],
       ['unknown tool', withValue(eksBody(), 'tool', 'restic'), 'tool', /one of: "pbm", "psmdb-operator", "stackgres", "velero", "mountpoint-s3-csi", "generic"/],
       ['tool in upper case', withValue(eksBody(), 'tool', 'PBM'), 'tool', /one of:/],
-      ['unknown access', withValue(eksBody(), 'access', 'write-only'), 'access', /one of: "read-write", "read-only"/],
+      ['unknown access', withValue(eksBody(), 'access', 'write-only'), 'access', /one of: "read-write", "restore", "read-only"/],
       ['unknown cross-account mode', withValue(eksBody(), 'crossAccountMode', 'assume-role'), 'crossAccountMode', /one of: "bucket-policy", "role-in-bucket-account"/],
       ['dryRun as a string', withValue(eksBody(), 'dryRun', 'true'), 'dryRun', /must be a boolean, not a string/],
       ['dryRun as null', withValue(eksBody(), 'dryRun', null), 'dryRun', /must be a boolean, not null/],
@@ -550,8 +552,68 @@ describe('Function: parseOnboardingRequest', () => {
       ['velero', 'backup'],
       ['mountpoint-s3-csi', 'kube-system'],
     ])('does not require service accounts for %s in %s', (tool, namespace) => {
-      const body = withValue(withValue(withValue(eksBody(), 'tool', tool), 'workload.serviceAccounts', DELETE), 'workload.namespace', namespace);
-      expect(parseOnboardingRequest(body).workload).toStrictEqual({ type: 'eks', clusters: [DEMO], namespace });
+      const extra = tool === 'mountpoint-s3-csi' ? { claimNamespace: 'analytics' } : {};
+      let body = withValue(withValue(withValue(eksBody(), 'tool', tool), 'workload.serviceAccounts', DELETE), 'workload.namespace', namespace);
+      if (tool === 'mountpoint-s3-csi') body = withValue(body, 'workload.claimNamespace', 'analytics');
+      expect(parseOnboardingRequest(body).workload).toStrictEqual({ type: 'eks', clusters: [DEMO], namespace, ...extra });
+    });
+
+    // the levels each tool can work with (scratch/tool-research.md §1, read from the tools' source)
+    it.each([
+      ['pbm', 'read-only', /one of: "read-write", "restore" for tool pbm \(read-only: resync .*\.pbm\.init/],
+      ['psmdb-operator', 'read-only', /one of: "read-write", "restore" for tool psmdb-operator/],
+      ['velero', 'read-only', /one of: "read-write", "restore" for tool velero \(read-only: a restore uploads its log/],
+      ['mountpoint-s3-csi', 'restore', /one of: "read-write", "read-only" for tool mountpoint-s3-csi/],
+      ['generic', 'restore', /one of: "read-write", "read-only" for tool generic/],
+    ])('rejects tool %s with access %s, naming the levels it can work with', (tool, access, rule) => {
+      const sas = tool === 'mountpoint-s3-csi' || tool === 'generic' ? ['app'] : tool === 'velero' ? DELETE : ['pbm-agent'];
+      expectRejected(withValue(withValue(withValue(eksBody(), 'tool', tool), 'access', access), 'workload.serviceAccounts', sas), 'access', rule);
+    });
+
+    it.each([
+      ['pbm', 'restore'],
+      ['psmdb-operator', 'restore'],
+      ['velero', 'restore'],
+      ['stackgres', 'restore'],
+      ['stackgres', 'read-only'],
+      ['mountpoint-s3-csi', 'read-only'],
+      ['generic', 'read-only'],
+    ])('accepts tool %s with access %s', (tool, access) => {
+      const sas = tool === 'stackgres' ? ['main-patroni'] : tool === 'velero' || tool === 'psmdb-operator' ? DELETE : ['app'];
+      const body = withValue(withValue(withValue(eksBody(), 'tool', tool), 'access', access), 'workload.serviceAccounts', sas);
+      expect(parseOnboardingRequest(body).access).toBe(access);
+    });
+
+    it('requires workload.claimNamespace for mountpoint-s3-csi with driver-level credentials', () => {
+      const body = withValue(withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', ['s3-csi-driver-sa']), 'workload.namespace', 'kube-system');
+      expectRejected(body, 'workload.claimNamespace', /is required for mountpoint-s3-csi with driver-level credentials \(kube-system\/s3-csi-driver-sa\): the namespace of the pods that mount the volume/);
+    });
+
+    it('rejects a workload.claimNamespace other than the namespace with pod-level credentials, and for other tools', () => {
+      const mp = withValue(withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', ['reader']), 'workload.claimNamespace', 'elsewhere');
+      expectRejected(mp, 'workload.claimNamespace', /must equal workload.namespace with pod-level credentials/);
+      expect(parseOnboardingRequest(withValue(mp, 'workload.claimNamespace', 'mongodb')).workload).toMatchObject({ claimNamespace: 'mongodb' });
+      expectRejected(withValue(eksBody(), 'workload.claimNamespace', 'mongodb'), 'workload.claimNamespace', /only for tool mountpoint-s3-csi/);
+    });
+
+    it('takes workload.velero for velero only: helm needs the release name unless the service account is named, and one service account', () => {
+      const velero = withValue(withValue(withValue(eksBody(), 'tool', 'velero'), 'workload.serviceAccounts', DELETE), 'workload.namespace', 'velero');
+      expect(parseOnboardingRequest(withValue(velero, 'workload.velero', { installMethod: 'helm', helmReleaseName: 'backup' })).workload).toMatchObject({
+        velero: { installMethod: 'helm', helmReleaseName: 'backup' },
+      });
+      expect(parseOnboardingRequest(withValue(velero, 'workload.velero', { installMethod: 'cli' })).workload).toMatchObject({ velero: { installMethod: 'cli' } });
+      expectRejected(withValue(velero, 'workload.velero', { installMethod: 'helm' }), 'workload.velero.helmReleaseName', /is required for a Helm install of Velero/);
+      expect(() => parseOnboardingRequest(withValue(withValue(velero, 'workload.velero', { installMethod: 'helm' }), 'workload.serviceAccounts', ['velero-server']))).not.toThrow();
+      expectRejected(withValue(withValue(velero, 'workload.velero', { installMethod: 'cli' }), 'workload.serviceAccounts', ['a', 'b']), 'workload.serviceAccounts', /must name one service account/);
+      expectRejected(withValue(velero, 'workload.velero', { installMethod: 'cli', helmReleaseName: 'x' }), 'workload.velero.helmReleaseName', /not an allowed field/);
+      expectRejected(withValue(velero, 'workload.velero', { installMethod: 'helm', helmReleaseName: 'Backup' }), 'workload.velero.helmReleaseName', /RFC 1123/);
+      expectRejected(withValue(eksBody(), 'workload.velero', { installMethod: 'cli' }), 'workload.velero', /only for tool velero/);
+    });
+
+    it('requires <sgcluster>-patroni service accounts for stackgres', () => {
+      const sg = withValue(withValue(eksBody(), 'tool', 'stackgres'), 'workload.serviceAccounts', ['main-patroni', 'postgres']);
+      expectRejected(sg, 'workload.serviceAccounts.1', /must be <sgcluster>-patroni for tool stackgres/);
+      expectRejected(withValue(sg, 'workload.serviceAccounts', ['patroni']), 'workload.serviceAccounts.0', /<sgcluster>-patroni/);
     });
 
     it('rejects clusters in more than one account, at each cluster of another account', () => {
@@ -723,7 +785,7 @@ const validRequest = fc
       kms: fc.boolean(),
       eksTool: fc.constantFrom('pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi', 'generic'),
       ec2Tool: fc.constantFrom('pbm', 'generic'),
-      access: fc.constantFrom('read-write', 'read-only'),
+      access: fc.constantFrom('read-write', 'restore', 'read-only'),
       mode: fc.constantFrom('bucket-policy', 'role-in-bucket-account'),
       tags: tagsArb,
       dryRun: fc.boolean(),
@@ -744,7 +806,10 @@ const validRequest = fc
       },
       tool: r.eks ? r.eksTool : r.ec2Tool,
     };
-    if (r.access !== undefined) body.access = r.access;
+    // only a level the tool can work with (lib/policy/actions.ts)
+    if (r.access !== undefined && accessLevels(body.tool as Tool).includes(r.access)) body.access = r.access;
+    // StackGres runs as <sgcluster>-patroni
+    if (body.tool === 'stackgres') (body.workload as { serviceAccounts: string[] }).serviceAccounts = r.serviceAccounts.map((sa) => `${sa}-patroni`);
     if (r.mode !== undefined && r.bucketAccount !== WORKLOADS) body.crossAccountMode = r.mode;
     if (r.tags !== undefined) body.tags = r.tags;
     if (r.dryRun !== undefined) body.dryRun = r.dryRun;

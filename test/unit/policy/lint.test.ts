@@ -1,12 +1,12 @@
 /**
- * Security lint of every policy the service generates (lib/policy/documents.ts), over every tool × access level
- * × with/without prefix × with/without KMS key × 1 and 3 clusters × one and several service accounts, against
- * the findings of ../shared/design/aws-facts.md ("Security findings scanners and AWS raise"). Then golden
- * exact-output tests of the builders, and of merging into / removing from a shared resource policy.
+ * Security lint of every policy the service generates (lib/policy/documents.ts), over every tool × the access
+ * levels it supports × with/without prefix × with/without KMS key × 1 and 3 clusters × one and several service
+ * accounts, against the findings of ../shared/design/aws-facts.md ("Security findings scanners and AWS raise").
+ * Then golden exact-output tests of the builders, and of merging into / removing from a shared resource policy.
  */
 import { validatePolicy } from '../../../lib/iam-policy/grammar';
 import type { PolicyKind } from '../../../lib/iam-policy/types';
-import { kmsActions, toolActions } from '../../../lib/policy/actions';
+import { accessLevels, kmsActions, objectActions, toolActions, UnsupportedAccessError } from '../../../lib/policy/actions';
 import {
   assumeRoleGrant,
   bucketPolicyStatements,
@@ -37,7 +37,7 @@ const ISSUERS = [
 const cluster = (issuerUrl: string) => ({ issuerUrl, providerArn: oidcProviderArn(WORKLOADS, issuerUrl) });
 
 const TOOLS: Tool[] = ['pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi', 'generic'];
-const ACCESS: Access[] = ['read-write', 'read-only'];
+const ACCESS: Access[] = ['read-write', 'restore', 'read-only'];
 const PREFIXES = ['', 'team-a/mongo/'];
 const KEYS: (string | undefined)[] = [undefined, KEY_ARN];
 const CLUSTER_COUNTS = [1, 3];
@@ -61,7 +61,7 @@ interface Case {
 
 const cases: Case[] = [];
 for (const tool of TOOLS)
-  for (const access of ACCESS)
+  for (const access of accessLevels(tool))
     for (const prefix of PREFIXES)
       for (const keyArn of KEYS)
         for (const n of CLUSTER_COUNTS)
@@ -69,7 +69,7 @@ for (const tool of TOOLS)
             const id = `ob-${cases.length.toString(16).padStart(12, '0')}`;
             const roleArn = `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-${tool}-${id.slice(3)}`;
             const actions = toolActions(tool, access);
-            const kms = keyArn ? { keyArn, actions: kmsActions(access) } : undefined;
+            const kms = keyArn ? { keyArn, actions: kmsActions(tool, access) } : undefined;
             const issuers = ISSUERS.slice(0, n);
             cases.push({
               name: `${tool} ${access} prefix=${prefix || '-'} kms=${keyArn ? 'yes' : 'no'} clusters=${n} sas=${serviceAccounts.join('+')}`,
@@ -102,10 +102,66 @@ const allStatements = (c: Case): { where: string; st: Statement }[] => [
   ...(c.keyStatement ? [{ where: 'key policy', st: c.keyStatement }] : []),
 ];
 
+/** The levels each tool can work with, as the research read them from the tools' source (scratch/tool-research.md §1). */
+const SUPPORTED: Record<Tool, Access[]> = {
+  pbm: ['read-write', 'restore'],
+  'psmdb-operator': ['read-write', 'restore'],
+  stackgres: ['read-write', 'restore', 'read-only'],
+  velero: ['read-write', 'restore'],
+  'mountpoint-s3-csi': ['read-write', 'read-only'],
+  generic: ['read-write', 'read-only'],
+};
+/** What a restore writes (exact keys and sub-prefixes, relative to the prefix): PBM resync and physical restores, Velero restores. */
+const RESTORE_PATHS: Record<Tool, string[]> = {
+  pbm: ['.pbm.init', '.pbm.restore/*'],
+  'psmdb-operator': ['.pbm.init', '.pbm.restore/*'],
+  stackgres: [],
+  velero: ['restores/*'],
+  'mountpoint-s3-csi': [],
+  generic: [],
+};
+/** Keys a restore must write and delete (relative to the prefix). */
+const RESTORE_WRITES: Record<Tool, { put: string[]; del: string[] }> = {
+  pbm: { put: ['.pbm.init', '.pbm.restore/R.json', '.pbm.restore/R/rs.rs0/node.host1.starting'], del: ['.pbm.init'] },
+  'psmdb-operator': { put: ['.pbm.init', '.pbm.restore/R.json'], del: ['.pbm.init'] },
+  stackgres: { put: [], del: [] },
+  velero: { put: ['restores/r/restore-r-logs.gz', 'restores/r/r-volumeinfo.json.gz'], del: ['restores/r/restore-r-logs.gz'] },
+  'mountpoint-s3-csi': { put: [], del: [] },
+  generic: { put: [], del: [] },
+};
+/** Backup objects of each tool (relative to the prefix): a restore level may never write or delete them. */
+const BACKUP_KEYS: Record<Tool, string[]> = {
+  pbm: ['2026-01-02T03:04:05Z.pbm.json', '2026-01-02T03:04:05Z/rs0/metadata.json', '2026-01-02T03:04:05Z/rs0/db.coll.s2', 'pbmPitr/rs0/20260102/a.oplog.s2', 'x'],
+  'psmdb-operator': ['2026-01-02T03:04:05Z.pbm.json', '2026-01-02T03:04:05Z/rs0/metadata.json', 'pbmPitr/rs0/20260102/a.oplog.s2'],
+  stackgres: ['basebackups_005/base_000000010000000000000003/metadata.json', 'basebackups_005/base_000000010000000000000003_backup_stop_sentinel.json', 'wal_005/000000010000000000000003.lz4'],
+  velero: ['backups/nightly-1/velero-backup.json', 'backups/nightly-1/nightly-1.tar.gz', 'kopia/ns1/p0123', 'restic/ns1/x', 'metadata/revision'],
+  'mountpoint-s3-csi': ['dir/f'],
+  generic: ['x'],
+};
+
+const WRITES = /^s3:(PutObject|DeleteObject|AbortMultipartUpload)$/;
+/** Whether a policy resource (with IAM wildcards) matches an ARN. */
+const matches = (resource: string, arn: string) =>
+  new RegExp(`^${resource.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+const objectArn = (c: { prefix: string }, key: string) => `arn:aws:s3:::${BUCKET}/${c.prefix}${key}`;
+/** Whether any of the statements allows `action` on `arn`. */
+const grants = (statements: Statement[], action: string, arn: string) =>
+  statements.some((st) => list(st.Action).includes(action) && list(st.Resource).some((r) => matches(r, arn)));
+
 describe('Policy lint: every generated policy', () => {
-  it(`covers ${TOOLS.length} tools × ${ACCESS.length} access levels × prefixes × keys × cluster counts × service-account sets`, () => {
-    expect(cases).toHaveLength(TOOLS.length * ACCESS.length * PREFIXES.length * KEYS.length * CLUSTER_COUNTS.length * SERVICE_ACCOUNT_SETS.length);
+  const levels = TOOLS.reduce((n, t) => n + accessLevels(t).length, 0);
+  it(`covers ${TOOLS.length} tools × their ${levels} access levels × prefixes × keys × cluster counts × service-account sets`, () => {
+    expect(levels).toBe(13);
+    expect(cases).toHaveLength(levels * PREFIXES.length * KEYS.length * CLUSTER_COUNTS.length * SERVICE_ACCOUNT_SETS.length);
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  });
+
+  it.each(TOOLS)('%s: offers exactly the levels the tool can work with, and refuses the others', (tool) => {
+    expect(accessLevels(tool)).toEqual(SUPPORTED[tool]);
+    for (const access of ACCESS.filter((a) => !SUPPORTED[tool].includes(a))) {
+      expect(() => toolActions(tool, access)).toThrow(UnsupportedAccessError);
+      expect(() => kmsActions(tool, access)).toThrow(UnsupportedAccessError);
+    }
   });
 
   it('is valid for where it is used (trust, identity, bucket, key) and within IAM / S3 size limits', () => {
@@ -150,10 +206,10 @@ describe('Policy lint: every generated policy', () => {
     expect(violations((c) => allStatements(c).flatMap(({ where, st }) => list(st.Action).map((a) => /[*?]/.test(a) && `${where}: action ${a}`)))).toEqual([]);
   });
 
-  it('names only arn:aws:s3:::BUCKET and arn:aws:s3:::BUCKET/PREFIX* (and the key ARN for KMS)', () => {
+  it("names only arn:aws:s3:::BUCKET, BUCKET/PREFIX* and the restore paths under the prefix (and the key ARN for KMS)", () => {
     expect(
       violations((c) => {
-        const s3 = [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/${c.prefix}*`];
+        const s3 = [`arn:aws:s3:::${BUCKET}`, objectArn(c, '*'), ...(c.access === 'restore' ? RESTORE_PATHS[c.tool].map((p) => objectArn(c, p)) : [])];
         return [
           ...c.permissions.Statement.flatMap((st) =>
             list(st.Resource).map((r) => !(st.Sid === 'Kms' ? r === c.keyArn : s3.includes(r)) && `permissions ${st.Sid}: resource ${r}`),
@@ -167,7 +223,7 @@ describe('Policy lint: every generated policy', () => {
     ).toEqual([]);
   });
 
-  it('scopes bucket-level actions to the bucket ARN and object-level actions to the objects ARN (permissions policy)', () => {
+  it('scopes bucket-level actions to the bucket ARN and object-level actions to object ARNs under the prefix (permissions policy)', () => {
     expect(
       violations((c) => {
         const actions = toolActions(c.tool, c.access);
@@ -175,7 +231,24 @@ describe('Policy lint: every generated policy', () => {
           list(st.Action).map((a) => {
             const r = list(st.Resource);
             if (actions.bucket.includes(a)) return JSON.stringify(r) !== JSON.stringify([`arn:aws:s3:::${BUCKET}`]) && `${a} on ${r}`;
-            return JSON.stringify(r) !== JSON.stringify([`arn:aws:s3:::${BUCKET}/${c.prefix}*`]) && `${a} on ${r}`;
+            return r.some((x) => !x.startsWith(`arn:aws:s3:::${BUCKET}/${c.prefix}`)) && `${a} on ${r}`;
+          }),
+        );
+      }),
+    ).toEqual([]);
+  });
+
+  it('grants the same object actions on the same paths in the bucket policy as in the role policy, never more outside the restore paths', () => {
+    expect(
+      violations((c) => {
+        const own = c.permissions.Statement.filter((st) => st.Sid !== 'Kms');
+        const probes = [...BACKUP_KEYS[c.tool], ...RESTORE_WRITES[c.tool].put, 'another/key'];
+        return objectActions(toolActions(c.tool, c.access)).flatMap((a) =>
+          probes.map((k) => {
+            const role = grants(own, a, objectArn(c, k));
+            const bucket = grants(c.bucketStatements, a, objectArn(c, k));
+            const restorePath = c.access === 'restore' && RESTORE_PATHS[c.tool].some((p) => matches(objectArn(c, p), objectArn(c, k)));
+            return (role ? !bucket : bucket && !restorePath) && `${a} on ${k}: role ${role}, bucket policy ${bucket}`;
           }),
         );
       }),
@@ -230,7 +303,32 @@ describe('Policy lint: every generated policy', () => {
           .filter(({ where }) => where !== 'trust')
           .flatMap(({ st }) => list(st.Action));
         if (c.access === 'read-only') return granted.map((a) => /Put|Delete|Abort|GenerateDataKey/.test(a) && `read-only grants ${a}`);
+        if (c.access === 'restore') return [];
         return [!granted.includes('s3:PutObject') && 'read-write without s3:PutObject', !!c.keyArn && !granted.includes('kms:GenerateDataKey') && 'read-write without kms:GenerateDataKey'];
+      }),
+    ).toEqual([]);
+  });
+
+  it('restore never writes, overwrites or deletes a backup object, in any policy; it writes exactly what restores write', () => {
+    const restore = cases.filter((c) => c.access === 'restore');
+    expect(new Set(restore.map((c) => c.tool))).toEqual(new Set(['pbm', 'psmdb-operator', 'stackgres', 'velero']));
+    expect(
+      violations((c) => {
+        if (c.access !== 'restore') return [];
+        const statements = [...c.permissions.Statement, ...c.bucketStatements];
+        const { put, del } = RESTORE_WRITES[c.tool];
+        const writes = put.length > 0;
+        return [
+          ...BACKUP_KEYS[c.tool].flatMap((k) =>
+            ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'].map((a) => grants(statements, a, objectArn(c, k)) && `grants ${a} on backup object ${k}`),
+          ),
+          ...statements.flatMap((st) => list(st.Action).filter((a) => WRITES.test(a)).flatMap((a) => list(st.Resource).map((r) => r === objectArn(c, '*') && `${a} on everything under the prefix`))),
+          ...put.map((k) => !grants(c.permissions.Statement, 's3:PutObject', objectArn(c, k)) && `cannot write ${k}`),
+          ...del.map((k) => !grants(c.permissions.Statement, 's3:DeleteObject', objectArn(c, k)) && `cannot delete ${k}`),
+          ...BACKUP_KEYS[c.tool].map((k) => !grants(c.permissions.Statement, 's3:GetObject', objectArn(c, k)) && `cannot read ${k}`),
+          !!c.keyArn && writes !== (c.keyStatement !== undefined && list(c.keyStatement.Action).includes('kms:GenerateDataKey')) && `kms:GenerateDataKey ${writes ? 'missing' : 'granted without writes'}`,
+          !!c.keyArn && writes !== c.permissions.Statement.some((st) => list(st.Action).includes('kms:GenerateDataKey')) && 'kms:GenerateDataKey does not follow the writes',
+        ];
       }),
     ).toEqual([]);
   });
@@ -293,10 +391,9 @@ describe('Policy golden outputs', () => {
   });
 
   it('permissions policy: pbm read-write with a prefix and a KMS key', () => {
-    expect(permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'read-write'), { keyArn: KEY_ARN, actions: kmsActions('read-write') })).toEqual({
+    expect(permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'read-write'), { keyArn: KEY_ARN, actions: kmsActions('pbm', 'read-write') })).toEqual({
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'Location', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: 'arn:aws:s3:::demo-backups' },
         {
           Sid: 'List',
           Effect: 'Allow',
@@ -310,12 +407,73 @@ describe('Policy golden outputs', () => {
     });
   });
 
-  it('permissions policy: velero read-only without a prefix', () => {
-    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('velero', 'read-only')))).toBe(
+  it('permissions policy: pbm restore with a prefix and a KMS key (reads everything, writes only .pbm.init and .pbm.restore/)', () => {
+    expect(permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'restore'), { keyArn: KEY_ARN, actions: kmsActions('pbm', 'restore') })).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'List',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::demo-backups',
+          Condition: { StringLike: { 's3:prefix': ['team-a/mongo/', 'team-a/mongo/*'] } },
+        },
+        { Sid: 'Objects', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/*' },
+        { Sid: 'Objects2', Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init' },
+        {
+          Sid: 'Objects3',
+          Effect: 'Allow',
+          Action: 's3:PutObject',
+          Resource: ['arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init', 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.restore/*'],
+        },
+        { Sid: 'Kms', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KEY_ARN },
+      ],
+    });
+  });
+
+  it('permissions policy: velero restore without a prefix, byte for byte', () => {
+    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('velero', 'restore')))).toBe(
       '{"Version":"2012-10-17","Statement":[' +
         '{"Sid":"List","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo-backups"},' +
-        '{"Sid":"Objects","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/*"}]}',
+        '{"Sid":"Objects","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/*"},' +
+        '{"Sid":"Objects2","Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:DeleteObject","s3:PutObject"],"Resource":"arn:aws:s3:::demo-backups/restores/*"}]}',
     );
+  });
+
+  it('permissions policy: stackgres read-only (and restore, which reads only) without a prefix', () => {
+    const expected =
+      '{"Version":"2012-10-17","Statement":[' +
+      '{"Sid":"List","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo-backups"},' +
+      '{"Sid":"Objects","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/*"}]}';
+    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('stackgres', 'read-only')))).toBe(expected);
+    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('stackgres', 'restore')))).toBe(expected);
+  });
+
+  it('permissions policy: generic read-write keeps GetBucketLocation', () => {
+    expect(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('generic', 'read-write')).Statement.slice(0, 1)).toEqual([
+      { Sid: 'Location', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: 'arn:aws:s3:::demo-backups' },
+    ]);
+  });
+
+  it('bucket-policy statements: pbm restore, one statement for the reads and one for the restore paths', () => {
+    expect(bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'restore'), ROLE)).toEqual([
+      {
+        Sid: 'S3Onboarding0123456789ab',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+        Action: ['s3:ListBucket', 's3:GetObject'],
+        Resource: ['arn:aws:s3:::demo-backups', 'arn:aws:s3:::demo-backups/team-a/mongo/*'],
+        Condition: { ArnEquals: { 'aws:PrincipalArn': ROLE } },
+      },
+      {
+        Sid: 'S3Onboarding0123456789ab2',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+        Action: ['s3:DeleteObject', 's3:PutObject'],
+        Resource: ['arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init', 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.restore/*'],
+        Condition: { ArnEquals: { 'aws:PrincipalArn': ROLE } },
+      },
+    ]);
   });
 
   it('bucket-policy statements: mountpoint-s3-csi read-write with a prefix', () => {
@@ -333,7 +491,7 @@ describe('Policy golden outputs', () => {
   });
 
   it('key-policy statement: read-only', () => {
-    expect(keyPolicyStatement(ID, ROLE, kmsActions('read-only'))).toEqual({
+    expect(keyPolicyStatement(ID, ROLE, kmsActions('mountpoint-s3-csi', 'read-only'))).toEqual({
       Sid: 'S3Onboarding0123456789abKms',
       Effect: 'Allow',
       Principal: { AWS: 'arn:aws:iam::200000000002:root' },
@@ -352,6 +510,44 @@ describe('Policy golden outputs', () => {
     );
   });
 });
+
+describe('Bucket-policy size: onboardings of one level that fit one 20 KB bucket policy', () => {
+  /** As the service names them: 12-hex onboarding ids, s3ob-<16 hex> roles under /s3-onboarding/, prefixes team-NN/<tool>/. */
+  const fit = (tool: Tool, access: Access): number => {
+    const statements: Statement[] = [];
+    for (let n = 0; ; n++) {
+      const id = `ob-${n.toString(16).padStart(12, '0')}`;
+      const role = `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-${n.toString(16).padStart(16, 'a')}`;
+      const prefix = `team-${String(n).padStart(2, '0')}/${tool}/`;
+      statements.push(...bucketPolicyStatements(id, { bucket: BUCKET, prefix }, toolActions(tool, access), role));
+      if (policySize(document(statements)) > 20_480) return n;
+    }
+  };
+  const SIZES = TOOLS.flatMap((tool) => accessLevels(tool).map((access) => [tool, access] as const));
+
+  it.each(SIZES)('%s %s', (tool, access) => {
+    const n = fit(tool, access);
+    expect({ tool, access, n }).toEqual({ tool, access, n: FITS[`${tool} ${access}`] });
+    if (access !== 'restore') expect(n).toBeGreaterThanOrEqual(45);
+  });
+});
+
+/** Measured (golden): the number of onboardings of one tool and level that fit one bucket policy. */
+const FITS: Record<string, number> = {
+  'pbm read-write': 53,
+  'pbm restore': 28,
+  'psmdb-operator read-write': 52,
+  'psmdb-operator restore': 26,
+  'stackgres read-write': 49,
+  'stackgres restore': 58,
+  'stackgres read-only': 58,
+  'velero read-write': 50,
+  'velero restore': 28,
+  'mountpoint-s3-csi read-write': 48,
+  'mountpoint-s3-csi read-only': 56,
+  'generic read-write': 47,
+  'generic read-only': 54,
+};
 
 describe('Policy golden outputs: merging into a shared resource policy', () => {
   const deepFreeze = <T>(x: T): T => {
@@ -382,7 +578,7 @@ describe('Policy golden outputs: merging into a shared resource policy', () => {
     },
   ] as unknown as Statement[];
   const existing = (): PolicyDocument => deepFreeze({ Version: '2012-10-17', Id: 'team-policy', Statement: foreignStatements.map((s) => JSON.parse(JSON.stringify(s))) } as PolicyDocument);
-  const own = (access: Access) => bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/' }, toolActions('pbm', access), ROLE);
+  const own = (access: Access) => bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/' }, toolActions('stackgres', access), ROLE);
 
   it("appends this onboarding's statements and keeps every other statement, the Version and the Id byte-identical (without mutating the input)", () => {
     const before = existing();
@@ -427,7 +623,7 @@ describe('Policy golden outputs: merging into a shared resource policy', () => {
       Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${BACKUPS}:root` }, Action: 'kms:*', Resource: '*' }],
     } as PolicyDocument);
     const text = JSON.stringify(keyPolicy);
-    const merged = mergeStatements(keyPolicy, ID, [keyPolicyStatement(ID, ROLE, kmsActions('read-write'))]);
+    const merged = mergeStatements(keyPolicy, ID, [keyPolicyStatement(ID, ROLE, kmsActions('pbm', 'read-write'))]);
     expect(JSON.stringify(merged.Statement[0])).toBe(JSON.stringify(keyPolicy.Statement[0]));
     expect(JSON.stringify(mergeStatements(merged, ID, []))).toBe(text);
   });
