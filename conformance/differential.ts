@@ -32,7 +32,6 @@ import { DIFF_TABLE, PLATFORM, STEPS, type Ctx, type Step } from './scenarios';
 
 const TITLE = 'differential (the emulator against moto)';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
 const SDK: Record<string, { pkg: Record<string, unknown>; client: string }> = {
   iam: { pkg: require('@aws-sdk/client-iam'), client: 'IAMClient' },
   sts: { pkg: require('@aws-sdk/client-sts'), client: 'STSClient' },
@@ -41,7 +40,6 @@ const SDK: Record<string, { pkg: Record<string, unknown>; client: string }> = {
   kms: { pkg: require('@aws-sdk/client-kms'), client: 'KMSClient' },
   dynamodb: { pkg: require('@aws-sdk/client-dynamodb'), client: 'DynamoDBClient' },
 };
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 type SdkClient = { send(c: unknown): Promise<Record<string, unknown>>; destroy(): void };
 type Result = { ok: true; output: unknown } | { ok: false; code: string; status?: number; message?: string };
@@ -164,7 +162,6 @@ const stepKey = (s: Step) => `${s.op} — ${s.label}`;
 
 // ---------- targets ----------
 async function localDynamo(): Promise<{ url: string; close(): Promise<void> }> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dynalite = require('dynalite') as (o: object) => import('node:http').Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -292,7 +289,10 @@ async function run(): Promise<void> {
 
     // botocore parses every emulator response of IAM, STS, S3, EKS and KMS, and agrees with SDK v3 on it
     const python = pythonWith('botocore');
-    if (!python) checks.skip('botocore parses every emulator response', 'botocore not installed');
+    if (!python) {
+      checks.toolMissing('botocore');
+      checks.skip('botocore parses every emulator response', 'botocore not installed');
+    }
     else {
       await emu.reset();
       const fresh = await emulatorTarget(topology); // a fresh emulator: the same starting state as the SDK v3 run

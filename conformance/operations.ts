@@ -36,7 +36,6 @@ const serviceOfPackage = (pkg: string): string | undefined => {
 
 /** The DynamoDB document client's commands wrap the low-level ones: read which, from the library itself. */
 function documentClientOperation(className: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const lib = require('@aws-sdk/lib-dynamodb') as Record<string, new (input: unknown) => { clientCommand?: { constructor: { name: string } } }>;
   const Cls = lib[className];
   const inner = Cls ? new Cls({}).clientCommand?.constructor.name : undefined;

@@ -85,6 +85,8 @@ export interface EndpointStack {
   dynamodbUrl: string;
   /** the topology as the endpoint holds it (key ARNs and cluster issuers as the endpoint assigned them) */
   topology: Topology;
+  /** topology key ARN → the key ARN the endpoint assigned */
+  keyArns: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -94,11 +96,12 @@ export interface EndpointStack {
  * The API runs with credentials of its role obtained there by AssumeRole.
  */
 export async function startEndpointStack(opts: StackOptions & { awsEndpoint: string }): Promise<EndpointStack> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const given = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
-  const { topology } = await seedEndpoint(opts.awsEndpoint, given, REPO_ROOT);
+  const { topology, keyArns } = await seedEndpoint(opts.awsEndpoint, given, REPO_ROOT);
   const creds = await roleCredentialsAt(opts.awsEndpoint, `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, 's3-onboarding-local');
   const api = await startApiAgainst(opts.awsEndpoint, creds, topology, opts);
-  return { ...api, awsEndpoint: opts.awsEndpoint, topology };
+  return { ...api, awsEndpoint: opts.awsEndpoint, topology, keyArns };
 }
 
 /** A local DynamoDB and the API, calling AWS at `awsUrl` with `creds` (the API role's). */

@@ -43,6 +43,11 @@ export class Checks {
     process.stdout.write(`  - ${name}: skipped (${reason})\n`);
   }
 
+  /** A tool some cases need is missing: said plainly, and those cases are then skipped. */
+  toolMissing(tool: string): void {
+    process.stdout.write(`skipped: ${tool} not installed\n`);
+  }
+
   note(line: string): void {
     this.notes.push(line);
     process.stdout.write(`  ${line}\n`);
