@@ -11,6 +11,7 @@
  *     restores it, and is denied outside it.
  * A missing tool skips its cases (and says so); with no tool at all the check is skipped.
  */
+import './lib/env';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

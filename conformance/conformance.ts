@@ -7,6 +7,7 @@
  * answer "not found"), and every policy document the service sends must pass moto's policy grammar. Moto does not
  * authorise calls: this is about wire compatibility and policy grammar, not permissions.
  */
+import './lib/env';
 import { GetRoleCommand } from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand } from '@aws-sdk/client-s3';
 import type { Topology } from '../emulator/topology';

@@ -11,6 +11,7 @@
  * A difference passes only when conformance/known-differences.ts lists it (with its reason, also in
  * emulator/README.md); a listed difference that no longer shows fails too, so the list stays true.
  */
+import './lib/env';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';

@@ -6,9 +6,6 @@
  */
 import { appendFileSync } from 'node:fs';
 
-// the deployed runtime is nodejs22.x; the SDK's Node 20 notice is noise here
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export type Outcome = 'passed' | 'failed' | 'skipped';
 
 export class Checks {
