@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { CallContext, Caller, EmulatorRequest, ServiceModule, ServiceResponse } from '../context';
 import { requireCaller } from '../context';
@@ -37,8 +37,43 @@ export function s3Operation(req: EmulatorRequest): string {
     if (m === 'GET') return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
     return 'Unknown';
   }
+  if (m === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
+  if (m === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
+  if (m === 'PUT' && q.has('uploadId') && q.has('partNumber')) return 'UploadPart';
+  if (m === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
+  if (m === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) return 'CopyObject';
   return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[m] ?? 'Unknown';
 }
+
+/** A multipart upload in progress: its parts, and the key it will write with. */
+interface Upload {
+  key: string;
+  kmsKeyArn?: string;
+  parts: Map<number, { body: Buffer; etag: string }>;
+}
+
+/** Uploads in progress per bucket (a reset builds new buckets, so they go with it). */
+const uploadsOf = new WeakMap<Bucket, Map<string, Upload>>();
+
+function bucketUploads(bucket: Bucket): Map<string, Upload> {
+  let m = uploadsOf.get(bucket);
+  if (!m) uploadsOf.set(bucket, (m = new Map()));
+  return m;
+}
+
+function uploadOf(bucket: Bucket, key: string, uploadId: string | null): Upload {
+  const u = uploadId ? bucketUploads(bucket).get(uploadId) : undefined;
+  if (!u || u.key !== key) {
+    throw new AwsError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404);
+  }
+  return u;
+}
+
+const unescapeXml = (s: string): string =>
+  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
+
+/** The text of every `<tag>` element in an XML body, in order. */
+const elements = (xml: string, tag: string): string[] => [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] as string);
 
 function bucketOf(world: World, name: string): Bucket {
   const b = world.buckets.get(name);
@@ -209,7 +244,8 @@ function handle(ctx: CallContext): ServiceResponse {
         } else if (k > after) entries.push({ key: k });
       }
       const page = entries.slice(0, max);
-      const truncated = entries.length > page.length;
+      // max-keys=0 (Mountpoint's mount-time probe) answers an empty page that is not truncated, as S3 does
+      const truncated = max > 0 && entries.length > page.length;
       const last = page[page.length - 1];
       const enc = (x: string) => (req.query.get('encoding-type') === 'url' ? encodeURIComponent(x).replace(/%2F/g, '/') : x);
       return xmlResponse('ListBucketResult', {
@@ -297,6 +333,89 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, bucket, 's3:DeleteObject', objectArn(bucket, key!));
       bucket.objects.delete(key!);
       return { status: 204 };
+    // multipart uploads: Create, UploadPart and Complete are s3:PutObject, Abort is s3:AbortMultipartUpload; with
+    // SSE-KMS the parts need kms:GenerateDataKey and completing needs kms:Decrypt (S3 reads the parts back)
+    case 'CreateMultipartUpload': {
+      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      const sse = req.headers['x-amz-server-side-encryption'];
+      const requested = (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ?? (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
+      const kmsKeyArn = requested ? findKey(world, requested).arn : undefined;
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', bucket.region);
+      const uploadId = randomBytes(24).toString('base64url');
+      bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, parts: new Map() });
+      return xmlResponse('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key!, UploadId: uploadId });
+    }
+    case 'UploadPart': {
+      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      const upload = uploadOf(bucket, key!, req.query.get('uploadId'));
+      const partNumber = Number(req.query.get('partNumber'));
+      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+        throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400);
+      }
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', bucket.region);
+      const body = decodeBody(req);
+      const etag = createHash('md5').update(body).digest('hex');
+      upload.parts.set(partNumber, { body, etag });
+      return { status: 200, headers: { etag: `"${etag}"` } };
+    }
+    case 'CompleteMultipartUpload': {
+      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      const uploadId = req.query.get('uploadId');
+      const upload = uploadOf(bucket, key!, uploadId);
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', bucket.region);
+      const numbers = elements(decodeBody(req).toString('utf8'), 'PartNumber').map(Number);
+      if (numbers.length === 0) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+      if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
+      const parts = numbers.map((n) => upload.parts.get(n));
+      if (parts.some((p) => p === undefined)) throw new AwsError('InvalidPart', 'One or more of the specified parts could not be found.', 400);
+      const body = Buffer.concat(parts.map((p) => p!.body));
+      const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p!.etag, 'hex')))).digest('hex')}-${parts.length}`;
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, ownerAccountId: bucket.accountId });
+      bucketUploads(bucket).delete(uploadId!);
+      return xmlResponse('CompleteMultipartUploadResult', { Location: `/${bucket.name}/${key!}`, Bucket: bucket.name, Key: key!, ETag: `"${etag}"` });
+    }
+    case 'AbortMultipartUpload': {
+      authorizeS3(ctx, caller, bucket, 's3:AbortMultipartUpload', objectArn(bucket, key!));
+      uploadOf(bucket, key!, req.query.get('uploadId'));
+      bucketUploads(bucket).delete(req.query.get('uploadId')!);
+      return { status: 204 };
+    }
+    // each key is authorised on its own (s3:DeleteObject); a refused key is an <Error> entry, not a failed call
+    case 'DeleteObjects': {
+      const xml = decodeBody(req).toString('utf8');
+      const quiet = elements(xml, 'Quiet')[0] === 'true';
+      const deleted: XmlNode[] = [];
+      const errors: XmlNode[] = [];
+      for (const object of elements(xml, 'Object')) {
+        const k = unescapeXml(elements(object, 'Key')[0] ?? '');
+        try {
+          authorizeS3(ctx, caller, bucket, 's3:DeleteObject', objectArn(bucket, k));
+          bucket.objects.delete(k);
+          if (!quiet) deleted.push({ Key: k });
+        } catch (e) {
+          if (!(e instanceof AwsError)) throw e;
+          errors.push({ Key: k, Code: e.code, Message: e.message });
+        }
+      }
+      return xmlResponse('DeleteResult', { Deleted: flat(deleted), Error: flat(errors) });
+    }
+    // s3:GetObject on the source (and kms:Decrypt when it is encrypted), s3:PutObject on the destination
+    case 'CopyObject': {
+      const source = decodeURIComponent(String(req.headers['x-amz-copy-source']).split('?')[0]!.replace(/^\//, ''));
+      const slash = source.indexOf('/');
+      const from = bucketOf(world, source.slice(0, slash));
+      const fromKey = source.slice(slash + 1);
+      authorizeS3(ctx, caller, from, 's3:GetObject', objectArn(from, fromKey));
+      const o = from.objects.get(fromKey);
+      if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
+      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', from.region);
+      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      const kmsKeyArn = bucket.kmsKeyArn ? findKey(world, bucket.kmsKeyArn).arn : undefined;
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', bucket.region);
+      const lastModified = new Date(ctx.now);
+      bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, ownerAccountId: bucket.accountId });
+      return xmlResponse('CopyObjectResult', { ETag: `"${o.etag}"`, LastModified: lastModified });
+    }
     default:
       throw new AwsError('NotImplemented', `The emulator does not implement ${req.method} ${req.path}`, 501);
   }
