@@ -52,7 +52,9 @@ const TOOLS = [
 describe('POST /v1/onboardings — cross account, bucket-policy mode, for every tool and access level', () => {
   describe.each(TOOLS)('$tool', (t) => {
     const sa = (t as { sa?: string }).sa ?? t.serviceAccounts![0];
-    it.each(['read-write', 'read-only'] as const)('%s: the named service account gets exactly that access under the prefix, and nobody else', async (access) => {
+    // the second level is the one the tool works with besides read-write (restore for the backup tools)
+    const levels = ['pbm', 'psmdb-operator', 'velero'].includes(t.tool) ? (['read-write', 'restore'] as const) : (['read-write', 'read-only'] as const);
+    it.each(levels)('%s: the named service account gets exactly that access under the prefix, and nobody else', async (access) => {
       const body = {
         workload: { type: 'eks', clusters: [demo], namespace: t.namespace, ...(t.serviceAccounts ? { serviceAccounts: t.serviceAccounts } : {}) },
         bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: `team/${t.tool}/` },
@@ -188,11 +190,12 @@ describe('POST /v1/onboardings — the flows', () => {
     await restart();
   });
 
-  it('ec2: the target role trusts the instance role, which gets an assume grant, and pbm-agent.env is returned', async () => {
+  it('ec2: the target role trusts the instance role, which gets an assume grant, and aws-config with pbm-agent.env is returned', async () => {
     const instanceRoleArn = `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role`;
     const res = await api.onboard({ workload: { type: 'ec2', instanceRoleArn }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/' }, tool: 'pbm' });
     expect(res.status).toBe(201);
-    expect(res.body.snippets['pbm-agent.env']).toContain(`AWS_ROLE_ARN=${res.body.roleArn}`);
+    expect(res.body.snippets['aws-config']).toContain(`role_arn = ${res.body.roleArn}\ncredential_source = Ec2InstanceMetadata\n`);
+    expect(res.body.snippets['pbm-agent.env']).toContain(`AWS_PROFILE=s3-onboarding-${res.body.id}\n`);
     const grant = await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: `s3-onboarding-assume-${res.body.id}` }));
     expect(JSON.parse(decodeURIComponent(grant.PolicyDocument!)).Statement[0].Resource).toBe(res.body.roleArn);
     // the instance's credentials (as the instance profile gives them) assume the target role and write
