@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { accountOfArn, regionOfArn } from '../arn';
 import { ValidationError, type FieldError } from '../errors';
-import { accessLevels, unsupportedReason } from '../policy/actions';
+import { accessLevels, UnsupportedAccessError } from '../policy/actions';
 import { defaultServiceAccounts, MOUNTPOINT_DRIVER_NAMESPACE, MOUNTPOINT_DRIVER_SERVICE_ACCOUNT } from '../snippets/defaults';
 import { STACKGRES_SA_SUFFIX } from '../snippets/stackgres';
 import {
@@ -204,13 +204,7 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
     }
   }
 
-  const levels = accessLevels(tool);
-  if (!levels.includes(req.access)) {
-    issues.push({
-      path: ['access'],
-      message: `must be one of: ${levels.map((l) => JSON.stringify(l)).join(', ')} for tool ${tool} (${req.access}: ${unsupportedReason(tool, req.access)})`,
-    });
-  }
+  if (!accessLevels(tool).includes(req.access)) issues.push({ path: ['access'], message: new UnsupportedAccessError(tool, req.access).errors[0]!.message });
 
   if (workload.type === 'eks') issues.push(...mountpointIssues(req, workload), ...veleroIssues(req, workload), ...stackgresIssues(req, workload));
 

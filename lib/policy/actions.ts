@@ -1,3 +1,4 @@
+import { ValidationError } from '../errors';
 import type { Access, Tool } from '../snippets/types';
 
 /**
@@ -236,10 +237,17 @@ export function actionSources(tool: Tool, access: Access): string[] {
   return [...TABLE[tool][access].source];
 }
 
-export class UnsupportedAccessError extends Error {
-  public override readonly name = 'UnsupportedAccessError';
-  public constructor(public readonly tool: Tool, public readonly access: Access) {
-    super(`${tool} cannot work with access ${access}; it supports ${accessLevels(tool).join(', ')}`);
+/**
+ * A level the tool cannot work with. The request parser refuses those first; this reaches a caller only for a
+ * record written before the level was withdrawn (a 400 on `access`, like the parser's).
+ */
+export class UnsupportedAccessError extends ValidationError {
+  public constructor(
+    public readonly tool: Tool,
+    public readonly access: Access,
+  ) {
+    const message = `must be one of: ${accessLevels(tool).map((l) => JSON.stringify(l)).join(', ')} for tool ${tool} (${access}: ${unsupportedReason(tool, access)})`;
+    super(`access ${message}`, [{ path: 'access', message }]);
   }
 }
 

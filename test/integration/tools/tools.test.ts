@@ -410,3 +410,52 @@ describe('A level a tool cannot work with', () => {
     expect(res.body.errors).toEqual([{ path: 'access', message: expect.stringContaining(`must be one of: ${levels.map((l) => JSON.stringify(l)).join(', ')} for tool ${tool}`) }]);
   });
 });
+
+describe('Tool-specific fields, through the API', () => {
+  const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
+  const bucket = (prefix: string) => ({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix });
+
+  it('velero installed with Helm: the role is bound to <fullname>-server, the one the chart creates, and the values annotate it', async () => {
+    const res = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'velero', velero: { installMethod: 'helm', helmReleaseName: 'backup' } }, bucket: bucket('helm/velero/'), tool: 'velero' });
+    expect(res.status).toBe(201);
+    expect(res.body.snippets['velero-values.yaml']).toContain(`eks.amazonaws.com/role-arn: ${res.body.roleArn}\n`);
+    expect(res.body.snippets['serviceaccount.yaml']).toContain('name: backup-velero-server\n');
+    await podCredentials(stack, res.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: 'backup-velero-server' });
+    await expect(podCredentials(stack, res.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: 'velero' })).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('mountpoint-s3-csi with driver-level credentials: the claim goes to workload.claimNamespace, which is required', async () => {
+    const body = { workload: { type: 'eks', clusters: [demo], namespace: 'kube-system' }, bucket: bucket('mp/driver/'), tool: 'mountpoint-s3-csi', access: 'read-only' };
+    const refused = await api.onboard(body);
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual([{ path: 'workload.claimNamespace', message: expect.stringContaining('the namespace of the pods that mount the volume') }]);
+    const res = await api.onboard({ ...body, workload: { ...body.workload, claimNamespace: 'analytics' } });
+    expect(res.status).toBe(201);
+    const pv = res.body.snippets['mountpoint-pv.yaml'] as string;
+    expect(pv).toContain('  claimRef:\n    namespace: analytics\n');
+    expect(pv).toContain('kind: PersistentVolumeClaim\nmetadata:\n  name: s3-demo-backups-mp-driver-ro\n  namespace: analytics\n');
+    await podCredentials(stack, res.body.roleArn, { cluster: 'demo', namespace: 'kube-system', serviceAccount: 's3-csi-driver-sa' });
+  });
+
+  it('stackgres: the SGCluster fragment annotates <sgcluster>-patroni; another service account name is a 400', async () => {
+    const res = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'pg', serviceAccounts: ['main-patroni'] }, bucket: bucket('sg/main/'), tool: 'stackgres', access: 'restore' });
+    expect(res.status).toBe(201);
+    expect(res.body.snippets['sgcluster-annotations.yaml']).toContain(`kind: SGCluster\nmetadata:\n  name: main\n  namespace: pg\n`);
+    expect(res.body.snippets['sgobjectstorage.yaml']).toMatch(/^# Requires StackGres 1\.18\.0 or later/);
+    const refused = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'pg', serviceAccounts: ['postgres'] }, bucket: bucket('sg/main/'), tool: 'stackgres' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors.map((e: { path: string }) => e.path)).toEqual(['workload.serviceAccounts.0']);
+  });
+
+  it('verify: a restore onboarding reaches exactly its restore paths and can neither write nor delete elsewhere under the prefix', async () => {
+    const res = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'dr', serviceAccounts: ['pbm-agent'] }, bucket: bucket('dr/pbm/'), tool: 'pbm', access: 'restore' });
+    expect(res.status).toBe(201);
+    const verify = await api.send('POST', `/v1/onboardings/${res.body.id}/verify`);
+    expect(verify.status).toBe(200);
+    expect(verify.body.checks.filter((c: { ok: boolean }) => !c.ok)).toEqual([]);
+    expect(verify.body.ok).toBe(true);
+    expect(verify.body.checks.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(['reach:s3:PutObject', 'reach:s3:DeleteObject', 'reach:s3:GetObject', 'deny:s3:PutObject', 'deny:s3:DeleteObject']),
+    );
+  });
+});

@@ -161,6 +161,10 @@ describe('Policy lint: every generated policy', () => {
     for (const access of ACCESS.filter((a) => !SUPPORTED[tool].includes(a))) {
       expect(() => toolActions(tool, access)).toThrow(UnsupportedAccessError);
       expect(() => kmsActions(tool, access)).toThrow(UnsupportedAccessError);
+      // a 400 on access, like the request parser's, should a record of a withdrawn level reach the builders
+      expect(() => toolActions(tool, access)).toThrow(
+        expect.objectContaining({ status: 400, errors: [{ path: 'access', message: expect.stringContaining(`must be one of: ${SUPPORTED[tool].map((l) => `"${l}"`).join(', ')}`) }] }),
+      );
     }
   });
 
