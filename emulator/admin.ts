@@ -8,7 +8,7 @@ export interface AdminRequest {
   method: string;
   path: string;
   body: Buffer;
-  reset: () => void;
+  reset: () => Promise<void>;
 }
 export interface AdminResponse {
   status: number;
@@ -56,7 +56,7 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
       case 'GET /_emulator/health':
         return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 'eks', 'kms', 'eks-auth'], accounts: [...world.accounts.keys()] } };
       case 'POST /_emulator/reset':
-        r.reset();
+        await r.reset();
         return { status: 200, body: { ok: true } };
       case 'GET /_emulator/calls':
         return { status: 200, body: world.calls };

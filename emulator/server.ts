@@ -23,7 +23,7 @@ export interface Emulator {
   /** the EC2 instance-metadata stand-in (its own listener: SDKs drop any path of the IMDS endpoint) */
   imdsUrl: string;
   world: () => World;
-  reset: () => void;
+  reset: () => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -35,13 +35,16 @@ export interface EmulatorOptions {
   topology: Topology;
   /** directory holding deploy/ templates (defaults to the repository root) */
   repoRoot?: string;
+  /** also run on POST /_emulator/reset (the local stack empties its DynamoDB table, so records match AWS again) */
+  onReset?: () => Promise<void>;
 }
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   let world = buildWorld(opts.topology, opts.repoRoot);
-  const reset = () => {
+  const reset = async () => {
     // sessions survive a reset, like credentials already handed out; seeded roles keep their ids
     world = buildWorld(opts.topology, opts.repoRoot, world.signingKey, world.sessions);
+    await opts.onReset?.();
   };
   const server: Server = createServer((req, res) => {
     void dispatch(req, res);

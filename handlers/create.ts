@@ -8,11 +8,11 @@ import { provision } from '../lib/onboarding/provision';
 
 /** POST /v1/onboardings: validate, plan and apply (or only plan, with dryRun). */
 export const handler = httpHandler(
-  async (event) => {
+  async (event, context) => {
     const input = parseOnboardingRequest(event.body);
     const deps = serviceRuntime();
     const caller = callerOf(event);
-    const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, idempotencyKey(event), event.body, () => provision(deps, input, caller));
+    const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, idempotencyKey(event), event.body, () => provision(deps, input, caller), context);
     logger.info('onboarding', { status: out.statusCode });
     return json(out.statusCode, out.body);
   },

@@ -5,7 +5,7 @@ import { idempotent } from '../lib/onboarding/idempotency';
 import { offboard } from '../lib/onboarding/offboard';
 
 /** DELETE /v1/onboardings/{id}[?dryRun=true]: removes exactly what this service added for the onboarding. */
-export const handler = httpHandler(async (event) => {
+export const handler = httpHandler(async (event, context) => {
   const id = idOf(event);
   const dryRun = dryRunOf(event);
   const deps = serviceRuntime();
@@ -13,6 +13,6 @@ export const handler = httpHandler(async (event) => {
   const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}#${caller.principal}`, idempotencyKey(event), { id, dryRun }, async () => ({
     statusCode: 200,
     body: await offboard(deps, id, caller, { dryRun }),
-  }));
+  }), context);
   return json(out.statusCode, out.body);
 });

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import * as z from 'zod';
 import { logger } from '../lib/log';
@@ -41,7 +42,7 @@ function taskError(err: unknown): Error {
   return e;
 }
 
-async function run(event: unknown): Promise<unknown> {
+async function run(event: unknown, context?: Context): Promise<unknown> {
   const parsed = taskSchema.safeParse(event);
   if (!parsed.success) {
     throw new ValidationError('invalid task input', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
@@ -52,7 +53,7 @@ async function run(event: unknown): Promise<unknown> {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
       const caller = { principal: TASK_CALLER() };
-      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller));
+      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller), context);
       return out.body;
     }
     case 'offboard':
@@ -67,9 +68,9 @@ async function run(event: unknown): Promise<unknown> {
 /** Direct invocation (Step Functions): `{ action: "onboard" | "offboard" | "verify" | "get", request | id }`. */
 export const handler = middy<unknown, unknown>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .handler(async (event) => {
+  .handler(async (event, context) => {
     try {
-      return await run(event);
+      return await run(event, context);
     } catch (err) {
       if (!(err instanceof ServiceError) || err.status >= 500) logger.error('task failed', { error: err as Error });
       throw taskError(err);

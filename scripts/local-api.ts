@@ -72,6 +72,11 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
   const routes = routesFromServerless(opts.repoRoot);
   const handlers = new Map<string, LambdaHandler>();
   const server: Server = createServer((req, res) => {
+    // nothing a request carries may take the local API down: any failure outside the handler is a 500
+    const fail = () => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    };
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://local');
       const method = req.method ?? 'GET';
@@ -84,7 +89,15 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
         return;
       }
       const m = route.pattern.exec(url.pathname)!;
-      const pathParameters = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
+      let pathParameters: Record<string, string>;
+      try {
+        pathParameters = Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1])]));
+      } catch {
+        // malformed percent-encoding (%E0%A4%A): what API Gateway answers, and the server keeps serving
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Bad Request' }));
+        return;
+      }
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
       const requestId = randomUUID();
       // local only: a request may name the caller it acts as (API Gateway takes it from the SigV4 signature)
@@ -142,7 +155,7 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal Server Error' }));
       }
-    })();
+    })().catch(fail);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -54,7 +54,9 @@ const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTable
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const topology = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
-  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0 });
+  // an emulator reset empties the store too: records must not outlive the AWS state they describe
+  let resetStore = async (): Promise<void> => undefined;
+  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, onReset: () => resetStore() });
   try {
     // the API runs as its own role, as Lambda would give it credentials
     const res = await fetch(`${emulator.url}/_emulator/credentials`, {
@@ -64,6 +66,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     });
     const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
     const api = await startApiAgainst(emulator.url, creds, topology, opts);
+    resetStore = api.resetStore;
     return {
       ...api,
       emulator,

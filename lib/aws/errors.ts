@@ -31,6 +31,10 @@ export function toDomainError(e: unknown, what: string): ServiceError {
     // AWS's own message names the provisioner's policies: it stays in the logs (cause), never in the answer
     return new NotAllowedError(`${what}: AWS denied the provisioner role (${name || 'AccessDenied'})`, 'aws-access-denied', { cause: e });
   }
+  if (name === 'MalformedPolicy' || name === 'MalformedPolicyDocument' || name === 'MalformedPolicyDocumentException') {
+    // e.g. a statement someone else wrote that names a deleted principal: AWS refuses the whole policy
+    return new ConflictError(`${what}: AWS refused the policy (${(e as SdkError).message ?? name})`);
+  }
   if (name === 'EntityAlreadyExistsException' || name === 'ConcurrentModificationException' || name === 'EntityTemporarilyUnmodifiableException') {
     return new ConflictError(`${what}: ${(e as SdkError).message ?? name}; retry the request`);
   }

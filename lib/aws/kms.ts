@@ -1,4 +1,4 @@
-import { DescribeKeyCommand, GetKeyPolicyCommand, PutKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, GetKeyPolicyCommand, ListResourceTagsCommand, PutKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { normalizeDocument } from '../policy/documents';
 import type { PolicyDocument } from '../policy/types';
 import { ValidationError } from '../errors';
@@ -31,3 +31,15 @@ export const getKeyPolicy = async (kms: KMSClient, keyArn: string): Promise<Poli
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
 export const putKeyPolicy = (kms: KMSClient, keyArn: string, text: string) =>
   call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: text })));
+
+/** The key's tags (all pages). */
+export async function getKeyTags(kms: KMSClient, keyArn: string): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  let Marker: string | undefined;
+  do {
+    const page = await call(`reading the tags of key ${keyArn}`, () => kms.send(new ListResourceTagsCommand({ KeyId: keyArn, Marker })));
+    out.push(...(page.Tags ?? []).map((t): [string, string] => [t.TagKey ?? '', t.TagValue ?? '']));
+    Marker = page.Truncated ? page.NextMarker : undefined;
+  } while (Marker);
+  return out;
+}

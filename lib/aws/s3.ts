@@ -1,4 +1,4 @@
-import { DeleteBucketPolicyCommand, GetBucketLocationCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketPolicyCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { normalizeDocument } from '../policy/documents';
 import type { PolicyDocument } from '../policy/types';
 import { NotAllowedError, ValidationError } from '../errors';
@@ -44,3 +44,15 @@ export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, tex
 
 export const deleteBucketPolicy = (s3: S3Client, bucket: string, owner: string) =>
   call(`deleting the policy of bucket ${bucket}`, () => s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));
+
+/** The bucket's tags (none: an empty list); with S3 ABAC on they are its aws:ResourceTag values. */
+export async function getBucketTags(s3: S3Client, bucket: string, owner: string): Promise<[string, string][]> {
+  try {
+    const out = await s3.send(new GetBucketTaggingCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
+    return (out.TagSet ?? []).map((t): [string, string] => [t.Key ?? '', t.Value ?? '']);
+  } catch (e) {
+    if (errorName(e) === 'NoSuchTagSet' || isNotFound(e)) return [];
+    if (errorName(e) === 'NoSuchBucket') throw new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
+    throw toDomainError(e, `reading the tags of bucket ${bucket}`);
+  }
+}

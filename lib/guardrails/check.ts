@@ -19,7 +19,8 @@ import { NO_RULE_FOR_CALLER, type Guardrails, type GuardrailsRule } from './sche
  *   `prefixes`; a request without prefix asks for the whole bucket, allowed only by an entry without prefixes;
  * - `tools`, `access` and `crossAccountModes` (absent: all) contain the request's (cross-account mode only
  *   when bucket and workload accounts differ);
- * and, whatever the rule: a KMS key is a key ARN (never an alias) listed in the top-level `kmsKeys`, and every
+ * - a KMS key is a key ARN (never an alias) listed in the rule's own `kmsKeys`;
+ * and, whatever the rule: every
  * account involved (clusters, instance role, workload, bucket, role, key) is listed in the top-level `accounts`.
  *
  * Refusals are NotAllowedError: `rule` is `no-rule-for-caller` when no rule applies to the caller, else the
@@ -130,6 +131,10 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
   // how
   if (rule.tools !== undefined && !rule.tools.includes(input.tool)) out.push(`tool ${q(input.tool)} ${by} (allowed: ${listOf(rule.tools)})`);
   if (rule.access !== undefined && !rule.access.includes(input.access)) out.push(`access ${q(input.access)} ${by} (allowed: ${listOf(rule.access)})`);
+  const key = input.bucket.kmsKeyArn;
+  if (key !== undefined && !isAlias(key) && !(rule.kmsKeys ?? []).includes(key)) {
+    out.push(`kmsKeyArn ${q(key)} ${by} (allowed: ${rule.kmsKeys?.length ? listOf(rule.kmsKeys) : 'no KMS key'})`);
+  }
   return out;
 }
 
@@ -152,7 +157,6 @@ function globalObjections(g: Guardrails, input: OnboardingInput): string[] {
     if (isAlias(key)) {
       out.push(`kmsKeyArn ${q(key)} is a key alias: guardrails allow key ARNs only (arn:aws:kms:<region>:<account>:key/<key id>)`);
     } else {
-      if (!(g.kmsKeys ?? []).includes(key)) out.push(`kmsKeyArn ${q(key)} is not in the guardrails kmsKeys`);
       note(accountOfArn(key), 'KMS key account');
     }
   }

@@ -90,7 +90,6 @@ export function allowAllFromTopology(topology: string[] | TopologyBounds): Guard
   const doc: GuardrailsInput = {
     version: 1,
     accounts: Object.fromEntries(accounts.map((a) => [a, {}])),
-    ...(kmsKeys.length > 0 ? { kmsKeys } : {}),
     rules: [
       {
         name: LOCAL_ALLOW_ALL,
@@ -101,6 +100,7 @@ export function allowAllFromTopology(topology: string[] | TopologyBounds): Guard
         namespaces: '*',
         buckets: accounts.map((a) => ({ name: '*', accountId: a })),
         ec2InstanceRoles: ['*'],
+        ...(kmsKeys.length > 0 ? { kmsKeys } : {}),
       },
     ],
   };

@@ -181,6 +181,8 @@ const ruleSchema = z
     access: list(z.enum(ACCESS_LEVELS), 'access level').optional(),
     ec2InstanceRoles: list(rolePattern, 'instance role').optional(),
     crossAccountModes: list(z.enum(CROSS_ACCOUNT_MODES), 'cross-account mode').optional(),
+    /** KMS keys this rule's callers may grant: exact key ARNs, never aliases (absent: none) */
+    kmsKeys: list(kmsKeyArnSchema, 'KMS key').optional(),
   })
   .superRefine((r, ctx) => {
     if (r.callers === undefined && r.jwt === undefined) {
@@ -218,8 +220,8 @@ export const guardrailsSchema = z
     accounts: z
       .record(z.string().regex(ACCOUNT_ID_PATTERN, 'account keys must be 12-digit AWS account ids'), accountSettingsSchema)
       .refine((a) => Object.keys(a).length > 0, 'must list at least one account'),
-    /** KMS keys that may be granted: exact key ARNs, never aliases */
-    kmsKeys: list(kmsKeyArnSchema, 'KMS key').optional(),
+    /** refused: keys are granted per rule (rules[].kmsKeys); kept here only to say so */
+    kmsKeys: z.unknown().optional(),
     rules: z.array(ruleSchema).min(1, 'must list at least one rule'),
   })
   .superRefine((g, ctx) => {
@@ -235,7 +237,13 @@ export const guardrailsSchema = z
         ctx.addIssue({ code: 'custom', path: ['accounts', id, 'permissionsBoundaryArn'], message: `must be a policy in account ${id}` });
       }
     }
-    g.kmsKeys?.forEach((arn, i) => unlisted(accountOfArn(arn), ['kmsKeys', i], 'key account'));
+    if (g.kmsKeys !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeys'],
+        message: "must move under the rules that may grant them (rules[].kmsKeys): a top-level list let every rule's callers grant every key",
+      });
+    }
     const names = new Set<string>();
     g.rules.forEach((r, i) => {
       if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
@@ -243,6 +251,7 @@ export const guardrailsSchema = z
       r.accounts.forEach((a, j) => unlisted(a, ['rules', i, 'accounts', j], 'account'));
       r.clusters?.forEach((c, j) => unlisted(c.split('/')[0], ['rules', i, 'clusters', j], 'cluster account'));
       r.buckets.forEach((b, j) => unlisted(b.accountId, ['rules', i, 'buckets', j, 'accountId'], 'bucket account'));
+      r.kmsKeys?.forEach((arn, j) => unlisted(accountOfArn(arn), ['rules', i, 'kmsKeys', j], 'key account'));
       r.ec2InstanceRoles?.forEach((arn, j) => {
         if (arn !== '*') unlisted(accountOfArn(arn), ['rules', i, 'ec2InstanceRoles', j], 'instance role account');
       });

@@ -20,17 +20,16 @@ export const listOnboardingsQuerySchema = z.strictObject({
     .regex(/^[A-Za-z0-9+/=_.-]*$/, 'must be a token returned by a previous page (nextToken)')
     .optional()
     .meta({ description: 'Opaque token of the next page, from the previous response.' }),
-  limit: z.coerce
-    .number()
-    .int('must be an integer from 1 to 100 (limit)')
-    .min(1, 'must be an integer from 1 to 100 (limit)')
-    .max(100, 'must be an integer from 1 to 100 (limit)')
+  // a query value is text: its digits are checked before it becomes a number, so `abc` is named as what it is
+  limit: z
+    .string()
+    .regex(/^(100|[1-9][0-9]?)$/, 'must be an integer from 1 to 100 (limit)')
+    .transform(Number)
     .optional()
     .meta({ description: 'Maximum items per page (1-100).' }),
 });
 
 export type ListOnboardingsQuery = z.output<typeof listOnboardingsQuerySchema>;
-
 
 /** Validates the query of GET /v1/onboardings. Throws ValidationError. */
 export function parseListOnboardingsQuery(query: unknown): ListOnboardingsQuery {

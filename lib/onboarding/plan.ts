@@ -23,6 +23,20 @@ export const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
 export const BUCKET_POLICY_MAX_BYTES = 20_480;
 export const KEY_POLICY_MAX_BYTES = 32_768;
 export const GRANTABLE_TAG = 's3-onboarding-grantable';
+/** A bucket's or key's owner opts in to the service changing its policy with this tag (value `true`). */
+export const MANAGED_TAG = 's3-onboarding-managed';
+
+/** Principals AWS shows by unique id once they are deleted (a role: AROA…, a user: AIDA…): S3 and KMS refuse them. */
+const DELETED_PRINCIPAL = /^A(ROA|IDA|GPA|NPA|NVA|SIA|PKA|CCA)[A-Z0-9]{12,}$/;
+
+function deletedPrincipals(s: { Principal?: unknown; NotPrincipal?: unknown }): string[] {
+  const out: string[] = [];
+  for (const p of [s.Principal, s.NotPrincipal]) {
+    if (!p || typeof p !== 'object') continue;
+    for (const v of Object.values(p as Record<string, unknown>)) for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'string' && DELETED_PRINCIPAL.test(x)) out.push(x);
+  }
+  return out;
+}
 
 const docSize = (d: PolicyDocument): number => JSON.stringify(d).length;
 const tagValue = (tags: readonly [string, string][], key: string): string | undefined => tags.find(([k]) => k === key)?.[1];
@@ -251,6 +265,22 @@ function statementStep(grantId: string, target: Target, observed: Observed, remo
     );
   }
   if (!edit.changed) return [];
+  // a write needs the owner's opt-in: the provisioner may change only the policies of tagged buckets and keys
+  const tags = observed.resourceTags.get(key);
+  if (tags && tags.find(([k]) => k === MANAGED_TAG)?.[1] !== 'true') {
+    throw new ConflictError(
+      target.kind === 'bucket'
+        ? `bucket ${target.bucket} is not opted in to policy changes by s3-onboarding: its owner enables attribute-based access control on it and tags it ${MANAGED_TAG}=true (aws s3api put-bucket-abac --bucket ${target.bucket} --abac-status Status=Enabled; aws s3control tag-resource --account-id ${target.accountId} --resource-arn arn:aws:s3:::${target.bucket} --tags Key=${MANAGED_TAG},Value=true), then retry`
+        : `key ${target.keyArn} is not opted in to policy changes by s3-onboarding: its owner tags it ${MANAGED_TAG}=true (aws kms tag-resource --key-id ${target.keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true), then retry`,
+    );
+  }
+  // S3 and KMS refuse a policy naming a deleted principal: no write of this policy can succeed until its owner fixes it
+  const stale = edit.policy.statements.flatMap((s) => deletedPrincipals(s.value).map((p) => ({ sid: s.value.Sid, p })));
+  if (stale.length) {
+    throw new ConflictError(
+      `the policy of ${what} holds ${stale.map((x) => `statement ${x.sid ? `Sid ${x.sid}` : '(no Sid)'} naming ${x.p}`).join(', ')}: a principal that was deleted (AWS shows it by its unique id), so AWS refuses every change to this policy until its owner removes or fixes that statement`,
+    );
+  }
   if (add?.statements.length) {
     const size = textSize(renderRawPolicy(edit.policy));
     const max = target.kind === 'bucket' ? BUCKET_POLICY_MAX_BYTES : KEY_POLICY_MAX_BYTES;

@@ -29,7 +29,7 @@ export function setLocalGuardrails(g: Guardrails | undefined): void {
 function guardrails(): Guardrails {
   const file = process.env.GUARDRAILS;
   if (file) return loadGuardrails(path.isAbsolute(file) ? file : path.resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file));
-  return localGuardrails ?? ({ version: 1, accounts: {}, kmsKeys: [], rules: [] } as unknown as Guardrails);
+  return localGuardrails ?? ({ version: 1, accounts: {}, rules: [] } as unknown as Guardrails);
 }
 
 export function baseRuntime(): BaseRuntime {

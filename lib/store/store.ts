@@ -1,7 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { createHash } from 'node:crypto';
-import { ConflictError, TransientError, ValidationError } from '../errors';
+import { ConflictError, ValidationError } from '../errors';
 import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
 
 /**
@@ -20,20 +19,6 @@ export const INDEX_NAME = 'byKey';
 const ALL = 'ONBOARDINGS';
 
 const isConditionFailed = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
-
-/** Canonical JSON: object keys sorted at every level, so the same body in any key order hashes the same. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
-export const hashBody = (body: unknown): string => createHash('sha256').update(canonicalJson(body)).digest('hex');
 
 export interface ListQuery {
   cluster?: string;
@@ -58,7 +43,7 @@ export class Store {
 
   constructor(
     readonly table: string,
-    client: DynamoDBClient = new DynamoDBClient({}),
+    readonly client: DynamoDBClient = new DynamoDBClient({}),
     private readonly now: () => number = Date.now,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
@@ -288,54 +273,6 @@ export class Store {
 
   async forgetProvider(arn: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':zero': 0 } })).catch((e) => {
-      if (!isConditionFailed(e)) throw e;
-    });
-  }
-
-  // ---------- idempotency keys ----------
-  /**
-   * Claims an idempotency key for a body. Returns the stored response when the same key and body already
-   * completed; throws a ConflictError when the key was used with another body or is still in flight.
-   */
-  async claimIdempotencyKey(scope: string, key: string, bodyHash: string, ttlSeconds = 24 * 3600): Promise<{ statusCode: number; body: unknown } | undefined> {
-    const pk = `IDEM#${scope}#${key}`;
-    const now = this.now();
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk, sk: 'IDEM', type: 'idempotency', bodyHash, state: 'in-flight', createdAt: now, expiresAt: Math.floor(now / 1000) + ttlSeconds },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSeconds',
-          ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
-        }),
-      );
-      return undefined;
-    } catch (e) {
-      if (!isConditionFailed(e)) throw e;
-    }
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk, sk: 'IDEM' }, ConsistentRead: true }));
-    const item = out.Item;
-    if (!item) throw new TransientError('idempotency key vanished while reading it; retry');
-    if (item.bodyHash !== bodyHash) throw new ConflictError(`Idempotency-Key ${key} was already used with a different request body`);
-    if (item.state !== 'done') throw new ConflictError(`a request with Idempotency-Key ${key} is still in progress; retry later`);
-    return JSON.parse(item.response as string) as { statusCode: number; body: unknown };
-  }
-
-  async completeIdempotencyKey(scope: string, key: string, response: { statusCode: number; body: unknown }): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { pk: `IDEM#${scope}#${key}`, sk: 'IDEM' },
-        UpdateExpression: 'SET #state = :done, #response = :r',
-        ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
-        ExpressionAttributeValues: { ':done': 'done', ':r': JSON.stringify(response) },
-      }),
-    );
-  }
-
-  /** A failed request frees its key, so a retry with the same key runs again. */
-  async releaseIdempotencyKey(scope: string, key: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `IDEM#${scope}#${key}`, sk: 'IDEM' }, ConditionExpression: '#state = :inflight', ExpressionAttributeNames: { '#state': 'state' }, ExpressionAttributeValues: { ':inflight': 'in-flight' } })).catch((e) => {
       if (!isConditionFailed(e)) throw e;
     });
   }

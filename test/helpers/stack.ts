@@ -63,7 +63,7 @@ export interface TestStack {
 
 /**
  * One local stack for a test file: started before its tests, closed after them, handed to `bind` each time it
- * (re)starts; with `resetEach`, the emulator is reset and its call log cleared before every test.
+ * (re)starts; with `resetEach`, the emulator (and with it the store) is reset and its call log cleared before every test.
  */
 export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean; topology?: TopologyInput } = {}) {
   let current: TestStack | undefined;
@@ -78,7 +78,6 @@ export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: b
   if (opts.resetEach) {
     beforeEach(async () => {
       await current!.admin.reset();
-      await current!.stack.resetStore();
       await current!.admin.clearFaults();
       await current!.admin.clearCalls();
     });

@@ -37,7 +37,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import { GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { GetKeyPolicyCommand, PutKeyPolicyCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
 import type { Emulator } from '../../../emulator/server';
 import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 import { assumeRoleGrant, instanceRoleTrust, oidcProviderArn, webIdentityTrust } from '../../../lib/policy/documents';
@@ -378,5 +378,29 @@ describe('The API role itself', () => {
   it('may not assume a workload role directly, even one whose trust names it (AssumeProvisionerRoles is its only sts grant)', async () => {
     await createWorkloadRole('s3ob-trusts-api', doc([{ Effect: 'Allow', Principal: { AWS: API_ROLE }, Action: 'sts:AssumeRole' }]));
     await expectDenied(api.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-trusts-api`, RoleSessionName: 'direct' })), 'sts');
+  });
+});
+
+describe('Provisioner: bucket and key policies only where the owner opted in (s3-onboarding-managed=true)', () => {
+  const provisionerIn = async (account: string) => {
+    const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/s3-onboarding-provisioner`, RoleSessionName: 's3-onboarding', ExternalId: EXTERNAL_ID }));
+    return clientsFor(emu, credentialsOf(out.Credentials));
+  };
+
+  it('may change the policy of a tagged bucket, not of an untagged one (ChangeOptedInBucketPolicies needs the tag)', async () => {
+    const backups = await provisionerIn(BACKUPS);
+    await backups.s3.send(new PutBucketPolicyCommand({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS, Policy: everythingBucketPolicy('shared-backups') }));
+    await expectDenied(prov.s3.send(new PutBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS, Policy: everythingBucketPolicy('workload-local-backups') })), 'no-allow');
+    await expectDenied(prov.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS })), 'no-allow');
+    // reading stays allowed: the service plans from what it reads, and refuses before writing
+    await prov.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchBucketPolicy'));
+  });
+
+  it('may change the policy of a tagged key; once its owner removes the tag, no longer', async () => {
+    const backups = await provisionerIn(BACKUPS);
+    const policy = (await backups.kms.send(new GetKeyPolicyCommand({ KeyId: KEY_ARN, PolicyName: 'default' }))).Policy!;
+    await backups.kms.send(new PutKeyPolicyCommand({ KeyId: KEY_ARN, PolicyName: 'default', Policy: policy }));
+    await clientsFor(emu, rootCredentials(BACKUPS)).kms.send(new UntagResourceCommand({ KeyId: KEY_ARN, TagKeys: ['s3-onboarding-managed'] }));
+    await expectDenied(backups.kms.send(new PutKeyPolicyCommand({ KeyId: KEY_ARN, PolicyName: 'default', Policy: policy })), 'no-allow');
   });
 });

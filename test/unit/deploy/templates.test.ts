@@ -285,7 +285,8 @@ describe('Provisioner role: delegated role creation', () => {
 
   it('may touch OIDC providers only of EKS issuers, and keys only of its own account', () => {
     expect(bySid(provision, 'OidcProvidersForEks').Resource).toBe(`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.*`);
-    expect(bySid(provision, 'KeyPolicies').Resource).toBe(`arn:aws:kms:*:${ACCOUNT}:key/*`);
+    for (const sid of ['ReadKeys', 'ChangeOptedInKeyPolicies']) expect(bySid(provision, sid).Resource).toBe(`arn:aws:kms:*:${ACCOUNT}:key/*`);
+    for (const sid of ['ChangeOptedInBucketPolicies', 'ChangeOptedInKeyPolicies']) expect(bySid(provision, sid).Condition).toEqual({ StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } });
   });
 });
 
@@ -376,7 +377,7 @@ describe('API role (serverless.yml)', () => {
     const granted = statements(api).flatMap(actionsOf);
     expect(granted.filter((a) => /^(iam|s3|kms|eks):/.test(a))).toEqual([]);
     expect(bySid(api, 'AssumeProvisionerRoles')).toMatchObject({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/s3-onboarding-provisioner' });
-    expect(bySid(api, 'OwnTable').Resource).toBe(TABLE_ARN);
+    expect(bySid(api, 'OwnTable').Resource).toEqual([TABLE_ARN, `${TABLE_ARN}/index/byKey`]);
     expect(bySid(api, 'Logs').Resource).toBe(`arn:aws:logs:eu-west-1:${PLATFORM}:log-group:/aws/lambda/s3-onboarding-*:*`);
     expect(statements(api).every((s) => s.Resource !== '*')).toBe(true);
   });

@@ -78,7 +78,8 @@ describe('Module: guardrails', () => {
     it('loads the example file with its two rules and normalised prefixes', () => {
       expect(example.rules.map((r) => r.name)).toEqual(['demo-admin', 'dba-team']);
       expect(Object.keys(example.accounts).sort()).toEqual([PLATFORM, WORKLOADS, BACKUPS]);
-      expect(example.kmsKeys).toEqual([KMS_KEY]);
+      // keys are granted per rule: the admin rule lists the demo key, the DBA rule none
+      expect(example.rules.map((r) => r.kmsKeys)).toEqual([[KMS_KEY], undefined]);
       expect(example.rules[1].buckets).toEqual([{ name: 'demo-backups', accountId: BACKUPS, prefixes: ['team-a/'] }]);
     });
 
@@ -139,13 +140,18 @@ describe('Module: guardrails', () => {
 
       it('a bad instance role ARN and a KMS alias', () => {
         const doc = baseDoc();
-        Object.assign(doc, { kmsKeys: ['arn:aws:kms:eu-west-1:300000000003:alias/backups'] });
-        Object.assign(doc.rules[0], { ec2InstanceRoles: ['arn:aws:iam::200000000002:user/bob'] });
+        Object.assign(doc.rules[0], { ec2InstanceRoles: ['arn:aws:iam::200000000002:user/bob'], kmsKeys: ['arn:aws:kms:eu-west-1:300000000003:alias/backups'] });
         const err = loadError(toYaml(doc));
         expect(err.issues).toEqual([
-          { path: 'kmsKeys.0', message: expect.stringContaining('not an alias') },
           { path: 'rules.0.ec2InstanceRoles.0', message: expect.stringContaining('IAM role ARN') },
+          { path: 'rules.0.kmsKeys.0', message: expect.stringContaining('not an alias') },
         ]);
+      });
+
+      it('a top-level kmsKeys list (keys are granted per rule)', () => {
+        const doc = baseDoc();
+        Object.assign(doc, { kmsKeys: [KMS_KEY] });
+        expect(loadError(toYaml(doc)).issues).toEqual([{ path: 'kmsKeys', message: expect.stringContaining('must move under the rules that may grant them (rules[].kmsKeys)') }]);
       });
 
       it('a rule naming an account that is not listed', () => {
@@ -157,14 +163,15 @@ describe('Module: guardrails', () => {
 
       it('a rule account, a cluster account and a key account that are not listed', () => {
         const doc = baseDoc();
-        Object.assign(doc, { accounts: { [WORKLOADS]: {} }, kmsKeys: [KMS_KEY] });
+        Object.assign(doc, { accounts: { [WORKLOADS]: {} } });
+        Object.assign(doc.rules[0], { kmsKeys: [KMS_KEY] });
         doc.rules[0].buckets[0].accountId = WORKLOADS;
         doc.rules[0].accounts = [WORKLOADS, '400000000004'];
         doc.rules[0].clusters = ['400000000004/eu-west-1/x'];
         expect(loadError(toYaml(doc)).issues).toEqual([
-          { path: 'kmsKeys.0', message: 'key account 300000000003 is not listed under accounts' },
           { path: 'rules.0.accounts.1', message: 'account 400000000004 is not listed under accounts' },
           { path: 'rules.0.clusters.0', message: 'cluster account 400000000004 is not listed under accounts' },
+          { path: 'rules.0.kmsKeys.0', message: 'key account 300000000003 is not listed under accounts' },
         ]);
       });
 
@@ -310,7 +317,7 @@ describe('Module: guardrails', () => {
         [
           'kmsKeyArn outside kmsKeys',
           (r) => ({ ...r, bucket: { ...r.bucket, kmsKeyArn: 'arn:aws:kms:eu-west-1:300000000003:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' } }),
-          'kmsKeyArn "arn:aws:kms:eu-west-1:300000000003:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" is not in the guardrails kmsKeys (closest rule "dba-team")',
+          'kmsKeyArn "arn:aws:kms:eu-west-1:300000000003:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" is not allowed by rule "dba-team" (allowed: no KMS key)',
         ],
         [
           'kmsKeyArn alias',
@@ -436,7 +443,7 @@ describe('Module: guardrails', () => {
       expect(refusal(() => checkGuardrails(g, anyone, cluster)).message).toContain('workload account "400000000004" is not allowed by rule "local-allow-all"');
       const bare = allowAllFromTopology(topology.accounts);
       const keyed = { ...dbaRequest(), bucket: { ...dbaRequest().bucket, kmsKeyArn: KMS_KEY } };
-      expect(refusal(() => checkGuardrails(bare, anyone, keyed)).message).toContain('is not in the guardrails kmsKeys');
+      expect(refusal(() => checkGuardrails(bare, anyone, keyed)).message).toContain('is not allowed by rule "local-allow-all" (allowed: no KMS key)');
       expect(refusal(() => checkGuardrails(g, {}, dbaRequest())).rule).toBe('no-rule-for-caller');
     });
   });

@@ -26,7 +26,7 @@ const r = resolveRequest(config, input());
 const ROLE = r.identity.roleArn;
 const POLICY = `s3-onboarding-${r.id}`;
 
-const empty = (): Observed => ({ issuers: [ISSUER], providers: [PROVIDER], trustQuota: 2048, resourcePolicies: new Map(), managedDocuments: new Map() });
+const empty = (): Observed => ({ issuers: [ISSUER], providers: [PROVIDER], trustQuota: 2048, resourcePolicies: new Map(), resourceTags: new Map(), managedDocuments: new Map() });
 const summary = (steps: Step[]) => steps.map((s) => ({ action: s.action, resource: s.resource.replace(ROLE, 'ROLE'), after: s.after.map((a) => a.replace(`${r.identity.key}:`, '')) }));
 
 /** The role as the service would have left it for these grants. */
