@@ -2,7 +2,7 @@
 
 stdin: JSON list of calls:
   {"service", "operation", "params", "region", "endpoint", "credentials": {"accessKeyId", "secretAccessKey", "sessionToken"?},
-   "headers": {...}}
+   "headers": {...}, "save": name?}   (params may hold {"$ref": "name:dotted.path"}: a value of an earlier saved output)
 stdout: JSON list, one per call, in order:
   {"ok": true, "output": <parsed output, datetimes as ISO strings, without ResponseMetadata>}
   {"ok": false, "code": <AWS error code>, "status": <HTTP status>, "message": ...}
@@ -59,6 +59,26 @@ def plain(v):
     return v
 
 
+def value_at(v, path):
+    for k in path.split("."):
+        v = v.get(k) if isinstance(v, dict) else None
+    return v
+
+
+def resolve(v, saved):
+    """Replaces {"$ref": "name:path"} with a value from an earlier call's saved output (as the Node side does)."""
+    if isinstance(v, list):
+        return [resolve(x, saved) for x in v]
+    if isinstance(v, dict):
+        if isinstance(v.get("$ref"), str):
+            name, path = v["$ref"].split(":", 1)
+            found = value_at(saved.get(name), path)
+            return f"unresolved-{name}" if found is None else found
+        return {k: resolve(x, saved) for k, x in v.items()}
+    return v
+
+
+saved = {}
 results = []
 for call in json.load(sys.stdin):
     client = client_for(call)
@@ -68,8 +88,10 @@ for call in json.load(sys.stdin):
         results.append({"ok": False, "parseError": f"botocore has no operation {call['operation']} for {call['service']}"})
         continue
     try:
-        out = getattr(client, name)(**call["params"])
-        results.append({"ok": True, "output": plain(out)})
+        out = plain(getattr(client, name)(**resolve(call["params"], saved)))
+        if call.get("save"):
+            saved[call["save"]] = out
+        results.append({"ok": True, "output": out})
     except ClientError as e:
         err = e.response.get("Error", {})
         results.append(

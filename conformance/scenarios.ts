@@ -29,7 +29,12 @@ export interface Step {
   expect?: string;
   /** output fields whose values must be the same on both targets (dotted paths) */
   values?: string[];
+  /** keeps the output under this name, for later steps' `ref`s */
+  save?: string;
 }
+
+/** A value from an earlier step's saved output (`name`, dotted `path`), resolved per target when the step runs. */
+export const ref = (name: string, path: string): string => ({ $ref: `${name}:${path}` }) as unknown as string;
 
 const issuerOf = (c: Ctx, name: string) => c.topology.clusters.find((x) => x.name === name)!.oidcIssuer!;
 const clusterOf = (c: Ctx, name: string) => c.topology.clusters.find((x) => x.name === name)!;
@@ -234,6 +239,9 @@ export const STEPS: Step[] = [
   { op: 's3:GetBucketLocation', label: 'a bucket in eu-west-1', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: BACKUPS }), values: ['LocationConstraint'] },
   { op: 's3:GetBucketLocation', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
   { op: 's3:GetBucketLocation', label: 'another ExpectedBucketOwner', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: WORKLOADS }), expect: 'AccessDenied' },
+  { op: 's3:GetBucketTagging', label: 'a tagged bucket', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: BACKUPS }), values: ['TagSet'] },
+  { op: 's3:GetBucketTagging', label: 'a bucket without tags', as: WORKLOADS, input: () => ({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS }), expect: 'NoSuchTagSet' },
+  { op: 's3:GetBucketTagging', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
   { op: 's3:GetBucketPolicy', label: 'a bucket with a policy', as: BACKUPS, input: () => ({ Bucket: 'demo-backups', ExpectedBucketOwner: BACKUPS }) },
   { op: 's3:GetBucketPolicy', label: 'a bucket without a policy', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucketPolicy' },
   { op: 's3:GetBucketPolicy', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ Bucket: 'diff-missing-bucket', ExpectedBucketOwner: BACKUPS }), expect: 'NoSuchBucket' },
@@ -293,9 +301,77 @@ export const STEPS: Step[] = [
   },
   { op: 'eks:DescribeCluster', label: 'a cluster that does not exist', as: WORKLOADS, region: 'eu-west-1', input: () => ({ name: 'diff-missing' }), expect: 'ResourceNotFoundException' },
 
+  // ---------- EKS Pod Identity (moto has none of it: every step shows moto's 404) ----------
+  {
+    op: 'iam:CreateRole',
+    label: 'a role for Pod Identity (set-up)',
+    as: WORKLOADS,
+    input: () => ({
+      RoleName: 'diff-pod-role',
+      Path: PATH,
+      AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] }),
+    }),
+  },
+  { op: 'eks:DescribeAddon', label: 'the Pod Identity agent', as: WORKLOADS, region: 'eu-west-1', input: () => ({ clusterName: 'demo', addonName: 'eks-pod-identity-agent' }), values: ['addon.addonName', 'addon.status'] },
+  { op: 'eks:DescribeAddon', label: 'an add-on the cluster does not have', as: WORKLOADS, region: 'eu-west-1', input: () => ({ clusterName: 'demo', addonName: 'diff-missing' }), expect: 'ResourceNotFoundException' },
+  {
+    op: 'eks:CreatePodIdentityAssociation',
+    label: 'associates a service account with the role',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: () => ({ clusterName: 'demo', namespace: 'diff', serviceAccount: 'pbm-agent', roleArn: `arn:aws:iam::${WORKLOADS}:role${PATH}diff-pod-role`, disableSessionTags: false }),
+    save: 'association',
+    values: ['association.namespace', 'association.serviceAccount', 'association.roleArn', 'association.disableSessionTags'],
+  },
+  {
+    op: 'eks:CreatePodIdentityAssociation',
+    label: 'the same service account again',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: () => ({ clusterName: 'demo', namespace: 'diff', serviceAccount: 'pbm-agent', roleArn: `arn:aws:iam::${WORKLOADS}:role${PATH}diff-pod-role` }),
+    expect: 'ResourceInUseException',
+  },
+  {
+    op: 'eks:ListPodIdentityAssociations',
+    label: 'the associations of a namespace',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: () => ({ clusterName: 'demo', namespace: 'diff', maxResults: 100 }),
+    values: ['associations[].namespace', 'associations[].serviceAccount'],
+  },
+  { op: 'eks:ListPodIdentityAssociations', label: 'a cluster that does not exist', as: WORKLOADS, region: 'eu-west-1', input: () => ({ clusterName: 'diff-missing', namespace: 'diff' }), expect: 'ResourceNotFoundException' },
+  {
+    op: 'eks:DescribePodIdentityAssociation',
+    label: 'the association',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: () => ({ clusterName: 'demo', associationId: ref('association', 'association.associationId') }),
+    values: ['association.serviceAccount', 'association.roleArn'],
+  },
+  { op: 'eks:DescribePodIdentityAssociation', label: 'an association that does not exist', as: WORKLOADS, region: 'eu-west-1', input: () => ({ clusterName: 'demo', associationId: 'a-0000000000000000' }), expect: 'ResourceNotFoundException' },
+  {
+    op: 'eks:UpdatePodIdentityAssociation',
+    label: 'points it at the role again, with no target role',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: () => ({ clusterName: 'demo', associationId: ref('association', 'association.associationId'), roleArn: `arn:aws:iam::${WORKLOADS}:role${PATH}diff-pod-role`, targetRoleArn: '', disableSessionTags: false }),
+  },
+  { op: 'eks:DeletePodIdentityAssociation', label: 'deletes the association', as: WORKLOADS, region: 'eu-west-1', input: () => ({ clusterName: 'demo', associationId: ref('association', 'association.associationId') }) },
+  {
+    op: 'eks:DeletePodIdentityAssociation',
+    label: 'an association already deleted',
+    as: WORKLOADS,
+    region: 'eu-west-1',
+    input: () => ({ clusterName: 'demo', associationId: ref('association', 'association.associationId') }),
+    expect: 'ResourceNotFoundException',
+  },
+  { op: 'iam:DeleteRole', label: 'the Pod Identity role (clean-up)', as: WORKLOADS, input: () => ({ RoleName: 'diff-pod-role' }) },
+
   // ---------- KMS (as the key owner) ----------
   { op: 'kms:DescribeKey', label: 'a customer managed key by ARN', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c) }), values: ['KeyMetadata.Arn', 'KeyMetadata.KeyManager', 'KeyMetadata.KeyState', 'KeyMetadata.Enabled', 'KeyMetadata.AWSAccountId'] },
   { op: 'kms:DescribeKey', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000` }), expect: 'NotFoundException' },
+  { op: 'kms:ListResourceTags', label: "a key's tags", as: BACKUPS, input: (c) => ({ KeyId: keyArn(c) }), values: ['Tags', 'Truncated'] },
+  { op: 'kms:ListResourceTags', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000` }), expect: 'NotFoundException' },
   { op: 'kms:GetKeyPolicy', label: 'reads the default policy', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default' }) },
   { op: 'kms:GetKeyPolicy', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000`, PolicyName: 'default' }), expect: 'NotFoundException' },
   { op: 'kms:PutKeyPolicy', label: "adds the service's statement", as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default', Policy: keyPolicy }) },
