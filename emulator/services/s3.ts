@@ -134,6 +134,15 @@ function checkBucketPolicy(world: World, bucket: Bucket, text: string, now: numb
   return bindPrincipals(world, text, now, malformedPolicy);
 }
 
+/** The smallest part S3 accepts in a multipart upload, except for the last one. */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
+
+/** An upload that names CRC32 (header, or aws-chunked trailer) has it kept and answered, as S3 does. */
+function namedCrc32(req: EmulatorRequest, body: Buffer): string | undefined {
+  const named = `${req.headers['x-amz-sdk-checksum-algorithm'] ?? ''} ${req.headers['x-amz-trailer'] ?? ''} ${'x-amz-checksum-crc32' in req.headers ? 'crc32' : ''}`;
+  return /crc32(?!c)/i.test(named) ? crc32Base64(body) : undefined;
+}
+
 /** S3's checksum encoding: the big-endian CRC32 of the body, in base64. */
 function crc32Base64(body: Buffer): string {
   const b = Buffer.alloc(4);
@@ -290,10 +299,7 @@ function handle(ctx: CallContext): ServiceResponse {
       if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', bucket.region);
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
-      // an upload that names CRC32 (header, or aws-chunked trailer) has it kept and answered, as S3 does
-      const checksumCrc32 = /crc32(?!c)/i.test(`${req.headers['x-amz-sdk-checksum-algorithm'] ?? ''} ${req.headers['x-amz-trailer'] ?? ''} ${'x-amz-checksum-crc32' in req.headers ? 'crc32' : ''}`)
-        ? crc32Base64(body)
-        : undefined;
+      const checksumCrc32 = namedCrc32(req, body);
       bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, ownerAccountId: bucket.accountId, checksumCrc32 });
       return {
         status: 200,
@@ -356,7 +362,8 @@ function handle(ctx: CallContext): ServiceResponse {
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       upload.parts.set(partNumber, { body, etag });
-      return { status: 200, headers: { etag: `"${etag}"` } };
+      const checksumCrc32 = namedCrc32(req, body);
+      return { status: 200, headers: { etag: `"${etag}"`, ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}) } };
     }
     case 'CompleteMultipartUpload': {
       authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
@@ -368,6 +375,10 @@ function handle(ctx: CallContext): ServiceResponse {
       if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
       const parts = numbers.map((n) => upload.parts.get(n));
       if (parts.some((p) => p === undefined)) throw new AwsError('InvalidPart', 'One or more of the specified parts could not be found.', 400);
+      // every part but the last must be at least 5 MiB
+      if (parts.slice(0, -1).some((p) => p!.body.length < MIN_PART_BYTES)) {
+        throw new AwsError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', 400);
+      }
       const body = Buffer.concat(parts.map((p) => p!.body));
       const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p!.etag, 'hex')))).digest('hex')}-${parts.length}`;
       bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, ownerAccountId: bucket.accountId });

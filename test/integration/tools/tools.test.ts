@@ -281,7 +281,9 @@ async function multipart(s3: S3Client, Bucket: string, Key: string, abort: boole
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket, Key }));
   const parts = [];
   for (const PartNumber of [1, 2]) {
-    const { ETag } = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: Buffer.alloc(2048, PartNumber) }));
+    // S3 takes a part under 5 MiB only as the last one (EntityTooSmall on completing otherwise)
+    const size = PartNumber === 1 ? 5 * 1024 * 1024 : 2048;
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket, Key, UploadId, PartNumber, Body: Buffer.alloc(size, PartNumber) }));
     parts.push({ ETag, PartNumber });
   }
   if (abort) await s3.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }));
