@@ -9,6 +9,7 @@
  * copy an object into the onboarded prefix and back, and are denied outside it; and
  *   - rclone (Debian's package; aws-sdk-go's credential chain) backs a directory tree up under the pod's prefix and
  *     restores it, and is denied outside it.
+ * Both clients also upload multipart (the AWS CLI above 8 MiB, rclone with 5 MiB parts).
  * A missing tool skips its cases (and says so); with no tool at all the check is skipped.
  */
 import './lib/env';
@@ -112,6 +113,8 @@ async function run(): Promise<void> {
     writeFileSync(tokenFile, ((await tokenRes.json()) as { token: string }).token);
     writeFileSync(path.join(dir, 'empty-config'), '');
     writeFileSync(path.join(dir, 'object.txt'), `written by a client at ${new Date().toISOString()}\n`);
+    // over the AWS CLI's 8 MiB multipart threshold: CreateMultipartUpload, two UploadPart, CompleteMultipartUpload
+    writeFileSync(path.join(dir, 'large.bin'), randomBytes(9 * 1024 * 1024));
     // AWS CLI v1 reads AWS_DEFAULT_REGION, the other SDKs AWS_REGION
     const base = { PATH: process.env.PATH ?? '', HOME: dir, AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'), AWS_ENDPOINT_URL: emu.url, AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'eu-west-1' };
     const podEnv = {
@@ -131,14 +134,16 @@ async function run(): Promise<void> {
         if (!arn.includes(`:assumed-role/${roleName}/`)) throw new Error(`the chain is ${arn}, not role ${roleArn}`);
         return arn;
       });
-      await checks.test(`aws CLI (botocore), ${who}: copies an object into ${prefix} and back`, async () => {
-        const key = `s3://${BUCKET}/${prefix}cli/object.txt`;
-        must(await exec(aws, ['s3', 'cp', 'object.txt', key], env, dir), 'aws s3 cp (upload)');
-        must(await exec(aws, ['s3', 'cp', key, 'back.txt'], env, dir), 'aws s3 cp (download)');
-        if (readFileSync(path.join(dir, 'back.txt'), 'utf8') !== readFileSync(path.join(dir, 'object.txt'), 'utf8')) throw new Error('the object came back different');
+      await checks.test(`aws CLI (botocore), ${who}: copies objects into ${prefix} and back (one of them multipart)`, async () => {
+        for (const f of ['object.txt', 'large.bin']) {
+          const key = `s3://${BUCKET}/${prefix}cli/${f}`;
+          must(await exec(aws, ['s3', 'cp', f, key], env, dir), `aws s3 cp ${f} (upload)`);
+          must(await exec(aws, ['s3', 'cp', key, `back-${f}`], env, dir), `aws s3 cp ${f} (download)`);
+          if (!readFileSync(path.join(dir, `back-${f}`)).equals(readFileSync(path.join(dir, f)))) throw new Error(`${f} came back different`);
+        }
         const ls = must(await exec(aws, ['s3', 'ls', `s3://${BUCKET}/${prefix}cli/`], env, dir), 'aws s3 ls');
-        if (!ls.stdout.includes('object.txt')) throw new Error(`aws s3 ls does not list it: ${ls.stdout}`);
-        return `${key}: uploaded, listed, downloaded identical`;
+        if (!ls.stdout.includes('object.txt') || !ls.stdout.includes('large.bin')) throw new Error(`aws s3 ls does not list them: ${ls.stdout}`);
+        return `s3://${BUCKET}/${prefix}cli/: object.txt and large.bin (9 MiB, multipart) uploaded, listed, downloaded identical`;
       });
       await checks.test(`aws CLI (botocore), ${who}: denied outside ${prefix}`, async () =>
         [
@@ -176,13 +181,14 @@ async function run(): Promise<void> {
       checks.skip('rclone, pod: backup and restore under the prefix', 'rclone not installed');
       checks.skip('rclone, pod: denied outside the prefix', 'rclone not installed');
     } else {
-      const remote = `:s3,provider=Other,env_auth=true,endpoint='${emu.url}',region=eu-west-1,force_path_style=true,no_check_bucket=true:`;
+      // 5 MiB parts from 5 MiB up, so that the 12 MiB archive goes up in three parts
+      const remote = `:s3,provider=Other,env_auth=true,endpoint='${emu.url}',region=eu-west-1,force_path_style=true,no_check_bucket=true,upload_cutoff=5Mi,chunk_size=5Mi:`;
       writeFileSync(path.join(dir, 'rclone.conf'), '');
       const rcloneEnv = { ...podEnv, RCLONE_CONFIG: path.join(dir, 'rclone.conf') };
       const src = path.join(dir, 'backup');
       mkdirSync(path.join(src, 'oplog', '2026-11-30'), { recursive: true });
       writeFileSync(path.join(src, 'meta.json'), JSON.stringify({ backup: 'full', at: new Date().toISOString() }));
-      writeFileSync(path.join(src, 'dump.archive'), randomBytes(3 * 1024 * 1024));
+      writeFileSync(path.join(src, 'dump.archive'), randomBytes(12 * 1024 * 1024));
       writeFileSync(path.join(src, 'oplog', '2026-11-30', 'chunk-0001.bson'), randomBytes(64 * 1024));
       await checks.test('rclone (Debian package, aws-sdk-go chain), pod: backs a tree up under the prefix and restores it', async () => {
         const target = `${remote}${BUCKET}/clients/pod/rclone/`;
@@ -194,7 +200,7 @@ async function run(): Promise<void> {
         if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`restored ${got.join(', ')}; backed up ${want.join(', ')}`);
         for (const f of want) if (!readFileSync(path.join(src, f)).equals(readFileSync(path.join(restored, f)))) throw new Error(`${f} came back different`);
         must(await exec(rclone, ['check', src, target], rcloneEnv, dir), 'rclone check');
-        return `${want.length} files (${want.join(', ')}) backed up, restored byte for byte, rclone check clean`;
+        return `${want.length} files (${want.join(', ')}; the 12 MiB archive in 5 MiB parts) backed up, restored byte for byte, rclone check clean`;
       });
       await checks.test('rclone, pod: denied outside the prefix', async () =>
         [

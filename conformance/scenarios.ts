@@ -286,6 +286,8 @@ export const STEPS: Step[] = [
   },
   { op: 's3:HeadObject', label: 'an object', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt' }), values: ['ContentLength', 'ETag'] },
   { op: 's3:GetObject', label: 'an object', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt' }), values: ['Body', 'ContentLength', 'ETag'] },
+  { op: 's3:GetObject', label: 'a byte range', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt', Range: 'bytes=1-' }), values: ['Body', 'ContentLength', 'ContentRange'] },
+  { op: 's3:GetObject', label: 'a range past the end', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/a.txt', Range: 'bytes=10-20' }), expect: 'InvalidRange' },
   { op: 's3:GetObject', label: 'a key that does not exist', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/missing.txt' }), expect: 'NoSuchKey' },
   { op: 's3:CreateMultipartUpload', label: 'a multipart upload', as: BACKUPS, input: () => ({ Bucket: 'shared-backups', Key: 'diff/one-part.bin' }), save: 'mpu', values: ['Bucket', 'Key'] },
   {

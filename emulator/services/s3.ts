@@ -134,6 +134,25 @@ function checkBucketPolicy(world: World, bucket: Bucket, text: string, now: numb
   return bindPrincipals(world, text, now, malformedPolicy);
 }
 
+/**
+ * The byte range of a `Range: bytes=first-last` (or `first-`, or `-suffix`) header, clipped to the object; S3
+ * ignores what it cannot parse and answers 416 InvalidRange for a range that starts past the end.
+ */
+function byteRange(header: string | string[] | undefined, size: number): { first: number; last: number } | undefined {
+  const m = /^bytes=(\d*)-(\d*)$/.exec(String(header ?? '').trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0) throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416);
+    return { first: Math.max(0, size - suffix), last: size - 1 };
+  }
+  const first = Number(m[1]);
+  const last = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (m[2] !== '' && Number(m[2]) < first) return undefined;
+  if (first >= size) throw new AwsError('InvalidRange', 'The requested range is not satisfiable', 416);
+  return { first, last };
+}
+
 /** The smallest part S3 accepts in a multipart upload, except for the last one. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 
@@ -324,16 +343,21 @@ function handle(ctx: CallContext): ServiceResponse {
         throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       }
       if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', bucket.region);
+      // one byte range, as S3 serves it (ranged downloads: the AWS CLI above 8 MiB, Mountpoint, rclone)
+      const range = byteRange(req.headers.range, o.body.length);
+      const body = range ? o.body.subarray(range.first, range.last + 1) : o.body;
       const headers: Record<string, string> = {
         etag: `"${o.etag}"`,
-        'content-length': String(o.body.length),
+        'content-length': String(body.length),
         'last-modified': o.lastModified.toUTCString(),
         'content-type': 'application/octet-stream',
         'accept-ranges': 'bytes',
-        ...(o.checksumCrc32 && String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED' ? { 'x-amz-checksum-crc32': o.checksumCrc32 } : {}),
+        ...(range ? { 'content-range': `bytes ${range.first}-${range.last}/${o.body.length}` } : {}),
+        // the whole object's checksum, so not for a range
+        ...(!range && o.checksumCrc32 && String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED' ? { 'x-amz-checksum-crc32': o.checksumCrc32 } : {}),
         ...(o.kmsKeyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyArn } : {}),
       };
-      return { status: 200, headers, body: ctx.operation === 'GetObject' ? o.body : undefined };
+      return { status: range ? 206 : 200, headers, body: ctx.operation === 'GetObject' ? body : undefined };
     }
     case 'DeleteObject':
       authorizeS3(ctx, caller, bucket, 's3:DeleteObject', objectArn(bucket, key!));

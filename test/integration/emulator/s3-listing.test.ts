@@ -1,6 +1,15 @@
-import { GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, clientsFor, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, clientsFor, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 let emu: Emulator;
 let backups: Clients;
@@ -13,7 +22,7 @@ beforeEach(async () => {
 });
 
 /** Found by comparing with moto and by an rclone restore: S3 listings roll keys up at the delimiter. */
-describe('Emulator: S3 listings as S3 answers them', () => {
+describe('Emulator: S3 listings, checksums, ranges and multipart uploads as S3 answers them', () => {
   it('rolls keys up into common prefixes at the delimiter (version 2)', async () => {
     const out = await backups.s3.send(new ListObjectsV2Command({ Bucket: 'shared-backups', Prefix: 't/', Delimiter: '/' }));
     expect(out.Contents?.map((c) => c.Key)).toEqual(['t/a.txt', 't/b.txt', 't/x y+z.txt']);
@@ -53,5 +62,32 @@ describe('Emulator: S3 listings as S3 answers them', () => {
     expect(head.AcceptRanges).toBe('bytes');
     const list = await backups.s3.send(new ListObjectsV2Command({ Bucket: 'shared-backups', Prefix: 'c/' }));
     expect(list.Contents?.[0].ChecksumAlgorithm).toEqual(['CRC32']);
+  });
+
+  it('serves one byte range (206 with Content-Range), and 416 InvalidRange past the end', async () => {
+    const tail = await backups.s3.send(new GetObjectCommand({ Bucket: 'shared-backups', Key: 't/a.txt', Range: 'bytes=2-' }));
+    expect(tail.$metadata.httpStatusCode).toBe(206);
+    expect(await tail.Body!.transformToString()).toBe('a.txt');
+    expect(tail.ContentRange).toBe('bytes 2-6/7');
+    const suffix = await backups.s3.send(new GetObjectCommand({ Bucket: 'shared-backups', Key: 't/a.txt', Range: 'bytes=-3' }));
+    expect(await suffix.Body!.transformToString()).toBe('txt');
+    expect((await failure(backups.s3.send(new GetObjectCommand({ Bucket: 'shared-backups', Key: 't/a.txt', Range: 'bytes=7-9' })))).name).toBe('InvalidRange');
+  });
+
+  it('completes a multipart upload only when every part but the last is at least 5 MiB (EntityTooSmall otherwise)', async () => {
+    const upload = async (Key: string, sizes: number[]) => {
+      const { UploadId } = await backups.s3.send(new CreateMultipartUploadCommand({ Bucket: 'shared-backups', Key }));
+      const Parts = [];
+      for (const [i, size] of sizes.entries()) {
+        const { ETag } = await backups.s3.send(new UploadPartCommand({ Bucket: 'shared-backups', Key, UploadId, PartNumber: i + 1, Body: Buffer.alloc(size, i) }));
+        Parts.push({ ETag, PartNumber: i + 1 });
+      }
+      return backups.s3.send(new CompleteMultipartUploadCommand({ Bucket: 'shared-backups', Key, UploadId, MultipartUpload: { Parts } }));
+    };
+    expect((await failure(upload('m/small.bin', [1024, 1024]))).name).toBe('EntityTooSmall');
+    await upload('m/ok.bin', [5 * 1024 * 1024, 1024]);
+    const head = await backups.s3.send(new HeadObjectCommand({ Bucket: 'shared-backups', Key: 'm/ok.bin' }));
+    expect(head.ContentLength).toBe(5 * 1024 * 1024 + 1024);
+    expect(head.ETag).toMatch(/-2"$/);
   });
 });
