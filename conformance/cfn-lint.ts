@@ -73,13 +73,15 @@ async function runChecks(): Promise<void> {
     await checks.test(`deploy/${f}`, async () => judge(`deploy/${f}`, await lint(cfnLint, path.join(REPO_ROOT, 'deploy', f))));
   }
   const out = mkdtempSync(path.join(tmpdir(), 's3ob-package-'));
+  let packaged = false;
   try {
-    await checks.test('the template osls package generates (serverless.yml)', async () => {
+    packaged = await checks.test('the template osls package generates (serverless.yml)', async () => {
       await run(process.execPath, [path.join(REPO_ROOT, 'node_modules/osls/bin/serverless.js'), 'package', '--stage', 'ci', '--package', out], {
         cwd: REPO_ROOT,
         // telemetry and notifications would reach for the network
         env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SLS_DEPRECATION_DISABLE: '*' },
-        timeout: 180_000,
+        // it takes seconds; when esbuild fails, osls waits instead of exiting
+        timeout: 90_000,
         maxBuffer: 16 * 1024 * 1024,
       });
       return judge('osls package', await lint(cfnLint, path.join(out, 'cloudformation-template-update-stack.json')));
@@ -88,7 +90,7 @@ async function runChecks(): Promise<void> {
     rmSync(out, { recursive: true, force: true });
   }
   await checks.test('every explained warning still shows', () => {
-    const stale = KNOWN_WARNINGS.filter((_, i) => !seen.has(i));
+    const stale = KNOWN_WARNINGS.filter((k, i) => !seen.has(i) && (packaged || k.template !== 'osls package'));
     if (stale.length) throw new Error(`explained but not seen (remove them): ${stale.map((k) => `${k.template} ${k.rule} ${k.path}`).join('; ')}`);
     return KNOWN_WARNINGS.map((k) => `${k.template} ${k.rule}: ${k.reason}`).join('\n');
   });
