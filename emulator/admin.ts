@@ -15,16 +15,21 @@ export interface AdminResponse {
   body?: unknown;
 }
 
-const faultSchema = z.strictObject({
-  service: z.string().optional(),
-  operation: z.string().optional(),
-  errorCode: z.string().min(1),
-  httpStatus: z.number().int().min(400).max(599),
-  message: z.string().optional(),
-  count: z.number().int().positive().optional(),
-  probability: z.number().min(0).max(1).optional(),
-  after: z.number().int().nonnegative().optional(),
-});
+const faultSchema = z
+  .strictObject({
+    service: z.string().optional(),
+    operation: z.string().optional(),
+    errorCode: z.string().min(1).optional(),
+    httpStatus: z.number().int().min(400).max(599).optional(),
+    message: z.string().optional(),
+    count: z.number().int().positive().optional(),
+    probability: z.number().min(0).max(1).optional(),
+    after: z.number().int().nonnegative().optional(),
+    /** extension: the matching call waits this long first (then fails with errorCode, or succeeds without one) */
+    delayMs: z.number().int().min(0).max(60_000).optional(),
+  })
+  .refine((f) => (f.errorCode === undefined) === (f.httpStatus === undefined), 'errorCode and httpStatus go together')
+  .refine((f) => f.errorCode !== undefined || f.delayMs !== undefined, 'a fault needs errorCode and httpStatus, delayMs, or both');
 const latencySchema = z.strictObject({ perCallMs: z.number().int().min(0).max(60_000) });
 const propagationSchema = z.strictObject({ delayMs: z.number().int().min(0).max(600_000) });
 const tokenSchema = z.strictObject({

@@ -158,7 +158,7 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
     if (!caller && !module.allowsAnonymous?.(operation)) {
       throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token', 403);
     }
-    applyFaults(world, module.name, operation);
+    await applyFaults(world, module.name, operation);
     const ctx: CallContext = { world, req, operation, caller, requestId: rid, now: Date.now() };
     const out = await module.handle(ctx);
     status = out.status;
@@ -209,7 +209,7 @@ function resolveCaller(world: World, accessKeyId: string | undefined, now: numbe
   return { arn: session.arn, accountId: session.accountId, accessKeyId, session };
 }
 
-function applyFaults(world: World, service: string, operation: string): void {
+async function applyFaults(world: World, service: string, operation: string): Promise<void> {
   for (const f of world.faults) {
     if (f.service && f.service.toLowerCase() !== service) continue;
     if (f.operation && f.operation !== operation) continue;
@@ -220,6 +220,9 @@ function applyFaults(world: World, service: string, operation: string): void {
     }
     if (f.probability !== undefined && Math.random() >= f.probability) continue;
     if (f.count !== undefined) f.count--;
-    throw new AwsError(f.errorCode, f.message ?? `Injected fault: ${f.errorCode}`, f.httpStatus);
+    if (f.delayMs) await new Promise((r) => setTimeout(r, f.delayMs));
+    // a delay-only fault: the call goes on, late (a write slower than a lease still lands, as in AWS)
+    if (f.errorCode === undefined) return;
+    throw new AwsError(f.errorCode, f.message ?? `Injected fault: ${f.errorCode}`, f.httpStatus ?? 500);
   }
 }

@@ -150,13 +150,16 @@ export interface Fault {
   id: number;
   service?: string;
   operation?: string;
-  errorCode: string;
-  httpStatus: number;
+  /** absent: the fault only delays the call (delayMs), which then succeeds */
+  errorCode?: string;
+  httpStatus?: number;
   message?: string;
   count?: number;
   probability?: number;
   /** extension: let this many matching calls through before the fault applies */
   after?: number;
+  /** extension: the call waits this long before it fails (or, without errorCode, proceeds) */
+  delayMs?: number;
 }
 
 export interface World {

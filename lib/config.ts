@@ -12,6 +12,9 @@ export interface Config {
   s3ForcePathStyle: boolean;
   /** seconds before expiry at which cached provisioner credentials are refreshed */
   credentialRefreshMarginSeconds: number;
+  /** leases: an identity's lock (longer than the function's timeout), and a resource policy's group-commit leader */
+  lockLeaseMs: number;
+  policyLeaseMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -27,6 +30,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     targetAccounts: (env.TARGET_ACCOUNTS || '').split(',').map((s) => s.trim()).filter(Boolean),
     s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
     credentialRefreshMarginSeconds: Number(env.CREDENTIAL_REFRESH_MARGIN_SECONDS || 300),
+    lockLeaseMs: Number(env.LOCK_LEASE_MS || 30_000),
+    policyLeaseMs: Number(env.POLICY_LEASE_MS || 15_000),
   };
 }
 

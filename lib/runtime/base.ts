@@ -42,7 +42,7 @@ export function baseRuntime(): BaseRuntime {
       const externalId = (settings as { externalId?: string } | null)?.externalId;
       if (externalId && !Object.hasOwn(config.externalIds, account)) config.externalIds[account] = externalId;
     }
-    current = { config, store: new Store(process.env.TABLE_NAME || 's3-onboarding'), guardrails: g };
+    current = { config, store: new Store(process.env.TABLE_NAME || 's3-onboarding', undefined, undefined, config.lockLeaseMs), guardrails: g };
   }
   return current;
 }

@@ -9,7 +9,7 @@ let current: { base: BaseRuntime; deps: ServiceDeps } | undefined;
 export function serviceRuntime(): ServiceDeps {
   const base = baseRuntime();
   if (current?.base !== base) {
-    current = { base, deps: { ...base, sessions: new ProvisionerSessions(base.config), writer: queuedPolicyWriter(base.store) } };
+    current = { base, deps: { ...base, sessions: new ProvisionerSessions(base.config), writer: queuedPolicyWriter(base.store, { leaseMs: base.config.policyLeaseMs }) } };
   }
   return current.deps;
 }

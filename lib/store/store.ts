@@ -45,6 +45,8 @@ export class Store {
     readonly table: string,
     readonly client: DynamoDBClient = new DynamoDBClient({}),
     private readonly now: () => number = Date.now,
+    /** how long a lock holder keeps a lock without renewing it */
+    private readonly lockLeaseMs = 30_000,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
@@ -271,6 +273,11 @@ export class Store {
     }
   }
 
+  /** Gives up a deletion that did not happen: adopters may use the provider again at once. */
+  async unmarkProviderDeleting(arn: string): Promise<void> {
+    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, UpdateExpression: 'REMOVE deletingSince' }));
+  }
+
   async forgetProvider(arn: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':zero': 0 } })).catch((e) => {
       if (!isConditionFailed(e)) throw e;
@@ -314,7 +321,7 @@ export class Store {
    */
   async withLocks<T>(names: string[], fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
     const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
-    const leaseMs = opts.leaseMs ?? 30_000;
+    const leaseMs = opts.leaseMs ?? this.lockLeaseMs;
     const held: string[] = [];
     try {
       for (const name of [...new Set(names)].sort()) {
