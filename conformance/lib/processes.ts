@@ -1,7 +1,7 @@
 /** Child processes the checks start (moto_server): in their own process group, always stopped on exit. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { openSync, closeSync, readFileSync, mkdtempSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -53,7 +53,8 @@ export interface Service {
 /** Starts a server process, waits until `readyPath` answers, and returns how to stop it. */
 export async function startServer(cmd: string, args: string[], port: number, readyPath: string, env: NodeJS.ProcessEnv = process.env): Promise<Service> {
   hookExit();
-  const logFile = path.join(mkdtempSync(path.join(tmpdir(), 's3ob-checks-')), `${path.basename(cmd)}.log`);
+  const logDir = mkdtempSync(path.join(tmpdir(), 's3ob-checks-'));
+  const logFile = path.join(logDir, `${path.basename(cmd)}.log`);
   const fd = openSync(logFile, 'w');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true, env });
   closeSync(fd);
@@ -61,16 +62,27 @@ export async function startServer(cmd: string, args: string[], port: number, rea
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', () => running.delete(child));
   const url = `http://127.0.0.1:${port}`;
-  const log = () => readFileSync(logFile, 'utf8');
+  const log = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   const stop = async () => {
     killGroup(child, 'SIGTERM');
     const t = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
     await exited;
     clearTimeout(t);
+    rmSync(logDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${cmd} exited with ${child.exitCode}:\n${log()}`);
+    if (child.exitCode !== null) {
+      const text = log();
+      rmSync(logDir, { recursive: true, force: true });
+      throw new Error(`${cmd} exited with ${child.exitCode}:\n${text}`);
+    }
     try {
       const res = await fetch(`${url}${readyPath}`);
       await res.arrayBuffer();
@@ -79,8 +91,9 @@ export async function startServer(cmd: string, args: string[], port: number, rea
       /* not listening yet */
     }
     if (Date.now() > deadline) {
+      const text = log();
       await stop();
-      throw new Error(`${cmd} did not answer on ${url} within 60 s:\n${log()}`);
+      throw new Error(`${cmd} did not answer on ${url} within 60 s:\n${text}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
