@@ -172,14 +172,27 @@ describe('A 4xx means nothing was written', () => {
     expect(await writes(stack)).toEqual([]);
   });
 
-  it('access denied after other steps wrote → a retryable 503 that says it was partially applied, and a retry converges', async () => {
+  it('access denied after other steps wrote → the new onboarding is undone, then the 403 (a 4xx leaves nothing written); a retry converges', async () => {
     await admin.fault({ service: 's3', operation: 'PutBucketPolicy', errorCode: 'AccessDenied', httpStatus: 403, count: 5 });
     const res = await api.onboard(withField('bucket.prefix', 'partial/'));
-    expect(res.status).toBe(503);
-    expect(res.body.detail).toBeDefined();
-    expect((await writes(stack)).filter((c) => c.status < 300).map((c) => c.operation).sort()).toEqual(['CreateRole', 'PutRolePolicy']);
+    expect(res.status).toBe(403);
+    const ops = (await writes(stack)).filter((c) => c.status < 300).map((c) => c.operation);
+    // what it wrote (role, policy) was taken back before it answered
+    expect(ops.filter((o) => o.startsWith('Create') || o.startsWith('Put')).sort()).toEqual(['CreateRole', 'PutRolePolicy']);
+    expect(ops.filter((o) => o.startsWith('Delete')).sort()).toEqual(['DeleteRole', 'DeleteRolePolicy']);
     await admin.clearFaults();
     expect((await api.onboard(withField('bucket.prefix', 'partial/'))).status).toBe(201);
+  });
+
+  it('access denied after other steps wrote, on an existing onboarding → a retryable 503 that says it was partially applied', async () => {
+    const created = await api.onboard(withField('bucket.prefix', 'update/'));
+    expect(created.status).toBe(201);
+    await admin.fault({ service: 's3', operation: 'PutBucketPolicy', errorCode: 'AccessDenied', httpStatus: 403, count: 5 });
+    const res = await api.onboard({ ...withField('bucket.prefix', 'update/'), access: 'restore' });
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toMatch(/was partially applied .* Retry the same request to finish it, or DELETE/);
+    await admin.clearFaults();
+    expect((await api.onboard({ ...withField('bucket.prefix', 'update/'), access: 'restore' })).status).toBe(201);
   });
 
   it('a malformed nextToken → 400 naming nextToken', async () => {

@@ -347,7 +347,9 @@ describe('Emulator: S3', () => {
       SSEAlgorithm: 'aws:kms',
       KMSMasterKeyID: 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555',
     });
-    expect((await failure(backupsRoot.s3.send(new GetBucketTaggingCommand({ Bucket: 'demo-backups' })))).name).toBe('NoSuchTagSet');
+    // the demo buckets carry their owner's opt-in tag (examples/topology.json); a bucket of none answers NoSuchTagSet
+    expect((await backupsRoot.s3.send(new GetBucketTaggingCommand({ Bucket: 'demo-backups' }))).TagSet).toEqual([{ Key: 's3-onboarding-managed', Value: 'true' }]);
+    expect((await failure(clientsFor(emu, rootCredentials(WORKLOADS)).s3.send(new GetBucketTaggingCommand({ Bucket: 'workload-local-backups' })))).name).toBe('NoSuchTagSet');
   });
 
   it('gets, puts and deletes a bucket policy, with NoSuchBucketPolicy when there is none', async () => {

@@ -21,9 +21,10 @@ const onlyManaged = { StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': '
 const TAGGED_KEY = `arn:aws:kms:eu-west-1:${BACKUPS}:key/11111111-2222-3333-4444-555555555555`;
 const UNTAGGED_KEY = `arn:aws:kms:eu-west-1:${BACKUPS}:key/22222222-3333-4444-5555-666666666666`;
 
-// the demo topology with opt-in tags on one bucket and one key, and a role whose permissions depend on them
+// the demo topology with opt-in tags on one bucket (shared-backups untagged) and one key, and a role whose
+// permissions depend on them
 const topology = demoTopology();
-topology.buckets = topology.buckets!.map((b) => (b.name === 'demo-backups' ? { ...b, tags: MANAGED } : b));
+topology.buckets = topology.buckets!.map(({ tags: _tags, ...b }) => (b.name === 'demo-backups' ? { ...b, tags: MANAGED } : b));
 topology.kmsKeys = [...topology.kmsKeys!.map((k) => (k.arn === TAGGED_KEY ? { ...k, tags: { ...MANAGED, team: 'db' } } : k)), { arn: UNTAGGED_KEY }];
 topology.roles = [
   ...(topology.roles ?? []),

@@ -196,7 +196,8 @@ describe('POST /v1/onboardings — the flows', () => {
     expect(res.status).toBe(201);
     expect(res.body.snippets['aws-config']).toContain(`role_arn = ${res.body.roleArn}\ncredential_source = Ec2InstanceMetadata\n`);
     expect(res.body.snippets['pbm-agent.env']).toContain(`AWS_PROFILE=s3-onboarding-${res.body.id}\n`);
-    const grant = await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: `s3-onboarding-assume-${res.body.id}` }));
+    // the grant is the identity's (one per instance role and target role), named after the role it may assume
+    const grant = await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: `s3-onboarding-assume-${res.body.roleArn.split('/').pop()}` }));
     expect(JSON.parse(decodeURIComponent(grant.PolicyDocument!)).Statement[0].Resource).toBe(res.body.roleArn);
     // the instance's credentials (as the instance profile gives them) assume the target role and write
     const instance = await admin.roleCredentials(instanceRoleArn);
