@@ -19,10 +19,16 @@ export const accountIdSchema = z
   .regex(ACCOUNT_ID_PATTERN, 'must be a 12-digit AWS account id')
   .meta({ description: 'A 12-digit AWS account id.', example: '200000000002' });
 
+/** Regions of other partitions (aws-us-gov, aws-cn): their ARNs are not arn:aws:, which is all the service writes. */
+export const OTHER_PARTITION_REGION = /^(us-gov-|cn-)/;
+
 export const regionSchema = z
   .string()
-  .regex(REGION_PATTERN, 'must be an AWS region code such as eu-west-1 (commercial or GovCloud)')
-  .meta({ description: 'An AWS region code.', example: 'eu-west-1' });
+  .regex(REGION_PATTERN, 'must be an AWS region code such as eu-west-1')
+  .refine((r) => !OTHER_PARTITION_REGION.test(r), {
+    message: 'must be a region of the aws partition: GovCloud (aws-us-gov) and China (aws-cn) regions use other ARN partitions, which this service does not support',
+  })
+  .meta({ description: 'An AWS region code of the aws partition (GovCloud and China regions are refused).', example: 'eu-west-1' });
 
 /** ARN partitions this service can act in. */
 export const SUPPORTED_PARTITION = 'aws';

@@ -525,9 +525,18 @@ describe('Function: parseOnboardingRequest', () => {
       );
     });
 
-    it('accepts a GovCloud-shaped region name (the partition is checked on ARNs)', () => {
-      const body = withValue(withValue(eksBody(), 'bucket.region', 'us-gov-west-1'), 'workload.clusters.0.region', 'us-gov-west-1');
-      expect(parseOnboardingRequest(body).bucket.region).toBe('us-gov-west-1');
+    it.each(['us-gov-west-1', 'us-gov-east-1', 'cn-north-1', 'cn-northwest-1'])('rejects region %s of another partition, naming each field', (region) => {
+      const body = withValue(withValue(eksBody(), 'bucket.region', region), 'workload.clusters.0.region', region);
+      const err = (() => {
+        try {
+          parseOnboardingRequest(body);
+        } catch (e) {
+          return e as ValidationError;
+        }
+        throw new Error('accepted');
+      })();
+      expect(err.errors.map((e) => e.path).sort()).toEqual(['bucket.region', 'workload.clusters.0.region']);
+      expect(err.errors[0].message).toMatch(/must be a region of the aws partition: GovCloud \(aws-us-gov\) and China \(aws-cn\)/);
     });
   });
 
@@ -616,11 +625,13 @@ describe('Function: parseOnboardingRequest', () => {
       expectRejected(withValue(sg, 'workload.serviceAccounts', ['patroni']), 'workload.serviceAccounts.0', /<sgcluster>-patroni/);
     });
 
-    it('rejects clusters in more than one account, at each cluster of another account', () => {
-      const body = withValue(eksBody(), 'workload.clusters', [DEMO, { ...RESTORE, accountId: BACKUPS }, RESTORE, { ...DEMO, name: 'other', accountId: '400000000004' }]);
-      const errors = errorsOf(body);
-      expect(errors.map((e) => e.path)).toEqual(['workload.clusters.1.accountId', 'workload.clusters.3.accountId']);
-      expect(errors[0]!.message).toMatch(/clusters in multiple accounts are not supported/);
+    it('accepts clusters in several accounts only with crossAccountMode role-in-bucket-account (one role in the bucket account)', () => {
+      const clusters = [DEMO, { ...RESTORE, accountId: '400000000004' }];
+      const body = withValue(eksBody(), 'workload.clusters', clusters);
+      expectRejected(body, 'crossAccountMode', /must be role-in-bucket-account when the clusters are in several accounts/);
+      expect(parseOnboardingRequest(withValue(body, 'crossAccountMode', 'role-in-bucket-account')).workload).toMatchObject({ clusters });
+      const noBucketAccount = errorsOf(withValue(withValue(body, 'crossAccountMode', 'role-in-bucket-account'), 'bucket.accountId', DELETE));
+      expect(noBucketAccount).toContainEqual({ path: 'bucket.accountId', message: expect.stringMatching(/is required when the clusters are in several accounts/) });
     });
 
     it('rejects the same cluster twice', () => {
@@ -824,9 +835,16 @@ const mangledRequest = fc
     for (const [pick, value] of replacements) {
       const slots: Array<[Record<string, unknown> | unknown[], string | number]> = [];
       const walk = (node: unknown): void => {
-        if (Array.isArray(node)) node.forEach((v, i) => (slots.push([node, i]), walk(v)));
+        if (Array.isArray(node))
+          node.forEach((v, i) => {
+            slots.push([node, i]);
+            walk(v);
+          });
         else if (node !== null && typeof node === 'object')
-          for (const [k, v] of Object.entries(node)) (slots.push([node as Record<string, unknown>, k]), walk(v));
+          for (const [k, v] of Object.entries(node)) {
+            slots.push([node as Record<string, unknown>, k]);
+            walk(v);
+          }
       };
       walk(copy);
       const [parent, key] = slots[pick % slots.length]!;
