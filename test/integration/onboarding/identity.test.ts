@@ -244,3 +244,38 @@ describe('DELETE of a role someone attached a managed policy to', () => {
     expect((await api.send('GET', `/v1/onboardings/${res.body.id}`)).body.status).toBe('provisioned');
   });
 });
+
+describe('Lists by Query on the index, never a Scan', () => {
+  it('by requester, cluster and bucket, each in pages that neither lose nor repeat items', async () => {
+    const a = 'arn:aws:iam::100000000001:role/team-a-portal';
+    const b = 'arn:aws:iam::100000000001:role/team-b-portal';
+    const made: Record<string, string[]> = { [a]: [], [b]: [] };
+    for (let i = 0; i < 5; i++) {
+      for (const who of [a, b]) {
+        const res = await api.onboard(velero('demo-backups', `${who.slice(-13)}-${i}/`, { workload: { type: 'eks', clusters: [demo], namespace: `ns-${who.slice(-13, -7)}-${i}`, serviceAccounts: ['velero'] } }), { 'x-local-caller': who });
+        expect(res.status).toBe(201);
+        made[who].push(res.body.id);
+      }
+    }
+    const all = async (query: string) => {
+      const ids: string[] = [];
+      let next: string | undefined;
+      do {
+        const page = await api.send('GET', `/v1/onboardings?${query}&limit=2${next ? `&nextToken=${next}` : ''}`);
+        expect(page.status).toBe(200);
+        ids.push(...page.body.items.map((i: { id: string }) => i.id));
+        next = page.body.nextToken;
+      } while (next);
+      return ids;
+    };
+    expect((await all(`requester=${encodeURIComponent(a)}`)).sort()).toEqual([...made[a]].sort());
+    expect((await all('cluster=demo')).sort()).toEqual([...made[a], ...made[b]].sort());
+    expect((await all('bucket=demo-backups')).sort()).toEqual([...made[a], ...made[b]].sort());
+    expect(await all('bucket=shared-backups')).toEqual([]);
+    // a token of one list is refused by another
+    const first = await api.send('GET', '/v1/onboardings?cluster=demo&limit=1');
+    const reused = await api.send('GET', `/v1/onboardings?bucket=demo-backups&nextToken=${first.body.nextToken}`);
+    expect(reused.status).toBe(400);
+    expect(reused.body.errors[0].path).toBe('nextToken');
+  });
+});
