@@ -68,7 +68,16 @@ export class Store {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: `ONB#${next.id}`, sk: 'RECORD', type: 'onboarding', version: next.version, status: next.status, doc: JSON.stringify(next), ...(live ? { gsi1pk: ALL, gsi1sk: next.id } : {}) },
+          Item: {
+            pk: `ONB#${next.id}`,
+            sk: 'RECORD',
+            type: 'onboarding',
+            version: next.version,
+            status: next.status,
+            doc: JSON.stringify(next),
+            // a deleted onboarding's tombstone answers a repeated DELETE for 30 days, then DynamoDB's TTL removes it
+            ...(live ? { gsi1pk: ALL, gsi1sk: next.id } : { expiresAt: Math.floor(this.now() / 1000) + 30 * 24 * 3600 }),
+          },
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
         }),
