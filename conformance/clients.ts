@@ -159,6 +159,7 @@ async function run(): Promise<void> {
     // the instance: only the service's own EC2 files, and instance metadata
     const snippets = (ec2.body.snippets ?? {}) as Record<string, string>;
     const missing = ['aws-config', 'pbm-agent.env'].filter((f) => !snippets[f]);
+    let ec2Env: Record<string, string> | undefined;
     if (missing.length) {
       await checks.test('the service returns the EC2 files (aws-config, pbm-agent.env)', () => {
         throw new Error(`the ec2 onboarding returned no ${missing.join(', ')} (contract section 4); snippets: ${Object.keys(snippets).join(', ')}`);
@@ -167,7 +168,7 @@ async function run(): Promise<void> {
       const configFile = path.join(dir, 'aws-config');
       writeFileSync(configFile, snippets['aws-config']);
       const fromEnvFile = envFile(snippets['pbm-agent.env']);
-      const ec2Env = {
+      ec2Env = {
         ...base,
         ...fromEnvFile,
         // the file the snippet names, where this check keeps it
@@ -180,6 +181,7 @@ async function run(): Promise<void> {
     if (!rclone) {
       checks.skip('rclone, pod: backup and restore under the prefix', 'rclone not installed');
       checks.skip('rclone, pod: denied outside the prefix', 'rclone not installed');
+      checks.skip('rclone, instance: backup and restore under the prefix', 'rclone not installed');
     } else {
       // 5 MiB parts from 5 MiB up, so that the 12 MiB archive goes up in three parts
       const remote = `:s3,provider=Other,env_auth=true,endpoint='${emu.url}',region=eu-west-1,force_path_style=true,no_check_bucket=true,upload_cutoff=5Mi,chunk_size=5Mi:`;
@@ -190,24 +192,32 @@ async function run(): Promise<void> {
       writeFileSync(path.join(src, 'meta.json'), JSON.stringify({ backup: 'full', at: new Date().toISOString() }));
       writeFileSync(path.join(src, 'dump.archive'), randomBytes(12 * 1024 * 1024));
       writeFileSync(path.join(src, 'oplog', '2026-11-30', 'chunk-0001.bson'), randomBytes(64 * 1024));
-      await checks.test('rclone (Debian package, aws-sdk-go chain), pod: backs a tree up under the prefix and restores it', async () => {
-        const target = `${remote}${BUCKET}/clients/pod/rclone/`;
-        must(await exec(rclone, ['copy', src, target], rcloneEnv, dir), 'rclone copy (backup)');
-        const restored = path.join(dir, 'restored');
-        must(await exec(rclone, ['copy', target, restored], rcloneEnv, dir), 'rclone copy (restore)');
+      const backupAndRestore = async (env: Record<string, string>, prefix: string): Promise<string> => {
+        const target = `${remote}${BUCKET}/${prefix}rclone/`;
+        must(await exec(rclone, ['copy', src, target], env, dir), 'rclone copy (backup)');
+        const restored = mkdtempSync(path.join(dir, 'restored-'));
+        must(await exec(rclone, ['copy', target, restored], env, dir), 'rclone copy (restore)');
         const want = files(src).sort();
         const got = files(restored).sort();
         if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`restored ${got.join(', ')}; backed up ${want.join(', ')}`);
         for (const f of want) if (!readFileSync(path.join(src, f)).equals(readFileSync(path.join(restored, f)))) throw new Error(`${f} came back different`);
-        must(await exec(rclone, ['check', src, target], rcloneEnv, dir), 'rclone check');
-        return `${want.length} files (${want.join(', ')}; the 12 MiB archive in 5 MiB parts) backed up, restored byte for byte, rclone check clean`;
-      });
+        must(await exec(rclone, ['check', src, target], env, dir), 'rclone check');
+        return `${want.length} files (${want.join(', ')}; the 12 MiB archive in 5 MiB parts) backed up under ${prefix}, restored byte for byte, rclone check clean`;
+      };
+      await checks.test('rclone (Debian package, aws-sdk-go chain), pod: backs a tree up under the prefix and restores it', () => backupAndRestore(rcloneEnv, 'clients/pod/'));
       await checks.test('rclone, pod: denied outside the prefix', async () =>
         [
           denied(await exec(rclone, ['copy', src, `${remote}${BUCKET}/clients/outside/rclone/`], rcloneEnv, dir), 'backup outside'),
           denied(await exec(rclone, ['copy', `${remote}${BUCKET}/clients/outside/`, path.join(dir, 'stolen')], rcloneEnv, dir), 'restore from outside'),
         ].join('\n'),
       );
+      if (!ec2Env) checks.skip('rclone, instance: backup and restore under the prefix', 'the service returned no EC2 files');
+      else {
+        const instanceEnv = { ...ec2Env, RCLONE_CONFIG: path.join(dir, 'rclone.conf') };
+        await checks.test("rclone, instance (the service's aws-config, credential_source = Ec2InstanceMetadata): backs a tree up under the prefix and restores it", () =>
+          backupAndRestore(instanceEnv, 'clients/ec2/'),
+        );
+      }
     }
   } finally {
     await stack?.close();
