@@ -40,6 +40,8 @@ export interface StackOptions {
   topology?: Topology;
   port?: number;
   emulatorPort?: number;
+  /** the emulator's instance-metadata stand-in (EC2) */
+  imdsPort?: number;
   dynamodbPort?: number;
   caller?: string;
 }
@@ -53,10 +55,11 @@ const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTable
  * handlers of serverless.yml, configured exactly as in AWS but pointed at the emulator, running as the API's role.
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const topology = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
   // an emulator reset empties the store too: records must not outlive the AWS state they describe
   let resetStore = async (): Promise<void> => undefined;
-  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, onReset: () => resetStore() });
+  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, imdsPort: opts.imdsPort ?? 0, onReset: () => resetStore() });
   try {
     // the API runs as its own role, as Lambda would give it credentials
     const res = await fetch(`${emulator.url}/_emulator/credentials`, {
