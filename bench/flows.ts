@@ -1,5 +1,5 @@
 /**
- * The five onboarding flows the benchmark drives, over the demo topology (examples/topology.json), and for each
+ * The onboarding flows the benchmark drives (five IRSA and EC2 flows, four EKS Pod Identity flows), over the demo topology (examples/topology.json), and for each
  * the minimum critical-path depth its data dependencies allow (the reasoning is in bench/README.md).
  */
 export const PLATFORM = '100000000001';
@@ -11,6 +11,7 @@ const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
 const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
 const demoBackups = (prefix: string) => ({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix });
 const eks = (clusters: object[]) => ({ type: 'eks', clusters, namespace: 'mongodb', serviceAccounts: ['pbm-agent'] });
+const podIdentity = (clusters: object[]) => ({ ...eks(clusters), identity: 'pod-identity' });
 
 export interface Flow {
   name: string;
@@ -21,6 +22,13 @@ export interface Flow {
   minDepth: number;
   /** the critical path those levels make up */
   minPath: string;
+  /** fewest levels of a repeat (default REPEAT_MIN_DEPTH) */
+  repeatMinDepth?: number;
+  /**
+   * runs in the propagation scenario (default: all of them, under its budget). EKS Pod Identity cannot meet that
+   * budget: EKS refuses an association naming a role it does not see yet, so the service waits (bounded) for IAM.
+   */
+  propagation?: { runs: number; budget: false };
 }
 
 export const FLOWS: Flow[] = [
@@ -59,9 +67,45 @@ export const FLOWS: Flow[] = [
     minDepth: 3,
     minPath: 'reads ∥ → CreateRole → PutRolePolicy  ∥  reads → PutRolePolicy (instance grant)  ∥  reads → GetBucketPolicy → PutBucketPolicy',
   },
+  {
+    name: 'pod identity, same account',
+    crossAccount: false,
+    request: (tag) => ({ workload: podIdentity([demo]), bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: `bench/${tag}/` }, tool: 'pbm' }),
+    minDepth: 3,
+    minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation',
+    repeatMinDepth: 2,
+    propagation: { runs: 2, budget: false },
+  },
+  {
+    name: 'pod identity, cross account, bucket policy',
+    crossAccount: true,
+    request: (tag) => ({ workload: podIdentity([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
+    minDepth: 3,
+    minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation  ∥  reads → GetBucketPolicy (locked re-read) → PutBucketPolicy',
+    repeatMinDepth: 2,
+    propagation: { runs: 0, budget: false },
+  },
+  {
+    name: 'pod identity, target role in bucket account',
+    crossAccount: true,
+    request: (tag) => ({ workload: podIdentity([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm', crossAccountMode: 'role-in-bucket-account' }),
+    minDepth: 3,
+    minPath: 'reads ∥ → CreateRole (target) ∥ CreateRole (source) → PutRolePolicy ∥ PutRolePolicy (chain) ∥ CreatePodIdentityAssociation',
+    repeatMinDepth: 2,
+    propagation: { runs: 0, budget: false },
+  },
+  {
+    name: 'pod identity, two clusters',
+    crossAccount: true,
+    request: (tag) => ({ workload: podIdentity([demo, restore]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
+    minDepth: 3,
+    minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation × 2',
+    repeatMinDepth: 2,
+    propagation: { runs: 0, budget: false },
+  },
 ];
 
-/** A repeat only reads: one level. */
+/** A repeat only reads: one level (EKS Pod Identity: two, the associations' list before their descriptions). */
 export const REPEAT_MIN_DEPTH = 1;
 /** With a cold credential cache every chain starts with the API's AssumeRole into the provisioner roles. */
 export const COLD_EXTRA_DEPTH = 1;

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FLOWS, COLD_EXTRA_DEPTH, REPEAT_MIN_DEPTH, BACKUPS, WORKLOADS } from './flows';
+import { FLOWS, COLD_EXTRA_DEPTH, BACKUPS, WORKLOADS } from './flows';
 import { REPO_ROOT, spawnStack } from './lib/stack';
 import { max, percentile, round, summary } from './lib/stats';
 import { kb, ms, table, verdict } from './lib/table';
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   for (const f of flows) {
     const rows: [string, FlowRun[], number][] = [
       ['first', f.first, f.minDepth],
-      ['repeat', f.repeat, REPEAT_MIN_DEPTH],
+      ['repeat', f.repeat, f.repeatMinDepth],
       ['first, cold cache', [f.cold], f.minDepth + COLD_EXTRA_DEPTH],
     ];
     for (const [kind, runs, minDepth] of rows) {
@@ -127,11 +127,16 @@ async function main(): Promise<void> {
   out.push(
     table(
       ['flow', 'n', 'wall median', 'wall p95', 'wall max', 'depth'],
-      flows.map((f) => {
-        const s = summary(f.propagation.map((r) => r.wallMs));
-        return [f.flow, s.n, ms(s.median), ms(s.p95), ms(s.max), span(depthOf(f.propagation))];
-      }),
+      flows
+        .filter((f) => f.propagation.length)
+        .map((f) => {
+          const s = summary(f.propagation.map((r) => r.wallMs));
+          return [f.propagationBudget ? f.flow : `${f.flow} (not budgeted)`, s.n, ms(s.median), ms(s.p95), ms(s.max), span(depthOf(f.propagation))];
+        }),
     ),
+  );
+  out.push(
+    '\n"not budgeted": EKS refuses an association naming a role it does not see yet ("Role provided in the request does not exist"), so an EKS Pod Identity onboarding waits (bounded, about 16 s) for IAM to propagate its new role; the other Pod Identity flows are not run here.',
   );
 
   out.push(`\n### 3. Cold start (esbuild bundles as serverless.yml packages them; NODE_OPTIONS=${cold.nodeOptions || '(none)'}; ${cold.runs} fresh processes each)\n`);
@@ -192,7 +197,7 @@ async function main(): Promise<void> {
   const depthChecks = [
     over('first', (f) => [max(depthOf(f.first)), f.minDepth]),
     over('cold cache', (f) => [f.cold.depth, f.minDepth + COLD_EXTRA_DEPTH]),
-    over('repeat', (f) => [max(depthOf(f.repeat)), REPEAT_MIN_DEPTH]),
+    over('repeat', (f) => [max(depthOf(f.repeat)), f.repeatMinDepth]),
   ];
   budgets.push({ budget: 'critical-path depth ≤ computed minimum + 1, every flow', measured: `worst depth − minimum: ${depthChecks.map((d) => d.text).join(', ')}`, pass: depthChecks.every((d) => d.ok) });
   const repeatWrites = max(flows.flatMap((f) => f.repeat.map((r) => r.writes)));
@@ -204,7 +209,8 @@ async function main(): Promise<void> {
   budgets.push({ budget: `first onboarding p95 ≤ ${BUDGET.sameAccountP95Ms / 1000} s, same account (${CONFIG.perCallMs} ms per call)`, measured: same.map((f) => `${f.flow}: ${ms(p95(f))}`).join('; '), pass: same.every((f) => p95(f) <= BUDGET.sameAccountP95Ms) });
   budgets.push({ budget: `first onboarding p95 ≤ ${BUDGET.crossAccountP95Ms / 1000} s, cross account (${CONFIG.perCallMs} ms per call)`, measured: cross.map((f) => `${f.flow}: ${ms(p95(f))}`).join('; '), pass: cross.every((f) => p95(f) <= BUDGET.crossAccountP95Ms) });
   const propMax = (f: FlowResult) => max(f.propagation.map((r) => r.wallMs));
-  budgets.push({ budget: `${CONFIG.propagationMs / 1000} s propagation window: every flow ≤ ${BUDGET.propagationMaxMs / 1000} s`, measured: `slowest run: ${ms(max(flows.map(propMax)))} (${flows.reduce((a, f) => (propMax(f) > propMax(a) ? f : a)).flow})`, pass: flows.every((f) => propMax(f) <= BUDGET.propagationMaxMs) });
+  const budgeted = flows.filter((f) => f.propagationBudget && f.propagation.length);
+  budgets.push({ budget: `${CONFIG.propagationMs / 1000} s propagation window: every IRSA and EC2 flow ≤ ${BUDGET.propagationMaxMs / 1000} s`, measured: `slowest run: ${ms(max(budgeted.map(propMax)))} (${budgeted.reduce((a, f) => (propMax(f) > propMax(a) ? f : a)).flow})`, pass: budgeted.every((f) => propMax(f) <= BUDGET.propagationMaxMs) });
   budgets.push({ budget: `cold start of the heaviest handler ≤ ${BUDGET.coldStartRatio} × SDK-only baseline`, measured: `${cold.heaviest}: ${ms(cold.heaviestMedianMs)} vs ${ms(cold.sdkBaselineMedianMs)} = ${cold.ratioToSdkBaseline.toFixed(2)} ×`, pass: cold.ratioToSdkBaseline <= BUDGET.coldStartRatio });
   budgets.push({ budget: `${cont.onboardings}-way contention: ${cont.onboardings}/${cont.onboardings} statements`, measured: `${cont.statementsPresent}/${cont.onboardings}`, pass: cont.statementsPresent === cont.onboardings });
   budgets.push({ budget: `${cont.onboardings}-way contention: p95 ≤ ${BUDGET.contentionP95Ms / 1000} s at ${cont.perCallMs} ms per call`, measured: ms(cont.p95Ms), pass: cont.p95Ms <= BUDGET.contentionP95Ms });
@@ -230,7 +236,7 @@ async function main(): Promise<void> {
       crossAccount: f.crossAccount,
       minDepth: f.minDepth,
       minDepthColdCache: f.minDepth + COLD_EXTRA_DEPTH,
-      minDepthRepeat: REPEAT_MIN_DEPTH,
+      minDepthRepeat: f.repeatMinDepth,
       minPath: f.minPath,
       first: { wallMs: summary(f.first.map((r) => r.wallMs)), runs: f.first.map(roundRun) },
       repeat: { wallMs: summary(f.repeat.map((r) => r.wallMs)), runs: f.repeat.map(roundRun) },

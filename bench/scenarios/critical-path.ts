@@ -1,4 +1,4 @@
-import { FLOWS, type Flow } from '../flows';
+import { FLOWS, REPEAT_MIN_DEPTH, type Flow } from '../flows';
 import { chainDepth, serviceCalls } from '../lib/calls';
 import { onboard, spawnStack, type BenchStack } from '../lib/stack';
 
@@ -16,6 +16,9 @@ export interface FlowResult {
   crossAccount: boolean;
   minDepth: number;
   minPath: string;
+  repeatMinDepth: number;
+  /** whether the propagation runs count against the propagation budget */
+  propagationBudget: boolean;
   /** the first onboarding a fresh API process serves: its provisioner credentials are not cached yet */
   cold: FlowRun;
   first: FlowRun[];
@@ -68,12 +71,24 @@ async function runFlow(flow: Flow, i: number, o: CriticalPathOptions, log: (s: s
     }
 
     const propagation: FlowRun[] = [];
-    for (let r = 0; r < o.propagationRuns; r++) {
+    for (let r = 0; r < (flow.propagation?.runs ?? o.propagationRuns); r++) {
       await fresh(stack, o.perCallMs, o.propagationMs);
       propagation.push(await measure(stack, flow.request(`propagation-${r}`), 201, errors, `first onboarding, ${o.propagationMs} ms propagation, #${r}`));
     }
     log(`  ${flow.name}: done`);
-    return { flow: flow.name, crossAccount: flow.crossAccount, minDepth: flow.minDepth, minPath: flow.minPath, cold, first, repeat, propagation, errors };
+    return {
+      flow: flow.name,
+      crossAccount: flow.crossAccount,
+      minDepth: flow.minDepth,
+      minPath: flow.minPath,
+      repeatMinDepth: flow.repeatMinDepth ?? REPEAT_MIN_DEPTH,
+      propagationBudget: flow.propagation?.budget ?? true,
+      cold,
+      first,
+      repeat,
+      propagation,
+      errors,
+    };
   } finally {
     await stack.close();
   }

@@ -6,6 +6,7 @@ import { InternalError } from '../errors';
 import { parseRawPolicy, renderRawPolicy } from '../policy/resource-policy';
 import { BUCKET_POLICY_MAX_BYTES, KEY_POLICY_MAX_BYTES } from './plan';
 import { bucketTargetKey, keyTargetKey } from './observe';
+import { runPodIdentityStep } from './pod-identity';
 import type { PolicyTarget, PolicyWriter } from './policy-writer';
 import type { ResourceStatementParams, Step } from './steps';
 import type { StepRunner } from './execute';
@@ -92,6 +93,10 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
       case 'put-key-policy-statement':
       case 'remove-key-policy-statement':
         return deps.writer(policyTarget(sessions, s.params.target), { onboardingId: s.params.onboardingId, remove: s.params.remove, add: s.params.add });
+      case 'create-pod-identity-association':
+      case 'update-pod-identity-association':
+      case 'delete-pod-identity-association':
+        return runPodIdentityStep(sessions, s);
     }
   };
 }

@@ -10,6 +10,7 @@ import {
   permissionsPolicy,
   webIdentityTrust,
 } from '../policy/documents';
+import { podIdentityTrust } from '../policy/pod-identity';
 import type { PolicyDocument, Statement } from '../policy/types';
 import { defaultServiceAccounts } from '../snippets/defaults';
 import type { Access, Tool } from '../snippets/types';
@@ -146,7 +147,9 @@ export function identityDesired(config: Config, identity: WorkloadIdentity, gran
   const trust =
     identity.kind === 'ec2'
       ? instanceRoleTrust(identity.instanceRoleArn!)
-      : webIdentityTrust(
+      : identity.kind === 'pod-identity'
+        ? podIdentityTrust({ roleArn: identity.roleArn, roleAccount: identity.roleAccount, clusters: identity.clusters, namespace: identity.namespace!, serviceAccounts: identity.serviceAccounts })
+        : webIdentityTrust(
           providers.map((p) => ({ issuerUrl: p.issuerUrl, providerArn: p.arn })),
           identity.namespace!,
           identity.serviceAccounts,

@@ -9,6 +9,7 @@ import type { PolicyDocument } from '../policy/types';
 import { accountOfArn, nameOfArn, regionOfArn } from '../arn';
 import type { TagList } from './desired';
 import { instanceGrantName, type WorkloadIdentity } from './model';
+import { observePodIdentity, type ObservedPodIdentity, type PodIdentityReadMode } from './pod-identity-reads';
 
 /**
  * Reads what AWS holds, every independent read in parallel. What is read depends on the verb: provisioning reads
@@ -46,6 +47,8 @@ export interface Observed {
   resourcePolicies: Map<string, RawPolicy | undefined>;
   /** verify: documents of attached managed policies, and of the boundary */
   managedDocuments: Map<string, PolicyDocument>;
+  /** a pod-identity identity: its chaining roles, associations and agents (lib/onboarding/pod-identity-reads.ts) */
+  podIdentity?: ObservedPodIdentity;
 }
 
 export const bucketTargetKey = (accountId: string, bucket: string): string => `bucket:${accountId}/${bucket}`;
@@ -66,6 +69,8 @@ export interface ObserveRequest {
   keys: string[];
   /** verify: read the documents of attached managed policies and of the boundary */
   managedDocuments?: { boundaryArn?: string };
+  /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
+  podIdentity?: PodIdentityReadMode;
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -110,6 +115,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const instanceRoleArn = identity.instanceRoleArn;
   const resourcePolicies = new Map<string, RawPolicy | undefined>();
   const managedDocuments = new Map<string, PolicyDocument>();
+  let podIdentity: ObservedPodIdentity | undefined;
 
   const [issuers, providers, trustQuota, role, instanceRole, instanceGrant, key] = await Promise.all([
     req.clusters ? Promise.all(identity.clusters.map((c, i) => clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`))) : Promise.resolve([] as string[]),
@@ -140,6 +146,9 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
           if (d) managedDocuments.set(req.managedDocuments!.boundaryArn!, d);
         })
       : Promise.resolve(),
+    identity.kind === 'pod-identity'
+      ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known)).then((p) => void (podIdentity = p))
+      : Promise.resolve(),
   ]);
   if (instanceRoleArn && (!instanceRole || instanceRole.arn !== instanceRoleArn)) {
     throw new ValidationError('the instance role does not exist', [{ path: 'workload.instanceRoleArn', message: `no role ${instanceRoleArn}` }]);
@@ -158,10 +167,11 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   return {
     issuers,
     providers,
-    trustQuota,
+    trustQuota: podIdentity?.quotas.get(identity.roleAccount) ?? trustQuota,
     role,
     instanceRole: instanceRole ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant } : undefined,
     resourcePolicies,
     managedDocuments,
+    ...(podIdentity ? { podIdentity } : {}),
   };
 }

@@ -7,6 +7,7 @@ import { execute } from './execute';
 import { grantPolicyName, type Change } from './model';
 import { observe } from './observe';
 import { planRole, planStatements } from './plan';
+import { planPodIdentity } from './pod-identity';
 import { forgetIdentity } from './provision';
 import { liveAfter, writtenOf, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
@@ -88,7 +89,10 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
       ]);
       const desired = rest.length ? identityDesired(deps.config, identity, rest, idRec.providers.map((p) => p.issuerUrl)) : undefined;
-      parts[i].push(...planRole({ config: deps.config, identity, observed, desired, removableProviders: removable }).steps);
+      const roleSteps = planRole({ config: deps.config, identity, observed, desired, removableProviders: removable }).steps;
+      // EKS Pod Identity: a removed identity's associations go, except those of an identity here that stays
+      const staying = keys.filter((k) => k !== key).flatMap((k) => (identities.get(k)?.grants.some((g) => g.id !== rec.id) ? identities.get(k)!.bindings : []));
+      parts[i].push(...roleSteps, ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying }).steps);
       if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
       if (!rest.length) removed.push(key);
       afters.push(async (deleted) => {

@@ -20,6 +20,7 @@ import { execute } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
 import { planRole, planStatements } from './plan';
+import { planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
 import { liveAfter, recordBody, writtenOf, type IdentityRecord, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
 
@@ -107,6 +108,7 @@ async function readContext(deps: ServiceDeps, r: Resolved): Promise<ProvisionCon
       knownPolicies: [...new Set([...(identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
       buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
       keys,
+      podIdentity: 'provision',
     }),
     movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined),
   ]);
@@ -128,11 +130,14 @@ function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): P
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
   const grant = grantDesired(r.identity, r.grant);
   const steps = [...planRole({ config: deps.config, identity: r.identity, observed: ctx.observed, desired, grant }).steps];
+  steps.push(...podIdentitySteps({ config: deps.config, identity: r.identity, observed: ctx.observed, grants, roleSteps: steps }));
   if (ctx.moving) {
     const m = ctx.moving;
     const rest = m.record.grants.filter((g) => g.id !== r.id);
     const restDesired = rest.length ? identityDesired(deps.config, m.identity, rest, m.record.providers.map((p) => p.issuerUrl)) : undefined;
-    steps.push(...planRole({ config: deps.config, identity: m.identity, observed: m.observed, desired: restDesired, removableProviders: m.removable }).steps);
+    const away = planRole({ config: deps.config, identity: m.identity, observed: m.observed, desired: restDesired, removableProviders: m.removable }).steps;
+    // the service accounts this grant takes along keep their associations: the new identity re-points them
+    steps.push(...away, ...planPodIdentity({ config: deps.config, identity: m.identity, observed: m.observed, grants: rest, roleSteps: away, handOver: r.identity.bindings }).steps);
   }
   steps.push(...planStatements(r.id, ctx.observed, ctx.record ? writtenOf(ctx.record) : {}, grant));
   return { desired, grant, grants, steps };
@@ -146,7 +151,7 @@ function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: '
     id: r.id,
     status,
     roleArn: identity.roleArn,
-    roles: [{ arn: identity.roleArn, accountId: identity.roleAccount, purpose: identity.kind === 'ec2' ? 'ec2-assumed-workload' : `${identity.kind}-workload` }],
+    roles: [{ arn: identity.roleArn, accountId: identity.roleAccount, purpose: identity.kind === 'ec2' ? 'ec2-assumed-workload' : `${identity.kind}-workload` }, ...podIdentityRoles(identity)],
     changes,
     policies: {
       trust: plan.desired.role.trust,
@@ -162,6 +167,7 @@ function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: '
       roleArn: identity.roleArn,
       bucket: { name: input.bucket.name, region: input.bucket.region, prefix: r.grant.bucket.prefix || undefined, kmsKeyArn: input.bucket.kmsKeyArn },
       workload: input.workload.type === 'eks' ? { ...input.workload, serviceAccounts: identity.serviceAccounts } : input.workload,
+      ...(identity.kind === 'pod-identity' ? { podIdentity: { associations: podIdentityAssociations(identity) } } : {}),
     }),
   };
 }

@@ -111,8 +111,15 @@ export const eksWorkloadSchema = z
         'tool mountpoint-s3-csi only: the namespace of the pods that mount the volume, where the PersistentVolumeClaim goes. Required with driver-level credentials (namespace kube-system, service account s3-csi-driver-sa); with pod-level credentials it is workload.namespace.',
     }),
     velero: veleroInstallSchema.optional(),
+    identity: z
+      .enum(['irsa', 'pod-identity'])
+      .optional()
+      .meta({
+        description:
+          'How the pods get the role. irsa (the default): IAM roles for service accounts, through an IAM OIDC provider for each cluster and the role annotation on the service accounts. pod-identity: EKS Pod Identity associations the service makes (one per cluster and service account; no OIDC provider, no annotation); every cluster needs the eks-pod-identity-agent add-on. With crossAccountMode role-in-bucket-account, a cluster in another account than the bucket gets a role in its own account that chains to the role in the bucket account (the association\'s target role).',
+      }),
   })
-  .meta({ id: 'EksWorkload', description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA).' });
+  .meta({ id: 'EksWorkload', description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA) or EKS Pod Identity.' });
 
 export const ec2WorkloadSchema = z
   .strictObject({

@@ -28,6 +28,14 @@ export interface ResourceStatementParams {
   add: Statement[];
 }
 
+/** An EKS Pod Identity association: a service account of a namespace of a cluster (in the step's account). */
+export interface AssociationRef {
+  clusterName: string;
+  region: string;
+  namespace: string;
+  serviceAccount: string;
+}
+
 export type Step =
   | StepBase<'create-oidc-provider', { issuerUrl: string; tags: TagList }>
   | StepBase<'create-role', { name: string; path: string; trust: PolicyDocument; tags: TagList; boundaryArn?: string; description: string }>
@@ -42,7 +50,10 @@ export type Step =
   | StepBase<'delete-oidc-provider', { arn: string }>
   | StepBase<'put-instance-role-grant', { role: string; policyName: string; document: PolicyDocument }>
   | StepBase<'delete-instance-role-grant', { role: string; policyName: string }>
-  | StepBase<'put-bucket-policy-statements' | 'remove-bucket-policy-statements' | 'put-key-policy-statement' | 'remove-key-policy-statement', ResourceStatementParams>;
+  | StepBase<'put-bucket-policy-statements' | 'remove-bucket-policy-statements' | 'put-key-policy-statement' | 'remove-key-policy-statement', ResourceStatementParams>
+  | StepBase<'create-pod-identity-association', AssociationRef & { roleArn: string; targetRoleArn?: string }>
+  | StepBase<'update-pod-identity-association', AssociationRef & { associationId: string; roleArn: string; targetRoleArn?: string }>
+  | StepBase<'delete-pod-identity-association', AssociationRef & { associationId: string }>;
 
 export type Action = Step['action'];
 

@@ -12,6 +12,7 @@ import { identityDesired } from './desired';
 import { grantPolicyName, GRANT_POLICY_PREFIX } from './model';
 import { bucketTargetKey, observe, type Observed } from './observe';
 import { planRole, planStatements } from './plan';
+import { ASSOCIATIONS_CHECK, planPodIdentity, podIdentityCheckName, podIdentityChecks, podIdentityDriftDetail, type PodIdentityPlan } from './pod-identity';
 import { writtenOf } from './records';
 import type { Step } from './steps';
 
@@ -55,6 +56,10 @@ function checkNameOf(s: Step, grantId: string): string {
     case 'delete-role':
     case 'delete-oidc-provider':
       return 'role';
+    case 'create-pod-identity-association':
+    case 'update-pod-identity-association':
+    case 'delete-pod-identity-association':
+      return ASSOCIATIONS_CHECK;
   }
 }
 
@@ -120,6 +125,7 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
     buckets: [{ accountId: bucketAccount, bucket: b.name, region: b.region }],
     keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
     managedDocuments: { boundaryArn: wantBoundary },
+    podIdentity: 'verify',
   });
   if (!observed.role) {
     check('role', false, '', `role ${identity.roleArn} does not exist`);
@@ -135,8 +141,19 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
     check('plan', false, '', e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged');
     steps = [];
   }
+  // EKS Pod Identity: chaining roles and associations (lib/onboarding/pod-identity.ts)
+  let pod: PodIdentityPlan = { steps: [], conflicts: [] };
+  try {
+    pod = planPodIdentity({ config: deps.config, identity, observed, grants: idRec.grants, roleSteps: steps });
+  } catch (e) {
+    check('plan', false, '', e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged');
+  }
+  steps.push(...pod.steps);
   const drift = new Map<string, string[]>();
-  for (const s of steps) drift.set(checkNameOf(s, id), [...(drift.get(checkNameOf(s, id)) ?? []), driftDetail(s)]);
+  for (const s of steps) {
+    const name = podIdentityCheckName(s, identity) ?? checkNameOf(s, id);
+    drift.set(name, [...(drift.get(name) ?? []), podIdentityDriftDetail(s) ?? driftDetail(s)]);
+  }
   const named = (name: string, ok: string) => check(name, !drift.has(name), ok, (drift.get(name) ?? []).join('; '));
   named('role', `role ${identity.roleArn} exists and carries this workload identity's tags`);
   named('trust-policy', 'the trust policy is as provisioned');
@@ -149,6 +166,7 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
   const extras = [...drift.keys()].filter((n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'));
   if (!extras.length) check('extra-policies', true, 'the role holds no policy beyond its onboardings\' own', '');
   for (const name of extras) check(name, false, '', drift.get(name)!.join('; '));
+  checks.push(...podIdentityChecks(identity, observed, pod, drift));
 
   checks.push(...reachability(deps, rec.request, identity, idRec.grants.map((g) => g.id), observed, bucketAccount, wantBoundary));
   return { ok: checks.every((c) => c.ok), checks };

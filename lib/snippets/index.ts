@@ -2,6 +2,7 @@ import { renderAwsConfig, renderPbmAgentEnv } from './ec2';
 import { SnippetInputError } from './errors';
 import { renderMountpointVolume } from './mountpoint';
 import { renderPbmConfig } from './pbm';
+import { renderPodIdentityNotes } from './pod-identity';
 import { renderPsmdbBackupStorages } from './psmdb-operator';
 import { renderAnnotateScript, renderServiceAccounts } from './serviceaccount';
 import { renderSgClusterAnnotations, renderSgObjectStorage, sgClusterOf } from './stackgres';
@@ -67,7 +68,7 @@ function serviceAccountNotes(tool: SnippetInput['tool'], workload: EksWorkload):
 
 /**
  * The contract's snippet set (section 4): every eks request gets serviceaccount.yaml and annotate.sh plus
- * the tool's files; every ec2 request gets aws-config and pbm-agent.env (which selects its profile), plus
+ * the tool's files (with EKS Pod Identity: pod-identity.md instead of every annotation file); every ec2 request gets aws-config and pbm-agent.env (which selects its profile), plus
  * pbm-config.yaml for pbm. Never credentials.
  */
 export function renderSnippets(input: SnippetInput): Snippets {
@@ -81,6 +82,12 @@ export function renderSnippets(input: SnippetInput): Snippets {
     };
   }
   const eks: EksWorkload = { ...workload, serviceAccounts: uniqueServiceAccounts(workload) };
+  if (input.podIdentity) {
+    // EKS Pod Identity: the associations are made on the EKS side, so no file annotates a service account with
+    // the role (serviceaccount.yaml, annotate.sh, the StackGres and Velero Helm annotation files)
+    const { [SNIPPET_FILES.sgClusterAnnotations]: _sg, [SNIPPET_FILES.veleroValues]: _velero, ...toolFiles } = renderEksToolFiles(input, eks);
+    return { [SNIPPET_FILES.podIdentity]: renderPodIdentityNotes(input.podIdentity.associations), ...toolFiles };
+  }
   const binding = { namespace: eks.namespace, serviceAccounts: eks.serviceAccounts, roleArn: input.roleArn };
   const notes = serviceAccountNotes(input.tool, eks);
   return {

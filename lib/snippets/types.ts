@@ -46,6 +46,17 @@ export interface SnippetInput {
   roleArn: string;
   bucket: BucketRef;
   workload: EksWorkload | Ec2Workload;
+  /** EKS Pod Identity instead of IRSA: the associations the service made (no service-account annotation) */
+  podIdentity?: { associations: readonly PodIdentityAssociation[] };
+}
+
+/** One EKS Pod Identity association: a service account of a cluster, the role it gets, and the target it chains to. */
+export interface PodIdentityAssociation {
+  cluster: EksCluster;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  targetRoleArn?: string;
 }
 
 /** file name -> text */
@@ -64,6 +75,7 @@ export const SNIPPET_FILES = {
   annotateScript: 'annotate.sh',
   pbmAgentEnv: 'pbm-agent.env',
   awsConfig: 'aws-config',
+  podIdentity: 'pod-identity.md',
 } as const;
 
 export type SnippetFileName = (typeof SNIPPET_FILES)[keyof typeof SNIPPET_FILES];

@@ -474,7 +474,24 @@ function validateMountpointVolume(text: string): string[] {
   ];
 }
 
+/**
+ * pod-identity.md has no upstream schema: a Markdown note naming each association (a table row with the cluster,
+ * namespace, service account and role ARN) and the agent add-on, and never an IRSA annotation or a credential.
+ */
+function validatePodIdentityNotes(text: string): string[] {
+  const rows = text.split('\n').filter((l) => /^\| `[^`]+` \|/.test(l));
+  return [
+    ...check(text.startsWith('# EKS Pod Identity\n'), 'pod-identity.md: must start with its title'),
+    ...check(rows.length > 0, 'pod-identity.md: names no association'),
+    ...rows.flatMap((r) => check(/`arn:aws:iam::\d{12}:role\/[^`]+`/.test(r), `pod-identity.md: row without a role ARN: ${r}`)),
+    ...check(text.includes('`eks-pod-identity-agent`'), 'pod-identity.md: must name the eks-pod-identity-agent add-on'),
+    ...check(!/eks\.amazonaws\.com\/role-arn:/.test(text), 'pod-identity.md: must not annotate a service account'),
+    ...check(!/(AKIA|ASIA)[A-Z0-9]{12,}|aws_secret_access_key|secretAccessKey/i.test(text), 'pod-identity.md: must hold no credentials'),
+  ];
+}
+
 const VALIDATORS: Record<string, (text: string) => string[]> = {
+  'pod-identity.md': validatePodIdentityNotes,
   'serviceaccount.yaml': validateServiceAccounts,
   'annotate.sh': validateAnnotateScript,
   'pbm-agent.env': validatePbmAgentEnv,

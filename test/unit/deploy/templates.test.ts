@@ -257,12 +257,35 @@ describe('Provisioner role: delegated role creation', () => {
     }
   });
 
-  it('grants no sts:AssumeRole, iam:PassRole, policy creation or user management at all', () => {
+  it('grants no sts:AssumeRole, policy creation or user management at all', () => {
     const granted = allows.flatMap(actionsOf).map((a) => a.toLowerCase());
-    for (const a of ['sts:assumerole', 'iam:passrole', 'iam:createpolicy', 'iam:createpolicyversion', 'iam:createuser', 'iam:createaccesskey', 'iam:attachuserpolicy']) {
+    for (const a of ['sts:assumerole', 'iam:createpolicy', 'iam:createpolicyversion', 'iam:createuser', 'iam:createaccesskey', 'iam:attachuserpolicy']) {
       expect(granted).not.toContain(a);
     }
     expect(granted.every((a) => /^(iam|s3|kms|eks):[A-Za-z]+$/.test(a))).toBe(true);
+  });
+
+  it('passes roles (iam:PassRole) only of the workload path and prefix, only to EKS Pod Identity, and never below the path', () => {
+    expect(allowing('iam:PassRole')).toEqual([
+      {
+        Sid: 'PassWorkloadRolesToPodIdentity',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: WORKLOAD_ROLES,
+        Condition: { StringEquals: { 'iam:PassedToService': 'pods.eks.amazonaws.com' } },
+      },
+    ]);
+    expect(actionsOf(bySid(provision, 'DenyRoleChangesBelowTheServicePath'))).toContain('iam:PassRole');
+  });
+
+  it('changes EKS Pod Identity associations only in the clusters of its own account, and reads only the agent add-on', () => {
+    const eks = allows.filter((s) => actionsOf(s).some((a) => a.startsWith('eks:')));
+    expect(eks.map((s) => [s.Sid, actionsOf(s).sort(), s.Resource])).toEqual([
+      ['AccountReads', ['eks:DescribeCluster', 'iam:GetAccountSummary', 'iam:ListOpenIDConnectProviders'], '*'],
+      ['PodIdentityAssociationsOfClusters', ['eks:CreatePodIdentityAssociation', 'eks:ListPodIdentityAssociations'], `arn:aws:eks:*:${ACCOUNT}:cluster/*`],
+      ['PodIdentityAssociationChanges', ['eks:DeletePodIdentityAssociation', 'eks:DescribePodIdentityAssociation', 'eks:UpdatePodIdentityAssociation'], `arn:aws:eks:*:${ACCOUNT}:podidentityassociation/*/*`],
+      ['PodIdentityAgentAddon', ['eks:DescribeAddon'], `arn:aws:eks:*:${ACCOUNT}:addon/*/eks-pod-identity-agent/*`],
+    ]);
   });
 
   it('explicitly denies editing or deleting the boundary, removing boundaries, changing itself and roles outside (or below) the path', () => {
@@ -330,13 +353,15 @@ describe('Workload permissions boundary', () => {
     's3:PutObject',
   ];
 
-  it('only allows the listed S3 object/bucket actions, kms:Decrypt/GenerateDataKey and sts:AssumeRole of workload roles', () => {
+  it('only allows the listed S3 object/bucket actions, kms:Decrypt/GenerateDataKey and sts:AssumeRole/TagSession of workload roles', () => {
     expect(statements(boundary).every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
     const granted = statements(boundary).flatMap(actionsOf);
     expect(granted.filter((a) => a.startsWith('s3:')).sort()).toEqual(S3_ALLOWED);
     expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-    expect(granted.filter((a) => !/^(s3|kms):/.test(a))).toEqual(['sts:AssumeRole']);
+    expect(granted.filter((a) => !/^(s3|kms):/.test(a))).toEqual(['sts:AssumeRole', 'sts:TagSession']);
     expect(bySid(boundary, 'Ec2FlowAssume').Resource).toBe('arn:aws:iam::*:role/s3-onboarding/s3ob-*');
+    // EKS Pod Identity role chaining passes the pod's session tags to the target role: also only workload roles
+    expect(bySid(boundary, 'PodIdentityChainTagSession').Resource).toBe('arn:aws:iam::*:role/s3-onboarding/s3ob-*');
     expect(granted.some((a) => a.includes('*'))).toBe(false);
   });
 

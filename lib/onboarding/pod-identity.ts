@@ -1,0 +1,340 @@
+import { boundaryArn, type Config } from '../config';
+import type { ProvisionerSessions } from '../aws/session';
+import * as eksApi from '../aws/eks';
+import { ConflictError } from '../errors';
+import { authorize, type ContextValue } from '../iam-policy/evaluate';
+import type { PolicyDocument as EvalDocument } from '../iam-policy/types';
+import {
+  associationRoleArn,
+  CHAIN_POLICY_NAME,
+  chainGrant,
+  desiredAssociations,
+  eksClusterArn,
+  POD_IDENTITY_AGENT_ADDON,
+  podRoleAccounts,
+  podRoleTrust,
+  PODS_SERVICE_PRINCIPAL,
+  roleArnIn,
+  type DesiredAssociation,
+  type PodCluster,
+  type PodIdentityWho,
+} from '../policy/pod-identity';
+import type { PolicyDocument } from '../policy/types';
+import { roleTags, type GrantDesired, type GrantRef, type IdentityDesired } from './desired';
+import { clusterKey, describeBinding, type WorkloadIdentity } from './model';
+import type { Observed } from './observe';
+import { bindingOf } from './pod-identity-reads';
+import { planRole } from './plan';
+import type { Step } from './steps';
+
+/**
+ * EKS Pod Identity for a workload identity of kind `pod-identity`: its desired state, its plan steps, what they do
+ * in AWS, and what verify checks. The identity's role is built by the common planner (its trust is
+ * `podIdentityTrust`, see desired.ts); this module adds
+ *
+ * - role chaining: for every cluster account other than the role's (`role-in-bucket-account` mode), a role of the
+ *   same name, path and boundary in that account, trusted by EKS Pod Identity for these pods only, whose one
+ *   inline policy lets it assume the identity's role (the association's `targetRoleArn`);
+ * - one association per cluster × service account, naming the role of the cluster's account (and the target);
+ *   created, re-pointed, or deleted with the identity's last grant. An association of one of the identity's
+ *   service accounts that names a role the service does not manage is never taken over (409 before any write).
+ */
+
+export type PodIdentityStep = Extract<Step, { action: 'create-pod-identity-association' | 'update-pod-identity-association' | 'delete-pod-identity-association' }>;
+
+const ROLE_READY = new Set<Step['action']>(['create-role', 'update-trust-policy', 'set-permissions-boundary']);
+const ASSOCIATION_ACTIONS = new Set<Step['action']>(['create-pod-identity-association', 'update-pod-identity-association', 'delete-pod-identity-association']);
+
+export const whoOf = (identity: WorkloadIdentity): PodIdentityWho => ({
+  roleArn: identity.roleArn,
+  roleAccount: identity.roleAccount,
+  clusters: identity.clusters,
+  namespace: identity.namespace ?? '',
+  serviceAccounts: identity.serviceAccounts,
+});
+
+/** The chaining role of a cluster account, as an identity the common role planner understands. */
+const podRoleIdentity = (identity: WorkloadIdentity, accountId: string): WorkloadIdentity => ({ ...identity, roleAccount: accountId, roleArn: roleArnIn(identity.roleArn, accountId) });
+
+function podRoleDesired(config: Config, identity: WorkloadIdentity, accountId: string, grants: readonly GrantRef[]): IdentityDesired {
+  const role = podRoleIdentity(identity, accountId);
+  const who = whoOf(identity);
+  return {
+    identity: role,
+    role: {
+      name: role.roleName,
+      path: config.workloadRolePath,
+      arn: role.roleArn,
+      trust: podRoleTrust(who, accountId),
+      tags: roleTags(config, identity, grants),
+      boundaryArn: boundaryArn(config, accountId),
+      description: `s3-onboarding pod-identity identity ${identity.key}: EKS Pod Identity association role of ${who.namespace}/${who.serviceAccounts.join(',')} in the clusters of account ${accountId}; it only assumes ${identity.roleArn}`.slice(0, 1000),
+    },
+    providers: [],
+    policyNames: [CHAIN_POLICY_NAME],
+  };
+}
+
+/** The accounts' chaining roles (for the answer's `roles`). */
+export function podIdentityRoles(identity: WorkloadIdentity): { arn: string; accountId: string; purpose: string }[] {
+  if (identity.kind !== 'pod-identity') return [];
+  return podRoleAccounts(whoOf(identity)).map((a) => ({ arn: roleArnIn(identity.roleArn, a), accountId: a, purpose: 'pod-identity-association' }));
+}
+
+/** The associations the identity wants (for the snippets). */
+export const podIdentityAssociations = (identity: WorkloadIdentity): DesiredAssociation[] => (identity.kind === 'pod-identity' ? desiredAssociations(whoOf(identity)) : []);
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A role under the service's path with its name prefix: another identity's (stale) role, which may be re-pointed. */
+const isServiceRole = (config: Config, arn: string): boolean =>
+  new RegExp(`^arn:aws:iam::\\d{12}:role${escapeRegExp(config.workloadRolePath)}${escapeRegExp(config.roleNamePrefix)}[\\w+=,.@-]+$`).test(arn);
+
+/** A step of the chaining role: ids unique in the plan (the common planner names steps after the identity key), scope the identity's. */
+function relabel(s: Step, from: string, to: string): Step {
+  const rename = (id: string) => (id.startsWith(`${from}:`) ? `${to}${id.slice(from.length)}` : id);
+  return { ...s, id: rename(s.id), after: s.after.map(rename), scope: { kind: 'identity', key: from } } as Step;
+}
+
+export interface PodIdentityPlanInput {
+  config: Config;
+  identity: WorkloadIdentity;
+  observed: Observed;
+  /** the identity's grants once this change is done; none: the identity goes, and its associations with it */
+  grants: readonly GrantRef[];
+  /** the identity role's own steps: an association waits for the role it names */
+  roleSteps: readonly Step[];
+  /** bindings another identity of the same plan takes over: their associations are re-pointed by it, not deleted */
+  handOver?: readonly string[];
+}
+
+export interface PodIdentityPlan {
+  steps: Step[];
+  /** what refuses a POST (a 409 before any write) and fails verify: missing agents, associations of foreign roles */
+  conflicts: string[];
+}
+
+export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
+  const { config, identity, observed, grants, roleSteps } = input;
+  const pi = observed.podIdentity;
+  if (identity.kind !== 'pod-identity' || !pi) return { steps: [], conflicts: [] };
+  const who = whoOf(identity);
+  const keep = grants.length > 0;
+  const k = identity.key;
+  const scope = { kind: 'identity' as const, key: k };
+  const steps: Step[] = [];
+  const conflicts: string[] = [];
+
+  // role ARN → the steps an association naming it waits for
+  const ready = new Map<string, string[]>([[identity.roleArn, roleSteps.filter((s) => s.resource === identity.roleArn && ROLE_READY.has(s.action)).map((s) => s.id)]]);
+  for (const account of podRoleAccounts(who)) {
+    const role = podRoleIdentity(identity, account);
+    const plan = planRole({
+      config,
+      identity: role,
+      observed: { ...observed, role: pi.podRoles.get(account), trustQuota: pi.quotas.get(account) ?? Infinity, providers: [], instanceRole: undefined },
+      desired: keep ? podRoleDesired(config, identity, account, grants) : undefined,
+      grant: keep ? ({ id: `${k}@${account}`, policyName: CHAIN_POLICY_NAME, permissions: chainGrant(identity.roleArn) } satisfies GrantDesired) : undefined,
+    });
+    const relabelled = plan.steps.map((s) => relabel(s, k, `${k}@${account}`));
+    steps.push(...relabelled);
+    ready.set(role.roleArn, relabelled.filter((s) => ROLE_READY.has(s.action)).map((s) => s.id));
+  }
+
+  if (keep) {
+    for (const m of pi.agentMissing ?? []) {
+      conflicts.push(
+        `cluster ${m.cluster.name} (${m.cluster.accountId}, ${m.cluster.region}) has no usable ${POD_IDENTITY_AGENT_ADDON} add-on${m.status ? ` (status ${m.status})` : ''}: EKS Pod Identity needs its agent on the nodes. Install it (aws eks create-addon --cluster-name ${m.cluster.name} --addon-name ${POD_IDENTITY_AGENT_ADDON}) and retry`,
+      );
+    }
+  }
+
+  const ours = new Set(ready.keys());
+  for (const want of desiredAssociations(who)) {
+    const binding = bindingOf(want.cluster, want.namespace, want.serviceAccount);
+    const have = pi.associations.get(binding);
+    const ref = { clusterName: want.cluster.name, region: want.cluster.region, namespace: want.namespace, serviceAccount: want.serviceAccount };
+    const base = { id: `${k}:association:${binding}`, accountId: want.cluster.accountId, resource: `${eksClusterArn(want.cluster)}#${want.namespace}/${want.serviceAccount}`, scope };
+    if (!keep) {
+      // with the identity's last grant: its associations go, unless the identity taking the binding over re-points them
+      if (have && ours.has(have.roleArn) && !input.handOver?.includes(binding)) {
+        steps.push({ ...base, action: 'delete-pod-identity-association', params: { ...ref, associationId: have.id }, after: [] });
+      }
+      continue;
+    }
+    if (!have) {
+      steps.push({ ...base, action: 'create-pod-identity-association', params: { ...ref, roleArn: want.roleArn, ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}) }, after: ready.get(want.roleArn) ?? [] });
+      continue;
+    }
+    if (!ours.has(have.roleArn) && !isServiceRole(config, have.roleArn)) {
+      conflicts.push(
+        `${describeBinding(binding)} already has EKS Pod Identity association ${have.id} naming role ${have.roleArn}, which this service does not manage: it is never taken over (one association per service account). Delete it (aws eks delete-pod-identity-association --cluster-name ${want.cluster.name} --association-id ${have.id}) or onboard another service account, then retry`,
+      );
+      continue;
+    }
+    if (have.roleArn !== want.roleArn || (have.targetRoleArn ?? '') !== (want.targetRoleArn ?? '') || have.disableSessionTags) {
+      steps.push({ ...base, action: 'update-pod-identity-association', params: { ...ref, associationId: have.id, roleArn: want.roleArn, ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}) }, after: ready.get(want.roleArn) ?? [] });
+    }
+  }
+  return { steps, conflicts };
+}
+
+/** The plan's steps; what the plan cannot do is a 409 naming every cause, before any write. */
+export function podIdentitySteps(input: PodIdentityPlanInput): Step[] {
+  const { steps, conflicts } = planPodIdentity(input);
+  if (conflicts.length) throw new ConflictError(conflicts.join('; '));
+  return steps;
+}
+
+export const isPodIdentityStep = (s: Step): s is PodIdentityStep => ASSOCIATION_ACTIONS.has(s.action);
+
+/** What an association step does in AWS. */
+export async function runPodIdentityStep(sessions: ProvisionerSessions, s: PodIdentityStep): Promise<boolean> {
+  const eks = sessions.eks(s.accountId, s.params.region);
+  const p = s.params;
+  switch (s.action) {
+    case 'create-pod-identity-association':
+      await eksApi.createPodIdentityAssociation(eks, { cluster: p.clusterName, namespace: p.namespace, serviceAccount: p.serviceAccount, roleArn: s.params.roleArn, targetRoleArn: s.params.targetRoleArn });
+      return true;
+    case 'update-pod-identity-association':
+      // an empty target role removes one
+      await eksApi.updatePodIdentityAssociation(eks, p.clusterName, s.params.associationId, s.params.roleArn, s.params.targetRoleArn ?? '');
+      return true;
+    case 'delete-pod-identity-association':
+      return (await eksApi.deletePodIdentityAssociation(eks, p.clusterName, s.params.associationId)) !== undefined;
+  }
+}
+
+// ---------- verify ----------
+
+export const ASSOCIATIONS_CHECK = 'pod-identity-associations';
+export const AGENT_CHECK = 'pod-identity-agent';
+
+/** The drift check a step of this module means: the associations, or a chaining role (by account). */
+export function podIdentityCheckName(s: Step, identity: WorkloadIdentity): string | undefined {
+  if (isPodIdentityStep(s)) return ASSOCIATIONS_CHECK;
+  if (identity.kind === 'pod-identity' && s.accountId !== identity.roleAccount && s.resource.startsWith(roleArnIn(identity.roleArn, s.accountId))) return `pod-role:${s.accountId}`;
+  return undefined;
+}
+
+export function podIdentityDriftDetail(s: Step): string | undefined {
+  const where = (p: { namespace: string; serviceAccount: string; clusterName: string }) => `service account ${p.namespace}/${p.serviceAccount} of cluster ${p.clusterName}`;
+  switch (s.action) {
+    case 'create-pod-identity-association':
+      return `${where(s.params)} has no EKS Pod Identity association`;
+    case 'update-pod-identity-association':
+      return `EKS Pod Identity association ${s.params.associationId} of ${where(s.params)} does not name role ${s.params.roleArn}${s.params.targetRoleArn ? ` with target role ${s.params.targetRoleArn}` : ' without a target role'} and session tags on`;
+    case 'delete-pod-identity-association':
+      return `EKS Pod Identity association ${s.params.associationId} of ${where(s.params)} should not exist`;
+    default:
+      return undefined;
+  }
+}
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const asEval = (d: PolicyDocument): EvalDocument => d as unknown as EvalDocument;
+
+/** The session tags EKS Pod Identity passes for a pod, as request context. */
+function podContext(cluster: PodCluster, namespace: string, serviceAccount: string): Record<string, ContextValue> {
+  const tags: Record<string, string> = {
+    'eks-cluster-arn': eksClusterArn(cluster),
+    'eks-cluster-name': cluster.name,
+    'kubernetes-namespace': namespace,
+    'kubernetes-service-account': serviceAccount,
+  };
+  return {
+    'aws:SecureTransport': 'true',
+    ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
+    'aws:TagKeys': Object.keys(tags),
+  };
+}
+
+/**
+ * Verify's Pod Identity checks: the associations and chaining roles as provisioned (from the plan's diff), the
+ * agent on every cluster, and, over the live trust policies, that exactly the identity's pods get the role: EKS
+ * Pod Identity may assume the association's role for a granted service account of each cluster and for no other
+ * service account, namespace or cluster; with role chaining the target trusts that role, with those tags, and no
+ * other role.
+ */
+export function podIdentityChecks(identity: WorkloadIdentity, observed: Observed, plan: PodIdentityPlan, drift: ReadonlyMap<string, string[]>): Check[] {
+  const pi = observed.podIdentity;
+  if (identity.kind !== 'pod-identity' || !pi) return [];
+  const who = whoOf(identity);
+  const checks: Check[] = [];
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) => checks.push({ name, ok, detail: ok ? ifOk : ifNot });
+  const foreign = plan.conflicts.filter((c) => c.includes('association'));
+  check(
+    ASSOCIATIONS_CHECK,
+    !drift.has(ASSOCIATIONS_CHECK) && !foreign.length,
+    `${who.clusters.length * who.serviceAccounts.length} EKS Pod Identity association(s) name their roles as provisioned`,
+    [...(drift.get(ASSOCIATIONS_CHECK) ?? []), ...foreign].join('; '),
+  );
+  for (const account of podRoleAccounts(who)) {
+    const name = `pod-role:${account}`;
+    check(name, !drift.has(name), `association role ${roleArnIn(identity.roleArn, account)} is as provisioned`, (drift.get(name) ?? []).map((d) => `association role ${roleArnIn(identity.roleArn, account)}: ${d}`).join('; '));
+  }
+  const missing = pi.agentMissing ?? [];
+  check(AGENT_CHECK, !missing.length, `every cluster runs the ${POD_IDENTITY_AGENT_ADDON} add-on`, missing.map((m) => `cluster ${m.cluster.name} has no usable ${POD_IDENTITY_AGENT_ADDON} add-on${m.status ? ` (status ${m.status})` : ''}`).join('; '));
+
+  const sa = who.serviceAccounts[0];
+  const ns = who.namespace;
+  for (const cluster of who.clusters) {
+    const account = cluster.accountId;
+    const roleArn = associationRoleArn(who, account);
+    const role = account === identity.roleAccount ? observed.role : pi.podRoles.get(account);
+    if (!role) continue; // reported as drift above
+    const eksCan = (c: PodCluster, namespace: string, serviceAccount: string) =>
+      ['sts:AssumeRole', 'sts:TagSession'].every(
+        (action) =>
+          authorize({
+            principal: { arn: '', accountId: '', service: PODS_SERVICE_PRINCIPAL },
+            action,
+            resource: roleArn,
+            resourceAccountId: account,
+            identityPolicies: [],
+            resourcePolicy: asEval(role.trust),
+            resourcePolicyRequired: true,
+            context: podContext(c, namespace, serviceAccount),
+          }).allowed,
+      );
+    const failures: string[] = [];
+    if (!eksCan(cluster, ns, sa)) failures.push(`EKS Pod Identity cannot assume ${roleArn} for ${ns}/${sa}`);
+    if (eksCan(cluster, ns, `${sa}-not-granted`)) failures.push('another service account of the namespace gets the role too');
+    if (eksCan(cluster, `${ns}-not-granted`, sa)) failures.push('a service account of another namespace gets the role too');
+    if (eksCan({ ...cluster, name: `${cluster.name}-not-granted` }, ns, sa)) failures.push('a pod of another cluster gets the role too');
+    if (account !== identity.roleAccount && observed.role) {
+      const target = observed.role;
+      const chainCan = (principalRoleArn: string, identityPolicies: EvalDocument[], serviceAccount: string) =>
+        ['sts:AssumeRole', 'sts:TagSession'].every(
+          (action) =>
+            authorize({
+              principal: { arn: `arn:aws:sts::${account}:assumed-role/${principalRoleArn.split('/').pop()}/verify`, accountId: account, roleArn: principalRoleArn },
+              action,
+              resource: identity.roleArn,
+              resourceAccountId: identity.roleAccount,
+              identityPolicies,
+              resourcePolicy: asEval(target.trust),
+              resourcePolicyRequired: true,
+              context: podContext(cluster, ns, serviceAccount),
+            }).allowed,
+        );
+      const chainPolicies = [...role.inline.values()].map((p) => asEval(p.document));
+      const anything = asEval({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
+      if (!chainCan(roleArn, chainPolicies, sa)) failures.push(`${roleArn} cannot assume the target role ${identity.roleArn}`);
+      if (chainCan(`arn:aws:iam::${account}:role/s3-onboarding-verify-not-granted`, [anything], sa)) failures.push('another role of the cluster account can assume the target role');
+      if (chainCan(roleArn, chainPolicies, `${sa}-not-granted`)) failures.push('the target role trusts the association role for other service accounts too');
+    }
+    check(
+      `reach:pod-identity:${clusterKey(cluster)}`,
+      failures.length === 0,
+      `${ns}/${sa} of cluster ${cluster.name} gets ${identity.roleArn} through EKS Pod Identity${account !== identity.roleAccount ? ` (chained from ${roleArn})` : ''}; other service accounts, namespaces, clusters and roles cannot`,
+      failures.join('; '),
+    );
+  }
+  return checks;
+}
