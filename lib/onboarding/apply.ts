@@ -10,6 +10,7 @@ import { runPodIdentityStep } from './pod-identity';
 import type { PolicyTarget, PolicyWriter } from './policy-writer';
 import type { ResourceStatementParams, Step } from './steps';
 import type { StepRunner } from './execute';
+import type { ProviderDeletion } from './context';
 
 /** What each step does in AWS: the executor's only link to the adapters. */
 
@@ -47,8 +48,8 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
 export interface RunnerDeps {
   sessions: ProvisionerSessions;
   writer: PolicyWriter;
-  /** asked right before an OIDC provider is deleted: false when something adopted it meanwhile (skip) */
-  mayDeleteProvider?: (arn: string) => Promise<boolean>;
+  /** how OIDC providers are deleted: a claim right before (false: something adopted it meanwhile; skip) */
+  providers?: ProviderDeletion;
 }
 
 export function stepRunner(deps: RunnerDeps): StepRunner {
@@ -85,9 +86,16 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
         return (await iamApi.detachRolePolicy(iam, s.params.role, s.params.policyArn)) !== undefined;
       case 'delete-role':
         return (await iamApi.deleteRole(iam, s.params.role)) !== undefined;
-      case 'delete-oidc-provider':
-        if (deps.mayDeleteProvider && !(await deps.mayDeleteProvider(s.params.arn))) return false;
-        return (await iamApi.deleteOidcProvider(iam, s.params.arn)) !== undefined;
+      case 'delete-oidc-provider': {
+        if (deps.providers && !(await deps.providers.claim(s.params.arn))) return false;
+        let deleted = false;
+        try {
+          deleted = (await iamApi.deleteOidcProvider(iam, s.params.arn)) !== undefined;
+          return deleted;
+        } finally {
+          await deps.providers?.release(s.params.arn, deleted);
+        }
+      }
       case 'put-bucket-policy-statements':
       case 'remove-bucket-policy-statements':
       case 'put-key-policy-statement':

@@ -45,6 +45,8 @@ export interface Observed {
   instanceRole?: ObservedInstanceRole;
   /** resource policies by target: `bucket:<account>/<name>` or `key:<arn>` (absent: the resource has none) */
   resourcePolicies: Map<string, RawPolicy | undefined>;
+  /** the same targets' tags, when asked for: whether their owner opted in to changes by the service */
+  resourceTags: Map<string, TagList>;
   /** verify: documents of attached managed policies, and of the boundary */
   managedDocuments: Map<string, PolicyDocument>;
   /** a pod-identity identity: its chaining roles, associations and agents (lib/onboarding/pod-identity-reads.ts) */
@@ -67,6 +69,8 @@ export interface ObserveRequest {
   /** resource policies to read */
   buckets: { accountId: string; bucket: string; region: string }[];
   keys: string[];
+  /** read the buckets' and keys' tags too (a write needs the owner's opt-in tag) */
+  tags?: boolean;
   /** verify: read the documents of attached managed policies and of the boundary */
   managedDocuments?: { boundaryArn?: string };
   /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
@@ -114,6 +118,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const irsa = identity.kind === 'irsa';
   const instanceRoleArn = identity.instanceRoleArn;
   const resourcePolicies = new Map<string, RawPolicy | undefined>();
+  const resourceTags = new Map<string, TagList>();
   const managedDocuments = new Map<string, PolicyDocument>();
   let podIdentity: ObservedPodIdentity | undefined;
 
@@ -134,12 +139,16 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
         })
       : Promise.resolve(),
     ...req.buckets.map(async (b) => {
-      const text = await s3Api.getBucketPolicyText(sessions.s3(b.accountId, b.region), b.bucket, b.accountId);
+      const s3 = sessions.s3(b.accountId, b.region);
+      const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? s3Api.getBucketTags(s3, b.bucket, b.accountId) : undefined]);
       resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
+      if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
     }),
     ...req.keys.map(async (k) => {
-      const text = await kmsApi.getKeyPolicyText(sessions.kms(accountOfArn(k), regionOfArn(k)), k);
+      const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
+      const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? kmsApi.getKeyTags(kms, k) : undefined]);
       resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
+      if (tags) resourceTags.set(keyTargetKey(k), tags);
     }),
     req.managedDocuments?.boundaryArn
       ? iamApi.getManagedPolicyDocument(roleIam, req.managedDocuments.boundaryArn).then((d) => {
@@ -171,6 +180,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     role,
     instanceRole: instanceRole ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant } : undefined,
     resourcePolicies,
+    resourceTags,
     managedDocuments,
     ...(podIdentity ? { podIdentity } : {}),
   };

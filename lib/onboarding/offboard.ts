@@ -1,7 +1,7 @@
 import { NotFoundError, PartiallyAppliedError } from '../errors';
 import { stepRunner } from './apply';
 import { visibleTo } from './reads';
-import { callerSafe, identityLock, providerLock, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
+import { callerSafe, identityLock, providerDeletion, providerLock, recordAfterWrites, type ProviderDeletion, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
 import { identityDesired } from './desired';
 import { execute } from './execute';
 import { grantPolicyName, type Change } from './model';
@@ -44,7 +44,7 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
     let current = await deps.store.saveRecord({ ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } }, rec.version, rec);
     let live = current.live;
     const done: Change[] = [];
-    const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, mayDeleteProvider: finish.providerGuard }), (step) => {
+    const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }), (step) => {
       live = liveAfter(live, step, id);
       done.push(changeOf(step));
     });
@@ -56,23 +56,23 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
         await deps.store.saveRecord({ ...rec }, current.version, current);
         throw cause;
       }
-      current = await deps.store.saveRecord({ ...current, live, attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, current.version, current);
+      current = await recordAfterWrites(id, deps.store.saveRecord({ ...current, live, attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, current.version, current));
       throw new PartiallyAppliedError(
         `onboarding ${id} was partly removed (${done.length} of ${steps.length} steps: ${done.map((c) => c.action).join(', ')}) before it failed: ${callerSafe(cause)}. Retry the DELETE to finish it.`,
       );
     }
-    await finish.after(exec.done.filter((d) => d.step.action === 'delete-oidc-provider' && d.wrote).map((d) => d.step.resource));
-    await deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current);
+    await recordAfterWrites(id, finish.after());
+    await recordAfterWrites(id, deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current));
     return { id, status: 'deleted' as const, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
   });
 }
 
 /** The removal plan of one grant, and what to record once it has run. */
-async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{ steps: Step[]; finish: { after: (deletedProviders: string[]) => Promise<void>; providerGuard?: (arn: string) => Promise<boolean> } }> {
+async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{ steps: Step[]; finish: { after: () => Promise<void>; providers: ProviderDeletion } }> {
   const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
   const identities = await deps.store.getIdentities(keys);
   const parts: Step[][] = keys.map(() => []);
-  const afters: ((deleted: string[]) => Promise<void>)[] = [];
+  const afters: (() => Promise<void>)[] = [];
   const removed: string[] = [];
   const written = writtenOf(rec);
   const buckets = written.bucketStatements ? [{ accountId: written.bucketStatements.accountId, bucket: written.bucketStatements.bucket, region: written.bucketStatements.region }] : [];
@@ -85,7 +85,7 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
       const identity = identityOfRecord(idRec);
       const rest = idRec.grants.filter((g) => g.id !== rec.id);
       const [observed, removable] = await Promise.all([
-        observe(deps.sessions, { identity, knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)), buckets: i === 0 ? buckets : [], keys: i === 0 ? keyArns : [] }),
+        observe(deps.sessions, { identity, knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)), buckets: i === 0 ? buckets : [], keys: i === 0 ? keyArns : [], tags: true }),
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
       ]);
       const desired = rest.length ? identityDesired(deps.config, identity, rest, idRec.providers.map((p) => p.issuerUrl)) : undefined;
@@ -95,16 +95,12 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
       parts[i].push(...roleSteps, ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying }).steps);
       if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
       if (!rest.length) removed.push(key);
-      afters.push(async (deleted) => {
+      afters.push(async () => {
         if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);
-        else await forgetIdentity(deps, idRec, deleted);
+        else await forgetIdentity(deps, idRec);
       });
     }),
   );
   // a provider is deleted only if, once the identities removed here stop using it, nothing else does
-  const guard = async (arn: string): Promise<boolean> => {
-    await Promise.all(removed.map((k) => deps.store.removeProviderUser(arn, k)));
-    return deps.store.markProviderDeleting(arn);
-  };
-  return { steps: parts.flat(), finish: { after: async (deleted) => void (await Promise.all(afters.map((f) => f(deleted)))), providerGuard: guard } };
+  return { steps: parts.flat(), finish: { after: async () => void (await Promise.all(afters.map((f) => f()))), providers: providerDeletion(deps, removed) } };
 }

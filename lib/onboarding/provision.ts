@@ -1,7 +1,7 @@
-import { ConflictError, PartiallyAppliedError, TransientError } from '../errors';
+import { ConflictError, PartiallyAppliedError, ServiceError, TransientError } from '../errors';
 import { renderSnippets } from '../snippets';
 import { samePolicy } from '../policy/compare';
-import { canonicalJson } from '../store/store';
+import { canonicalJson } from '../json';
 import { stepRunner } from './apply';
 import {
   callerSafe,
@@ -9,7 +9,9 @@ import {
   enforceGuardrails,
   identityLock,
   identityOfRecord,
+  providerDeletion,
   providerLock,
+  recordAfterWrites,
   removableProviders,
   type Caller,
   type HttpResult,
@@ -21,7 +23,7 @@ import { describeBinding, grantPolicyName, type Change, type OnboardingInput, ty
 import { observe, type Observed } from './observe';
 import { planRole, planStatements } from './plan';
 import { planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
-import { liveAfter, recordBody, writtenOf, type IdentityRecord, type OnboardingRecord } from './records';
+import { liveAfter, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
 
 /**
@@ -108,6 +110,7 @@ async function readContext(deps: ServiceDeps, r: Resolved): Promise<ProvisionCon
       knownPolicies: [...new Set([...(identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
       buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
       keys,
+      tags: true,
       podIdentity: 'provision',
     }),
     movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined),
@@ -290,23 +293,41 @@ async function rollback(deps: ServiceDeps, r: Resolved, intent: Intent): Promise
 }
 
 /** After the last grant left an identity: forget it, its bindings and its share of the providers. */
-export async function forgetIdentity(deps: ServiceDeps, record: IdentityRecord, deletedProviders: string[]): Promise<void> {
+export async function forgetIdentity(deps: ServiceDeps, record: IdentityRecord): Promise<void> {
   const { store } = deps;
   await Promise.all([
     store.deleteIdentity(record),
     ...record.bindings.map((b) => store.releaseBinding(b, record.key)),
-    ...record.providers.map(async (p) => {
-      await store.removeProviderUser(p.arn, record.key);
-      if (deletedProviders.includes(p.arn)) await store.forgetProvider(p.arn);
-    }),
+    ...record.providers.map((p) => store.removeProviderUser(p.arn, record.key)),
   ]);
 }
 
-/** Before deleting a provider: take this identity off it and mark it, only if no other identity adopted it meanwhile. */
-export const providerGuard = (deps: ServiceDeps, identityKey: string) => async (arn: string): Promise<boolean> => {
-  await deps.store.removeProviderUser(arn, identityKey);
-  return deps.store.markProviderDeleting(arn);
-};
+/**
+ * Takes a new grant back out of AWS: the identity with the grants it had before (none: its role goes, with the
+ * OIDC providers this request created), this grant's policy and statements gone. True when every step of that
+ * plan succeeded.
+ */
+async function undo(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext, written: GrantLive, createdProviders: string[]): Promise<boolean> {
+  // a new grant: the identity keeps the grants it had, and this one goes
+  const before = (ctx.identityRecord?.grants ?? []).filter((g) => g.id !== r.id);
+  const targets = [written.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b);
+  const observed = await observe(deps.sessions, {
+    identity: r.identity,
+    knownPolicies: [...new Set([...before.map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
+    buckets: [...new Map(targets.map((b) => [`${b.accountId}/${b.bucket}`, { accountId: b.accountId, bucket: b.bucket, region: b.region }])).values()],
+    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+  });
+  const desired = before.length ? identityDesired(deps.config, r.identity, before, ctx.observed.issuers) : undefined;
+  const roleSteps = planRole({ config: deps.config, identity: r.identity, observed, desired, removableProviders: desired ? [] : createdProviders }).steps;
+  const steps = [
+    ...roleSteps,
+    // EKS Pod Identity: chaining roles and associations back to the identity's previous grants (none: gone)
+    ...planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps,
+    ...planStatements(r.id, observed, written, undefined),
+  ];
+  const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: providerDeletion(deps, [r.identity.key]) }));
+  return exec.failed.length === 0;
+}
 
 export async function provision(deps: ServiceDeps, input: OnboardingInput, caller: Caller): Promise<HttpResult> {
   enforceGuardrails(deps, caller, input);
@@ -347,19 +368,25 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     let live = rec.live;
     const done: Change[] = [];
     let progress: Promise<unknown> = Promise.resolve();
-    const exec = await execute(plan.steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, mayDeleteProvider: ctx.moving ? providerGuard(deps, ctx.moving.identity.key) : undefined }), (step) => {
+    let progressFailed = false;
+    const exec = await execute(plan.steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined }), (step) => {
+      const before = live;
       live = liveAfter(live, step, r.id);
       done.push(changeOf(step));
+      // what is live is recorded as soon as it changes, in order and off the AWS calls' critical path; the other
+      // steps' progress is recorded with the outcome below
+      if (live === before) return;
       const snapshot = { live, stepsDone: [...done] };
-      // progress is recorded in order, off the AWS calls' critical path; the outcome below does not depend on it
       progress = progress
         .then(async () => {
           rec = await deps.store.saveRecord({ ...rec, live: snapshot.live, attempt: { ...rec.attempt!, stepsDone: snapshot.stepsDone } }, rec.version, rec);
         })
-        .catch(() => undefined);
+        .catch(() => {
+          progressFailed = true;
+        });
     });
     await progress;
-    const latest = (await deps.store.getRecord(r.id)) ?? rec;
+    const latest = progressFailed ? ((await deps.store.getRecord(r.id)) ?? rec) : rec;
     const wrote = exec.done.some((d) => d.wrote);
 
     if (exec.failed.length) {
@@ -368,24 +395,36 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
         await rollback(deps, r, { ...intent, record: latest });
         throw cause;
       }
-      await deps.store.saveRecord({ ...latest, status: 'failed', live, attempt: { ...latest.attempt, stepsPlanned: plan.steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, latest.version, latest);
+      // a new grant refused only after it wrote (a bucket or key policy a concurrent batch filled meanwhile, a
+      // statement that appeared in the way, a denial): undo what this request wrote, then refuse, as a 4xx leaves
+      // nothing written. A change to an existing grant is not undone (its previous state may be drift nobody wants
+      // back): it is a 503 that says to retry.
+      if (cause instanceof ServiceError && cause.status < 500 && !ctx.record && !ctx.moving) {
+        const createdProviders = exec.done.filter((d) => d.step.action === 'create-oidc-provider' && d.wrote).map((d) => d.step.resource);
+        if (await undo(deps, r, ctx, writtenOf({ live, attempt: latest.attempt }), createdProviders).catch(() => false)) {
+          await rollback(deps, r, { ...intent, record: latest });
+          throw cause;
+        }
+      }
+      await recordAfterWrites(r.id, deps.store.saveRecord({ ...latest, status: 'failed', live, attempt: { ...latest.attempt, stepsPlanned: plan.steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, latest.version, latest));
       throw new PartiallyAppliedError(
         `onboarding ${r.id} was partially applied (${done.length} of ${plan.steps.length} steps: ${done.map((c) => c.action).join(', ') || 'none'}) before it failed: ${callerSafe(cause)}. Retry the same request to finish it, or DELETE /v1/onboardings/${r.id} to remove what was written.`,
       );
     }
 
     const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
-    const saved = await deps.store.saveRecord(
-      { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
-      latest.version,
-      latest,
+    const saved = await recordAfterWrites(
+      r.id,
+      deps.store.saveRecord(
+        { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
+        latest.version,
+        latest,
+      ),
     );
     if (ctx.moving) {
       const m = ctx.moving;
       const rest = m.record.grants.filter((g) => g.id !== r.id);
-      const deleted = exec.done.filter((d) => d.step.action === 'delete-oidc-provider' && d.wrote).map((d) => d.step.resource);
-      if (rest.length) await deps.store.saveIdentity({ ...m.record, grants: rest }, m.record.version);
-      else await forgetIdentity(deps, m.record, deleted);
+      await recordAfterWrites<unknown>(r.id, rest.length ? deps.store.saveIdentity({ ...m.record, grants: rest }, m.record.version) : forgetIdentity(deps, m.record));
     }
     return { statusCode: wrote ? 201 : 200, body: recordBody(saved) };
   });

@@ -1,6 +1,5 @@
 import * as z from 'zod';
 import { accountOfArn, regionOfArn } from '../arn';
-import { ValidationError, type FieldError } from '../errors';
 import { accessLevels, UnsupportedAccessError } from '../policy/actions';
 import { defaultServiceAccounts, MOUNTPOINT_DRIVER_NAMESPACE, MOUNTPOINT_DRIVER_SERVICE_ACCOUNT } from '../snippets/defaults';
 import { STACKGRES_SA_SUFFIX } from '../snippets/stackgres';
@@ -88,7 +87,10 @@ export const eksWorkloadSchema = z
           seen.add(key);
         });
       })
-      .meta({ description: 'The clusters whose pods get access (for example a backup and a restore cluster); they share one role and must be in one account.' }),
+      .meta({
+        description:
+          'The clusters whose pods get access (for example a backup and a restore cluster); they share one role. Clusters in several accounts need crossAccountMode role-in-bucket-account.',
+      }),
     namespace: namespaceSchema,
     serviceAccounts: z
       .array(serviceAccountNameSchema)
@@ -157,13 +159,6 @@ const onboardingRequestFields = z.strictObject({
 
 type Fields = z.output<typeof onboardingRequestFields>;
 
-/** The account the workload's identity lives in, or undefined when EKS clusters span accounts (an error). */
-export function workloadAccountId(workload: Fields['workload']): string | undefined {
-  if (workload.type === 'ec2') return accountOfArn(workload.instanceRoleArn);
-  const accounts = new Set(workload.clusters.map((c) => c.accountId));
-  return accounts.size === 1 ? workload.clusters[0]!.accountId : undefined;
-}
-
 interface CrossFieldIssue {
   path: (string | number)[];
   message: string;
@@ -182,16 +177,17 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
   }
 
   if (workload.type === 'eks') {
-    const first = workload.clusters[0]!.accountId;
-    workload.clusters.forEach((c, i) => {
-      if (c.accountId !== first) {
-        issues.push({
-          path: ['workload', 'clusters', i, 'accountId'],
-          message:
-            'must equal workload.clusters.0.accountId: clusters in multiple accounts are not supported (the clusters share one role); onboard each account separately',
-        });
-      }
-    });
+    const accounts = new Set(workload.clusters.map((c) => c.accountId));
+    if (accounts.size > 1 && req.crossAccountMode !== 'role-in-bucket-account') {
+      issues.push({
+        path: ['crossAccountMode'],
+        message:
+          "must be role-in-bucket-account when the clusters are in several accounts: one role in the bucket's account can trust clusters of any account, while bucket-policy mode puts the role in the workload's one account",
+      });
+    }
+    if (accounts.size > 1 && bucket.accountId === undefined) {
+      issues.push({ path: ['bucket', 'accountId'], message: 'is required when the clusters are in several accounts (the role lives in the bucket account)' });
+    }
     const helmWithoutName =
       tool === 'velero' && workload.velero?.installMethod === 'helm' && workload.velero.helmReleaseName === undefined && workload.serviceAccounts === undefined;
     if (helmWithoutName) {
@@ -216,8 +212,8 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
   if (workload.type === 'eks') issues.push(...mountpointIssues(req, workload), ...veleroIssues(req, workload), ...stackgresIssues(req, workload));
 
   if (req.crossAccountMode !== undefined) {
-    const workloadAccount = workloadAccountId(workload);
-    if (bucket.accountId === undefined || (workloadAccount !== undefined && bucket.accountId === workloadAccount)) {
+    const workloadAccounts = workload.type === 'eks' ? workload.clusters.map((c) => c.accountId) : [accountOfArn(workload.instanceRoleArn)];
+    if (bucket.accountId === undefined || workloadAccounts.every((a) => a === bucket.accountId)) {
       issues.push({
         path: ['crossAccountMode'],
         message: "is only allowed when bucket.accountId is given and differs from the workload's account (cross-account access)",
@@ -316,8 +312,8 @@ export const onboardingRequestSchema = onboardingRequestFields
       '- workload.claimNamespace only for mountpoint-s3-csi: required with driver-level credentials (kube-system/s3-csi-driver-sa), else equal to workload.namespace;',
       '- workload.velero only for velero; with installMethod helm, helmReleaseName unless workload.serviceAccounts names the one service account;',
       '- stackgres service accounts are <sgcluster>-patroni;',
-      '- all clusters of an eks workload are in one account;',
-      "- crossAccountMode only when bucket.accountId is given and differs from the workload's account (the clusters' account, or the instance role's);",
+      '- clusters of an eks workload in several accounts need crossAccountMode role-in-bucket-account and bucket.accountId;',
+      "- crossAccountMode only when bucket.accountId is given and differs from a workload account (a cluster's account, or the instance role's);",
       "- bucket.kmsKeyArn is a key in bucket.region.",
     ].join('\n'),
   });
@@ -327,127 +323,13 @@ export type OnboardingRequestInput = z.input<typeof onboardingRequestSchema>;
 export type EksWorkloadRequest = Extract<OnboardingRequest['workload'], { type: 'eks' }>;
 export type Ec2WorkloadRequest = Extract<OnboardingRequest['workload'], { type: 'ec2' }>;
 
-/** Query of GET /v1/onboardings. */
-export const listOnboardingsQuerySchema = z.strictObject({
-  cluster: eksClusterNameSchema.optional().meta({ description: 'Only onboardings that include an EKS cluster of this name.' }),
-  bucket: bucketNameSchema.optional().meta({ description: 'Only onboardings of this bucket.' }),
-  nextToken: z
-    .string()
-    .min(1, 'must be 1-2048 characters (nextToken)')
-    .max(2048, 'must be 1-2048 characters (nextToken)')
-    .regex(/^[A-Za-z0-9+/=_.-]*$/, 'must be a token returned by a previous page (nextToken)')
-    .optional()
-    .meta({ description: 'Opaque token of the next page, from the previous response.' }),
-  limit: z.coerce
-    .number()
-    .int('must be an integer from 1 to 100 (limit)')
-    .min(1, 'must be an integer from 1 to 100 (limit)')
-    .max(100, 'must be an integer from 1 to 100 (limit)')
-    .optional()
-    .meta({ description: 'Maximum items per page (1-100).' }),
-});
-
-export type ListOnboardingsQuery = z.output<typeof listOnboardingsQuerySchema>;
-
-// ---------- errors as data ----------
-
-const IDENTIFIER = /^[A-Za-z0-9_$-]+$/;
-const MAX_SEGMENT = 100;
-const MAX_ERRORS = 50;
-
-/**
- * The path of a field, as used in `errors[].path`: segments joined with `.`, array indexes as numbers
- * (`workload.clusters.0.name`, `bucket.prefix`). A segment that is not made only of `A-Z a-z 0-9 _ $ -` (an
- * unknown field or a tag key such as `team.name`) is written as a bracketed JSON string with every non-ASCII or
- * control character escaped: `tags["team.name"]`, `bucket["\u202e"]`. Segments over 100 characters are cut,
- * ending in `...`. The request body itself is the empty path `""`.
- */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const raw of path) {
-    const seg = typeof raw === 'symbol' ? (raw.description ?? '') : String(raw);
-    if (IDENTIFIER.test(seg) && seg.length <= MAX_SEGMENT) {
-      out += out === '' ? seg : `.${seg}`;
-    } else {
-      const cut = seg.length > MAX_SEGMENT ? `${seg.slice(0, MAX_SEGMENT)}...` : seg;
-      const quoted = JSON.stringify(cut).replace(
-        /[^\x20-\x7E]/g,
-        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-      );
-      out += `[${quoted}]`;
-    }
-  }
-  return out;
-}
-
-function typeOf(input: unknown): string {
-  if (input === null) return 'null';
-  if (Array.isArray(input)) return 'array';
-  return typeof input;
-}
-
-const withArticle = (t: string): string => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
-
-/** Messages for the issues that no schema names itself (types, enums, unknown keys). */
-const errorMap: z.core.$ZodErrorMap = (iss) => {
-  switch (iss.code) {
-    case 'invalid_type': {
-      if (iss.input === undefined) return 'is required';
-      const expected = iss.expected === 'object' ? 'JSON object' : iss.expected;
-      const received = typeOf(iss.input);
-      return `must be ${withArticle(expected)}, not ${received === 'null' ? 'null' : withArticle(received)}`;
-    }
-    case 'invalid_value':
-      if (iss.input === undefined) return 'is required';
-      return `must be ${iss.values.length === 1 ? '' : 'one of: '}${iss.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_union':
-      if ('options' in iss && Array.isArray(iss.options)) {
-        return `must be one of: ${iss.options.map((v) => JSON.stringify(v)).join(', ')}`;
-      }
-      return 'matches none of the allowed shapes';
-    case 'unrecognized_keys':
-      return 'is not an allowed field (unknown fields are rejected)';
-    default:
-      return undefined;
-  }
-};
-
-/** zod issues as `{ path, message }`: one per unknown key, and one per rule a record key breaks. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
-  const out: FieldError[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: issue.message });
-    } else if (issue.code === 'invalid_key') {
-      // a record key broke the key schema's rules: report each rule at the key's path
-      for (const sub of issue.issues) out.push({ path: formatPath(issue.path), message: sub.message });
-    } else {
-      out.push({ path: formatPath(issue.path), message: issue.message });
-    }
-  }
-  return out;
-}
-
-/**
- * Parses any value against a schema, turning failure into a ValidationError whose `errors` are data (at most
- * 50; the message says when there were more).
- */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(input, { error: errorMap });
-  if (result.success) return result.data;
-  const all = fieldErrors(result.error);
-  const errors = all.slice(0, MAX_ERRORS);
-  const count = all.length === 1 ? '1 error' : `${all.length} errors`;
-  const shown = errors.length < all.length ? `, the first ${errors.length} listed` : '';
-  throw new ValidationError(`${what} is invalid: ${count}${shown}.`, errors);
-}
-
 /** Validates the body of POST /v1/onboardings (already JSON-parsed). Throws ValidationError. */
 export function parseOnboardingRequest(body: unknown): OnboardingRequest {
   return parseWith(onboardingRequestSchema, body, 'The request body');
 }
 
-/** Validates the query of GET /v1/onboardings. Throws ValidationError. */
-export function parseListOnboardingsQuery(query: unknown): ListOnboardingsQuery {
-  return parseWith(listOnboardingsQuerySchema, query ?? {}, 'The query');
-}
+
+// the request's field paths and messages, and the list query, live in their own light modules
+import { parseWith } from './parse';
+export { fieldErrors, formatPath, parseWith } from './parse';
+export { listOnboardingsQuerySchema, parseListOnboardingsQuery, type ListOnboardingsQuery } from './list-query';
