@@ -17,7 +17,7 @@ import {
   type HttpResult,
   type ServiceDeps,
 } from './context';
-import { grantDesired, identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type Resolved } from './desired';
+import { grantDesired, identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type ProviderRef, type Resolved } from './desired';
 import { execute } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
@@ -86,36 +86,68 @@ function checkBindings(r: Resolved, ctx: { bindings: Map<string, string> }, hold
   );
 }
 
-async function readContext(deps: ServiceDeps, r: Resolved): Promise<ProvisionContext> {
-  const { store, sessions } = deps;
+interface StoreContext {
+  record?: OnboardingRecord;
+  tombstone?: OnboardingRecord;
+  identityRecord?: IdentityRecord;
+  bindings: Map<string, string>;
+  holders: Map<string, IdentityRecord>;
+  movingFrom?: string;
+}
+
+/** What the store says: the onboarding, its identity, who holds its bindings. A binding held elsewhere is a 409. */
+async function readStore(deps: ServiceDeps, r: Resolved): Promise<StoreContext> {
+  const { store } = deps;
   const [stored, identityRecord, bindings] = await Promise.all([store.getRecord(r.id), store.getIdentity(r.identity.key), store.getBindings(r.identity.bindings)]);
   const record = stored && stored.status !== 'deleted' ? stored : undefined;
   const movingFrom = record?.movingFrom ?? (record && record.identityKey !== r.identity.key ? record.identityKey : undefined);
   const otherKeys = [...new Set([...bindings.values(), ...(movingFrom ? [movingFrom] : [])])].filter((k) => k !== r.identity.key);
   const holders = otherKeys.length ? await store.getIdentities(otherKeys) : new Map<string, IdentityRecord>();
-  // refused before any AWS call
   checkBindings(r, { bindings }, holders);
+  return { record, tombstone: stored?.status === 'deleted' ? stored : undefined, identityRecord, bindings, holders, movingFrom };
+}
 
+/**
+ * What AWS holds for this grant. Started before the store has answered (the store's view of the identity, read
+ * before the lock, only says which inline policies to read at once; others are read after listing them).
+ */
+function readAws(deps: ServiceDeps, r: Resolved, hint: { record?: OnboardingRecord; identityRecord?: IdentityRecord }): Promise<Observed> {
   const want = grantDesired(r.identity, r.grant);
-  const written = record ? writtenOf(record) : {};
+  const written = hint.record && hint.record.status !== 'deleted' ? writtenOf(hint.record) : {};
   const buckets = [written.bucketStatements, want.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b).map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }));
   const keys = [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))];
-  const movingRecord = movingFrom ? holders.get(movingFrom) : undefined;
-  const [observed, moving] = await Promise.all([
-    observe(sessions, {
-      identity: r.identity,
-      clusters: r.identity.kind === 'irsa',
-      bucketLocation: { accountId: r.grant.bucketAccount, name: r.grant.bucket.name, region: r.grant.bucket.region, path: 'bucket' },
-      key: r.grant.bucket.kmsKeyArn,
-      knownPolicies: [...new Set([...(identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
-      buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
-      keys,
-      tags: true,
-      podIdentity: 'provision',
-    }),
-    movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined),
-  ]);
-  return { record, tombstone: stored?.status === 'deleted' ? stored : undefined, identityRecord, bindings, observed, moving };
+  return observe(deps.sessions, {
+    identity: r.identity,
+    clusters: r.identity.kind === 'irsa',
+    bucketLocation: { accountId: r.grant.bucketAccount, name: r.grant.bucket.name, region: r.grant.bucket.region, path: 'bucket' },
+    key: r.grant.bucket.kmsKeyArn,
+    knownPolicies: [...new Set([...(hint.identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
+    buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
+    keys,
+    tags: true,
+    podIdentity: 'provision',
+  });
+}
+
+/** Everything a plan is made from: the store's view and AWS's, read side by side. */
+async function readContext(deps: ServiceDeps, r: Resolved, hint?: { record?: OnboardingRecord; identityRecord?: IdentityRecord }, storeRead?: Promise<StoreContext>): Promise<ProvisionContext> {
+  const storeP = storeRead ?? readStore(deps, r);
+  const observedP = hint ? readAws(deps, r, hint) : storeP.then((st) => readAws(deps, r, st));
+  // a hint may miss what the store says now (a statement written by an attempt the hint did not see): read it too
+  const st = await storeP;
+  const movingRecord = st.movingFrom ? st.holders.get(st.movingFrom) : undefined;
+  const [observed0, moving] = await Promise.all([observedP, movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined)]);
+  const observed = hint && hintMissed(r, hint, st) ? await readAws(deps, r, st) : observed0;
+  return { record: st.record, tombstone: st.tombstone, identityRecord: st.identityRecord, bindings: st.bindings, observed, moving };
+}
+
+/** True when the store, read under the lock, names a resource policy (a key the grant used) the early reads skipped. */
+function hintMissed(_r: Resolved, hint: { record?: OnboardingRecord }, st: StoreContext): boolean {
+  const targets = (rec?: OnboardingRecord) => {
+    const w = rec && rec.status !== 'deleted' ? writtenOf(rec) : {};
+    return JSON.stringify([w.bucketStatements && [w.bucketStatements.accountId, w.bucketStatements.bucket], w.keyStatements?.keyArn]);
+  };
+  return targets(hint.record) !== targets(st.record);
 }
 
 async function readMovingAway(deps: ServiceDeps, record: IdentityRecord, grantId: string): Promise<MovingAway> {
@@ -186,7 +218,7 @@ interface Intent {
   providersAdded: string[];
 }
 
-function identityRecordOf(identity: WorkloadIdentity, desired: IdentityDesired, grants: GrantRef[], previous: IdentityRecord | undefined, now: string): IdentityRecord {
+function identityRecordOf(identity: WorkloadIdentity, providers: ProviderRef[], grants: GrantRef[], previous: IdentityRecord | undefined, now: string): IdentityRecord {
   return {
     key: identity.key,
     version: previous?.version ?? 0,
@@ -199,22 +231,29 @@ function identityRecordOf(identity: WorkloadIdentity, desired: IdentityDesired, 
     serviceAccounts: identity.serviceAccounts,
     ...(identity.instanceRoleArn ? { instanceRoleArn: identity.instanceRoleArn } : {}),
     bindings: identity.bindings,
-    providers: desired.providers,
+    providers,
     grants,
     createdAt: previous?.createdAt ?? now,
     updatedAt: now,
   };
 }
 
-async function writeIntent(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext, plan: ProvisionPlan, input: OnboardingInput, caller: Caller, result: OnboardingResult): Promise<Intent> {
+/**
+ * Records, before the first write, what this request is about to do: its bindings claimed, the grant on its
+ * identity, the onboarding as `provisioning` with the statements it sets out to write. It does not need AWS's
+ * answers, so it runs while AWS is read; a plan that then refuses takes it back.
+ */
+async function writeIntent(deps: ServiceDeps, r: Resolved, st: StoreContext, input: OnboardingInput, caller: Caller): Promise<Intent> {
   const { store } = deps;
   const now = new Date().toISOString();
+  const grant = grantDesired(r.identity, r.grant);
+  const grants = upsertGrant(st.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const intent: Intent = {
     record: undefined as unknown as OnboardingRecord,
-    previousRecord: ctx.record,
-    tombstone: ctx.tombstone,
+    previousRecord: st.record,
+    tombstone: st.tombstone,
     identityRecord: undefined as unknown as IdentityRecord,
-    previousIdentity: ctx.identityRecord,
+    previousIdentity: st.identityRecord,
     claimed: [],
     providersAdded: [],
   };
@@ -222,7 +261,7 @@ async function writeIntent(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext
     // bindings first: they are what two different identities race for
     await Promise.all(
       r.identity.bindings.map(async (b) => {
-        const holder = ctx.bindings.get(b);
+        const holder = st.bindings.get(b);
         if (holder === r.identity.key) return;
         if (!(await store.claimBinding(b, r.identity.key, holder))) {
           throw new ConflictError(`${describeBinding(b)} was bound to another role by a concurrent request; retry to see which`);
@@ -230,36 +269,28 @@ async function writeIntent(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext
         intent.claimed.push(b);
       }),
     );
-    const known = new Set(ctx.identityRecord?.providers.map((p) => p.arn) ?? []);
-    await Promise.all(
-      plan.desired.providers.map(async (p) => {
-        if (known.has(p.arn)) return;
-        if (!(await store.addProviderUser(p.arn, r.identity.key))) throw new TransientError(`the IAM OIDC provider ${p.arn} is being deleted by another request; retry in a few seconds`);
-        intent.providersAdded.push(p.arn);
-      }),
-    );
     const [identityRecord, record] = await Promise.all([
-      store.saveIdentity(identityRecordOf(r.identity, plan.desired, plan.grants, ctx.identityRecord, now), ctx.identityRecord?.version ?? 0),
+      store.saveIdentity(identityRecordOf(r.identity, st.identityRecord?.providers ?? [], grants, st.identityRecord, now), st.identityRecord?.version ?? 0),
       store.saveRecord(
         {
           schema: 2,
           id: r.id,
-          version: (ctx.record ?? ctx.tombstone)?.version ?? 0,
+          version: (st.record ?? st.tombstone)?.version ?? 0,
           status: 'provisioning',
           request: input,
           identityKey: r.identity.key,
-          ...(ctx.moving ? { movingFrom: ctx.moving.identity.key } : {}),
+          ...(st.movingFrom ? { movingFrom: st.movingFrom } : {}),
           roleArn: r.identity.roleArn,
-          live: ctx.record?.live ?? {},
-          ...(ctx.record?.desired ? { desired: ctx.record.desired } : {}),
-          ...(ctx.record?.result ? { result: ctx.record.result } : { result: { ...result, changes: [] } }),
-          attempt: { stepsPlanned: plan.steps.map(changeOf), stepsDone: [], writing: { bucketStatements: plan.grant.bucketStatements, keyStatements: plan.grant.keyStatements } },
-          createdAt: ctx.record?.createdAt ?? now,
+          live: st.record?.live ?? {},
+          ...(st.record?.desired ? { desired: st.record.desired } : {}),
+          ...(st.record?.result ? { result: st.record.result } : {}),
+          attempt: { stepsPlanned: [], stepsDone: [], writing: { bucketStatements: grant.bucketStatements, keyStatements: grant.keyStatements } },
+          createdAt: st.record?.createdAt ?? now,
           updatedAt: now,
           requestedBy: caller.principal,
         },
-        (ctx.record ?? ctx.tombstone)?.version ?? 0,
-        ctx.record,
+        (st.record ?? st.tombstone)?.version ?? 0,
+        st.record,
       ),
     ]).catch(async (e) => {
       // one of the two may have been written: the rollback below reads what is there
@@ -274,6 +305,18 @@ async function writeIntent(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext
     await rollback(deps, r, intent);
     throw e;
   }
+}
+
+/** Once the plan is known: this identity registered on the OIDC providers its trust will name (before any write). */
+async function registerProviders(deps: ServiceDeps, r: Resolved, intent: Intent, plan: ProvisionPlan): Promise<void> {
+  const known = new Set(intent.previousIdentity?.providers.map((p) => p.arn) ?? []);
+  await Promise.all(
+    plan.desired.providers.map(async (p) => {
+      if (known.has(p.arn)) return;
+      if (!(await deps.store.addProviderUser(p.arn, r.identity.key))) throw new TransientError(`the IAM OIDC provider ${p.arn} is being deleted by another request; retry in a few seconds`);
+      intent.providersAdded.push(p.arn);
+    }),
+  );
 }
 
 /** Takes back what the intent recorded, when nothing was written to AWS. */
@@ -338,7 +381,11 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     const plan = planProvision(deps, r, ctx);
     return { statusCode: 200, body: resultOf(r, plan, plan.steps.map(changeOf), 'planned') };
   }
-  const current = await deps.store.getRecord(r.id);
+  // a first look before locking: which identities to lock, and which inline policies to read at once
+  const [current, hintIdentity, hintBindings] = await Promise.all([deps.store.getRecord(r.id), deps.store.getIdentity(r.identity.key), deps.store.getBindings(r.identity.bindings)]);
+  // a binding another identity holds is refused now, before any AWS call (and again under the lock, authoritatively)
+  const holderKeys = [...new Set(hintBindings.values())].filter((k) => k !== r.identity.key);
+  if (holderKeys.length) checkBindings(r, { bindings: hintBindings }, await deps.store.getIdentities(holderKeys));
   const locked = [r.identity.key, ...(current && current.status !== 'deleted' ? [current.identityKey, current.movingFrom] : [])].filter((k): k is string => !!k);
   const lockNames = locked.map(identityLock);
   // moving away from an identity whose last grant this is may remove its OIDC providers: hold theirs too
@@ -347,23 +394,46 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     if (idRec.grants.every((g) => g.id === r.id)) lockNames.push(...idRec.providers.map((p) => providerLock(p.arn)));
   }
   return deps.store.withLocks(lockNames, async () => {
-    const ctx = await readContext(deps, r);
-    for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
-      if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
+    // the store, AWS and (when this request will likely write) the intent, side by side: record-keeping stays off
+    // the critical path of AWS calls
+    const storeP = readStore(deps, r);
+    const contextP = readContext(deps, r, { record: current, identityRecord: hintIdentity }, storeP);
+    const likelyWrites = (st: StoreContext) => st.record?.status !== 'provisioned' || canonicalJson(st.record.request) !== canonicalJson(input);
+    const earlyIntent = storeP.then((st) => (likelyWrites(st) ? writeIntent(deps, r, st, input, caller) : undefined));
+    let ctx: ProvisionContext;
+    let plan: ProvisionPlan;
+    try {
+      ctx = await contextP;
+      for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
+        if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
+      }
+      plan = planProvision(deps, r, ctx);
+    } catch (e) {
+      // refused (or unreadable) before any write: take back what was recorded meanwhile
+      const early = await earlyIntent.catch(() => undefined);
+      if (early) await rollback(deps, r, early);
+      throw e;
     }
-    const plan = planProvision(deps, r, ctx);
     const result = resultOf(r, plan, [], 'provisioned');
     const listed = ctx.identityRecord?.grants.find((g) => g.id === r.id);
     if (!plan.steps.length && ctx.record?.status === 'provisioned' && !ctx.moving && listed && canonicalJson(listed.tags) === canonicalJson(r.grant.tags)) {
+      const early = await earlyIntent;
+      if (early) await rollback(deps, r, early);
       // all in place: the record only learns who asked last, and what they asked
-      let rec = ctx.record;
+      let rec = (early ? await deps.store.getRecord(r.id) : undefined) ?? ctx.record;
       if (canonicalJson(rec.request) !== canonicalJson(input) || rec.requestedBy !== caller.principal || !samePolicy(rec.desired?.permissions, plan.grant.permissions)) {
         rec = await deps.store.saveRecord({ ...rec, request: input, requestedBy: caller.principal, desired: plan.grant, result }, rec.version, rec);
       }
       // this request changed nothing
       return { statusCode: 200, body: recordBody({ ...rec, result: { ...(rec.result ?? result), changes: [] } }) };
     }
-    const intent = await writeIntent(deps, r, ctx, plan, input, caller, result);
+    const intent = (await earlyIntent) ?? (await writeIntent(deps, r, await storeP, input, caller));
+    try {
+      await registerProviders(deps, r, intent, plan);
+    } catch (e) {
+      await rollback(deps, r, intent);
+      throw e;
+    }
     let rec = intent.record;
     let live = rec.live;
     const done: Change[] = [];
@@ -379,7 +449,7 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
       const snapshot = { live, stepsDone: [...done] };
       progress = progress
         .then(async () => {
-          rec = await deps.store.saveRecord({ ...rec, live: snapshot.live, attempt: { ...rec.attempt!, stepsDone: snapshot.stepsDone } }, rec.version, rec);
+          rec = await deps.store.saveRecord({ ...rec, live: snapshot.live, attempt: { ...rec.attempt!, stepsPlanned: plan.steps.map(changeOf), stepsDone: snapshot.stepsDone } }, rec.version, rec);
         })
         .catch(() => {
           progressFailed = true;
@@ -413,14 +483,19 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     }
 
     const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
-    const saved = await recordAfterWrites(
-      r.id,
-      deps.store.saveRecord(
-        { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
-        latest.version,
-        latest,
+    const providersChanged = canonicalJson(intent.identityRecord.providers) !== canonicalJson(plan.desired.providers);
+    const [saved] = await Promise.all([
+      recordAfterWrites(
+        r.id,
+        deps.store.saveRecord(
+          { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
+          latest.version,
+          latest,
+        ),
       ),
-    );
+      // the identity learns the providers its trust names (for their removal with its last grant)
+      providersChanged ? recordAfterWrites(r.id, deps.store.saveIdentity({ ...intent.identityRecord, providers: plan.desired.providers }, intent.identityRecord.version)) : undefined,
+    ]);
     if (ctx.moving) {
       const m = ctx.moving;
       const rest = m.record.grants.filter((g) => g.id !== r.id);
