@@ -70,7 +70,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|scratch|coverage|\\.serverless|\\.esbuild)/' },
+    exclude: { path: '^(node_modules|scratch|coverage|\\.serverless|\\.esbuild|bench/\\.build)/' },
     tsPreCompilationDeps: false,
     tsConfig: { fileName: 'tsconfig.json' },
     moduleSystems: ['cjs', 'es6'],
