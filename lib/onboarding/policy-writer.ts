@@ -9,8 +9,9 @@ import type { Store } from '../store/store';
 /**
  * Writes a grant's statements into a shared resource policy (a bucket policy or a key policy). Neither S3 nor
  * KMS has a conditional write, so every change to one policy is serialised; and making many concurrent callers
- * take turns would cost a read-write round trip each. So changes are grouped: each caller queues its change and
- * tries the policy's lease; the holder reads the policy once, applies every queued change in arrival order
+ * take turns would cost a read-write round trip each. So changes are grouped: a caller that finds the policy's
+ * lease free applies its change alone (read, edit, write, under the lease); one that finds it held queues its
+ * change and tries the lease; the holder reads the policy once, applies every queued change in arrival order
  * (refusing those that collide with a foreign statement or would pass the size limit), writes once, and marks
  * each change. The others wait for their mark, or take the lease when it frees up.
  */
@@ -82,11 +83,27 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
   const leaseMs = opts.leaseMs ?? 15_000;
   const pollMs = opts.pollMs ?? 20;
   return async (target, change) => {
+    const lock = `policy#${target.key}`;
+    const owner = randomUUID();
+    // uncontended (the lease is free): this change alone, without the queue's bookkeeping; changes queued
+    // meanwhile wait for the lease and are committed by whoever takes it next
+    const taken = Date.now();
+    if (await store.tryLock(lock, owner, leaseMs)) {
+      try {
+        const { policy, changed } = applyChange(target, await target.read(), change);
+        // fence: a holder that stalled for half its lease must not overwrite the next one
+        if (changed && Date.now() - taken > leaseMs / 2 && !(await store.renewLock(lock, owner, leaseMs))) {
+          throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
+        }
+        if (changed) await target.write(policy);
+        return changed;
+      } finally {
+        await store.unlock(lock, owner);
+      }
+    }
     const pk = `PQ#${target.key}`;
     const item: Pending = { pk, sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`, change: JSON.stringify(change) };
     await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 } }));
-    const lock = `policy#${target.key}`;
-    const owner = randomUUID();
     const deadline = Date.now() + waitMs;
     try {
       for (;;) {
@@ -94,7 +111,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
         if (mine?.outcome) return await settle(store, mine);
         if (await store.tryLock(lock, owner, leaseMs)) {
           try {
-            await commitQueue(store, target, pk, () => store.tryLock(lock, owner, leaseMs));
+            await commitQueue(store, target, pk, () => store.renewLock(lock, owner, leaseMs));
           } finally {
             await store.unlock(lock, owner);
           }

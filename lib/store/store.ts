@@ -20,6 +20,17 @@ const ALL = 'ONBOARDINGS';
 
 const isConditionFailed = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
+/** The locks one request holds (`Store.lockSet`). */
+export interface LockSet {
+  /**
+   * Takes the names not held yet (all of them again, in order, when one sorts before a name already held). True
+   * when nothing was waited for nor let go: no other request held any of them meanwhile.
+   */
+  take(names: string[]): Promise<boolean>;
+  release(): Promise<void>;
+  held(): string[];
+}
+
 export interface ListQuery {
   cluster?: string;
   bucket?: string;
@@ -314,6 +325,31 @@ export class Store {
     }
   }
 
+  /**
+   * Extends a lease this owner still holds. False when another request took it meanwhile, even if it has already
+   * let go (the lock item is gone or names another owner): a `tryLock` would succeed then, and hide that someone
+   * else wrote in between.
+   */
+  async renewLock(name: string, owner: string, leaseMs: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: `LOCK#${name}`, sk: 'LOCK' },
+          UpdateExpression: 'SET leaseUntil = :until, expiresAt = :exp',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner, ':until': now + leaseMs, ':exp': Math.floor((now + leaseMs) / 1000) + 3600 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
+  }
+
   async unlock(name: string, owner: string): Promise<void> {
     await this.doc
       .send(new DeleteCommand({ TableName: this.table, Key: { pk: `LOCK#${name}`, sk: 'LOCK' }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }))
@@ -323,29 +359,61 @@ export class Store {
   }
 
   /**
-   * Runs `fn` holding every lock in `names` (taken in sorted order, so two requests never wait on each other),
-   * waiting with jittered back-off up to `waitMs` for each. The default wait leaves room, within the Lambda's
-   * 28 s, for the policy queues (12 s) and the AWS calls themselves. Released on success and on error; a holder
-   * that dies loses them when the lease expires.
+   * Locks taken by one request, released together. `take` takes each name in sorted order; a request that needs
+   * more names later takes them only if they sort after every name it holds, or else lets go and takes them all
+   * again in order, so two requests never wait on each other. Each name is waited for with jittered back-off up to
+   * `waitMs`. The default wait leaves room, within the Lambda's 28 s, for the policy queues (12 s) and the AWS
+   * calls themselves. A holder that dies loses its locks when the lease expires.
    */
-  async withLocks<T>(names: string[], fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
+  lockSet(opts: { leaseMs?: number; waitMs?: number } = {}): LockSet {
     const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
     const leaseMs = opts.leaseMs ?? this.lockLeaseMs;
     const held: string[] = [];
-    try {
-      for (const name of [...new Set(names)].sort()) {
-        const deadline = this.now() + (opts.waitMs ?? 8_000);
-        let delay = 5;
-        while (!(await this.tryLock(name, owner, leaseMs))) {
-          if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
-          await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
-          delay = Math.min(delay * 2, 200);
-        }
-        held.push(name);
+    /** true when the lock was free at the first try */
+    const takeOne = async (name: string): Promise<boolean> => {
+      const deadline = this.now() + (opts.waitMs ?? 8_000);
+      let delay = 5;
+      let first = true;
+      while (!(await this.tryLock(name, owner, leaseMs))) {
+        first = false;
+        if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
+        await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+        delay = Math.min(delay * 2, 200);
       }
+      held.push(name);
+      return first;
+    };
+    const release = async () => {
+      const names = held.splice(0);
+      await Promise.all(names.map((name) => this.unlock(name, owner)));
+    };
+    return {
+      held: () => [...held],
+      take: async (names) => {
+        const wanted = [...new Set(names)].filter((n) => !held.includes(n)).sort();
+        if (!wanted.length) return true;
+        let atOnce = true;
+        if (held.some((h) => h > wanted[0])) {
+          const all = [...new Set([...held, ...wanted])].sort();
+          await release();
+          for (const name of all) await takeOne(name);
+          return false;
+        }
+        for (const name of wanted) atOnce = (await takeOne(name)) && atOnce;
+        return atOnce;
+      },
+      release,
+    };
+  }
+
+  /** Runs `fn` holding every lock in `names`; released on success and on error. */
+  async withLocks<T>(names: string[], fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
+    const locks = this.lockSet(opts);
+    try {
+      await locks.take(names);
       return await fn();
     } finally {
-      await Promise.all(held.map((name) => this.unlock(name, owner)));
+      await locks.release();
     }
   }
 

@@ -1,0 +1,110 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { TransientError } from '../../../lib/errors';
+import { queuedPolicyWriter, type PolicyTarget } from '../../../lib/onboarding/policy-writer';
+import { parseRawPolicy, renderRawPolicy, type RawPolicy } from '../../../lib/policy/resource-policy';
+import type { Statement } from '../../../lib/policy/types';
+import type { Store } from '../../../lib/store/store';
+import { useTestStack } from '../../helpers/stack';
+
+/**
+ * The shared-policy writer against the local stack's DynamoDB (the store the API uses): an uncontended change is
+ * read, edited and written under the policy's lease without queue items; concurrent changes queue and are merged;
+ * a holder that stalled past its lease, and lost it, does not overwrite the next holder's write.
+ */
+
+let store: Store;
+useTestStack(() => undefined);
+beforeAll(async () => {
+  const { serviceRuntime } = await import('../../../lib/runtime/service');
+  store = serviceRuntime().store;
+});
+
+/** A resource policy in memory, counting reads and writes; `readDelayMs` makes a reader slow. */
+function memoryTarget(key: string, opts: { readDelayMs?: number } = {}) {
+  const state = { text: undefined as string | undefined, reads: 0, writes: 0 };
+  const target: PolicyTarget = {
+    key,
+    describe: `bucket ${key}`,
+    maxBytes: 20_480,
+    read: async () => {
+      state.reads++;
+      const text = state.text;
+      if (opts.readDelayMs) await new Promise((r) => setTimeout(r, opts.readDelayMs));
+      return text === undefined ? undefined : parseRawPolicy(text);
+    },
+    write: async (p: RawPolicy) => {
+      state.writes++;
+      state.text = renderRawPolicy(p);
+    },
+  };
+  return { target, state, sids: () => (state.text ? (JSON.parse(state.text) as { Statement: Statement[] }).Statement.map((s) => s.Sid) : []) };
+}
+
+const grant = (id: string): Statement => ({ Sid: `S3Onboarding${id}`, Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::200000000002:root' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::b/${id}/*` });
+const change = (id: string) => ({ onboardingId: id, remove: [], add: [grant(id)] });
+
+const queued = async (key: string) =>
+  (await store.doc.send(new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PQ#${key}` }, ConsistentRead: true }))).Items ?? [];
+
+describe('Shared resource-policy writer', () => {
+  it('applies an uncontended change with one read and one write, leaving no queue item; a repeat writes nothing', async () => {
+    const writer = queuedPolicyWriter(store);
+    const t = memoryTarget('pw-alone');
+    expect(await writer(t.target, change('a1'))).toBe(true);
+    expect(t.state).toMatchObject({ reads: 1, writes: 1 });
+    expect(t.sids()).toEqual(['S3Onboardinga1']);
+    expect(await writer(t.target, change('a1'))).toBe(false);
+    expect(t.state.writes).toBe(1);
+    expect(await queued('pw-alone')).toEqual([]);
+  });
+
+  it('merges 20 concurrent changes: every statement lands, in fewer writes than changes, and the queue empties', async () => {
+    const writer = queuedPolicyWriter(store, { pollMs: 5 });
+    const t = memoryTarget('pw-burst', { readDelayMs: 30 });
+    const ids = Array.from({ length: 20 }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const results = await Promise.all(ids.map((id) => writer(t.target, change(id))));
+    expect(results).toEqual(ids.map(() => true));
+    expect(t.sids().sort()).toEqual(ids.map((id) => `S3Onboarding${id}`));
+    expect(t.state.writes).toBeLessThan(20);
+    expect(await queued('pw-burst')).toEqual([]);
+  });
+
+  // the lease expires while the slow holder reads; another request takes it, writes and lets go; the slow one
+  // must notice (a lease that was taken and let go meanwhile is not its own any more) and write nothing
+  it.each([
+    ['alone (the lease was free)', false],
+    ['as the queue’s leader (the lease was held when it came)', true],
+  ])('a holder that stalls past its lease, %s, answers 503 and does not write over the next holder', async (_how, queuedFirst) => {
+    const leaseMs = 100;
+    const key = `pw-stall-${queuedFirst ? 'queue' : 'alone'}`;
+    const slow = queuedPolicyWriter(store, { leaseMs, pollMs: 5 });
+    const fast = queuedPolicyWriter(store, { leaseMs });
+    const t = memoryTarget(key);
+    // the same policy, read slowly
+    const stalled: PolicyTarget = {
+      ...t.target,
+      read: async () => {
+        const text = t.state.text;
+        await new Promise((r) => setTimeout(r, 3 * leaseMs));
+        return text === undefined ? undefined : parseRawPolicy(text);
+      },
+    };
+    if (queuedFirst) expect(await store.tryLock(`policy#${key}`, 'another-request', 10_000)).toBe(true);
+    const first = slow(stalled, change('slow')).then(
+      () => 'written',
+      (e: unknown) => e,
+    );
+    if (queuedFirst) {
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await queued(key)).toHaveLength(1);
+      await store.unlock(`policy#${key}`, 'another-request');
+    }
+    await new Promise((r) => setTimeout(r, 1.5 * leaseMs + (queuedFirst ? 20 : 0)));
+    expect(await fast(t.target, change('fast'))).toBe(true);
+    const outcome = await first;
+    expect(outcome).toBeInstanceOf(TransientError);
+    expect((outcome as Error).message).toContain('lost the lease');
+    expect(t.sids()).toEqual(['S3Onboardingfast']);
+    expect(await queued(key)).toEqual([]);
+  });
+});
