@@ -66,6 +66,11 @@ export interface ObserveRequest {
   key?: string;
   /** inline policies we expect on the role (read at once; others are read after listing them) */
   knownPolicies: string[];
+  /**
+   * reads that become known shortly (what the store says, while its answer is on the way): inline policies,
+   * resource policies; each is read as soon as it is known, beside the others, unless already read
+   */
+  later?: Promise<{ knownPolicies: string[]; buckets: { accountId: string; bucket: string; region: string }[]; keys: string[] }>;
   /** resource policies to read */
   buckets: { accountId: string; bucket: string; region: string }[];
   keys: string[];
@@ -79,15 +84,22 @@ export interface ObserveRequest {
 
 const none = async <T>(): Promise<T | undefined> => undefined;
 
-async function readRole(sessions: ProvisionerSessions, identity: WorkloadIdentity, known: string[]): Promise<ObservedRole | undefined> {
+async function readRole(sessions: ProvisionerSessions, identity: WorkloadIdentity, knownNow: string[], knownLater?: Promise<string[]>): Promise<ObservedRole | undefined> {
   const iam = sessions.iam(identity.roleAccount);
   const name = identity.roleName;
-  const [role, names, attached, ...knownDocs] = await Promise.all([
+  const get = (names: string[]) => Promise.all(names.map((p) => iamApi.getRolePolicySized(iam, name, p)));
+  const [role, names, attached, nowDocs, later] = await Promise.all([
     iamApi.getRole(iam, name),
     iamApi.listRolePolicies(iam, name),
     iamApi.listAttachedRolePolicies(iam, name),
-    ...known.map((p) => iamApi.getRolePolicySized(iam, name, p)),
+    get(knownNow),
+    (knownLater ?? Promise.resolve([])).then(async (more) => {
+      const extra = [...new Set(more)].filter((p) => !knownNow.includes(p));
+      return { extra, docs: await get(extra) };
+    }),
   ]);
+  const known = [...knownNow, ...later.extra];
+  const knownDocs = [...nowDocs, ...later.docs];
   if (!role) return undefined;
   const inline = new Map<string, { document: PolicyDocument; size: number }>();
   known.forEach((p, i) => {
@@ -121,12 +133,24 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const resourceTags = new Map<string, TagList>();
   const managedDocuments = new Map<string, PolicyDocument>();
   let podIdentity: ObservedPodIdentity | undefined;
+  const readBucket = async (b: { accountId: string; bucket: string; region: string }) => {
+    const s3 = sessions.s3(b.accountId, b.region);
+    const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? s3Api.getBucketTags(s3, b.bucket, b.accountId) : undefined]);
+    resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
+    if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
+  };
+  const readKey = async (k: string) => {
+    const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
+    const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? kmsApi.getKeyTags(kms, k) : undefined]);
+    resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
+    if (tags) resourceTags.set(keyTargetKey(k), tags);
+  };
 
   const [issuers, providers, trustQuota, role, instanceRole, instanceGrant, key] = await Promise.all([
     req.clusters ? Promise.all(identity.clusters.map((c, i) => clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`))) : Promise.resolve([] as string[]),
     irsa ? iamApi.listOidcProviders(roleIam) : Promise.resolve([] as string[]),
     req.clusters ? iamApi.trustPolicyQuota(roleIam) : Promise.resolve(Infinity),
-    readRole(sessions, identity, req.knownPolicies),
+    readRole(sessions, identity, req.knownPolicies, req.later?.then((l) => l.knownPolicies)),
     instanceRoleArn ? iamApi.getRole(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn)) : none<iamApi.RoleState>(),
     instanceRoleArn
       ? iamApi.getRolePolicy(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn), instanceGrantName(identity.roleName))
@@ -138,18 +162,14 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
           if (region !== b.region) throw new ValidationError(`bucket ${b.name} is in ${region}`, [{ path: `${b.path}.region`, message: `the bucket is in ${region}, not ${b.region}` }]);
         })
       : Promise.resolve(),
-    ...req.buckets.map(async (b) => {
-      const s3 = sessions.s3(b.accountId, b.region);
-      const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? s3Api.getBucketTags(s3, b.bucket, b.accountId) : undefined]);
-      resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
-      if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
-    }),
-    ...req.keys.map(async (k) => {
-      const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
-      const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? kmsApi.getKeyTags(kms, k) : undefined]);
-      resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
-      if (tags) resourceTags.set(keyTargetKey(k), tags);
-    }),
+    ...req.buckets.map(readBucket),
+    ...req.keys.map(readKey),
+    req.later?.then((l) =>
+      Promise.all([
+        ...l.buckets.filter((b) => !req.buckets.some((x) => x.accountId === b.accountId && x.bucket === b.bucket)).map(readBucket),
+        ...l.keys.filter((k) => !req.keys.includes(k)).map(readKey),
+      ]),
+    ),
     req.managedDocuments?.boundaryArn
       ? iamApi.getManagedPolicyDocument(roleIam, req.managedDocuments.boundaryArn).then((d) => {
           if (d) managedDocuments.set(req.managedDocuments!.boundaryArn!, d);

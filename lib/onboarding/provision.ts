@@ -27,9 +27,9 @@ import { liveAfter, recordBody, writtenOf, type GrantLive, type IdentityRecord, 
 import { changeOf, type Step } from './steps';
 
 /**
- * POST: a grant on a workload identity, created or converged. Reads (store, then AWS) → desired state → plan
- * (every foreseeable refusal here, before any write) → the intent recorded → one executor → the outcome
- * recorded. A dry run stops after the plan.
+ * POST: a grant on a workload identity, created or converged. Reads (the store and AWS, side by side) → desired
+ * state → plan (every foreseeable refusal here, before any write) → the intent recorded → one executor → the
+ * outcome recorded. A dry run stops after the plan.
  */
 
 interface MovingAway {
@@ -107,32 +107,53 @@ async function readStore(deps: ServiceDeps, r: Resolved): Promise<StoreContext> 
   return { record, tombstone: stored?.status === 'deleted' ? stored : undefined, identityRecord, bindings, holders, movingFrom };
 }
 
-/**
- * What AWS holds for this grant. Started before the store has answered (the store's view of the identity, read
- * before the lock, only says which inline policies to read at once; others are read after listing them).
- */
-function readAws(deps: ServiceDeps, r: Resolved, hint: { record?: OnboardingRecord; identityRecord?: IdentityRecord }): Promise<Observed> {
+/** What the store says about a grant before AWS is read: which statements it wrote, which policies its identity has. */
+interface Hint {
+  record?: OnboardingRecord;
+  identityRecord?: IdentityRecord;
+}
+
+/** The reads a hint adds to those of the request itself: the identity's inline policies, the grant's earlier targets. */
+function readsOf(r: Resolved, hint: Hint) {
   const want = grantDesired(r.identity, r.grant);
   const written = hint.record && hint.record.status !== 'deleted' ? writtenOf(hint.record) : {};
   const buckets = [written.bucketStatements, want.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b).map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }));
-  const keys = [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))];
+  return {
+    knownPolicies: [...new Set([...(hint.identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
+    buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
+    keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
+  };
+}
+
+/**
+ * What AWS holds for this grant. With a hint still on its way (the store's answer), everything the request
+ * itself names is read at once, and what the hint adds as soon as it arrives, beside the rest.
+ */
+function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hint>): Promise<Observed> {
+  const pending = hint instanceof Promise;
+  const now = readsOf(r, pending ? {} : hint);
   return observe(deps.sessions, {
     identity: r.identity,
     clusters: r.identity.kind === 'irsa',
     bucketLocation: { accountId: r.grant.bucketAccount, name: r.grant.bucket.name, region: r.grant.bucket.region, path: 'bucket' },
     key: r.grant.bucket.kmsKeyArn,
-    knownPolicies: [...new Set([...(hint.identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
-    buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
-    keys,
+    ...now,
+    ...(pending ? { later: hint.then((h) => readsOf(r, h)) } : {}),
     tags: true,
     podIdentity: 'provision',
   });
 }
 
-/** Everything a plan is made from: the store's view and AWS's, read side by side. */
-async function readContext(deps: ServiceDeps, r: Resolved, hint?: { record?: OnboardingRecord; identityRecord?: IdentityRecord }, storeRead?: Promise<StoreContext>): Promise<ProvisionContext> {
-  const storeP = storeRead ?? readStore(deps, r);
-  const observedP = hint ? readAws(deps, r, hint) : storeP.then((st) => readAws(deps, r, st));
+/**
+ * Everything a plan is made from: the store's view and AWS's, read side by side. `started`: reads already under
+ * way, AWS's from a hint (the store read before the lock).
+ */
+async function readContext(deps: ServiceDeps, r: Resolved, started?: { hint: Hint; observed: Promise<Observed>; store: Promise<StoreContext> }): Promise<ProvisionContext> {
+  const hint = started?.hint;
+  const storeP = started?.store ?? readStore(deps, r);
+  const observedP = started?.observed ?? readAws(deps, r, storeP);
+  // a refusal from AWS may come before the store answers: it is handled below, not unhandled meanwhile
+  observedP.catch(() => undefined);
   // a hint may miss what the store says now (a statement written by an attempt the hint did not see): read it too
   const st = await storeP;
   const movingRecord = st.movingFrom ? st.holders.get(st.movingFrom) : undefined;
@@ -381,126 +402,155 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     const plan = planProvision(deps, r, ctx);
     return { statusCode: 200, body: resultOf(r, plan, plan.steps.map(changeOf), 'planned') };
   }
-  // a first look before locking: which identities to lock, and which inline policies to read at once
-  const [current, hintIdentity, hintBindings] = await Promise.all([deps.store.getRecord(r.id), deps.store.getIdentity(r.identity.key), deps.store.getBindings(r.identity.bindings)]);
-  // a binding another identity holds is refused now, before any AWS call (and again under the lock, authoritatively)
-  const holderKeys = [...new Set(hintBindings.values())].filter((k) => k !== r.identity.key);
-  if (holderKeys.length) checkBindings(r, { bindings: hintBindings }, await deps.store.getIdentities(holderKeys));
-  const locked = [r.identity.key, ...(current && current.status !== 'deleted' ? [current.identityKey, current.movingFrom] : [])].filter((k): k is string => !!k);
-  const lockNames = locked.map(identityLock);
-  // moving away from an identity whose last grant this is may remove its OIDC providers: hold theirs too
-  const away = locked.filter((k) => k !== r.identity.key);
-  for (const idRec of (away.length ? await deps.store.getIdentities(away) : new Map<string, IdentityRecord>()).values()) {
-    if (idRec.grants.every((g) => g.id === r.id)) lockNames.push(...idRec.providers.map((p) => providerLock(p.arn)));
+  // AWS is read at once, beside a first look at the store and this identity's lock: AWS's answers are the
+  // critical path. The first look says which other identities to lock, which inline policies the identity has
+  // and which statements the grant wrote before (read as soon as it answers, beside the rest). Reads made before
+  // the lock stand only if nobody held it (the lock free at the first try, and no other to take); otherwise AWS is
+  // read again under the locks.
+  const locks = deps.store.lockSet();
+  const first = Promise.all([deps.store.getRecord(r.id), deps.store.getIdentity(r.identity.key), deps.store.getBindings(r.identity.bindings)]);
+  const early = readAws(deps, r, first.then(([record, identityRecord]) => ({ record, identityRecord })));
+  early.catch(() => undefined);
+  try {
+    const [[current, hintIdentity, hintBindings], atOnce] = await Promise.all([first, locks.take([identityLock(r.identity.key)])]);
+    // a binding another identity holds is refused now, before any write (and again under the lock, authoritatively)
+    const holderKeys = [...new Set(hintBindings.values())].filter((k) => k !== r.identity.key);
+    if (holderKeys.length) checkBindings(r, { bindings: hintBindings }, await deps.store.getIdentities(holderKeys));
+    const locked = [r.identity.key, ...(current && current.status !== 'deleted' ? [current.identityKey, current.movingFrom] : [])].filter((k): k is string => !!k);
+    const lockNames = locked.map(identityLock);
+    // moving away from an identity whose last grant this is may remove its OIDC providers: hold theirs too
+    const away = locked.filter((k) => k !== r.identity.key);
+    for (const idRec of (away.length ? await deps.store.getIdentities(away) : new Map<string, IdentityRecord>()).values()) {
+      if (idRec.grants.every((g) => g.id === r.id)) lockNames.push(...idRec.providers.map((p) => providerLock(p.arn)));
+    }
+    const uncontended = (await locks.take(lockNames)) && atOnce && lockNames.length === 1;
+    const hint = { record: current, identityRecord: hintIdentity };
+    return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint) });
+  } finally {
+    // a refusal before the reads came back answers once they have: nothing of this request runs after its answer
+    await early.catch(() => undefined);
+    await locks.release();
   }
-  return deps.store.withLocks(lockNames, async () => {
-    // the store, AWS and (when this request will likely write) the intent, side by side: record-keeping stays off
-    // the critical path of AWS calls
-    const storeP = readStore(deps, r);
-    const contextP = readContext(deps, r, { record: current, identityRecord: hintIdentity }, storeP);
-    const likelyWrites = (st: StoreContext) => st.record?.status !== 'provisioned' || canonicalJson(st.record.request) !== canonicalJson(input);
-    const earlyIntent = storeP.then((st) => (likelyWrites(st) ? writeIntent(deps, r, st, input, caller) : undefined));
-    let ctx: ProvisionContext;
-    let plan: ProvisionPlan;
-    try {
-      ctx = await contextP;
-      for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
-        if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
-      }
-      plan = planProvision(deps, r, ctx);
-    } catch (e) {
-      // refused (or unreadable) before any write: take back what was recorded meanwhile
-      const early = await earlyIntent.catch(() => undefined);
-      if (early) await rollback(deps, r, early);
-      throw e;
-    }
-    const result = resultOf(r, plan, [], 'provisioned');
-    const listed = ctx.identityRecord?.grants.find((g) => g.id === r.id);
-    if (!plan.steps.length && ctx.record?.status === 'provisioned' && !ctx.moving && listed && canonicalJson(listed.tags) === canonicalJson(r.grant.tags)) {
-      const early = await earlyIntent;
-      if (early) await rollback(deps, r, early);
-      // all in place: the record only learns who asked last, and what they asked
-      let rec = (early ? await deps.store.getRecord(r.id) : undefined) ?? ctx.record;
-      if (canonicalJson(rec.request) !== canonicalJson(input) || rec.requestedBy !== caller.principal || !samePolicy(rec.desired?.permissions, plan.grant.permissions)) {
-        rec = await deps.store.saveRecord({ ...rec, request: input, requestedBy: caller.principal, desired: plan.grant, result }, rec.version, rec);
-      }
-      // this request changed nothing
-      return { statusCode: 200, body: recordBody({ ...rec, result: { ...(rec.result ?? result), changes: [] } }) };
-    }
-    const intent = (await earlyIntent) ?? (await writeIntent(deps, r, await storeP, input, caller));
-    try {
-      await registerProviders(deps, r, intent, plan);
-    } catch (e) {
-      await rollback(deps, r, intent);
-      throw e;
-    }
-    let rec = intent.record;
-    let live = rec.live;
-    const done: Change[] = [];
-    let progress: Promise<unknown> = Promise.resolve();
-    let progressFailed = false;
-    const exec = await execute(plan.steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined }), (step) => {
-      const before = live;
-      live = liveAfter(live, step, r.id);
-      done.push(changeOf(step));
-      // what is live is recorded as soon as it changes, in order and off the AWS calls' critical path; the other
-      // steps' progress is recorded with the outcome below
-      if (live === before) return;
-      const snapshot = { live, stepsDone: [...done] };
-      progress = progress
-        .then(async () => {
-          rec = await deps.store.saveRecord({ ...rec, live: snapshot.live, attempt: { ...rec.attempt!, stepsPlanned: plan.steps.map(changeOf), stepsDone: snapshot.stepsDone } }, rec.version, rec);
-        })
-        .catch(() => {
-          progressFailed = true;
-        });
-    });
-    await progress;
-    const latest = progressFailed ? ((await deps.store.getRecord(r.id)) ?? rec) : rec;
-    const wrote = exec.done.some((d) => d.wrote);
+}
 
-    if (exec.failed.length) {
-      const cause = exec.failed[0].error;
-      if (!wrote) {
+/** POST under the locks of the identities involved. */
+async function provisionLocked(
+  deps: ServiceDeps,
+  r: Resolved,
+  input: OnboardingInput,
+  caller: Caller,
+  { hint, locked, observed }: { hint: Hint; locked: string[]; observed: Promise<Observed> },
+): Promise<HttpResult> {
+  // the store, AWS and (when this request will likely write) the intent, side by side: record-keeping stays off
+  // the critical path of AWS calls
+  const storeP = readStore(deps, r);
+  const contextP = readContext(deps, r, { hint, observed, store: storeP });
+  const likelyWrites = (st: StoreContext) => st.record?.status !== 'provisioned' || canonicalJson(st.record.request) !== canonicalJson(input);
+  const earlyIntent = storeP.then((st) => (likelyWrites(st) ? writeIntent(deps, r, st, input, caller) : undefined));
+  let ctx: ProvisionContext;
+  let plan: ProvisionPlan;
+  try {
+    ctx = await contextP;
+    for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
+      if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
+    }
+    plan = planProvision(deps, r, ctx);
+  } catch (e) {
+    // refused (or unreadable) before any write: take back what was recorded meanwhile
+    const early = await earlyIntent.catch(() => undefined);
+    if (early) await rollback(deps, r, early);
+    throw e;
+  }
+  const result = resultOf(r, plan, [], 'provisioned');
+  const listed = ctx.identityRecord?.grants.find((g) => g.id === r.id);
+  if (!plan.steps.length && ctx.record?.status === 'provisioned' && !ctx.moving && listed && canonicalJson(listed.tags) === canonicalJson(r.grant.tags)) {
+    const early = await earlyIntent;
+    if (early) await rollback(deps, r, early);
+    // all in place: the record only learns who asked last, and what they asked
+    let rec = (early ? await deps.store.getRecord(r.id) : undefined) ?? ctx.record;
+    if (canonicalJson(rec.request) !== canonicalJson(input) || rec.requestedBy !== caller.principal || !samePolicy(rec.desired?.permissions, plan.grant.permissions)) {
+      rec = await deps.store.saveRecord({ ...rec, request: input, requestedBy: caller.principal, desired: plan.grant, result }, rec.version, rec);
+    }
+    // this request changed nothing
+    return { statusCode: 200, body: recordBody({ ...rec, result: { ...(rec.result ?? result), changes: [] } }) };
+  }
+  const intent = (await earlyIntent) ?? (await writeIntent(deps, r, await storeP, input, caller));
+  // the identity registers on the OIDC providers its trust names while the first steps run (a DynamoDB write
+  // off the AWS calls' critical path); a provider another request is deleting stops the plan: nothing new
+  // starts, and the answer is a 503 (nothing written: taken back; else: retry to finish)
+  let registration: { failed: boolean; error?: unknown } = { failed: false };
+  const registering = registerProviders(deps, r, intent, plan).catch((error: unknown) => {
+    registration = { failed: true, error };
+  });
+  const runStep = stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined });
+  let rec = intent.record;
+  let live = rec.live;
+  const done: Change[] = [];
+  let progress: Promise<unknown> = Promise.resolve();
+  let progressFailed = false;
+  const exec = await execute(plan.steps, (step) => (registration.failed ? Promise.reject(registration.error) : runStep(step)), (step) => {
+    const before = live;
+    live = liveAfter(live, step, r.id);
+    done.push(changeOf(step));
+    // what is live is recorded as soon as it changes, in order and off the AWS calls' critical path; the other
+    // steps' progress, and that of the last step, is recorded with the outcome below
+    if (live === before || done.length === plan.steps.length) return;
+    const snapshot = { live, stepsDone: [...done] };
+    progress = progress
+      .then(async () => {
+        rec = await deps.store.saveRecord({ ...rec, live: snapshot.live, attempt: { ...rec.attempt!, stepsPlanned: plan.steps.map(changeOf), stepsDone: snapshot.stepsDone } }, rec.version, rec);
+      })
+      .catch(() => {
+        progressFailed = true;
+      });
+  });
+  await progress;
+  const latest = progressFailed ? ((await deps.store.getRecord(r.id)) ?? rec) : rec;
+  const wrote = exec.done.some((d) => d.wrote);
+  await registering;
+  const failures = [...exec.failed.map((f) => f.error), ...(registration.failed ? [registration.error] : [])];
+
+  if (failures.length) {
+    const cause = failures[0];
+    if (!wrote) {
+      await rollback(deps, r, { ...intent, record: latest });
+      throw cause;
+    }
+    // a new grant refused only after it wrote (a bucket or key policy a concurrent batch filled meanwhile, a
+    // statement that appeared in the way, a denial): undo what this request wrote, then refuse, as a 4xx leaves
+    // nothing written. A change to an existing grant is not undone (its previous state may be drift nobody wants
+    // back): it is a 503 that says to retry.
+    if (cause instanceof ServiceError && cause.status < 500 && !ctx.record && !ctx.moving) {
+      const createdProviders = exec.done.filter((d) => d.step.action === 'create-oidc-provider' && d.wrote).map((d) => d.step.resource);
+      if (await undo(deps, r, ctx, writtenOf({ live, attempt: latest.attempt }), createdProviders).catch(() => false)) {
         await rollback(deps, r, { ...intent, record: latest });
         throw cause;
       }
-      // a new grant refused only after it wrote (a bucket or key policy a concurrent batch filled meanwhile, a
-      // statement that appeared in the way, a denial): undo what this request wrote, then refuse, as a 4xx leaves
-      // nothing written. A change to an existing grant is not undone (its previous state may be drift nobody wants
-      // back): it is a 503 that says to retry.
-      if (cause instanceof ServiceError && cause.status < 500 && !ctx.record && !ctx.moving) {
-        const createdProviders = exec.done.filter((d) => d.step.action === 'create-oidc-provider' && d.wrote).map((d) => d.step.resource);
-        if (await undo(deps, r, ctx, writtenOf({ live, attempt: latest.attempt }), createdProviders).catch(() => false)) {
-          await rollback(deps, r, { ...intent, record: latest });
-          throw cause;
-        }
-      }
-      await recordAfterWrites(r.id, deps.store.saveRecord({ ...latest, status: 'failed', live, attempt: { ...latest.attempt, stepsPlanned: plan.steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, latest.version, latest));
-      throw new PartiallyAppliedError(
-        `onboarding ${r.id} was partially applied (${done.length} of ${plan.steps.length} steps: ${done.map((c) => c.action).join(', ') || 'none'}) before it failed: ${callerSafe(cause)}. Retry the same request to finish it, or DELETE /v1/onboardings/${r.id} to remove what was written.`,
-      );
     }
+    await recordAfterWrites(r.id, deps.store.saveRecord({ ...latest, status: 'failed', live, attempt: { ...latest.attempt, stepsPlanned: plan.steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, latest.version, latest));
+    throw new PartiallyAppliedError(
+      `onboarding ${r.id} was partially applied (${done.length} of ${plan.steps.length} steps: ${done.map((c) => c.action).join(', ') || 'none'}) before it failed: ${callerSafe(cause)}. Retry the same request to finish it, or DELETE /v1/onboardings/${r.id} to remove what was written.`,
+    );
+  }
 
-    const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
-    const providersChanged = canonicalJson(intent.identityRecord.providers) !== canonicalJson(plan.desired.providers);
-    const [saved] = await Promise.all([
-      recordAfterWrites(
-        r.id,
-        deps.store.saveRecord(
-          { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
-          latest.version,
-          latest,
-        ),
+  const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
+  const providersChanged = canonicalJson(intent.identityRecord.providers) !== canonicalJson(plan.desired.providers);
+  const [saved] = await Promise.all([
+    recordAfterWrites(
+      r.id,
+      deps.store.saveRecord(
+        { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
+        latest.version,
+        latest,
       ),
-      // the identity learns the providers its trust names (for their removal with its last grant)
-      providersChanged ? recordAfterWrites(r.id, deps.store.saveIdentity({ ...intent.identityRecord, providers: plan.desired.providers }, intent.identityRecord.version)) : undefined,
-    ]);
-    if (ctx.moving) {
-      const m = ctx.moving;
-      const rest = m.record.grants.filter((g) => g.id !== r.id);
-      await recordAfterWrites<unknown>(r.id, rest.length ? deps.store.saveIdentity({ ...m.record, grants: rest }, m.record.version) : forgetIdentity(deps, m.record));
-    }
-    return { statusCode: wrote ? 201 : 200, body: recordBody(saved) };
-  });
+    ),
+    // the identity learns the providers its trust names (for their removal with its last grant)
+    providersChanged ? recordAfterWrites(r.id, deps.store.saveIdentity({ ...intent.identityRecord, providers: plan.desired.providers }, intent.identityRecord.version)) : undefined,
+  ]);
+  if (ctx.moving) {
+    const m = ctx.moving;
+    const rest = m.record.grants.filter((g) => g.id !== r.id);
+    await recordAfterWrites<unknown>(r.id, rest.length ? deps.store.saveIdentity({ ...m.record, grants: rest }, m.record.version) : forgetIdentity(deps, m.record));
+  }
+  return { statusCode: wrote ? 201 : 200, body: recordBody(saved) };
 }

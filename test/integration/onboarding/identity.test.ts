@@ -98,7 +98,7 @@ describe('Bindings: a service account is bound to at most one role', () => {
     ['another cluster set', { workload: { type: 'eks', clusters: [demo, restore], namespace: 'velero', serviceAccounts: ['velero'] } }],
     ['another set of service accounts', { workload: { type: 'eks', clusters: [demo], namespace: 'velero', serviceAccounts: ['velero', 'extra'] } }],
     ['another role account', { crossAccountMode: 'role-in-bucket-account' }],
-  ])('refuses %s with 409 naming the binding and its onboarding, before any AWS call', async (_what, over) => {
+  ])('refuses %s with 409 naming the binding and its onboarding, before any write (AWS is only read)', async (_what, over) => {
     const first = await api.onboard(velero('demo-backups', 'velero/'));
     await admin.clearCalls();
     const res = await api.onboard(velero('shared-backups', 'velero/', over));
@@ -106,7 +106,7 @@ describe('Bindings: a service account is bound to at most one role', () => {
     expect(res.body.detail).toContain('service account velero/velero of cluster demo');
     expect(res.body.detail).toContain(first.body.roleArn);
     expect(res.body.detail).toContain(first.body.id);
-    expect(await admin.calls()).toEqual([]);
+    expect((await admin.calls()).filter((c) => c.write)).toEqual([]);
     // the binding still works as before
     const pod = await podCredentials(stack, first.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: 'velero' });
     expect(await putGet(pod, 'demo-backups', 'velero/x')).toEqual(OK);
@@ -137,6 +137,51 @@ describe('Bindings: a service account is bound to at most one role', () => {
     const winner = x.status === 201 ? x : y;
     expect((await serviceRoles()).map((r) => r.Arn)).toEqual([winner.body.roleArn]);
     expect((await api.send('GET', '/v1/onboardings')).body.items.map((i: { id: string }) => i.id)).toEqual([winner.body.id]);
+  });
+});
+
+describe('An IAM OIDC provider another request is deleting', () => {
+  // what a DELETE does once the last identity trusting a provider is gone: it marks the provider as being deleted
+  // in the store, then deletes it in AWS. A new identity on the same cluster registers on the provider while
+  // its first writes run; finding it marked, it starts nothing more and answers 503, and a retry converges.
+  const providerOfDemo = async () => {
+    const out = await clients(stack, rootCredentials(WORKLOADS)).iam.send(new ListOpenIDConnectProvidersCommand({}));
+    const arns = (out.OpenIDConnectProviderList ?? []).map((p) => p.Arn!);
+    expect(arns).toHaveLength(1);
+    return arns[0];
+  };
+
+  it.each([
+    ['the deletion is given up', false],
+    ['the deletion goes through', true],
+  ])('answers 503 with what to do; when %s, the retry converges and the pod gets in', async (_what, deleted) => {
+    const { serviceRuntime } = await import('../../../lib/runtime/service');
+    const { store } = serviceRuntime();
+    const provider = await providerOfDemo();
+    expect(await store.markProviderDeleting(provider)).toBe(true);
+
+    const res = await api.onboard(velero('demo-backups', 'velero/'));
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toContain(`the IAM OIDC provider ${provider} is being deleted by another request`);
+    expect(res.body.detail).toMatch(/retry/i);
+    expect(res.body.detail).not.toMatch(/ at \S+\.(ts|js):\d+/);
+
+    if (deleted) {
+      const { DeleteOpenIDConnectProviderCommand } = await import('@aws-sdk/client-iam');
+      await clients(stack, rootCredentials(WORKLOADS)).iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: provider }));
+      await store.forgetProvider(provider);
+    } else {
+      await store.unmarkProviderDeleting(provider);
+    }
+    const retry = await api.onboard(velero('demo-backups', 'velero/'));
+    expect([200, 201]).toContain(retry.status);
+    expect(retry.body.status).toBe('provisioned');
+    expect(await providerOfDemo()).toBe(provider);
+    const pod = await podCredentials(stack, retry.body.roleArn, { cluster: 'demo', namespace: 'velero', serviceAccount: 'velero' });
+    expect(await putGet(pod, 'demo-backups', 'velero/x')).toEqual(OK);
+    expect((await api.send('POST', `/v1/onboardings/${retry.body.id}/verify`)).body.ok).toBe(true);
+    // the provider now counts this identity as a user: a deletion of it is refused while the onboarding exists
+    expect(await store.markProviderDeleting(provider)).toBe(false);
   });
 });
 
