@@ -1,21 +1,40 @@
 /**
- * One local stack (emulator + dynalite + the API) in its own process, so that `startStack()`'s changes to
- * process.env stay out of the benchmark driver. Prints one JSON line (URLs and the environment the API runs
- * with), then runs until stdin closes or SIGTERM/SIGINT arrives.
+ * One local stack in its own process, so that the API's changes to process.env stay out of the benchmark
+ * driver: the emulator on a worker thread (bench/emulator-thread.ts), dynalite and the local API on the main
+ * thread, as scripts/stack.ts wires them. Prints one JSON line (URLs and the environment the API runs with),
+ * then runs until stdin closes or SIGTERM/SIGINT arrives.
  */
-import { startStack } from '../scripts/stack';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { loadTopology } from '../emulator/topology';
+import { REPO_ROOT, startApiOnEmulator } from '../scripts/stack';
 
 async function main(): Promise<void> {
   const before = { ...process.env };
-  const stack = await startStack({ port: 0, emulatorPort: 0, dynamodbPort: 0 });
+  const topologyPath = process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json');
+  // a worker does not inherit tsx's loader: it registers it, then loads the TypeScript file
+  const entry = path.join(__dirname, 'emulator-thread.ts');
+  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: { topologyPath } });
+  let resetStore = async (): Promise<void> => undefined;
+  const emulatorUrl = await new Promise<string>((resolve, reject) => {
+    worker.on('message', (m: { type: string; url?: string; id?: number; error?: string }) => {
+      if (m.type === 'ready') resolve(m.url!);
+      else if (m.type === 'failed') reject(new Error(m.error));
+      else if (m.type === 'reset') void resetStore().then(() => worker.postMessage({ type: 'reset-done', id: m.id }));
+    });
+    worker.once('error', reject);
+  });
+  const api = await startApiOnEmulator(emulatorUrl, loadTopology(topologyPath), { port: 0, dynamodbPort: 0 });
+  resetStore = api.resetStore;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && before[k] !== v) env[k] = v;
-  process.stdout.write(`${JSON.stringify({ apiUrl: stack.apiUrl, emulatorUrl: stack.emulator.url, dynamodbUrl: stack.dynamodbUrl, env })}\n`);
+  process.stdout.write(`${JSON.stringify({ apiUrl: api.apiUrl, emulatorUrl, dynamodbUrl: api.dynamodbUrl, env })}\n`);
   let closing = false;
   const stop = async () => {
     if (closing) return;
     closing = true;
-    await stack.close().catch(() => undefined);
+    await api.close().catch(() => undefined);
+    await worker.terminate().catch(() => undefined);
     process.exit(0);
   };
   process.stdin.on('end', () => void stop());

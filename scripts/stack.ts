@@ -61,14 +61,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   let resetStore = async (): Promise<void> => undefined;
   const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, imdsPort: opts.imdsPort ?? 0, onReset: () => resetStore() });
   try {
-    // the API runs as its own role, as Lambda would give it credentials
-    const res = await fetch(`${emulator.url}/_emulator/credentials`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 's3-onboarding-local' }),
-    });
-    const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
-    const api = await startApiAgainst(emulator.url, creds, topology, opts);
+    const api = await startApiOnEmulator(emulator.url, topology, opts);
     resetStore = api.resetStore;
     return {
       ...api,
@@ -82,6 +75,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await emulator.close();
     throw e;
   }
+}
+
+/**
+ * A local DynamoDB and the API against an emulator that runs elsewhere (another thread or process), as the
+ * emulator's `s3-onboarding-api` role. Whoever resets that emulator calls `resetStore` too.
+ */
+export async function startApiOnEmulator(emulatorUrl: string, topology: Topology, opts: StackOptions = {}) {
+  // the API runs as its own role, as Lambda would give it credentials
+  const res = await fetch(`${emulatorUrl}/_emulator/credentials`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 's3-onboarding-local' }),
+  });
+  const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
+  return startApiAgainst(emulatorUrl, creds, topology, opts);
 }
 
 export interface EndpointStack {
