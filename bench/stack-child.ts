@@ -20,7 +20,11 @@ async function main(): Promise<void> {
     worker.on('message', (m: { type: string; url?: string; id?: number; error?: string }) => {
       if (m.type === 'ready') resolve(m.url!);
       else if (m.type === 'failed') reject(new Error(m.error));
-      else if (m.type === 'reset') void resetStore().then(() => worker.postMessage({ type: 'reset-done', id: m.id }));
+      else if (m.type === 'reset') {
+        void resetStore()
+          .catch((e: unknown) => process.stderr.write(`store reset failed: ${(e as Error).stack ?? String(e)}\n`))
+          .then(() => worker.postMessage({ type: 'reset-done', id: m.id }));
+      }
     });
     worker.once('error', reject);
   });

@@ -9,7 +9,7 @@ import { resetRuntime, setLocalGuardrails } from '../lib/runtime';
 import { allowAllFromTopology } from '../lib/guardrails/load';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const DEMO_CALLER = 'arn:aws:iam::100000000001:role/platform-admin';
@@ -21,7 +21,18 @@ async function createTable(endpoint: string, name: string, replace = false): Pro
   const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } } };
   const p = sls.resources.Resources.OnboardingsTable.Properties as { AttributeDefinitions: never; KeySchema: never; GlobalSecondaryIndexes?: never; BillingMode: 'PAY_PER_REQUEST' };
   const ddb = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  if (replace) await ddb.send(new DeleteTableCommand({ TableName: name }));
+  if (replace) {
+    await ddb.send(new DeleteTableCommand({ TableName: name }));
+    // DynamoDB (and dynalite) delete a table asynchronously: wait until it is gone before creating it again
+    for (let i = 0; i < 200; i++) {
+      const gone = await ddb.send(new DescribeTableCommand({ TableName: name })).then(
+        () => false,
+        (e: Error) => e.name === 'ResourceNotFoundException',
+      );
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
   await ddb.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, GlobalSecondaryIndexes: p.GlobalSecondaryIndexes, BillingMode: p.BillingMode }));
   ddb.destroy();
 }
