@@ -3,7 +3,7 @@ import type { Access, Tool } from '../snippets/types';
 
 /**
  * What each tool does to S3, per access level: the one table of the service (issue 10). Every row was read from
- * the tool's own source at a pinned commit (scratch/tool-research.md has the call-by-call notes); the docs can be
+ * the tool's own source at a pinned commit (docs/tool-research.md has the call-by-call notes); the docs can be
  * wrong, the source is what runs.
  *
  * Paths shortened with `…` are as the research notes give them (the full path was not recorded there).

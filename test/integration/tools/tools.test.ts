@@ -3,7 +3,7 @@
  * what each tool does to S3 in its backup, restore, catalogue sync and cleanup, replayed call by call with the
  * credentials its pods get, and the outcome each level must give.
  *
- * The operations and the levels that allow them are stated here from the tools' source (scratch/tool-research.md
+ * The operations and the levels that allow them are stated here from the tools' source (docs/tool-research.md
  * §2-§3, with the upstream files cited per tool), independently of lib/policy/actions.ts: an operation a level
  * allows must succeed end to end, one it forbids must be denied (a restore role can never delete or overwrite a
  * backup object). Sizes are small: IAM sees a multipart upload of 10 MiB exactly as one of 2 KiB.

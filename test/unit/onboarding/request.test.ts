@@ -567,7 +567,7 @@ describe('Function: parseOnboardingRequest', () => {
       expect(parseOnboardingRequest(body).workload).toStrictEqual({ type: 'eks', clusters: [DEMO], namespace, ...extra });
     });
 
-    // the levels each tool can work with (scratch/tool-research.md §1, read from the tools' source)
+    // the levels each tool can work with (docs/tool-research.md §1, read from the tools' source)
     it.each([
       ['pbm', 'read-only', /one of: "read-write", "restore" for tool pbm \(read-only: resync .*\.pbm\.init/],
       ['psmdb-operator', 'read-only', /one of: "read-write", "restore" for tool psmdb-operator/],

@@ -102,7 +102,7 @@ const allStatements = (c: Case): { where: string; st: Statement }[] => [
   ...(c.keyStatement ? [{ where: 'key policy', st: c.keyStatement }] : []),
 ];
 
-/** The levels each tool can work with, as the research read them from the tools' source (scratch/tool-research.md §1). */
+/** The levels each tool can work with, as the research read them from the tools' source (docs/tool-research.md §1). */
 const SUPPORTED: Record<Tool, Access[]> = {
   pbm: ['read-write', 'restore'],
   'psmdb-operator': ['read-write', 'restore'],
