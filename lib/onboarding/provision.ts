@@ -411,8 +411,10 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
   const first = Promise.all([deps.store.getRecord(r.id), deps.store.getIdentity(r.identity.key), deps.store.getBindings(r.identity.bindings)]);
   const early = readAws(deps, r, first.then(([record, identityRecord]) => ({ record, identityRecord })));
   early.catch(() => undefined);
+  const taking = locks.take([identityLock(r.identity.key)]);
+  taking.catch(() => undefined);
   try {
-    const [[current, hintIdentity, hintBindings], atOnce] = await Promise.all([first, locks.take([identityLock(r.identity.key)])]);
+    const [[current, hintIdentity, hintBindings], atOnce] = await Promise.all([first, taking]);
     // a binding another identity holds is refused now, before any write (and again under the lock, authoritatively)
     const holderKeys = [...new Set(hintBindings.values())].filter((k) => k !== r.identity.key);
     if (holderKeys.length) checkBindings(r, { bindings: hintBindings }, await deps.store.getIdentities(holderKeys));
@@ -428,7 +430,8 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint) });
   } finally {
     // a refusal before the reads came back answers once they have: nothing of this request runs after its answer
-    await early.catch(() => undefined);
+    // (nor holds a lock it was still taking when the store failed)
+    await Promise.all([early.catch(() => undefined), taking.catch(() => undefined)]);
     await locks.release();
   }
 }
