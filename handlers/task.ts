@@ -12,7 +12,7 @@ import { verify } from '../lib/onboarding/verify';
 import { getOnboarding } from '../lib/onboarding/reads';
 import { recordBody } from '../lib/onboarding/records';
 import { ONBOARDING_ID } from '../lib/onboarding/model';
-import { InternalError, ServiceError, ValidationError } from '../lib/errors';
+import { InternalError, ServiceError, TransientError, ValidationError } from '../lib/errors';
 
 const taskSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional() }),
@@ -34,7 +34,8 @@ export const TASK_ERRORS = ['ValidationError', 'NotAllowedError', 'NotFoundError
 function taskError(err: unknown): Error {
   if (err instanceof ServiceError) {
     const e = new Error(err.expose ? err.message : 'An internal error occurred; see the function logs');
-    e.name = (TASK_ERRORS as readonly string[]).includes(err.name) ? err.name : err.status >= 500 ? 'InternalError' : 'ValidationError';
+    // a subclass answers as the class a state machine knows (a PartiallyAppliedError is a TransientError: retry)
+    e.name = (TASK_ERRORS as readonly string[]).includes(err.name) ? err.name : err instanceof TransientError ? 'TransientError' : err.status >= 500 ? 'InternalError' : 'ValidationError';
     return e;
   }
   const e = new Error('An internal error occurred; see the function logs');

@@ -73,6 +73,17 @@ describe('Step Functions task handler', () => {
     await emulatorAdmin(stack.emulator).clearFaults();
   });
 
+  it('fails with a retryable TransientError, saying what was done, when it failed after writing (a partial apply)', async () => {
+    // the permissions policy fails (throttled past the SDK's retries) after the role was created
+    await emulatorAdmin(stack.emulator).fault({ service: 'iam', operation: 'PutRolePolicy', errorCode: 'Throttling', httpStatus: 400, count: 100 });
+    const err = await errorOf(invoke({ action: 'onboard', request: request('partial/') }));
+    await emulatorAdmin(stack.emulator).clearFaults();
+    expect(err.name).toBe('TransientError');
+    expect(err.message).toMatch(/partially applied .*Retry the same request/);
+    // and the retry the state machine makes converges
+    expect(await invoke({ action: 'onboard', request: request('partial/') })).toMatchObject({ status: 'provisioned' });
+  });
+
   it('never leaks internals: an unexpected failure is an InternalError with a generic message', async () => {
     await emulatorAdmin(stack.emulator).fault({ service: 'iam', operation: 'GetRole', errorCode: 'SomethingOdd', httpStatus: 400, count: 100 });
     const err = await errorOf(invoke({ action: 'onboard', request: request('odd/') }));
