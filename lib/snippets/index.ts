@@ -7,14 +7,14 @@ import { renderPsmdbBackupStorages } from './psmdb-operator';
 import { renderAnnotateScript, renderServiceAccounts } from './serviceaccount';
 import { renderSgClusterAnnotations, renderSgObjectStorage, sgClusterOf } from './stackgres';
 import { SNIPPET_FILES, type EksWorkload, type SnippetInput, type Snippets } from './types';
-import { renderVeleroBsl, renderVeleroHelmValues, VELERO_HELM_SERVICE_ACCOUNT_NOTES } from './velero';
+import { renderVeleroBsl, renderVeleroHelmValues, renderVeleroPodIdentityValues, VELERO_HELM_SERVICE_ACCOUNT_NOTES, type PodCredentials } from './velero';
 
 export * from './types';
 export { SnippetInputError } from './errors';
 export { defaultNamespace, defaultServiceAccounts, defaultStorageName } from './defaults';
 
 /** The tool's own file(s) for an eks request. */
-function renderEksToolFiles(input: SnippetInput, workload: EksWorkload): Snippets {
+function renderEksToolFiles(input: SnippetInput, workload: EksWorkload, credentials: PodCredentials): Snippets {
   const { bucket, access, roleArn } = input;
   switch (input.tool) {
     case 'pbm':
@@ -27,15 +27,16 @@ function renderEksToolFiles(input: SnippetInput, workload: EksWorkload): Snippet
       }
       return {
         [SNIPPET_FILES.sgObjectStorage]: renderSgObjectStorage(bucket, access, workload.namespace),
-        [SNIPPET_FILES.sgClusterAnnotations]: renderSgClusterAnnotations(workload.namespace, workload.serviceAccounts, roleArn),
+        // the patroni service account's role annotation (no annotation with EKS Pod Identity)
+        ...(credentials === 'irsa' && { [SNIPPET_FILES.sgClusterAnnotations]: renderSgClusterAnnotations(workload.namespace, workload.serviceAccounts, roleArn) }),
       };
     }
     case 'velero': {
       const install = workload.velero ?? { installMethod: 'cli' };
       return {
-        [SNIPPET_FILES.veleroBsl]: renderVeleroBsl(bucket, access, workload.namespace, install),
+        [SNIPPET_FILES.veleroBsl]: renderVeleroBsl(bucket, access, workload.namespace, install, credentials),
         ...(install.installMethod === 'helm' && {
-          [SNIPPET_FILES.veleroValues]: renderVeleroHelmValues(install, workload.serviceAccounts[0]!, roleArn),
+          [SNIPPET_FILES.veleroValues]: credentials === 'irsa' ? renderVeleroHelmValues(install, workload.serviceAccounts[0]!, roleArn) : renderVeleroPodIdentityValues(),
         }),
       };
     }
@@ -84,15 +85,15 @@ export function renderSnippets(input: SnippetInput): Snippets {
   const eks: EksWorkload = { ...workload, serviceAccounts: uniqueServiceAccounts(workload) };
   if (input.podIdentity) {
     // EKS Pod Identity: the associations are made on the EKS side, so no file annotates a service account with
-    // the role (serviceaccount.yaml, annotate.sh, the StackGres and Velero Helm annotation files)
-    const { [SNIPPET_FILES.sgClusterAnnotations]: _sg, [SNIPPET_FILES.veleroValues]: _velero, ...toolFiles } = renderEksToolFiles(input, eks);
-    return { [SNIPPET_FILES.podIdentity]: renderPodIdentityNotes(input.podIdentity.associations), ...toolFiles };
+    // the role (no serviceaccount.yaml, annotate.sh or StackGres annotations; Velero's Helm values only turn
+    // the credentials secret off)
+    return { [SNIPPET_FILES.podIdentity]: renderPodIdentityNotes(input.podIdentity.associations), ...renderEksToolFiles(input, eks, 'pod-identity') };
   }
   const binding = { namespace: eks.namespace, serviceAccounts: eks.serviceAccounts, roleArn: input.roleArn };
   const notes = serviceAccountNotes(input.tool, eks);
   return {
     [SNIPPET_FILES.serviceAccounts]: renderServiceAccounts(binding, notes),
     [SNIPPET_FILES.annotateScript]: renderAnnotateScript(binding, notes),
-    ...renderEksToolFiles(input, eks),
+    ...renderEksToolFiles(input, eks, 'irsa'),
   };
 }

@@ -46,7 +46,11 @@ export function buildVeleroBsl(bucket: BucketRef, access: Access, namespace: str
   };
 }
 
-const INSTALL_COMMENTS: Record<VeleroInstall['installMethod'], string[]> = {
+/** How the pods get the role: IRSA (an annotated service account) or EKS Pod Identity (an association, no annotation). */
+export type PodCredentials = 'irsa' | 'pod-identity';
+
+const INSTALL_COMMENTS: Record<PodCredentials, Record<VeleroInstall['installMethod'], string[]>> = {
+  irsa: {
   cli: [
     'Velero must run without a credentials secret (velero install --no-secret), or IRSA is not used.',
     'Installed with velero install: pass --sa-annotations with the annotations of serviceaccount.yaml',
@@ -57,6 +61,15 @@ const INSTALL_COMMENTS: Record<VeleroInstall['installMethod'], string[]> = {
     'Installed with Helm: the chart owns the service account, so set its annotations through',
     'velero-values.yaml (helm upgrade --reuse-values -f velero-values.yaml), not with kubectl.',
   ],
+  },
+  // a credentials secret's file comes before EKS Pod Identity's credentials in the plugin's credential chain
+  'pod-identity': {
+    cli: ['Velero must run without a credentials secret (velero install --no-secret), or EKS Pod Identity is not used.'],
+    helm: [
+      'Velero must run without a credentials secret (chart value credentials.useSecret: false, as velero-values.yaml',
+      'sets it), or EKS Pod Identity is not used.',
+    ],
+  },
 };
 
 /** Notes on serviceaccount.yaml and annotate.sh where the install method owns the service account. */
@@ -65,10 +78,10 @@ export const VELERO_HELM_SERVICE_ACCOUNT_NOTES = [
   'supported way to annotate it (helm upgrade keeps it), this file is for reference.',
 ] as const;
 
-export function renderVeleroBsl(bucket: BucketRef, access: Access, namespace: string, install: VeleroInstall = { installMethod: 'cli' }): string {
+export function renderVeleroBsl(bucket: BucketRef, access: Access, namespace: string, install: VeleroInstall = { installMethod: 'cli' }, credentials: PodCredentials = 'irsa'): string {
   return withComments(
     [
-      ...INSTALL_COMMENTS[install.installMethod],
+      ...INSTALL_COMMENTS[credentials][install.installMethod],
       ...(access === 'restore'
         ? [
             'Access restore: restores and backup sync work (a restore writes only under restores/); backups,',
@@ -98,6 +111,18 @@ export function buildVeleroHelmValues(install: Extract<VeleroInstall, { installM
       server: { create: true, ...(serviceAccount !== chartDefault && { name: serviceAccount }), annotations: serviceAccountAnnotations(roleArn) },
     },
   };
+}
+
+/** EKS Pod Identity: the chart's only value to set is no credentials secret (the association names the role). */
+export function renderVeleroPodIdentityValues(): string {
+  return withComments(
+    [
+      'Helm values for the vmware-tanzu/velero chart with EKS Pod Identity: merge into yours, or',
+      '  helm upgrade <release> vmware-tanzu/velero --namespace <namespace> --reuse-values -f velero-values.yaml',
+      'No service account annotation: the Pod Identity association (pod-identity.md) gives the role.',
+    ],
+    toYaml({ credentials: { useSecret: false } }),
+  );
 }
 
 export function renderVeleroHelmValues(install: Extract<VeleroInstall, { installMethod: 'helm' }>, serviceAccount: string, roleArn: string): string {

@@ -373,10 +373,13 @@ function validateSgClusterAnnotations(text: string): string[] {
   ];
 }
 
-/** vmware-tanzu/velero chart values: no credentials secret, the server service account annotated (chart values.yaml keys). */
+/**
+ * vmware-tanzu/velero chart values: no credentials secret, and with IRSA the server service account annotated
+ * (chart values.yaml keys; EKS Pod Identity needs no annotation, so no serviceAccount).
+ */
 const VELERO_VALUES_SCHEMA = {
   type: 'object',
-  required: ['credentials', 'serviceAccount'],
+  required: ['credentials'],
   additionalProperties: false,
   properties: {
     credentials: { type: 'object', required: ['useSecret'], additionalProperties: false, properties: { useSecret: { const: false } } },
