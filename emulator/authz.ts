@@ -64,6 +64,15 @@ export function decide(world: World, caller: Caller, r: AuthzRequest): Decision 
   });
 }
 
+/** A request's tags as `aws:RequestTag/<key>`, and their keys as `aws:TagKeys` (present only when it has tags). */
+export function requestTagContext(tags: Record<string, string>): Record<string, string | string[]> {
+  const keys = Object.keys(tags);
+  return keys.length ? { 'aws:TagKeys': keys, ...Object.fromEntries(keys.map((k) => [`aws:RequestTag/${k}`, tags[k]])) } : {};
+}
+
+/** A resource's tags as `aws:ResourceTag/<key>`. */
+export const resourceTagContext = (tags: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+
 /**
  * `aws:PrincipalTag/<key>` of a caller: the tags of the session's role, overridden (ignoring case) by the
  * session's own tags (those passed when it was assumed and those inherited as transitive).

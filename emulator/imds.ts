@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authorize } from '../lib/iam-policy/evaluate';
 import { livePolicy } from './authz';
 import { findRoleByArn, type Role, type Session, type World } from './state';
-import { issueSession } from './services/sts';
+import { issueSession, sessionSecrets } from './services/sts';
 
 const MAX_TTL_SECONDS = 21_600;
 /** instance-profile credentials: valid for 6 hours, refreshed well before they expire */
@@ -105,8 +105,8 @@ export function handleImds(world: World, state: ImdsState, req: IncomingMessage,
       LastUpdated: imdsTime(now),
       Type: 'AWS-HMAC',
       AccessKeyId: s.accessKeyId,
-      SecretAccessKey: `emulator-secret-${s.accessKeyId.slice(-8)}`,
-      Token: `emulator-token-${s.accessKeyId}`,
+      SecretAccessKey: sessionSecrets(s).secretAccessKey,
+      Token: sessionSecrets(s).sessionToken,
       Expiration: imdsTime(s.expiresAt),
     };
     return send(res, 200, JSON.stringify(creds, null, 2));

@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import type { CallContext, Caller, ServiceModule, ServiceResponse } from '../context';
 import { requireCaller } from '../context';
 import { AwsError } from '../errors';
-import { authorizeCall, livePolicy } from '../authz';
+import { authorizeCall, livePolicy, requestTagContext } from '../authz';
 import { findRoleByArn, type Cluster, type Session } from '../state';
 import { authorize, type ContextValue } from '../../lib/iam-policy/evaluate';
 import { verifyToken } from '../tokens';
-import { assumeRole, issueSession } from './sts';
+import { assumeRole, issueSession, sessionSecrets } from './sts';
 import { PODS_SERVICE_PRINCIPAL, associationFor, clusterArn } from './eks-pod-identity';
 
 const PATH = /^\/clusters\/([^/]+)\/assume-role-for-pod-identity\/?$/;
@@ -42,12 +42,7 @@ export function podSessionTags(cluster: Cluster, namespace: string, serviceAccou
   return tags;
 }
 
-const credentialsJson = (s: Session) => ({
-  sessionToken: `emulator-token-${s.accessKeyId}`,
-  secretAccessKey: `emulator-secret-${s.accessKeyId.slice(-8)}`,
-  accessKeyId: s.accessKeyId,
-  expiration: Math.floor(s.expiresAt / 1000),
-});
+const credentialsJson = (s: Session) => ({ ...sessionSecrets(s), accessKeyId: s.accessKeyId, expiration: Math.floor(s.expiresAt / 1000) });
 
 function handle(ctx: CallContext): ServiceResponse {
   if (ctx.operation !== 'AssumeRoleForPodIdentity') {
@@ -97,11 +92,8 @@ function handle(ctx: CallContext): ServiceResponse {
   const tags = association.disableSessionTags ? {} : podSessionTags(cluster, namespace, serviceAccount, k8s.pod ?? {});
   const keys = Object.keys(tags);
   const context: Record<string, ContextValue> = { 'aws:SecureTransport': 'true', 'aws:PrincipalServiceName': PODS_SERVICE_PRINCIPAL };
-  if (keys.length) {
-    for (const k of keys) context[`aws:RequestTag/${k}`] = tags[k];
-    context['aws:TagKeys'] = keys;
-    context['sts:TransitiveTagKeys'] = keys;
-  }
+  Object.assign(context, requestTagContext(tags));
+  if (keys.length) context['sts:TransitiveTagKeys'] = keys;
   for (const action of keys.length ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
     const decision = authorize({
       principal: { arn: '', accountId: '', service: PODS_SERVICE_PRINCIPAL },

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { CallContext, Caller, ServiceResponse } from '../context';
 import { requireCaller } from '../context';
 import { AwsError } from '../errors';
-import { authorizeCall } from '../authz';
+import { authorizeCall, requestTagContext } from '../authz';
 import { findRoleByArn, parseDoc, type Cluster, type PodIdentityAssociation, type World } from '../state';
 import { asArray, normalizeStatements } from '../../lib/iam-policy/grammar';
 import { matchesWildcard } from '../../lib/iam-policy/evaluate';
@@ -84,10 +84,13 @@ const summaryJson = (a: PodIdentityAssociation) => ({
   associationId: a.associationId,
 });
 
+/** The association belongs to this cluster (clusters are named per account and region). */
+const inCluster = (a: PodIdentityAssociation, cluster: Cluster): boolean => a.accountId === cluster.accountId && a.region === cluster.region && a.clusterName === cluster.name;
+
 /** The association a pod's service account has in a cluster, if any. */
 export function associationFor(world: World, cluster: Cluster, namespace: string, serviceAccount: string): PodIdentityAssociation | undefined {
   for (const a of world.podIdentityAssociations.values()) {
-    if (a.accountId === cluster.accountId && a.region === cluster.region && a.clusterName === cluster.name && a.namespace === namespace && a.serviceAccount === serviceAccount) return a;
+    if (inCluster(a, cluster) && a.namespace === namespace && a.serviceAccount === serviceAccount) return a;
   }
   return undefined;
 }
@@ -129,11 +132,6 @@ function tagsOf(body: Record<string, unknown>): Record<string, string> {
   return tags;
 }
 
-function requestTagContext(tags: Record<string, string>): Record<string, string | string[]> {
-  const keys = Object.keys(tags);
-  if (!keys.length) return {};
-  return { 'aws:TagKeys': keys, ...Object.fromEntries(keys.map((k) => [`aws:RequestTag/${k}`, tags[k]])) };
-}
 
 /** The cluster of the caller's account and region with that name. */
 function clusterOf(ctx: CallContext, caller: Caller, name: string): Cluster {
@@ -183,7 +181,7 @@ function checkTargetRoleArn(target: string | undefined): void {
 
 function associationOf(ctx: CallContext, cluster: Cluster, id: string): PodIdentityAssociation {
   const a = ctx.world.podIdentityAssociations.get(id);
-  if (!a || a.accountId !== cluster.accountId || a.region !== cluster.region || a.clusterName !== cluster.name) {
+  if (!a || !inCluster(a, cluster)) {
     throw notFound(`No Pod Identity Association found for id: ${id}`);
   }
   return a;
@@ -220,7 +218,7 @@ export function handlePodIdentity(ctx: CallContext): ServiceResponse {
       checkTargetRoleArn(targetRoleArn);
       if (clientRequestToken) {
         // a retried request with the same token answers the association it created
-        const same = [...world.podIdentityAssociations.values()].find((a) => a.clientRequestToken === clientRequestToken && a.clusterName === cluster.name && a.accountId === cluster.accountId);
+        const same = [...world.podIdentityAssociations.values()].find((a) => a.clientRequestToken === clientRequestToken && inCluster(a, cluster));
         if (same) return json({ association: associationJson(same) });
       }
       checkAssociationRole(ctx, caller, cluster, roleArn);

@@ -3,7 +3,7 @@ import { requireCaller } from '../context';
 import { AwsError } from '../errors';
 import { QueryParams, queryError, queryResponse } from '../protocols/query';
 import { uniqueId, type Account, type ManagedPolicy, type OidcProvider, type Role, type World } from '../state';
-import { authorizeCall } from '../authz';
+import { authorizeCall, requestTagContext, resourceTagContext } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
 import { parsePolicyText, policySize, validatePolicy } from '../../lib/iam-policy/grammar';
 import { xmlMap, type XmlNode } from '../xml';
@@ -90,11 +90,8 @@ function roleXml(world: World, role: Role, full = true): XmlNode {
 
 
 function tagContext(tags: Map<string, string>): Record<string, string> {
-  const c: Record<string, string> = {};
-  for (const [k, v] of tags) {
-    c[`aws:ResourceTag/${k}`] = v;
-    c[`iam:ResourceTag/${k}`] = v;
-  }
+  const c: Record<string, string> = resourceTagContext(Object.fromEntries(tags));
+  for (const [k, v] of tags) c[`iam:ResourceTag/${k}`] = v;
   return c;
 }
 
@@ -105,12 +102,8 @@ function roleContext(role: Role | undefined): Record<string, string> {
   return { ...c, ...tagContext(role.tags) };
 }
 
-function requestTagContext(tags: { Key: string; Value: string }[]): Record<string, string | string[]> {
-  const c: Record<string, string | string[]> = {};
-  if (tags.length) c['aws:TagKeys'] = tags.map((t) => t.Key);
-  for (const t of tags) c[`aws:RequestTag/${t.Key}`] = t.Value;
-  return c;
-}
+/** IAM's Key/Value tag list as request-tag context. */
+const iamRequestTags = (tags: { Key: string; Value: string }[]): Record<string, string | string[]> => requestTagContext(Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
 
 function authorizeIam(ctx: CallContext, caller: Caller, account: Account, resource: string, context: Record<string, string | string[]> = {}): void {
   authorizeCall(ctx.world, caller, { action: `iam:${ctx.operation}`, resource, resourceAccountId: account.id, context });
@@ -148,14 +141,14 @@ const ops: Record<string, Handler> = {
     checkTags(tags);
     const boundary = p.opt('PermissionsBoundary');
     const arn = roleArn(account, path, name);
-    authorizeIam(ctx, caller, account, arn, { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...requestTagContext(tags) });
+    authorizeIam(ctx, caller, account, arn, { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...iamRequestTags(tags) });
     // tag-on-create: tags in CreateRole also need iam:TagRole
     if (tags.length) {
       authorizeCall(ctx.world, caller, {
         action: 'iam:TagRole',
         resource: arn,
         resourceAccountId: account.id,
-        context: { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...requestTagContext(tags) },
+        context: { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...iamRequestTags(tags) },
       });
     }
     const trust = p.req('AssumeRolePolicyDocument');
@@ -290,7 +283,7 @@ const ops: Record<string, Handler> = {
     const arn = `arn:aws:iam::${account.id}:policy${path}${name}`;
     const tags = p.tags();
     checkTags(tags);
-    authorizeIam(ctx, caller, account, arn, requestTagContext(tags));
+    authorizeIam(ctx, caller, account, arn, iamRequestTags(tags));
     const doc = checkPolicy(p.req('PolicyDocument'), 'identity');
     if (policySize(doc) > MANAGED_POLICY_BYTES) throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_BYTES}`);
     if (account.policies.has(arn)) throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
@@ -378,7 +371,7 @@ const ops: Record<string, Handler> = {
   TagRole(ctx, p, account, caller) {
     const role = roleOf(account, p.req('RoleName'));
     const tags = p.tags();
-    authorizeIam(ctx, caller, account, role.arn, { ...roleContext(role), ...requestTagContext(tags) });
+    authorizeIam(ctx, caller, account, role.arn, { ...roleContext(role), ...iamRequestTags(tags) });
     const fresh = tags.filter((t) => !role.tags.has(t.Key));
     checkTags(tags, role.tags.size - (tags.length - fresh.length));
     for (const t of tags) role.tags.set(t.Key, t.Value);
@@ -406,7 +399,7 @@ const ops: Record<string, Handler> = {
     const arn = `arn:aws:iam::${account.id}:oidc-provider/${url}`;
     const tags = p.tags();
     checkTags(tags);
-    authorizeIam(ctx, caller, account, arn, requestTagContext(tags));
+    authorizeIam(ctx, caller, account, arn, iamRequestTags(tags));
     const clientIds = p.list('ClientIDList');
     const thumbprints = p.list('ThumbprintList');
     for (const t of thumbprints) if (!/^[0-9a-fA-F]{40}$/.test(t)) throw constraint(t, 'thumbprintList.member', 'Member must have length greater than or equal to 40');
@@ -454,7 +447,7 @@ const ops: Record<string, Handler> = {
   TagOpenIDConnectProvider(ctx, p, account, caller) {
     const provider = oidcOf(ctx.world, account, p.req('OpenIDConnectProviderArn'));
     const tags = p.tags();
-    authorizeIam(ctx, caller, account, provider.arn, { ...tagContext(provider.tags), ...requestTagContext(tags) });
+    authorizeIam(ctx, caller, account, provider.arn, { ...tagContext(provider.tags), ...iamRequestTags(tags) });
     checkTags(tags, provider.tags.size);
     for (const t of tags) provider.tags.set(t.Key, t.Value);
     return undefined;

@@ -2,7 +2,7 @@ import type { CallContext, Caller, ServiceModule } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import type { KmsKey, World } from '../state';
-import { authorizeCall, decide } from '../authz';
+import { authorizeCall, decide, requestTagContext, resourceTagContext } from '../authz';
 import { bindPrincipals } from '../principals';
 import { parsePolicyText, validatePolicy, policySize } from '../../lib/iam-policy/grammar';
 
@@ -18,8 +18,11 @@ export function findKey(world: World, id: string): KmsKey {
   throw new AwsError('NotFoundException', `Key '${id}' does not exist`, 400);
 }
 
-/** Authorises use of a key (directly or via S3): the key policy must allow, or delegate to IAM via the account root. */
-export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, action: string, region: string): void {
+/**
+ * Authorises use of a key: the key policy must allow, or delegate to IAM via the account root. `viaS3Region`: S3
+ * calls KMS on the caller's behalf (SSE-KMS), so `kms:ViaService` is present; on a direct call it is absent.
+ */
+export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, action: string, opts: { viaS3Region?: string; context?: Record<string, string | string[]> } = {}): void {
   if (key.awsManaged && caller.accountId !== key.accountId) {
     throw accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because AWS managed keys cannot be used from another account`);
   }
@@ -29,13 +32,15 @@ export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, a
     resourceAccountId: key.accountId,
     resourcePolicy: JSON.parse(key.policy),
     resourcePolicyRequired: true,
-    context: { 'kms:ViaService': `s3.${region}.amazonaws.com`, 'kms:CallerAccount': caller.accountId, ...resourceTagContext(key) },
+    context: {
+      ...(opts.viaS3Region ? { 'kms:ViaService': `s3.${opts.viaS3Region}.amazonaws.com` } : {}),
+      'kms:CallerAccount': caller.accountId,
+      // KMS ABAC: the key's tags
+      ...resourceTagContext(key.tags),
+      ...opts.context,
+    },
   });
 }
-
-/** Key tags as `aws:ResourceTag/<key>` (KMS ABAC). */
-const resourceTagContext = (key: KmsKey): Record<string, string> =>
-  Object.fromEntries(Object.entries(key.tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 
 /** Tags as KMS takes them (`TagKey` 1–128, `TagValue` 0–256, keys starting `aws:` reserved) -> a map. */
 function tagList(v: unknown): Record<string, string> {
@@ -50,11 +55,6 @@ function tagList(v: unknown): Record<string, string> {
   }
   return out;
 }
-
-const requestTagContext = (tags: Record<string, string>): Record<string, string | string[]> => ({
-  'aws:TagKeys': Object.keys(tags),
-  ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
-});
 
 function sameAccountOnly(caller: Caller, key: KmsKey, action: string): void {
   if (caller.accountId !== key.accountId) {
@@ -84,20 +84,20 @@ function metadata(key: KmsKey) {
 const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, caller: Caller) => unknown> = {
   DescribeKey(ctx, body, caller) {
     const key = findKey(ctx.world, String(body.KeyId ?? ''));
-    authorizeKeyUse(ctx, caller, key, 'kms:DescribeKey', key.region);
+    authorizeKeyUse(ctx, caller, key, 'kms:DescribeKey');
     return { KeyMetadata: metadata(key) };
   },
   GetKeyPolicy(ctx, body, caller) {
     const key = findKey(ctx.world, String(body.KeyId ?? ''));
     sameAccountOnly(caller, key, 'kms:GetKeyPolicy');
-    authorizeKeyUse(ctx, caller, key, 'kms:GetKeyPolicy', key.region);
+    authorizeKeyUse(ctx, caller, key, 'kms:GetKeyPolicy');
     return { Policy: key.policy, PolicyName: 'default' };
   },
   PutKeyPolicy(ctx, body, caller) {
     const key = findKey(ctx.world, String(body.KeyId ?? ''));
     sameAccountOnly(caller, key, 'kms:PutKeyPolicy');
     if (key.awsManaged) throw accessDenied('AWS managed keys cannot be modified');
-    authorizeKeyUse(ctx, caller, key, 'kms:PutKeyPolicy', key.region);
+    authorizeKeyUse(ctx, caller, key, 'kms:PutKeyPolicy');
     const text = String(body.Policy ?? '');
     const parsed = parsePolicyText(text);
     if (!parsed.doc) throw new AwsError('MalformedPolicyDocumentException', parsed.error ?? 'Syntax errors in policy.');
@@ -106,7 +106,7 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     if (policySize(text) > KEY_POLICY_MAX_BYTES) throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
     bindPrincipals(ctx.world, text, ctx.now, () => new AwsError('MalformedPolicyDocumentException', 'Policy contains a statement with one or more invalid principals.'));
     if (body.BypassPolicyLockoutSafetyCheck !== true) {
-      const still = decide(ctx.world, caller, { action: 'kms:PutKeyPolicy', resource: key.arn, resourceAccountId: key.accountId, resourcePolicy: parsed.doc, resourcePolicyRequired: true, context: resourceTagContext(key) });
+      const still = decide(ctx.world, caller, { action: 'kms:PutKeyPolicy', resource: key.arn, resourceAccountId: key.accountId, resourcePolicy: parsed.doc, resourcePolicyRequired: true, context: resourceTagContext(key.tags) });
       if (!still.allowed) {
         throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
       }
@@ -117,7 +117,7 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
   ListResourceTags(ctx, body, caller) {
     const key = findKey(ctx.world, String(body.KeyId ?? ''));
     sameAccountOnly(caller, key, 'kms:ListResourceTags');
-    authorizeKeyUse(ctx, caller, key, 'kms:ListResourceTags', key.region);
+    authorizeKeyUse(ctx, caller, key, 'kms:ListResourceTags');
     const all = Object.entries(key.tags).sort(([a], [b]) => a.localeCompare(b));
     const limit = body.Limit === undefined ? 50 : Number(body.Limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AwsError('ValidationException', 'Limit must be between 1 and 1000');
@@ -139,14 +139,7 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     sameAccountOnly(caller, key, 'kms:TagResource');
     if (key.awsManaged) throw accessDenied('AWS managed keys cannot be tagged');
     const tags = tagList(body.Tags);
-    authorizeCall(ctx.world, caller, {
-      action: 'kms:TagResource',
-      resource: key.arn,
-      resourceAccountId: key.accountId,
-      resourcePolicy: JSON.parse(key.policy),
-      resourcePolicyRequired: true,
-      context: { ...resourceTagContext(key), ...requestTagContext(tags) },
-    });
+    authorizeKeyUse(ctx, caller, key, 'kms:TagResource', { context: requestTagContext(tags) });
     if (Object.keys({ ...key.tags, ...tags }).length > 50) throw new AwsError('LimitExceededException', 'A KMS key can have at most 50 tags');
     Object.assign(key.tags, tags);
     return {};
@@ -157,14 +150,7 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     if (key.awsManaged) throw accessDenied('AWS managed keys cannot be tagged');
     const keys = Array.isArray(body.TagKeys) ? (body.TagKeys as unknown[]).map(String) : [];
     if (!keys.length) throw new AwsError('ValidationException', 'TagKeys must be a non-empty list');
-    authorizeCall(ctx.world, caller, {
-      action: 'kms:UntagResource',
-      resource: key.arn,
-      resourceAccountId: key.accountId,
-      resourcePolicy: JSON.parse(key.policy),
-      resourcePolicyRequired: true,
-      context: { ...resourceTagContext(key), 'aws:TagKeys': keys },
-    });
+    authorizeKeyUse(ctx, caller, key, 'kms:UntagResource', { context: { 'aws:TagKeys': keys } });
     for (const k of keys) delete key.tags[k];
     return {};
   },

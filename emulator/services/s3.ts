@@ -5,7 +5,7 @@ import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { escapeXml, flat, toXml, type XmlNode } from '../xml';
 import type { Bucket, World } from '../state';
-import { authorizeCall, isRoot, livePolicy } from '../authz';
+import { authorizeCall, isRoot, livePolicy, resourceTagContext } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
 import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../../lib/iam-policy/grammar';
 import { authorizeKeyUse, findKey } from './kms';
@@ -39,7 +39,7 @@ export function s3Operation(req: EmulatorRequest): string {
   }
   if (m === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
   if (m === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
-  if (m === 'PUT' && q.has('uploadId') && q.has('partNumber')) return 'UploadPart';
+  if (m === 'PUT' && q.has('uploadId') && q.has('partNumber')) return req.headers['x-amz-copy-source'] !== undefined ? 'UploadPartCopy' : 'UploadPart';
   if (m === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
   if (m === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) return 'CopyObject';
   return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[m] ?? 'Unknown';
@@ -94,7 +94,7 @@ const xmlResponse = (root: string, node: XmlNode, status = 200): ServiceResponse
 
 function authorizeS3(ctx: CallContext, caller: Caller, bucket: Bucket, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
   // S3 ABAC (treated as enabled on every bucket): bucket tags are aws:ResourceTag for bucket-level actions
-  const tags = resource === `arn:aws:s3:::${bucket.name}` ? Object.fromEntries(Object.entries(bucket.tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v])) : {};
+  const tags = resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {};
   authorizeCall(ctx.world, caller, {
     action,
     resource,
@@ -315,7 +315,7 @@ function handle(ctx: CallContext): ServiceResponse {
       const keyArn =
         (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ??
         (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
-      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', bucket.region);
+      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       const checksumCrc32 = namedCrc32(req, body);
@@ -342,7 +342,7 @@ function handle(ctx: CallContext): ServiceResponse {
         }
         throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       }
-      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', bucket.region);
+      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', { viaS3Region: bucket.region });
       // one byte range, as S3 serves it (ranged downloads: the AWS CLI above 8 MiB, Mountpoint, rclone)
       const range = byteRange(req.headers.range, o.body.length);
       const body = range ? o.body.subarray(range.first, range.last + 1) : o.body;
@@ -370,7 +370,7 @@ function handle(ctx: CallContext): ServiceResponse {
       const sse = req.headers['x-amz-server-side-encryption'];
       const requested = (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ?? (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
       const kmsKeyArn = requested ? findKey(world, requested).arn : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', bucket.region);
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
       const uploadId = randomBytes(24).toString('base64url');
       bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, parts: new Map() });
       return xmlResponse('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key!, UploadId: uploadId });
@@ -382,7 +382,7 @@ function handle(ctx: CallContext): ServiceResponse {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
         throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400);
       }
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', bucket.region);
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       upload.parts.set(partNumber, { body, etag });
@@ -393,7 +393,7 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
       const uploadId = req.query.get('uploadId');
       const upload = uploadOf(bucket, key!, uploadId);
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', bucket.region);
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', { viaS3Region: bucket.region });
       const numbers = elements(decodeBody(req).toString('utf8'), 'PartNumber').map(Number);
       if (numbers.length === 0) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
       if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
@@ -443,10 +443,10 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, from, 's3:GetObject', objectArn(from, fromKey));
       const o = from.objects.get(fromKey);
       if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
-      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', from.region);
+      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', { viaS3Region: from.region });
       authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
       const kmsKeyArn = bucket.kmsKeyArn ? findKey(world, bucket.kmsKeyArn).arn : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', bucket.region);
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
       const lastModified = new Date(ctx.now);
       bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, ownerAccountId: bucket.accountId });
       return xmlResponse('CopyObjectResult', { ETag: `"${o.etag}"`, LastModified: lastModified });

@@ -3,7 +3,7 @@ import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { QueryParams, queryError, queryResponse } from '../protocols/query';
 import { findRoleByArn, uniqueId, type Role, type Session, type World } from '../state';
-import { decide, livePolicy } from '../authz';
+import { decide, livePolicy, requestTagContext } from '../authz';
 import { authorize, type ContextValue } from '../../lib/iam-policy/evaluate';
 import { verifyToken } from '../tokens';
 import type { XmlNode } from '../xml';
@@ -35,12 +35,19 @@ export function issueSession(
   return s;
 }
 
+/** A session's secret key and token, as every way of handing out credentials (STS, EKS Auth, IMDS) spells them. */
+export const sessionSecrets = (s: Session): { secretAccessKey: string; sessionToken: string } => ({
+  secretAccessKey: `emulator-secret-${s.accessKeyId.slice(-8)}`,
+  sessionToken: `emulator-token-${s.accessKeyId}`,
+});
+
 function credentialsXml(s: Session, role: Role): XmlNode {
+  const { secretAccessKey, sessionToken } = sessionSecrets(s);
   return {
     Credentials: {
       AccessKeyId: s.accessKeyId,
-      SecretAccessKey: `emulator-secret-${s.accessKeyId.slice(-8)}`,
-      SessionToken: `emulator-token-${s.accessKeyId}`,
+      SecretAccessKey: secretAccessKey,
+      SessionToken: sessionToken,
       Expiration: new Date(s.expiresAt),
     },
     AssumedRoleUser: { AssumedRoleId: `${role.roleId}:${s.sessionName}`, Arn: s.arn },
@@ -93,11 +100,8 @@ export function assumeRole(
   const transitiveTagKeys = [...new Set([...transitive.filter((k) => k in inherited), ...(input.transitiveTagKeys ?? [])])];
   const keys = Object.keys(tags);
   const context: Record<string, ContextValue> = { 'sts:ExternalId': input.externalId, 'sts:RoleSessionName': input.sessionName };
-  if (keys.length) {
-    for (const [k, v] of Object.entries(tags)) context[`aws:RequestTag/${k}`] = v;
-    context['aws:TagKeys'] = keys;
-    if (transitiveTagKeys.length) context['sts:TransitiveTagKeys'] = transitiveTagKeys;
-  }
+  Object.assign(context, requestTagContext(tags));
+  if (keys.length && transitiveTagKeys.length) context['sts:TransitiveTagKeys'] = transitiveTagKeys;
   for (const action of keys.length ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
     const decision = decide(world, caller, {
       action,
