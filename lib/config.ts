@@ -17,6 +17,15 @@ export interface Config {
   policyLeaseMs: number;
 }
 
+/** A whole number of ms/s from the environment; anything else stops the cold start (a NaN lease would break every lock). */
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`configuration: ${name} must be a positive whole number, not ${JSON.stringify(raw)}`);
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const externalIds: Record<string, string> = JSON.parse(env.PROVISIONER_EXTERNAL_IDS || '{}');
   if (env.PROVISIONER_EXTERNAL_ID) externalIds['*'] = env.PROVISIONER_EXTERNAL_ID;
@@ -29,9 +38,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     managedByTag: env.MANAGED_BY_TAG || 's3-onboarding',
     targetAccounts: (env.TARGET_ACCOUNTS || '').split(',').map((s) => s.trim()).filter(Boolean),
     s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
-    credentialRefreshMarginSeconds: Number(env.CREDENTIAL_REFRESH_MARGIN_SECONDS || 300),
-    lockLeaseMs: Number(env.LOCK_LEASE_MS || 30_000),
-    policyLeaseMs: Number(env.POLICY_LEASE_MS || 15_000),
+    credentialRefreshMarginSeconds: positiveInt(env, 'CREDENTIAL_REFRESH_MARGIN_SECONDS', 300),
+    lockLeaseMs: positiveInt(env, 'LOCK_LEASE_MS', 30_000),
+    policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),
   };
 }
 

@@ -1,16 +1,19 @@
 import { DescribeKeyCommand, GetKeyPolicyCommand, ListResourceTagsCommand, PutKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { normalizeDocument } from '../policy/documents';
-import type { PolicyDocument } from '../policy/types';
 import { ValidationError } from '../errors';
 import { call, errorName, toDomainError } from './errors';
+
+/** A failed read of a key, answered alike by every read (they run in parallel: whichever fails first answers). */
+function keyReadError(e: unknown, keyArn: string, doing: string): Error {
+  if (errorName(e) === 'NotFoundException') return new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
+  return toDomainError(e, `${doing} key ${keyArn}`);
+}
 
 export async function describeKey(kms: KMSClient, keyArn: string): Promise<{ arn: string; awsManaged: boolean }> {
   try {
     const out = await kms.send(new DescribeKeyCommand({ KeyId: keyArn }));
     return { arn: out.KeyMetadata!.Arn!, awsManaged: out.KeyMetadata!.KeyManager === 'AWS' };
   } catch (e) {
-    if (errorName(e) === 'NotFoundException') throw new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
-    throw toDomainError(e, `describing key ${keyArn}`);
+    throw keyReadError(e, keyArn, 'describing');
   }
 }
 
@@ -20,13 +23,9 @@ export async function getKeyPolicyText(kms: KMSClient, keyArn: string): Promise<
     const out = await kms.send(new GetKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default' }));
     return out.Policy!;
   } catch (e) {
-    // the same answer as describeKey, whichever of the parallel reads fails first
-    if (errorName(e) === 'NotFoundException') throw new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
-    throw toDomainError(e, `reading the policy of key ${keyArn}`);
+    throw keyReadError(e, keyArn, 'reading the policy of');
   }
 }
-
-export const getKeyPolicy = async (kms: KMSClient, keyArn: string): Promise<PolicyDocument> => normalizeDocument(JSON.parse(await getKeyPolicyText(kms, keyArn)));
 
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
 export const putKeyPolicy = (kms: KMSClient, keyArn: string, text: string) =>
@@ -37,7 +36,9 @@ export async function getKeyTags(kms: KMSClient, keyArn: string): Promise<[strin
   const out: [string, string][] = [];
   let Marker: string | undefined;
   do {
-    const page = await call(`reading the tags of key ${keyArn}`, () => kms.send(new ListResourceTagsCommand({ KeyId: keyArn, Marker })));
+    const page = await kms.send(new ListResourceTagsCommand({ KeyId: keyArn, Marker })).catch((e: unknown) => {
+      throw keyReadError(e, keyArn, 'reading the tags of');
+    });
     out.push(...(page.Tags ?? []).map((t): [string, string] => [t.TagKey ?? '', t.TagValue ?? '']));
     Marker = page.Truncated ? page.NextMarker : undefined;
   } while (Marker);

@@ -1,8 +1,17 @@
 import { DeleteBucketPolicyCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
-import { normalizeDocument } from '../policy/documents';
-import type { PolicyDocument } from '../policy/types';
 import { NotAllowedError, ValidationError } from '../errors';
 import { call, errorName, isNotFound, toDomainError } from './errors';
+
+/**
+ * A failed read of a bucket, answered alike by every read (they run in parallel: whichever fails first answers):
+ * missing is a 400 on the bucket's name; denied (ExpectedBucketOwner not matching answers AccessDenied too) is
+ * a 403 that says both causes.
+ */
+function bucketReadError(e: unknown, bucket: string, expectedOwner: string, doing: string): Error {
+  if (errorName(e) === 'NoSuchBucket') return new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
+  if (errorName(e) === 'AccessDenied') return new NotAllowedError(`bucket ${bucket} is not owned by account ${expectedOwner}, or the provisioner may not read it`, 'bucket-owner');
+  return toDomainError(e, `${doing} bucket ${bucket}`);
+}
 
 /** The bucket's region; refuses a bucket that is missing or not owned by the expected account. */
 export async function bucketRegion(s3: S3Client, bucket: string, expectedOwner: string): Promise<string> {
@@ -10,13 +19,7 @@ export async function bucketRegion(s3: S3Client, bucket: string, expectedOwner: 
     const out = await s3.send(new GetBucketLocationCommand({ Bucket: bucket, ExpectedBucketOwner: expectedOwner }));
     return out.LocationConstraint || 'us-east-1';
   } catch (e) {
-    if (errorName(e) === 'NoSuchBucket') {
-      throw new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
-    }
-    if (errorName(e) === 'AccessDenied') {
-      throw new NotAllowedError(`bucket ${bucket} is not owned by account ${expectedOwner}, or the provisioner may not read it`, 'bucket-owner');
-    }
-    throw toDomainError(e, `reading the location of bucket ${bucket}`);
+    throw bucketReadError(e, bucket, expectedOwner, 'reading the location of');
   }
 }
 
@@ -27,15 +30,8 @@ export async function getBucketPolicyText(s3: S3Client, bucket: string, owner: s
     return out.Policy || undefined;
   } catch (e) {
     if (isNotFound(e)) return undefined;
-    // the same answer as bucketRegion, whichever of the parallel reads fails first
-    if (errorName(e) === 'NoSuchBucket') throw new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
-    throw toDomainError(e, `reading the policy of bucket ${bucket}`);
+    throw bucketReadError(e, bucket, owner, 'reading the policy of');
   }
-}
-
-export async function getBucketPolicy(s3: S3Client, bucket: string, owner: string): Promise<PolicyDocument | undefined> {
-  const text = await getBucketPolicyText(s3, bucket, owner);
-  return text === undefined ? undefined : normalizeDocument(JSON.parse(text));
 }
 
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
@@ -52,7 +48,6 @@ export async function getBucketTags(s3: S3Client, bucket: string, owner: string)
     return (out.TagSet ?? []).map((t): [string, string] => [t.Key ?? '', t.Value ?? '']);
   } catch (e) {
     if (errorName(e) === 'NoSuchTagSet' || isNotFound(e)) return [];
-    if (errorName(e) === 'NoSuchBucket') throw new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
-    throw toDomainError(e, `reading the tags of bucket ${bucket}`);
+    throw bucketReadError(e, bucket, owner, 'reading the tags of');
   }
 }

@@ -6,6 +6,7 @@ import { checkGuardrails } from '../guardrails/check';
 import type { Guardrails } from '../guardrails/schema';
 import type { Store } from '../store/store';
 import type { PolicyWriter } from './policy-writer';
+import { tagValue } from './desired';
 import type { IdentityRecord } from './records';
 import { TAG_MANAGED_BY, type OnboardingInput, type WorkloadIdentity } from './model';
 
@@ -70,12 +71,22 @@ export async function removableProviders(deps: ServiceDeps, identity: IdentityRe
     identity.providers.map(async (p) => {
       if ((await deps.store.providerUsers(p.arn, identity.key)).length) return undefined;
       const tags = await iamApi.oidcProviderTags(iam, p.arn);
-      if (!tags || tags.find(([k]) => k === TAG_MANAGED_BY)?.[1] !== deps.config.managedByTag) return undefined;
+      if (!tags || tagValue(tags, TAG_MANAGED_BY) !== deps.config.managedByTag) return undefined;
       const trusting = await iamApi.rolesTrusting(iam, p.arn);
       return trusting.some((name) => name !== identity.roleName) ? undefined : p.arn;
     }),
   );
   return out.filter((x): x is string => !!x);
+}
+
+/** After the last grant left an identity: forget it, its bindings and its share of the providers. */
+export async function forgetIdentity(deps: ServiceDeps, record: IdentityRecord): Promise<void> {
+  const { store } = deps;
+  await Promise.all([
+    store.deleteIdentity(record),
+    ...record.bindings.map((b) => store.releaseBinding(b, record.key)),
+    ...record.providers.map((p) => store.removeProviderUser(p.arn, record.key)),
+  ]);
 }
 
 /** What a record or a 503 may tell the caller about a failure: our own words, never AWS's or a stack. */

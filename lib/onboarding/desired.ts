@@ -39,6 +39,8 @@ import {
 /** Tags as ordered pairs: request data never becomes an object key (no prototype surprises). */
 export type TagList = [string, string][];
 
+export const tagValue = (tags: readonly [string, string][], key: string): string | undefined => tags.find(([k]) => k === key)?.[1];
+
 /** One grant of an identity, as the identity record keeps it. */
 export interface GrantRef {
   id: string;
@@ -60,6 +62,8 @@ export interface Resolved {
   id: string;
   identity: WorkloadIdentity;
   grant: Grant;
+  /** what this grant should hold in AWS (its policy and statements), built once */
+  want: GrantDesired;
 }
 
 const sortedUnique = (xs: string[]) => [...new Set(xs)].sort();
@@ -90,7 +94,7 @@ export function resolveRequest(config: Config, input: OnboardingInput): Resolved
     access: input.access,
     tags: Object.entries(input.tags ?? {}).sort(([a], [b]) => a.localeCompare(b)),
   };
-  return { input, id, identity, grant };
+  return { input, id, identity, grant, want: grantDesired(identity, grant) };
 }
 
 // ---------- role level ----------

@@ -1,14 +1,13 @@
 import { NotFoundError, PartiallyAppliedError } from '../errors';
 import { stepRunner } from './apply';
 import { visibleTo } from './reads';
-import { callerSafe, identityLock, providerDeletion, providerLock, recordAfterWrites, type ProviderDeletion, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
+import { callerSafe, forgetIdentity, identityLock, providerDeletion, providerLock, recordAfterWrites, type ProviderDeletion, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
 import { identityDesired } from './desired';
 import { execute } from './execute';
 import { grantPolicyName, type Change } from './model';
 import { observe } from './observe';
 import { planRole, planStatements } from './plan';
 import { planPodIdentity } from './pod-identity';
-import { forgetIdentity } from './provision';
 import { liveAfter, writtenOf, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
 
@@ -30,9 +29,10 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
   // only a caller who may onboard it may remove it, or learn that it exists
   if (!first || !visibleTo(deps, caller, first)) throw new NotFoundError(`no onboarding ${id}`);
   if (first.status === 'deleted') return { id, status: 'deleted', changes: [] };
-  const locks = [first.identityKey, first.movingFrom].filter((k): k is string => !!k).map(identityLock);
+  const keys = [first.identityKey, first.movingFrom].filter((k): k is string => !!k);
+  const locks = keys.map(identityLock);
   // removing an identity's last grant may remove OIDC providers other identities share: one such removal at a time
-  for (const idRec of (await deps.store.getIdentities(locks.map((l) => l.slice('identity#'.length)))).values()) {
+  for (const idRec of (await deps.store.getIdentities(keys)).values()) {
     if (idRec.grants.every((g) => g.id === id)) locks.push(...idRec.providers.map((p) => providerLock(p.arn)));
   }
   return deps.store.withLocks(locks, async () => {

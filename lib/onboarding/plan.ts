@@ -4,7 +4,7 @@ import { samePolicy } from '../policy/compare';
 import { editStatements, renderRawPolicy } from '../policy/resource-policy';
 import { policySize as textSize } from '../iam-policy/grammar';
 import type { PolicyDocument } from '../policy/types';
-import type { GrantDesired, IdentityDesired, KeyStatements, BucketStatements } from './desired';
+import { tagValue, type GrantDesired, type IdentityDesired, type KeyStatements, type BucketStatements } from './desired';
 import { bucketTargetKey, keyTargetKey, type Observed } from './observe';
 import { accountOfArn, nameOfArn } from '../arn';
 import { instanceGrantName, onboardingIdOfPolicy, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from './model';
@@ -39,7 +39,6 @@ function deletedPrincipals(s: { Principal?: unknown; NotPrincipal?: unknown }): 
 }
 
 const docSize = (d: PolicyDocument): number => JSON.stringify(d).length;
-const tagValue = (tags: readonly [string, string][], key: string): string | undefined => tags.find(([k]) => k === key)?.[1];
 
 export interface RolePlanInput {
   config: Config;
@@ -267,7 +266,7 @@ function statementStep(grantId: string, target: Target, observed: Observed, remo
   if (!edit.changed) return [];
   // a write needs the owner's opt-in: the provisioner may change only the policies of tagged buckets and keys
   const tags = observed.resourceTags.get(key);
-  if (tags && tags.find(([k]) => k === MANAGED_TAG)?.[1] !== 'true') {
+  if (tags && tagValue(tags, MANAGED_TAG) !== 'true') {
     throw new ConflictError(
       target.kind === 'bucket'
         ? `bucket ${target.bucket} is not opted in to policy changes by s3-onboarding: its owner enables attribute-based access control on it and tags it ${MANAGED_TAG}=true (aws s3api put-bucket-abac --bucket ${target.bucket} --abac-status Status=Enabled; aws s3control tag-resource --account-id ${target.accountId} --resource-arn arn:aws:s3:::${target.bucket} --tags Key=${MANAGED_TAG},Value=true), then retry`

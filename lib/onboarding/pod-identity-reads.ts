@@ -2,7 +2,7 @@ import type { ProvisionerSessions } from '../aws/session';
 import * as eksApi from '../aws/eks';
 import * as iamApi from '../aws/iam';
 import { ValidationError } from '../errors';
-import { CHAIN_POLICY_NAME, POD_IDENTITY_AGENT_ADDON, podRoleAccounts, roleArnIn } from '../policy/pod-identity';
+import { CHAIN_POLICY_NAME, POD_IDENTITY_AGENT_ADDON, podRoleAccounts, roleArnIn, type PodIdentityWho } from '../policy/pod-identity';
 import { clusterKey, type ClusterRef, type WorkloadIdentity } from './model';
 import type { ObservedRole } from './observe';
 
@@ -37,6 +37,17 @@ export interface ObservedPodIdentity {
  * `verify`: the agent is checked. Otherwise (DELETE): a cluster that is gone simply holds no association.
  */
 export type PodIdentityReadMode = 'provision' | 'verify' | 'remove';
+
+export const whoOf = (identity: WorkloadIdentity): PodIdentityWho => ({
+  roleArn: identity.roleArn,
+  roleAccount: identity.roleAccount,
+  clusters: identity.clusters,
+  namespace: identity.namespace ?? '',
+  serviceAccounts: identity.serviceAccounts,
+});
+
+/** The chaining role of a cluster account, as an identity the common role planner understands. */
+export const podRoleIdentity = (identity: WorkloadIdentity, accountId: string): WorkloadIdentity => ({ ...identity, roleAccount: accountId, roleArn: roleArnIn(identity.roleArn, accountId) });
 
 export const bindingOf = (cluster: ClusterRef, namespace: string, serviceAccount: string): string => `sa:${clusterKey(cluster)}/${namespace}/${serviceAccount}`;
 
@@ -84,10 +95,9 @@ export async function observePodIdentity(
   mode: PodIdentityReadMode,
   readRole: (identity: WorkloadIdentity, knownPolicies: string[]) => Promise<ObservedRole | undefined>,
 ): Promise<ObservedPodIdentity> {
-  const who = { roleArn: identity.roleArn, roleAccount: identity.roleAccount, clusters: identity.clusters, namespace: identity.namespace!, serviceAccounts: identity.serviceAccounts };
-  const accounts = podRoleAccounts(who);
+  const accounts = podRoleAccounts(whoOf(identity));
   const [roles, quotas, clusters] = await Promise.all([
-    Promise.all(accounts.map((a) => readRole({ ...identity, roleAccount: a, roleArn: roleArnIn(identity.roleArn, a) }, [CHAIN_POLICY_NAME]))),
+    Promise.all(accounts.map((a) => readRole(podRoleIdentity(identity, a), [CHAIN_POLICY_NAME]))),
     mode === 'provision' ? Promise.all([identity.roleAccount, ...accounts].map((a) => iamApi.trustPolicyQuota(sessions.iam(a)))) : Promise.resolve([] as number[]),
     Promise.all(identity.clusters.map((c, i) => readCluster(sessions, identity, c, i, mode))),
   ]);

@@ -17,13 +17,12 @@ import {
   roleArnIn,
   type DesiredAssociation,
   type PodCluster,
-  type PodIdentityWho,
 } from '../policy/pod-identity';
 import type { PolicyDocument } from '../policy/types';
 import { roleTags, type GrantDesired, type GrantRef, type IdentityDesired } from './desired';
 import { clusterKey, describeBinding, type WorkloadIdentity } from './model';
 import type { Observed } from './observe';
-import { bindingOf } from './pod-identity-reads';
+import { bindingOf, podRoleIdentity, whoOf } from './pod-identity-reads';
 import { planRole } from './plan';
 import type { Step } from './steps';
 
@@ -44,17 +43,6 @@ export type PodIdentityStep = Extract<Step, { action: 'create-pod-identity-assoc
 
 const ROLE_READY = new Set<Step['action']>(['create-role', 'update-trust-policy', 'set-permissions-boundary']);
 const ASSOCIATION_ACTIONS = new Set<Step['action']>(['create-pod-identity-association', 'update-pod-identity-association', 'delete-pod-identity-association']);
-
-export const whoOf = (identity: WorkloadIdentity): PodIdentityWho => ({
-  roleArn: identity.roleArn,
-  roleAccount: identity.roleAccount,
-  clusters: identity.clusters,
-  namespace: identity.namespace ?? '',
-  serviceAccounts: identity.serviceAccounts,
-});
-
-/** The chaining role of a cluster account, as an identity the common role planner understands. */
-const podRoleIdentity = (identity: WorkloadIdentity, accountId: string): WorkloadIdentity => ({ ...identity, roleAccount: accountId, roleArn: roleArnIn(identity.roleArn, accountId) });
 
 function podRoleDesired(config: Config, identity: WorkloadIdentity, accountId: string, grants: readonly GrantRef[]): IdentityDesired {
   const role = podRoleIdentity(identity, accountId);

@@ -7,6 +7,7 @@ import {
   callerSafe,
   checkTargetAccounts,
   enforceGuardrails,
+  forgetIdentity,
   identityLock,
   identityOfRecord,
   providerDeletion,
@@ -17,7 +18,7 @@ import {
   type HttpResult,
   type ServiceDeps,
 } from './context';
-import { grantDesired, identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type ProviderRef, type Resolved } from './desired';
+import { identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type ProviderRef, type Resolved } from './desired';
 import { execute } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
@@ -115,7 +116,7 @@ interface Hint {
 
 /** The reads a hint adds to those of the request itself: the identity's inline policies, the grant's earlier targets. */
 function readsOf(r: Resolved, hint: Hint) {
-  const want = grantDesired(r.identity, r.grant);
+  const { want } = r;
   const written = hint.record && hint.record.status !== 'deleted' ? writtenOf(hint.record) : {};
   const buckets = [written.bucketStatements, want.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b).map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }));
   return {
@@ -184,7 +185,7 @@ async function readMovingAway(deps: ServiceDeps, record: IdentityRecord, grantId
 function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
-  const grant = grantDesired(r.identity, r.grant);
+  const grant = r.want;
   const steps = [...planRole({ config: deps.config, identity: r.identity, observed: ctx.observed, desired, grant }).steps];
   steps.push(...podIdentitySteps({ config: deps.config, identity: r.identity, observed: ctx.observed, grants, roleSteps: steps }));
   if (ctx.moving) {
@@ -267,7 +268,7 @@ function identityRecordOf(identity: WorkloadIdentity, providers: ProviderRef[], 
 async function writeIntent(deps: ServiceDeps, r: Resolved, st: StoreContext, input: OnboardingInput, caller: Caller): Promise<Intent> {
   const { store } = deps;
   const now = new Date().toISOString();
-  const grant = grantDesired(r.identity, r.grant);
+  const grant = r.want;
   const grants = upsertGrant(st.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const intent: Intent = {
     record: undefined as unknown as OnboardingRecord,
@@ -354,16 +355,6 @@ async function rollback(deps: ServiceDeps, r: Resolved, intent: Intent): Promise
   tasks.push(...intent.claimed.map((b) => store.releaseBinding(b, r.identity.key)));
   tasks.push(...intent.providersAdded.map((arn) => store.removeProviderUser(arn, r.identity.key)));
   await Promise.allSettled(tasks);
-}
-
-/** After the last grant left an identity: forget it, its bindings and its share of the providers. */
-export async function forgetIdentity(deps: ServiceDeps, record: IdentityRecord): Promise<void> {
-  const { store } = deps;
-  await Promise.all([
-    store.deleteIdentity(record),
-    ...record.bindings.map((b) => store.releaseBinding(b, record.key)),
-    ...record.providers.map((p) => store.removeProviderUser(p.arn, record.key)),
-  ]);
 }
 
 /**

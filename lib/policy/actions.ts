@@ -232,11 +232,6 @@ export function unsupportedReason(tool: Tool, access: Access): string | undefine
   return isRow(entry) ? undefined : entry.reason;
 }
 
-/** The upstream files that prove a row (empty for generic, which has no tool to read). */
-export function actionSources(tool: Tool, access: Access): string[] {
-  return [...TABLE[tool][access].source];
-}
-
 /**
  * A level the tool cannot work with. The request parser refuses those first; this reaches a caller only for a
  * record written before the level was withdrawn (a 400 on `access`, like the parser's).

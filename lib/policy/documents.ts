@@ -146,21 +146,6 @@ export function keyPolicyStatement(onboardingId: string, roleArn: string, action
   };
 }
 
-export const isOwnStatement = (s: { Sid?: string }, onboardingId: string): boolean => (s.Sid ?? '').startsWith(sidPrefix(onboardingId));
-
-/**
- * Replaces this onboarding's statements in a resource policy (an empty list removes them), keeping every other
- * statement exactly as it was.
- */
-export function mergeStatements(existing: PolicyDocument | undefined, onboardingId: string, own: Statement[]): PolicyDocument {
-  const base = existing ?? document([]);
-  const others = base.Statement.filter((s) => !isOwnStatement(s, onboardingId));
-  return { ...base, Statement: [...others, ...own] };
-}
-
-export const ownStatements = (doc: PolicyDocument | undefined, onboardingId: string): Statement[] =>
-  (doc?.Statement ?? []).filter((s) => isOwnStatement(s, onboardingId));
-
 /** Size as IAM and S3 count it: the compact JSON (no white space outside strings). */
 export const policySize = (doc: PolicyDocument): number => JSON.stringify(doc).length;
 
@@ -170,20 +155,4 @@ export function normalizeDocument(raw: unknown): PolicyDocument {
   const st = d.Statement === undefined ? [] : Array.isArray(d.Statement) ? d.Statement : [d.Statement];
   // an existing policy keeps its own Version (and Id): only its statements are ours to touch
   return { Version: '2012-10-17', ...(d as object), Statement: st } as PolicyDocument;
-}
-
-/** Deep equality of JSON values where object key order does not matter. */
-export function sameJson(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
 }

@@ -1,4 +1,4 @@
-import { sameStatements, statementKey } from './compare';
+import { statementKey } from './compare';
 import type { Statement } from './types';
 
 /**
@@ -165,7 +165,3 @@ export function presentStatements(current: RawPolicy | undefined, wrote: Stateme
   const keys = new Set((current?.statements ?? []).map((s) => statementKey(s.value)));
   return wrote.filter((s) => keys.has(statementKey(s)));
 }
-
-/** True when every wanted statement is present as written. */
-export const hasStatements = (current: RawPolicy | undefined, wanted: Statement[]): boolean =>
-  sameStatements(presentStatements(current, wanted), wanted);

@@ -1,3 +1,2 @@
 /** The light part of the composition root (records and guardrails); the write routes import ./service. */
 export { baseRuntime, checkGuardrailsAgainstConfig, resetRuntime, setLocalGuardrails, type BaseRuntime } from './base';
-export { logger } from '../log';

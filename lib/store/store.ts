@@ -28,7 +28,6 @@ export interface LockSet {
    */
   take(names: string[]): Promise<boolean>;
   release(): Promise<void>;
-  held(): string[];
 }
 
 export interface ListQuery {
@@ -105,9 +104,13 @@ export class Store {
 
   /** Deletes a record that never held anything (a refused first attempt), with its index entries. */
   async deleteRecord(record: OnboardingRecord): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `ONB#${record.id}`, sk: 'RECORD' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } })).catch((e) => {
-      if (!isConditionFailed(e)) throw e;
-    });
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `ONB#${record.id}`, sk: 'RECORD' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } }));
+    } catch (e) {
+      // another request changed it meanwhile: it is theirs now, index entries included
+      if (isConditionFailed(e)) return;
+      throw e;
+    }
     await this.writeIndex(record.id, [], indexKeys(record));
   }
 
@@ -388,7 +391,6 @@ export class Store {
       await Promise.all(names.map((name) => this.unlock(name, owner)));
     };
     return {
-      held: () => [...held],
       take: async (names) => {
         const wanted = [...new Set(names)].filter((n) => !held.includes(n)).sort();
         if (!wanted.length) return true;
@@ -415,10 +417,6 @@ export class Store {
     } finally {
       await locks.release();
     }
-  }
-
-  withLock<T>(name: string, fn: () => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
-    return this.withLocks([name], fn, opts);
   }
 }
 

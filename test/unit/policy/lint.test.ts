@@ -13,9 +13,7 @@ import {
   instanceRoleTrust,
   issuerKey,
   keyPolicyStatement,
-  mergeStatements,
   oidcProviderArn,
-  ownStatements,
   permissionsPolicy,
   policySize,
   sidPrefix,
@@ -552,83 +550,3 @@ const FITS: Record<string, number> = {
   'generic read-write': 47,
   'generic read-only': 54,
 };
-
-describe('Policy golden outputs: merging into a shared resource policy', () => {
-  const deepFreeze = <T>(x: T): T => {
-    if (x && typeof x === 'object') {
-      Object.values(x).forEach(deepFreeze);
-      Object.freeze(x);
-    }
-    return x;
-  };
-  /** A bucket policy other teams wrote: odd key order, a Deny with Principal "*", no Sid, another onboarding's statement. */
-  const foreignStatements = [
-    {
-      Sid: 'DenyInsecureTransport',
-      Effect: 'Deny',
-      Principal: '*',
-      Action: 's3:*',
-      Resource: ['arn:aws:s3:::demo-backups', 'arn:aws:s3:::demo-backups/*'],
-      Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-    },
-    { Resource: 'arn:aws:s3:::demo-backups/public/*', Action: ['s3:GetObject'], Principal: { AWS: ['arn:aws:iam::400000000004:root'] }, Effect: 'Allow' },
-    {
-      Sid: 'S3Onboardingfedcba987654',
-      Effect: 'Allow',
-      Principal: { AWS: 'arn:aws:iam::200000000002:root' },
-      Action: ['s3:GetObject'],
-      Resource: 'arn:aws:s3:::demo-backups/other/*',
-      Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-gen-fedcba987654' } },
-    },
-  ] as unknown as Statement[];
-  const existing = (): PolicyDocument => deepFreeze({ Version: '2012-10-17', Id: 'team-policy', Statement: foreignStatements.map((s) => JSON.parse(JSON.stringify(s))) } as PolicyDocument);
-  const own = (access: Access) => bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/' }, toolActions('stackgres', access), ROLE);
-
-  it("appends this onboarding's statements and keeps every other statement, the Version and the Id byte-identical (without mutating the input)", () => {
-    const before = existing();
-    const text = JSON.stringify(before);
-    const merged = mergeStatements(before, ID, own('read-write'));
-    expect(JSON.stringify(before)).toBe(text);
-    expect(merged.Version).toBe('2012-10-17');
-    expect(merged.Id).toBe('team-policy');
-    expect(JSON.stringify(merged.Statement.slice(0, 3))).toBe(JSON.stringify(foreignStatements));
-    expect(merged.Statement.slice(3)).toEqual(own('read-write'));
-    expect(JSON.stringify(merged)).toBe(`${text.slice(0, -2)},${JSON.stringify(own('read-write')[0])}]}`);
-  });
-
-  it("replaces this onboarding's earlier statements (read-write, then read-only) and is idempotent", () => {
-    const once = mergeStatements(existing(), ID, own('read-write'));
-    const downgraded = mergeStatements(deepFreeze(once), ID, own('read-only'));
-    expect(JSON.stringify(downgraded.Statement.slice(0, 3))).toBe(JSON.stringify(foreignStatements));
-    expect(ownStatements(downgraded, ID)).toEqual(own('read-only'));
-    expect(JSON.stringify(mergeStatements(deepFreeze(downgraded), ID, own('read-only')))).toBe(JSON.stringify(downgraded));
-  });
-
-  it('removes only this onboarding\'s statements (merging none), giving back the original policy byte for byte', () => {
-    const merged = deepFreeze(mergeStatements(existing(), ID, own('read-write')));
-    expect(JSON.stringify(mergeStatements(merged, ID, []))).toBe(JSON.stringify(existing()));
-    // removing the other onboarding's statement leaves this one's and the foreign ones as they were
-    expect(JSON.stringify(mergeStatements(merged, 'ob-fedcba987654', []))).toBe(
-      JSON.stringify({ ...merged, Statement: [merged.Statement[0], merged.Statement[1], merged.Statement[3]] }),
-    );
-    // an id that is not there removes nothing
-    expect(JSON.stringify(mergeStatements(merged, 'ob-fedcba987655', []))).toBe(JSON.stringify(merged));
-  });
-
-  it('removing the last statement leaves no statement (the bucket policy is then deleted)', () => {
-    expect(mergeStatements(mergeStatements(undefined, ID, own('read-only')), ID, []).Statement).toEqual([]);
-    expect(mergeStatements(undefined, ID, own('read-only'))).toEqual({ Version: '2012-10-17', Statement: own('read-only') });
-  });
-
-  it('keeps the key policy\'s own statements when adding and removing the KMS grant', () => {
-    const keyPolicy = deepFreeze({
-      Version: '2012-10-17',
-      Id: 'key-default-1',
-      Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${BACKUPS}:root` }, Action: 'kms:*', Resource: '*' }],
-    } as PolicyDocument);
-    const text = JSON.stringify(keyPolicy);
-    const merged = mergeStatements(keyPolicy, ID, [keyPolicyStatement(ID, ROLE, kmsActions('pbm', 'read-write'))]);
-    expect(JSON.stringify(merged.Statement[0])).toBe(JSON.stringify(keyPolicy.Statement[0]));
-    expect(JSON.stringify(mergeStatements(merged, ID, []))).toBe(text);
-  });
-});
