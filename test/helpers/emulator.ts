@@ -64,7 +64,7 @@ export const emulatorAdmin = (emu: Emulator) => ({
   clearFaults: () => admin<void>(emu, 'DELETE', 'faults'),
   latency: (perCallMs: number) => admin<unknown>(emu, 'POST', 'latency', { perCallMs }),
   propagation: (delayMs: number) => admin<unknown>(emu, 'POST', 'propagation', { delayMs }),
-  token: (b: { cluster: string; namespace: string; serviceAccount: string; audience?: string; podName?: string; podUid?: string; expiresInSeconds?: number }) =>
+  token: (b: { cluster: string; namespace: string; serviceAccount: string; audience?: string; accountId?: string; region?: string; podName?: string; podUid?: string; expiresInSeconds?: number }) =>
     admin<{ token: string }>(emu, 'POST', 'tokens', b).then((r) => r.token),
   reset: () => admin<unknown>(emu, 'POST', 'reset'),
   roleCredentials: async (roleArn: string): Promise<AwsCredentialIdentity> => {

@@ -60,19 +60,22 @@ async function nodeCredentials(emu: Emulator, accountId: string): Promise<AwsCre
   return emulatorAdmin(emu).roleCredentials(arn);
 }
 
-/** What EKS Auth answers the node for a pod of `pod.cluster` running as `namespace/serviceAccount`. */
-export async function assumeForPod(emu: Emulator, pod: Pod): Promise<PodIdentityAnswer> {
-  const { cluster } = pod;
-  const token = await emulatorAdmin(emu).token({
-    cluster: cluster.name,
-    namespace: pod.namespace,
-    serviceAccount: pod.serviceAccount,
-    audience: 'pods.eks.amazonaws.com',
-    podName: `${pod.serviceAccount}-0`,
-    podUid: 'uid-0',
-    ...({ accountId: cluster.accountId, region: cluster.region } as object),
-  });
-  const node = await nodeCredentials(emu, cluster.accountId);
+/** EKS Auth's whole answer to AssumeRoleForPodIdentity (its JSON body as sent). */
+export interface RawPodIdentityAnswer {
+  status: number;
+  errorType?: string;
+  body: {
+    message?: string;
+    subject?: { namespace: string; serviceAccount: string };
+    audience?: string;
+    podIdentityAssociation?: { associationArn: string; associationId: string };
+    assumedRoleUser?: { arn: string; assumeRoleId: string };
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: number };
+  };
+}
+
+/** EKS Auth AssumeRoleForPodIdentity as the node's agent sends it: SigV4 with signing name eks-auth. */
+export async function signedAssumeForPod(emu: Emulator, node: AwsCredentialIdentity, cluster: { name: string; region: string }, token: string): Promise<RawPodIdentityAnswer> {
   const url = new URL(emu.url);
   const body = JSON.stringify({ token });
   const signer = new SignatureV4({ service: 'eks-auth', region: cluster.region, credentials: node, sha256: Sha256 });
@@ -87,14 +90,27 @@ export async function assumeForPod(emu: Emulator, pod: Pod): Promise<PodIdentity
     body,
   });
   const res = await fetch(`${emu.url}${signed.path}`, { method: 'POST', headers: signed.headers, body });
-  const out = (await res.json()) as {
-    message?: string;
-    assumedRoleUser?: { arn: string };
-    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
-  };
+  return { status: res.status, errorType: res.headers.get('x-amzn-errortype') ?? undefined, body: (await res.json()) as RawPodIdentityAnswer['body'] };
+}
+
+/** What EKS Auth answers the node for a pod of `pod.cluster` running as `namespace/serviceAccount`. */
+export async function assumeForPod(emu: Emulator, pod: Pod): Promise<PodIdentityAnswer> {
+  const { cluster } = pod;
+  const token = await emulatorAdmin(emu).token({
+    cluster: cluster.name,
+    namespace: pod.namespace,
+    serviceAccount: pod.serviceAccount,
+    audience: 'pods.eks.amazonaws.com',
+    podName: `${pod.serviceAccount}-0`,
+    podUid: 'uid-0',
+    accountId: cluster.accountId,
+    region: cluster.region,
+  });
+  const node = await nodeCredentials(emu, cluster.accountId);
+  const { status, errorType, body: out } = await signedAssumeForPod(emu, node, cluster, token);
   return {
-    status: res.status,
-    errorType: res.headers.get('x-amzn-errortype') ?? undefined,
+    status,
+    errorType,
     message: out.message,
     assumedRoleArn: out.assumedRoleUser?.arn,
     credentials: out.credentials ? { accessKeyId: out.credentials.accessKeyId, secretAccessKey: out.credentials.secretAccessKey, sessionToken: out.credentials.sessionToken } : undefined,

@@ -40,7 +40,8 @@ export function apiClient(stack: Stack) {
 export async function podCredentials(
   stack: Stack,
   roleArn: string,
-  pod: { cluster: string; namespace: string; serviceAccount: string; audience?: string },
+  /** `accountId`/`region`: of the cluster, when its name alone does not say which */
+  pod: { cluster: string; namespace: string; serviceAccount: string; audience?: string; accountId?: string; region?: string },
 ): Promise<AwsCredentialIdentity> {
   const token = await emulatorAdmin(stack.emulator).token(pod);
   const sts = new STSClient({ endpoint: stack.emulator.url, region: 'eu-west-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });

@@ -1,4 +1,3 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import {
   CreatePodIdentityAssociationCommand,
   DeletePodIdentityAssociationCommand,
@@ -13,9 +12,9 @@ import {
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { GetBucketLocationCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, Checksum, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Emulator } from '../../../emulator/server';
+import { signedAssumeForPod, type RawPodIdentityAnswer } from '../../helpers/pod-identity';
 import { BACKUPS, WORKLOADS, clientsFor, credentialsOf, demoTopology, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
@@ -36,59 +35,10 @@ let workloads: Clients;
 let backups: Clients;
 useTestEmulator((e, a) => ((emu = e), (admin = a)), topology);
 
-const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d));
+type PodIdentityAnswer = RawPodIdentityAnswer;
 
-/** SHA-256 for the SigV4 signer, from node:crypto. */
-class Sha256 implements Checksum {
-  private h: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.h = this.fresh();
-  }
-  private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
-  }
-  update(data: Uint8Array): void {
-    this.h.update(data);
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
-  reset(): void {
-    this.h = this.fresh();
-  }
-}
-
-interface PodIdentityAnswer {
-  status: number;
-  errorType?: string;
-  body: {
-    message?: string;
-    subject?: { namespace: string; serviceAccount: string };
-    audience?: string;
-    podIdentityAssociation?: { associationArn: string; associationId: string };
-    assumedRoleUser?: { arn: string; assumeRoleId: string };
-    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken: string; expiration: number };
-  };
-}
-
-/** EKS Auth AssumeRoleForPodIdentity as the node's agent sends it: SigV4 with signing name eks-auth. */
-async function assumeForPod(node: AwsCredentialIdentity, cluster: string, token: string): Promise<PodIdentityAnswer> {
-  const url = new URL(emu.url);
-  const body = JSON.stringify({ token });
-  const signer = new SignatureV4({ service: 'eks-auth', region: REGION, credentials: node, sha256: Sha256 });
-  const signed = await signer.sign({
-    method: 'POST',
-    protocol: 'http:',
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: `/clusters/${cluster}/assume-role-for-pod-identity`,
-    query: {},
-    headers: { host: url.host, 'content-type': 'application/json' },
-    body,
-  });
-  const res = await fetch(`${emu.url}${signed.path}`, { method: 'POST', headers: signed.headers, body });
-  return { status: res.status, errorType: res.headers.get('x-amzn-errortype') ?? undefined, body: (await res.json()) as PodIdentityAnswer['body'] };
-}
+/** EKS Auth AssumeRoleForPodIdentity as the node's agent sends it (test/helpers/pod-identity.ts). */
+const assumeForPod = (node: AwsCredentialIdentity, cluster: string, token: string): Promise<PodIdentityAnswer> => signedAssumeForPod(emu, node, { name: cluster, region: REGION }, token);
 
 const podCredentials = (a: PodIdentityAnswer): AwsCredentialIdentity => {
   if (a.status !== 200) throw new Error(`AssumeRoleForPodIdentity failed: ${a.status} ${a.errorType} ${a.body.message}`);

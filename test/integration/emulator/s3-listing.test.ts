@@ -34,13 +34,18 @@ describe('Emulator: S3 listings, checksums, ranges and multipart uploads as S3 a
   it('pages through keys and common prefixes alike, with NextMarker in version 1', async () => {
     const seen: string[] = [];
     let Marker: string | undefined;
-    for (let page = 0; page < 10; page++) {
+    let pages = 0;
+    for (; pages < 10; ) {
       const out = await backups.s3.send(new ListObjectsCommand({ Bucket: 'shared-backups', Prefix: 't/', Delimiter: '/', MaxKeys: 2, Marker }));
+      pages++;
+      // four entries, two per page: the first page must say there is more
+      if (pages === 1) expect(out.IsTruncated).toBe(true);
       seen.push(...(out.Contents ?? []).map((c) => c.Key!), ...(out.CommonPrefixes ?? []).map((c) => c.Prefix!));
       if (!out.IsTruncated) break;
       Marker = out.NextMarker;
       expect(Marker).toBeDefined();
     }
+    expect(pages).toBe(2);
     expect(seen.sort()).toEqual(['t/a.txt', 't/b.txt', 't/sub/', 't/x y+z.txt']);
   });
 

@@ -1,6 +1,6 @@
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { GetBucketLocationCommand, GetBucketTaggingCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { GetBucketLocationCommand, GetBucketTaggingCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import {
   DescribeKeyCommand,
   GetKeyPolicyCommand,
@@ -74,6 +74,8 @@ describe('Emulator: bucket tags (S3 ABAC on for every bucket)', () => {
   });
 
   it('does not give object-level actions the bucket tags (the emulator supplies them for bucket ARNs only)', async () => {
+    // the object exists: a denial is the policy's answer, not the one for a missing key without s3:ListBucket
+    await backups.s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'k', Body: 'x' }));
     expect((await failure(scoped.s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'k' })))).name).toBe('AccessDenied');
   });
 

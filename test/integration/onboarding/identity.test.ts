@@ -202,11 +202,7 @@ describe('Clusters in several accounts', () => {
       ['demo', WORKLOADS, 'eu-west-1'],
       ['dr', DR, 'eu-central-1'],
     ]) {
-      const token = await admin.token({ cluster, namespace: 'mongodb', serviceAccount: 'pbm-agent', ...({ accountId, region } as object) });
-      const { AssumeRoleWithWebIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
-      const sts = new STSClient({ endpoint: stack.emulator.url, region: 'eu-west-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-      const out = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: res.body.roleArn, RoleSessionName: 'pod', WebIdentityToken: token }));
-      const creds = { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken };
+      const creds = await podCredentials(stack, res.body.roleArn, { cluster, namespace: 'mongodb', serviceAccount: 'pbm-agent', accountId, region });
       expect(await putGet(creds, 'demo-backups', `dr/${cluster}`)).toEqual(OK);
     }
     expect((await api.send('POST', `/v1/onboardings/${res.body.id}/verify`)).body.ok).toBe(true);

@@ -221,6 +221,9 @@ describe('EKS Pod Identity, same account', () => {
     await admin.propagation(0);
     expect(res.status).toBe(201);
     const creates = (await writes(stack)).filter((c) => c.operation === 'CreatePodIdentityAssociation');
+    // refused while IAM propagates (at least once, with 1.5 s of propagation), then accepted; bounded by the wait
+    expect(creates.length).toBeGreaterThan(1);
+    expect(creates.length).toBeLessThan(20);
     expect(creates.at(-1)!.status).toBe(200);
     expect(creates.slice(0, -1).every((c) => c.errorCode === 'InvalidParameterException')).toBe(true);
     expect((await verify(res.body.id)).body.ok).toBe(true);
@@ -336,7 +339,19 @@ describe('EKS Pod Identity, cross account', () => {
       expect(answer.assumedRoleArn).toMatch(new RegExp(`^arn:aws:sts::${BACKUPS}:assumed-role/${roleName(target)}/`));
       expect(await probe(answer.credentials!, 'demo-backups', `two/${cluster.name}`)).toEqual(RW);
     }
-    // dr's source role cannot carry a demo pod (each source role is pinned to its own account's clusters)
+    // each source role is pinned to its own account's clusters (EKS Auth's eks-cluster-arn session tag)
+    for (const [account, cluster] of [
+      [WORKLOADS, demo],
+      [DR, dr],
+    ] as const) {
+      const source = res.body.roles.find((r: { accountId: string; purpose: string }) => r.accountId === account && r.purpose === 'pod-identity-association');
+      const role = await clients(stack, rootCredentials(account)).iam.send(new GetRoleCommand({ RoleName: roleName(source.arn) }));
+      const trust = JSON.parse(decodeURIComponent(role.Role!.AssumeRolePolicyDocument!));
+      expect(trust.Statement.flatMap((st: { Condition: { StringEquals: Record<string, string | string[]> } }) => [st.Condition.StringEquals['aws:RequestTag/eks-cluster-arn']].flat())).toEqual([
+        `arn:aws:eks:${cluster.region}:${account}:cluster/${cluster.name}`,
+      ]);
+    }
+    // and a source role carries only the onboarded service accounts: another one's association is refused by EKS Auth
     await associate(demo, 'pbm-agent-x', target.replace(`::${BACKUPS}:`, `::${WORKLOADS}:`), { targetRoleArn: target });
     expect((await assumeForPod(stack.emulator, pod(demo, 'pbm-agent-x'))).errorType).toBe('AccessDeniedException');
     expect((await verify(res.body.id)).body.ok).toBe(true);

@@ -80,12 +80,17 @@ describe('Shared resource-policy writer', () => {
     const slow = queuedPolicyWriter(store, { leaseMs, pollMs: 5 });
     const fast = queuedPolicyWriter(store, { leaseMs });
     const t = memoryTarget(key);
-    // the same policy, read slowly
+    // the same policy, read by a holder that stalls until the test lets it go on
+    let readStarted!: () => void;
+    const reading = new Promise<void>((r) => (readStarted = r));
+    let releaseRead!: () => void;
+    const released = new Promise<void>((r) => (releaseRead = r));
     const stalled: PolicyTarget = {
       ...t.target,
       read: async () => {
         const text = t.state.text;
-        await new Promise((r) => setTimeout(r, 3 * leaseMs));
+        readStarted();
+        await released;
         return text === undefined ? undefined : parseRawPolicy(text);
       },
     };
@@ -95,12 +100,15 @@ describe('Shared resource-policy writer', () => {
       (e: unknown) => e,
     );
     if (queuedFirst) {
-      await new Promise((r) => setTimeout(r, 30));
+      for (let i = 0; i < 200 && (await queued(key)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(await queued(key)).toHaveLength(1);
       await store.unlock(`policy#${key}`, 'another-request');
     }
-    await new Promise((r) => setTimeout(r, 1.5 * leaseMs + (queuedFirst ? 20 : 0)));
+    // the slow holder has the lease and is reading: let its lease lapse, then another request takes it and writes
+    await reading;
+    await new Promise((r) => setTimeout(r, 1.5 * leaseMs));
     expect(await fast(t.target, change('fast'))).toBe(true);
+    releaseRead();
     const outcome = await first;
     expect(outcome).toBeInstanceOf(TransientError);
     expect((outcome as Error).message).toContain('lost the lease');

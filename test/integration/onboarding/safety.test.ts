@@ -186,17 +186,26 @@ describe('Idempotency-Key (finding 5)', () => {
       isBase64Encoded: false,
     });
     const context = (remaining: number) => ({ awsRequestId: 'x', functionName: 'createOnboarding', getRemainingTimeInMillis: () => remaining }) as unknown as Context;
+    // a request has claimed its key once it calls AWS (the key is claimed before any AWS call)
+    const started = async () => {
+      for (let i = 0; i < 500 && (await admin.calls()).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect((await admin.calls()).length).toBeGreaterThan(0);
+    };
     await admin.latency(150);
     // a long remaining time: a concurrent retry is told the first one is still in progress
+    await admin.clearCalls();
     const slow = handler(event(25_000), context(25_000));
-    await new Promise((r) => setTimeout(r, 100));
+    await started();
     const busy = await handler(event(25_000), context(25_000));
     expect(busy.statusCode).toBe(409);
     expect(JSON.parse(busy.body).detail).toMatch(/still in progress/);
     expect((await slow).statusCode).toBe(201);
     // a short remaining time (the first attempt would have timed out by now): the retry runs instead of waiting a day
+    await admin.clearCalls();
     const doomed = handler(event(50), context(50));
-    await new Promise((r) => setTimeout(r, 200));
+    await started();
+    // its key was held for 50 ms from its claim, which came before that AWS call
+    await new Promise((r) => setTimeout(r, 100));
     const retry = await handler(event(50), context(25_000));
     await admin.latency(0);
     expect([201, 200]).toContain(retry.statusCode);

@@ -26,12 +26,13 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
-import { clients, podCredentials, useTestStack, type TestStack } from '../../helpers/stack';
+import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
 
 let stack: Stack;
 let api: TestStack['api'];
+let admin: TestStack['admin'];
 
-useTestStack((t) => ({ stack, api } = t));
+useTestStack((t) => ({ stack, api, admin } = t));
 
 type Level = 'read-write' | 'restore' | 'read-only';
 type Tool = 'pbm' | 'psmdb-operator' | 'stackgres' | 'velero' | 'mountpoint-s3-csi' | 'generic';
@@ -402,6 +403,7 @@ describe('A level a tool cannot work with', () => {
     ['mountpoint-s3-csi', 'restore', ['read-write', 'read-only']],
     ['generic', 'restore', ['read-write', 'read-only']],
   ] as const)('%s %s is a 400 on access naming the levels it can (%j), and nothing is written', async (tool, access, levels) => {
+    await admin.clearCalls();
     const res = await api.onboard({
       workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'refused', serviceAccounts: ['agent'] },
       bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'refused/' },
@@ -410,6 +412,7 @@ describe('A level a tool cannot work with', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path: 'access', message: expect.stringContaining(`must be one of: ${levels.map((l) => JSON.stringify(l)).join(', ')} for tool ${tool}`) }]);
+    expect(await writes(stack)).toEqual([]);
   });
 });
 

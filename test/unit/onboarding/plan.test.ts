@@ -72,10 +72,20 @@ describe('Function: planRole', () => {
     ['a widened trust', { trust: { Version: '2012-10-17' as const, Statement: [] } }, [{ action: 'update-trust-policy', resource: 'ROLE', after: [] }]],
     ['a lost boundary', { boundaryArn: undefined }, [{ action: 'set-permissions-boundary', resource: 'ROLE', after: [] }]],
     ['a stray tag', { tags: [...liveRole([{ id: r.id, tags: [] }]).tags, ['owner', 'someone'] as [string, string]] }, [{ action: 'untag-role', resource: 'ROLE', after: [] }]],
-    ['a removed tag', { tags: [['managed-by', 's3-onboarding'], ['s3-onboarding/identity', r.identity.key]] as [string, string][] }, []],
     ['an attached managed policy', { attached: [{ arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess', name: 'AmazonS3FullAccess' }] }, [{ action: 'detach-role-policy', resource: 'ROLE#arn:aws:iam::aws:policy/AmazonS3FullAccess', after: [] }]],
   ])('converge %s', (_what, drift, expected) => {
     expect(summary(plan({ ...empty(), role: liveRole([{ id: r.id, tags: [] }], drift as Partial<ObservedRole>) }))).toEqual(expected);
+  });
+
+  it('converge a removed tag: the grant’s tag is put back on the role', () => {
+    const grants: GrantRef[] = [{ id: r.id, tags: [['ticket', 'OPS-1']] }];
+    // the role as it was left for these grants, then someone removed the ticket tag
+    const removed = liveRole(grants);
+    removed.tags = removed.tags.filter(([k]) => k !== 'ticket');
+    expect(liveRole(grants).tags).toContainEqual(['ticket', 'OPS-1']);
+    const steps = plan({ ...empty(), role: removed }, grants);
+    expect(summary(steps)).toEqual([{ action: 'tag-role', resource: 'ROLE', after: [] }]);
+    expect((steps[0] as Extract<Step, { action: 'tag-role' }>).params.tags).toEqual([['ticket', 'OPS-1']]);
   });
 
   it('converge a tampered grant policy and an extra inline policy: put the one, delete the other, both after a restored boundary', () => {
