@@ -29,8 +29,6 @@ async function main(): Promise<void> {
     if (m.type === 'reset-done') {
       waiting.get(m.id!)?.();
       waiting.delete(m.id!);
-    } else if (m.type === 'close') {
-      void emulator.close().then(() => port.close());
     }
   });
   port.postMessage({ type: 'ready', url: emulator.url, imdsUrl: emulator.imdsUrl });

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
       }
     });
     worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the emulator thread exited (${code}) before it was ready`)));
   });
   const api = await startApiOnEmulator(emulatorUrl, loadTopology(topologyPath), { port: 0, dynamodbPort: 0 });
   resetStore = api.resetStore;

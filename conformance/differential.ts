@@ -16,12 +16,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { parse } from 'yaml';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { startEmulator, type Emulator } from '../emulator/server';
 import { defaultIssuer, type Topology } from '../emulator/topology';
 import { actAsAccount, roleCredentialsAt, rootCredentials, seedEndpoint } from '../scripts/aws-endpoint';
-import { REPO_ROOT } from '../scripts/stack';
+import { REPO_ROOT, tableDefinition } from '../scripts/stack';
 import { KNOWN_DIFFERENCES, type KnownDifference } from './known-differences';
 import { startMoto, type Service } from './lib/processes';
 import { runPython } from './lib/python';
@@ -188,18 +187,30 @@ async function localDynamo(): Promise<{ url: string; close(): Promise<void> }> {
 
 /** The step table, keyed as serverless.yml keys the service's table. */
 async function createDiffTable(endpoint: string): Promise<void> {
-  const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, never> } } } };
-  const p = sls.resources.Resources.OnboardingsTable.Properties;
   const ddb = actAsAccount(new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: rootCredentials(PLATFORM), maxAttempts: 1 }), PLATFORM);
-  await ddb.send(
-    new CreateTableCommand({ TableName: DIFF_TABLE, AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, GlobalSecondaryIndexes: p.GlobalSecondaryIndexes, BillingMode: p.BillingMode }),
-  );
-  ddb.destroy();
+  try {
+    await ddb.send(new CreateTableCommand({ TableName: DIFF_TABLE, ...tableDefinition() }));
+  } finally {
+    ddb.destroy();
+  }
 }
 
 async function emulatorTarget(topology: Topology): Promise<Target & { emulator: Emulator }> {
   const emulator = await startEmulator({ topology });
-  const ddb = await localDynamo();
+  const ddb = await localDynamo().catch(async (e: unknown) => {
+    await emulator.close();
+    throw e;
+  });
+  // what was started is closed if the rest of the set-up fails (listening servers would keep the check alive)
+  try {
+    return await targetOn(emulator, ddb, topology);
+  } catch (e) {
+    await Promise.allSettled([emulator.close(), ddb.close()]);
+    throw e;
+  }
+}
+
+async function targetOn(emulator: Emulator, ddb: { url: string; close(): Promise<void> }, topology: Topology): Promise<Target & { emulator: Emulator }> {
   await createDiffTable(ddb.url);
   const credentials = async () => {
     const res = await fetch(`${emulator.url}/_emulator/credentials`, {

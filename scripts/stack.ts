@@ -16,25 +16,41 @@ export const DEMO_CALLER = 'arn:aws:iam::100000000001:role/platform-admin';
 
 export const LOCAL_TABLE = 's3-onboarding-local';
 
-/** Creates the table exactly as serverless.yml defines it (keys, index, billing), in the local DynamoDB. */
+type TableDefinition = { AttributeDefinitions: never; KeySchema: never; GlobalSecondaryIndexes?: never; BillingMode: 'PAY_PER_REQUEST' };
+let definition: TableDefinition | undefined;
+
+/** The service table's keys, index and billing, as serverless.yml defines them (read once). */
+export function tableDefinition(): TableDefinition {
+  if (!definition) {
+    const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } } };
+    const p = sls.resources.Resources.OnboardingsTable.Properties as TableDefinition;
+    definition = { AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, GlobalSecondaryIndexes: p.GlobalSecondaryIndexes, BillingMode: p.BillingMode };
+  }
+  return definition;
+}
+
+/** Creates the table exactly as serverless.yml defines it, in the local DynamoDB (`replace`: empties it). */
 async function createTable(endpoint: string, name: string, replace = false): Promise<void> {
-  const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } } };
-  const p = sls.resources.Resources.OnboardingsTable.Properties as { AttributeDefinitions: never; KeySchema: never; GlobalSecondaryIndexes?: never; BillingMode: 'PAY_PER_REQUEST' };
   const ddb = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  if (replace) {
-    await ddb.send(new DeleteTableCommand({ TableName: name }));
-    // DynamoDB (and dynalite) delete a table asynchronously: wait until it is gone before creating it again
-    for (let i = 0; i < 200; i++) {
-      const gone = await ddb.send(new DescribeTableCommand({ TableName: name })).then(
+  try {
+    if (replace) {
+      await ddb.send(new DeleteTableCommand({ TableName: name }));
+      // DynamoDB (and dynalite) delete a table asynchronously: wait until it is gone before creating it again (the
+      // SDK's waiter polls once a second at best; dynalite is done within milliseconds)
+      const gone = () => ddb.send(new DescribeTableCommand({ TableName: name })).then(
         () => false,
         (e: Error) => e.name === 'ResourceNotFoundException',
       );
-      if (gone) break;
-      await new Promise((r) => setTimeout(r, 5));
+      let i = 0;
+      while (!(await gone())) {
+        if (++i > 400) throw new Error(`table ${name} was not deleted within 2 s`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
     }
+    await ddb.send(new CreateTableCommand({ TableName: name, ...tableDefinition() }));
+  } finally {
+    ddb.destroy();
   }
-  await ddb.send(new CreateTableCommand({ TableName: name, AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, GlobalSecondaryIndexes: p.GlobalSecondaryIndexes, BillingMode: p.BillingMode }));
-  ddb.destroy();
 }
 
 export interface Stack {

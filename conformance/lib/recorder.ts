@@ -66,6 +66,11 @@ export async function startRecorder(target: string, models: Map<string, ServiceM
   let seq = 0;
   const to = new URL(target);
   const server: Server = createServer((req, res) => {
+    // a client that goes away mid-request, or an upstream that fails mid-answer, is a 502, never an unhandled rejection
+    const fail = (e: unknown) => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`recorder: ${(e as Error)?.message ?? String(e)}`);
+    };
     void (async () => {
       const body = await readAll(req);
       const url = new URL(req.url ?? '/', 'http://proxy');
@@ -91,7 +96,7 @@ export async function startRecorder(target: string, models: Map<string, ServiceM
             });
             res.writeHead(status, up.headers);
             res.end(out);
-          });
+          }, fail);
         },
       );
       fwd.on('error', (e) => {
@@ -99,7 +104,7 @@ export async function startRecorder(target: string, models: Map<string, ServiceM
         res.end(`recorder: ${e.message}`);
       });
       fwd.end(body);
-    })();
+    })().catch(fail);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
