@@ -150,9 +150,13 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
   let caller: Caller | undefined;
   let status = 500;
   let errorCode: string | null = null;
+  // the per-call latency is the whole time AWS takes to answer, counted from the request's arrival: the call is
+  // served at once and answered when that time is up. AWS serves parallel calls on separate hosts, so one call's
+  // processing never delays another's answer; serving first and waiting after keeps the emulator's single thread
+  // out of the latency, and the order calls take effect in stays the order they arrived in.
+  const answerAt = started + world.perCallMs;
   try {
     operation = module.operationOf(req);
-    if (world.perCallMs > 0) await new Promise((r) => setTimeout(r, world.perCallMs));
     // operations AWS serves unsigned ignore whatever signature the client sent
     caller = module.allowsAnonymous?.(operation) ? undefined : resolveCaller(world, req.accessKeyId, started);
     if (!caller && !module.allowsAnonymous?.(operation)) {
@@ -173,6 +177,8 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
     const out = module.renderError(e.code, e.message, e.httpStatus, { requestId: rid, type: e.type, req });
     return { ...out, headers: { 'x-amzn-requestid': rid, 'x-amz-request-id': rid, ...(out.headers ?? {}) } };
   } finally {
+    const wait = answerAt - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     world.calls.push({
       seq: ++world.seq,
       startedAt: new Date(started).toISOString(),

@@ -115,6 +115,20 @@ describe('Emulator: admin API', () => {
     await admin.latency(0);
   });
 
+  it('serves a call when it arrives and answers it the latency later (AWS serves parallel calls on separate hosts)', async () => {
+    await admin.latency(400);
+    let answered = false;
+    const creating = workloadsRoot.iam.send(new CreateRoleCommand({ RoleName: 'in-flight', AssumeRolePolicyDocument: ec2Trust })).then(() => (answered = true));
+    const world = emu.world();
+    for (let i = 0; i < 60 && !world.accounts.get(WORKLOADS)!.roles.has('in-flight'); i++) await new Promise((r) => setTimeout(r, 5));
+    // the role exists while its CreateRole is still unanswered
+    expect(world.accounts.get(WORKLOADS)!.roles.has('in-flight')).toBe(true);
+    expect(answered).toBe(false);
+    await creating;
+    expect((await admin.calls()).at(-1)!.durationMs).toBeGreaterThanOrEqual(395);
+    await admin.latency(0);
+  });
+
   it('reset brings back the topology and drops what was created', async () => {
     await workloadsRoot.iam.send(new CreateRoleCommand({ RoleName: 'ephemeral', AssumeRolePolicyDocument: ec2Trust }));
     await admin.reset();
