@@ -1,7 +1,7 @@
 /**
  * One local stack in its own process, so that the API's changes to process.env stay out of the benchmark
- * driver: the emulator on a worker thread (bench/emulator-thread.ts), dynalite and the local API on the main
- * thread, as scripts/stack.ts wires them. Prints one JSON line (URLs and the environment the API runs with),
+ * driver: the emulator and dynalite each on a worker thread (bench/emulator-thread.ts, bench/dynamodb-thread.ts),
+ * the local API on the main thread, as scripts/stack.ts wires it. Prints one JSON line (URLs and the environment the API runs with),
  * then runs until stdin closes or SIGTERM/SIGINT arrives.
  */
 import path from 'node:path';
@@ -29,7 +29,9 @@ async function main(): Promise<void> {
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`the emulator thread exited (${code}) before it was ready`)));
   });
-  const api = await startApiOnEmulator(emulatorUrl, loadTopology(topologyPath), { port: 0, dynamodbPort: 0 });
+  const dynamodb = startWorker(path.join(__dirname, 'dynamodb-thread.ts'), {});
+  const dynamodbUrl = await dynamodb.ready;
+  const api = await startApiOnEmulator(emulatorUrl, loadTopology(topologyPath), { port: 0, dynamodbUrl });
   resetStore = api.resetStore;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && before[k] !== v) env[k] = v;
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
     closing = true;
     await api.close().catch(() => undefined);
     await worker.terminate().catch(() => undefined);
+    await dynamodb.worker.terminate().catch(() => undefined);
     process.exit(0);
   };
   process.stdin.on('end', () => void stop());
@@ -47,6 +50,20 @@ async function main(): Promise<void> {
   process.stdin.resume();
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+}
+
+/** A TypeScript file on a worker thread (a worker does not inherit tsx's loader: it registers it first); `ready`: the URL it posts. */
+function startWorker(entry: string, workerData: unknown): { worker: Worker; ready: Promise<string> } {
+  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData });
+  const ready = new Promise<string>((resolve, reject) => {
+    worker.on('message', (m: { type: string; url?: string; error?: string }) => {
+      if (m.type === 'ready') resolve(m.url!);
+      else if (m.type === 'failed') reject(new Error(m.error));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the thread of ${path.basename(entry)} exited (${code}) before it was ready`)));
+  });
+  return { worker, ready };
 }
 
 main().catch((e: unknown) => {

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { startEmulator, type Emulator } from '../emulator/server';
 import { loadTopology, type Topology } from '../emulator/topology';
 import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
 import { roleCredentialsAt, seedEndpoint } from './aws-endpoint';
+import { startDynalite } from './dynalite';
 import { startLocalApi, type LocalApi } from './local-api';
 import { resetRuntime, setLocalGuardrails } from '../lib/runtime';
 import { allowAllFromTopology } from '../lib/guardrails/load';
@@ -70,12 +70,10 @@ export interface StackOptions {
   /** the emulator's instance-metadata stand-in (EC2) */
   imdsPort?: number;
   dynamodbPort?: number;
+  /** a DynamoDB already running elsewhere (the benchmark runs dynalite on a thread of its own): none is started */
+  dynamodbUrl?: string;
   caller?: string;
 }
-
-// dynalite has no types of its own
- 
-const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => import('node:http').Server;
 
 /**
  * The whole local stack in one process: the AWS emulator, an in-memory DynamoDB, and the API driving the
@@ -152,13 +150,7 @@ async function startApiAgainst(
   topology: Topology,
   opts: StackOptions,
 ): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; resetStore(): Promise<void>; close(): Promise<void> }> {
-  const ddb = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    ddb.once('error', reject);
-    ddb.listen(opts.dynamodbPort ?? 0, '127.0.0.1', () => resolve());
-  });
-  const closeDdb = () => new Promise<void>((resolve) => ddb.close(() => resolve()));
-  const dynamodbUrl = `http://127.0.0.1:${(ddb.address() as AddressInfo).port}`;
+  const { url: dynamodbUrl, close: closeDdb } = opts.dynamodbUrl ? { url: opts.dynamodbUrl, close: async () => undefined } : await startDynalite(opts.dynamodbPort ?? 0);
   let api: LocalApi;
   try {
     await createTable(dynamodbUrl, LOCAL_TABLE);
@@ -198,3 +190,4 @@ async function startApiAgainst(
     },
   };
 }
+
