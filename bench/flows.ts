@@ -44,7 +44,7 @@ export const FLOWS: Flow[] = [
     crossAccount: true,
     request: (tag) => ({ workload: eks([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
     minDepth: 3,
-    minPath: 'reads ∥ → CreateRole → PutRolePolicy  ∥  reads → GetBucketPolicy (locked re-read) → PutBucketPolicy',
+    minPath: 'reads ∥ → CreateRole → PutRolePolicy  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
   },
   {
     name: 'cross account, role in bucket account',
@@ -65,7 +65,7 @@ export const FLOWS: Flow[] = [
     crossAccount: true,
     request: (tag) => ({ workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
     minDepth: 3,
-    minPath: 'reads ∥ → CreateRole → PutRolePolicy  ∥  reads → PutRolePolicy (instance grant)  ∥  reads → GetBucketPolicy → PutBucketPolicy',
+    minPath: 'reads ∥ → CreateRole → PutRolePolicy  ∥  reads → PutRolePolicy (instance grant)  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
   },
   {
     name: 'pod identity, same account',
@@ -81,7 +81,7 @@ export const FLOWS: Flow[] = [
     crossAccount: true,
     request: (tag) => ({ workload: podIdentity([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
     minDepth: 3,
-    minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation  ∥  reads → GetBucketPolicy (locked re-read) → PutBucketPolicy',
+    minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
     repeatMinDepth: 2,
     propagation: { runs: 0, budget: false },
   },

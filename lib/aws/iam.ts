@@ -94,9 +94,27 @@ export async function listAttachedRolePolicies(iam: IAMClient, role: string): Pr
 export const detachRolePolicy = (iam: IAMClient, role: string, policyArn: string) =>
   maybe(`detaching managed policy ${policyArn} from role ${role}`, () => iam.send(new DetachRolePolicyCommand({ RoleName: role, PolicyArn: policyArn })));
 
-export async function trustPolicyQuota(iam: IAMClient): Promise<number> {
-  const out = await call('reading the account summary', () => iam.send(new GetAccountSummaryCommand({})));
-  return out.SummaryMap?.AssumeRolePolicySizeQuota ?? 2048;
+/** How long a container trusts an account's trust-policy quota it read. */
+export const TRUST_QUOTA_TTL_MS = 15 * 60_000;
+const trustQuotas = new WeakMap<IAMClient, { readAt: number; quota: Promise<number> }>();
+
+/**
+ * The account's AssumeRolePolicySizeQuota. It changes only when its owner has the quota raised, so a container
+ * reads it once per account (its client) and `TRUST_QUOTA_TTL_MS`, and concurrent requests share that read; a
+ * failed read is not kept.
+ */
+export function trustPolicyQuota(iam: IAMClient, now = Date.now()): Promise<number> {
+  const kept = trustQuotas.get(iam);
+  if (kept && now - kept.readAt < TRUST_QUOTA_TTL_MS) return kept.quota;
+  const entry = {
+    readAt: now,
+    quota: call('reading the account summary', () => iam.send(new GetAccountSummaryCommand({}))).then((out) => out.SummaryMap?.AssumeRolePolicySizeQuota ?? 2048),
+  };
+  trustQuotas.set(iam, entry);
+  entry.quota.catch(() => {
+    if (trustQuotas.get(iam) === entry) trustQuotas.delete(iam);
+  });
+  return entry.quota;
 }
 
 export async function listOidcProviders(iam: IAMClient): Promise<string[]> {

@@ -16,7 +16,10 @@ export interface Execution {
 
 export type StepRunner = (step: Step) => Promise<boolean>;
 
-export function execute(steps: readonly Step[], run: StepRunner, onDone?: (step: Step, wrote: boolean) => void): Promise<Execution> {
+/** `waiting`: how many steps have not started yet (0: every step left is running, or none is) */
+export type OnStepDone = (step: Step, wrote: boolean, waiting: number) => void;
+
+export function execute(steps: readonly Step[], run: StepRunner, onDone?: OnStepDone): Promise<Execution> {
   const ids = new Set(steps.map((s) => s.id));
   const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(steps.map((s) => [s.id, 'pending']));
   const out: Execution = { done: [], failed: [], skipped: [] };
@@ -50,7 +53,7 @@ export function execute(steps: readonly Step[], run: StepRunner, onDone?: (step:
             state.set(s.id, 'done');
             out.done.push({ step: s, wrote });
             try {
-              onDone?.(s, wrote);
+              onDone?.(s, wrote, [...state.values()].filter((v) => v === 'pending').length);
             } catch {
               /* recording progress must never turn a finished step into a failed one */
             }

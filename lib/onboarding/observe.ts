@@ -74,6 +74,11 @@ export interface ObserveRequest {
   /** resource policies to read */
   buckets: { accountId: string; bucket: string; region: string }[];
   keys: string[];
+  /**
+   * what the store says of whether the identity's roles exist (it holds a record of the identity): until it says
+   * so, or GetRole finds a role, a role's policies are not read
+   */
+  roleExists?: Promise<boolean>;
   /** read the buckets' and keys' tags too (a write needs the owner's opt-in tag) */
   tags?: boolean;
   /** verify: read the documents of attached managed policies and of the boundary */
@@ -84,19 +89,46 @@ export interface ObserveRequest {
 
 const none = async <T>(): Promise<T | undefined> => undefined;
 
-async function readRole(sessions: ProvisionerSessions, identity: WorkloadIdentity, knownNow: string[], knownLater?: Promise<string[]>): Promise<ObservedRole | undefined> {
+/**
+ * A role with every inline and attached policy. `exists`: what the store says of whether the role exists; until
+ * it says yes, or GetRole finds the role, only GetRole is sent (a new identity's role is one read, not four; a
+ * role the store does not know of costs a second level of reads). Without it, everything is read at once.
+ */
+async function readRole(
+  sessions: ProvisionerSessions,
+  identity: WorkloadIdentity,
+  knownNow: string[],
+  knownLater?: Promise<string[]>,
+  exists?: Promise<boolean>,
+): Promise<ObservedRole | undefined> {
   const iam = sessions.iam(identity.roleAccount);
   const name = identity.roleName;
   const get = (names: string[]) => Promise.all(names.map((p) => iamApi.getRolePolicySized(iam, name, p)));
-  const [role, names, attached, nowDocs, later] = await Promise.all([
-    iamApi.getRole(iam, name),
-    iamApi.listRolePolicies(iam, name),
-    iamApi.listAttachedRolePolicies(iam, name),
-    get(knownNow),
-    (knownLater ?? Promise.resolve([])).then(async (more) => {
-      const extra = [...new Set(more)].filter((p) => !knownNow.includes(p));
-      return { extra, docs: await get(extra) };
-    }),
+  const roleP = iamApi.getRole(iam, name);
+  const policiesWanted = exists
+    ? new Promise<boolean>((resolve) => {
+        // the store failing says nothing: GetRole decides
+        exists.then((yes) => yes && resolve(true), () => undefined);
+        roleP.then((r) => resolve(!!r), () => resolve(false));
+      })
+    : Promise.resolve(true);
+  type Policies = [string[] | undefined, { arn: string; name: string }[] | undefined, Awaited<ReturnType<typeof get>>, { extra: string[]; docs: Awaited<ReturnType<typeof get>> }];
+  const [role, [names, attached, nowDocs, later]] = await Promise.all([
+    roleP,
+    policiesWanted.then(
+      (wanted): Promise<Policies> | Policies =>
+        wanted
+          ? Promise.all([
+              iamApi.listRolePolicies(iam, name),
+              iamApi.listAttachedRolePolicies(iam, name),
+              get(knownNow),
+              (knownLater ?? Promise.resolve([])).then(async (more) => {
+                const extra = [...new Set(more)].filter((p) => !knownNow.includes(p));
+                return { extra, docs: await get(extra) };
+              }),
+            ])
+          : [undefined, undefined, [], { extra: [], docs: [] }],
+    ),
   ]);
   const known = [...knownNow, ...later.extra];
   const knownDocs = [...nowDocs, ...later.docs];
@@ -150,7 +182,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     req.clusters ? Promise.all(identity.clusters.map((c, i) => clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`))) : Promise.resolve([] as string[]),
     irsa ? iamApi.listOidcProviders(roleIam) : Promise.resolve([] as string[]),
     req.clusters ? iamApi.trustPolicyQuota(roleIam) : Promise.resolve(Infinity),
-    readRole(sessions, identity, req.knownPolicies, req.later?.then((l) => l.knownPolicies)),
+    readRole(sessions, identity, req.knownPolicies, req.later?.then((l) => l.knownPolicies), req.roleExists),
     instanceRoleArn ? iamApi.getRole(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn)) : none<iamApi.RoleState>(),
     instanceRoleArn
       ? iamApi.getRolePolicy(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn), instanceGrantName(identity.roleName))
@@ -176,7 +208,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
         })
       : Promise.resolve(),
     identity.kind === 'pod-identity'
-      ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known)).then((p) => void (podIdentity = p))
+      ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known, undefined, req.roleExists)).then((p) => void (podIdentity = p))
       : Promise.resolve(),
   ]);
   if (instanceRoleArn && (!instanceRole || instanceRole.arn !== instanceRoleArn)) {

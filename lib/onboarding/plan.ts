@@ -310,6 +310,12 @@ function statementStep(grantId: string, target: Target, observed: Observed, remo
 const bucketTarget = (b: BucketStatements): Target => ({ kind: 'bucket', accountId: b.accountId, bucket: b.bucket, region: b.region });
 const keyTarget = (k: KeyStatements): Target => ({ kind: 'key', accountId: k.accountId, region: k.region, keyArn: k.keyArn });
 
+/** The resource policies a grant wants statements in. */
+export const wantedTargets = (want: GrantDesired): Target[] => [
+  ...(want.bucketStatements ? [bucketTarget(want.bucketStatements)] : []),
+  ...(want.keyStatements ? [keyTarget(want.keyStatements)] : []),
+];
+
 /**
  * The grant's statements in resource policies: what it wrote before is removed where found unchanged, what it
  * wants is added; a policy that already holds exactly what is wanted is not written. A grant whose key changed

@@ -77,13 +77,108 @@ export interface QueueOptions {
   pollMs?: number;
 }
 
+const policyLock = (target: PolicyTarget) => `policy#${target.key}`;
+
+interface Held {
+  target: PolicyTarget;
+  owner: string;
+  taken: number;
+  /** the policy as read under the lease */
+  read: Promise<{ policy: RawPolicy | undefined } | { error: unknown }>;
+  used: boolean;
+}
+
+/**
+ * Leases on the policies a request is about to change, taken while its reads are still out: each policy is read
+ * under its lease right away, so when the plan is ready its change is one write (not lease, read, write). Only a
+ * lease that is free at once is reserved; for any other policy, and for one whose read failed, the change goes
+ * through the given writer as usual. The change is applied to that read and written alone (as the writer's
+ * uncontended path does); changes others queued meanwhile are committed by whoever takes the lease next.
+ * `settle()` lets go of every lease, used or not; the request answers only once it has.
+ */
+export class PolicyReservations {
+  private readonly held = new Map<string, Promise<Held | undefined>>();
+  private readonly releases: Promise<unknown>[] = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly leaseMs: number,
+  ) {}
+
+  reserve(target: PolicyTarget): void {
+    if (this.held.has(target.key)) return;
+    const owner = randomUUID();
+    const taken = Date.now();
+    this.held.set(
+      target.key,
+      this.store.tryLock(policyLock(target), owner, this.leaseMs).then(
+        (free): Held | undefined =>
+          free
+            ? {
+                target,
+                owner,
+                taken,
+                read: target.read().then(
+                  (policy) => ({ policy }),
+                  (error: unknown) => ({ error }),
+                ),
+                used: false,
+              }
+            : undefined,
+        // the store failed: the writer's usual path will say so, if the change is still wanted
+        () => undefined,
+      ),
+    );
+  }
+
+  /** `writer`, with the reserved policies' changes applied to their reads */
+  writer(writer: PolicyWriter): PolicyWriter {
+    return async (target, change) => {
+      const h = await this.held.get(target.key);
+      if (!h || h.used) return writer(target, change);
+      h.used = true;
+      const read = await h.read;
+      if ('error' in read) {
+        await this.release(h);
+        return writer(target, change);
+      }
+      try {
+        const { policy, changed } = applyChange(target, read.policy, change);
+        // fence: a holder that stalled for half its lease must not overwrite the next one
+        if (changed && Date.now() - h.taken > this.leaseMs / 2 && !(await this.store.renewLock(policyLock(target), h.owner, this.leaseMs))) {
+          throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
+        }
+        if (changed) await target.write(policy);
+        return changed;
+      } finally {
+        // let go at once, but off this step's path: settle() waits for it
+        this.releases.push(this.release(h));
+      }
+    };
+  }
+
+  /** Lets go of every lease; resolves once all are released (a failed release only leaves a lease to expire). */
+  async settle(): Promise<void> {
+    const held = await Promise.all(this.held.values());
+    this.held.clear();
+    for (const h of held) if (h && !h.used) this.releases.push(this.release(h));
+    await Promise.all(this.releases.splice(0));
+  }
+
+  private async release(h: Held): Promise<void> {
+    h.used = true;
+    await h.read;
+    await this.store.unlock(policyLock(h.target), h.owner).catch(() => undefined);
+  }
+}
+
 /** Group commit over DynamoDB (see the module comment). */
 export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): PolicyWriter {
   const waitMs = opts.waitMs ?? 12_000;
   const leaseMs = opts.leaseMs ?? 15_000;
   const pollMs = opts.pollMs ?? 20;
   return async (target, change) => {
-    const lock = `policy#${target.key}`;
+    const lock = policyLock(target);
     const owner = randomUUID();
     // uncontended (the lease is free): this change alone, without the queue's bookkeeping; changes queued
     // meanwhile wait for the lease and are committed by whoever takes it next

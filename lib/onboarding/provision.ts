@@ -2,7 +2,7 @@ import { ConflictError, PartiallyAppliedError, ServiceError, TransientError } fr
 import { renderSnippets } from '../snippets';
 import { samePolicy } from '../policy/compare';
 import { canonicalJson } from '../json';
-import { stepRunner } from './apply';
+import { policyTarget, stepRunner } from './apply';
 import {
   callerSafe,
   checkTargetAccounts,
@@ -22,10 +22,12 @@ import { identityDesired, resolveRequest, type GrantDesired, type GrantRef, type
 import { execute } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
-import { planRole, planStatements } from './plan';
+import { planRole, planStatements, wantedTargets } from './plan';
+import { PolicyReservations } from './policy-writer';
 import { planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
-import { liveAfter, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
+import { liveAfter, liveOf, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
+import type { LockSet } from '../store/store';
 
 /**
  * POST: a grant on a workload identity, created or converged. Reads (the store and AWS, side by side) → desired
@@ -140,6 +142,7 @@ function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hint>): Pr
     key: r.grant.bucket.kmsKeyArn,
     ...now,
     ...(pending ? { later: hint.then((h) => readsOf(r, h)) } : {}),
+    roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
   });
@@ -329,7 +332,11 @@ async function writeIntent(deps: ServiceDeps, r: Resolved, st: StoreContext, inp
   }
 }
 
-/** Once the plan is known: this identity registered on the OIDC providers its trust will name (before any write). */
+/**
+ * Once the plan is known: this identity registered on the OIDC providers its trust will name, then its record
+ * lists them (for their removal with its last grant). Both come before the trust names a new provider is relied
+ * on: a grant that fails later leaves the identity registered where its record says, and a rollback takes both back.
+ */
 async function registerProviders(deps: ServiceDeps, r: Resolved, intent: Intent, plan: ProvisionPlan): Promise<void> {
   const known = new Set(intent.previousIdentity?.providers.map((p) => p.arn) ?? []);
   await Promise.all(
@@ -339,6 +346,9 @@ async function registerProviders(deps: ServiceDeps, r: Resolved, intent: Intent,
       intent.providersAdded.push(p.arn);
     }),
   );
+  if (canonicalJson(intent.identityRecord.providers) !== canonicalJson(plan.desired.providers)) {
+    intent.identityRecord = await deps.store.saveIdentity({ ...intent.identityRecord, providers: plan.desired.providers }, intent.identityRecord.version);
+  }
 }
 
 /** Takes back what the intent recorded, when nothing was written to AWS. */
@@ -398,12 +408,22 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
   // and which statements the grant wrote before (read as soon as it answers, beside the rest). Reads made before
   // the lock stand only if nobody held it (the lock free at the first try, and no other to take); otherwise AWS is
   // read again under the locks.
+  // AWS's reads are on their way before the store's are prepared (the SDK's work for each call is CPU on this one
+  // thread): the store's first look and the lock start a turn of the event loop later
   const locks = deps.store.lockSet();
-  const first = Promise.all([deps.store.getRecord(r.id), deps.store.getIdentity(r.identity.key), deps.store.getBindings(r.identity.bindings)]);
+  const storeTurn = new Promise<void>((resolve) => setImmediate(resolve));
+  const first = storeTurn.then(() => Promise.all([deps.store.getRecord(r.id), deps.store.getIdentity(r.identity.key), deps.store.getBindings(r.identity.bindings)]));
   const early = readAws(deps, r, first.then(([record, identityRecord]) => ({ record, identityRecord })));
   early.catch(() => undefined);
-  const taking = locks.take([identityLock(r.identity.key)]);
+  const taking = storeTurn.then(() => locks.take([identityLock(r.identity.key)]));
   taking.catch(() => undefined);
+  // a request that will likely write takes the leases of the resource policies it wants statements in, and reads
+  // them under the leases, while AWS is still answering: its statements are then one write once planned
+  const reservations = new PolicyReservations(deps.store, deps.config.policyLeaseMs);
+  const reserving = Promise.all([first, taking]).then(([[current], atOnce]) => {
+    if (atOnce && likelyWrites(current, input)) for (const t of wantedTargets(r.want)) reservations.reserve(policyTarget(deps.sessions, t));
+  });
+  reserving.catch(() => undefined);
   try {
     const [[current, hintIdentity, hintBindings], atOnce] = await Promise.all([first, taking]);
     // a binding another identity holds is refused now, before any write (and again under the lock, authoritatively)
@@ -418,14 +438,18 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     }
     const uncontended = (await locks.take(lockNames)) && atOnce && lockNames.length === 1;
     const hint = { record: current, identityRecord: hintIdentity };
-    return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint) });
+    await reserving;
+    return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint), reservations, locks });
   } finally {
     // a refusal before the reads came back answers once they have: nothing of this request runs after its answer
     // (nor holds a lock it was still taking when the store failed)
-    await Promise.all([early.catch(() => undefined), taking.catch(() => undefined)]);
-    await locks.release();
+    await Promise.all([early.catch(() => undefined), taking.catch(() => undefined), reserving.catch(() => undefined)]);
+    await Promise.all([reservations.settle(), locks.release()]);
   }
 }
+
+/** Whether a POST will likely write: its onboarding is not provisioned yet, or was with another request. */
+const likelyWrites = (record: OnboardingRecord | undefined, input: OnboardingInput) => record?.status !== 'provisioned' || canonicalJson(record.request) !== canonicalJson(input);
 
 /** POST under the locks of the identities involved. */
 async function provisionLocked(
@@ -433,14 +457,13 @@ async function provisionLocked(
   r: Resolved,
   input: OnboardingInput,
   caller: Caller,
-  { hint, locked, observed }: { hint: Hint; locked: string[]; observed: Promise<Observed> },
+  { hint, locked, observed, reservations, locks }: { hint: Hint; locked: string[]; observed: Promise<Observed>; reservations: PolicyReservations; locks: LockSet },
 ): Promise<HttpResult> {
   // the store, AWS and (when this request will likely write) the intent, side by side: record-keeping stays off
   // the critical path of AWS calls
   const storeP = readStore(deps, r);
   const contextP = readContext(deps, r, { hint, observed, store: storeP });
-  const likelyWrites = (st: StoreContext) => st.record?.status !== 'provisioned' || canonicalJson(st.record.request) !== canonicalJson(input);
-  const earlyIntent = storeP.then((st) => (likelyWrites(st) ? writeIntent(deps, r, st, input, caller) : undefined));
+  const earlyIntent = storeP.then((st) => (likelyWrites(st.record, input) ? writeIntent(deps, r, st, input, caller) : undefined));
   let ctx: ProvisionContext;
   let plan: ProvisionPlan;
   try {
@@ -455,9 +478,9 @@ async function provisionLocked(
     if (early) await rollback(deps, r, early);
     throw e;
   }
-  const result = resultOf(r, plan, [], 'provisioned');
   const listed = ctx.identityRecord?.grants.find((g) => g.id === r.id);
   if (!plan.steps.length && ctx.record?.status === 'provisioned' && !ctx.moving && listed && canonicalJson(listed.tags) === canonicalJson(r.grant.tags)) {
+    const result = resultOf(r, plan, [], 'provisioned');
     const early = await earlyIntent;
     if (early) await rollback(deps, r, early);
     // all in place: the record only learns who asked last, and what they asked
@@ -473,22 +496,24 @@ async function provisionLocked(
   // off the AWS calls' critical path); a provider another request is deleting stops the plan: nothing new
   // starts, and the answer is a 503 (nothing written: taken back; else: retry to finish)
   let registration: { failed: boolean; error?: unknown } = { failed: false };
-  const registering = registerProviders(deps, r, intent, plan).catch((error: unknown) => {
+  // (a turn of the event loop after the first steps are on their way)
+  const registering = new Promise<void>((resolve) => setImmediate(resolve)).then(() => registerProviders(deps, r, intent, plan)).catch((error: unknown) => {
     registration = { failed: true, error };
   });
-  const runStep = stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined });
+  const runStep = stepRunner({ sessions: deps.sessions, writer: reservations.writer(deps.writer), providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined });
   let rec = intent.record;
   let live = rec.live;
   const done: Change[] = [];
   let progress: Promise<unknown> = Promise.resolve();
   let progressFailed = false;
-  const exec = await execute(plan.steps, (step) => (registration.failed ? Promise.reject(registration.error) : runStep(step)), (step) => {
+  const executing = execute(plan.steps, (step) => (registration.failed ? Promise.reject(registration.error) : runStep(step)), (step, _wrote, waiting) => {
     const before = live;
     live = liveAfter(live, step, r.id);
     done.push(changeOf(step));
-    // what is live is recorded as soon as it changes, in order and off the AWS calls' critical path; the other
-    // steps' progress, and that of the last step, is recorded with the outcome below
-    if (live === before || done.length === plan.steps.length) return;
+    // what is live is recorded as soon as it changes, in order and off the AWS calls' critical path, while steps
+    // still wait to start; once every step left is under way, the outcome below records it (a save now would
+    // only hold the outcome's back; the attempt already names what it is writing)
+    if (live === before || waiting === 0) return;
     const snapshot = { live, stepsDone: [...done] };
     progress = progress
       .then(async () => {
@@ -498,6 +523,11 @@ async function provisionLocked(
         progressFailed = true;
       });
   });
+  // the answer (with its snippets) is rendered while the first steps' calls are out (a turn of the event loop later)
+  const rendering = new Promise<void>((resolve) => setImmediate(resolve)).then(() => resultOf(r, plan, [], 'provisioned'));
+  rendering.catch(() => undefined);
+  const exec = await executing;
+  const result = await rendering;
   await progress;
   const latest = progressFailed ? ((await deps.store.getRecord(r.id)) ?? rec) : rec;
   const wrote = exec.done.some((d) => d.wrote);
@@ -528,19 +558,13 @@ async function provisionLocked(
   }
 
   const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
-  const providersChanged = canonicalJson(intent.identityRecord.providers) !== canonicalJson(plan.desired.providers);
-  const [saved] = await Promise.all([
-    recordAfterWrites(
-      r.id,
-      deps.store.saveRecord(
-        { ...latest, status: 'provisioned', live, desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal },
-        latest.version,
-        latest,
-      ),
-    ),
-    // the identity learns the providers its trust names (for their removal with its last grant)
-    providersChanged ? recordAfterWrites(r.id, deps.store.saveIdentity({ ...intent.identityRecord, providers: plan.desired.providers }, intent.identityRecord.version)) : undefined,
-  ]);
+  const outcome: OnboardingRecord = { ...latest, status: 'provisioned', live: liveOf(plan.grant), desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal };
+  // the outcome and the release of the locks go together (one round trip), unless another identity is still to be
+  // recorded under them
+  const saved = await recordAfterWrites(
+    r.id,
+    ctx.moving ? deps.store.saveRecord(outcome, latest.version, latest) : deps.store.saveRecordReleasing(outcome, latest.version, latest, locks),
+  );
   if (ctx.moving) {
     const m = ctx.moving;
     const rest = m.record.grants.filter((g) => g.id !== r.id);

@@ -61,6 +61,16 @@ export interface IdentityRecord {
 }
 
 /** A finished step's effect on its grant's live state. */
+/**
+ * What is live once a plan for the grant fully succeeded: exactly what it wanted (a step changed what differed,
+ * and what was already in place needed none, whoever wrote it: an earlier attempt that did not get to record it).
+ */
+export const liveOf = (want: GrantDesired): GrantLive => ({
+  permissions: want.permissions,
+  ...(want.bucketStatements ? { bucketStatements: want.bucketStatements } : {}),
+  ...(want.keyStatements ? { keyStatements: want.keyStatements } : {}),
+});
+
 export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLive {
   if (step.scope.kind !== 'grant' || step.scope.id !== grantId) return live;
   switch (step.action) {

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, ValidationError } from '../errors';
+import { ConflictError, TransientError, ValidationError } from '../errors';
 import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
 
 /**
@@ -28,6 +28,14 @@ export interface LockSet {
    */
   take(names: string[]): Promise<boolean>;
   release(): Promise<void>;
+  /**
+   * The names held, for a caller that deletes them itself in a batch with its last write (then `forget()`s them),
+   * when every one was taken less than half a lease ago: nobody else can hold any of them, so that batch needs no
+   * condition. Otherwise undefined.
+   */
+  fresh(): string[] | undefined;
+  /** the names were deleted by the caller of `fresh()`: nothing left to release */
+  forget(): void;
 }
 
 export interface ListQuery {
@@ -46,6 +54,13 @@ function indexKeys(r: OnboardingRecord): string[] {
   const keys = new Set<string>([`BUCKET#${r.request.bucket.name}`, `REQUESTER#${r.requestedBy}`]);
   if (w.type === 'eks') for (const c of w.clusters) keys.add(`CLUSTER#${c.name}`);
   return [...keys];
+}
+
+/** The index entries a save adds and removes, going from `previous` to `next`. */
+function indexChanges(previous: OnboardingRecord | undefined, next: OnboardingRecord): { add: string[]; remove: string[] } {
+  const before = previous && previous.status !== 'deleted' ? indexKeys(previous) : [];
+  const after = next.status !== 'deleted' ? indexKeys(next) : [];
+  return { add: after.filter((k) => !before.includes(k)), remove: before.filter((k) => !after.includes(k)) };
 }
 
 export class Store {
@@ -73,21 +88,11 @@ export class Store {
    */
   async saveRecord(record: OnboardingRecord, expectedVersion: number, previous?: OnboardingRecord): Promise<OnboardingRecord> {
     const next: OnboardingRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
-    const live = next.status !== 'deleted';
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            pk: `ONB#${next.id}`,
-            sk: 'RECORD',
-            type: 'onboarding',
-            version: next.version,
-            status: next.status,
-            doc: JSON.stringify(next),
-            // a deleted onboarding's tombstone answers a repeated DELETE for 30 days, then DynamoDB's TTL removes it
-            ...(live ? { gsi1pk: ALL, gsi1sk: next.id } : { expiresAt: Math.floor(this.now() / 1000) + 30 * 24 * 3600 }),
-          },
+          Item: this.recordItem(next),
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
           ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
         }),
@@ -96,10 +101,47 @@ export class Store {
       if (isConditionFailed(e)) throw new ConflictError(`onboarding ${record.id} was changed by another request; retry`);
       throw e;
     }
-    const before = previous && previous.status !== 'deleted' ? indexKeys(previous) : [];
-    const after = live ? indexKeys(next) : [];
-    await this.writeIndex(next.id, after.filter((k) => !before.includes(k)), before.filter((k) => !after.includes(k)));
+    const { add, remove } = indexChanges(previous, next);
+    await this.writeIndex(next.id, add, remove);
     return next;
+  }
+
+  /**
+   * A request's last write and the release of its locks, in one BatchWriteItem (one round trip) when the locks
+   * are fresh (`LockSet.fresh`): under them nobody else writes the record, so the version condition cannot fail
+   * and is not needed. Otherwise, or when the record's index entries change, `saveRecord` and then the release.
+   */
+  async saveRecordReleasing(record: OnboardingRecord, expectedVersion: number, previous: OnboardingRecord, locks: LockSet): Promise<OnboardingRecord> {
+    const next: OnboardingRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
+    const index = indexChanges(previous, next);
+    const names = previous.version === expectedVersion && !index.add.length && !index.remove.length ? locks.fresh() : undefined;
+    if (!names) {
+      const saved = await this.saveRecord(record, expectedVersion, previous);
+      await locks.release();
+      return saved;
+    }
+    try {
+      await this.batchWrite([{ PutRequest: { Item: this.recordItem(next) } }, ...names.map((name) => ({ DeleteRequest: { Key: { pk: `LOCK#${name}`, sk: 'LOCK' } } }))]);
+    } catch (e) {
+      await locks.release().catch(() => undefined);
+      throw e;
+    }
+    locks.forget();
+    return next;
+  }
+
+  private recordItem(next: OnboardingRecord): Record<string, unknown> {
+    const live = next.status !== 'deleted';
+    return {
+      pk: `ONB#${next.id}`,
+      sk: 'RECORD',
+      type: 'onboarding',
+      version: next.version,
+      status: next.status,
+      doc: JSON.stringify(next),
+      // a deleted onboarding's tombstone answers a repeated DELETE for 30 days, then DynamoDB's TTL removes it
+      ...(live ? { gsi1pk: ALL, gsi1sk: next.id } : { expiresAt: Math.floor(this.now() / 1000) + 30 * 24 * 3600 }),
+    };
   }
 
   /** Deletes a record that never held anything (a refused first attempt), with its index entries. */
@@ -115,13 +157,19 @@ export class Store {
   }
 
   private async writeIndex(id: string, add: string[], remove: string[]): Promise<void> {
-    const requests = [
+    await this.batchWrite([
       ...add.map((k) => ({ PutRequest: { Item: { pk: `ONB#${id}`, sk: `IDX#${k}`, type: 'index', gsi1pk: k, gsi1sk: id } } })),
       ...remove.map((k) => ({ DeleteRequest: { Key: { pk: `ONB#${id}`, sk: `IDX#${k}` } } })),
-    ];
+    ]);
+  }
+
+  /** Unconditional puts and deletes, 25 to a BatchWriteItem; what DynamoDB leaves unprocessed is sent again. */
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
     for (let i = 0; i < requests.length; i += 25) {
       let batch: Record<string, unknown>[] | undefined = requests.slice(i, i + 25);
-      for (let attempt = 0; batch?.length && attempt < 5; attempt++) {
+      for (let attempt = 0; batch?.length; attempt++) {
+        if (attempt === 5) throw new TransientError('DynamoDB left writes unprocessed after 5 attempts; retry');
+        if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
         const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: batch as never } }));
         batch = out.UnprocessedItems?.[this.table] as Record<string, unknown>[] | undefined;
       }
@@ -372,17 +420,22 @@ export class Store {
     const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
     const leaseMs = opts.leaseMs ?? this.lockLeaseMs;
     const held: string[] = [];
+    /** when the oldest name held was taken */
+    let heldSince = Infinity;
     /** true when the lock was free at the first try */
     const takeOne = async (name: string): Promise<boolean> => {
       const deadline = this.now() + (opts.waitMs ?? 8_000);
       let delay = 5;
       let first = true;
+      let taken = this.now();
       while (!(await this.tryLock(name, owner, leaseMs))) {
         first = false;
         if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
         await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
         delay = Math.min(delay * 2, 200);
+        taken = this.now();
       }
+      if (!held.length) heldSince = taken;
       held.push(name);
       return first;
     };
@@ -405,6 +458,8 @@ export class Store {
         return atOnce;
       },
       release,
+      fresh: () => (held.length && this.now() - heldSince < leaseMs / 2 ? [...held] : undefined),
+      forget: () => void held.splice(0),
     };
   }
 

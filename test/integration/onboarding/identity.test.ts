@@ -3,6 +3,8 @@ import { AttachRolePolicyCommand, CreatePolicyCommand, ListOpenIDConnectProvider
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, demoTopology, rootCredentials } from '../../helpers/emulator';
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
 
 /**
@@ -257,6 +259,42 @@ describe('verify looks at every policy of the role', () => {
     const again = await api.onboard(velero('demo-backups', 'velero/'));
     expect(again.status).toBe(200);
     expect(await writes(stack)).toEqual([]);
+  });
+});
+
+describe('What is read of a role follows what the store knows', () => {
+  const roleReads = async () => (await admin.calls()).filter((c) => ['ListRolePolicies', 'ListAttachedRolePolicies', 'GetRolePolicy'].includes(c.operation)).map((c) => c.operation);
+
+  it('a new identity: its role is one GetRole, not four reads; a second grant on it reads every policy of the role', async () => {
+    const local = { name: 'workload-local-backups', region: 'eu-west-1' };
+    await admin.clearCalls();
+    const first = await api.onboard(velero('workload-local-backups', 'a/', { bucket: { ...local, prefix: 'a/' } }));
+    expect(first.status).toBe(201);
+    expect((await admin.calls()).filter((c) => c.operation === 'GetRole')).toHaveLength(1);
+    expect(await roleReads()).toEqual([]);
+    await admin.clearCalls();
+    const second = await api.onboard(velero('workload-local-backups', 'b/', { bucket: { ...local, prefix: 'b/' } }));
+    expect(second.status).toBe(201);
+    expect((await roleReads()).sort()).toEqual(expect.arrayContaining(['GetRolePolicy', 'ListAttachedRolePolicies', 'ListRolePolicies']));
+  });
+
+  it('a role the store lost track of is read whole once GetRole finds it: a policy added by hand is still removed', async () => {
+    const body = velero('workload-local-backups', 'lost/', { bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: 'lost/' } });
+    const res = await api.onboard(body);
+    const roleName = res.body.roleArn.split('/').pop();
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'added-by-hand', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }) }));
+    // the store forgets everything (a table restored from an old backup, say); AWS still has the role
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamodbUrl, region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    const items = (await doc.send(new ScanCommand({ TableName: process.env.TABLE_NAME! }))).Items ?? [];
+    await Promise.all(items.map((i) => doc.send(new DeleteCommand({ TableName: process.env.TABLE_NAME!, Key: { pk: i.pk, sk: i.sk } }))));
+    doc.destroy();
+    await admin.clearCalls();
+    const again = await api.onboard(body);
+    expect(again.status).toBe(201); // a record made anew: the store had none
+    expect(again.body.changes.map((c: { action: string }) => c.action)).toContain('delete-role-policy');
+    expect(await roleReads()).toEqual(expect.arrayContaining(['ListRolePolicies', 'ListAttachedRolePolicies']));
+    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: roleName }))).PolicyNames).toEqual([`s3-onboarding-${res.body.id}`]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../../../lib/errors';
-import { queuedPolicyWriter, type PolicyTarget } from '../../../lib/onboarding/policy-writer';
+import { PolicyReservations, queuedPolicyWriter, type PolicyTarget } from '../../../lib/onboarding/policy-writer';
 import { parseRawPolicy, renderRawPolicy, type RawPolicy } from '../../../lib/policy/resource-policy';
 import type { Statement } from '../../../lib/policy/types';
 import type { Store } from '../../../lib/store/store';
@@ -114,5 +114,86 @@ describe('Shared resource-policy writer', () => {
     expect((outcome as Error).message).toContain('lost the lease');
     expect(t.sids()).toEqual(['S3Onboardingfast']);
     expect(await queued(key)).toEqual([]);
+  });
+});
+
+describe('Policy leases reserved ahead of a change', () => {
+  const lockHolder = async (key: string) =>
+    (await store.doc.send(new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `LOCK#policy#${key}` }, ConsistentRead: true }))).Items?.[0]?.owner;
+
+  it('reads the policy under its lease at once; the change is then one write, and settle() lets the lease go', async () => {
+    const reservations = new PolicyReservations(store, 15_000);
+    const t = memoryTarget('pr-alone');
+    reservations.reserve(t.target);
+    // the read comes before any change is known, under the lease
+    for (let i = 0; i < 100 && t.state.reads === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(t.state.reads).toBe(1);
+    expect(await lockHolder('pr-alone')).toBeDefined();
+    const other = queuedPolicyWriter(store, { pollMs: 5 });
+    const writer = reservations.writer(queuedPolicyWriter(store));
+    expect(await writer(t.target, change('r1'))).toBe(true);
+    expect(t.state).toMatchObject({ reads: 1, writes: 1 });
+    const late = other(t.target, change('r2'));
+    await reservations.settle();
+    // the other change goes in once the lease is free, on top of the reserved one; no lease is left behind
+    expect(await late).toBe(true);
+    expect(await lockHolder('pr-alone')).toBeUndefined();
+    expect(t.sids().sort()).toEqual(['S3Onboardingr1', 'S3Onboardingr2']);
+  });
+
+  it('a reservation never used is let go by settle(), without a write', async () => {
+    const reservations = new PolicyReservations(store, 15_000);
+    const t = memoryTarget('pr-unused');
+    reservations.reserve(t.target);
+    await reservations.settle();
+    expect(t.state.writes).toBe(0);
+    expect(await lockHolder('pr-unused')).toBeUndefined();
+  });
+
+  it('a lease another request holds is not reserved: the change goes through the writer (queued, after it)', async () => {
+    expect(await store.tryLock('policy#pr-held', 'another-request', 10_000)).toBe(true);
+    const reservations = new PolicyReservations(store, 15_000);
+    const t = memoryTarget('pr-held');
+    reservations.reserve(t.target);
+    const writing = reservations.writer(queuedPolicyWriter(store, { pollMs: 5 }))(t.target, change('h1'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.state.reads).toBe(0);
+    expect(await queued('pr-held')).toHaveLength(1);
+    await store.unlock('policy#pr-held', 'another-request');
+    expect(await writing).toBe(true);
+    expect(t.sids()).toEqual(['S3Onboardingh1']);
+    await reservations.settle();
+  });
+
+  it('a reserved read that failed is not used: the lease is let go and the writer reads again', async () => {
+    const reservations = new PolicyReservations(store, 15_000);
+    const t = memoryTarget('pr-readfail');
+    let failOnce = true;
+    const flaky: PolicyTarget = {
+      ...t.target,
+      read: async () => {
+        if (failOnce) {
+          failOnce = false;
+          throw new TransientError('S3 is throttling');
+        }
+        return t.target.read();
+      },
+    };
+    reservations.reserve(flaky);
+    expect(await reservations.writer(queuedPolicyWriter(store))(flaky, change('f1'))).toBe(true);
+    expect(t.sids()).toEqual(['S3Onboardingf1']);
+    await reservations.settle();
+    expect(await lockHolder('pr-readfail')).toBeUndefined();
+  });
+
+  it('a change that cannot be applied (a foreign statement with its Sid) is refused, and the lease still goes', async () => {
+    const reservations = new PolicyReservations(store, 15_000);
+    const t = memoryTarget('pr-collide');
+    t.state.text = JSON.stringify({ Version: '2012-10-17', Statement: [{ ...grant('x1'), Resource: 'arn:aws:s3:::b/elsewhere/*' }] });
+    reservations.reserve(t.target);
+    await expect(reservations.writer(queuedPolicyWriter(store))(t.target, change('x1'))).rejects.toThrow(/did not write/);
+    expect(t.state.writes).toBe(0);
+    await reservations.settle();
+    expect(await lockHolder('pr-collide')).toBeUndefined();
   });
 });
