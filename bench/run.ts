@@ -24,7 +24,8 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const CONFIG = {
   perCallMs: 100,
   propagationMs: 15_000,
-  runs: QUICK ? 3 : 12,
+  runs: QUICK ? 3 : 20,
+  warmUps: QUICK ? 1 : 3,
   propagationRuns: QUICK ? 2 : 10,
   requireRuns: QUICK ? 3 : 20,
   dryRunRuns: QUICK ? 2 : 5,
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   const cold = await coldStart(CONFIG.requireRuns, log);
 
   // 1 and 2. critical path and propagation, one fresh stack per flow
-  log(`critical path: ${FLOWS.length} flows × (${CONFIG.runs} first + ${CONFIG.runs} repeat at ${CONFIG.perCallMs} ms per call, ${CONFIG.propagationRuns} with a ${CONFIG.propagationMs / 1000} s propagation window)`);
+  log(`critical path: ${FLOWS.length} flows × (${CONFIG.warmUps} unmeasured warm-up pairs, ${CONFIG.runs} first + ${CONFIG.runs} repeat at ${CONFIG.perCallMs} ms per call, ${CONFIG.propagationRuns} with a ${CONFIG.propagationMs / 1000} s propagation window)`);
   const flows = await criticalPath(CONFIG, log);
 
   // 3 (end), 5, 4, 6: one more stack

@@ -29,6 +29,8 @@ export interface FlowResult {
 
 export interface CriticalPathOptions {
   runs: number;
+  /** unmeasured (first onboarding, repeat) pairs before the measured runs: the process's JIT warm-up */
+  warmUps: number;
   propagationRuns: number;
   perCallMs: number;
   propagationMs: number;
@@ -59,6 +61,14 @@ async function runFlow(flow: Flow, i: number, o: CriticalPathOptions, log: (s: s
 
     await fresh(stack, o.perCallMs);
     const cold = await measure(stack, flow.request('cold'), 201, errors, 'cold first onboarding');
+
+    // a warm container has served requests before: the first few a fresh process serves also pay its JIT warm-up
+    for (let r = 0; r < o.warmUps; r++) {
+      await fresh(stack, o.perCallMs);
+      const body = flow.request(`warm-up-${r}`);
+      await measure(stack, body, 201, errors, `warm-up #${r}`);
+      await measure(stack, body, 200, errors, `warm-up repeat #${r}`);
+    }
 
     const first: FlowRun[] = [];
     const repeat: FlowRun[] = [];
