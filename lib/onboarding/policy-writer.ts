@@ -78,6 +78,7 @@ export interface QueueOptions {
 }
 
 const policyLock = (target: PolicyTarget) => `policy#${target.key}`;
+const queueKey = (target: PolicyTarget) => `PQ#${target.key}`;
 
 interface Held {
   target: PolicyTarget;
@@ -92,8 +93,8 @@ interface Held {
  * Leases on the policies a request is about to change, taken while its reads are still out: each policy is read
  * under its lease right away, so when the plan is ready its change is one write (not lease, read, write). Only a
  * lease that is free at once is reserved; for any other policy, and for one whose read failed, the change goes
- * through the given writer as usual. The change is applied to that read and written alone (as the writer's
- * uncontended path does); changes others queued meanwhile are committed by whoever takes the lease next.
+ * through the given writer as usual. The change is applied to that read, together with every change others
+ * queued while the lease was held (their leader is the holder: one write for all).
  * `settle()` lets go of every lease, used or not; the request answers only once it has.
  */
 export class PolicyReservations {
@@ -143,13 +144,10 @@ export class PolicyReservations {
         return writer(target, change);
       }
       try {
-        const { policy, changed } = applyChange(target, read.policy, change);
-        // fence: a holder that stalled for half its lease must not overwrite the next one
-        if (changed && Date.now() - h.taken > this.leaseMs / 2 && !(await this.store.renewLock(policyLock(target), h.owner, this.leaseMs))) {
-          throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
-        }
-        if (changed) await target.write(policy);
-        return changed;
+        // changes others queued while this lease was held go in the same write (renewed first by a holder that
+        // stalled for half its lease)
+        const stillHolding = () => (Date.now() - h.taken > this.leaseMs / 2 ? this.store.renewLock(policyLock(target), h.owner, this.leaseMs) : Promise.resolve(true));
+        return await commitQueue(this.store, target, queueKey(target), stillHolding, { policy: read.policy, change });
       } finally {
         // let go at once, but off this step's path: settle() waits for it
         this.releases.push(this.release(h));
@@ -196,7 +194,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
         await store.unlock(lock, owner);
       }
     }
-    const pk = `PQ#${target.key}`;
+    const pk = queueKey(target);
     const item: Pending = { pk, sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`, change: JSON.stringify(change) };
     await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 } }));
     const deadline = Date.now() + waitMs;
@@ -266,21 +264,44 @@ const errorRecord = (e: unknown): NonNullable<Pending['error']> => {
   return { name: err.name, message: err.message, ...(err instanceof QuotaExceededError ? { details: err.details } : {}) };
 };
 
-/** The lease holder's work: every queued change applied to one read of the policy, one write, outcomes marked. */
-async function commitQueue(store: Store, target: PolicyTarget, pk: string, stillHolding: () => Promise<boolean>): Promise<void> {
+/**
+ * The lease holder's work: every queued change applied to one read of the policy, one write, outcomes marked.
+ * `own`: a holder with a change of its own and the policy it read under the lease (a reservation); that change
+ * comes first, and its outcome is returned (its refusal thrown) once the queued ones are marked.
+ */
+async function commitQueue(
+  store: Store,
+  target: PolicyTarget,
+  pk: string,
+  stillHolding: () => Promise<boolean>,
+  own?: { policy: RawPolicy | undefined; change: StatementChange },
+): Promise<boolean> {
   const out = await store.doc.send(
     new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', FilterExpression: 'attribute_not_exists(outcome)', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
   );
   const queue = (out.Items ?? []) as Pending[];
-  if (!queue.length) return;
+  if (!queue.length && !own) return false;
   const outcomes = new Map<string, Pick<Pending, 'outcome' | 'error'>>();
   let policy: RawPolicy | undefined;
-  try {
-    policy = await target.read();
-  } catch (e) {
-    for (const p of queue) outcomes.set(p.sk, { outcome: 'failed', error: errorRecord(e) });
-  }
   let dirty = false;
+  let ownChanged = false;
+  let ownError: unknown;
+  if (own) {
+    policy = own.policy;
+    try {
+      const next = applyChange(target, policy, own.change);
+      policy = next.policy;
+      dirty = ownChanged = next.changed;
+    } catch (e) {
+      ownError = e;
+    }
+  } else {
+    try {
+      policy = await target.read();
+    } catch (e) {
+      for (const p of queue) outcomes.set(p.sk, { outcome: 'failed', error: errorRecord(e) });
+    }
+  }
   if (!outcomes.size) {
     for (const p of queue) {
       try {
@@ -297,11 +318,12 @@ async function commitQueue(store: Store, target: PolicyTarget, pk: string, still
   }
   if (dirty && policy) {
     try {
-      // fence: renew the lease right before writing; a holder that stalled past it must not overwrite the next one
+      // fence: a holder that stalled past its lease must not overwrite the next one
       if (!(await stillHolding())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
       await target.write(policy);
     } catch (e) {
       for (const [sk, o] of outcomes) if (o.outcome === 'written') outcomes.set(sk, { outcome: 'failed', error: errorRecord(e) });
+      if (ownChanged) ownError = e;
     }
   }
   // mark each change; one its caller withdrew meanwhile stays withdrawn (the condition fails, and is ignored)
@@ -320,4 +342,6 @@ async function commitQueue(store: Store, target: PolicyTarget, pk: string, still
         }),
     ),
   );
+  if (ownError) throw ownError;
+  return ownChanged;
 }

@@ -535,6 +535,8 @@ async function provisionLocked(
   const failures = [...exec.failed.map((f) => f.error), ...(registration.failed ? [registration.error] : [])];
 
   if (failures.length) {
+    // leases reserved for statements no step got to write go now: taking a statement back must not wait on them
+    await reservations.settle();
     const cause = failures[0];
     if (!wrote) {
       await rollback(deps, r, { ...intent, record: latest });
