@@ -14,11 +14,14 @@ import type { ProviderDeletion } from './context';
 
 /** What each step does in AWS: the executor's only link to the adapters. */
 
+/** The name of a resource policy: its lease, its queue, its entry in what was observed. */
+export const targetKey = (t: ResourceStatementParams['target']): string => (t.kind === 'bucket' ? bucketTargetKey(t.accountId, t.bucket) : keyTargetKey(t.keyArn));
+
 export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatementParams['target']): PolicyTarget {
   if (t.kind === 'bucket') {
     const s3 = sessions.s3(t.accountId, t.region);
     return {
-      key: bucketTargetKey(t.accountId, t.bucket),
+      key: targetKey(t),
       describe: `bucket ${t.bucket}`,
       maxBytes: BUCKET_POLICY_MAX_BYTES,
       read: async () => {
@@ -33,7 +36,7 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
   }
   const kms = sessions.kms(t.accountId, t.region);
   return {
-    key: keyTargetKey(t.keyArn),
+    key: targetKey(t),
     describe: `key ${t.keyArn}`,
     maxBytes: KEY_POLICY_MAX_BYTES,
     read: async () => parseRawPolicy(await kmsApi.getKeyPolicyText(kms, t.keyArn)),

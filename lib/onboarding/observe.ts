@@ -104,6 +104,9 @@ async function readRole(
   const iam = sessions.iam(identity.roleAccount);
   const name = identity.roleName;
   const get = (names: string[]) => Promise.all(names.map((p) => iamApi.getRolePolicySized(iam, name, p)));
+  // the store's answer may fail while its policies are never wanted (a new identity's role): that failure is
+  // the store's to report, not an unhandled rejection here
+  knownLater?.catch(() => undefined);
   const roleP = iamApi.getRole(iam, name);
   const policiesWanted = exists
     ? new Promise<boolean>((resolve) => {

@@ -155,6 +155,15 @@ export class PolicyReservations {
     };
   }
 
+  /** Lets go (in the background; `settle()` waits for it) of every reserved lease but those of `keys`. */
+  keepOnly(keys: string[]): void {
+    for (const [key, held] of this.held) {
+      if (keys.includes(key)) continue;
+      this.held.delete(key);
+      this.releases.push(held.then((h) => (h && !h.used ? this.release(h) : undefined)));
+    }
+  }
+
   /** Lets go of every lease; resolves once all are released (a failed release only leaves a lease to expire). */
   async settle(): Promise<void> {
     const held = await Promise.all(this.held.values());
@@ -327,7 +336,7 @@ async function commitQueue(
     }
   }
   // mark each change; one its caller withdrew meanwhile stays withdrawn (the condition fails, and is ignored)
-  await Promise.all(
+  const marking = Promise.all(
     queue.map((p) =>
       store.doc
         .send(
@@ -342,6 +351,10 @@ async function commitQueue(
         }),
     ),
   );
+  // a holder's own change stands on its write, not on the marks: a caller left unmarked times out, withdraws and
+  // answers 503, and its retry finds what was written
+  if (own) await marking.catch(() => undefined);
+  else await marking;
   if (ownError) throw ownError;
   return ownChanged;
 }

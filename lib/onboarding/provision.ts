@@ -2,7 +2,7 @@ import { ConflictError, PartiallyAppliedError, ServiceError, TransientError } fr
 import { renderSnippets } from '../snippets';
 import { samePolicy } from '../policy/compare';
 import { canonicalJson } from '../json';
-import { policyTarget, stepRunner } from './apply';
+import { policyTarget, stepRunner, targetKey } from './apply';
 import {
   callerSafe,
   checkTargetAccounts,
@@ -417,13 +417,7 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
   early.catch(() => undefined);
   const taking = storeTurn.then(() => locks.take([identityLock(r.identity.key)]));
   taking.catch(() => undefined);
-  // a request that will likely write takes the leases of the resource policies it wants statements in, and reads
-  // them under the leases, while AWS is still answering: its statements are then one write once planned
   const reservations = new PolicyReservations(deps.store, deps.config.policyLeaseMs);
-  const reserving = Promise.all([first, taking]).then(([[current], atOnce]) => {
-    if (atOnce && likelyWrites(current, input)) for (const t of wantedTargets(r.want)) reservations.reserve(policyTarget(deps.sessions, t));
-  });
-  reserving.catch(() => undefined);
   try {
     const [[current, hintIdentity, hintBindings], atOnce] = await Promise.all([first, taking]);
     // a binding another identity holds is refused now, before any write (and again under the lock, authoritatively)
@@ -437,13 +431,16 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
       if (idRec.grants.every((g) => g.id === r.id)) lockNames.push(...idRec.providers.map((p) => providerLock(p.arn)));
     }
     const uncontended = (await locks.take(lockNames)) && atOnce && lockNames.length === 1;
+    // holding every lock it needs, at once: a request that will likely write takes the leases of the resource
+    // policies it wants statements in, and reads them under the leases while AWS still answers its other reads;
+    // once planned, each statement is one write (policy leases are only ever taken after the identity locks)
+    if (uncontended && likelyWrites(current, input)) for (const t of wantedTargets(r.want)) reservations.reserve(policyTarget(deps.sessions, t));
     const hint = { record: current, identityRecord: hintIdentity };
-    await reserving;
     return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint), reservations, locks });
   } finally {
     // a refusal before the reads came back answers once they have: nothing of this request runs after its answer
     // (nor holds a lock it was still taking when the store failed)
-    await Promise.all([early.catch(() => undefined), taking.catch(() => undefined), reserving.catch(() => undefined)]);
+    await Promise.all([early.catch(() => undefined), taking.catch(() => undefined)]);
     await Promise.all([reservations.settle(), locks.release()]);
   }
 }
@@ -472,15 +469,18 @@ async function provisionLocked(
       if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
     }
     plan = planProvision(deps, r, ctx);
+    // a reserved policy the plan does not write is let go now, not held through the other steps
+    reservations.keepOnly(plan.steps.flatMap((s) => ('target' in s.params ? [targetKey(s.params.target)] : [])));
   } catch (e) {
     // refused (or unreadable) before any write: take back what was recorded meanwhile
     const early = await earlyIntent.catch(() => undefined);
     if (early) await rollback(deps, r, early);
     throw e;
   }
+  // the answer (with its snippets) is rendered before any write: it cannot fail after one
+  const result = resultOf(r, plan, [], 'provisioned');
   const listed = ctx.identityRecord?.grants.find((g) => g.id === r.id);
   if (!plan.steps.length && ctx.record?.status === 'provisioned' && !ctx.moving && listed && canonicalJson(listed.tags) === canonicalJson(r.grant.tags)) {
-    const result = resultOf(r, plan, [], 'provisioned');
     const early = await earlyIntent;
     if (early) await rollback(deps, r, early);
     // all in place: the record only learns who asked last, and what they asked
@@ -506,7 +506,7 @@ async function provisionLocked(
   const done: Change[] = [];
   let progress: Promise<unknown> = Promise.resolve();
   let progressFailed = false;
-  const executing = execute(plan.steps, (step) => (registration.failed ? Promise.reject(registration.error) : runStep(step)), (step, _wrote, waiting) => {
+  const exec = await execute(plan.steps, (step) => (registration.failed ? Promise.reject(registration.error) : runStep(step)), (step, _wrote, waiting) => {
     const before = live;
     live = liveAfter(live, step, r.id);
     done.push(changeOf(step));
@@ -523,11 +523,6 @@ async function provisionLocked(
         progressFailed = true;
       });
   });
-  // the answer (with its snippets) is rendered while the first steps' calls are out (a turn of the event loop later)
-  const rendering = new Promise<void>((resolve) => setImmediate(resolve)).then(() => resultOf(r, plan, [], 'provisioned'));
-  rendering.catch(() => undefined);
-  const exec = await executing;
-  const result = await rendering;
   await progress;
   const latest = progressFailed ? ((await deps.store.getRecord(r.id)) ?? rec) : rec;
   const wrote = exec.done.some((d) => d.wrote);
@@ -561,8 +556,8 @@ async function provisionLocked(
 
   const finished: OnboardingResult = { ...result, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
   const outcome: OnboardingRecord = { ...latest, status: 'provisioned', live: liveOf(plan.grant), desired: plan.grant, result: finished, attempt: undefined, movingFrom: undefined, request: input, requestedBy: caller.principal };
-  // the outcome and the release of the locks go together (one round trip), unless another identity is still to be
-  // recorded under them
+  // the outcome is sent beside the release of the locks (one round trip; the save keeps its condition), unless
+  // another identity is still to be recorded under them
   const saved = await recordAfterWrites(
     r.id,
     ctx.moving ? deps.store.saveRecord(outcome, latest.version, latest) : deps.store.saveRecordReleasing(outcome, latest.version, latest, locks),

@@ -28,14 +28,6 @@ export interface LockSet {
    */
   take(names: string[]): Promise<boolean>;
   release(): Promise<void>;
-  /**
-   * The names held, for a caller that deletes them itself in a batch with its last write (then `forget()`s them),
-   * when every one was taken less than half a lease ago: nobody else can hold any of them, so that batch needs no
-   * condition. Otherwise undefined.
-   */
-  fresh(): string[] | undefined;
-  /** the names were deleted by the caller of `fresh()`: nothing left to release */
-  forget(): void;
 }
 
 export interface ListQuery {
@@ -107,27 +99,16 @@ export class Store {
   }
 
   /**
-   * A request's last write and the release of its locks, in one BatchWriteItem (one round trip) when the locks
-   * are fresh (`LockSet.fresh`): under them nobody else writes the record, so the version condition cannot fail
-   * and is not needed. Otherwise, or when the record's index entries change, `saveRecord` and then the release.
+   * A request's last write and the release of its locks, side by side (one round trip instead of two). The save
+   * keeps its version condition: a request that takes a lock before the save lands and reads the record before it
+   * sees the version it replaces, so one of the two conditional writes fails (a retryable 409 or 503), and no write
+   * is lost. Every branch settles before it answers.
    */
   async saveRecordReleasing(record: OnboardingRecord, expectedVersion: number, previous: OnboardingRecord, locks: LockSet): Promise<OnboardingRecord> {
-    const next: OnboardingRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
-    const index = indexChanges(previous, next);
-    const names = previous.version === expectedVersion && !index.add.length && !index.remove.length ? locks.fresh() : undefined;
-    if (!names) {
-      const saved = await this.saveRecord(record, expectedVersion, previous);
-      await locks.release();
-      return saved;
-    }
-    try {
-      await this.batchWrite([{ PutRequest: { Item: this.recordItem(next) } }, ...names.map((name) => ({ DeleteRequest: { Key: { pk: `LOCK#${name}`, sk: 'LOCK' } } }))]);
-    } catch (e) {
-      await locks.release().catch(() => undefined);
-      throw e;
-    }
-    locks.forget();
-    return next;
+    const [saved, released] = await Promise.allSettled([this.saveRecord(record, expectedVersion, previous), locks.release()]);
+    if (saved.status === 'rejected') throw saved.reason;
+    if (released.status === 'rejected') throw released.reason;
+    return saved.value;
   }
 
   private recordItem(next: OnboardingRecord): Record<string, unknown> {
@@ -420,22 +401,17 @@ export class Store {
     const owner = `${process.pid}-${Math.random().toString(36).slice(2)}`;
     const leaseMs = opts.leaseMs ?? this.lockLeaseMs;
     const held: string[] = [];
-    /** when the oldest name held was taken */
-    let heldSince = Infinity;
     /** true when the lock was free at the first try */
     const takeOne = async (name: string): Promise<boolean> => {
       const deadline = this.now() + (opts.waitMs ?? 8_000);
       let delay = 5;
       let first = true;
-      let taken = this.now();
       while (!(await this.tryLock(name, owner, leaseMs))) {
         first = false;
         if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
         await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
         delay = Math.min(delay * 2, 200);
-        taken = this.now();
       }
-      if (!held.length) heldSince = taken;
       held.push(name);
       return first;
     };
@@ -458,8 +434,6 @@ export class Store {
         return atOnce;
       },
       release,
-      fresh: () => (held.length && this.now() - heldSince < leaseMs / 2 ? [...held] : undefined),
-      forget: () => void held.splice(0),
     };
   }
 

@@ -114,6 +114,21 @@ describe('Bindings: a service account is bound to at most one role', () => {
     expect(await putGet(pod, 'demo-backups', 'velero/x')).toEqual(OK);
   });
 
+  it('a dry run is refused the same way, and nothing is left rejecting in the background', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', listener);
+    try {
+      await api.onboard(velero('demo-backups', 'velero/'));
+      const res = await api.onboard({ ...velero('shared-backups', 'velero/', { workload: { type: 'eks', clusters: [demo, restore], namespace: 'velero', serviceAccounts: ['velero'] } }), dryRun: true });
+      expect(res.status).toBe(409);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+
   it('lets a repeat with other service accounts move its own grant when nothing else holds the old binding', async () => {
     const first = await api.onboard(velero('demo-backups', 'velero/'));
     const moved = await api.onboard(velero('demo-backups', 'velero/', { workload: { type: 'eks', clusters: [demo], namespace: 'velero', serviceAccounts: ['velero', 'velero-restore'] } }));

@@ -145,6 +145,21 @@ describe('Policy leases reserved ahead of a change', () => {
     expect(await queued('pr-alone')).toEqual([]);
   });
 
+  it('keepOnly lets go at once of the reserved leases a plan does not write, and keeps the others', async () => {
+    const reservations = new PolicyReservations(store, 15_000);
+    const kept = memoryTarget('pr-kept');
+    const dropped = memoryTarget('pr-dropped');
+    reservations.reserve(kept.target);
+    reservations.reserve(dropped.target);
+    for (let i = 0; i < 100 && (kept.state.reads === 0 || dropped.state.reads === 0); i++) await new Promise((r) => setTimeout(r, 5));
+    reservations.keepOnly(['pr-kept']);
+    for (let i = 0; i < 100 && (await lockHolder('pr-dropped')) !== undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(await lockHolder('pr-dropped')).toBeUndefined();
+    expect(await lockHolder('pr-kept')).toBeDefined();
+    await reservations.settle();
+    expect(await lockHolder('pr-kept')).toBeUndefined();
+  });
+
   it('a reservation never used is let go by settle(), without a write', async () => {
     const reservations = new PolicyReservations(store, 15_000);
     const t = memoryTarget('pr-unused');

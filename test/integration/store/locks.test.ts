@@ -4,9 +4,8 @@ import { WORKLOADS } from '../../helpers/emulator';
 import { useTestStack, type TestStack } from '../../helpers/stack';
 
 /**
- * A request's last write and the release of its locks (Store.saveRecordReleasing): one unconditional batch while
- * the locks are fresh (less than half a lease old, so nobody else can hold them), the conditional save and then the
- * release otherwise.
+ * A request's last write and the release of its locks (Store.saveRecordReleasing): sent side by side, the save
+ * still conditional on the version it replaces, every branch settled before it answers.
  */
 
 let store: Store;
@@ -17,9 +16,9 @@ beforeAll(async () => {
   store = serviceRuntime().store;
 });
 
-const body = (prefix: string, bucket = 'workload-local-backups') => ({
+const body = (prefix: string) => ({
   workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'locks', serviceAccounts: ['worker'] },
-  bucket: { name: bucket, region: 'eu-west-1', prefix },
+  bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix },
   tool: 'generic',
 });
 
@@ -36,37 +35,47 @@ const free = async (name: string) => {
   return taken;
 };
 
+/** Logs `>Put`/`<Put`, `>Delete`/`<Delete`… for each command the store sends while `fn` runs. */
+async function commandLog<T>(fn: () => Promise<T>): Promise<{ out: T; log: string[] }> {
+  const log: string[] = [];
+  const send = store.doc.send.bind(store.doc);
+  const spy = jest.spyOn(store.doc, 'send').mockImplementation(((cmd: { constructor: { name: string } }) => {
+    const name = cmd.constructor.name.replace(/Command$/, '');
+    log.push(`>${name}`);
+    return (send as (c: unknown) => Promise<unknown>)(cmd).finally(() => log.push(`<${name}`));
+  }) as never);
+  try {
+    return { out: await fn(), log };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('Store.saveRecordReleasing', () => {
-  it('with fresh locks: the record is saved and every lock is gone, in one batch; release() afterwards has nothing left', async () => {
-    const rec = await provisioned('fresh/');
+  it('sends the save and the release side by side: the record is saved and the lock free when it answers', async () => {
+    const rec = await provisioned('both/');
     const locks = store.lockSet();
-    await locks.take(['test#a', 'test#b']);
-    expect(await free('test#a')).toBe(false);
-    const saved = await store.saveRecordReleasing({ ...rec, requestedBy: rec.requestedBy }, rec.version, rec, locks);
+    await locks.take(['test#both']);
+    expect(await free('test#both')).toBe(false);
+    const { out: saved, log } = await commandLog(() => store.saveRecordReleasing({ ...rec }, rec.version, rec, locks));
     expect(saved.version).toBe(rec.version + 1);
+    // the release went out before the save came back
+    expect(log.indexOf('>Delete')).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf('>Delete')).toBeLessThan(log.indexOf('<Put'));
     expect((await store.getRecord(rec.id))!.version).toBe(rec.version + 1);
-    expect(await free('test#a')).toBe(true);
-    expect(await free('test#b')).toBe(true);
-    // a lock another request takes now is not the old holder's to release
-    expect(await store.tryLock('test#a', 'next-holder', 5_000)).toBe(true);
-    await locks.release();
-    expect(await free('test#a')).toBe(false);
-    await store.unlock('test#a', 'next-holder');
+    expect(await free('test#both')).toBe(true);
   });
 
-  it('with locks older than half their lease: the version condition still holds (a conflict is a 409) and the locks are released', async () => {
-    const rec = await provisioned('stale/');
-    const locks = store.lockSet({ leaseMs: 80 });
-    await locks.take(['test#stale']);
-    await new Promise((r) => setTimeout(r, 50));
-    // someone saved the record meanwhile: the save must see it
+  it('keeps the version condition: a record saved meanwhile makes it a 409, and the locks are released all the same', async () => {
+    const rec = await provisioned('conflict/');
+    const locks = store.lockSet();
+    await locks.take(['test#conflict']);
     await store.saveRecord({ ...rec }, rec.version, rec);
     await expect(store.saveRecordReleasing({ ...rec }, rec.version, rec, locks)).rejects.toBeInstanceOf(ConflictError);
-    await locks.release();
-    expect(await free('test#stale')).toBe(true);
+    expect(await free('test#conflict')).toBe(true);
   });
 
-  it('when the record moves to other index entries (another bucket), they are written too', async () => {
+  it('moves the record’s index entries when it moves (another bucket)', async () => {
     const rec = await provisioned('moved/');
     const locks = store.lockSet();
     await locks.take(['test#moved']);
