@@ -78,6 +78,10 @@ export interface QueueOptions {
 }
 
 const policyLock = (target: PolicyTarget) => `policy#${target.key}`;
+
+/** A holder's fence: one that stalled for half its lease renews it before writing (false: it lost it meanwhile). */
+const renewedIfStalled = (store: Store, lock: string, owner: string, taken: number, leaseMs: number) => () =>
+  Date.now() - taken > leaseMs / 2 ? store.renewLock(lock, owner, leaseMs) : Promise.resolve(true);
 const queueKey = (target: PolicyTarget) => `PQ#${target.key}`;
 
 interface Held {
@@ -146,8 +150,7 @@ export class PolicyReservations {
       try {
         // changes others queued while this lease was held go in the same write (renewed first by a holder that
         // stalled for half its lease)
-        const stillHolding = () => (Date.now() - h.taken > this.leaseMs / 2 ? this.store.renewLock(policyLock(target), h.owner, this.leaseMs) : Promise.resolve(true));
-        return await commitQueue(this.store, target, queueKey(target), stillHolding, { policy: read.policy, change });
+        return await commitQueue(this.store, target, queueKey(target), renewedIfStalled(this.store, policyLock(target), h.owner, h.taken, this.leaseMs), { policy: read.policy, change });
       } finally {
         // let go at once, but off this step's path: settle() waits for it
         this.releases.push(this.release(h));
@@ -187,23 +190,20 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
   return async (target, change) => {
     const lock = policyLock(target);
     const owner = randomUUID();
+    const pk = queueKey(target);
     // uncontended (the lease is free): this change alone, without the queue's bookkeeping; changes queued
     // meanwhile wait for the lease and are committed by whoever takes it next
     const taken = Date.now();
     if (await store.tryLock(lock, owner, leaseMs)) {
       try {
         const { policy, changed } = applyChange(target, await target.read(), change);
-        // fence: a holder that stalled for half its lease must not overwrite the next one
-        if (changed && Date.now() - taken > leaseMs / 2 && !(await store.renewLock(lock, owner, leaseMs))) {
-          throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
-        }
+        if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
         if (changed) await target.write(policy);
         return changed;
       } finally {
         await store.unlock(lock, owner);
       }
     }
-    const pk = queueKey(target);
     const item: Pending = { pk, sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`, change: JSON.stringify(change) };
     await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 } }));
     const deadline = Date.now() + waitMs;
@@ -232,11 +232,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
 
 /** Removes a queued change unless a leader already decided it. */
 async function withdraw(store: Store, pk: string, sk: string): Promise<void> {
-  await store.doc
-    .send(new DeleteCommand({ TableName: store.table, Key: { pk, sk }, ConditionExpression: 'attribute_not_exists(outcome)' }))
-    .catch((e: Error) => {
-      if (e.name !== 'ConditionalCheckFailedException') throw e;
-    });
+  await store.conditionally(new DeleteCommand({ TableName: store.table, Key: { pk, sk }, ConditionExpression: 'attribute_not_exists(outcome)' }));
 }
 
 async function read(store: Store, pk: string, sk: string): Promise<Pending | undefined> {
@@ -335,20 +331,17 @@ async function commitQueue(
       if (ownChanged) ownError = e;
     }
   }
-  // mark each change; one its caller withdrew meanwhile stays withdrawn (the condition fails, and is ignored)
+  // mark each change once: one its caller withdrew meanwhile stays withdrawn, and one a later holder already
+  // marked (this holder stalled past its lease) keeps that mark (the condition fails, and is ignored)
   const marking = Promise.all(
     queue.map((p) =>
-      store.doc
-        .send(
-          new PutCommand({
-            TableName: store.table,
-            Item: { ...p, ...outcomes.get(p.sk), type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
-        )
-        .catch((e: Error) => {
-          if (e.name !== 'ConditionalCheckFailedException') throw e;
+      store.conditionally(
+        new PutCommand({
+          TableName: store.table,
+          Item: { ...p, ...outcomes.get(p.sk), type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(outcome)',
         }),
+      ),
     ),
   );
   // a holder's own change stands on its write, not on the marks: a caller left unmarked times out, withdraws and

@@ -80,19 +80,13 @@ export class Store {
    */
   async saveRecord(record: OnboardingRecord, expectedVersion: number, previous?: OnboardingRecord): Promise<OnboardingRecord> {
     const next: OnboardingRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: this.recordItem(next),
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
-        }),
-      );
-    } catch (e) {
-      if (isConditionFailed(e)) throw new ConflictError(`onboarding ${record.id} was changed by another request; retry`);
-      throw e;
-    }
+    const put = new PutCommand({
+      TableName: this.table,
+      Item: this.recordItem(next),
+      ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+      ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
+    });
+    if (!(await this.conditionally(put))) throw new ConflictError(`onboarding ${record.id} was changed by another request; retry`);
     const { add, remove } = indexChanges(previous, next);
     await this.writeIndex(next.id, add, remove);
     return next;
@@ -127,13 +121,8 @@ export class Store {
 
   /** Deletes a record that never held anything (a refused first attempt), with its index entries. */
   async deleteRecord(record: OnboardingRecord): Promise<void> {
-    try {
-      await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `ONB#${record.id}`, sk: 'RECORD' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } }));
-    } catch (e) {
-      // another request changed it meanwhile: it is theirs now, index entries included
-      if (isConditionFailed(e)) return;
-      throw e;
-    }
+    // another request changed it meanwhile: it is theirs now, index entries included
+    if (!(await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `ONB#${record.id}`, sk: 'RECORD' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } })))) return;
     await this.writeIndex(record.id, [], indexKeys(record));
   }
 
@@ -215,29 +204,19 @@ export class Store {
 
   async saveIdentity(record: IdentityRecord, expectedVersion: number): Promise<IdentityRecord> {
     const next: IdentityRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: `IDENT#${next.key}`, sk: 'IDENTITY', type: 'identity', version: next.version, doc: JSON.stringify(next) },
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-          ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
-        }),
-      );
-      return next;
-    } catch (e) {
-      if (isConditionFailed(e)) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
-      throw e;
-    }
+    const put = new PutCommand({
+      TableName: this.table,
+      Item: { pk: `IDENT#${next.key}`, sk: 'IDENTITY', type: 'identity', version: next.version, doc: JSON.stringify(next) },
+      ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+      ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
+    });
+    if (!(await this.conditionally(put))) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
+    return next;
   }
 
   async deleteIdentity(record: IdentityRecord): Promise<void> {
-    await this.doc
-      .send(new DeleteCommand({ TableName: this.table, Key: { pk: `IDENT#${record.key}`, sk: 'IDENTITY' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } }))
-      .catch((e) => {
-        if (isConditionFailed(e)) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
-        throw e;
-      });
+    const del = new DeleteCommand({ TableName: this.table, Key: { pk: `IDENT#${record.key}`, sk: 'IDENTITY' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } });
+    if (!(await this.conditionally(del))) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
   }
 
   // ---------- bindings: which identity a service account (or instance role) is bound to ----------
@@ -248,49 +227,33 @@ export class Store {
 
   /** Binds to `identityKey`, unless another identity holds it (`replacing`: take it over from that one only). */
   async claimBinding(binding: string, identityKey: string, replacing?: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: `BIND#${binding}`, sk: 'BINDING', type: 'binding', identityKey },
-          ConditionExpression: replacing ? 'identityKey = :old OR identityKey = :mine' : 'attribute_not_exists(pk) OR identityKey = :mine',
-          ExpressionAttributeValues: replacing ? { ':old': replacing, ':mine': identityKey } : { ':mine': identityKey },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailed(e)) return false;
-      throw e;
-    }
+    return this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `BIND#${binding}`, sk: 'BINDING', type: 'binding', identityKey },
+        ConditionExpression: replacing ? 'identityKey = :old OR identityKey = :mine' : 'attribute_not_exists(pk) OR identityKey = :mine',
+        ExpressionAttributeValues: replacing ? { ':old': replacing, ':mine': identityKey } : { ':mine': identityKey },
+      }),
+    );
   }
 
   async releaseBinding(binding: string, identityKey: string): Promise<void> {
-    await this.doc
-      .send(new DeleteCommand({ TableName: this.table, Key: { pk: `BIND#${binding}`, sk: 'BINDING' }, ConditionExpression: 'identityKey = :mine', ExpressionAttributeValues: { ':mine': identityKey } }))
-      .catch((e) => {
-        if (!isConditionFailed(e)) throw e;
-      });
+    await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `BIND#${binding}`, sk: 'BINDING' }, ConditionExpression: 'identityKey = :mine', ExpressionAttributeValues: { ':mine': identityKey } }));
   }
 
   // ---------- IAM OIDC providers: which identities trust them ----------
   /** Adds a user; false while the provider is being deleted (the caller retries later). */
   async addProviderUser(arn: string, identityKey: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
-          UpdateExpression: 'ADD #users :u SET #type = :t',
-          ConditionExpression: 'attribute_not_exists(deletingSince) OR deletingSince < :stale',
-          ExpressionAttributeNames: { '#users': 'users', '#type': 'type' },
-          ExpressionAttributeValues: { ':u': new Set([identityKey]), ':t': 'provider', ':stale': this.now() - 60_000 },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailed(e)) return false;
-      throw e;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+        UpdateExpression: 'ADD #users :u SET #type = :t',
+        ConditionExpression: 'attribute_not_exists(deletingSince) OR deletingSince < :stale',
+        ExpressionAttributeNames: { '#users': 'users', '#type': 'type' },
+        ExpressionAttributeValues: { ':u': new Set([identityKey]), ':t': 'provider', ':stale': this.now() - 60_000 },
+      }),
+    );
   }
 
   /** The identities (other than `except`) that trust the provider. */
@@ -307,22 +270,16 @@ export class Store {
 
   /** Marks the provider as being deleted, only while no identity uses it; adopters wait until it is gone. */
   async markProviderDeleting(arn: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
-          UpdateExpression: 'SET deletingSince = :now, #type = :t',
-          ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero',
-          ExpressionAttributeNames: { '#users': 'users', '#type': 'type' },
-          ExpressionAttributeValues: { ':now': this.now(), ':zero': 0, ':t': 'provider' },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailed(e)) return false;
-      throw e;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+        UpdateExpression: 'SET deletingSince = :now, #type = :t',
+        ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero',
+        ExpressionAttributeNames: { '#users': 'users', '#type': 'type' },
+        ExpressionAttributeValues: { ':now': this.now(), ':zero': 0, ':t': 'provider' },
+      }),
+    );
   }
 
   /** Gives up a deletion that did not happen: adopters may use the provider again at once. */
@@ -331,30 +288,33 @@ export class Store {
   }
 
   async forgetProvider(arn: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':zero': 0 } })).catch((e) => {
-      if (!isConditionFailed(e)) throw e;
-    });
+    await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':zero': 0 } }));
+  }
+
+  /** Sends a conditional write: true when it was made, false when its condition did not hold. */
+  async conditionally(command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.doc.send(command as PutCommand);
+      return true;
+    } catch (e) {
+      if (isConditionFailed(e)) return false;
+      throw e;
+    }
   }
 
   // ---------- locks ----------
   /** Takes a lease on `name`; an expired lease may be stolen. Returns false when someone else holds it. */
   async tryLock(name: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = this.now();
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.table,
-          Item: { pk: `LOCK#${name}`, sk: 'LOCK', type: 'lock', owner, leaseUntil: now + leaseMs, expiresAt: Math.floor((now + leaseMs) / 1000) + 3600 },
-          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':now': now, ':owner': owner },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailed(e)) return false;
-      throw e;
-    }
+    return this.conditionally(
+      new PutCommand({
+        TableName: this.table,
+        Item: { pk: `LOCK#${name}`, sk: 'LOCK', type: 'lock', owner, leaseUntil: now + leaseMs, expiresAt: Math.floor((now + leaseMs) / 1000) + 3600 },
+        ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':now': now, ':owner': owner },
+      }),
+    );
   }
 
   /**
@@ -364,30 +324,20 @@ export class Store {
    */
   async renewLock(name: string, owner: string, leaseMs: number): Promise<boolean> {
     const now = this.now();
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { pk: `LOCK#${name}`, sk: 'LOCK' },
-          UpdateExpression: 'SET leaseUntil = :until, expiresAt = :exp',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner, ':until': now + leaseMs, ':exp': Math.floor((now + leaseMs) / 1000) + 3600 },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailed(e)) return false;
-      throw e;
-    }
+    return this.conditionally(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `LOCK#${name}`, sk: 'LOCK' },
+        UpdateExpression: 'SET leaseUntil = :until, expiresAt = :exp',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner, ':until': now + leaseMs, ':exp': Math.floor((now + leaseMs) / 1000) + 3600 },
+      }),
+    );
   }
 
   async unlock(name: string, owner: string): Promise<void> {
-    await this.doc
-      .send(new DeleteCommand({ TableName: this.table, Key: { pk: `LOCK#${name}`, sk: 'LOCK' }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }))
-      .catch((e) => {
-        if (!isConditionFailed(e)) throw e;
-      });
+    await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `LOCK#${name}`, sk: 'LOCK' }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }));
   }
 
   /**
