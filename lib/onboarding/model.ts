@@ -112,10 +112,13 @@ export interface WorkloadIdentity extends IdentitySpec {
 
 export const IDENTITY_KEY = /^wi-[0-9a-f]{16}$/;
 
-/** `sa:<account>/<region>/<cluster>/<namespace>/<service account>` or `ec2:<instance role ARN>`. */
+/** The binding of a service account: `sa:<account>/<region>/<cluster>/<namespace>/<service account>`. */
+export const bindingOf = (cluster: ClusterRef, namespace: string, serviceAccount: string): string => `sa:${clusterKey(cluster)}/${namespace}/${serviceAccount}`;
+
+/** Each service account's binding (`bindingOf`), or `ec2:<instance role ARN>`. */
 export function bindingsOf(spec: IdentitySpec): string[] {
   if (spec.kind === 'ec2') return [`ec2:${spec.instanceRoleArn}`];
-  return spec.clusters.flatMap((c) => spec.serviceAccounts.map((sa) => `sa:${clusterKey(c)}/${spec.namespace}/${sa}`));
+  return spec.clusters.flatMap((c) => spec.serviceAccounts.map((sa) => bindingOf(c, spec.namespace!, sa)));
 }
 
 /** Human wording of a binding key, for messages. */

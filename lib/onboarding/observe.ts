@@ -115,27 +115,22 @@ async function readRole(
         roleP.then((r) => resolve(!!r), () => resolve(false));
       })
     : Promise.resolve(true);
-  type Policies = [string[] | undefined, { arn: string; name: string }[] | undefined, Awaited<ReturnType<typeof get>>, { extra: string[]; docs: Awaited<ReturnType<typeof get>> }];
-  const [role, [names, attached, nowDocs, later]] = await Promise.all([
-    roleP,
-    policiesWanted.then(
-      (wanted): Promise<Policies> | Policies =>
-        wanted
-          ? Promise.all([
-              iamApi.listRolePolicies(iam, name),
-              iamApi.listAttachedRolePolicies(iam, name),
-              get(knownNow),
-              (knownLater ?? Promise.resolve([])).then(async (more) => {
-                const extra = [...new Set(more)].filter((p) => !knownNow.includes(p));
-                return { extra, docs: await get(extra) };
-              }),
-            ])
-          : [undefined, undefined, [], { extra: [], docs: [] }],
-    ),
-  ]);
+  const readPolicies = () =>
+    Promise.all([
+      iamApi.listRolePolicies(iam, name),
+      iamApi.listAttachedRolePolicies(iam, name),
+      get(knownNow),
+      (knownLater ?? Promise.resolve([])).then(async (more) => {
+        const extra = [...new Set(more)].filter((p) => !knownNow.includes(p));
+        return { extra, docs: await get(extra) };
+      }),
+    ]);
+  // a role that exists always gets its policies read (GetRole finding it is enough)
+  const [role, policies] = await Promise.all([roleP, policiesWanted.then((wanted) => (wanted ? readPolicies() : undefined))]);
+  if (!role || !policies) return undefined;
+  const [names, attached, nowDocs, later] = policies;
   const known = [...knownNow, ...later.extra];
   const knownDocs = [...nowDocs, ...later.docs];
-  if (!role) return undefined;
   const inline = new Map<string, { document: PolicyDocument; size: number }>();
   known.forEach((p, i) => {
     const doc = knownDocs[i];

@@ -3,7 +3,7 @@ import * as eksApi from '../aws/eks';
 import * as iamApi from '../aws/iam';
 import { ValidationError } from '../errors';
 import { CHAIN_POLICY_NAME, POD_IDENTITY_AGENT_ADDON, podRoleAccounts, roleArnIn, type PodIdentityWho } from '../policy/pod-identity';
-import { clusterKey, type ClusterRef, type WorkloadIdentity } from './model';
+import { bindingOf, type ClusterRef, type WorkloadIdentity } from './model';
 import type { ObservedRole } from './observe';
 
 /**
@@ -49,7 +49,6 @@ export const whoOf = (identity: WorkloadIdentity): PodIdentityWho => ({
 /** The chaining role of a cluster account, as an identity the common role planner understands. */
 export const podRoleIdentity = (identity: WorkloadIdentity, accountId: string): WorkloadIdentity => ({ ...identity, roleAccount: accountId, roleArn: roleArnIn(identity.roleArn, accountId) });
 
-export const bindingOf = (cluster: ClusterRef, namespace: string, serviceAccount: string): string => `sa:${clusterKey(cluster)}/${namespace}/${serviceAccount}`;
 
 const AGENT_UNUSABLE = new Set(['CREATE_FAILED', 'DELETING', 'DELETE_FAILED']);
 

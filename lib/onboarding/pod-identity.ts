@@ -20,9 +20,9 @@ import {
 } from '../policy/pod-identity';
 import type { PolicyDocument } from '../policy/types';
 import { roleTags, type GrantDesired, type GrantRef, type IdentityDesired } from './desired';
-import { clusterKey, describeBinding, type WorkloadIdentity } from './model';
+import { bindingOf, clusterKey, describeBinding, type WorkloadIdentity } from './model';
 import type { Observed } from './observe';
-import { bindingOf, podRoleIdentity, whoOf } from './pod-identity-reads';
+import { podRoleIdentity, whoOf } from './pod-identity-reads';
 import { planRole } from './plan';
 import type { Step } from './steps';
 
@@ -99,7 +99,7 @@ export interface PodIdentityPlanInput {
 export interface PodIdentityPlan {
   steps: Step[];
   /** what refuses a POST (a 409 before any write) and fails verify: missing agents, associations of foreign roles */
-  conflicts: string[];
+  conflicts: { kind: 'agent' | 'foreign-association'; message: string }[];
 }
 
 export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
@@ -111,7 +111,7 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
   const k = identity.key;
   const scope = { kind: 'identity' as const, key: k };
   const steps: Step[] = [];
-  const conflicts: string[] = [];
+  const conflicts: PodIdentityPlan['conflicts'] = [];
 
   // role ARN → the steps an association naming it waits for
   const ready = new Map<string, string[]>([[identity.roleArn, roleSteps.filter((s) => s.resource === identity.roleArn && ROLE_READY.has(s.action)).map((s) => s.id)]]);
@@ -131,9 +131,10 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
 
   if (keep) {
     for (const m of pi.agentMissing ?? []) {
-      conflicts.push(
-        `cluster ${m.cluster.name} (${m.cluster.accountId}, ${m.cluster.region}) has no usable ${POD_IDENTITY_AGENT_ADDON} add-on${m.status ? ` (status ${m.status})` : ''}: EKS Pod Identity needs its agent on the nodes. Install it (aws eks create-addon --cluster-name ${m.cluster.name} --addon-name ${POD_IDENTITY_AGENT_ADDON}) and retry`,
-      );
+      conflicts.push({
+        kind: 'agent',
+        message: `cluster ${m.cluster.name} (${m.cluster.accountId}, ${m.cluster.region}) has no usable ${POD_IDENTITY_AGENT_ADDON} add-on${m.status ? ` (status ${m.status})` : ''}: EKS Pod Identity needs its agent on the nodes. Install it (aws eks create-addon --cluster-name ${m.cluster.name} --addon-name ${POD_IDENTITY_AGENT_ADDON}) and retry`,
+      });
     }
   }
 
@@ -155,9 +156,10 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
       continue;
     }
     if (!ours.has(have.roleArn) && !isServiceRole(config, have.roleArn)) {
-      conflicts.push(
-        `${describeBinding(binding)} already has EKS Pod Identity association ${have.id} naming role ${have.roleArn}, which this service does not manage: it is never taken over (one association per service account). Delete it (aws eks delete-pod-identity-association --cluster-name ${want.cluster.name} --association-id ${have.id}) or onboard another service account, then retry`,
-      );
+      conflicts.push({
+        kind: 'foreign-association',
+        message: `${describeBinding(binding)} already has EKS Pod Identity association ${have.id} naming role ${have.roleArn}, which this service does not manage: it is never taken over (one association per service account). Delete it (aws eks delete-pod-identity-association --cluster-name ${want.cluster.name} --association-id ${have.id}) or onboard another service account, then retry`,
+      });
       continue;
     }
     if (have.roleArn !== want.roleArn || (have.targetRoleArn ?? '') !== (want.targetRoleArn ?? '') || have.disableSessionTags) {
@@ -170,7 +172,7 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
 /** The plan's steps; what the plan cannot do is a 409 naming every cause, before any write. */
 export function podIdentitySteps(input: PodIdentityPlanInput): Step[] {
   const { steps, conflicts } = planPodIdentity(input);
-  if (conflicts.length) throw new ConflictError(conflicts.join('; '));
+  if (conflicts.length) throw new ConflictError(conflicts.map((c) => c.message).join('; '));
   return steps;
 }
 
@@ -255,7 +257,7 @@ export function podIdentityChecks(identity: WorkloadIdentity, observed: Observed
   const who = whoOf(identity);
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, ifOk: string, ifNot: string) => checks.push({ name, ok, detail: ok ? ifOk : ifNot });
-  const foreign = plan.conflicts.filter((c) => c.includes('association'));
+  const foreign = plan.conflicts.filter((c) => c.kind === 'foreign-association').map((c) => c.message);
   check(
     ASSOCIATIONS_CHECK,
     !drift.has(ASSOCIATIONS_CHECK) && !foreign.length,

@@ -60,7 +60,6 @@ export interface IdentityRecord {
   updatedAt: string;
 }
 
-/** A finished step's effect on its grant's live state. */
 /**
  * What is live once a plan for the grant fully succeeded: exactly what it wanted (a step changed what differed,
  * and what was already in place needed none, whoever wrote it: an earlier attempt that did not get to record it).
@@ -71,6 +70,7 @@ export const liveOf = (want: GrantDesired): GrantLive => ({
   ...(want.keyStatements ? { keyStatements: want.keyStatements } : {}),
 });
 
+/** A finished step's effect on its grant's live state. */
 export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLive {
   if (step.scope.kind !== 'grant' || step.scope.id !== grantId) return live;
   switch (step.action) {

@@ -101,8 +101,11 @@ describe('Function: planPodIdentity', () => {
     const { steps, conflicts } = planned(o);
     expect(steps.map((s) => s.action)).toEqual(['create-role', 'put-role-policy']);
     expect(conflicts).toEqual([
-      expect.stringMatching(/^cluster demo \(200000000002, eu-west-1\) has no usable eks-pod-identity-agent add-on \(status CREATE_FAILED\)/),
-      expect.stringMatching(/^service account mongodb\/pbm-agent of cluster demo .* association a-1 naming role arn:aws:iam::200000000002:role\/team-role, which this service does not manage/),
+      { kind: 'agent', message: expect.stringMatching(/^cluster demo \(200000000002, eu-west-1\) has no usable eks-pod-identity-agent add-on \(status CREATE_FAILED\)/) },
+      {
+        kind: 'foreign-association',
+        message: expect.stringMatching(/^service account mongodb\/pbm-agent of cluster demo .* association a-1 naming role arn:aws:iam::200000000002:role\/team-role, which this service does not manage/),
+      },
     ]);
     expect(() => podIdentitySteps({ config, identity: r.identity, observed: o, grants, roleSteps: [] })).toThrow(ConflictError);
   });
