@@ -12,25 +12,18 @@ import { REPO_ROOT, startApiOnEmulator } from '../scripts/stack';
 async function main(): Promise<void> {
   const before = { ...process.env };
   const topologyPath = process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json');
-  // a worker does not inherit tsx's loader: it registers it, then loads the TypeScript file
-  const entry = path.join(__dirname, 'emulator-thread.ts');
-  const worker = new Worker(`require('tsx/cjs'); require(${JSON.stringify(entry)});`, { eval: true, workerData: { topologyPath } });
-  let resetStore = async (): Promise<void> => undefined;
-  const emulatorUrl = await new Promise<string>((resolve, reject) => {
-    worker.on('message', (m: { type: string; url?: string; id?: number; error?: string }) => {
-      if (m.type === 'ready') resolve(m.url!);
-      else if (m.type === 'failed') reject(new Error(m.error));
-      else if (m.type === 'reset') {
-        void resetStore()
-          .catch((e: unknown) => process.stderr.write(`store reset failed: ${(e as Error).stack ?? String(e)}\n`))
-          .then(() => worker.postMessage({ type: 'reset-done', id: m.id }));
-      }
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the emulator thread exited (${code}) before it was ready`)));
-  });
+  const emulator = startWorker(path.join(__dirname, 'emulator-thread.ts'), { topologyPath });
   const dynamodb = startWorker(path.join(__dirname, 'dynamodb-thread.ts'), {});
-  const dynamodbUrl = await dynamodb.ready;
+  // an emulator reset empties the API's store too; a failed one fails the reset
+  let resetStore = async (): Promise<void> => undefined;
+  emulator.worker.on('message', (m: { type: string; id?: number }) => {
+    if (m.type !== 'reset') return;
+    resetStore().then(
+      () => emulator.worker.postMessage({ type: 'reset-done', id: m.id }),
+      (e: unknown) => emulator.worker.postMessage({ type: 'reset-done', id: m.id, error: (e as Error).message ?? String(e) }),
+    );
+  });
+  const [emulatorUrl, dynamodbUrl] = await Promise.all([emulator.ready, dynamodb.ready]);
   const api = await startApiOnEmulator(emulatorUrl, loadTopology(topologyPath), { port: 0, dynamodbUrl });
   resetStore = api.resetStore;
   const env: Record<string, string> = {};
@@ -41,8 +34,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     await api.close().catch(() => undefined);
-    await worker.terminate().catch(() => undefined);
-    await dynamodb.worker.terminate().catch(() => undefined);
+    await Promise.all([emulator.worker.terminate(), dynamodb.worker.terminate()]).catch(() => undefined);
     process.exit(0);
   };
   process.stdin.on('end', () => void stop());

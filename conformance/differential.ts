@@ -14,12 +14,12 @@
 import './lib/env';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { startEmulator, type Emulator } from '../emulator/server';
 import { defaultIssuer, type Topology } from '../emulator/topology';
 import { actAsAccount, roleCredentialsAt, rootCredentials, seedEndpoint } from '../scripts/aws-endpoint';
+import { startDynalite } from '../scripts/dynalite';
 import { REPO_ROOT, tableDefinition } from '../scripts/stack';
 import { KNOWN_DIFFERENCES, type KnownDifference } from './known-differences';
 import { startMoto, type Service } from './lib/processes';
@@ -178,12 +178,6 @@ function differences(step: Step, a: Result, b: Result, ctxA: Ctx, ctxB: Ctx): st
 const stepKey = (s: Step) => `${s.op} — ${s.label}`;
 
 // ---------- targets ----------
-async function localDynamo(): Promise<{ url: string; close(): Promise<void> }> {
-  const dynalite = require('dynalite') as (o: object) => import('node:http').Server;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 /** The step table, keyed as serverless.yml keys the service's table. */
 async function createDiffTable(endpoint: string): Promise<void> {
@@ -197,7 +191,7 @@ async function createDiffTable(endpoint: string): Promise<void> {
 
 async function emulatorTarget(topology: Topology): Promise<Target & { emulator: Emulator }> {
   const emulator = await startEmulator({ topology });
-  const ddb = await localDynamo().catch(async (e: unknown) => {
+  const ddb = await startDynalite(0).catch(async (e: unknown) => {
     await emulator.close();
     throw e;
   });

@@ -96,13 +96,10 @@ export async function startRecorder(target: string, models: Map<string, ServiceM
             });
             res.writeHead(status, up.headers);
             res.end(out);
-          }, fail);
+          }).catch(fail);
         },
       );
-      fwd.on('error', (e) => {
-        res.writeHead(502, { 'content-type': 'text/plain' });
-        res.end(`recorder: ${e.message}`);
-      });
+      fwd.on('error', fail);
       fwd.end(body);
     })().catch(fail);
   });

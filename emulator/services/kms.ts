@@ -2,7 +2,7 @@ import type { CallContext, Caller, ServiceModule } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import type { KmsKey, World } from '../state';
-import { authorizeCall, decide, requestTagContext, resourceTagContext } from '../authz';
+import { authorizeCall, decide, requestTagContext, resourceTagContext, type AuthzRequest } from '../authz';
 import { bindPrincipals } from '../principals';
 import { parsePolicyText, validatePolicy, policySize } from '../../lib/iam-policy/grammar';
 
@@ -26,11 +26,16 @@ export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, a
   if (key.awsManaged && caller.accountId !== key.accountId) {
     throw accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because AWS managed keys cannot be used from another account`);
   }
-  authorizeCall(ctx.world, caller, {
+  authorizeCall(ctx.world, caller, keyRequest(caller, key, action, JSON.parse(key.policy), opts));
+}
+
+/** A call on a key as its policy is evaluated: that policy (or a new one, for PutKeyPolicy's lockout check) and the key's context. */
+function keyRequest(caller: Caller, key: KmsKey, action: string, policy: AuthzRequest['resourcePolicy'], opts: { viaS3Region?: string; context?: Record<string, string | string[]> } = {}): AuthzRequest {
+  return {
     action,
     resource: key.arn,
     resourceAccountId: key.accountId,
-    resourcePolicy: JSON.parse(key.policy),
+    resourcePolicy: policy,
     resourcePolicyRequired: true,
     context: {
       ...(opts.viaS3Region ? { 'kms:ViaService': `s3.${opts.viaS3Region}.amazonaws.com` } : {}),
@@ -39,7 +44,7 @@ export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, a
       ...resourceTagContext(key.tags),
       ...opts.context,
     },
-  });
+  };
 }
 
 /** Tags as KMS takes them (`TagKey` 1–128, `TagValue` 0–256, keys starting `aws:` reserved) -> a map. */
@@ -106,7 +111,7 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     if (policySize(text) > KEY_POLICY_MAX_BYTES) throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
     bindPrincipals(ctx.world, text, ctx.now, () => new AwsError('MalformedPolicyDocumentException', 'Policy contains a statement with one or more invalid principals.'));
     if (body.BypassPolicyLockoutSafetyCheck !== true) {
-      const still = decide(ctx.world, caller, { action: 'kms:PutKeyPolicy', resource: key.arn, resourceAccountId: key.accountId, resourcePolicy: parsed.doc, resourcePolicyRequired: true, context: resourceTagContext(key.tags) });
+      const still = decide(ctx.world, caller, keyRequest(caller, key, 'kms:PutKeyPolicy', parsed.doc));
       if (!still.allowed) {
         throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
       }
