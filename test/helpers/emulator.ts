@@ -18,6 +18,17 @@ export const BACKUPS = '300000000003';
 /** The demo topology as input, for a test file that needs a variant of it. */
 export const demoTopology = (): TopologyInput => JSON.parse(readFileSync(DEMO_TOPOLOGY, 'utf8')) as TopologyInput;
 
+/** A disaster-recovery account beside the demo's, with cluster `dr` (eu-central-1) in it. */
+export const DR = '400000000004';
+
+/** The demo topology plus the DR account and its cluster `dr` (`dr`: that cluster's own settings), and more clusters. */
+export function withDrAccount(dr: Record<string, unknown> = {}, moreClusters: NonNullable<TopologyInput['clusters']> = []): TopologyInput {
+  const t = demoTopology();
+  t.accounts = [...t.accounts, DR];
+  t.clusters = [...(t.clusters ?? []), { name: 'dr', accountId: DR, region: 'eu-central-1', ...dr }, ...moreClusters];
+  return t;
+}
+
 export async function startTestEmulator(topology?: TopologyInput): Promise<Emulator> {
   return startEmulator({ topology: topology ? parseTopology(topology) : loadTopology(DEMO_TOPOLOGY) });
 }

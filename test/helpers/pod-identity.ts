@@ -53,7 +53,11 @@ async function nodeCredentials(emu: Emulator, accountId: string): Promise<AwsCre
   const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
   const arn = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust })).then(
     (o) => o.Role!.Arn!,
-    () => `arn:aws:iam::${accountId}:role/${name}`, // made by an earlier call since the last reset
+    (e: Error) => {
+      // made by an earlier call since the last reset; any other failure is the test's
+      if (e.name !== 'EntityAlreadyExistsException') throw e;
+      return `arn:aws:iam::${accountId}:role/${name}`;
+    },
   );
   const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'eks-auth:AssumeRoleForPodIdentity', Resource: `arn:aws:eks:*:${accountId}:cluster/*` }] };
   await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'eks-auth', PolicyDocument: JSON.stringify(policy) }));

@@ -399,11 +399,17 @@ const VELERO_VALUES_SCHEMA = {
   },
 };
 
-let veleroValuesValidator: ValidateFunction | undefined;
+const veleroValuesValidators = new Map<boolean, ValidateFunction>();
 
-function validateVeleroValues(text: string): string[] {
-  veleroValuesValidator ??= createAjv().compile(VELERO_VALUES_SCHEMA);
-  return ajvErrors('velero-values.yaml', veleroValuesValidator, parse(text) as unknown);
+/** With IRSA (the default) the server service account must be annotated; with EKS Pod Identity it needs nothing. */
+function validateVeleroValues(text: string, opts: SnippetOptions = {}): string[] {
+  const podIdentity = !!opts.podIdentity;
+  let validator = veleroValuesValidators.get(podIdentity);
+  if (!validator) {
+    validator = createAjv().compile(podIdentity ? VELERO_VALUES_SCHEMA : { ...VELERO_VALUES_SCHEMA, required: ['credentials', 'serviceAccount'] });
+    veleroValuesValidators.set(podIdentity, validator);
+  }
+  return ajvErrors('velero-values.yaml', validator, parse(text) as unknown);
 }
 
 function validateVeleroBsl(text: string): string[] {
@@ -493,7 +499,12 @@ function validatePodIdentityNotes(text: string): string[] {
   ];
 }
 
-const VALIDATORS: Record<string, (text: string) => string[]> = {
+/** What a snippet's validity depends on besides its text: EKS Pod Identity snippets annotate no service account. */
+export interface SnippetOptions {
+  podIdentity?: boolean;
+}
+
+const VALIDATORS: Record<string, (text: string, opts: SnippetOptions) => string[]> = {
   'pod-identity.md': validatePodIdentityNotes,
   'serviceaccount.yaml': validateServiceAccounts,
   'annotate.sh': validateAnnotateScript,
@@ -509,11 +520,11 @@ const VALIDATORS: Record<string, (text: string) => string[]> = {
 };
 
 /** Error messages for one snippet file, empty when it is valid. Unknown file names are an error. */
-export function validateSnippet(fileName: string, text: string): string[] {
+export function validateSnippet(fileName: string, text: string, opts: SnippetOptions = {}): string[] {
   const validate = VALIDATORS[fileName];
   if (validate === undefined) return [`${fileName}: unknown snippet file`];
   try {
-    return validate(text);
+    return validate(text, opts);
   } catch (error) {
     return [`${fileName}: ${error instanceof Error ? error.message : String(error)}`];
   }

@@ -2,7 +2,7 @@ import { GetBucketPolicyCommand, GetObjectCommand, PutObjectCommand } from '@aws
 import { AttachRolePolicyCommand, CreatePolicyCommand, ListOpenIDConnectProvidersCommand, ListRolePoliciesCommand, ListRolesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS, demoTopology, rootCredentials } from '../../helpers/emulator';
+import { BACKUPS, DR, WORKLOADS, rootCredentials, withDrAccount } from '../../helpers/emulator';
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
@@ -12,13 +12,7 @@ import { clients, podCredentials, useTestStack, writes, type TestStack } from '.
  * on one role; a service account is never bound to a second role; the role goes with its last grant.
  */
 
-const DR = '400000000004';
-const topology = (() => {
-  const t = demoTopology();
-  t.accounts = [...t.accounts, DR];
-  t.clusters = [...(t.clusters ?? []), { name: 'dr', accountId: DR, region: 'eu-central-1', oidcProvider: true }];
-  return t;
-})();
+const topology = withDrAccount({ oidcProvider: true });
 
 let stack: Stack;
 let api: TestStack['api'];

@@ -10,7 +10,7 @@ import {
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS, clientsFor, demoTopology, failure, rootCredentials } from '../../helpers/emulator';
+import { BACKUPS, WORKLOADS, DR, clientsFor, failure, withDrAccount, rootCredentials } from '../../helpers/emulator';
 import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
 import { assumeForPod, podIdentityCredentials, type Pod } from '../../helpers/pod-identity';
 import { validateSnippet } from '../../helpers/schemas';
@@ -23,17 +23,7 @@ import { validateSnippet } from '../../helpers/schemas';
  * node's agent gets it.
  */
 
-const DR = '400000000004';
-const topology = (() => {
-  const t = demoTopology();
-  t.accounts = [...t.accounts, DR];
-  t.clusters = [
-    ...(t.clusters ?? []),
-    { name: 'dr', accountId: DR, region: 'eu-central-1' },
-    { name: 'batch', accountId: WORKLOADS, region: 'eu-west-1', podIdentityAgent: false },
-  ];
-  return t;
-})();
+const topology = withDrAccount({}, [{ name: 'batch', accountId: WORKLOADS, region: 'eu-west-1', podIdentityAgent: false }]);
 
 let stack: Stack;
 let api: TestStack['api'];
@@ -130,7 +120,7 @@ describe('EKS Pod Identity, same account', () => {
 
     // the snippets: the note naming the association, and the tool's own file; nothing annotates a service account
     expect(Object.keys(res.body.snippets).sort()).toEqual(['pbm-config.yaml', 'pod-identity.md']);
-    for (const [file, text] of Object.entries(res.body.snippets as Record<string, string>)) expect({ file, errors: validateSnippet(file, text) }).toEqual({ file, errors: [] });
+    for (const [file, text] of Object.entries(res.body.snippets as Record<string, string>)) expect({ file, errors: validateSnippet(file, text, { podIdentity: true }) }).toEqual({ file, errors: [] });
     expect(res.body.snippets['pod-identity.md']).toContain(`| \`demo\` | \`${WORKLOADS}\` | \`eu-west-1\` | \`mongodb\` | \`pbm-agent\` | \`${roleArn}\` | — |`);
 
     // the pod gets the role from EKS Auth and reaches exactly its prefix
@@ -534,8 +524,11 @@ describe('EKS Pod Identity: a fault on each new write step', () => {
     const a = await associationOf(demo);
     await eksIn(demo).send(new UpdatePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId, targetRoleArn: '' }));
     await admin.fault({ service: 'eks', operation: 'UpdatePodIdentityAssociation', errorCode: 'ServerException', httpStatus: 500, count: 10 });
+    await admin.clearCalls();
     const failed = await api.onboard(body());
     expect(failed.status).toBe(503);
+    // every write it tried failed: nothing was written
+    expect((await writes(stack)).filter((c) => c.status < 300)).toEqual([]);
     await admin.clearFaults();
     const retry = await api.onboard(body());
     expect(retry.status).toBe(201);

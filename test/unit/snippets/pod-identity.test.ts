@@ -77,7 +77,7 @@ aws eks list-pod-identity-associations --region 'eu-west-1' --cluster-name 'rest
     // the tool's own files name no file that is not there, and no IRSA step
     const toolFiles = Object.entries(snippets).filter(([f]) => f !== 'pod-identity.md').map(([, t]) => t).join('\n');
     for (const gone of ['serviceaccount.yaml', 'annotate.sh', 'sgcluster-annotations.yaml', 'IRSA', '--sa-annotations']) expect({ gone, mentioned: toolFiles.includes(gone) }).toEqual({ gone, mentioned: false });
-    for (const [file, text] of Object.entries(snippets)) expect({ file, errors: validateSnippet(file, text) }).toEqual({ file, errors: [] });
+    for (const [file, text] of Object.entries(snippets)) expect({ file, errors: validateSnippet(file, text, { podIdentity: true }) }).toEqual({ file, errors: [] });
   });
 
   it('velero installed with Helm: the values turn the credentials secret off, which Pod Identity needs, and set nothing else', () => {
