@@ -15,7 +15,8 @@ describe('npm start (the local stack)', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const started = Date.now();
-    while (!/ready/.test(out) && Date.now() - started < 60_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    // the ready line and the hints after it are separate writes: wait for the last hint, not only the first line
+    while (!/\/v1\/onboardings/.test(out) && Date.now() - started < 60_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
     expect(out).toMatch(/s3-onboarding ready: API (http:\/\/127\.0\.0\.1:\d+)\s+emulator (http:\/\/127\.0\.0\.1:\d+)/);
     const [, apiUrl, emulatorUrl] = /API (\S+)\s+emulator (\S+)/.exec(out)!;
     expect(out).toMatch(/curl -s -X POST .*\/v1\/onboardings/);
