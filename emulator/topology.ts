@@ -72,19 +72,53 @@ export const topologySchema = z.strictObject({
 export type Topology = z.output<typeof topologySchema>;
 export type TopologyInput = z.input<typeof topologySchema>;
 
-export function parseTopology(input: unknown): Topology {
-  const t = topologySchema.parse(input);
-  for (const c of t.clusters) {
-    if (!t.accounts.includes(c.accountId)) throw new Error(`cluster ${c.name}: account ${c.accountId} is not in accounts`);
+/** A topology that cannot be read, parsed or validated: the message names the source and every invalid field. */
+export class TopologyError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'TopologyError';
   }
-  for (const b of t.buckets) {
-    if (!t.accounts.includes(b.accountId)) throw new Error(`bucket ${b.name}: account ${b.accountId} is not in accounts`);
-  }
-  if (!t.accounts.includes(t.platformAccountId)) throw new Error('platformAccountId must be in accounts');
-  return t;
 }
 
-export const loadTopology = (file: string): Topology => parseTopology(JSON.parse(readFileSync(file, 'utf8')));
+const fieldPath = (path: readonly PropertyKey[]): string =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') || '(file)';
+
+/** `source` names the topology in errors (a file's path, or how it was given). */
+export function parseTopology(input: unknown, source = 'topology'): Topology {
+  const parsed = topologySchema.safeParse(input);
+  const issues = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: fieldPath(i.path), message: i.message }));
+  if (parsed.success) {
+    const t = parsed.data;
+    t.clusters.forEach((c, i) => {
+      if (!t.accounts.includes(c.accountId)) issues.push({ path: `clusters[${i}].accountId`, message: `cluster ${c.name}: account ${c.accountId} is not in accounts` });
+    });
+    t.buckets.forEach((b, i) => {
+      if (!t.accounts.includes(b.accountId)) issues.push({ path: `buckets[${i}].accountId`, message: `bucket ${b.name}: account ${b.accountId} is not in accounts` });
+    });
+    if (!t.accounts.includes(t.platformAccountId)) issues.push({ path: 'platformAccountId', message: 'must be in accounts' });
+  }
+  if (issues.length) throw new TopologyError(`${source} is invalid:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, issues);
+  return parsed.data!;
+}
+
+export function loadTopology(file: string): Topology {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TopologyError(`topology file ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new TopologyError(`topology file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseTopology(doc, `topology file ${file}`);
+}
 
 /** The issuer EKS would give a cluster: deterministic, so restarts keep the same URLs. */
 export function defaultIssuer(cluster: { name: string; accountId: string; region: string }): string {

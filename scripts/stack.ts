@@ -5,7 +5,7 @@ import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
 import { roleCredentialsAt, seedEndpoint } from './aws-endpoint';
 import { startDynalite } from './dynalite';
 import { startLocalApi, type LocalApi } from './local-api';
-import { resetRuntime, setLocalGuardrails } from '../lib/runtime';
+import { baseRuntime, resetRuntime, setLocalGuardrails } from '../lib/runtime';
 import { allowAllFromTopology } from '../lib/guardrails/load';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -174,6 +174,9 @@ async function startApiAgainst(
     // without a GUARDRAILS file the local stack allows everything in the topology (contract section 1)
     setLocalGuardrails(process.env.GUARDRAILS ? undefined : allowAllFromTopology(topology));
     resetRuntime();
+    // a GUARDRAILS file is read and validated now, as a function's cold start would: an invalid one stops the
+    // stack before it says ready (naming the file and each invalid field) instead of answering 500 to every request
+    if (process.env.GUARDRAILS) baseRuntime();
     api = await startLocalApi({ port: opts.port ?? 0, repoRoot: REPO_ROOT, caller: opts.caller ?? process.env.LOCAL_CALLER ?? DEMO_CALLER });
   } catch (e) {
     await closeDdb();

@@ -36,7 +36,7 @@ export function baseRuntime(): BaseRuntime {
   if (!current) {
     const config = loadConfig();
     const g = guardrails();
-    checkGuardrailsAgainstConfig(g, config);
+    checkGuardrailsAgainstConfig(g, config, process.env.GUARDRAILS);
     // external ids from the guardrails file complete those from the environment
     for (const [account, settings] of Object.entries(g.accounts ?? {})) {
       const externalId = (settings as { externalId?: string } | null)?.externalId;
@@ -51,7 +51,7 @@ export function baseRuntime(): BaseRuntime {
  * The guardrails file may restate the role path, name prefix and boundary; they are fixed by the deployment
  * (serverless.yml and deploy/provisioner.yaml), so a file that says otherwise is a misconfiguration, refused loudly.
  */
-export function checkGuardrailsAgainstConfig(g: Guardrails, config: Config): void {
+export function checkGuardrailsAgainstConfig(g: Guardrails, config: Config, source?: string): void {
   const d = (g as { defaults?: { rolePath?: string; roleNamePrefix?: string } }).defaults;
   const problems: string[] = [];
   if (d?.rolePath && d.rolePath !== config.workloadRolePath) problems.push(`defaults.rolePath ${d.rolePath} is not the deployed ${config.workloadRolePath}`);
@@ -60,7 +60,7 @@ export function checkGuardrailsAgainstConfig(g: Guardrails, config: Config): voi
     const wanted = (settings as { permissionsBoundaryArn?: string } | null)?.permissionsBoundaryArn;
     if (wanted && wanted !== boundaryArn(config, account)) problems.push(`accounts.${account}.permissionsBoundaryArn ${wanted} is not the deployed ${boundaryArn(config, account) ?? '(none)'}`);
   }
-  if (problems.length) throw new Error(`guardrails do not match the deployment: ${problems.join('; ')}`);
+  if (problems.length) throw new Error(`guardrails${source ? ` file ${source}` : ''} do not match the deployment: ${problems.join('; ')}`);
 }
 
 /** For tests and the local stack: forget the cached runtime so the next call reads the environment again. */

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -45,5 +47,52 @@ describe('npm start (the local stack)', () => {
     } finally {
       orphan();
     }
+  }, 90_000);
+});
+
+/** Contract section 1: an invalid topology or guardrails file stops `npm start` before `ready`, naming the file and its fields. */
+describe('npm start with an invalid file', () => {
+  const startWith = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, PORT: '0', EMULATOR_PORT: '0', EMULATOR_IMDS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'ERROR', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, out });
+      });
+    });
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 's3-onboarding-start-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits non-zero before ready on a topology with invalid fields, naming the file and each field', async () => {
+    const file = path.join(dir, 'topology.json');
+    writeFileSync(file, JSON.stringify({ platformAccountId: '1', accounts: ['100000000001'], buckets: [{ name: 'b', accountId: '100000000001', region: 'eu-west-1' }] }));
+    const { code, out } = await startWith({ TOPOLOGY: file });
+    expect(code).not.toBe(0);
+    expect(out).not.toMatch(/ready/);
+    expect(out).toContain(`topology file ${file} is invalid`);
+    expect(out).toMatch(/platformAccountId: must be a 12-digit account id/);
+    expect(out).toMatch(/buckets\[0\]\.name: /);
+  }, 90_000);
+
+  it('exits non-zero before ready on a guardrails file with invalid fields (it used to print ready and answer 500)', async () => {
+    const file = path.join(dir, 'guardrails.yaml');
+    writeFileSync(file, 'version: 2\nrules: 5\n');
+    const { code, out } = await startWith({ GUARDRAILS: file });
+    expect(code).not.toBe(0);
+    expect(out).not.toMatch(/ready/);
+    expect(out).toContain(`guardrails file ${file} is invalid`);
+    expect(out).toMatch(/version: /);
+    expect(out).toMatch(/rules: /);
   }, 90_000);
 });
