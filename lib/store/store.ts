@@ -404,7 +404,11 @@ function decodeNextToken(token: string, partition: string): Record<string, strin
   try {
     const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
     const keys = Object.keys(key).sort().join(',');
-    if (keys === 'gsi1pk,gsi1sk,pk,sk' && key.gsi1pk === partition && Object.values(key).every((v) => typeof v === 'string' && v.length < 2100)) return key as Record<string, string>;
+    // exactly the shape of an index entry of this list (the record of ALL, or a key's index item): empty or
+    // foreign key strings would reach DynamoDB as a ValidationException, a 500
+    const id = typeof key.gsi1sk === 'string' && /^ob-[0-9a-f]{12}$/.test(key.gsi1sk) ? key.gsi1sk : undefined;
+    const sk = partition === ALL ? 'RECORD' : `IDX#${partition}`;
+    if (keys === 'gsi1pk,gsi1sk,pk,sk' && key.gsi1pk === partition && id && key.pk === `ONB#${id}` && key.sk === sk) return key as Record<string, string>;
   } catch {
     /* fall through */
   }

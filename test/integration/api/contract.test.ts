@@ -196,11 +196,23 @@ describe('A 4xx means nothing was written', () => {
   });
 
   it('a malformed nextToken → 400 naming nextToken', async () => {
-    for (const token of ['abc', Buffer.from(JSON.stringify({ pk: 'LOCK#x', sk: 'LOCK' })).toString('base64url')]) {
-      const res = await api.send('GET', `/v1/onboardings?nextToken=${token}`);
+    const token = (key: Record<string, string>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const t of [
+      'abc',
+      token({ pk: 'LOCK#x', sk: 'LOCK' }),
+      // the right keys with empty strings (DynamoDB refused them: a 500)
+      token({ pk: '', sk: '', gsi1pk: 'ONBOARDINGS', gsi1sk: '' }),
+      token({ pk: 'ONB#ob-000000000000', sk: '', gsi1pk: 'ONBOARDINGS', gsi1sk: 'ob-000000000000' }),
+      // another list's token
+      token({ pk: 'ONB#ob-000000000000', sk: 'IDX#BUCKET#demo-backups', gsi1pk: 'BUCKET#demo-backups', gsi1sk: 'ob-000000000000' }),
+    ]) {
+      const res = await api.send('GET', `/v1/onboardings?nextToken=${t}`);
       expect(res.status).toBe(400);
       expect(res.body.errors[0].path).toBe('nextToken');
     }
+    // a well-formed token of the list itself is a page (an empty one here)
+    const page = await api.send('GET', `/v1/onboardings?nextToken=${token({ pk: 'ONB#ob-000000000000', sk: 'RECORD', gsi1pk: 'ONBOARDINGS', gsi1sk: 'ob-000000000000' })}`);
+    expect(page.status).toBe(200);
   });
 });
 
