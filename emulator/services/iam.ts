@@ -372,9 +372,15 @@ const ops: Record<string, Handler> = {
     const role = roleOf(account, p.req('RoleName'));
     const tags = p.tags();
     authorizeIam(ctx, caller, account, role.arn, { ...roleContext(role), ...iamRequestTags(tags) });
-    const fresh = tags.filter((t) => !role.tags.has(t.Key));
+    // IAM's tag keys are case-insensitive: a key that matches an existing one in another case overwrites it
+    const existing = (key: string) => [...role.tags.keys()].find((k) => k.toLowerCase() === key.toLowerCase());
+    const fresh = tags.filter((t) => existing(t.Key) === undefined);
     checkTags(tags, role.tags.size - (tags.length - fresh.length));
-    for (const t of tags) role.tags.set(t.Key, t.Value);
+    for (const t of tags) {
+      const old = existing(t.Key);
+      if (old !== undefined) role.tags.delete(old);
+      role.tags.set(t.Key, t.Value);
+    }
     return undefined;
   },
 
@@ -382,7 +388,7 @@ const ops: Record<string, Handler> = {
     const role = roleOf(account, p.req('RoleName'));
     const keys = p.list('TagKeys');
     authorizeIam(ctx, caller, account, role.arn, { ...roleContext(role), 'aws:TagKeys': keys } as Record<string, string | string[]>);
-    for (const k of keys) role.tags.delete(k);
+    for (const k of keys) for (const have of [...role.tags.keys()]) if (have.toLowerCase() === k.toLowerCase()) role.tags.delete(have);
     return undefined;
   },
 

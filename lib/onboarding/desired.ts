@@ -130,11 +130,13 @@ export interface IdentityDesired {
  * the service's own tags come last, so no request can overwrite them.
  */
 export function roleTags(config: Config, identity: WorkloadIdentity, grants: readonly GrantRef[]): TagList {
-  const merged = new Map<string, string>();
-  for (const g of [...grants].sort((a, b) => a.id.localeCompare(b.id))) for (const [k, v] of g.tags) merged.set(k, v);
-  merged.set(TAG_MANAGED_BY, config.managedByTag);
-  merged.set(TAG_IDENTITY, identity.key);
-  return [...merged.entries()];
+  // IAM's tag keys are case-insensitive on a role: keys differing only in case are one key, the later grant's
+  const merged = new Map<string, [string, string]>();
+  const set = (k: string, v: string) => merged.set(k.toLowerCase(), [k, v]);
+  for (const g of [...grants].sort((a, b) => a.id.localeCompare(b.id))) for (const [k, v] of g.tags) set(k, v);
+  set(TAG_MANAGED_BY, config.managedByTag);
+  set(TAG_IDENTITY, identity.key);
+  return [...merged.values()];
 }
 
 function describeIdentity(identity: WorkloadIdentity): string {

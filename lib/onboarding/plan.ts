@@ -184,10 +184,12 @@ export function planRole(input: RolePlanInput): RolePlan {
       checkTrustSize(identity, desired.role.trust, observed.trustQuota);
       steps.push({ id: id('trust'), action: 'update-trust-policy', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, trust: desired.role.trust }, after: providerSteps, scope });
     }
-    const have = new Map(role.tags);
-    const want = new Map(desired.role.tags);
-    const changed = desired.role.tags.filter(([key, v]) => have.get(key) !== v);
-    const stale = role.tags.map(([key]) => key).filter((key) => !want.has(key));
+    // IAM compares tag keys ignoring case: a key in another case is the same tag (tagging it overwrites it,
+    // untagging it removes it), so it is neither stale nor changed unless its value differs
+    const have = new Map(role.tags.map(([key, v]) => [key.toLowerCase(), v]));
+    const want = new Set(desired.role.tags.map(([key]) => key.toLowerCase()));
+    const changed = desired.role.tags.filter(([key, v]) => have.get(key.toLowerCase()) !== v);
+    const stale = role.tags.map(([key]) => key).filter((key) => !want.has(key.toLowerCase()));
     if (changed.length) steps.push({ id: id('tag'), action: 'tag-role', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, tags: changed }, after: [], scope });
     if (stale.length) steps.push({ id: id('untag'), action: 'untag-role', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, keys: stale }, after: [], scope });
     if (desired.role.boundaryArn && role.boundaryArn !== desired.role.boundaryArn) {

@@ -87,6 +87,25 @@ describe('One service account onboarded to two buckets', () => {
     expect(after).toMatchObject({ ticket: 'OPS-2' });
     expect(after.team).toBeUndefined();
   });
+
+  it('merges tag keys that differ only in case as IAM does (one key, the later grant’s), and repeats converge with no write', async () => {
+    const a = await api.onboard(velero('demo-backups', 'a/', { tags: { Team: 'storage' } }));
+    const b = await api.onboard(velero('demo-backups', 'b/', { tags: { team: 'backup' } }));
+    // two keys in one CreateRole/TagRole were IAM's InvalidInput: every repair of the role answered 500
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const { GetRoleCommand } = await import('@aws-sdk/client-iam');
+    const tags = async () => ((await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: a.body.roleArn.split('/').pop() }))).Role!.Tags ?? []).filter((t) => t.Key!.toLowerCase() === 'team');
+    const later = [a.body.id, b.body.id].sort()[1] === b.body.id ? { Key: 'team', Value: 'backup' } : { Key: 'Team', Value: 'storage' };
+    expect(await tags()).toEqual([later]);
+    await admin.clearCalls();
+    for (const r of [velero('demo-backups', 'a/', { tags: { Team: 'storage' } }), velero('demo-backups', 'b/', { tags: { team: 'backup' } })]) expect((await api.onboard(r)).status).toBe(200);
+    expect(await writes(stack)).toEqual([]);
+    for (const r of [a, b]) expect((await api.send('POST', `/v1/onboardings/${r.body.id}/verify`)).body.ok).toBe(true);
+    // the grant whose key won goes: the other grant's key and value take its place
+    const winner = later.Key === 'team' ? b : a;
+    expect((await api.send('DELETE', `/v1/onboardings/${winner.body.id}`)).status).toBe(200);
+    expect(await tags()).toEqual([later.Key === 'team' ? { Key: 'Team', Value: 'storage' } : { Key: 'team', Value: 'backup' }]);
+  });
 });
 
 describe('Bindings: a service account is bound to at most one role', () => {
