@@ -209,9 +209,6 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
       ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known, undefined, req.roleExists)).then((p) => void (podIdentity = p))
       : Promise.resolve(),
   ]);
-  if (instanceRoleArn && (!instanceRole || instanceRole.arn !== instanceRoleArn)) {
-    throw new ValidationError('the instance role does not exist', [{ path: 'workload.instanceRoleArn', message: `no role ${instanceRoleArn}` }]);
-  }
   if (key?.awsManaged) {
     throw new ValidationError('AWS managed keys cannot be granted', [{ path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' }]);
   }
@@ -228,7 +225,8 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     providers,
     trustQuota: podIdentity?.quotas.get(identity.roleAccount) ?? trustQuota,
     role,
-    instanceRole: instanceRole ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant } : undefined,
+    // what is read, not a refusal: a missing instance role stops a grant (the planner refuses it) but never its removal
+    instanceRole: instanceRole && instanceRole.arn === instanceRoleArn ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant } : undefined,
     resourcePolicies,
     resourceTags,
     managedDocuments,

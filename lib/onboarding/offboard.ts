@@ -6,7 +6,7 @@ import { identityDesired } from './desired';
 import { execute } from './execute';
 import { grantPolicyName, type Change } from './model';
 import { observe } from './observe';
-import { planRole, planStatements } from './plan';
+import { planRole, planStatements, type LeftToOwner } from './plan';
 import { planPodIdentity } from './pod-identity';
 import { liveAfter, writtenOf, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
@@ -22,6 +22,8 @@ export interface OffboardResult {
   id: string;
   status: 'deleted' | 'planned';
   changes: Change[];
+  /** what the service added but may no longer remove (its owner withdrew the opt-in): the owner's to remove */
+  leftToOwner?: LeftToOwner[];
 }
 
 export async function offboard(deps: ServiceDeps, id: string, caller: Caller, opts: { dryRun?: boolean } = {}): Promise<OffboardResult> {
@@ -38,8 +40,9 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
   return deps.store.withLocks(locks, async () => {
     const rec = await deps.store.getRecord(id);
     if (!rec || rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
-    const { steps, finish } = await planOffboard(deps, rec);
-    if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf) };
+    const { steps, finish, left } = await planOffboard(deps, rec);
+    const leftToOwner = left.length ? { leftToOwner: left } : {};
+    if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf), ...leftToOwner };
 
     let current = await deps.store.saveRecord({ ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } }, rec.version, rec);
     let live = current.live;
@@ -63,17 +66,18 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
     }
     await recordAfterWrites(id, finish.after());
     await recordAfterWrites(id, deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current));
-    return { id, status: 'deleted' as const, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) };
+    return { id, status: 'deleted' as const, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)), ...leftToOwner };
   });
 }
 
 /** The removal plan of one grant, and what to record once it has run. */
-async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{ steps: Step[]; finish: { after: () => Promise<void>; providers: ProviderDeletion } }> {
+async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{ steps: Step[]; left: LeftToOwner[]; finish: { after: () => Promise<void>; providers: ProviderDeletion } }> {
   const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
   const identities = await deps.store.getIdentities(keys);
   const parts: Step[][] = keys.map(() => []);
   const afters: (() => Promise<void>)[] = [];
   const removed: string[] = [];
+  const left: LeftToOwner[] = [];
   const written = writtenOf(rec);
   const buckets = written.bucketStatements ? [{ accountId: written.bucketStatements.accountId, bucket: written.bucketStatements.bucket, region: written.bucketStatements.region }] : [];
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
@@ -89,7 +93,9 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
       ]);
       const desired = rest.length ? identityDesired(deps.config, identity, rest, idRec.providers.map((p) => p.issuerUrl)) : undefined;
-      const roleSteps = planRole({ config: deps.config, identity, observed, desired, removableProviders: removable }).steps;
+      const rolePlan = planRole({ config: deps.config, identity, observed, desired, removableProviders: removable });
+      const roleSteps = rolePlan.steps;
+      left.push(...(rolePlan.left ?? []));
       // EKS Pod Identity: a removed identity's associations go, except those of an identity here that stays
       const staying = keys.filter((k) => k !== key).flatMap((k) => (identities.get(k)?.grants.some((g) => g.id !== rec.id) ? identities.get(k)!.bindings : []));
       parts[i].push(...roleSteps, ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying }).steps);
@@ -102,5 +108,5 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
     }),
   );
   // a provider is deleted only if, once the identities removed here stop using it, nothing else does
-  return { steps: parts.flat(), finish: { after: async () => void (await Promise.all(afters.map((f) => f()))), providers: providerDeletion(deps, removed) } };
+  return { steps: parts.flat(), left, finish: { after: async () => void (await Promise.all(afters.map((f) => f()))), providers: providerDeletion(deps, removed) } };
 }

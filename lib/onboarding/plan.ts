@@ -1,5 +1,5 @@
 import { boundaryArn, type Config } from '../config';
-import { ConflictError, QuotaExceededError } from '../errors';
+import { ConflictError, QuotaExceededError, ValidationError } from '../errors';
 import { samePolicy } from '../policy/compare';
 import { editStatements, renderRawPolicy } from '../policy/resource-policy';
 import { policySize as textSize } from '../iam-policy/grammar';
@@ -52,10 +52,19 @@ export interface RolePlanInput {
   removableProviders?: string[];
 }
 
+/** Something the service added that a removal leaves in place, because its owner withdrew the service's access to it. */
+export interface LeftToOwner {
+  accountId: string;
+  resource: string;
+  detail: string;
+}
+
 export interface RolePlan {
   steps: Step[];
   /** steps an inline policy write must wait for (the role's creation, or its boundary restored) */
   roleReady: string[];
+  /** removals the service may no longer make (an opt-in withdrawn): left to the owner, never a refusal */
+  left?: LeftToOwner[];
 }
 
 /** The role is the service's own for this identity: tagged by it, for this identity, at the expected ARN. */
@@ -139,14 +148,26 @@ export function planRole(input: RolePlanInput): RolePlan {
       steps.push({ id: id('delete-role'), action: 'delete-role', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName }, after: deletes, scope });
     }
     const instanceRoleArn = identity.instanceRoleArn;
+    const left: LeftToOwner[] = [];
     if (observed.instanceRole?.grant && instanceRoleArn) {
       const policyName = instanceGrantName(identity.roleName);
-      steps.push({ id: id('delete-instance-grant'), action: 'delete-instance-role-grant', accountId: accountOfArn(instanceRoleArn), resource: `${instanceRoleArn}#${policyName}`, params: { role: nameOfArn(instanceRoleArn), policyName }, after: [], scope });
+      const resource = `${instanceRoleArn}#${policyName}`;
+      if (tagValue(observed.instanceRole.tags, GRANTABLE_TAG) === 'true') {
+        steps.push({ id: id('delete-instance-grant'), action: 'delete-instance-role-grant', accountId: accountOfArn(instanceRoleArn), resource, params: { role: nameOfArn(instanceRoleArn), policyName }, after: [], scope });
+      } else {
+        // the owner withdrew the opt-in: the provisioner may no longer change the instance role. The grant only
+        // lets it assume a role that is being deleted, so the removal goes on and says what is left
+        left.push({
+          accountId: accountOfArn(instanceRoleArn),
+          resource,
+          detail: `the instance role is no longer tagged ${GRANTABLE_TAG}=true, so the service may not change it; its inline policy ${policyName} (which only allowed assuming the deleted role ${identity.roleArn}) is left for its owner to delete: aws iam delete-role-policy --role-name ${nameOfArn(instanceRoleArn)} --policy-name ${policyName}`,
+        });
+      }
     }
     for (const arn of input.removableProviders ?? []) {
       steps.push({ id: id(`delete-oidc:${arn}`), action: 'delete-oidc-provider', accountId: identity.roleAccount, resource: arn, params: { arn }, after: role ? [id('delete-role')] : [], scope });
     }
-    return { steps, roleReady: [] };
+    return { steps, roleReady: [], ...(left.length ? { left } : {}) };
   }
 
   // providers the trust names that do not exist yet
@@ -227,6 +248,7 @@ export function planRole(input: RolePlanInput): RolePlan {
   if (desired.instanceGrant) {
     const ig = desired.instanceGrant;
     const instance = observed.instanceRole;
+    if (!instance) throw new ValidationError('the instance role does not exist', [{ path: 'workload.instanceRoleArn', message: `no role ${identity.instanceRoleArn}` }]);
     if (instance && tagValue(instance.tags, GRANTABLE_TAG) !== 'true') {
       throw new ConflictError(
         `the instance role ${instance.arn} is not tagged ${GRANTABLE_TAG}=true: the provisioner may add the assume grant only to instance roles their account owner opted in. Tag the role (aws iam tag-role --role-name ${ig.roleName} --tags Key=${GRANTABLE_TAG},Value=true) and retry`,

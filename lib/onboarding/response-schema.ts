@@ -137,6 +137,13 @@ export const deleteResponseSchema = z
     id: onboardingIdSchema,
     status: z.literal('deleted'),
     changes: z.array(changeSchema).meta({ description: 'What was removed: only what this service added.' }),
+    leftToOwner: z
+      .array(z.object({ accountId: z.string(), resource: z.string(), detail: z.string() }))
+      .optional()
+      .meta({
+        description:
+          'What this service added but may no longer remove, because its owner withdrew the opt-in (an EC2 instance role no longer tagged s3-onboarding-grantable=true): left in place for the owner, with the command that removes it.',
+      }),
   })
   .meta({ id: 'DeleteResult' });
 
