@@ -39,6 +39,7 @@ export interface AssociationState extends AssociationSummary {
   roleArn: string;
   targetRoleArn?: string;
   disableSessionTags: boolean;
+  tags: Record<string, string>;
 }
 
 /** The associations of a namespace (all pages), or undefined when the cluster does not exist. */
@@ -69,6 +70,7 @@ export async function describePodIdentityAssociation(eks: EKSClient, cluster: st
     roleArn: a.roleArn!,
     ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}),
     disableSessionTags: a.disableSessionTags === true,
+    tags: a.tags ?? {},
   };
 }
 
@@ -113,6 +115,8 @@ export interface AssociationInput {
   serviceAccount: string;
   roleArn: string;
   targetRoleArn?: string;
+  /** what marks the association as the service's own (ownership is by tag, never by the role it names) */
+  tags?: Record<string, string>;
 }
 
 /** Creates an association (session tags on: the roles' trusts pin them); answers its id. */
@@ -128,6 +132,7 @@ export async function createPodIdentityAssociation(eks: EKSClient, a: Associatio
           serviceAccount: a.serviceAccount,
           roleArn: a.roleArn,
           ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}),
+          ...(a.tags ? { tags: a.tags } : {}),
           disableSessionTags: false,
         }),
       ),

@@ -19,6 +19,8 @@ export interface ObservedAssociation {
   roleArn: string;
   targetRoleArn?: string;
   disableSessionTags: boolean;
+  /** the association's tags: the service's own carry its managed-by and identity tags */
+  tags: Record<string, string>;
 }
 
 export interface ObservedPodIdentity {
@@ -83,7 +85,7 @@ async function readCluster(
     .filter((a): a is eksApi.AssociationState => !!a)
     .map((a): [string, ObservedAssociation] => [
       bindingOf(cluster, a.namespace, a.serviceAccount),
-      { id: a.id, arn: a.arn, roleArn: a.roleArn, ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}), disableSessionTags: a.disableSessionTags },
+      { id: a.id, arn: a.arn, roleArn: a.roleArn, ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}), disableSessionTags: a.disableSessionTags, tags: a.tags },
     ]);
   return { associations, ...(autoMode ? {} : { agentMissing: { cluster, ...(agent ? { status: agent } : {}) } }) };
 }

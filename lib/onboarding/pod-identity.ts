@@ -20,7 +20,7 @@ import {
 } from '../policy/pod-identity';
 import type { PolicyDocument } from '../policy/types';
 import { roleTags, type GrantDesired, type GrantRef, type IdentityDesired } from './desired';
-import { bindingOf, clusterKey, describeBinding, type WorkloadIdentity } from './model';
+import { bindingOf, clusterKey, describeBinding, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from './model';
 import type { Observed } from './observe';
 import { podRoleIdentity, whoOf } from './pod-identity-reads';
 import { planRole } from './plan';
@@ -74,9 +74,20 @@ export const podIdentityAssociations = (identity: WorkloadIdentity): DesiredAsso
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** A role under the service's path with its name prefix: another identity's (stale) role, which may be re-pointed. */
-const isServiceRole = (config: Config, arn: string): boolean =>
-  new RegExp(`^arn:aws:iam::\\d{12}:role${escapeRegExp(config.workloadRolePath)}${escapeRegExp(config.roleNamePrefix)}[\\w+=,.@-]+$`).test(arn);
+/**
+ * An association the service created (its tags say so) that still names one of the service's roles (another
+ * identity's, now stale): the identity holding its binding now may re-point it. The tags decide ownership; an
+ * untagged association is never the service's, whatever role it names, and one someone re-pointed at a role
+ * outside the service's path is theirs now.
+ */
+const isServiceAssociation = (config: Config, a: { roleArn: string; tags: Record<string, string> }): boolean =>
+  a.tags[TAG_MANAGED_BY] === config.managedByTag &&
+  !!a.tags[TAG_IDENTITY] &&
+  new RegExp(`^arn:aws:iam::\\d{12}:role${escapeRegExp(config.workloadRolePath)}${escapeRegExp(config.roleNamePrefix)}[\\w+=,.@-]+$`).test(a.roleArn);
+
+/** Every role of an identity an association may name: its own, and the chaining role of each other cluster account. */
+export const identityRoleArns = (identity: WorkloadIdentity): string[] =>
+  identity.kind === 'pod-identity' ? [identity.roleArn, ...podRoleAccounts(whoOf(identity)).map((a) => roleArnIn(identity.roleArn, a))] : [identity.roleArn];
 
 /** A step of the chaining role: ids unique in the plan (the common planner names steps after the identity key), scope the identity's. */
 function relabel(s: Step, from: string, to: string): Step {
@@ -94,6 +105,8 @@ export interface PodIdentityPlanInput {
   roleSteps: readonly Step[];
   /** bindings another identity of the same plan takes over: their associations are re-pointed by it, not deleted */
   handOver?: readonly string[];
+  /** roles of the identity the store says these bindings move from: an association naming one is re-pointed */
+  adopt?: readonly string[];
 }
 
 export interface PodIdentityPlan {
@@ -152,10 +165,16 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
       continue;
     }
     if (!have) {
-      steps.push({ ...base, action: 'create-pod-identity-association', params: { ...ref, roleArn: want.roleArn, ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}) }, after: ready.get(want.roleArn) ?? [] });
+      const tags: [string, string][] = [
+        [TAG_MANAGED_BY, config.managedByTag],
+        [TAG_IDENTITY, k],
+      ];
+      steps.push({ ...base, action: 'create-pod-identity-association', params: { ...ref, roleArn: want.roleArn, ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}), tags }, after: ready.get(want.roleArn) ?? [] });
       continue;
     }
-    if (!ours.has(have.roleArn) && !isServiceRole(config, have.roleArn)) {
+    // ownership is by what the service tagged (or the roles of this identity and of the one the store says it
+    // moves from), never by a name pattern: an association someone else made is never taken over
+    if (!ours.has(have.roleArn) && !isServiceAssociation(config, have) && !input.adopt?.includes(have.roleArn)) {
       conflicts.push({
         kind: 'foreign-association',
         message: `${describeBinding(binding)} already has EKS Pod Identity association ${have.id} naming role ${have.roleArn}, which this service does not manage: it is never taken over (one association per service account). Delete it (aws eks delete-pod-identity-association --cluster-name ${want.cluster.name} --association-id ${have.id}) or onboard another service account, then retry`,
@@ -184,7 +203,14 @@ export async function runPodIdentityStep(sessions: ProvisionerSessions, s: PodId
   const p = s.params;
   switch (s.action) {
     case 'create-pod-identity-association':
-      await eksApi.createPodIdentityAssociation(eks, { cluster: p.clusterName, namespace: p.namespace, serviceAccount: p.serviceAccount, roleArn: s.params.roleArn, targetRoleArn: s.params.targetRoleArn });
+      await eksApi.createPodIdentityAssociation(eks, {
+        cluster: p.clusterName,
+        namespace: p.namespace,
+        serviceAccount: p.serviceAccount,
+        roleArn: s.params.roleArn,
+        targetRoleArn: s.params.targetRoleArn,
+        tags: Object.fromEntries(s.params.tags),
+      });
       return true;
     case 'update-pod-identity-association':
       // an empty target role removes one

@@ -24,7 +24,7 @@ import { describeBinding, grantPolicyName, type Change, type OnboardingInput, ty
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
 import { PolicyReservations } from './policy-writer';
-import { planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
+import { identityRoleArns, planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
 import { liveAfter, liveOf, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
 import type { LockSet } from '../store/store';
@@ -190,7 +190,9 @@ function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): P
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
   const grant = r.want;
   const steps = [...planRole({ config: deps.config, identity: r.identity, observed: ctx.observed, desired, grant }).steps];
-  steps.push(...podIdentitySteps({ config: deps.config, identity: r.identity, observed: ctx.observed, grants, roleSteps: steps }));
+  // the service accounts this grant moves from another identity of the service keep their associations: re-pointed
+  const adopt = ctx.moving ? identityRoleArns(ctx.moving.identity) : [];
+  steps.push(...podIdentitySteps({ config: deps.config, identity: r.identity, observed: ctx.observed, grants, roleSteps: steps, adopt }));
   if (ctx.moving) {
     const m = ctx.moving;
     const rest = m.record.grants.filter((g) => g.id !== r.id);

@@ -51,7 +51,7 @@ export type Step =
   | StepBase<'put-instance-role-grant', { role: string; policyName: string; document: PolicyDocument }>
   | StepBase<'delete-instance-role-grant', { role: string; policyName: string }>
   | StepBase<'put-bucket-policy-statements' | 'remove-bucket-policy-statements' | 'put-key-policy-statement' | 'remove-key-policy-statement', ResourceStatementParams>
-  | StepBase<'create-pod-identity-association', AssociationRef & { roleArn: string; targetRoleArn?: string }>
+  | StepBase<'create-pod-identity-association', AssociationRef & { roleArn: string; targetRoleArn?: string; tags: TagList }>
   | StepBase<'update-pod-identity-association', AssociationRef & { associationId: string; roleArn: string; targetRoleArn?: string }>
   | StepBase<'delete-pod-identity-association', AssociationRef & { associationId: string }>;
 

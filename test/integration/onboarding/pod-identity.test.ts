@@ -376,6 +376,21 @@ describe('EKS Pod Identity: preconditions, each a 409 naming the cause, before a
     expect(await writes(stack)).toEqual([]);
   });
 
+  it('an association someone else made whose role merely sits under the service’s path and name prefix: 409, never taken over', async () => {
+    // ownership is by what the service tagged, never by a name pattern (the look-alike was re-pointed, then deleted)
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] };
+    const lookalike = (await iam.send(new CreateRoleCommand({ RoleName: 's3ob-ffffffffffffffff', Path: '/s3-onboarding/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+    const existing = (await associate(demo, 'pbm-agent', lookalike)).association!;
+    await admin.clearCalls();
+    const res = await api.onboard(pbm());
+    expect(res.status).toBe(409);
+    expect(res.body.detail).toContain(existing.associationId);
+    expect(res.body.detail).toContain('which this service does not manage');
+    expect(await writes(stack)).toEqual([]);
+    expect((await associationOf(demo)).associationId).toBe(existing.associationId);
+  });
+
   it('a cluster that does not exist is a 400 naming it', async () => {
     const res = await api.onboard(pbm({ clusters: [{ name: 'nope', accountId: WORKLOADS, region: 'eu-west-1' }] }));
     expect(res.status).toBe(400);

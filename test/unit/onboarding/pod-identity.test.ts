@@ -60,7 +60,7 @@ function live(arn: string, trust: ObservedRole['trust'], inline: [string, Observ
 }
 const who = { roleArn: TARGET, roleAccount: BACKUPS, clusters: [demo], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] };
 const liveSource = () => live(SOURCE, podRoleTrust(who, WORKLOADS), [[CHAIN_POLICY_NAME, chainGrant(TARGET)]]);
-const association = (over: Partial<ObservedAssociation> = {}): ObservedAssociation => ({ id: 'a-1', arn: 'arn:aws:eks:…', roleArn: SOURCE, targetRoleArn: TARGET, disableSessionTags: false, ...over });
+const association = (over: Partial<ObservedAssociation> = {}): ObservedAssociation => ({ id: 'a-1', arn: 'arn:aws:eks:…', roleArn: SOURCE, targetRoleArn: TARGET, disableSessionTags: false, tags: {}, ...over });
 
 const mainSteps = (o: Observed, g = grants) => planRole({ config, identity: r.identity, observed: o, desired: g.length ? identityDesired(config, r.identity, g, []) : undefined, grant: g.length ? grantDesired(r.identity, r.grant) : undefined }).steps;
 const planned = (o: Observed, g = grants, handOver?: string[]) => planPodIdentity({ config, identity: r.identity, observed: o, grants: g, roleSteps: mainSteps(o, g), handOver });
@@ -75,7 +75,7 @@ describe('Function: planPodIdentity', () => {
       `${WORKLOADS} put-role-policy SOURCE#${CHAIN_POLICY_NAME} after [k@${WORKLOADS}:role]`,
       `${WORKLOADS} create-pod-identity-association arn:aws:eks:eu-west-1:${WORKLOADS}:cluster/demo#mongodb/pbm-agent after [k@${WORKLOADS}:role]`,
     ]);
-    expect(steps[2].params).toEqual({ clusterName: 'demo', region: 'eu-west-1', namespace: 'mongodb', serviceAccount: 'pbm-agent', roleArn: SOURCE, targetRoleArn: TARGET });
+    expect(steps[2].params).toEqual({ clusterName: 'demo', region: 'eu-west-1', namespace: 'mongodb', serviceAccount: 'pbm-agent', roleArn: SOURCE, targetRoleArn: TARGET, tags: [['managed-by', config.managedByTag], ['s3-onboarding/identity', k]] });
     // every step is the identity's (never recorded as the grant's own policy)
     expect(steps.every((s) => s.scope.kind === 'identity' && s.scope.key === k)).toBe(true);
   });
@@ -87,12 +87,19 @@ describe('Function: planPodIdentity', () => {
   it.each([
     ['its target removed', { targetRoleArn: undefined }],
     ['session tags disabled', { disableSessionTags: true }],
-    ['another identity’s (stale) role of the service', { roleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-ffffffffffffffff` }],
+    ['another identity’s (stale) role, in an association the service tagged as its own', { roleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-ffffffffffffffff`, tags: { 'managed-by': config.managedByTag, 's3-onboarding/identity': 'wi-ffffffffffffffff' } }],
   ])('re-points an association with %s', (_what, drift) => {
     const { steps } = planned(observed(pod({ podRoles: new Map([[WORKLOADS, liveSource()]]), associations: new Map([[BINDING, association(drift)]]) })));
     expect(steps.map((s) => [s.action, s.params])).toEqual([
       ['update-pod-identity-association', { clusterName: 'demo', region: 'eu-west-1', namespace: 'mongodb', serviceAccount: 'pbm-agent', associationId: 'a-1', roleArn: SOURCE, targetRoleArn: TARGET }],
     ]);
+  });
+
+  it('refuses an association someone else made whose role merely sits under the service’s path and name prefix (ownership is by tag, not by name)', () => {
+    const lookalike = association({ roleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-ffffffffffffffff`, tags: { team: 'x' } });
+    const { steps, conflicts } = planned(observed(pod({ podRoles: new Map([[WORKLOADS, liveSource()]]), associations: new Map([[BINDING, lookalike]]) })));
+    expect(steps).toEqual([]);
+    expect(conflicts).toEqual([{ kind: 'foreign-association', message: expect.stringContaining('which this service does not manage: it is never taken over') }]);
   });
 
   it('refuses (never takes over) an association naming a role the service does not manage, and a cluster without the agent', () => {
@@ -128,7 +135,7 @@ describe('Function: planPodIdentity', () => {
     const roleSteps = planRole({ config, identity: same.identity, observed: o, desired: identityDesired(config, same.identity, grants, []), grant: grantDesired(same.identity, same.grant) }).steps;
     const { steps } = planPodIdentity({ config, identity: same.identity, observed: o, grants, roleSteps });
     expect(steps.map((s) => [s.action, s.after])).toEqual([['create-pod-identity-association', [`${same.identity.key}:role`]]]);
-    expect(steps[0].params).toEqual({ clusterName: 'demo', region: 'eu-west-1', namespace: 'mongodb', serviceAccount: 'pbm-agent', roleArn: same.identity.roleArn });
+    expect(steps[0].params).toEqual({ clusterName: 'demo', region: 'eu-west-1', namespace: 'mongodb', serviceAccount: 'pbm-agent', roleArn: same.identity.roleArn, tags: [['managed-by', config.managedByTag], ['s3-onboarding/identity', same.identity.key]] });
     const irsa = resolveRequest(config, input({ workload: { type: 'eks', clusters: [demo], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] } }));
     expect(planPodIdentity({ config, identity: irsa.identity, observed: o, grants, roleSteps: [] })).toEqual({ steps: [], conflicts: [] });
   });
