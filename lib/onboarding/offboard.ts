@@ -8,6 +8,7 @@ import { grantPolicyName, type Change } from './model';
 import { observe } from './observe';
 import { planRole, planStatements, type LeftToOwner } from './plan';
 import { planPodIdentity } from './pod-identity';
+import { orderMakeBeforeBreak } from './make-before-break';
 import { liveAfter, writtenOf, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
 
@@ -97,7 +98,10 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
       const roleSteps = rolePlan.steps;
       left.push(...(rolePlan.left ?? []));
       // EKS Pod Identity: a removed identity's associations go, except those of an identity here that stays
-      const staying = keys.filter((k) => k !== key).flatMap((k) => (identities.get(k)?.grants.some((g) => g.id !== rec.id) ? identities.get(k)!.bindings : []));
+      // (only a Pod Identity identity re-points an association; an IRSA one never uses it)
+      const staying = keys
+        .filter((k) => k !== key)
+        .flatMap((k) => (identities.get(k)?.kind === 'pod-identity' && identities.get(k)!.grants.some((g) => g.id !== rec.id) ? identities.get(k)!.bindings : []));
       parts[i].push(...roleSteps, ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying }).steps);
       if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
       if (!rest.length) removed.push(key);
@@ -108,5 +112,5 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
     }),
   );
   // a provider is deleted only if, once the identities removed here stop using it, nothing else does
-  return { steps: parts.flat(), left, finish: { after: async () => void (await Promise.all(afters.map((f) => f()))), providers: providerDeletion(deps, removed) } };
+  return { steps: orderMakeBeforeBreak(parts.flat()), left, finish: { after: async () => void (await Promise.all(afters.map((f) => f()))), providers: providerDeletion(deps, removed) } };
 }

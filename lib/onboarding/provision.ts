@@ -24,6 +24,7 @@ import { describeBinding, grantPolicyName, type Change, type OnboardingInput, ty
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
 import { PolicyReservations } from './policy-writer';
+import { orderMakeBeforeBreak } from './make-before-break';
 import { identityRoleArns, planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
 import { liveAfter, liveOf, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
 import { changeOf, type Step } from './steps';
@@ -198,11 +199,13 @@ function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): P
     const rest = m.record.grants.filter((g) => g.id !== r.id);
     const restDesired = rest.length ? identityDesired(deps.config, m.identity, rest, m.record.providers.map((p) => p.issuerUrl)) : undefined;
     const away = planRole({ config: deps.config, identity: m.identity, observed: m.observed, desired: restDesired, removableProviders: m.removable }).steps;
-    // the service accounts this grant takes along keep their associations: the new identity re-points them
-    steps.push(...away, ...planPodIdentity({ config: deps.config, identity: m.identity, observed: m.observed, grants: rest, roleSteps: away, handOver: r.identity.bindings }).steps);
+    // the service accounts this grant takes along keep their associations when the new identity re-points them
+    // (Pod Identity to Pod Identity); moving to IRSA, the old associations go with the old identity
+    const handOver = r.identity.kind === 'pod-identity' ? r.identity.bindings : [];
+    steps.push(...away, ...planPodIdentity({ config: deps.config, identity: m.identity, observed: m.observed, grants: rest, roleSteps: away, handOver }).steps);
   }
   steps.push(...planStatements(r.id, ctx.observed, ctx.record ? writtenOf(ctx.record) : {}, grant));
-  return { desired, grant, grants, steps };
+  return { desired, grant, grants, steps: orderMakeBeforeBreak(steps) };
 }
 
 /** The answer to POST: the role, what changed (or would), the policies and the tool's snippets. */
@@ -386,12 +389,12 @@ async function undo(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext, writt
   });
   const desired = before.length ? identityDesired(deps.config, r.identity, before, ctx.observed.issuers) : undefined;
   const roleSteps = planRole({ config: deps.config, identity: r.identity, observed, desired, removableProviders: desired ? [] : createdProviders }).steps;
-  const steps = [
+  const steps = orderMakeBeforeBreak([
     ...roleSteps,
     // EKS Pod Identity: chaining roles and associations back to the identity's previous grants (none: gone)
     ...planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps,
     ...planStatements(r.id, observed, written, undefined),
-  ];
+  ]);
   const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: providerDeletion(deps, [r.identity.key]) }));
   return exec.failed.length === 0;
 }
