@@ -26,20 +26,26 @@ export const BREAK_ACTIONS: ReadonlySet<Action> = new Set<Action>([
 const NEUTRAL_ACTIONS: ReadonlySet<Action> = new Set<Action>(['tag-role', 'untag-role']);
 
 /**
- * The order of a transition, by rank: 0 makes what new access needs (roles, their trust, boundary and policies,
- * OIDC providers, new statements); 1 points the workload at it (an association created or re-pointed, a statement
- * swapped from the old principal to the new one in one write: atomic, so the old access holds until it runs);
- * 2 takes the old access away. Each step waits for every step of a lower rank; neutral steps (tags) for none.
+ * The order of a transition, by rank; each step waits for every step of a lower rank, neutral steps (tags) for
+ * none:
+ * 0. what new access needs: roles, their trust, boundary and policies, OIDC providers, new statements;
+ * 1. a new association (a pod keeps using IRSA while its service account is still annotated, so this adds a way
+ *    in and takes none away);
+ * 2. a statement swapped from the old principal to the new one, in one write (atomic: until it lands the old
+ *    principal has the bucket, after it the new one);
+ * 3. an association re-pointed to the new role (after the swap, so a failure leaves the new identity working);
+ * 4. removals of the old access.
  */
-export function rankOf(s: Step): 0 | 1 | 2 | undefined {
+export function rankOf(s: Step): 0 | 1 | 2 | 3 | 4 | undefined {
   if (NEUTRAL_ACTIONS.has(s.action)) return undefined;
-  if (BREAK_ACTIONS.has(s.action)) return 2;
-  if (s.action === 'create-pod-identity-association' || s.action === 'update-pod-identity-association') return 1;
-  if ((s.action === 'put-bucket-policy-statements' || s.action === 'put-key-policy-statement') && s.params.remove.length > 0) return 1;
+  if (BREAK_ACTIONS.has(s.action)) return 4;
+  if (s.action === 'update-pod-identity-association') return 3;
+  if ((s.action === 'put-bucket-policy-statements' || s.action === 'put-key-policy-statement') && s.params.remove.length > 0) return 2;
+  if (s.action === 'create-pod-identity-association') return 1;
   return 0;
 }
 
-export const isBreak = (s: Step): boolean => rankOf(s) === 2;
+export const isBreak = (s: Step): boolean => rankOf(s) === 4;
 
 /** Whether `to` waits (directly or not) on `from`, in the graph as it stands. */
 function waitsOn(after: Map<string, Set<string>>, to: string, from: string): boolean {
