@@ -59,7 +59,10 @@ function waitsOn(steps: readonly Step[], to: string, from: string): boolean {
   while (stack.length) {
     for (const d of byId.get(stack.pop()!)?.after ?? []) {
       if (d === from) return true;
-      if (!seen.has(d)) stack.push(d), seen.add(d);
+      if (!seen.has(d)) {
+        stack.push(d);
+        seen.add(d);
+      }
     }
   }
   return false;
