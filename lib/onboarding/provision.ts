@@ -388,11 +388,15 @@ async function undo(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext, writt
     keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
   });
   const desired = before.length ? identityDesired(deps.config, r.identity, before, ctx.observed.issuers) : undefined;
-  const roleSteps = planRole({ config: deps.config, identity: r.identity, observed, desired, removableProviders: desired ? [] : createdProviders }).steps;
+  const rolePlan = planRole({ config: deps.config, identity: r.identity, observed, desired, removableProviders: desired ? [] : createdProviders }).steps;
+  // an identity that stays keeps everything but this grant: undoing takes back this grant's policy and the role's
+  // tags, and repairs nothing (a 4xx leaves the identity as the request found it, drift included)
+  const ownPolicy = grantPolicyName(r.id);
+  const roleSteps = desired ? rolePlan.filter((s) => (s.action === 'delete-role-policy' && s.params.policyName === ownPolicy) || s.action === 'tag-role' || s.action === 'untag-role') : rolePlan;
   const steps = orderMakeBeforeBreak([
     ...roleSteps,
-    // EKS Pod Identity: chaining roles and associations back to the identity's previous grants (none: gone)
-    ...planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps,
+    // EKS Pod Identity: with the identity's last grant, its chaining roles and associations go too
+    ...(desired ? [] : planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps),
     ...planStatements(r.id, observed, written, undefined),
   ]);
   const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: providerDeletion(deps, [r.identity.key]) }));

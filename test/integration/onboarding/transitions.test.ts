@@ -1,7 +1,9 @@
+import { ListRolePoliciesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS } from '../../helpers/emulator';
+import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
 import { podIdentityCredentials } from '../../helpers/pod-identity';
 import { clients, podCredentials, useTestStack, writes, type TestStack } from '../../helpers/stack';
 
@@ -61,6 +63,9 @@ async function reaches(who: Identity, roleArn: string): Promise<boolean> {
   return (await ok(s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: key, Body: 'x' })))) && (await ok(s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: key }))));
 }
 
+const associations = async () =>
+  ((await clients(stack, rootCredentials(WORKLOADS)).eks.send(new ListPodIdentityAssociationsCommand({ clusterName: 'demo', namespace: 'mongodb' }))).associations ?? []).map((a) => a.serviceAccount);
+
 const denied = (service: string) => (service === 'eks' ? 'AccessDeniedException' : 'AccessDenied');
 
 describe.each(MODES)('Make before break, %s mode', (mode) => {
@@ -99,6 +104,29 @@ describe.each(MODES)('Make before break, %s mode', (mode) => {
       expect([200, 201]).toContain(retry.status);
       expect({ op, reaches: await reaches(to, newRole) }).toEqual({ op, reaches: true });
       expect({ op, verify: (await api.send('POST', `/v1/onboardings/${retry.body.id}/verify`)).body.ok }).toEqual({ op, verify: true });
+      // an IRSA identity leaves no association behind (moving from Pod Identity left it, naming the deleted role)
+      if (to.kind === 'irsa') expect({ op, associations: await associations() }).toEqual({ op, associations: [] });
     }
   }, 240_000);
+});
+
+describe('A new grant refused after it wrote, on an identity with drift', () => {
+  it('is taken back, and nothing else changes: the repairs the plan would have made (a policy added by hand) are neither made nor left', async () => {
+    const a = await api.onboard(request({ kind: 'irsa', serviceAccounts: ['pbm-agent'] }, 'bucket-policy'));
+    expect(a.status).toBe(201);
+    const role = a.body.roleArn.split('/').pop();
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    const byHand = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::elsewhere/*' }] });
+    await iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: 'added-by-hand', PolicyDocument: byHand }));
+    const policies = async () => ((await iam.send(new ListRolePoliciesCommand({ RoleName: role }))).PolicyNames ?? []).sort();
+    const before = await policies();
+
+    await admin.fault({ service: 's3', operation: 'PutBucketPolicy', errorCode: 'AccessDenied', httpStatus: 403, count: 1000 });
+    const b = await api.onboard({ ...request({ kind: 'irsa', serviceAccounts: ['pbm-agent'] }, 'bucket-policy'), bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'other/' } });
+    await admin.clearFaults();
+    expect(b.status).toBe(403);
+    // the new grant's policy was written and taken back; the policy added by hand is still there (it was deleted)
+    expect(await policies()).toEqual(before);
+    expect(before).toContain('added-by-hand');
+  });
 });
