@@ -12,7 +12,7 @@ export const handler = httpHandler(async (event, context) => {
   const caller = callerOf(event);
   const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}#${caller.principal}`, idempotencyKey(event), { id, dryRun }, async () => ({
     statusCode: 200,
-    body: await offboard(deps, id, caller, { dryRun }),
+    body: await offboard(deps, id, caller, { dryRun, deadline: Date.now() + context.getRemainingTimeInMillis() }),
   }), context);
   return json(out.statusCode, out.body);
 });

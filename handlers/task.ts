@@ -43,6 +43,8 @@ function taskError(err: unknown): Error {
   return e;
 }
 
+const deadlineOf = (context?: Context): number | undefined => (context?.getRemainingTimeInMillis ? Date.now() + context.getRemainingTimeInMillis() : undefined);
+
 async function run(event: unknown, context?: Context): Promise<unknown> {
   const parsed = taskSchema.safeParse(event);
   if (!parsed.success) {
@@ -54,11 +56,11 @@ async function run(event: unknown, context?: Context): Promise<unknown> {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
       const caller = { principal: TASK_CALLER() };
-      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller), context);
+      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller, { deadline: deadlineOf(context) }), context);
       return out.body;
     }
     case 'offboard':
-      return offboard(deps, task.id, { principal: TASK_CALLER() });
+      return offboard(deps, task.id, { principal: TASK_CALLER() }, { deadline: deadlineOf(context) });
     case 'verify':
       return verify(deps, task.id, { principal: TASK_CALLER() });
     case 'get':

@@ -15,6 +15,8 @@ export interface Config {
   /** leases: an identity's lock (longer than the function's timeout), and a resource policy's group-commit leader */
   lockLeaseMs: number;
   policyLeaseMs: number;
+  /** no step starts when the function has less time left than this: what one AWS write may take, retries included */
+  stepBudgetMs: number;
 }
 
 /** A whole number of ms/s from the environment; anything else stops the cold start (a NaN lease would break every lock). */
@@ -41,6 +43,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     credentialRefreshMarginSeconds: positiveInt(env, 'CREDENTIAL_REFRESH_MARGIN_SECONDS', 300),
     lockLeaseMs: positiveInt(env, 'LOCK_LEASE_MS', 30_000),
     policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),
+    stepBudgetMs: positiveInt(env, 'STEP_TIME_BUDGET_MS', 5_000),
   };
 }
 

@@ -85,3 +85,10 @@ export class PartiallyAppliedError extends TransientError {
     return true;
   }
 }
+
+/** The function's time ran out before the request finished (or before a step could start safely): retry it. */
+export class DeadlineError extends TransientError {
+  override get expose(): boolean {
+    return true;
+  }
+}

@@ -18,13 +18,16 @@ interface RouteDef {
   routeKey: string;
   handlerPath: string;
   functionName: string;
+  /** the function's timeout (serverless.yml: the function's, else the provider's) */
+  timeoutMs: number;
 }
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export function routesFromServerless(repoRoot: string): RouteDef[] {
   const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as {
-    functions: Record<string, { handler: string; events?: { httpApi?: { method: string; path: string } }[] }>;
+    provider?: { timeout?: number };
+    functions: Record<string, { handler: string; timeout?: number; events?: { httpApi?: { method: string; path: string } }[] }>;
   };
   const routes: RouteDef[] = [];
   for (const [functionName, fn] of Object.entries(sls.functions)) {
@@ -37,7 +40,7 @@ export function routesFromServerless(repoRoot: string): RouteDef[] {
           return '([^/]+)';
         })}$`,
       );
-      routes.push({ method: ev.httpApi.method.toUpperCase(), pattern, params, routeKey: `${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`, handlerPath: fn.handler, functionName });
+      routes.push({ method: ev.httpApi.method.toUpperCase(), pattern, params, routeKey: `${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`, handlerPath: fn.handler, functionName, timeoutMs: (fn.timeout ?? sls.provider?.timeout ?? 6) * 1000 });
     }
   }
   return routes;
@@ -126,7 +129,9 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
         body: body.length ? body : undefined,
         isBase64Encoded: false,
       };
-      const deadline = Date.now() + 29_000;
+      // the Lambda context's remaining time, from the function's timeout (LOCAL_FUNCTION_TIMEOUT_MS overrides it, to
+      // try what a request does near its deadline); the local API does not stop a handler that overruns it
+      const deadline = Date.now() + (Number(process.env.LOCAL_FUNCTION_TIMEOUT_MS) || route.timeoutMs);
       const context = {
         awsRequestId: requestId,
         functionName: `s3-onboarding-local-${route.functionName}`,

@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { DeadlineError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import { logger } from '../log';
 import { problemFromError } from './problem';
 
@@ -29,7 +29,11 @@ const bodyLimit = (): middy.MiddlewareObj<HttpEvent> => ({
 
 /** middy's body parser raises 415 both for a wrong content type and for unparsable JSON; tell them apart. */
 function fromMiddyError(err: unknown): unknown {
-  const e = err as { statusCode?: number; message?: string; cause?: { package?: string } };
+  const e = err as { name?: string; statusCode?: number; message?: string; cause?: { package?: string } };
+  // middy answers for a handler about to reach the function's timeout: what it had started may still land
+  if (e?.name === 'TimeoutError' && e.cause?.package === '@middy/core') {
+    return new DeadlineError('the request ran out of time before it finished, and may have been applied in part: retry the same request to finish it (a retry converges), or DELETE the onboarding');
+  }
   if (e?.cause?.package !== '@middy/http-json-body-parser') return err;
   if (e.message === 'Unsupported Media Type') return new UnsupportedMediaTypeError('the request body must be application/json');
   return new ValidationError('the request body is not valid JSON', [{ path: '', message: 'must be a JSON object' }]);

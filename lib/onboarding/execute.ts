@@ -1,3 +1,4 @@
+import { DeadlineError } from '../errors';
 import type { Step } from './steps';
 
 /**
@@ -15,6 +16,20 @@ export interface Execution {
 }
 
 export type StepRunner = (step: Step) => Promise<boolean>;
+
+/**
+ * A runner that starts no step the function's remaining time cannot cover (`deadline`: when the function is
+ * stopped, ms since the epoch; `budgetMs`: what one step may take). The executor then starts nothing more, and the
+ * request answers a 503 saying what was done and to retry (or DELETE), instead of being cut off after writing.
+ */
+export function beforeDeadline(run: StepRunner, deadline: number | undefined, budgetMs: number): StepRunner {
+  if (deadline === undefined) return run;
+  return (step) => {
+    const left = deadline - Date.now();
+    if (left < budgetMs) return Promise.reject(new DeadlineError(`the function had ${Math.max(0, left)} ms left, too little to start ${step.action} on ${step.resource} safely; retry the request`));
+    return run(step);
+  };
+}
 
 /** `waiting`: how many steps have not started yet (0: every step left is running, or none is) */
 export type OnStepDone = (step: Step, wrote: boolean, waiting: number) => void;

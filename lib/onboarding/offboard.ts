@@ -3,7 +3,7 @@ import { stepRunner } from './apply';
 import { visibleTo } from './reads';
 import { callerSafe, forgetIdentity, identityLock, providerDeletion, providerLock, recordAfterWrites, type ProviderDeletion, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
 import { identityDesired } from './desired';
-import { execute } from './execute';
+import { beforeDeadline, execute } from './execute';
 import { grantPolicyName, type Change } from './model';
 import { observe } from './observe';
 import { planRole, planStatements, type LeftToOwner } from './plan';
@@ -27,7 +27,7 @@ export interface OffboardResult {
   leftToOwner?: LeftToOwner[];
 }
 
-export async function offboard(deps: ServiceDeps, id: string, caller: Caller, opts: { dryRun?: boolean } = {}): Promise<OffboardResult> {
+export async function offboard(deps: ServiceDeps, id: string, caller: Caller, opts: { dryRun?: boolean; deadline?: number } = {}): Promise<OffboardResult> {
   const first = await deps.store.getRecord(id);
   // only a caller who may onboard it may remove it, or learn that it exists
   if (!first || !visibleTo(deps, caller, first)) throw new NotFoundError(`no onboarding ${id}`);
@@ -48,7 +48,7 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
     let current = await deps.store.saveRecord({ ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } }, rec.version, rec);
     let live = current.live;
     const done: Change[] = [];
-    const exec = await execute(steps, stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }), (step) => {
+    const exec = await execute(steps, beforeDeadline(stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }), opts.deadline, deps.config.stepBudgetMs), (step) => {
       live = liveAfter(live, step, id);
       done.push(changeOf(step));
     });

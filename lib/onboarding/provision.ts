@@ -19,7 +19,7 @@ import {
   type ServiceDeps,
 } from './context';
 import { identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type ProviderRef, type Resolved } from './desired';
-import { execute } from './execute';
+import { beforeDeadline, execute } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
@@ -403,7 +403,12 @@ async function undo(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext, writt
   return exec.failed.length === 0;
 }
 
-export async function provision(deps: ServiceDeps, input: OnboardingInput, caller: Caller): Promise<HttpResult> {
+/** `deadline`: when the function will be stopped (ms since the epoch); no step starts that it cannot cover. */
+export interface RequestOptions {
+  deadline?: number;
+}
+
+export async function provision(deps: ServiceDeps, input: OnboardingInput, caller: Caller, opts: RequestOptions = {}): Promise<HttpResult> {
   enforceGuardrails(deps, caller, input);
   const r = resolveRequest(deps.config, input);
   checkTargetAccounts(deps.config, [r.identity.roleAccount, r.grant.bucketAccount, ...r.identity.clusters.map((c) => c.accountId)]);
@@ -445,7 +450,7 @@ export async function provision(deps: ServiceDeps, input: OnboardingInput, calle
     // once planned, each statement is one write (policy leases are only ever taken after the identity locks)
     if (uncontended && likelyWrites(current, input)) for (const t of wantedTargets(r.want)) reservations.reserve(policyTarget(deps.sessions, t));
     const hint = { record: current, identityRecord: hintIdentity };
-    return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint), reservations, locks });
+    return await provisionLocked(deps, r, input, caller, { hint, locked, observed: uncontended ? early : readAws(deps, r, hint), reservations, locks, deadline: opts.deadline });
   } finally {
     // a refusal before the reads came back answers once they have: nothing of this request runs after its answer
     // (nor holds a lock it was still taking when the store failed)
@@ -463,7 +468,7 @@ async function provisionLocked(
   r: Resolved,
   input: OnboardingInput,
   caller: Caller,
-  { hint, locked, observed, reservations, locks }: { hint: Hint; locked: string[]; observed: Promise<Observed>; reservations: PolicyReservations; locks: LockSet },
+  { hint, locked, observed, reservations, locks, deadline }: { hint: Hint; locked: string[]; observed: Promise<Observed>; reservations: PolicyReservations; locks: LockSet; deadline?: number },
 ): Promise<HttpResult> {
   // the store, AWS and (when this request will likely write) the intent, side by side: record-keeping stays off
   // the critical path of AWS calls
@@ -509,7 +514,11 @@ async function provisionLocked(
   const registering = new Promise<void>((resolve) => setImmediate(resolve)).then(() => registerProviders(deps, r, intent, plan)).catch((error: unknown) => {
     registration = { failed: true, error };
   });
-  const runStep = stepRunner({ sessions: deps.sessions, writer: reservations.writer(deps.writer), providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined });
+  const runStep = beforeDeadline(
+    stepRunner({ sessions: deps.sessions, writer: reservations.writer(deps.writer), providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined }),
+    deadline,
+    deps.config.stepBudgetMs,
+  );
   let rec = intent.record;
   let live = rec.live;
   const done: Change[] = [];
