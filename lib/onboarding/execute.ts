@@ -1,4 +1,4 @@
-import { DeadlineError } from '../errors';
+import { DeadlineError, TransientError } from '../errors';
 import type { Step } from './steps';
 
 /**
@@ -22,6 +22,18 @@ export type StepRunner = (step: Step) => Promise<boolean>;
  * stopped, ms since the epoch; `budgetMs`: what one step may take). The executor then starts nothing more, and the
  * request answers a 503 saying what was done and to retry (or DELETE), instead of being cut off after writing.
  */
+/**
+ * A runner whose every step is fenced: it starts only while the request still holds its locks (`fence`, renewing
+ * one held for over half its lease). A holder that stalled past its lease, and lost a lock to another request
+ * meanwhile, stops instead of writing over what that request did; the answer is a 503 to retry.
+ */
+export function fenced(run: StepRunner, fence: () => Promise<boolean>): StepRunner {
+  return async (step) => {
+    if (!(await fence())) throw new TransientError(`this request held its lock for longer than its lease and another request took it: it stopped before ${step.action} on ${step.resource}; retry`);
+    return run(step);
+  };
+}
+
 export function beforeDeadline(run: StepRunner, deadline: number | undefined, budgetMs: number): StepRunner {
   if (deadline === undefined) return run;
   return (step) => {

@@ -3,7 +3,7 @@ import { stepRunner } from './apply';
 import { visibleTo } from './reads';
 import { callerSafe, forgetIdentity, identityLock, providerDeletion, providerLock, recordAfterWrites, type ProviderDeletion, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
 import { identityDesired } from './desired';
-import { beforeDeadline, execute } from './execute';
+import { beforeDeadline, execute, fenced } from './execute';
 import { grantPolicyName, type Change } from './model';
 import { observe } from './observe';
 import { planRole, planStatements, type LeftToOwner } from './plan';
@@ -38,7 +38,7 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
   for (const idRec of (await deps.store.getIdentities(keys)).values()) {
     if (idRec.grants.every((g) => g.id === id)) locks.push(...idRec.providers.map((p) => providerLock(p.arn)));
   }
-  return deps.store.withLocks(locks, async () => {
+  return deps.store.withLocks(locks, async (held) => {
     const rec = await deps.store.getRecord(id);
     if (!rec || rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
     const { steps, finish, left } = await planOffboard(deps, rec);
@@ -48,7 +48,8 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
     let current = await deps.store.saveRecord({ ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } }, rec.version, rec);
     let live = current.live;
     const done: Change[] = [];
-    const exec = await execute(steps, beforeDeadline(stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }), opts.deadline, deps.config.stepBudgetMs), (step) => {
+    const runner = fenced(stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }), () => held.fence());
+    const exec = await execute(steps, beforeDeadline(runner, opts.deadline, deps.config.stepBudgetMs), (step) => {
       live = liveAfter(live, step, id);
       done.push(changeOf(step));
     });

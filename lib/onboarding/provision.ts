@@ -19,7 +19,7 @@ import {
   type ServiceDeps,
 } from './context';
 import { identityDesired, resolveRequest, type GrantDesired, type GrantRef, type IdentityDesired, type ProviderRef, type Resolved } from './desired';
-import { beforeDeadline, execute } from './execute';
+import { beforeDeadline, execute, fenced } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
@@ -515,7 +515,10 @@ async function provisionLocked(
     registration = { failed: true, error };
   });
   const runStep = beforeDeadline(
-    stepRunner({ sessions: deps.sessions, writer: reservations.writer(deps.writer), providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined }),
+    fenced(
+      stepRunner({ sessions: deps.sessions, writer: reservations.writer(deps.writer), providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined }),
+      () => locks.fence(),
+    ),
     deadline,
     deps.config.stepBudgetMs,
   );
