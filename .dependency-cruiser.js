@@ -34,6 +34,13 @@ module.exports = {
       to: { path: '^lib/(aws|store|onboarding|runtime|http)/|^handlers/|^@aws-sdk/|^node:(fs|net|http)' },
     },
     {
+      name: 'planner-is-pure',
+      severity: 'error',
+      comment: 'desired state, the planner and the make-before-break order are pure: what is live comes in as data, steps go out as data',
+      from: { path: '^lib/onboarding/(plan|desired|model|steps|make-before-break)\\.ts$' },
+      to: { path: '^lib/(aws|store|runtime|http)/|^@aws-sdk/|^node:(fs|net|http)|^lib/onboarding/(?!(plan|desired|model|steps|make-before-break)\\.ts$)', reachable: true },
+    },
+    {
       name: 'adapters-know-no-domain',
       severity: 'error',
       comment: 'lib/aws turns SDK calls and errors into domain terms; it never decides',

@@ -144,5 +144,9 @@ export const onboardingIdOfPolicy = (name: string): string | undefined => {
 /** EC2: the instance role's grant to assume the identity's role (one per identity). */
 export const instanceGrantName = (roleName: string): string => `s3-onboarding-assume-${roleName}`;
 
+/** The name of a resource policy (a bucket's or a key's): its entry in what was observed, its lease, its queue. */
+export const bucketTargetKey = (accountId: string, bucket: string): string => `bucket:${accountId}/${bucket}`;
+export const keyTargetKey = (keyArn: string): string => `key:${keyArn}`;
+
 export const TAG_MANAGED_BY = 'managed-by';
 export const TAG_IDENTITY = 's3-onboarding/identity';

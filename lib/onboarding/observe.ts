@@ -53,8 +53,9 @@ export interface Observed {
   podIdentity?: ObservedPodIdentity;
 }
 
-export const bucketTargetKey = (accountId: string, bucket: string): string => `bucket:${accountId}/${bucket}`;
-export const keyTargetKey = (keyArn: string): string => `key:${keyArn}`;
+import { bucketTargetKey, keyTargetKey } from './model';
+
+export { bucketTargetKey, keyTargetKey };
 
 export interface ObserveRequest {
   identity: WorkloadIdentity;

@@ -5,9 +5,9 @@ import { editStatements, renderRawPolicy } from '../policy/resource-policy';
 import { policySize as textSize } from '../iam-policy/grammar';
 import type { PolicyDocument } from '../policy/types';
 import { tagValue, type GrantDesired, type IdentityDesired, type KeyStatements, type BucketStatements } from './desired';
-import { bucketTargetKey, keyTargetKey, type Observed } from './observe';
+import type { Observed } from './observe';
 import { accountOfArn, nameOfArn } from '../arn';
-import { instanceGrantName, onboardingIdOfPolicy, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from './model';
+import { bucketTargetKey, instanceGrantName, keyTargetKey, onboardingIdOfPolicy, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from './model';
 import type { ResourceStatementParams, Step } from './steps';
 
 /**
