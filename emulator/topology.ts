@@ -57,6 +57,18 @@ export const topologySchema = z.strictObject({
       }),
     )
     .default([]),
+  /** Extension: access points that already exist (someone else's: the service must never touch them). */
+  accessPoints: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$/, 'must be an access point name (3-50 lower-case letters, digits and hyphens)'),
+        bucket: z.string(),
+        accountId,
+        region: z.string(),
+        policy: policy.optional(),
+      }),
+    )
+    .default([]),
   /** Extension: per-account settings the real accounts would have. */
   accountSettings: z
     .record(
@@ -79,6 +91,12 @@ export function parseTopology(input: unknown): Topology {
   }
   for (const b of t.buckets) {
     if (!t.accounts.includes(b.accountId)) throw new Error(`bucket ${b.name}: account ${b.accountId} is not in accounts`);
+  }
+  for (const a of t.accessPoints) {
+    if (!t.accounts.includes(a.accountId)) throw new Error(`access point ${a.name}: account ${a.accountId} is not in accounts`);
+    const b = t.buckets.find((x) => x.name === a.bucket);
+    if (!b) throw new Error(`access point ${a.name}: bucket ${a.bucket} is not in buckets`);
+    if (b.region !== a.region) throw new Error(`access point ${a.name}: must be in its bucket's region ${b.region}`);
   }
   if (!t.accounts.includes(t.platformAccountId)) throw new Error('platformAccountId must be in accounts');
   return t;
