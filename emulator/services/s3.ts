@@ -66,6 +66,7 @@ export function s3Operation(req: EmulatorRequest): string {
 interface Upload {
   key: string;
   kmsKeyArn?: string;
+  kmsContextArn?: string;
   parts: Map<number, { body: Buffer; etag: string }>;
 }
 
@@ -271,6 +272,18 @@ export function decodeBody(req: EmulatorRequest): Buffer {
   return Buffer.concat(out);
 }
 
+/**
+ * SSE-KMS: S3 calls KMS for the caller with encryption context `aws:s3:arn` — the object's ARN, or the bucket's
+ * when an S3 Bucket Key is used (the emulator's KMS-default buckets have Bucket Keys on, as GetBucketEncryption
+ * answers; a request may turn it off with `x-amz-server-side-encryption-bucket-key-enabled: false`).
+ */
+function sseContextArn(req: EmulatorRequest, bucket: Bucket, key: string): string {
+  const bucketKey = !!bucket.kmsKeyArn && String(req.headers['x-amz-server-side-encryption-bucket-key-enabled'] ?? '').toLowerCase() !== 'false';
+  return bucketKey ? `arn:aws:s3:::${bucket.name}` : objectArn(bucket, key);
+}
+
+const viaS3 = (bucket: Bucket, contextArn: string) => ({ viaS3Region: bucket.region, encryptionContext: { 'aws:s3:arn': contextArn } });
+
 function objectArn(bucket: Bucket, key: string): string {
   return `arn:aws:s3:::${bucket.name}/${key}`;
 }
@@ -404,17 +417,19 @@ function handle(ctx: CallContext): ServiceResponse {
       const keyArn =
         (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ??
         (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
-      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      const kmsContextArn = keyArn ? sseContextArn(req, bucket, key!) : undefined;
+      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       const checksumCrc32 = namedCrc32(req, body);
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, ownerAccountId: bucket.accountId, checksumCrc32 });
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, kmsContextArn, ownerAccountId: bucket.accountId, checksumCrc32 });
       return {
         status: 200,
         headers: {
           etag: `"${etag}"`,
           ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}),
           ...(keyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {}),
+          ...(kmsContextArn && !kmsContextArn.includes('/') ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
         },
       };
     }
@@ -431,7 +446,7 @@ function handle(ctx: CallContext): ServiceResponse {
         }
         throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       }
-      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', { viaS3Region: bucket.region });
+      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', viaS3(bucket, o.kmsContextArn ?? objectArn(bucket, key!)));
       // one byte range, as S3 serves it (ranged downloads: the AWS CLI above 8 MiB, Mountpoint, rclone)
       const range = byteRange(req.headers.range, o.body.length);
       const body = range ? o.body.subarray(range.first, range.last + 1) : o.body;
@@ -459,9 +474,10 @@ function handle(ctx: CallContext): ServiceResponse {
       const sse = req.headers['x-amz-server-side-encryption'];
       const requested = (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ?? (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
       const kmsKeyArn = requested ? findKey(world, requested).arn : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      const kmsContextArn = kmsKeyArn ? sseContextArn(req, bucket, key!) : undefined;
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const uploadId = randomBytes(24).toString('base64url');
-      bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, parts: new Map() });
+      bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, kmsContextArn, parts: new Map() });
       return xmlResponse('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key!, UploadId: uploadId });
     }
     case 'UploadPart': {
@@ -471,7 +487,7 @@ function handle(ctx: CallContext): ServiceResponse {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
         throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400);
       }
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, upload.kmsContextArn!));
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       upload.parts.set(partNumber, { body, etag });
@@ -482,7 +498,7 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const uploadId = req.query.get('uploadId');
       const upload = uploadOf(bucket, key!, uploadId);
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', { viaS3Region: bucket.region });
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', viaS3(bucket, upload.kmsContextArn!));
       const numbers = elements(decodeBody(req).toString('utf8'), 'PartNumber').map(Number);
       if (numbers.length === 0) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
       if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
@@ -494,7 +510,7 @@ function handle(ctx: CallContext): ServiceResponse {
       }
       const body = Buffer.concat(parts.map((p) => p!.body));
       const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p!.etag, 'hex')))).digest('hex')}-${parts.length}`;
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, ownerAccountId: bucket.accountId });
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, kmsContextArn: upload.kmsContextArn, ownerAccountId: bucket.accountId });
       bucketUploads(bucket).delete(uploadId!);
       return xmlResponse('CompleteMultipartUploadResult', { Location: `/${bucket.name}/${key!}`, Bucket: bucket.name, Key: key!, ETag: `"${etag}"` });
     }
@@ -532,12 +548,13 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, { bucket: from, ap: fromAp }, 's3:GetObject', objectArn(from, fromKey));
       const o = from.objects.get(fromKey);
       if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
-      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', { viaS3Region: from.region });
+      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', viaS3(from, o.kmsContextArn ?? objectArn(from, fromKey)));
       authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const kmsKeyArn = bucket.kmsKeyArn ? findKey(world, bucket.kmsKeyArn).arn : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      const kmsContextArn = kmsKeyArn ? sseContextArn(req, bucket, key!) : undefined;
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const lastModified = new Date(ctx.now);
-      bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, ownerAccountId: bucket.accountId });
+      bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, kmsContextArn, ownerAccountId: bucket.accountId });
       return xmlResponse('CopyObjectResult', { ETag: `"${o.etag}"`, LastModified: lastModified });
     }
     default:
