@@ -11,6 +11,7 @@ import {
   type GrantOperation,
 } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateRoleCommand, DeleteRoleCommand, DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateAccessPointCommand, PutAccessPointPolicyCommand } from '@aws-sdk/client-s3-control';
 import type { Emulator } from '../../../emulator/server';
 import { BACKUPS, WORKLOADS, clientsFor, demoTopology, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
@@ -154,6 +155,15 @@ describe('Emulator: KMS grants', () => {
     expect((await failure(dataKey(grantee, undefined, 'alias/backups'))).name).toBe('NotFoundException');
     // the grant names the grantee, not its account's other roles
     expect((await failure(dataKey(await as(BYSTANDER)))).name).toBe('AccessDeniedException');
+  });
+
+  it('binds a grant to the role it named: a role deleted and made again under the same name is not the grantee', async () => {
+    await grant(backups, { Operations: ['GenerateDataKey'] });
+    await dataKey(await as(GRANTEE));
+    await workloads.iam.send(new DeleteRolePolicyCommand({ RoleName: 'grantee', PolicyName: 's3' }));
+    await workloads.iam.send(new DeleteRoleCommand({ RoleName: 'grantee' }));
+    await workloads.iam.send(new CreateRoleCommand({ RoleName: 'grantee', AssumeRolePolicyDocument: JSON.stringify(ec2Trust) }));
+    expect((await failure(dataKey(await as(GRANTEE)))).name).toBe('AccessDeniedException');
   });
 
   it("applies EncryptionContextSubset and EncryptionContextEquals to the call's encryption context", async () => {
