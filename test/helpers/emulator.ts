@@ -67,14 +67,13 @@ export function s3ControlFor(emu: Emulator, credentials: AwsCredentialIdentity, 
  * resolve to loopback (as RFC 6761 reserves them; this machine's resolver does not do it by itself).
  */
 export function s3ForAccessPointArns(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1'): S3Client {
+  return new S3Client({ endpoint: `http://localhost:${emu.port}`, credentials, region, maxAttempts: 1, requestHandler: localhostNamesHandler() });
+}
+
+/** An HTTP handler that resolves every name under `localhost` to loopback. */
+export function localhostNamesHandler(): NodeHttpHandler {
   const lookup = (host: string, opts: LookupOptions, cb: (...args: never[]) => void) => dnsLookup(host.endsWith('.localhost') ? 'localhost' : host, opts, cb as never);
-  return new S3Client({
-    endpoint: `http://localhost:${emu.port}`,
-    credentials,
-    region,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ lookup } as ConstructorParameters<typeof Agent>[0]) }),
-  });
+  return new NodeHttpHandler({ httpAgent: new Agent({ lookup } as ConstructorParameters<typeof Agent>[0]) });
 }
 
 /** Real SDK v3 clients pointed at the emulator, with no retries so that injected faults surface at once. */

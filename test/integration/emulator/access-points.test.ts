@@ -6,11 +6,11 @@ import {
   GetAccessPointPolicyCommand,
   ListAccessPointsCommand,
   PutAccessPointPolicyCommand,
-  type S3ControlClient,
+  S3ControlClient,
 } from '@aws-sdk/client-s3-control';
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, DeleteBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, WORKLOADS, clientsFor, demoTopology, type emulatorAdmin, failure, rootCredentials, s3ControlFor, s3ForAccessPointArns, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, WORKLOADS, clientsFor, demoTopology, type emulatorAdmin, failure, localhostNamesHandler, rootCredentials, s3ControlFor, s3ForAccessPointArns, useTestEmulator, type Clients } from '../../helpers/emulator';
 
 const REGION = 'eu-west-1';
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
@@ -261,6 +261,12 @@ describe('Emulator: S3 Control access points', () => {
     await admin.reset();
     const names = (await backups.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList!.map((a) => a.Name);
     expect(names).toEqual(['foreign-team']);
+  });
+
+  it('serves S3 Control whatever the host: the SDK without an endpoint override reaches <account>.localhost', async () => {
+    await create(backups.s3control, 'team-a');
+    const plain = new S3ControlClient({ endpoint: `http://localhost:${emu.port}`, region: REGION, credentials: rootCredentials(BACKUPS), maxAttempts: 1, requestHandler: localhostNamesHandler() });
+    expect((await plain.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'team-a' }))).AccessPointArn).toBe(apArn('team-a'));
   });
 
   it('answers S3 Control errors in their XML shape with a request id, and logs calls as service s3control', async () => {
