@@ -12,6 +12,7 @@ import base64
 import datetime
 import json
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import botocore.session
 from botocore.config import Config
@@ -41,6 +42,17 @@ def client_for(call):
                 request.headers[k] = v
 
         c.meta.events.register("before-sign", add_headers)
+        if call["service"] == "s3control":
+            # botocore's endpoint rules put the account id in front of a custom endpoint's host, as SDK v3's do:
+            # the request goes to the endpoint itself (the account travels in x-amz-account-id)
+            endpoint = urlsplit(call["endpoint"]).netloc
+
+            def to_endpoint(request, **_):
+                u = urlsplit(request.url)
+                if u.netloc != endpoint:
+                    request.url = urlunsplit(u._replace(netloc=endpoint))
+
+            c.meta.events.register("before-sign", to_endpoint)
         clients[key] = c
     return clients[key]
 

@@ -38,6 +38,7 @@ const SDK: Record<string, { pkg: Record<string, unknown>; client: string }> = {
   s3: { pkg: require('@aws-sdk/client-s3'), client: 'S3Client' },
   eks: { pkg: require('@aws-sdk/client-eks'), client: 'EKSClient' },
   kms: { pkg: require('@aws-sdk/client-kms'), client: 'KMSClient' },
+  s3control: { pkg: require('@aws-sdk/client-s3-control'), client: 'S3ControlClient' },
   dynamodb: { pkg: require('@aws-sdk/client-dynamodb'), client: 'DynamoDBClient' },
 };
 
@@ -82,7 +83,10 @@ function sdkRunner(t: Target) {
       const { pkg, client } = SDK[service];
       const Cls = pkg[client] as new (cfg: unknown) => SdkClient;
       const credentials = as === 'api' ? t.api : rootCredentials(as);
-      c = new Cls({ endpoint: t.endpoint(service), region, credentials, maxAttempts: 1, forcePathStyle: service === 's3' ? true : undefined });
+      // S3 Control's endpoint rules put the account id in front of a custom endpoint's host (no URL for an IP
+      // address): the client is given the endpoint as resolved, as the tests' s3ControlFor does
+      const resolved = service === 's3control' ? { endpointProvider: () => ({ url: new URL(t.endpoint(service)) }) } : {};
+      c = new Cls({ endpoint: t.endpoint(service), region, credentials, maxAttempts: 1, forcePathStyle: service === 's3' ? true : undefined, ...resolved });
       if (as !== 'api') actAsAccount(c as never, as);
       clients.set(key, c);
     }

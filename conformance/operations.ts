@@ -31,7 +31,8 @@ function files(dir: string): string[] {
 const serviceOfPackage = (pkg: string): string | undefined => {
   if (pkg === '@aws-sdk/lib-dynamodb') return 'dynamodb';
   const m = /^@aws-sdk\/client-([a-z0-9-]+)$/.exec(pkg);
-  return m?.[1];
+  // botocore's (and the differential's) name for S3 Control
+  return m?.[1] === 's3-control' ? 's3control' : m?.[1];
 };
 
 /** The DynamoDB document client's commands wrap the low-level ones: read which, from the library itself. */

@@ -42,6 +42,10 @@ const providerArn = (c: Ctx, cluster: string, account = WORKLOADS) => `arn:aws:i
 const keyArn = (c: Ctx) => c.topology.kmsKeys.find((k) => !k.awsManaged)!.arn;
 const boundary = (account = WORKLOADS) => `arn:aws:iam::${account}:policy/s3-onboarding/s3-onboarding-workload-boundary`;
 
+/** An access point policy granting the workloads account's provisioner role (a role both targets hold) the objects of `resource`. */
+const accessPointPolicy = (resource: string) =>
+  JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding-provisioner` }, Action: ['s3:GetObject', 's3:PutObject'], Resource: resource }] });
+
 const ROLE = 'diff-role';
 const PATH = '/s3-onboarding/';
 
@@ -415,6 +419,95 @@ export const STEPS: Step[] = [
   { op: 'kms:GetKeyPolicy', label: 'reads it back', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default' }), values: ['Policy'] },
   { op: 'kms:PutKeyPolicy', label: 'a policy that is not JSON', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default', Policy: '{"Statement": [' }), expect: 'MalformedPolicyDocumentException' },
   { op: 'kms:PutKeyPolicy', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000`, PolicyName: 'default', Policy: keyPolicy }), expect: 'NotFoundException' },
+
+  // ---------- KMS grants (issue 19: SSE-KMS through grants; the key owner grants a workload role) ----------
+  {
+    op: 'kms:CreateGrant',
+    label: 'Decrypt and GenerateDataKey to a role, constrained to the bucket, with a retiring principal',
+    as: BACKUPS,
+    input: (c) => ({
+      KeyId: keyArn(c),
+      GranteePrincipal: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding-provisioner`,
+      RetiringPrincipal: `arn:aws:iam::${BACKUPS}:role/s3-onboarding-provisioner`,
+      Operations: ['Decrypt', 'GenerateDataKey'],
+      Constraints: { EncryptionContextSubset: { 'aws:s3:arn': 'arn:aws:s3:::demo-encrypted-backups' } },
+      Name: 'diff-grant',
+    }),
+    save: 'grant',
+  },
+  {
+    op: 'kms:ListGrants',
+    label: "the key's grants",
+    as: BACKUPS,
+    input: (c) => ({ KeyId: keyArn(c) }),
+    values: ['Grants[].GranteePrincipal', 'Grants[].RetiringPrincipal', 'Grants[].Operations', 'Grants[].Constraints', 'Grants[].Name', 'Truncated'],
+  },
+  { op: 'kms:RetireGrant', label: 'by key and grant id', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), GrantId: ref('grant', 'GrantId') }) },
+  { op: 'kms:RetireGrant', label: 'a grant already retired', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), GrantId: ref('grant', 'GrantId') }), expect: 'NotFoundException' },
+  {
+    op: 'kms:CreateGrant',
+    label: 'another grant, to revoke',
+    as: BACKUPS,
+    input: (c) => ({ KeyId: keyArn(c), GranteePrincipal: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding-provisioner`, Operations: ['Decrypt'] }),
+    save: 'grant2',
+  },
+  { op: 'kms:RevokeGrant', label: 'revokes it', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), GrantId: ref('grant2', 'GrantId') }) },
+  { op: 'kms:RevokeGrant', label: 'a grant already revoked', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), GrantId: ref('grant2', 'GrantId') }), expect: 'NotFoundException' },
+  { op: 'kms:ListGrants', label: 'none left', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c) }), values: ['Grants', 'Truncated'] },
+
+  { op: 'kms:ListGrants', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000` }), expect: 'NotFoundException' },
+  // (the steps moto accepts though AWS refuses them come last: what moto then holds would show in the lists above)
+  {
+    op: 'kms:CreateGrant',
+    label: 'an operation that does not exist',
+    as: BACKUPS,
+    input: (c) => ({ KeyId: keyArn(c), GranteePrincipal: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding-provisioner`, Operations: ['Fly'] }),
+    expect: 'ValidationException',
+  },
+  {
+    op: 'kms:CreateGrant',
+    label: 'a grantee that does not exist',
+    as: BACKUPS,
+    input: (c) => ({ KeyId: keyArn(c), GranteePrincipal: `arn:aws:iam::${WORKLOADS}:role/no-such-role`, Operations: ['Decrypt'] }),
+    expect: 'InvalidArnException',
+  },
+
+  // ---------- S3 Control access points (issue 19: access-point mode; the bucket account's root) ----------
+  { op: 's3control:CreateAccessPoint', label: 'on a bucket', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap', Bucket: 'demo-backups' }), values: ['AccessPointArn'], save: 'ap' },
+  { op: 's3control:CreateAccessPoint', label: 'the same name again', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap', Bucket: 'demo-backups' }), expect: 'AccessPointAlreadyOwnedByYou' },
+  {
+    op: 's3control:GetAccessPoint',
+    label: 'reads it',
+    as: BACKUPS,
+    input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }),
+    values: ['Name', 'Bucket', 'NetworkOrigin', 'PublicAccessBlockConfiguration', 'AccessPointArn'],
+  },
+  { op: 's3control:GetAccessPoint', label: 'an access point that does not exist', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'no-such-ap' }), expect: 'NoSuchAccessPoint' },
+  { op: 's3control:ListAccessPoints', label: "a bucket's access points", as: BACKUPS, input: () => ({ AccountId: BACKUPS, Bucket: 'demo-backups' }), values: ['AccessPointList[].Name', 'AccessPointList[].Bucket', 'AccessPointList[].NetworkOrigin'] },
+  { op: 's3control:GetAccessPointPolicy', label: 'no policy yet', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }), expect: 'NoSuchAccessPointPolicy' },
+  {
+    op: 's3control:PutAccessPointPolicy',
+    label: 'grants a role a prefix',
+    as: BACKUPS,
+    input: () => ({ AccountId: BACKUPS, Name: 'diff-ap', Policy: accessPointPolicy(`arn:aws:s3:eu-west-1:${BACKUPS}:accesspoint/diff-ap/object/diff/*`) }),
+  },
+  { op: 's3control:GetAccessPointPolicy', label: 'reads it back', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }), values: ['Policy'] },
+  {
+    op: 's3control:PutAccessPointPolicy',
+    label: 'a resource outside the access point',
+    as: BACKUPS,
+    input: () => ({ AccountId: BACKUPS, Name: 'diff-ap', Policy: accessPointPolicy('arn:aws:s3:::demo-backups/diff/*') }),
+    expect: 'MalformedPolicy',
+  },
+  { op: 's3:ListObjectsV2', label: 'through the access point alias', as: BACKUPS, input: () => ({ Bucket: ref('ap', 'Alias'), Prefix: 'diff/' }), values: ['KeyCount'] },
+  { op: 's3control:DeleteAccessPointPolicy', label: 'deletes the policy', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }) },
+  { op: 's3control:GetAccessPointPolicy', label: 'a deleted policy', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }), expect: 'NoSuchAccessPointPolicy' },
+  { op: 's3control:DeleteAccessPoint', label: 'deletes the access point', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }) },
+  { op: 's3control:DeleteAccessPoint', label: 'an access point already deleted', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap' }), expect: 'NoSuchAccessPoint' },
+
+  // (the steps moto accepts though AWS refuses them come last: what moto then holds would show in the lists above)
+  { op: 's3control:CreateAccessPoint', label: 'an invalid name (upper case)', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'Diff-AP', Bucket: 'demo-backups' }), expect: 'InvalidRequest' },
+  { op: 's3control:CreateAccessPoint', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap-2', Bucket: 'no-such-bucket-diff' }), expect: 'NoSuchBucket' },
 
   // ---------- DynamoDB (the local stack's is dynalite, not the emulator) ----------
   {

@@ -59,7 +59,7 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
   try {
     switch (route) {
       case 'GET /_emulator/health':
-        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 'eks', 'kms', 'eks-auth'], accounts: [...world.accounts.keys()] } };
+        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth'], accounts: [...world.accounts.keys()] } };
       case 'POST /_emulator/reset':
         await r.reset();
         return { status: 200, body: { ok: true } };

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readTemplate, resolve, Unresolvable, type CfnTemplate } from './cfn';
 import { defaultIssuer, type Topology } from './topology';
-import { newAccount, newSigningKey, uniqueId, type Account, type Role, type World } from './state';
+import { accessPointKey, newAccessPoint, newAccount, newSigningKey, uniqueId, type Account, type Role, type World } from './state';
 import { asArray } from '../lib/iam-policy/grammar';
 import type { Statement } from '../lib/iam-policy/types';
 
@@ -32,6 +32,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
     signingKey,
     platformAccountId: t.platformAccountId,
     podIdentityAssociations: new Map(),
+    accessPoints: new Map(),
   };
   const epoch = new Date('2026-01-01T00:00:00Z');
 
@@ -82,6 +83,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
       awsManaged: k.awsManaged ?? false,
       tags: { ...k.tags },
       createDate: epoch,
+      grants: new Map(),
     });
   }
   for (const b of t.buckets) {
@@ -95,6 +97,13 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
       objects: new Map(),
       createDate: epoch,
     });
+  }
+  // pre-existing ("foreign") access points: made by someone else, never by the service
+  for (const a of t.accessPoints) {
+    const bucket = world.buckets.get(a.bucket) ?? fail(`access point ${a.name}: unknown bucket ${a.bucket}`);
+    const ap = newAccessPoint({ name: a.name, accountId: a.accountId, region: a.region, bucket: bucket.name, bucketAccountId: bucket.accountId, createDate: epoch });
+    if (a.policy) ap.policy = JSON.stringify(a.policy);
+    world.accessPoints.set(accessPointKey(ap.accountId, ap.region, ap.name), ap);
   }
   return world;
 }

@@ -11,10 +11,11 @@ import { sts } from './services/sts';
 import { s3 } from './services/s3';
 import { eks } from './services/eks';
 import { kms } from './services/kms';
+import { s3control, S3CONTROL_PREFIX } from './services/s3control';
 import { eksAuth } from './services/eks-auth';
 import { handleImds, newImdsState } from './imds';
 
-const services: Record<string, ServiceModule> = { iam, sts, s3, eks, kms, 'eks-auth': eksAuth };
+const services: Record<string, ServiceModule> = { iam, sts, s3, s3control, eks, kms, 'eks-auth': eksAuth };
 const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set|Upload|Abort|Complete)/;
 
 export interface Emulator {
@@ -132,7 +133,8 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
   let service = auth?.service;
   // STS AssumeRoleWithWebIdentity is sent unsigned
   if (!service && /(^|&)Action=AssumeRoleWithWebIdentity(&|$)/.test(body.toString('utf8'))) service = 'sts';
-  const module = service ? services[service] : undefined;
+  // S3 Control signs as `s3`; its API lives under /v20180820/ (a bucket of that name would be shadowed)
+  const module = service === 's3' && url.pathname.startsWith(S3CONTROL_PREFIX) ? s3control : service ? services[service] : undefined;
   if (!module) {
     return { status: 400, headers: { 'content-type': 'text/plain' }, body: `emulator: unsupported or missing service in credential scope (${service ?? 'none'})` };
   }

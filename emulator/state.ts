@@ -99,9 +99,45 @@ export interface StoredObject {
   etag: string;
   lastModified: Date;
   kmsKeyArn?: string;
+  /** the `aws:s3:arn` encryption context S3 used with the key: the object's ARN, or the bucket's with an S3 Bucket Key */
+  kmsContextArn?: string;
   ownerAccountId: string;
   /** the CRC32 checksum (base64) S3 keeps when the upload named that algorithm */
   checksumCrc32?: string;
+}
+
+/** An S3 access point (S3 Control), in its owner's account and Region, attached to a bucket. */
+export interface AccessPoint {
+  name: string;
+  accountId: string;
+  region: string;
+  arn: string;
+  alias: string;
+  bucket: string;
+  /** the account that owns the bucket (a cross-account access point names it as BucketAccountId) */
+  bucketAccountId: string;
+  /** the access point policy as written, with role ARNs bound to unique ids (see principals.ts) */
+  policy?: string;
+  policyBindings?: Map<string, string>;
+  /** Block Public Access of the access point (all four on unless the creator turned one off) */
+  publicAccessBlock: { BlockPublicAcls: boolean; IgnorePublicAcls: boolean; BlockPublicPolicy: boolean; RestrictPublicBuckets: boolean };
+  vpcId?: string;
+  createDate: Date;
+}
+
+/** A KMS grant on a key. */
+export interface KmsGrant {
+  grantId: string;
+  grantToken: string;
+  keyArn: string;
+  name?: string;
+  granteePrincipal: string;
+  retiringPrincipal?: string;
+  operations: string[];
+  constraints?: { EncryptionContextSubset?: Record<string, string>; EncryptionContextEquals?: Record<string, string> };
+  /** `arn:aws:iam::<account>:root` of the account that created the grant */
+  issuingAccount: string;
+  creationDate: Date;
 }
 
 export interface KmsKey {
@@ -115,6 +151,8 @@ export interface KmsKey {
   /** key tags (topology `kmsKeys[].tags`, TagResource): `aws:ResourceTag/<key>` for key operations */
   tags: Record<string, string>;
   createDate: Date;
+  /** grants on the key, by grant id */
+  grants: Map<string, KmsGrant>;
 }
 
 export interface Session {
@@ -176,6 +214,8 @@ export interface World {
   propagationMs: number;
   signingKey: { privateKey: KeyObject; publicKey: KeyObject; kid: string };
   platformAccountId: string;
+  /** S3 access points, by `<account>/<region>/<name>` */
+  accessPoints: Map<string, AccessPoint>;
   /** EKS Pod Identity associations, by association id */
   podIdentityAssociations: Map<string, PodIdentityAssociation>;
   /** the role the instance-metadata stand-in hands out (see imds.ts); undefined: no instance profile */
@@ -213,4 +253,31 @@ export function findRoleByArn(world: World, arn: string): Role | undefined {
   if (!m) return undefined;
   const role = world.accounts.get(m[1])?.roles.get(m[3].toLowerCase());
   return role && role.arn === arn ? role : undefined;
+}
+
+export const accessPointKey = (accountId: string, region: string, name: string): string => `${accountId}/${region}/${name}`;
+
+const ALIAS_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * A new access point with AWS's defaults: Block Public Access all on, network origin Internet, and an alias
+ * `<name>-<34 lower-case letters and digits>-s3alias` (at most 63 characters, like a bucket name, so the name
+ * part is cut to 20 characters; AWS's exact rule for long names is not documented).
+ */
+export function newAccessPoint(a: { name: string; accountId: string; region: string; bucket: string; bucketAccountId: string; createDate: Date; vpcId?: string; publicAccessBlock?: Partial<AccessPoint['publicAccessBlock']> }): AccessPoint {
+  const bytes = randomBytes(34);
+  const suffix = Array.from(bytes, (b) => ALIAS_ALPHABET[b % ALIAS_ALPHABET.length]).join('');
+  const stem = a.name.slice(0, 20).replace(/-+$/, '');
+  return {
+    name: a.name,
+    accountId: a.accountId,
+    region: a.region,
+    arn: `arn:aws:s3:${a.region}:${a.accountId}:accesspoint/${a.name}`,
+    alias: `${stem}-${suffix}-s3alias`,
+    bucket: a.bucket,
+    bucketAccountId: a.bucketAccountId,
+    publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true, ...a.publicAccessBlock },
+    vpcId: a.vpcId,
+    createDate: a.createDate,
+  };
 }

@@ -57,6 +57,18 @@ export const topologySchema = z.strictObject({
       }),
     )
     .default([]),
+  /** Extension: access points that already exist (someone else's: the service must never touch them). */
+  accessPoints: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$/, 'must be an access point name (3-50 lower-case letters, digits and hyphens)'),
+        bucket: z.string(),
+        accountId,
+        region: z.string(),
+        policy: policy.optional(),
+      }),
+    )
+    .default([]),
   /** Extension: per-account settings the real accounts would have. */
   accountSettings: z
     .record(
@@ -97,6 +109,12 @@ export function parseTopology(input: unknown, source = 'topology'): Topology {
     });
     t.buckets.forEach((b, i) => {
       if (!t.accounts.includes(b.accountId)) issues.push({ path: `buckets[${i}].accountId`, message: `bucket ${b.name}: account ${b.accountId} is not in accounts` });
+    });
+    t.accessPoints.forEach((a, i) => {
+      if (!t.accounts.includes(a.accountId)) issues.push({ path: `accessPoints[${i}].accountId`, message: `access point ${a.name}: account ${a.accountId} is not in accounts` });
+      const b = t.buckets.find((x) => x.name === a.bucket);
+      if (!b) issues.push({ path: `accessPoints[${i}].bucket`, message: `access point ${a.name}: bucket ${a.bucket} is not in buckets` });
+      else if (b.region !== a.region) issues.push({ path: `accessPoints[${i}].region`, message: `access point ${a.name}: must be in its bucket's region ${b.region}` });
     });
     if (!t.accounts.includes(t.platformAccountId)) issues.push({ path: 'platformAccountId', message: 'must be in accounts' });
   }

@@ -6,6 +6,7 @@
  * moto's `x-moto-account-id` header, so the same client works against moto (which takes the account from the
  * header) and against the emulator (which takes it from the key and ignores the header).
  */
+import { CreateAccessPointCommand, PutAccessPointPolicyCommand, S3ControlClient } from '@aws-sdk/client-s3-control';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
@@ -180,6 +181,20 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
             ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID }, BucketKeyEnabled: true }] },
           }),
         );
+      }
+    }
+    // pre-existing (foreign) access points, as the emulator seeds them; S3 Control is given the endpoint as resolved
+    // (its endpoint rules would put the account id in front of the host)
+    for (const a of t.accessPoints) {
+      const control = actAsAccount(
+        new S3ControlClient({ endpoint, region: a.region, credentials: rootCredentials(a.accountId), maxAttempts: 1, endpointProvider: () => ({ url: new URL(endpoint) }) }),
+        a.accountId,
+      );
+      try {
+        await control.send(new CreateAccessPointCommand({ AccountId: a.accountId, Name: a.name, Bucket: a.bucket }));
+        if (a.policy) await control.send(new PutAccessPointPolicyCommand({ AccountId: a.accountId, Name: a.name, Policy: JSON.stringify(a.policy) }));
+      } finally {
+        control.destroy();
       }
     }
     const mapKey = (arn: string) => keyArns.get(arn) ?? arn;

@@ -48,7 +48,8 @@ export function loadModels(botocoreDir: string, services: string[]): Map<string,
   for (const service of services) {
     const m = readModel(path.join(botocoreDir, 'data', service));
     const signing = m.metadata.signingName ?? m.metadata.endpointPrefix;
-    if (signing !== service) throw new Error(`botocore model data/${service} signs as ${signing}`);
+    // S3 Control signs as s3 (its requests are told apart by their /v20180820/ path: s3controlRequest)
+    if (signing !== service && !(service === 's3control' && signing === 's3')) throw new Error(`botocore model data/${service} signs as ${signing}`);
     const rules: Rule[] = Object.values(m.operations).map((o) => {
       const [p, q] = o.http.requestUri.split('?');
       return {
@@ -78,6 +79,9 @@ function matchPath(template: string[], actual: string[]): number | undefined {
   }
   return template.length === actual.length ? literal : undefined;
 }
+
+/** Whether a request signed as s3 is S3 Control's (its API lives under /v20180820/). */
+export const s3controlRequest = (service: string, path: string): boolean => service === 's3' && path.startsWith('/v20180820/');
 
 /** The operation a request names, or undefined when the model has none that fits. */
 export function operationOf(model: ServiceModel, req: HttpRequestLike): string | undefined {

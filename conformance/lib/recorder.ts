@@ -5,7 +5,7 @@
  */
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorCodeOf, isWrite, operationOf, signingOf, type ServiceModel } from './aws-models';
+import { errorCodeOf, isWrite, operationOf, s3controlRequest, signingOf, type ServiceModel } from './aws-models';
 
 export type DocumentKind = 'trust' | 'identity' | 'resource';
 
@@ -54,6 +54,11 @@ function documentsOf(service: string, operation: string, protocol: string, body:
     return out;
   }
   if (service === 's3' && operation === 'PutBucketPolicy') return [{ kind: 'resource', where, text: body.toString('utf8') }];
+  if (service === 's3control' && operation === 'PutAccessPointPolicy') {
+    const m = /<Policy>([\s\S]*?)<\/Policy>/.exec(body.toString('utf8'));
+    const text = m?.[1]?.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    return text ? [{ kind: 'resource', where, text }] : [];
+  }
   if (service === 'kms' && (operation === 'PutKeyPolicy' || operation === 'CreateKey')) {
     const policy = (JSON.parse(body.toString('utf8') || '{}') as { Policy?: string }).Policy;
     return policy ? [{ kind: 'resource', where, text: policy }] : [];
@@ -77,7 +82,7 @@ export async function startRecorder(target: string, models: Map<string, ServiceM
       const like = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body };
       const { service = 'unsigned', accessKeyId } = signingOf(like);
       // STS AssumeRoleWithWebIdentity is sent unsigned
-      const model = models.get(service) ?? (service === 'unsigned' ? models.get('sts') : undefined);
+      const model = (s3controlRequest(service, url.pathname) ? models.get('s3control') : models.get(service)) ?? (service === 'unsigned' ? models.get('sts') : undefined);
       const operation = (model && operationOf(model, like)) ?? `${req.method} ${url.pathname}`;
       const fwd = request(
         { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },

@@ -4,8 +4,10 @@ import type { CallContext, Caller, EmulatorRequest, ServiceModule, ServiceRespon
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { escapeXml, flat, toXml, type XmlNode } from '../xml';
-import type { Bucket, World } from '../state';
-import { authorizeCall, isRoot, livePolicy, resourceTagContext } from '../authz';
+import type { AccessPoint, Bucket, World } from '../state';
+import { authorizeCall, decide, isRoot, livePolicy, principalOf, principalTagContext, resourceTagContext } from '../authz';
+import { evaluatePolicy } from '../../lib/iam-policy/evaluate';
+import { findAccessPoint } from './s3control';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
 import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../../lib/iam-policy/grammar';
 import { authorizeKeyUse, findKey } from './kms';
@@ -15,7 +17,22 @@ const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 const malformedPolicy = (m: string) => new AwsError('MalformedPolicy', m, 400);
 
-function route(req: EmulatorRequest): { bucket?: string; key?: string } {
+/**
+ * An access point addressed virtual-hosted style, as the SDK sends an access point ARN given as `Bucket` against
+ * a custom endpoint: `<name>-<account>.<endpoint host>` (AWS: `<name>-<account>.s3-accesspoint.<region>.amazonaws.com`).
+ */
+export function accessPointHost(req: EmulatorRequest): { name: string; accountId: string } | undefined {
+  const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+  const m = /^([a-z0-9][a-z0-9-]{1,48}[a-z0-9])-(\d{12})\.[^.]/.exec(host);
+  return m ? { name: m[1] as string, accountId: m[2] as string } : undefined;
+}
+
+function route(req: EmulatorRequest): { bucket?: string; key?: string; apHost?: { name: string; accountId: string } } {
+  const apHost = accessPointHost(req);
+  if (apHost) {
+    const rest = req.path.replace(/^\//, '');
+    return { apHost, key: rest ? decodeURIComponent(rest) : undefined };
+  }
   const parts = req.path.replace(/^\//, '').split('/');
   const bucket = parts[0] ? decodeURIComponent(parts[0]) : undefined;
   const rest = parts.slice(1).join('/');
@@ -23,10 +40,10 @@ function route(req: EmulatorRequest): { bucket?: string; key?: string } {
 }
 
 export function s3Operation(req: EmulatorRequest): string {
-  const { bucket, key } = route(req);
+  const { bucket, key, apHost } = route(req);
   const q = req.query;
   const m = req.method;
-  if (!bucket) return m === 'GET' ? 'ListBuckets' : 'Unknown';
+  if (!bucket && !apHost) return m === 'GET' ? 'ListBuckets' : 'Unknown';
   if (!key) {
     if (q.has('policy')) return { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' }[m] ?? 'Unknown';
     if (q.has('location') && m === 'GET') return 'GetBucketLocation';
@@ -49,6 +66,7 @@ export function s3Operation(req: EmulatorRequest): string {
 interface Upload {
   key: string;
   kmsKeyArn?: string;
+  kmsContextArn?: string;
   parts: Map<number, { body: Buffer; etag: string }>;
 }
 
@@ -92,23 +110,86 @@ const xmlResponse = (root: string, node: XmlNode, status = 200): ServiceResponse
   body: `<?xml version="1.0" encoding="UTF-8"?>\n<${root} xmlns="${NS}">${toXml(node)}</${root}>`,
 });
 
-function authorizeS3(ctx: CallContext, caller: Caller, bucket: Bucket, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
+/** What a request addresses: a bucket, directly or through one of its access points (by alias or ARN). */
+export interface Target {
+  bucket: Bucket;
+  ap?: AccessPoint;
+}
+
+/** Resolves a bucket name as S3 does: an access point alias (`…-s3alias`) names its access point's bucket. */
+function targetOf(world: World, req: EmulatorRequest, name: string | undefined, apHost?: { name: string; accountId: string }): Target {
+  if (apHost) {
+    const ap = findAccessPoint(world, apHost.accountId, req.region, apHost.name);
+    if (!ap) throw new AwsError('NoSuchAccessPoint', 'The specified accesspoint does not exist', 404);
+    return { bucket: bucketOf(world, ap.bucket), ap };
+  }
+  if (name!.endsWith('-s3alias')) {
+    const ap = [...world.accessPoints.values()].find((a) => a.alias === name);
+    if (!ap) throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName: name });
+    return { bucket: bucketOf(world, ap.bucket), ap };
+  }
+  return { bucket: bucketOf(world, name!) };
+}
+
+/** The access point condition keys of a request through `ap` (S3 User Guide, access points: condition keys). */
+const accessPointContext = (ap: AccessPoint): Record<string, string> => ({
+  's3:DataAccessPointArn': ap.arn,
+  's3:DataAccessPointAccount': ap.accountId,
+  's3:AccessPointNetworkOrigin': ap.vpcId ? 'VPC' : 'Internet',
+});
+
+/**
+ * Authorises an S3 call. `resource` is the bucket's ARN or an object's (`arn:aws:s3:::bucket/key`). Through an
+ * access point AWS checks two things (S3 User Guide, "Configuring IAM policies for using access points"): the
+ * request on the access point's ARN (`arn:aws:s3:<region>:<account>:accesspoint/<name>[/object/<key>]`) with the
+ * caller's identity policies and boundary and the access point policy (same-account: either; cross-account: both),
+ * and the underlying bucket's permission: its bucket policy must allow the request on the bucket's ARN (typically a
+ * delegation to access points with `s3:DataAccessPointAccount`), or, for a caller of the bucket's own account, its
+ * identity policies may allow it there instead; an explicit deny in any of them refuses.
+ */
+function authorizeS3(ctx: CallContext, caller: Caller, t: Target, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
+  const { bucket, ap } = t;
   // S3 ABAC (treated as enabled on every bucket): bucket tags are aws:ResourceTag for bucket-level actions
   const tags = resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {};
+  const bucketPolicy = livePolicy(ctx.world, bucket.policy, bucket.policyBindings);
+  if (!ap) {
+    authorizeCall(ctx.world, caller, {
+      action,
+      resource,
+      resourceAccountId: bucket.accountId,
+      resourcePolicy: bucketPolicy,
+      context: { 's3:ResourceAccount': bucket.accountId, ...tags, ...context },
+    });
+    return;
+  }
+  const apContext = { 's3:ResourceAccount': bucket.accountId, ...accessPointContext(ap), ...context };
+  const apResource = resource === `arn:aws:s3:::${bucket.name}` ? ap.arn : `${ap.arn}/object/${resource.slice(`arn:aws:s3:::${bucket.name}/`.length)}`;
   authorizeCall(ctx.world, caller, {
     action,
-    resource,
-    resourceAccountId: bucket.accountId,
-    resourcePolicy: livePolicy(ctx.world, bucket.policy, bucket.policyBindings),
-    context: { 's3:ResourceAccount': bucket.accountId, ...tags, ...context },
+    resource: apResource,
+    resourceAccountId: ap.accountId,
+    resourcePolicy: livePolicy(ctx.world, ap.policy, ap.policyBindings),
+    context: apContext,
   });
+  const bucketContext = { ...tags, ...apContext };
+  const verdict = bucketPolicy
+    ? evaluatePolicy(bucketPolicy, { action, resource, principal: principalOf(caller), context: { 'aws:SecureTransport': 'true', ...principalTagContext(ctx.world, caller), ...bucketContext } }, { checkPrincipal: true })
+    : 'NotApplicable';
+  if (verdict === 'Allow') return;
+  if (verdict === 'NotApplicable' && caller.accountId === bucket.accountId) {
+    const own = decide(ctx.world, caller, { action, resource, resourceAccountId: bucket.accountId, context: bucketContext });
+    if (own.allowed) return;
+  }
+  throw accessDenied(
+    `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${resource} through access point ${ap.arn} because ${verdict === 'Deny' ? 'of an explicit deny in the bucket policy' : 'the bucket does not allow it (no bucket policy statement delegates to the access point or grants the caller)'}`,
+  );
 }
 
 /** Bucket-policy operations are for the bucket owner's account only; its root is never locked out. */
 function authorizePolicyOp(ctx: CallContext, caller: Caller, bucket: Bucket, action: string): void {
   if (caller.accountId !== bucket.accountId) throw accessDenied('Access Denied');
   if (isRoot(caller)) return;
-  authorizeS3(ctx, caller, bucket, action, `arn:aws:s3:::${bucket.name}`);
+  authorizeS3(ctx, caller, { bucket }, action, `arn:aws:s3:::${bucket.name}`);
 }
 
 /** Validates a bucket policy as S3 does. */
@@ -191,14 +272,32 @@ export function decodeBody(req: EmulatorRequest): Buffer {
   return Buffer.concat(out);
 }
 
+/**
+ * SSE-KMS: S3 calls KMS for the caller with encryption context `aws:s3:arn` — the object's ARN, or the bucket's
+ * when an S3 Bucket Key is used (the emulator's KMS-default buckets have Bucket Keys on, as GetBucketEncryption
+ * answers; a request may turn it off with `x-amz-server-side-encryption-bucket-key-enabled: false`).
+ */
+function sseContextArn(req: EmulatorRequest, bucket: Bucket, key: string): string {
+  const bucketKey = !!bucket.kmsKeyArn && String(req.headers['x-amz-server-side-encryption-bucket-key-enabled'] ?? '').toLowerCase() !== 'false';
+  return bucketKey ? `arn:aws:s3:::${bucket.name}` : objectArn(bucket, key);
+}
+
+const viaS3 = (bucket: Bucket, contextArn: string) => ({ viaS3Region: bucket.region, encryptionContext: { 'aws:s3:arn': contextArn } });
+
 function objectArn(bucket: Bucket, key: string): string {
   return `arn:aws:s3:::${bucket.name}/${key}`;
 }
 
+/** The operations served through an access point (the data plane and the bucket reads SDKs and tools make first). */
+const THROUGH_ACCESS_POINTS = new Set([
+  'GetBucketLocation', 'HeadBucket', 'ListObjectsV2', 'ListObjects', 'PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'DeleteObjects',
+  'CopyObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'UploadPartCopy',
+]);
+
 function handle(ctx: CallContext): ServiceResponse {
   const caller = requireCaller(ctx);
   const { world, req } = ctx;
-  const { bucket: name, key } = route(req);
+  const { bucket: name, key, apHost } = route(req);
   if (ctx.operation === 'ListBuckets') {
     const mine = [...world.buckets.values()].filter((b) => b.accountId === caller.accountId);
     return xmlResponse('ListAllMyBucketsResult', {
@@ -206,19 +305,22 @@ function handle(ctx: CallContext): ServiceResponse {
       Owner: { ID: caller.accountId },
     });
   }
-  const bucket = bucketOf(world, name!);
+  const { bucket, ap } = targetOf(world, req, name, apHost);
   checkExpectedOwner(req, bucket);
+  if (ap && !THROUGH_ACCESS_POINTS.has(ctx.operation)) {
+    throw new AwsError('InvalidRequest', `The emulator does not serve ${ctx.operation} through an access point`, 400);
+  }
   const bucketArn = `arn:aws:s3:::${bucket.name}`;
   switch (ctx.operation) {
     case 'GetBucketLocation':
-      authorizeS3(ctx, caller, bucket, 's3:GetBucketLocation', bucketArn);
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:GetBucketLocation', bucketArn);
       return {
         status: 200,
         headers: { 'content-type': 'application/xml' },
         body: `<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="${NS}">${bucket.region === 'us-east-1' ? '' : escapeXml(bucket.region)}</LocationConstraint>`,
       };
     case 'HeadBucket':
-      authorizeS3(ctx, caller, bucket, 's3:ListBucket', bucketArn);
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:ListBucket', bucketArn);
       return { status: 200, headers: { 'x-amz-bucket-region': bucket.region } };
     case 'GetBucketPolicy': {
       authorizePolicyOp(ctx, caller, bucket, 's3:GetBucketPolicy');
@@ -238,14 +340,14 @@ function handle(ctx: CallContext): ServiceResponse {
       bucket.policyBindings = undefined;
       return { status: 204 };
     case 'GetBucketEncryption': {
-      authorizeS3(ctx, caller, bucket, 's3:GetEncryptionConfiguration', bucketArn);
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:GetEncryptionConfiguration', bucketArn);
       const rule = bucket.kmsKeyArn
         ? { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: bucket.kmsKeyArn }, BucketKeyEnabled: true }
         : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false };
       return xmlResponse('ServerSideEncryptionConfiguration', { Rule: rule });
     }
     case 'GetBucketTagging': {
-      authorizeS3(ctx, caller, bucket, 's3:GetBucketTagging', bucketArn);
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:GetBucketTagging', bucketArn);
       const tags = Object.entries(bucket.tags);
       if (!tags.length) throw new AwsError('NoSuchTagSet', 'The TagSet does not exist', 404);
       return xmlResponse('Tagging', { TagSet: { Tag: flat(tags.map(([Key, Value]) => ({ Key, Value }))) } });
@@ -253,7 +355,7 @@ function handle(ctx: CallContext): ServiceResponse {
     case 'ListObjectsV2':
     case 'ListObjects': {
       const prefix = req.query.get('prefix') ?? '';
-      authorizeS3(ctx, caller, bucket, 's3:ListBucket', bucketArn, {
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:ListBucket', bucketArn, {
         's3:prefix': prefix,
         's3:delimiter': req.query.get('delimiter') ?? undefined,
       });
@@ -310,39 +412,41 @@ function handle(ctx: CallContext): ServiceResponse {
       });
     }
     case 'PutObject': {
-      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const sse = req.headers['x-amz-server-side-encryption'];
       const keyArn =
         (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ??
         (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
-      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      const kmsContextArn = keyArn ? sseContextArn(req, bucket, key!) : undefined;
+      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       const checksumCrc32 = namedCrc32(req, body);
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, ownerAccountId: bucket.accountId, checksumCrc32 });
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, kmsContextArn, ownerAccountId: bucket.accountId, checksumCrc32 });
       return {
         status: 200,
         headers: {
           etag: `"${etag}"`,
           ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}),
           ...(keyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {}),
+          ...(kmsContextArn && !kmsContextArn.includes('/') ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
         },
       };
     }
     case 'GetObject':
     case 'HeadObject': {
-      authorizeS3(ctx, caller, bucket, 's3:GetObject', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:GetObject', objectArn(bucket, key!));
       const o = bucket.objects.get(key!);
       if (!o) {
         // without s3:ListBucket AWS answers 403 rather than revealing whether the key exists
         try {
-          authorizeS3(ctx, caller, bucket, 's3:ListBucket', bucketArn, { 's3:prefix': key });
+          authorizeS3(ctx, caller, { bucket, ap }, 's3:ListBucket', bucketArn, { 's3:prefix': key });
         } catch {
           throw accessDenied('Access Denied');
         }
         throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       }
-      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', { viaS3Region: bucket.region });
+      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', viaS3(bucket, o.kmsContextArn ?? objectArn(bucket, key!)));
       // one byte range, as S3 serves it (ranged downloads: the AWS CLI above 8 MiB, Mountpoint, rclone)
       const range = byteRange(req.headers.range, o.body.length);
       const body = range ? o.body.subarray(range.first, range.last + 1) : o.body;
@@ -360,29 +464,30 @@ function handle(ctx: CallContext): ServiceResponse {
       return { status: range ? 206 : 200, headers, body: ctx.operation === 'GetObject' ? body : undefined };
     }
     case 'DeleteObject':
-      authorizeS3(ctx, caller, bucket, 's3:DeleteObject', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:DeleteObject', objectArn(bucket, key!));
       bucket.objects.delete(key!);
       return { status: 204 };
     // multipart uploads: Create, UploadPart and Complete are s3:PutObject, Abort is s3:AbortMultipartUpload; with
     // SSE-KMS the parts need kms:GenerateDataKey and completing needs kms:Decrypt (S3 reads the parts back)
     case 'CreateMultipartUpload': {
-      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const sse = req.headers['x-amz-server-side-encryption'];
       const requested = (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ?? (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
       const kmsKeyArn = requested ? findKey(world, requested).arn : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      const kmsContextArn = kmsKeyArn ? sseContextArn(req, bucket, key!) : undefined;
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const uploadId = randomBytes(24).toString('base64url');
-      bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, parts: new Map() });
+      bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, kmsContextArn, parts: new Map() });
       return xmlResponse('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key!, UploadId: uploadId });
     }
     case 'UploadPart': {
-      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const upload = uploadOf(bucket, key!, req.query.get('uploadId'));
       const partNumber = Number(req.query.get('partNumber'));
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
         throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400);
       }
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, upload.kmsContextArn!));
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       upload.parts.set(partNumber, { body, etag });
@@ -390,10 +495,10 @@ function handle(ctx: CallContext): ServiceResponse {
       return { status: 200, headers: { etag: `"${etag}"`, ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}) } };
     }
     case 'CompleteMultipartUpload': {
-      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const uploadId = req.query.get('uploadId');
       const upload = uploadOf(bucket, key!, uploadId);
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', { viaS3Region: bucket.region });
+      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', viaS3(bucket, upload.kmsContextArn!));
       const numbers = elements(decodeBody(req).toString('utf8'), 'PartNumber').map(Number);
       if (numbers.length === 0) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
       if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
@@ -405,12 +510,12 @@ function handle(ctx: CallContext): ServiceResponse {
       }
       const body = Buffer.concat(parts.map((p) => p!.body));
       const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p!.etag, 'hex')))).digest('hex')}-${parts.length}`;
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, ownerAccountId: bucket.accountId });
+      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, kmsContextArn: upload.kmsContextArn, ownerAccountId: bucket.accountId });
       bucketUploads(bucket).delete(uploadId!);
       return xmlResponse('CompleteMultipartUploadResult', { Location: `/${bucket.name}/${key!}`, Bucket: bucket.name, Key: key!, ETag: `"${etag}"` });
     }
     case 'AbortMultipartUpload': {
-      authorizeS3(ctx, caller, bucket, 's3:AbortMultipartUpload', objectArn(bucket, key!));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:AbortMultipartUpload', objectArn(bucket, key!));
       uploadOf(bucket, key!, req.query.get('uploadId'));
       bucketUploads(bucket).delete(req.query.get('uploadId')!);
       return { status: 204 };
@@ -424,7 +529,7 @@ function handle(ctx: CallContext): ServiceResponse {
       for (const object of elements(xml, 'Object')) {
         const k = unescapeXml(elements(object, 'Key')[0] ?? '');
         try {
-          authorizeS3(ctx, caller, bucket, 's3:DeleteObject', objectArn(bucket, k));
+          authorizeS3(ctx, caller, { bucket, ap }, 's3:DeleteObject', objectArn(bucket, k));
           bucket.objects.delete(k);
           if (!quiet) deleted.push({ Key: k });
         } catch (e) {
@@ -438,17 +543,18 @@ function handle(ctx: CallContext): ServiceResponse {
     case 'CopyObject': {
       const source = decodeURIComponent(String(req.headers['x-amz-copy-source']).split('?')[0]!.replace(/^\//, ''));
       const slash = source.indexOf('/');
-      const from = bucketOf(world, source.slice(0, slash));
+      const { bucket: from, ap: fromAp } = targetOf(world, req, source.slice(0, slash));
       const fromKey = source.slice(slash + 1);
-      authorizeS3(ctx, caller, from, 's3:GetObject', objectArn(from, fromKey));
+      authorizeS3(ctx, caller, { bucket: from, ap: fromAp }, 's3:GetObject', objectArn(from, fromKey));
       const o = from.objects.get(fromKey);
       if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
-      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', { viaS3Region: from.region });
-      authorizeS3(ctx, caller, bucket, 's3:PutObject', objectArn(bucket, key!));
+      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', viaS3(from, o.kmsContextArn ?? objectArn(from, fromKey)));
+      authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const kmsKeyArn = bucket.kmsKeyArn ? findKey(world, bucket.kmsKeyArn).arn : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', { viaS3Region: bucket.region });
+      const kmsContextArn = kmsKeyArn ? sseContextArn(req, bucket, key!) : undefined;
+      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const lastModified = new Date(ctx.now);
-      bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, ownerAccountId: bucket.accountId });
+      bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, kmsContextArn, ownerAccountId: bucket.accountId });
       return xmlResponse('CopyObjectResult', { ETag: `"${o.etag}"`, LastModified: lastModified });
     }
     default:

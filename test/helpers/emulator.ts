@@ -5,6 +5,10 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { Agent } from 'node:http';
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { startEmulator, type Emulator } from '../../emulator/server';
 import { loadTopology, parseTopology, type TopologyInput } from '../../emulator/topology';
@@ -44,6 +48,32 @@ export interface Clients {
   s3: S3Client;
   eks: EKSClient;
   kms: KMSClient;
+  s3control: S3ControlClient;
+}
+
+/**
+ * An S3 Control client for the emulator. The SDK's endpoint rules put the account id in front of the host of a
+ * custom endpoint (`http://<account>.127.0.0.1:port`, which is no URL); `disableHostPrefix` does not change that
+ * (the rules, not a host-prefix trait, add it), so the client is given the emulator's endpoint as its resolved
+ * endpoint. The account still travels in `x-amz-account-id`, and the signature's scope says `s3`.
+ */
+export function s3ControlFor(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1', maxAttempts = 1): S3ControlClient {
+  return new S3ControlClient({ endpoint: emu.url, credentials, region, maxAttempts, disableHostPrefix: true, endpointProvider: () => ({ url: new URL(emu.url) }) });
+}
+
+/**
+ * An S3 client that may name an access point by ARN. The SDK refuses ARNs with path-style addressing and sends
+ * them virtual-hosted (`<name>-<account>.<endpoint host>`), so the endpoint is `localhost` and names under it
+ * resolve to loopback (as RFC 6761 reserves them; this machine's resolver does not do it by itself).
+ */
+export function s3ForAccessPointArns(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1'): S3Client {
+  return new S3Client({ endpoint: `http://localhost:${emu.port}`, credentials, region, maxAttempts: 1, requestHandler: localhostNamesHandler() });
+}
+
+/** An HTTP handler that resolves every name under `localhost` to loopback. */
+export function localhostNamesHandler(): NodeHttpHandler {
+  const lookup = (host: string, opts: LookupOptions, cb: (...args: never[]) => void) => dnsLookup(host.endsWith('.localhost') ? 'localhost' : host, opts, cb as never);
+  return new NodeHttpHandler({ httpAgent: new Agent({ lookup } as ConstructorParameters<typeof Agent>[0]) });
 }
 
 /** Real SDK v3 clients pointed at the emulator, with no retries so that injected faults surface at once. */
@@ -55,6 +85,7 @@ export function clientsFor(emu: Emulator, credentials: AwsCredentialIdentity, re
     s3: new S3Client({ ...common, forcePathStyle: true }),
     eks: new EKSClient(common),
     kms: new KMSClient(common),
+    s3control: s3ControlFor(emu, credentials, region, maxAttempts),
   };
 }
 
