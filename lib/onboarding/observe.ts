@@ -51,6 +51,13 @@ export interface Observed {
   managedDocuments: Map<string, PolicyDocument>;
   /** a pod-identity identity: its chaining roles, associations and agents (lib/onboarding/pod-identity-reads.ts) */
   podIdentity?: ObservedPodIdentity;
+  /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
+  optIn?: ObservedOptIn;
+}
+
+export interface ObservedOptIn {
+  bucket: { accountId: string; bucket: string; tags: TagList; abac: boolean };
+  key?: { keyArn: string; tags: TagList };
 }
 
 export const bucketTargetKey = (accountId: string, bucket: string): string => `bucket:${accountId}/${bucket}`;
@@ -85,6 +92,8 @@ export interface ObserveRequest {
   managedDocuments?: { boundaryArn?: string };
   /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
   podIdentity?: PodIdentityReadMode;
+  /** provisioning: the requested bucket's tags and S3 ABAC status and the requested key's tags, whatever the mode */
+  optIn?: { bucket: { accountId: string; bucket: string; region: string }; key?: string };
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -163,15 +172,35 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const resourceTags = new Map<string, TagList>();
   const managedDocuments = new Map<string, PolicyDocument>();
   let podIdentity: ObservedPodIdentity | undefined;
+  let optIn: ObservedOptIn | undefined;
+  // a bucket's or key's tags are read once, whether the opt-in check or a resource policy's edit asks first
+  const tagReads = new Map<string, Promise<TagList>>();
+  const once = (key: string, read: () => Promise<TagList>): Promise<TagList> => {
+    let p = tagReads.get(key);
+    if (!p) tagReads.set(key, (p = read()));
+    return p;
+  };
+  const bucketTags = (b: { accountId: string; bucket: string; region: string }) =>
+    once(bucketTargetKey(b.accountId, b.bucket), () => s3Api.getBucketTags(sessions.s3(b.accountId, b.region), b.bucket, b.accountId));
+  const keyTags = (k: string) => once(keyTargetKey(k), () => kmsApi.getKeyTags(sessions.kms(accountOfArn(k), regionOfArn(k)), k));
   const readBucket = async (b: { accountId: string; bucket: string; region: string }) => {
     const s3 = sessions.s3(b.accountId, b.region);
-    const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? s3Api.getBucketTags(s3, b.bucket, b.accountId) : undefined]);
+    const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? bucketTags(b) : undefined]);
     resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
     if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
   };
+  const readOptIn = async (o: NonNullable<ObserveRequest['optIn']>) => {
+    const b = o.bucket;
+    const [tags, abac, kTags] = await Promise.all([
+      bucketTags(b),
+      s3Api.getBucketAbac(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
+      o.key ? keyTags(o.key) : undefined,
+    ]);
+    optIn = { bucket: { accountId: b.accountId, bucket: b.bucket, tags, abac }, ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}) };
+  };
   const readKey = async (k: string) => {
     const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
-    const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? kmsApi.getKeyTags(kms, k) : undefined]);
+    const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? keyTags(k) : undefined]);
     resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
     if (tags) resourceTags.set(keyTargetKey(k), tags);
   };
@@ -205,6 +234,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
           if (d) managedDocuments.set(req.managedDocuments!.boundaryArn!, d);
         })
       : Promise.resolve(),
+    req.optIn ? readOptIn(req.optIn) : Promise.resolve(),
     identity.kind === 'pod-identity'
       ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known, undefined, req.roleExists)).then((p) => void (podIdentity = p))
       : Promise.resolve(),
@@ -233,5 +263,6 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     resourceTags,
     managedDocuments,
     ...(podIdentity ? { podIdentity } : {}),
+    ...(optIn ? { optIn } : {}),
   };
 }

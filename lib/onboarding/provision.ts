@@ -23,6 +23,7 @@ import { execute } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
+import { checkOptIn } from './opt-in';
 import { PolicyReservations } from './policy-writer';
 import { planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
 import { liveAfter, liveOf, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
@@ -145,6 +146,7 @@ function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hint>): Pr
     roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
+    optIn: { bucket: { accountId: r.grant.bucketAccount, bucket: r.grant.bucket.name, region: r.grant.bucket.region }, key: r.grant.bucket.kmsKeyArn },
   });
 }
 
@@ -186,6 +188,8 @@ async function readMovingAway(deps: ServiceDeps, record: IdentityRecord, grantId
 }
 
 function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
+  // the bucket's and key's owners opted in, whatever the mode (refused here, before any write)
+  checkOptIn(r, ctx.observed.optIn);
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
   const grant = r.want;

@@ -30,7 +30,10 @@ import {
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   DeleteBucketPolicyCommand,
+  GetBucketAbacCommand,
   GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  PutBucketAbacCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutBucketPolicyCommand,
@@ -39,7 +42,7 @@ import {
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetKeyPolicyCommand, PutKeyPolicyCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, demoTopology, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 import { assumeRoleGrant, instanceRoleTrust, oidcProviderArn, webIdentityTrust } from '../../../lib/policy/documents';
 
 const EXTERNAL_ID = 's3-onboarding-local';
@@ -81,7 +84,14 @@ let prov: Clients;
 let workloadsRoot: Clients;
 let issuer: string;
 
-useTestEmulator((e, a) => ((emu = e), (admin = a)));
+// the demo topology plus a bucket whose owner never opted in, and one tagged whose S3 ABAC is off
+const topology = demoTopology();
+topology.buckets = [
+  ...(topology.buckets ?? []),
+  { name: 'workload-unmanaged', accountId: WORKLOADS, region: 'eu-west-1' },
+  { name: 'workload-abac-off', accountId: WORKLOADS, region: 'eu-west-1', tags: { 's3-onboarding-managed': 'true' }, abac: false },
+];
+useTestEmulator((e, a) => ((emu = e), (admin = a)), topology);
 beforeEach(async () => {
   api = clientsFor(emu, await admin.roleCredentials(API_ROLE));
   const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: PROVISIONER, RoleSessionName: 's3-onboarding', ExternalId: EXTERNAL_ID }));
@@ -390,10 +400,17 @@ describe('Provisioner: bucket and key policies only where the owner opted in (s3
   it('may change the policy of a tagged bucket, not of an untagged one (ChangeOptedInBucketPolicies needs the tag)', async () => {
     const backups = await provisionerIn(BACKUPS);
     await backups.s3.send(new PutBucketPolicyCommand({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS, Policy: everythingBucketPolicy('shared-backups') }));
-    await expectDenied(prov.s3.send(new PutBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS, Policy: everythingBucketPolicy('workload-local-backups') })), 'no-allow');
-    await expectDenied(prov.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS })), 'no-allow');
-    // reading stays allowed: the service plans from what it reads, and refuses before writing
-    await prov.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchBucketPolicy'));
+    // untagged, and tagged with S3 ABAC off (the tag is not aws:ResourceTag then): no policy write
+    for (const bucket of ['workload-unmanaged', 'workload-abac-off']) {
+      await expectDenied(prov.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS, Policy: everythingBucketPolicy(bucket) })), 'no-allow');
+      await expectDenied(prov.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS })), 'no-allow');
+      // reading stays allowed: the service plans from what it reads (the tags and ABAC status too), and refuses before writing
+      await prov.s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchBucketPolicy'));
+      await prov.s3.send(new GetBucketTaggingCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchTagSet'));
+    }
+    expect((await prov.s3.send(new GetBucketAbacCommand({ Bucket: 'workload-abac-off', ExpectedBucketOwner: WORKLOADS }))).AbacStatus!.Status).toBe('Disabled');
+    // ...and nothing else of ABAC: the provisioner cannot turn it on (or off) itself
+    await expectDenied(prov.s3.send(new PutBucketAbacCommand({ Bucket: 'workload-abac-off', ExpectedBucketOwner: WORKLOADS, AbacStatus: { Status: 'Enabled' } })), 'no-allow');
   });
 
   it('may change the policy of a tagged key; once its owner removes the tag, no longer', async () => {
