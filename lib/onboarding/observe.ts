@@ -189,12 +189,20 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
     if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
   };
+  // a key's tags may be unreadable where DescribeKey says why (an AWS managed key: a 400 on bucket.kmsKeyArn): that
+  // answer comes first, whichever read fails first
+  let keyTagsFailure: { error: unknown } | undefined;
   const readOptIn = async (o: NonNullable<ObserveRequest['optIn']>) => {
     const b = o.bucket;
     const [tags, abac, kTags] = await Promise.all([
       bucketTags(b),
       s3Api.getBucketAbac(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
-      o.key ? keyTags(o.key) : undefined,
+      o.key
+        ? keyTags(o.key).catch((error: unknown) => {
+            keyTagsFailure = { error };
+            return undefined;
+          })
+        : undefined,
     ]);
     optIn = { bucket: { accountId: b.accountId, bucket: b.bucket, tags, abac }, ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}) };
   };
@@ -245,6 +253,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   if (key?.awsManaged) {
     throw new ValidationError('AWS managed keys cannot be granted', [{ path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' }]);
   }
+  if (keyTagsFailure) throw keyTagsFailure.error;
   if (req.managedDocuments && role) {
     await Promise.all(
       role.attached.map(async (p) => {
