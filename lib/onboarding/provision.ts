@@ -24,6 +24,7 @@ import { describeBinding, grantPolicyName, type Change, type OnboardingInput, ty
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
 import { checkOptIn } from './opt-in';
+import { requirementsOf } from './requirements';
 import { PolicyReservations } from './policy-writer';
 import { planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
 import { liveAfter, liveOf, recordBody, writtenOf, type GrantLive, type IdentityRecord, type OnboardingRecord } from './records';
@@ -224,6 +225,7 @@ function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: '
       ...(plan.grant.keyStatements ? { keyPolicyStatements: plan.grant.keyStatements.statements } : {}),
       ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
     },
+    requirements: requirementsOf(input),
     snippets: renderSnippets({
       onboardingId: r.id,
       tool: input.tool,

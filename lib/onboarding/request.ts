@@ -147,12 +147,20 @@ export const bucketSchema = z
   })
   .meta({ id: 'Bucket', description: 'The bucket to grant access to.' });
 
+/** Checked against the requirements of the request once every field is valid (crossFieldIssues). */
+const versionsSchema = z.record(z.string(), z.string()).meta({
+  id: 'Versions',
+  description: `The versions the caller runs, by component (${COMPONENTS.join(', ')}), each MAJOR.MINOR.PATCH (an optional leading v, -pre-release and +build as in semver; at most ${MAX_VERSION_LENGTH} characters). A component below what the returned snippets need (the answer's requirements) is a 400 on versions.<component> naming the minimum and why; an unknown component or a malformed version is a 400 naming it.`,
+  example: { 'percona-backup-mongodb': '2.10.0' },
+});
+
 const onboardingRequestFields = z.strictObject({
   workload: workloadSchema,
   bucket: bucketSchema,
   tool: toolSchema,
   access: accessSchema.default('read-write'),
   crossAccountMode: crossAccountModeSchema.optional(),
+  versions: versionsSchema.optional(),
   tags: tagsSchema.optional(),
   dryRun: z.boolean().default(false).meta({ description: 'true: plan only, write nothing.' }),
 });
@@ -219,6 +227,11 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
         message: "is only allowed when bucket.accountId is given and differs from the workload's account (cross-account access)",
       });
     }
+  }
+
+  // the caller's versions against what the snippets of this request need (lib/policy/requirements.ts)
+  if (req.versions !== undefined) {
+    for (const issue of versionIssues(req.versions, requirementsOf(req))) issues.push({ path: ['versions', issue.path.slice('versions.'.length)], message: issue.message });
   }
 
   if (bucket.kmsKeyArn !== undefined && regionOfArn(bucket.kmsKeyArn) !== bucket.region) {
@@ -314,7 +327,8 @@ export const onboardingRequestSchema = onboardingRequestFields
       '- stackgres service accounts are <sgcluster>-patroni;',
       '- clusters of an eks workload in several accounts need crossAccountMode role-in-bucket-account and bucket.accountId;',
       "- crossAccountMode only when bucket.accountId is given and differs from a workload account (a cluster's account, or the instance role's);",
-      "- bucket.kmsKeyArn is a key in bucket.region.",
+      '- bucket.kmsKeyArn is a key in bucket.region;',
+      '- versions name known components, each at least the minimum the answer\'s requirements give for this request.',
     ].join('\n'),
   });
 
@@ -328,6 +342,9 @@ export function parseOnboardingRequest(body: unknown): OnboardingRequest {
   return parseWith(onboardingRequestSchema, body, 'The request body');
 }
 
+
+import { COMPONENTS, MAX_VERSION_LENGTH, versionIssues } from '../policy/requirements';
+import { requirementsOf } from './requirements';
 
 // the request's field paths and messages, and the list query, live in their own light modules
 import { parseWith } from './parse';

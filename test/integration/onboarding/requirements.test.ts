@@ -1,0 +1,95 @@
+import type { Stack } from '../../../scripts/stack';
+import { BACKUPS, WORKLOADS } from '../../helpers/emulator';
+import { useTestStack, writes, type TestStack } from '../../helpers/stack';
+
+/**
+ * Issue 18: every answer (POST, dry run, GET) carries the requirements of its snippets, and `versions` below them,
+ * unknown or malformed is a 400 naming the field with nothing written.
+ */
+
+let stack: Stack;
+let api: TestStack['api'];
+let admin: TestStack['admin'];
+useTestStack((t) => ({ stack, api, admin } = t), { resetEach: true });
+
+const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
+const backups = (prefix: string) => ({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix });
+const stackgres = (identity: 'irsa' | 'pod-identity', over: Record<string, unknown> = {}) => ({
+  workload: { type: 'eks', clusters: [demo], namespace: 'db', serviceAccounts: ['main-patroni'], identity },
+  bucket: backups('sg/'),
+  tool: 'stackgres',
+  ...over,
+});
+const pbmEc2 = (over: Record<string, unknown> = {}) => ({
+  workload: { type: 'ec2', instanceRoleArn: `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role` },
+  bucket: backups('ec2/'),
+  tool: 'pbm',
+  ...over,
+});
+const minimums = (body: { requirements: { component: string; minimumVersion: string }[] }) => body.requirements.map((r) => `${r.component}@${r.minimumVersion}`);
+
+describe('requirements in every answer', () => {
+  it('POST, dry run and GET of a StackGres onboarding with EKS Pod Identity name StackGres 1.18.3 and WAL-G 3.0.4 with their sources', async () => {
+    const planned = await api.onboard({ ...stackgres('pod-identity'), dryRun: true });
+    expect(planned.status).toBe(200);
+    expect(minimums(planned.body)).toEqual(['stackgres@1.18.3', 'wal-g@3.0.4']);
+    const created = await api.onboard(stackgres('pod-identity'));
+    expect(created.status).toBe(201);
+    expect(created.body.requirements).toEqual(planned.body.requirements);
+    expect(created.body.requirements[0]).toEqual({
+      component: 'stackgres',
+      minimumVersion: '1.18.3',
+      why: expect.stringContaining('NullPointerException'),
+      source: expect.stringMatching(/^ongres\/stackgres@1\.18\.3:stackgres-k8s\/src\/operator\/.*\/BackupEnvVarFactory\.java:\d+$/),
+    });
+    const got = await api.send('GET', `/v1/onboardings/${created.body.id}`);
+    expect(got.body.requirements).toEqual(created.body.requirements);
+    // a repeat that changes nothing answers them too
+    expect((await api.onboard(stackgres('pod-identity'))).body.requirements).toEqual(created.body.requirements);
+    const listed = await api.send('GET', '/v1/onboardings?bucket=demo-backups');
+    expect(listed.body.items[0].requirements).toEqual(created.body.requirements);
+  });
+
+  it('PBM on EC2 names PBM 2.10.0 (the shared-config profile); the same tool with IRSA names nothing', async () => {
+    expect(minimums((await api.onboard({ ...pbmEc2(), dryRun: true })).body)).toEqual(['percona-backup-mongodb@2.10.0']);
+    const irsa = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] }, bucket: backups('irsa/'), tool: 'pbm', dryRun: true });
+    expect(irsa.body.requirements).toEqual([]);
+  });
+
+  it('Mountpoint: pod-level IRSA needs 1.9.0, driver-level IRSA nothing, EKS Pod Identity 2.0.0', async () => {
+    const mp = (workload: Record<string, unknown>) => api.onboard({ workload: { type: 'eks', clusters: [demo], ...workload }, bucket: backups('mp/'), tool: 'mountpoint-s3-csi', access: 'read-only', dryRun: true });
+    expect(minimums((await mp({ namespace: 'apps', serviceAccounts: ['reader'] })).body)).toEqual(['aws-mountpoint-s3-csi-driver@1.9.0']);
+    expect((await mp({ namespace: 'kube-system', claimNamespace: 'apps' })).body.requirements).toEqual([]);
+    expect(minimums((await mp({ namespace: 'apps', serviceAccounts: ['reader'], identity: 'pod-identity' })).body)).toEqual(['aws-mountpoint-s3-csi-driver@2.0.0']);
+  });
+});
+
+describe('versions in the request', () => {
+  const refused = async (body: Record<string, unknown>, path: string, message: RegExp) => {
+    await admin.clearCalls();
+    const res = await api.onboard(body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body.errors).toEqual([{ path, message: expect.stringMatching(message) }]);
+    expect(await writes(stack)).toEqual([]);
+    expect((await api.send('GET', '/v1/onboardings')).body.items).toEqual([]);
+  };
+
+  it('a component below its requirement: 400 on versions.<component> naming the minimum and why, nothing written', async () => {
+    await refused(pbmEc2({ versions: { 'percona-backup-mongodb': '2.9.1' } }), 'versions.percona-backup-mongodb', /2\.9\.1 is below 2\.10\.0.*shared-config profile.*percona\/percona-backup-mongodb@v2\.10\.0:pbm\/storage\/s3\/s3\.go:\d+/);
+    await refused(stackgres('irsa', { versions: { stackgres: '1.18.2' } }), 'versions.stackgres', /1\.18\.2 is below 1\.18\.3/);
+    await refused(stackgres('pod-identity', { versions: { stackgres: '1.18.3', 'wal-g': '3.0.3' } }), 'versions.wal-g', /3\.0\.3 is below 3\.0\.4/);
+  });
+
+  it('an unknown component, and malformed versions ("2.x", "latest", 200 characters): 400 naming the field, nothing written', async () => {
+    await refused(pbmEc2({ versions: { pbm: '2.10.0' } }), 'versions.pbm', /unknown component "pbm"/);
+    for (const v of ['2.x', 'latest', '2'.repeat(200)]) await refused(pbmEc2({ versions: { 'percona-backup-mongodb': v } }), 'versions.percona-backup-mongodb', /must be a version MAJOR\.MINOR\.PATCH/);
+    await refused(pbmEc2({ versions: { 'percona-backup-mongodb': 2100 } }), 'versions.percona-backup-mongodb', /.+/);
+  });
+
+  it('versions at or above the requirements, or of components the request does not need, are accepted', async () => {
+    const res = await api.onboard(pbmEc2({ versions: { 'percona-backup-mongodb': 'v2.10.0', velero: '1.0.0' } }));
+    expect(res.status).toBe(201);
+    expect(minimums(res.body)).toEqual(['percona-backup-mongodb@2.10.0']);
+  });
+});
