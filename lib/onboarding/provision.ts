@@ -234,6 +234,7 @@ function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: '
       bucket: { name: input.bucket.name, region: input.bucket.region, prefix: r.grant.bucket.prefix || undefined, kmsKeyArn: input.bucket.kmsKeyArn },
       workload: input.workload.type === 'eks' ? { ...input.workload, serviceAccounts: identity.serviceAccounts } : input.workload,
       ...(identity.kind === 'pod-identity' ? { podIdentity: { associations: podIdentityAssociations(identity) } } : {}),
+      requirements: requirementsOf(input),
     }),
   };
 }

@@ -1,3 +1,4 @@
+import type { Requirement } from '../policy/requirements';
 export type Tool = 'pbm' | 'psmdb-operator' | 'stackgres' | 'velero' | 'mountpoint-s3-csi' | 'generic';
 
 export type Access = 'read-write' | 'restore' | 'read-only';
@@ -48,6 +49,8 @@ export interface SnippetInput {
   workload: EksWorkload | Ec2Workload;
   /** EKS Pod Identity instead of IRSA: the associations the service made (no service-account annotation) */
   podIdentity?: { associations: readonly PodIdentityAssociation[] };
+  /** the minimum versions the files need (the answer's requirements), said again in their comments */
+  requirements?: readonly Requirement[];
 }
 
 /** One EKS Pod Identity association: a service account of a cluster, the role it gets, and the target it chains to. */

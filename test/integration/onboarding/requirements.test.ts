@@ -1,6 +1,7 @@
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS } from '../../helpers/emulator';
 import { useTestStack, writes, type TestStack } from '../../helpers/stack';
+import { validateSnippet } from '../../helpers/schemas';
 
 /**
  * Issue 18: every answer (POST, dry run, GET) carries the requirements of its snippets, and `versions` below them,
@@ -61,6 +62,50 @@ describe('requirements in every answer', () => {
     expect(minimums((await mp({ namespace: 'apps', serviceAccounts: ['reader'] })).body)).toEqual(['aws-mountpoint-s3-csi-driver@1.9.0']);
     expect((await mp({ namespace: 'kube-system', claimNamespace: 'apps' })).body.requirements).toEqual([]);
     expect(minimums((await mp({ namespace: 'apps', serviceAccounts: ['reader'], identity: 'pod-identity' })).body)).toEqual(['aws-mountpoint-s3-csi-driver@2.0.0']);
+  });
+});
+
+describe('the snippets say the same in words, and still validate against the tools\' schemas', () => {
+  const valid = (snippets: Record<string, string>, podIdentity = false) => {
+    for (const [file, text] of Object.entries(snippets)) expect([file, validateSnippet(file, text, { podIdentity })]).toEqual([file, []]);
+  };
+
+  it('aws-config and pbm-agent.env of PBM on EC2 name PBM 2.10.0 and the line it was read from', async () => {
+    const res = await api.onboard({ ...pbmEc2(), dryRun: true });
+    for (const file of ['aws-config', 'pbm-agent.env', 'pbm-config.yaml']) {
+      // the comment is wrapped: read it as one sentence
+      expect(res.body.snippets[file].replace(/\n# /g, ' ')).toMatch(/^# Requires percona-backup-mongodb 2\.10\.0 or later: [^]*source: percona\/percona-backup-mongodb@v2\.10\.0:pbm\/storage\/s3\/s3\.go:\d+\)/m);
+    }
+    valid(res.body.snippets);
+  });
+
+  it('StackGres with EKS Pod Identity: sgobjectstorage.yaml names StackGres 1.18.3 and WAL-G 3.0.4; pod-identity.md lists every requirement', async () => {
+    const res = await api.onboard({ ...stackgres('pod-identity'), dryRun: true });
+    const sg = res.body.snippets['sgobjectstorage.yaml'];
+    expect(sg).toContain('# Requires wal-g 3.0.4 or later');
+    expect(sg).toContain('# Requires StackGres 1.18.3 or later');
+    expect(sg).not.toContain('1.18.0 or later');
+    const notes = res.body.snippets['pod-identity.md'];
+    expect(notes).toContain('## Versions these files need');
+    for (const r of res.body.requirements) expect(notes).toContain(`Requires ${r.component} ${r.minimumVersion} or later`);
+    valid(res.body.snippets, true);
+  });
+
+  it('Velero with EKS Pod Identity (Helm): the BSL and the values name Velero 1.14.0 and the plugin 1.10.0; Mountpoint names its driver', async () => {
+    const velero = await api.onboard({
+      workload: { type: 'eks', clusters: [demo], namespace: 'velero', identity: 'pod-identity', velero: { installMethod: 'helm', helmReleaseName: 'backup' } },
+      bucket: backups('velero/'),
+      tool: 'velero',
+      dryRun: true,
+    });
+    for (const file of ['velero-bsl.yaml', 'velero-values.yaml']) {
+      expect(velero.body.snippets[file]).toContain('# Requires velero 1.14.0 or later');
+      expect(velero.body.snippets[file]).toContain('# Requires velero-plugin-for-aws 1.10.0 or later');
+    }
+    valid(velero.body.snippets, true);
+    const mp = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'apps', serviceAccounts: ['reader'] }, bucket: backups('mp/'), tool: 'mountpoint-s3-csi', dryRun: true });
+    expect(mp.body.snippets['mountpoint-pv.yaml']).toMatch(/^# Requires aws-mountpoint-s3-csi-driver 1\.9\.0 or later/);
+    valid(mp.body.snippets);
   });
 });
 
