@@ -5,7 +5,7 @@ import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { escapeXml, flat, toXml, type XmlNode } from '../xml';
 import type { Bucket, World } from '../state';
-import { authorizeCall, isRoot, livePolicy, resourceTagContext } from '../authz';
+import { authorizeCall, bucketTagContext, isRoot, livePolicy, resourceTagContext } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
 import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../../lib/iam-policy/grammar';
 import { authorizeKeyUse, findKey } from './kms';
@@ -96,7 +96,8 @@ const xmlResponse = (root: string, node: XmlNode, status = 200): ServiceResponse
 function authorizeS3(ctx: CallContext, caller: Caller, bucket: Bucket, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
   // S3 ABAC: while it is on (GetBucketAbac/PutBucketAbac, topology `abac`), bucket tags are aws:ResourceTag for
   // bucket-level actions; while it is off, tags are for cost allocation only and no aws:ResourceTag key is present
-  const tags = bucket.abac && resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {};
+  // (aws:ResourceTag for bucket-level actions only), and s3:BucketTag/<key> for bucket- and object-level actions alike
+  const tags = !bucket.abac ? {} : { ...bucketTagContext(bucket.tags), ...(resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {}) };
   authorizeCall(ctx.world, caller, {
     action,
     resource,

@@ -1,5 +1,6 @@
 import { ConflictError, type FieldError } from '../errors';
-import { tagValue, type Resolved } from './desired';
+import { tagValue } from './desired';
+import type { Mode } from './model';
 import type { ObservedOptIn } from './observe';
 import { MANAGED_TAG } from './plan';
 
@@ -18,9 +19,8 @@ export const bucketTagCommand = (accountId: string, bucket: string): string =>
 export const keyTagCommand = (keyArn: string): string => `aws kms tag-resource --key-id ${keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true`;
 
 /** Throws a 409 naming every field whose resource is not opted in (bucket.name, bucket.kmsKeyArn). */
-export function checkOptIn(r: Resolved, optIn: ObservedOptIn | undefined): void {
+export function checkOptIn(mode: Mode, optIn: ObservedOptIn | undefined): void {
   if (!optIn) return;
-  const mode = r.grant.mode;
   const problems: { field: FieldError; detail: string }[] = [];
   const b = optIn.bucket;
   if (tagValue(b.tags, MANAGED_TAG) !== 'true') {

@@ -190,7 +190,7 @@ async function readMovingAway(deps: ServiceDeps, record: IdentityRecord, grantId
 
 function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
   // the bucket's and key's owners opted in, whatever the mode (refused here, before any write)
-  checkOptIn(r, ctx.observed.optIn);
+  checkOptIn(r.grant.mode, ctx.observed.optIn);
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
   const grant = r.want;

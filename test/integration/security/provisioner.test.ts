@@ -30,7 +30,9 @@ import {
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
   GetBucketAbacCommand,
+  GetBucketLocationCommand,
   GetBucketPolicyCommand,
   GetBucketTaggingCommand,
   PutBucketAbacCommand,
@@ -91,6 +93,10 @@ topology.buckets = [
   { name: 'workload-unmanaged', accountId: WORKLOADS, region: 'eu-west-1' },
   { name: 'workload-abac-off', accountId: WORKLOADS, region: 'eu-west-1', tags: { 's3-onboarding-managed': 'true' }, abac: false },
 ];
+// keys of the workloads account whose owner opted in, and one who did not
+const LOCAL_KEY = `arn:aws:kms:eu-west-1:${WORKLOADS}:key/77777777-2222-3333-4444-555555555555`;
+const LOCAL_UNMANAGED_KEY = `arn:aws:kms:eu-west-1:${WORKLOADS}:key/88888888-2222-3333-4444-555555555555`;
+topology.kmsKeys = [...(topology.kmsKeys ?? []), { arn: LOCAL_KEY, tags: { 's3-onboarding-managed': 'true' } }, { arn: LOCAL_UNMANAGED_KEY }];
 useTestEmulator((e, a) => ((emu = e), (admin = a)), topology);
 beforeEach(async () => {
   api = clientsFor(emu, await admin.roleCredentials(API_ROLE));
@@ -178,6 +184,44 @@ describe('Provisioner: the boundary caps whatever it writes into a workload role
     await expectDenied(pod.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups' })), 'boundary');
     await expectDenied(pod.eks.send(new DescribeClusterCommand({ name: 'demo' })), 'boundary');
     await expectDenied(pod.sts.send(new AssumeRoleCommand({ RoleArn: PROVISIONER, RoleSessionName: 'hop', ExternalId: EXTERNAL_ID })), 'sts');
+  });
+});
+
+describe('Provisioner: the boundary keeps a workload role to what owners opted in, even if the planner erred (issue 18)', () => {
+  /** A workload role as the service creates it, carrying Action '*' (what a planner bug could write), as its pod. */
+  const podWithEverything = async () => {
+    await createWorkloadRole();
+    await prov.iam.send(new PutRolePolicyCommand({ RoleName: 's3ob-pbm-test', PolicyName: 'everything', PolicyDocument: everything }));
+    const token = await admin.token({ cluster: 'demo', namespace: 'mongodb', serviceAccount: 'pbm' });
+    const out = await workloadsRoot.sts.send(
+      new AssumeRoleWithWebIdentityCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-pbm-test`, RoleSessionName: 'pod', WebIdentityToken: token }),
+    );
+    return clientsFor(emu, credentialsOf(out.Credentials));
+  };
+
+  it('reaches objects and listings of an opted-in bucket only: not an untagged one, nor a tagged one whose S3 ABAC is off', async () => {
+    const pod = await podWithEverything();
+    await pod.s3.send(new PutObjectCommand({ Bucket: 'workload-local-backups', Key: 'ok/x', Body: 'x' }));
+    await pod.s3.send(new ListObjectsV2Command({ Bucket: 'workload-local-backups', Prefix: 'ok/' }));
+    for (const bucket of ['workload-unmanaged', 'workload-abac-off']) {
+      // the owner's data is there: a denial is the boundary's, not a missing key's
+      await workloadsRoot.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'secret', Body: 'owner data' }));
+      await expectDenied(pod.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'secret' })), 'boundary');
+      await expectDenied(pod.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'planted', Body: 'x' })), 'boundary');
+      await expectDenied(pod.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'secret' })), 'boundary');
+      await expectDenied(pod.s3.send(new ListObjectsV2Command({ Bucket: bucket })), 'boundary');
+      await expectDenied(pod.s3.send(new GetBucketLocationCommand({ Bucket: bucket })), 'boundary');
+    }
+    // the owner turns ABAC on: the same role now reaches the tagged bucket
+    await workloadsRoot.s3.send(new PutBucketAbacCommand({ Bucket: 'workload-abac-off', AbacStatus: { Status: 'Enabled' } }));
+    expect(await (await pod.s3.send(new GetObjectCommand({ Bucket: 'workload-abac-off', Key: 'secret' }))).Body!.transformToString()).toBe('owner data');
+  });
+
+  it('uses for SSE-KMS only keys whose owner opted in', async () => {
+    const pod = await podWithEverything();
+    const put = (key: string) => pod.s3.send(new PutObjectCommand({ Bucket: 'workload-local-backups', Key: `kms/${key.slice(-4)}`, Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key }));
+    await put(LOCAL_KEY);
+    await expectDenied(put(LOCAL_UNMANAGED_KEY), 'boundary');
   });
 });
 

@@ -1,18 +1,17 @@
 import { ConflictError } from '../../../lib/errors';
 import { checkOptIn } from '../../../lib/onboarding/opt-in';
-import type { Resolved } from '../../../lib/onboarding/desired';
+import type { Mode } from '../../../lib/onboarding/model';
 import type { ObservedOptIn } from '../../../lib/onboarding/observe';
 
-const r = (mode: string) => ({ grant: { mode } }) as unknown as Resolved;
 const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/k';
 const tagged: [string, string][] = [['s3-onboarding-managed', 'true']];
 const optIn = (bucket: Partial<ObservedOptIn['bucket']>, key?: [string, string][]): ObservedOptIn => ({
   bucket: { accountId: '300000000003', bucket: 'b', tags: tagged, abac: true, ...bucket },
   ...(key ? { key: { keyArn: KEY, tags: key } } : {}),
 });
-const refusal = (o: ObservedOptIn, mode = 'same-account'): ConflictError => {
+const refusal = (o: ObservedOptIn, mode: Mode = 'same-account'): ConflictError => {
   try {
-    checkOptIn(r(mode), o);
+    checkOptIn(mode, o);
   } catch (e) {
     return e as ConflictError;
   }
@@ -21,8 +20,8 @@ const refusal = (o: ObservedOptIn, mode = 'same-account'): ConflictError => {
 
 describe('checkOptIn (pure)', () => {
   it('passes a tagged bucket with ABAC on and a tagged key, and a request it has nothing read for', () => {
-    expect(() => checkOptIn(r('role-in-bucket-account'), optIn({}, tagged))).not.toThrow();
-    expect(() => checkOptIn(r('same-account'), undefined)).not.toThrow();
+    expect(() => checkOptIn('role-in-bucket-account', optIn({}, tagged))).not.toThrow();
+    expect(() => checkOptIn('same-account', undefined)).not.toThrow();
   });
 
   it.each([
