@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Access, Tool, VeleroInstall } from '../snippets/types';
+import type { Access, PsmdbOperatorInstall, Tool, VeleroInstall } from '../snippets/types';
 import type { Config } from '../config';
 import { accountOfArn } from '../arn';
 import type { Requirement } from '../policy/requirements';
@@ -20,7 +20,7 @@ export interface ClusterRef {
 /** What the engine needs of a validated request (lib/onboarding/request.ts produces it). */
 export interface OnboardingInput {
   workload:
-    | { type: 'eks'; clusters: ClusterRef[]; namespace: string; serviceAccounts?: string[]; identity?: 'irsa' | 'pod-identity'; claimNamespace?: string; velero?: VeleroInstall }
+    | { type: 'eks'; clusters: ClusterRef[]; namespace: string; serviceAccounts?: string[]; identity?: 'irsa' | 'pod-identity'; claimNamespace?: string; velero?: VeleroInstall; psmdbOperator?: PsmdbOperatorInstall }
     | { type: 'ec2'; instanceRoleArn: string };
   bucket: { name: string; accountId?: string; region: string; prefix?: string; kmsKeyArn?: string };
   tool: Tool;

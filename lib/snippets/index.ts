@@ -64,6 +64,14 @@ function serviceAccountNotes(tool: SnippetInput['tool'], workload: EksWorkload):
       'supported way to annotate it (StackGres 1.18.3 or later), this file is for reference.',
     ];
   }
+  if (tool === 'psmdb-operator') {
+    return [
+      "Percona operator: the operator's own service account (deploy/bundle.yaml: percona-server-mongodb-operator;",
+      "a Helm install: the chart's fullname, <release>-psmdb-operator) and default, which the cluster's pods and",
+      'their pbm-agent sidecars run as. Restart the operator pod after annotating it. A cluster-wide install',
+      '(deploy/cw-bundle.yaml) runs the operator in a namespace of its own: it is onboarded there on its own.',
+    ];
+  }
   if (tool === 'velero' && workload.velero?.installMethod === 'helm') return VELERO_HELM_SERVICE_ACCOUNT_NOTES;
   return [];
 }

@@ -22,6 +22,20 @@ export type VeleroInstall =
   | { installMethod: 'cli' }
   | { installMethod: 'helm'; helmReleaseName?: string; helmFullnameOverride?: string };
 
+/**
+ * How the Percona operator for MongoDB was installed: it names the operator's service account and namespace. bundle
+ * (deploy/bundle.yaml, the default): percona-server-mongodb-operator in the cluster's namespace; helm
+ * (percona/psmdb-operator chart): the chart's fullname, in the release's namespace; cluster-wide installs run the
+ * operator in a namespace of its own (deploy/cw-bundle.yaml: psmdb-operator).
+ */
+export interface PsmdbOperatorInstall {
+  installMethod: 'bundle' | 'helm';
+  helmReleaseName?: string;
+  helmFullnameOverride?: string;
+  /** the operator's namespace, when not the cluster's (a cluster-wide install) */
+  namespace?: string;
+}
+
 export interface EksWorkload {
   type: 'eks';
   namespace: string;
@@ -31,6 +45,8 @@ export interface EksWorkload {
   claimNamespace?: string;
   /** velero: how it was installed (default cli) */
   velero?: VeleroInstall;
+  /** psmdb-operator: how the operator was installed (default bundle) */
+  psmdbOperator?: PsmdbOperatorInstall;
 }
 
 export interface Ec2Workload {

@@ -138,3 +138,46 @@ describe('versions in the request', () => {
     expect(minimums(res.body)).toEqual(['percona-backup-mongodb@2.10.0']);
   });
 });
+
+describe('Percona operator installs: bundle, Helm (the release names the service account), cluster-wide', () => {
+  const psmdb = (psmdbOperator?: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
+    workload: { type: 'eks', clusters: [demo], namespace: 'mongodb', ...(psmdbOperator ? { psmdbOperator } : {}) },
+    bucket: backups('psmdb/'),
+    tool: 'psmdb-operator',
+    ...over,
+  });
+  const subjects = (trust: { Statement: { Condition: { StringEquals: Record<string, string | string[]> } }[] }) =>
+    trust.Statement.flatMap((st) => Object.entries(st.Condition.StringEquals).filter(([k]) => k.endsWith(':sub')).flatMap(([, v]) => v));
+
+  it.each([
+    ['the bundle (default)', undefined, 'percona-server-mongodb-operator'],
+    ['Helm, release my-op', { installMethod: 'helm', helmReleaseName: 'my-op' }, 'my-op-psmdb-operator'],
+    ['Helm, a release whose name contains the chart name', { installMethod: 'helm', helmReleaseName: 'psmdb-operator' }, 'psmdb-operator'],
+    ['Helm with fullnameOverride', { installMethod: 'helm', helmReleaseName: 'x', helmFullnameOverride: 'ops' }, 'ops'],
+  ] as [string, Record<string, unknown> | undefined, string][])('%s: the operator\'s service account and default are trusted and annotated', async (_what, install, sa) => {
+    const res = await api.onboard({ ...psmdb(install), dryRun: true });
+    expect(res.status).toBe(200);
+    expect(subjects(res.body.policies.trust).sort()).toEqual([`system:serviceaccount:mongodb:${sa}`, 'system:serviceaccount:mongodb:default'].sort());
+    expect(res.body.snippets['serviceaccount.yaml']).toContain(`name: ${sa}\n`);
+    expect(res.body.snippets['annotate.sh']).toContain(`-- '${sa}' `);
+    expect(validateSnippet('serviceaccount.yaml', res.body.snippets['serviceaccount.yaml'])).toEqual([]);
+  });
+
+  it('refuses what it cannot do, naming the field, with nothing written', async () => {
+    await admin.clearCalls();
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [psmdb({ installMethod: 'helm' }), 'workload.psmdbOperator.helmReleaseName', /required for a Helm install/],
+      [psmdb({ namespace: 'psmdb-operator' }), 'workload.psmdbOperator.namespace', /cluster-wide install .* two onboardings .*namespace psmdb-operator and serviceAccounts \[percona-server-mongodb-operator\].*namespace mongodb and serviceAccounts \[default\]/],
+      [psmdb({ installMethod: 'bundle', helmReleaseName: 'x' }), 'workload.psmdbOperator.installMethod', /must be helm/],
+      [{ ...psmdb({ installMethod: 'helm', helmReleaseName: 'x' }), tool: 'pbm', workload: { type: 'eks', clusters: [demo], namespace: 'mongodb', serviceAccounts: ['pbm'], psmdbOperator: { installMethod: 'helm', helmReleaseName: 'x' } } }, 'workload.psmdbOperator', /only for tool psmdb-operator/],
+    ];
+    for (const [body, path, message] of cases) {
+      const res = await api.onboard(body);
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ path, message: expect.stringMatching(message) }]);
+    }
+    // the same operator namespace as the cluster's is a namespaced install: accepted
+    expect((await api.onboard({ ...psmdb({ namespace: 'mongodb' }), dryRun: true })).status).toBe(200);
+    expect(await writes(stack)).toEqual([]);
+  });
+});

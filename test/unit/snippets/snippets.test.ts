@@ -119,7 +119,11 @@ storage:
       kmsKeyID: arn:aws:kms:eu-west-1:300000000003:key/1234abcd-12ab-34cd-56ef-1234567890ab
 `;
 
-const PSMDB_SERVICE_ACCOUNTS = `apiVersion: v1
+const PSMDB_SERVICE_ACCOUNTS = `# Percona operator: the operator's own service account (deploy/bundle.yaml: percona-server-mongodb-operator;
+# a Helm install: the chart's fullname, <release>-psmdb-operator) and default, which the cluster's pods and
+# their pbm-agent sidecars run as. Restart the operator pod after annotating it. A cluster-wide install
+# (deploy/cw-bundle.yaml) runs the operator in a namespace of its own: it is onboarded there on its own.
+apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: percona-server-mongodb-operator
@@ -141,6 +145,10 @@ metadata:
 const PSMDB_ANNOTATE = `#!/bin/sh
 # Annotates existing service accounts with the IAM role (run once per cluster, in its kubectl context).
 # Restart the pods that use them afterwards so the EKS pod identity webhook injects the role.
+# Percona operator: the operator's own service account (deploy/bundle.yaml: percona-server-mongodb-operator;
+# a Helm install: the chart's fullname, <release>-psmdb-operator) and default, which the cluster's pods and
+# their pbm-agent sidecars run as. Restart the operator pod after annotating it. A cluster-wide install
+# (deploy/cw-bundle.yaml) runs the operator in a namespace of its own: it is onboarded there on its own.
 set -eu
 kubectl annotate serviceaccount --overwrite --namespace 'mongodb' -- 'percona-server-mongodb-operator' 'eks.amazonaws.com/role-arn=arn:aws:iam::200000000002:role/s3-onboarding/ob-3f9a2c7d' 'eks.amazonaws.com/sts-regional-endpoints=true'
 kubectl annotate serviceaccount --overwrite --namespace 'mongodb' -- 'default' 'eks.amazonaws.com/role-arn=arn:aws:iam::200000000002:role/s3-onboarding/ob-3f9a2c7d' 'eks.amazonaws.com/sts-regional-endpoints=true'
