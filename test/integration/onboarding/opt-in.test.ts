@@ -1,6 +1,7 @@
 import type { Stack } from '../../../scripts/stack';
-import { BACKUPS, WORKLOADS, demoTopology } from '../../helpers/emulator';
-import { useTestStack, writes, type TestStack } from '../../helpers/stack';
+import { UntagResourceCommand } from '@aws-sdk/client-kms';
+import { BACKUPS, WORKLOADS, demoTopology, rootCredentials } from '../../helpers/emulator';
+import { clients, useTestStack, writes, type TestStack } from '../../helpers/stack';
 
 /**
  * Issue 18: the owner's opt-in in every mode. No grant on a bucket or KMS key whose owner has not tagged it
@@ -106,7 +107,15 @@ describe('Opted-in resources are granted in every mode (the check refuses only w
     };
     const res = await api.onboard(body);
     expect(res.status).toBe(201);
-    // the owner removes the tag afterwards: the next converge is refused, nothing written
+    expect(res.body.changes.length).toBeGreaterThan(0);
     expect((await api.onboard(body)).status).toBe(200);
+    // the key's owner withdraws the opt-in: the next converge is refused before any write
+    const key = mode === 'same-account' ? LOCAL_MANAGED_KEY : MANAGED_KEY;
+    await clients(stack, rootCredentials(key.split(':')[4]!)).kms.send(new UntagResourceCommand({ KeyId: key, TagKeys: ['s3-onboarding-managed'] }));
+    await admin.clearCalls();
+    const refused = await api.onboard(body);
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors.map((e: { path: string }) => e.path)).toEqual(['bucket.kmsKeyArn']);
+    expect(await writes(stack)).toEqual([]);
   });
 });
