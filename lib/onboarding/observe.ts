@@ -93,7 +93,7 @@ export interface ObserveRequest {
   /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
   podIdentity?: PodIdentityReadMode;
   /** provisioning: the requested bucket's tags and S3 ABAC status and the requested key's tags, whatever the mode */
-  optIn?: { bucket: { accountId: string; bucket: string; region: string }; key?: string };
+  optIn?: { bucket: { accountId: string; bucket: string; region: string }; key?: string; /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean };
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -196,7 +196,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     const b = o.bucket;
     const [tags, abac, kTags] = await Promise.all([
       bucketTags(b),
-      s3Api.getBucketAbac(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
+      o.readAbac === false ? true : s3Api.getBucketAbac(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
       o.key
         ? keyTags(o.key).catch((error: unknown) => {
             keyTagsFailure = { error };

@@ -147,7 +147,7 @@ function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hint>): Pr
     roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
-    optIn: { bucket: { accountId: r.grant.bucketAccount, bucket: r.grant.bucket.name, region: r.grant.bucket.region }, key: r.grant.bucket.kmsKeyArn },
+    optIn: { bucket: { accountId: r.grant.bucketAccount, bucket: r.grant.bucket.name, region: r.grant.bucket.region }, key: r.grant.bucket.kmsKeyArn, readAbac: deps.config.s3AbacCheck },
   });
 }
 

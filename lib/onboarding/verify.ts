@@ -128,7 +128,7 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
     // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
-    optIn: { bucket: { accountId: bucketAccount, bucket: b.name, region: b.region }, key: b.kmsKeyArn },
+    optIn: { bucket: { accountId: bucketAccount, bucket: b.name, region: b.region }, key: b.kmsKeyArn, readAbac: deps.config.s3AbacCheck },
   });
   if (!observed.role) {
     check('role', false, '', `role ${identity.roleArn} does not exist`);
