@@ -72,6 +72,8 @@ export function requestTagContext(tags: Record<string, string>): Record<string, 
 
 /** A resource's tags as `aws:ResourceTag/<key>`. */
 export const resourceTagContext = (tags: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+/** S3's `s3:BucketTag/<key>`: the bucket's tags, for its bucket- and object-level actions (while its ABAC is on). */
+export const bucketTagContext = (tags: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`s3:BucketTag/${k}`, v]));
 
 /**
  * `aws:PrincipalTag/<key>` of a caller: the tags of the session's role, overridden (ignoring case) by the

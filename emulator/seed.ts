@@ -94,6 +94,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
       policy: b.policy ? JSON.stringify(b.policy) : undefined,
       kmsKeyArn: b.kmsKeyArn,
       tags: b.tags ?? {},
+      abac: b.abac,
       objects: new Map(),
       createDate: epoch,
     });

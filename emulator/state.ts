@@ -90,6 +90,8 @@ export interface Bucket {
   policyBindings?: Map<string, string>;
   kmsKeyArn?: string;
   tags: Record<string, string>;
+  /** S3 ABAC (GetBucketAbac/PutBucketAbac): while on, the bucket's tags are aws:ResourceTag for bucket-level actions */
+  abac: boolean;
   objects: Map<string, StoredObject>;
   createDate: Date;
 }

@@ -31,6 +31,8 @@ export const topologySchema = z.strictObject({
         policy: policy.optional(),
         kmsKeyArn: z.string().optional(),
         tags: z.record(z.string(), z.string()).optional(),
+        /** S3 ABAC (PutBucketAbac) on the bucket: its tags count as aws:ResourceTag only while it is on */
+        abac: z.boolean().default(true),
       }),
     )
     .default([]),

@@ -10,6 +10,12 @@ export interface Config {
   managedByTag: string;
   targetAccounts: string[];
   s3ForcePathStyle: boolean;
+  /**
+   * read each bucket's S3 ABAC status (GetBucketAbac) and refuse a tagged bucket whose ABAC is off; `S3_ABAC_CHECK=off`
+   * only for AWS-compatible endpoints that do not implement S3 ABAC (moto 5.2.1 answers GetBucketAbac as a listing),
+   * where ABAC is then taken as on
+   */
+  s3AbacCheck: boolean;
   /** seconds before expiry at which cached provisioner credentials are refreshed */
   credentialRefreshMarginSeconds: number;
   /** leases: an identity's lock (longer than the function's timeout), and a resource policy's group-commit leader */
@@ -40,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     managedByTag: env.MANAGED_BY_TAG || 's3-onboarding',
     targetAccounts: (env.TARGET_ACCOUNTS || '').split(',').map((s) => s.trim()).filter(Boolean),
     s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
+    s3AbacCheck: env.S3_ABAC_CHECK !== 'off',
     credentialRefreshMarginSeconds: positiveInt(env, 'CREDENTIAL_REFRESH_MARGIN_SECONDS', 300),
     lockLeaseMs: positiveInt(env, 'LOCK_LEASE_MS', 30_000),
     policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),

@@ -54,6 +54,13 @@ export class NotFoundError extends ServiceError {
 
 export class ConflictError extends ServiceError {
   readonly status = 409;
+  constructor(
+    message: string,
+    /** the request fields the conflict is about, when it is about some */
+    readonly errors: FieldError[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export class QuotaExceededError extends ServiceError {

@@ -17,7 +17,11 @@ export function checksTopology(): Topology {
   return {
     ...t,
     // opted in to the service's changes (contract section 2), whatever the demo file says today
-    buckets: t.buckets.map((b) => (workloadAccounts.has(b.accountId) ? b : { ...b, tags: { ...managed, ...b.tags } })),
+    buckets: [
+      ...t.buckets.map((b) => (workloadAccounts.has(b.accountId) ? b : { ...b, tags: { ...managed, ...b.tags } })),
+      // a bucket of no tags at all (GetBucketTagging's NoSuchTagSet): the demo's buckets are all opted in
+      { name: 'workload-untagged-backups', accountId: [...workloadAccounts][0]!, region: t.buckets[0]!.region, tags: {}, abac: true },
+    ],
     kmsKeys: t.kmsKeys.map((k) => (k.awsManaged ? k : { ...k, tags: { ...managed, ...(k as { tags?: Record<string, string> }).tags } })),
     clusters: t.clusters.map((c) => {
       if (!used.has(c.region)) {

@@ -5,7 +5,7 @@ import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { escapeXml, flat, toXml, type XmlNode } from '../xml';
 import type { AccessPoint, Bucket, World } from '../state';
-import { authorizeCall, decide, isRoot, livePolicy, principalOf, principalTagContext, resourceTagContext } from '../authz';
+import { authorizeCall, bucketTagContext, decide, isRoot, livePolicy, principalOf, principalTagContext, resourceTagContext } from '../authz';
 import { evaluatePolicy } from '../../lib/iam-policy/evaluate';
 import { findAccessPoint } from './s3control';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
@@ -49,6 +49,7 @@ export function s3Operation(req: EmulatorRequest): string {
     if (q.has('location') && m === 'GET') return 'GetBucketLocation';
     if (q.has('encryption') && m === 'GET') return 'GetBucketEncryption';
     if (q.has('tagging') && m === 'GET') return 'GetBucketTagging';
+    if (q.has('abac')) return { GET: 'GetBucketAbac', PUT: 'PutBucketAbac' }[m] ?? 'Unknown';
     if (q.has('delete') && m === 'POST') return 'DeleteObjects';
     if (m === 'HEAD') return 'HeadBucket';
     if (m === 'GET') return q.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
@@ -149,8 +150,10 @@ const accessPointContext = (ap: AccessPoint): Record<string, string> => ({
  */
 function authorizeS3(ctx: CallContext, caller: Caller, t: Target, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
   const { bucket, ap } = t;
-  // S3 ABAC (treated as enabled on every bucket): bucket tags are aws:ResourceTag for bucket-level actions
-  const tags = resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {};
+  // S3 ABAC: while it is on (GetBucketAbac/PutBucketAbac, topology `abac`), bucket tags are aws:ResourceTag for
+  // bucket-level actions and s3:BucketTag/<key> for bucket- and object-level actions alike; while it is off, tags
+  // are for cost allocation only and no such key is present
+  const tags = !bucket.abac ? {} : { ...bucketTagContext(bucket.tags), ...(resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {}) };
   const bucketPolicy = livePolicy(ctx.world, bucket.policy, bucket.policyBindings);
   if (!ap) {
     authorizeCall(ctx.world, caller, {
@@ -351,6 +354,18 @@ function handle(ctx: CallContext): ServiceResponse {
       const tags = Object.entries(bucket.tags);
       if (!tags.length) throw new AwsError('NoSuchTagSet', 'The TagSet does not exist', 404);
       return xmlResponse('Tagging', { TagSet: { Tag: flat(tags.map(([Key, Value]) => ({ Key, Value }))) } });
+    }
+    case 'GetBucketAbac':
+      authorizeS3(ctx, caller, { bucket }, 's3:GetBucketABAC', bucketArn);
+      return xmlResponse('AbacStatus', { Status: bucket.abac ? 'Enabled' : 'Disabled' });
+    case 'PutBucketAbac': {
+      authorizeS3(ctx, caller, { bucket }, 's3:PutBucketABAC', bucketArn);
+      const status = elements(req.body.toString('utf8'), 'Status');
+      if (status.length !== 1 || (status[0] !== 'Enabled' && status[0] !== 'Disabled')) {
+        throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+      }
+      bucket.abac = status[0] === 'Enabled';
+      return { status: 200 };
     }
     case 'ListObjectsV2':
     case 'ListObjects': {

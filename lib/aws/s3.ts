@@ -1,4 +1,4 @@
-import { DeleteBucketPolicyCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketPolicyCommand, GetBucketAbacCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { NotAllowedError, ValidationError } from '../errors';
 import { call, errorName, isNotFound, toDomainError } from './errors';
 
@@ -49,5 +49,19 @@ export async function getBucketTags(s3: S3Client, bucket: string, owner: string)
   } catch (e) {
     if (errorName(e) === 'NoSuchTagSet' || isNotFound(e)) return [];
     throw bucketReadError(e, bucket, owner, 'reading the tags of');
+  }
+}
+
+/**
+ * Whether S3 ABAC is on for the bucket (GetBucketAbac; a bucket that never had it set answers Disabled): only
+ * while it is on do the bucket's tags count as aws:ResourceTag, which the provisioner's policy writes and the
+ * workload boundary are conditioned on.
+ */
+export async function getBucketAbac(s3: S3Client, bucket: string, owner: string): Promise<boolean> {
+  try {
+    const out = await s3.send(new GetBucketAbacCommand({ Bucket: bucket, ExpectedBucketOwner: owner }));
+    return out.AbacStatus?.Status === 'Enabled';
+  } catch (e) {
+    throw bucketReadError(e, bucket, owner, 'reading the ABAC status of');
   }
 }

@@ -116,7 +116,7 @@ export function problemFromError(err: unknown, requestId?: string): ProblemRespo
     status,
     detail: exposed ? err.message : status === 503 ? UNAVAILABLE_DETAIL : INTERNAL_DETAIL,
   };
-  if (exposed && err instanceof ValidationError && err.errors.length > 0) {
+  if (exposed && (err instanceof ValidationError || err instanceof ConflictError) && err.errors.length > 0) {
     problem.errors = err.errors.map(({ path, message }) => ({ path, message }));
   }
   if (exposed && err instanceof NotAllowedError && err.rule !== undefined) problem.rule = err.rule;

@@ -74,7 +74,7 @@ export function resolveRequest(config: Config, input: OnboardingInput): Resolved
   const w = input.workload;
   let identity: WorkloadIdentity;
   if (w.type === 'eks') {
-    const sas = w.serviceAccounts ?? defaultServiceAccounts(input.tool, w.namespace, w.velero);
+    const sas = w.serviceAccounts ?? defaultServiceAccounts(input.tool, w.namespace, w.velero, w.psmdbOperator);
     if (!sas?.length) {
       throw new ValidationError('serviceAccounts is required for this tool and namespace', [
         { path: 'workload.serviceAccounts', message: `${input.tool} has no default service account in namespace ${w.namespace}; name them` },

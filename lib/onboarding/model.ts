@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Access, Tool, VeleroInstall } from '../snippets/types';
+import type { Access, PsmdbOperatorInstall, Tool, VeleroInstall } from '../snippets/types';
 import type { Config } from '../config';
 import { accountOfArn } from '../arn';
+import type { Requirement } from '../policy/requirements';
 
 /**
  * The domain: an onboarding is a **grant** (a bucket, a prefix, a tool, an access level) on a **workload
@@ -19,12 +20,14 @@ export interface ClusterRef {
 /** What the engine needs of a validated request (lib/onboarding/request.ts produces it). */
 export interface OnboardingInput {
   workload:
-    | { type: 'eks'; clusters: ClusterRef[]; namespace: string; serviceAccounts?: string[]; identity?: 'irsa' | 'pod-identity'; claimNamespace?: string; velero?: VeleroInstall }
+    | { type: 'eks'; clusters: ClusterRef[]; namespace: string; serviceAccounts?: string[]; identity?: 'irsa' | 'pod-identity'; claimNamespace?: string; velero?: VeleroInstall; psmdbOperator?: PsmdbOperatorInstall }
     | { type: 'ec2'; instanceRoleArn: string };
   bucket: { name: string; accountId?: string; region: string; prefix?: string; kmsKeyArn?: string };
   tool: Tool;
   access: Access;
   crossAccountMode?: 'bucket-policy' | 'role-in-bucket-account';
+  /** the versions the caller runs, by component (lib/policy/requirements.ts) */
+  versions?: Record<string, string>;
   tags?: Record<string, string>;
   dryRun?: boolean;
 }
@@ -44,6 +47,8 @@ export interface OnboardingResult {
   roles: { arn: string; accountId: string; purpose: string }[];
   changes: Change[];
   policies: { trust: unknown; permissions: unknown; bucketPolicyStatements: unknown[]; keyPolicyStatements?: unknown[]; instanceRoleGrant?: unknown };
+  /** the minimum versions the snippets need (lib/policy/requirements.ts) */
+  requirements?: Requirement[];
   snippets: Record<string, string>;
 }
 

@@ -51,6 +51,13 @@ export interface Observed {
   managedDocuments: Map<string, PolicyDocument>;
   /** a pod-identity identity: its chaining roles, associations and agents (lib/onboarding/pod-identity-reads.ts) */
   podIdentity?: ObservedPodIdentity;
+  /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
+  optIn?: ObservedOptIn;
+}
+
+export interface ObservedOptIn {
+  bucket: { accountId: string; bucket: string; tags: TagList; abac: boolean };
+  key?: { keyArn: string; tags: TagList };
 }
 
 import { bucketTargetKey, keyTargetKey } from './model';
@@ -86,6 +93,8 @@ export interface ObserveRequest {
   managedDocuments?: { boundaryArn?: string };
   /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
   podIdentity?: PodIdentityReadMode;
+  /** provisioning: the requested bucket's tags and S3 ABAC status and the requested key's tags, whatever the mode */
+  optIn?: { bucket: { accountId: string; bucket: string; region: string }; key?: string; /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean };
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -164,15 +173,43 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const resourceTags = new Map<string, TagList>();
   const managedDocuments = new Map<string, PolicyDocument>();
   let podIdentity: ObservedPodIdentity | undefined;
+  let optIn: ObservedOptIn | undefined;
+  // a bucket's or key's tags are read once, whether the opt-in check or a resource policy's edit asks first
+  const tagReads = new Map<string, Promise<TagList>>();
+  const once = (key: string, read: () => Promise<TagList>): Promise<TagList> => {
+    let p = tagReads.get(key);
+    if (!p) tagReads.set(key, (p = read()));
+    return p;
+  };
+  const bucketTags = (b: { accountId: string; bucket: string; region: string }) =>
+    once(bucketTargetKey(b.accountId, b.bucket), () => s3Api.getBucketTags(sessions.s3(b.accountId, b.region), b.bucket, b.accountId));
+  const keyTags = (k: string) => once(keyTargetKey(k), () => kmsApi.getKeyTags(sessions.kms(accountOfArn(k), regionOfArn(k)), k));
   const readBucket = async (b: { accountId: string; bucket: string; region: string }) => {
     const s3 = sessions.s3(b.accountId, b.region);
-    const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? s3Api.getBucketTags(s3, b.bucket, b.accountId) : undefined]);
+    const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? bucketTags(b) : undefined]);
     resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
     if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
   };
+  // a key's tags may be unreadable where DescribeKey says why (an AWS managed key: a 400 on bucket.kmsKeyArn): that
+  // answer comes first, whichever read fails first
+  let keyTagsFailure: { error: unknown } | undefined;
+  const readOptIn = async (o: NonNullable<ObserveRequest['optIn']>) => {
+    const b = o.bucket;
+    const [tags, abac, kTags] = await Promise.all([
+      bucketTags(b),
+      o.readAbac === false ? true : s3Api.getBucketAbac(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
+      o.key
+        ? keyTags(o.key).catch((error: unknown) => {
+            keyTagsFailure = { error };
+            return undefined;
+          })
+        : undefined,
+    ]);
+    optIn = { bucket: { accountId: b.accountId, bucket: b.bucket, tags, abac }, ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}) };
+  };
   const readKey = async (k: string) => {
     const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
-    const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? kmsApi.getKeyTags(kms, k) : undefined]);
+    const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? keyTags(k) : undefined]);
     resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
     if (tags) resourceTags.set(keyTargetKey(k), tags);
   };
@@ -206,6 +243,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
           if (d) managedDocuments.set(req.managedDocuments!.boundaryArn!, d);
         })
       : Promise.resolve(),
+    req.optIn ? readOptIn(req.optIn) : Promise.resolve(),
     identity.kind === 'pod-identity'
       ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known, undefined, req.roleExists)).then((p) => void (podIdentity = p))
       : Promise.resolve(),
@@ -213,6 +251,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   if (key?.awsManaged) {
     throw new ValidationError('AWS managed keys cannot be granted', [{ path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' }]);
   }
+  if (keyTagsFailure) throw keyTagsFailure.error;
   if (req.managedDocuments && role) {
     await Promise.all(
       role.attached.map(async (p) => {
@@ -232,5 +271,6 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     resourceTags,
     managedDocuments,
     ...(podIdentity ? { podIdentity } : {}),
+    ...(optIn ? { optIn } : {}),
   };
 }

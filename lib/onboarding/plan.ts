@@ -9,6 +9,7 @@ import type { Observed } from './observe';
 import { accountOfArn, nameOfArn } from '../arn';
 import { bucketTargetKey, instanceGrantName, keyTargetKey, onboardingIdOfPolicy, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from './model';
 import type { ResourceStatementParams, Step } from './steps';
+import { bucketPolicyCapacityAdvice, MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY } from './capacity';
 
 /**
  * Pure: the diff between what AWS holds (observed) and what it should hold (desired), as steps. One planner
@@ -308,9 +309,12 @@ function statementStep(grantId: string, target: Target, observed: Observed, remo
     const size = textSize(renderRawPolicy(edit.policy));
     const max = target.kind === 'bucket' ? BUCKET_POLICY_MAX_BYTES : KEY_POLICY_MAX_BYTES;
     if (size > max) {
-      throw new QuotaExceededError(`the policy of ${what} would be ${size} bytes, over the ${max}-byte limit; remove other statements or onboardings from it first`, {
+      // a bucket policy need not grow with the onboardings: name the modes that leave it as it is
+      const modes = target.kind === 'bucket' ? bucketPolicyCapacityAdvice : '';
+      throw new QuotaExceededError(`the policy of ${what} would be ${size} bytes, over the ${max}-byte limit; remove other statements or onboardings from it first${modes}`, {
         [target.kind === 'bucket' ? 'bucketPolicySize' : 'keyPolicySize']: size,
         quota: max,
+        ...(target.kind === 'bucket' ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
       });
     }
   }

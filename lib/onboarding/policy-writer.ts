@@ -5,6 +5,7 @@ import { policySize } from '../iam-policy/grammar';
 import { editStatements, renderRawPolicy, type RawPolicy } from '../policy/resource-policy';
 import type { Statement } from '../policy/types';
 import type { Store } from '../store/store';
+import { bucketPolicyCapacityAdvice, MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY } from './capacity';
 
 /**
  * Writes a grant's statements into a shared resource policy (a bucket policy or a key policy). Neither S3 nor
@@ -66,7 +67,12 @@ export function applyChange(target: PolicyTarget, current: RawPolicy | undefined
   if (edit.changed && change.add.length) {
     const size = policySize(renderRawPolicy(edit.policy));
     if (size > target.maxBytes) {
-      throw new QuotaExceededError(`the policy of ${target.describe} would be ${size} bytes, over its ${target.maxBytes}-byte limit`, { policySize: size, quota: target.maxBytes });
+      const bucket = target.describe.startsWith('bucket ');
+      throw new QuotaExceededError(`the policy of ${target.describe} would be ${size} bytes, over its ${target.maxBytes}-byte limit${bucket ? bucketPolicyCapacityAdvice : ''}`, {
+        policySize: size,
+        quota: target.maxBytes,
+        ...(bucket ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
+      });
     }
   }
   return { policy: edit.policy, changed: edit.changed };

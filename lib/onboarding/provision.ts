@@ -23,6 +23,8 @@ import { beforeDeadline, execute, fenced } from './execute';
 import { describeBinding, grantPolicyName, type Change, type OnboardingInput, type OnboardingResult, type WorkloadIdentity } from './model';
 import { observe, type Observed } from './observe';
 import { planRole, planStatements, wantedTargets } from './plan';
+import { checkOptIn } from './opt-in';
+import { requirementsOf } from './requirements';
 import { PolicyReservations } from './policy-writer';
 import { orderMakeBeforeBreak } from './make-before-break';
 import { identityRoleArns, planPodIdentity, podIdentityAssociations, podIdentityRoles, podIdentitySteps } from './pod-identity';
@@ -146,6 +148,7 @@ function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hint>): Pr
     roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
+    optIn: { bucket: { accountId: r.grant.bucketAccount, bucket: r.grant.bucket.name, region: r.grant.bucket.region }, key: r.grant.bucket.kmsKeyArn, readAbac: deps.config.s3AbacCheck },
   });
 }
 
@@ -187,6 +190,8 @@ async function readMovingAway(deps: ServiceDeps, record: IdentityRecord, grantId
 }
 
 function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
+  // the bucket's and key's owners opted in, whatever the mode (refused here, before any write)
+  checkOptIn(r.grant.mode, ctx.observed.optIn);
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
   const grant = r.want;
@@ -225,6 +230,7 @@ function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: '
       ...(plan.grant.keyStatements ? { keyPolicyStatements: plan.grant.keyStatements.statements } : {}),
       ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
     },
+    requirements: requirementsOf(input),
     snippets: renderSnippets({
       onboardingId: r.id,
       tool: input.tool,
@@ -233,6 +239,7 @@ function resultOf(r: Resolved, plan: ProvisionPlan, changes: Change[], status: '
       bucket: { name: input.bucket.name, region: input.bucket.region, prefix: r.grant.bucket.prefix || undefined, kmsKeyArn: input.bucket.kmsKeyArn },
       workload: input.workload.type === 'eks' ? { ...input.workload, serviceAccounts: identity.serviceAccounts } : input.workload,
       ...(identity.kind === 'pod-identity' ? { podIdentity: { associations: podIdentityAssociations(identity) } } : {}),
+      requirements: requirementsOf(input),
     }),
   };
 }

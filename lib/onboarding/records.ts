@@ -2,6 +2,7 @@ import type { PolicyDocument } from '../policy/types';
 import type { BucketStatements, GrantDesired, GrantRef, KeyStatements, ProviderRef } from './desired';
 import type { Change, ClusterRef, IdentityKind, OnboardingInput, OnboardingResult } from './model';
 import type { Step } from './steps';
+import { requirementsOf } from './requirements';
 
 /**
  * The records the service keeps. They say what is live, step by step: a refused or failed change never records
@@ -117,6 +118,8 @@ export function recordBody(rec: OnboardingRecord): Record<string, unknown> {
   const base = rec.result ?? { id: rec.id, roleArn: rec.roleArn, roles: [], changes: [], policies: { trust: {}, permissions: rec.live.permissions ?? {}, bucketPolicyStatements: [] }, snippets: {} };
   return {
     ...base,
+    // what the snippets need, by today's table (a record written before it changed answers with the current one)
+    requirements: requirementsOf(rec.request),
     id: rec.id,
     status: rec.status,
     createdAt: rec.createdAt,

@@ -66,6 +66,19 @@ export const veleroInstallSchema = z
       'tool velero only: how Velero was installed, which names its service account. cli (the default): `velero install` names it velero. helm: the chart names it <fullname>-server (fullname: helmFullnameOverride, else the release name when it contains "velero", else <release>-velero), so helmReleaseName is required unless workload.serviceAccounts names it.',
   });
 
+export const psmdbOperatorInstallSchema = z
+  .strictObject({
+    installMethod: z.enum(['bundle', 'helm']).default('bundle'),
+    helmReleaseName: helmReleaseNameSchema.optional().meta({ description: 'The Helm release name of the psmdb-operator chart (helm install <release> percona/psmdb-operator).', example: 'my-op' }),
+    helmFullnameOverride: k8sLabelSchema.optional().meta({ description: "The chart's fullnameOverride value, when the release sets one." }),
+    namespace: namespaceSchema.optional().meta({ description: "The operator's namespace when it is not workload.namespace (a cluster-wide install)." }),
+  })
+  .meta({
+    id: 'PsmdbOperatorInstall',
+    description:
+      'tool psmdb-operator only: how the operator was installed, which names its service account. bundle (the default; deploy/bundle.yaml or cw-bundle.yaml): percona-server-mongodb-operator. helm (percona/psmdb-operator chart): the chart\'s fullname (helmFullnameOverride, else the release name when it contains "psmdb-operator", else <release>-psmdb-operator), so helmReleaseName is required unless workload.serviceAccounts names it. The pbm-agent sidecars run as the cluster\'s own service account (default). A cluster-wide install runs the operator in another namespace: that needs a second onboarding (see namespace).',
+  });
+
 export const eksWorkloadSchema = z
   .strictObject({
     type: z.literal('eks'),
@@ -113,6 +126,7 @@ export const eksWorkloadSchema = z
         'tool mountpoint-s3-csi only: the namespace of the pods that mount the volume, where the PersistentVolumeClaim goes. Required with driver-level credentials (namespace kube-system, service account s3-csi-driver-sa); with pod-level credentials it is workload.namespace.',
     }),
     velero: veleroInstallSchema.optional(),
+    psmdbOperator: psmdbOperatorInstallSchema.optional(),
     identity: z
       .enum(['irsa', 'pod-identity'])
       .optional()
@@ -147,12 +161,20 @@ export const bucketSchema = z
   })
   .meta({ id: 'Bucket', description: 'The bucket to grant access to.' });
 
+/** Checked against the requirements of the request once every field is valid (crossFieldIssues). */
+const versionsSchema = z.record(z.string(), z.string()).meta({
+  id: 'Versions',
+  description: `The versions the caller runs, by component (${COMPONENTS.join(', ')}), each MAJOR.MINOR.PATCH (an optional leading v, -pre-release and +build as in semver; at most ${MAX_VERSION_LENGTH} characters). A component below what the returned snippets need (the answer's requirements) is a 400 on versions.<component> naming the minimum and why; an unknown component or a malformed version is a 400 naming it.`,
+  example: { 'percona-backup-mongodb': '2.10.0' },
+});
+
 const onboardingRequestFields = z.strictObject({
   workload: workloadSchema,
   bucket: bucketSchema,
   tool: toolSchema,
   access: accessSchema.default('read-write'),
   crossAccountMode: crossAccountModeSchema.optional(),
+  versions: versionsSchema.optional(),
   tags: tagsSchema.optional(),
   dryRun: z.boolean().default(false).meta({ description: 'true: plan only, write nothing.' }),
 });
@@ -196,7 +218,12 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
         message:
           'is required for a Helm install of Velero unless workload.serviceAccounts names its service account: the chart names it after the release (<fullname>-server)',
       });
-    } else if (workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace, workload.velero) === undefined) {
+    } else if (tool === 'psmdb-operator' && workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace, undefined, workload.psmdbOperator) === undefined) {
+      issues.push({
+        path: ['workload', 'psmdbOperator', 'helmReleaseName'],
+        message: 'is required for a Helm install of the Percona operator unless workload.serviceAccounts names its service account: the chart names it after the release (<release>-psmdb-operator)',
+      });
+    } else if (workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace, workload.velero, workload.psmdbOperator) === undefined) {
       issues.push({
         path: ['workload', 'serviceAccounts'],
         message:
@@ -209,7 +236,7 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
 
   if (!accessLevels(tool).includes(req.access)) issues.push({ path: ['access'], message: new UnsupportedAccessError(tool, req.access).errors[0]!.message });
 
-  if (workload.type === 'eks') issues.push(...mountpointIssues(req, workload), ...veleroIssues(req, workload), ...stackgresIssues(req, workload));
+  if (workload.type === 'eks') issues.push(...mountpointIssues(req, workload), ...veleroIssues(req, workload), ...stackgresIssues(req, workload), ...psmdbOperatorIssues(req, workload));
 
   if (req.crossAccountMode !== undefined) {
     const workloadAccounts = workload.type === 'eks' ? workload.clusters.map((c) => c.accountId) : [accountOfArn(workload.instanceRoleArn)];
@@ -219,6 +246,11 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
         message: "is only allowed when bucket.accountId is given and differs from the workload's account (cross-account access)",
       });
     }
+  }
+
+  // the caller's versions against what the snippets of this request need (lib/policy/requirements.ts)
+  if (req.versions !== undefined) {
+    for (const issue of versionIssues(req.versions, requirementsOf(req))) issues.push({ path: ['versions', issue.path.slice('versions.'.length)], message: issue.message });
   }
 
   if (bucket.kmsKeyArn !== undefined && regionOfArn(bucket.kmsKeyArn) !== bucket.region) {
@@ -275,6 +307,31 @@ function veleroIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
   return [];
 }
 
+/**
+ * The Percona operator: one role's service accounts share one namespace (its trust names `system:serviceaccount:<ns>:<sa>`
+ * for workload.namespace). A cluster-wide install runs the operator elsewhere, so it is onboarded on its own: the
+ * operator's e2e test annotates `percona-server-mongodb-operator` in the operator's namespace and `default` in the
+ * cluster's (percona-server-mongodb-operator@v1.22.0 e2e-tests/demand-backup-eks-credentials-irsa/run:68-80).
+ */
+function psmdbOperatorIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
+  const op = workload.psmdbOperator;
+  if (op === undefined) return [];
+  if (req.tool !== 'psmdb-operator') return [{ path: ['workload', 'psmdbOperator'], message: 'is only for tool psmdb-operator' }];
+  if (op.installMethod !== 'helm' && (op.helmReleaseName !== undefined || op.helmFullnameOverride !== undefined)) {
+    return [{ path: ['workload', 'psmdbOperator', 'installMethod'], message: 'must be helm when helmReleaseName or helmFullnameOverride is given' }];
+  }
+  if (op.namespace !== undefined && op.namespace !== workload.namespace) {
+    const sa = op.installMethod === 'helm' ? (defaultServiceAccounts('psmdb-operator', workload.namespace, undefined, op)?.[0] ?? '<release>-psmdb-operator') : 'percona-server-mongodb-operator';
+    return [
+      {
+        path: ['workload', 'psmdbOperator', 'namespace'],
+        message: `a cluster-wide install (operator in namespace ${op.namespace}, cluster in ${workload.namespace}) is two onboardings of the same bucket and prefix, because one role's service accounts share one namespace: one with namespace ${op.namespace} and serviceAccounts [${sa}] (the operator), one with namespace ${workload.namespace} and serviceAccounts [default] (the pbm-agent sidecars); leave psmdbOperator.namespace out of both`,
+      },
+    ];
+  }
+  return [];
+}
+
 /** StackGres runs WAL-G as `<sgcluster>-patroni`, the service account the operator creates for each SGCluster. */
 function stackgresIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
   if (req.tool !== 'stackgres') return [];
@@ -311,10 +368,12 @@ export const onboardingRequestSchema = onboardingRequestFields
       '- workload.serviceAccounts is required for pbm, stackgres and generic, and for mountpoint-s3-csi outside namespace kube-system;',
       '- workload.claimNamespace only for mountpoint-s3-csi: required with driver-level credentials (kube-system/s3-csi-driver-sa), else equal to workload.namespace;',
       '- workload.velero only for velero; with installMethod helm, helmReleaseName unless workload.serviceAccounts names the one service account;',
+      '- workload.psmdbOperator only for psmdb-operator; with installMethod helm, helmReleaseName (or helmFullnameOverride) unless workload.serviceAccounts names them; a namespace other than workload.namespace (cluster-wide) is two onboardings;',
       '- stackgres service accounts are <sgcluster>-patroni;',
       '- clusters of an eks workload in several accounts need crossAccountMode role-in-bucket-account and bucket.accountId;',
       "- crossAccountMode only when bucket.accountId is given and differs from a workload account (a cluster's account, or the instance role's);",
-      "- bucket.kmsKeyArn is a key in bucket.region.",
+      '- bucket.kmsKeyArn is a key in bucket.region;',
+      '- versions name known components, each at least the minimum the answer\'s requirements give for this request.',
     ].join('\n'),
   });
 
@@ -328,6 +387,9 @@ export function parseOnboardingRequest(body: unknown): OnboardingRequest {
   return parseWith(onboardingRequestSchema, body, 'The request body');
 }
 
+
+import { COMPONENTS, MAX_VERSION_LENGTH, versionIssues } from '../policy/requirements';
+import { requirementsOf } from './requirements';
 
 // the request's field paths and messages, and the list query, live in their own light modules
 import { parseWith } from './parse';

@@ -1,3 +1,4 @@
+import { COMPONENTS } from '../policy/requirements';
 import * as z from 'zod';
 import { accountIdSchema } from './validators';
 
@@ -81,6 +82,15 @@ export const changeSchema = z
   })
   .meta({ id: 'Change', description: 'A change made (or, for a dry run, to be made).' });
 
+export const requirementSchema = z
+  .object({
+    component: z.enum(COMPONENTS),
+    minimumVersion: z.string().meta({ example: '2.10.0' }),
+    why: z.string().meta({ description: 'What does not work below it.' }),
+    source: z.string().meta({ description: 'Where the component\'s source shows it: <repo>@<tag>:<path>:<line>.', example: 'percona/percona-backup-mongodb@v2.10.0:pbm/storage/s3/s3.go:600' }),
+  })
+  .meta({ id: 'Requirement', description: 'A minimum version the returned snippets need.' });
+
 export const onboardingResponseSchema = z
   .object({
     id: onboardingIdSchema,
@@ -105,6 +115,10 @@ export const onboardingResponseSchema = z
         description:
           "The workload role's trust and permissions policies, this service's statements in the bucket policy (cross-account) and, for SSE-KMS across accounts, in the key policy.",
       }),
+    requirements: z.array(requirementSchema).meta({
+      description:
+        'For this tool, identity kind, mode and access level: the minimum version of each component without which the returned snippets do not work, read from the components\' source (lib/policy/requirements.ts). Empty when nothing beyond the tool itself is needed.',
+    }),
     snippets: z.record(z.string(), z.string()).meta({
       description: 'Configuration snippets by file name (serviceaccount.yaml, pbm-config.yaml, …); never credentials.',
     }),

@@ -9,7 +9,8 @@ import { samplePath, toolActions } from '../policy/actions';
 import { identityOfRecord, type Caller, type ServiceDeps } from './context';
 import { getOnboarding } from './reads';
 import { identityDesired } from './desired';
-import { grantPolicyName, GRANT_POLICY_PREFIX } from './model';
+import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from './model';
+import { checkOptIn } from './opt-in';
 import { bucketTargetKey, observe, type Observed } from './observe';
 import { planRole, planStatements } from './plan';
 import { ASSOCIATIONS_CHECK, planPodIdentity, podIdentityCheckName, podIdentityChecks, podIdentityDriftDetail, type PodIdentityPlan } from './pod-identity';
@@ -126,6 +127,8 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
     keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
+    // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
+    optIn: { bucket: { accountId: bucketAccount, bucket: b.name, region: b.region }, key: b.kmsKeyArn, readAbac: deps.config.s3AbacCheck },
   });
   if (!observed.role) {
     check('role', false, '', `role ${identity.roleArn} does not exist`);
@@ -167,6 +170,13 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
   if (!extras.length) check('extra-policies', true, 'the role holds no policy beyond its onboardings\' own', '');
   for (const name of extras) check(name, false, '', drift.get(name)!.join('; '));
   checks.push(...podIdentityChecks(identity, observed, pod, drift));
+
+  try {
+    checkOptIn(modeOf(rec.request).mode, observed.optIn);
+    check('opt-in', true, `the owners of ${b.name}${b.kmsKeyArn ? ' and its key' : ''} opted in (s3-onboarding-managed=true, S3 ABAC on)`, '');
+  } catch (e) {
+    check('opt-in', false, '', e instanceof ServiceError && e.expose ? e.message : 'the opt-in could not be checked');
+  }
 
   checks.push(...reachability(deps, rec.request, identity, idRec.grants.map((g) => g.id), observed, bucketAccount, wantBoundary));
   return { ok: checks.every((c) => c.ok), checks };
@@ -219,6 +229,10 @@ function reachability(
   const b = request.bucket;
   const bucketPolicy = observed.resourcePolicies.get(bucketTargetKey(bucketAccount, b.name));
   const session = { arn: `arn:aws:sts::${identity.roleAccount}:assumed-role/${identity.roleName}/verify`, accountId: identity.roleAccount, roleArn: identity.roleArn };
+  // the condition keys S3 sets from the bucket's tags while its ABAC is on: aws:ResourceTag for bucket-level
+  // actions, s3:BucketTag for bucket- and object-level ones (as the emulator does; the boundary reads them)
+  const optIn = observed.optIn?.bucket;
+  const tagged = (prefix: string) => (optIn?.abac ? Object.fromEntries(optIn.tags.map(([k, v]) => [`${prefix}/${k}`, v])) : {});
   const s3Can = (action: string, resource: string, context: Record<string, string> = {}) =>
     authorize({
       principal: session,
@@ -228,7 +242,12 @@ function reachability(
       identityPolicies,
       permissionsBoundary: boundary,
       resourcePolicy: bucketPolicy ? (JSON.parse(renderRawPolicy(bucketPolicy)) as EvalDocument) : undefined,
-      context: { 'aws:SecureTransport': 'true', ...context },
+      context: {
+        'aws:SecureTransport': 'true',
+        ...tagged('s3:BucketTag'),
+        ...(resource === `arn:aws:s3:::${b.name}` ? tagged('aws:ResourceTag') : {}),
+        ...context,
+      },
     });
   const prefix = b.prefix ?? '';
   const probe = `${prefix}s3-onboarding-verify`;

@@ -1,5 +1,5 @@
 import { k8sName, trimPrefix } from './format';
-import type { Access, BucketRef, Tool, VeleroInstall } from './types';
+import type { Access, BucketRef, PsmdbOperatorInstall, Tool, VeleroInstall } from './types';
 
 /** Namespace of the Mountpoint CSI driver's own service account (Helm chart default). */
 export const MOUNTPOINT_DRIVER_NAMESPACE = 'kube-system';
@@ -34,21 +34,42 @@ export function veleroHelmServiceAccount(releaseName: string, fullnameOverride?:
   return `${fullname}-server`;
 }
 
+/** The operator's service account in deploy/bundle.yaml and deploy/cw-bundle.yaml (percona-server-mongodb-operator@v1.22.0 deploy/operator.yaml:25). */
+export const PSMDB_OPERATOR_SERVICE_ACCOUNT = 'percona-server-mongodb-operator';
+const PSMDB_CHART_NAME = 'psmdb-operator';
+
+/**
+ * The psmdb-operator Helm chart's service account: its fullname (fullnameOverride, else the release name when it
+ * contains "psmdb-operator", else `<release>-psmdb-operator`; percona/percona-helm-charts@3df2bb55
+ * charts/psmdb-operator/templates/_helpers.tpl:14-25, deployment.yaml:37 `serviceAccountName: {{ include
+ * "psmdb-operator.fullname" . }}`).
+ */
+export function psmdbOperatorHelmServiceAccount(releaseName: string, fullnameOverride?: string): string {
+  if (fullnameOverride !== undefined && fullnameOverride !== '') return trunc63(fullnameOverride);
+  return releaseName.includes(PSMDB_CHART_NAME) ? trunc63(releaseName) : trunc63(`${releaseName}-${PSMDB_CHART_NAME}`);
+}
+
 /**
  * The service accounts a tool's pods use when the request names none, or undefined when the tool has no
  * fixed name and the caller must give one.
  *
- * - psmdb-operator: the operator's SA and the workload SA the CR's pods (and pbm-agent sidecars) run as.
+ * - psmdb-operator: the operator's SA and the workload SA the CR's pods (and pbm-agent sidecars) run as; with a
+ *   Helm install the operator's SA is named after the release (`psmdbOperatorHelmServiceAccount`).
  * - velero: `velero install` names its SA `velero` whatever the namespace (the default install method); the Helm
  *   chart names it after the release (`veleroHelmServiceAccount`), so a Helm install needs its release name.
  * - mountpoint-s3-csi: the driver-level SA, which lives in kube-system; for any other namespace the pods'
  *   own SAs are used (pod-level credentials), which only the caller knows.
  * - pbm (standalone pbm-agent), stackgres (`<sgcluster>-patroni`), generic: no fixed name.
  */
-export function defaultServiceAccounts(tool: Tool, namespace?: string, velero?: VeleroInstall): string[] | undefined {
+export function defaultServiceAccounts(tool: Tool, namespace?: string, velero?: VeleroInstall, psmdbOperator?: PsmdbOperatorInstall): string[] | undefined {
   switch (tool) {
     case 'psmdb-operator':
-      return ['percona-server-mongodb-operator', 'default'];
+      if (psmdbOperator?.installMethod === 'helm') {
+        return psmdbOperator.helmReleaseName === undefined && !psmdbOperator.helmFullnameOverride
+          ? undefined
+          : [psmdbOperatorHelmServiceAccount(psmdbOperator.helmReleaseName ?? '', psmdbOperator.helmFullnameOverride), 'default'];
+      }
+      return [PSMDB_OPERATOR_SERVICE_ACCOUNT, 'default'];
     case 'velero':
       if (velero?.installMethod === 'helm') {
         return velero.helmReleaseName === undefined ? undefined : [veleroHelmServiceAccount(velero.helmReleaseName, velero.helmFullnameOverride)];

@@ -5,6 +5,7 @@ import { renderPbmConfig } from './pbm';
 import { renderPodIdentityNotes } from './pod-identity';
 import { renderPsmdbBackupStorages } from './psmdb-operator';
 import { renderAnnotateScript, renderServiceAccounts } from './serviceaccount';
+import { withRequirements } from './requirements';
 import { renderSgClusterAnnotations, renderSgObjectStorage, sgClusterOf } from './stackgres';
 import { SNIPPET_FILES, type EksWorkload, type SnippetInput, type Snippets } from './types';
 import { renderVeleroBsl, renderVeleroHelmValues, renderVeleroPodIdentityValues, VELERO_HELM_SERVICE_ACCOUNT_NOTES, type PodCredentials } from './velero';
@@ -60,7 +61,15 @@ function serviceAccountNotes(tool: SnippetInput['tool'], workload: EksWorkload):
   if (tool === 'stackgres') {
     return [
       'StackGres: the operator creates and owns <sgcluster>-patroni; sgcluster-annotations.yaml is the',
-      'supported way to annotate it (StackGres 1.18 or later), this file is for reference.',
+      'supported way to annotate it (StackGres 1.18.3 or later), this file is for reference.',
+    ];
+  }
+  if (tool === 'psmdb-operator') {
+    return [
+      "Percona operator: the operator's own service account (deploy/bundle.yaml: percona-server-mongodb-operator;",
+      "a Helm install: the chart's fullname, <release>-psmdb-operator) and default, which the cluster's pods and",
+      'their pbm-agent sidecars run as. Restart the operator pod after annotating it. A cluster-wide install',
+      '(deploy/cw-bundle.yaml) runs the operator in a namespace of its own: it is onboarded there on its own.',
     ];
   }
   if (tool === 'velero' && workload.velero?.installMethod === 'helm') return VELERO_HELM_SERVICE_ACCOUNT_NOTES;
@@ -73,6 +82,11 @@ function serviceAccountNotes(tool: SnippetInput['tool'], workload: EksWorkload):
  * pbm-config.yaml for pbm. Never credentials.
  */
 export function renderSnippets(input: SnippetInput): Snippets {
+  // the versions the files need, in words where a person reads them (issue 18)
+  return withRequirements(renderSnippetFiles(input), input.requirements ?? []);
+}
+
+function renderSnippetFiles(input: SnippetInput): Snippets {
   const { workload } = input;
   if (workload.type === 'ec2') {
     const profile = { onboardingId: input.onboardingId, tool: input.tool, roleArn: input.roleArn, instanceRoleArn: workload.instanceRoleArn };

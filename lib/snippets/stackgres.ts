@@ -19,7 +19,7 @@ export interface SgObjectStorage {
 /**
  * SGObjectStorage has no prefix field: its `bucket` accepts `bucket/path` (CRD pattern
  * `^((s3|https?)://)?[^/]+(/[^/]*)*$`) and StackGres appends its own backup path after it.
- * `useIAMRole: true` (StackGres >= 1.18) makes WAL-G use the `<sgcluster>-patroni` service account's role.
+ * `useIAMRole: true` (StackGres >= 1.18.3; 1.18.0-1.18.2 throw without secretKeySelectors) makes WAL-G use the `<sgcluster>-patroni` service account's role.
  */
 export function buildSgObjectStorage(bucket: BucketRef, access: Access, namespace: string): SgObjectStorage {
   const prefix = trimPrefix(bucket.prefix);
@@ -41,7 +41,8 @@ export function buildSgObjectStorage(bucket: BucketRef, access: Access, namespac
 export function renderSgObjectStorage(bucket: BucketRef, access: Access, namespace: string): string {
   return withComments(
     [
-      'Requires StackGres 1.18.0 or later (awsCredentials.useIAMRole; the 1.17 CRD requires secretKeySelectors).',
+      'Requires StackGres 1.18.3 or later: awsCredentials.useIAMRole exists from 1.18.0 (the 1.17 CRD requires',
+      'secretKeySelectors), and 1.18.0-1.18.2 fail with a NullPointerException when secretKeySelectors are absent.',
       ...(access === 'read-write'
         ? []
         : [
@@ -92,7 +93,7 @@ export function buildSgClusterAnnotations(namespace: string, serviceAccounts: re
 export function renderSgClusterAnnotations(namespace: string, serviceAccounts: readonly string[], roleArn: string): string {
   return withComments(
     [
-      'StackGres 1.18.0 or later. The operator owns the <sgcluster>-patroni service account and copies these',
+      'StackGres 1.18.3 or later. The operator owns the <sgcluster>-patroni service account and copies these',
       'annotations onto it. Merge into each existing SGCluster (it names the cluster and namespace):',
       '  kubectl apply --server-side --field-manager=s3-onboarding -f sgcluster-annotations.yaml',
       'or add spec.metadata.annotations.serviceAccount to your own SGCluster manifests. Then restart the',

@@ -1,3 +1,4 @@
+import type { Requirement } from '../policy/requirements';
 export type Tool = 'pbm' | 'psmdb-operator' | 'stackgres' | 'velero' | 'mountpoint-s3-csi' | 'generic';
 
 export type Access = 'read-write' | 'restore' | 'read-only';
@@ -21,6 +22,20 @@ export type VeleroInstall =
   | { installMethod: 'cli' }
   | { installMethod: 'helm'; helmReleaseName?: string; helmFullnameOverride?: string };
 
+/**
+ * How the Percona operator for MongoDB was installed: it names the operator's service account and namespace. bundle
+ * (deploy/bundle.yaml, the default): percona-server-mongodb-operator in the cluster's namespace; helm
+ * (percona/psmdb-operator chart): the chart's fullname, in the release's namespace; cluster-wide installs run the
+ * operator in a namespace of its own (deploy/cw-bundle.yaml: psmdb-operator).
+ */
+export interface PsmdbOperatorInstall {
+  installMethod: 'bundle' | 'helm';
+  helmReleaseName?: string;
+  helmFullnameOverride?: string;
+  /** the operator's namespace, when not the cluster's (a cluster-wide install) */
+  namespace?: string;
+}
+
 export interface EksWorkload {
   type: 'eks';
   namespace: string;
@@ -30,6 +45,8 @@ export interface EksWorkload {
   claimNamespace?: string;
   /** velero: how it was installed (default cli) */
   velero?: VeleroInstall;
+  /** psmdb-operator: how the operator was installed (default bundle) */
+  psmdbOperator?: PsmdbOperatorInstall;
 }
 
 export interface Ec2Workload {
@@ -48,6 +65,8 @@ export interface SnippetInput {
   workload: EksWorkload | Ec2Workload;
   /** EKS Pod Identity instead of IRSA: the associations the service made (no service-account annotation) */
   podIdentity?: { associations: readonly PodIdentityAssociation[] };
+  /** the minimum versions the files need (the answer's requirements), said again in their comments */
+  requirements?: readonly Requirement[];
 }
 
 /** One EKS Pod Identity association: a service account of a cluster, the role it gets, and the target it chains to. */

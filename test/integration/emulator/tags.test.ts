@@ -1,6 +1,15 @@
 import { CreateRoleCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { GetBucketLocationCommand, GetBucketTaggingCommand, GetObjectCommand, PutObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import {
+  GetBucketAbacCommand,
+  GetBucketLocationCommand,
+  GetBucketTaggingCommand,
+  GetObjectCommand,
+  PutBucketAbacCommand,
+  PutObjectCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+} from '@aws-sdk/client-s3';
 import {
   DescribeKeyCommand,
   GetKeyPolicyCommand,
@@ -24,7 +33,11 @@ const UNTAGGED_KEY = `arn:aws:kms:eu-west-1:${BACKUPS}:key/22222222-3333-4444-55
 // the demo topology with opt-in tags on one bucket (shared-backups untagged) and one key, and a role whose
 // permissions depend on them
 const topology = demoTopology();
-topology.buckets = topology.buckets!.map(({ tags: _tags, ...b }) => (b.name === 'demo-backups' ? { ...b, tags: MANAGED } : b));
+topology.buckets = [
+  ...topology.buckets!.map(({ tags: _tags, ...b }) => (b.name === 'demo-backups' ? { ...b, tags: MANAGED } : b)),
+  // tagged, but its owner never turned S3 ABAC on: the tag is for cost allocation only
+  { name: 'abac-off-backups', accountId: BACKUPS, region: 'eu-west-1', tags: MANAGED, abac: false },
+];
 topology.kmsKeys = [...topology.kmsKeys!.map((k) => (k.arn === TAGGED_KEY ? { ...k, tags: { ...MANAGED, team: 'db' } } : k)), { arn: UNTAGGED_KEY }];
 topology.roles = [
   ...(topology.roles ?? []),
@@ -59,7 +72,7 @@ beforeEach(async () => {
   scoped = clientsFor(emu, await admin.roleCredentials(`arn:aws:iam::${BACKUPS}:role/tag-scoped-admin`));
 });
 
-describe('Emulator: bucket tags (S3 ABAC on for every bucket)', () => {
+describe('Emulator: bucket tags (S3 ABAC on, the default)', () => {
   it('returns the topology tags from GetBucketTagging, and NoSuchTagSet for an untagged bucket', async () => {
     expect((await backups.s3.send(new GetBucketTaggingCommand({ Bucket: 'demo-backups' }))).TagSet).toEqual([{ Key: 's3-onboarding-managed', Value: 'true' }]);
     expect((await failure(backups.s3.send(new GetBucketTaggingCommand({ Bucket: 'shared-backups' })))).name).toBe('NoSuchTagSet');
@@ -87,6 +100,40 @@ describe('Emulator: bucket tags (S3 ABAC on for every bucket)', () => {
     );
     const untagged = clientsFor(emu, await admin.roleCredentials(`arn:aws:iam::${BACKUPS}:role/untagged-admin`));
     expect((await failure(untagged.s3.send(new ListObjectsV2Command({ Bucket: 'shared-backups' })))).name).toBe('AccessDenied');
+  });
+});
+
+describe('Emulator: S3 ABAC per bucket (GetBucketAbac/PutBucketAbac; topology `abac`, default true)', () => {
+  const policy = (bucket: string) => doc([{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${WORKLOADS}:root` }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${bucket}/*` }]);
+
+  it('answers the status of each bucket: Enabled by default, Disabled where the topology says abac: false', async () => {
+    expect((await backups.s3.send(new GetBucketAbacCommand({ Bucket: 'demo-backups' }))).AbacStatus).toEqual({ Status: 'Enabled' });
+    expect((await backups.s3.send(new GetBucketAbacCommand({ Bucket: 'abac-off-backups' }))).AbacStatus).toEqual({ Status: 'Disabled' });
+  });
+
+  it('counts the tags of a bucket as aws:ResourceTag only while ABAC is on, and PutBucketAbac turns it on and off', async () => {
+    // tagged, ABAC off: the tag-conditioned role is denied as for an untagged bucket
+    expect((await failure(scoped.s3.send(new GetBucketLocationCommand({ Bucket: 'abac-off-backups' })))).name).toBe('AccessDenied');
+    expect((await failure(scoped.s3.send(new PutBucketPolicyCommand({ Bucket: 'abac-off-backups', Policy: policy('abac-off-backups') })))).name).toBe('AccessDenied');
+    // the tags are still there (cost allocation), only not for access control
+    expect((await backups.s3.send(new GetBucketTaggingCommand({ Bucket: 'abac-off-backups' }))).TagSet).toEqual([{ Key: 's3-onboarding-managed', Value: 'true' }]);
+    await backups.s3.send(new PutBucketAbacCommand({ Bucket: 'abac-off-backups', AbacStatus: { Status: 'Enabled' } }));
+    expect((await backups.s3.send(new GetBucketAbacCommand({ Bucket: 'abac-off-backups' }))).AbacStatus!.Status).toBe('Enabled');
+    await scoped.s3.send(new PutBucketPolicyCommand({ Bucket: 'abac-off-backups', Policy: policy('abac-off-backups') }));
+    await backups.s3.send(new PutBucketAbacCommand({ Bucket: 'demo-backups', AbacStatus: { Status: 'Disabled' } }));
+    expect((await failure(scoped.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: policy('demo-backups') })))).name).toBe('AccessDenied');
+    // reset brings back the topology's settings
+    await admin.reset();
+    expect((await backups.s3.send(new GetBucketAbacCommand({ Bucket: 'abac-off-backups' }))).AbacStatus!.Status).toBe('Disabled');
+    expect((await backups.s3.send(new GetBucketAbacCommand({ Bucket: 'demo-backups' }))).AbacStatus!.Status).toBe('Enabled');
+  });
+
+  it('authorises GetBucketAbac and PutBucketAbac (s3:GetBucketABAC, s3:PutBucketABAC) and refuses a status S3 does not know', async () => {
+    const workloads = clientsFor(emu, rootCredentials(WORKLOADS));
+    expect((await failure(workloads.s3.send(new GetBucketAbacCommand({ Bucket: 'demo-backups' })))).name).toBe('AccessDenied');
+    expect((await failure(workloads.s3.send(new PutBucketAbacCommand({ Bucket: 'demo-backups', AbacStatus: { Status: 'Disabled' } })))).name).toBe('AccessDenied');
+    expect((await failure(scoped.s3.send(new GetBucketAbacCommand({ Bucket: 'demo-backups' })))).name).toBe('AccessDenied');
+    expect((await failure(backups.s3.send(new PutBucketAbacCommand({ Bucket: 'demo-backups', AbacStatus: { Status: 'On' as 'Enabled' } })))).name).toBe('MalformedXML');
   });
 });
 

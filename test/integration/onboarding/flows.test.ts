@@ -178,7 +178,7 @@ describe('POST /v1/onboardings — the flows', () => {
       platformAccountId: '100000000001',
       accounts: ['100000000001', WORKLOADS, BACKUPS],
       clusters: clusters.map((c) => ({ ...c })),
-      buckets: [{ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1' }],
+      buckets: [{ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', tags: { 's3-onboarding-managed': 'true' } }],
     });
     const res = await api.onboard({ ...pbm({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1' }), workload: { type: 'eks', clusters, namespace: 'mongodb', serviceAccounts: ['pbm-agent', 'default'] } });
     expect(res.status).toBe(409);

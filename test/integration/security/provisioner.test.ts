@@ -30,7 +30,12 @@ import {
 import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import {
   DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  GetBucketAbacCommand,
+  GetBucketLocationCommand,
   GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  PutBucketAbacCommand,
   GetObjectCommand,
   ListObjectsV2Command,
   PutBucketPolicyCommand,
@@ -39,7 +44,7 @@ import {
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import { GetKeyPolicyCommand, PutKeyPolicyCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
+import { BACKUPS, PLATFORM, WORKLOADS, clientsFor, credentialsOf, demoTopology, type emulatorAdmin, failure, rootCredentials, useTestEmulator, type Clients } from '../../helpers/emulator';
 import { assumeRoleGrant, instanceRoleTrust, oidcProviderArn, webIdentityTrust } from '../../../lib/policy/documents';
 
 const EXTERNAL_ID = 's3-onboarding-local';
@@ -81,7 +86,18 @@ let prov: Clients;
 let workloadsRoot: Clients;
 let issuer: string;
 
-useTestEmulator((e, a) => ((emu = e), (admin = a)));
+// the demo topology plus a bucket whose owner never opted in, and one tagged whose S3 ABAC is off
+const topology = demoTopology();
+topology.buckets = [
+  ...(topology.buckets ?? []),
+  { name: 'workload-unmanaged', accountId: WORKLOADS, region: 'eu-west-1' },
+  { name: 'workload-abac-off', accountId: WORKLOADS, region: 'eu-west-1', tags: { 's3-onboarding-managed': 'true' }, abac: false },
+];
+// keys of the workloads account whose owner opted in, and one who did not
+const LOCAL_KEY = `arn:aws:kms:eu-west-1:${WORKLOADS}:key/77777777-2222-3333-4444-555555555555`;
+const LOCAL_UNMANAGED_KEY = `arn:aws:kms:eu-west-1:${WORKLOADS}:key/88888888-2222-3333-4444-555555555555`;
+topology.kmsKeys = [...(topology.kmsKeys ?? []), { arn: LOCAL_KEY, tags: { 's3-onboarding-managed': 'true' } }, { arn: LOCAL_UNMANAGED_KEY }];
+useTestEmulator((e, a) => ((emu = e), (admin = a)), topology);
 beforeEach(async () => {
   api = clientsFor(emu, await admin.roleCredentials(API_ROLE));
   const out = await api.sts.send(new AssumeRoleCommand({ RoleArn: PROVISIONER, RoleSessionName: 's3-onboarding', ExternalId: EXTERNAL_ID }));
@@ -168,6 +184,44 @@ describe('Provisioner: the boundary caps whatever it writes into a workload role
     await expectDenied(pod.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups' })), 'boundary');
     await expectDenied(pod.eks.send(new DescribeClusterCommand({ name: 'demo' })), 'boundary');
     await expectDenied(pod.sts.send(new AssumeRoleCommand({ RoleArn: PROVISIONER, RoleSessionName: 'hop', ExternalId: EXTERNAL_ID })), 'sts');
+  });
+});
+
+describe('Provisioner: the boundary keeps a workload role to what owners opted in, even if the planner erred (issue 18)', () => {
+  /** A workload role as the service creates it, carrying Action '*' (what a planner bug could write), as its pod. */
+  const podWithEverything = async () => {
+    await createWorkloadRole();
+    await prov.iam.send(new PutRolePolicyCommand({ RoleName: 's3ob-pbm-test', PolicyName: 'everything', PolicyDocument: everything }));
+    const token = await admin.token({ cluster: 'demo', namespace: 'mongodb', serviceAccount: 'pbm' });
+    const out = await workloadsRoot.sts.send(
+      new AssumeRoleWithWebIdentityCommand({ RoleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-pbm-test`, RoleSessionName: 'pod', WebIdentityToken: token }),
+    );
+    return clientsFor(emu, credentialsOf(out.Credentials));
+  };
+
+  it('reaches objects and listings of an opted-in bucket only: not an untagged one, nor a tagged one whose S3 ABAC is off', async () => {
+    const pod = await podWithEverything();
+    await pod.s3.send(new PutObjectCommand({ Bucket: 'workload-local-backups', Key: 'ok/x', Body: 'x' }));
+    await pod.s3.send(new ListObjectsV2Command({ Bucket: 'workload-local-backups', Prefix: 'ok/' }));
+    for (const bucket of ['workload-unmanaged', 'workload-abac-off']) {
+      // the owner's data is there: a denial is the boundary's, not a missing key's
+      await workloadsRoot.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'secret', Body: 'owner data' }));
+      await expectDenied(pod.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'secret' })), 'boundary');
+      await expectDenied(pod.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'planted', Body: 'x' })), 'boundary');
+      await expectDenied(pod.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'secret' })), 'boundary');
+      await expectDenied(pod.s3.send(new ListObjectsV2Command({ Bucket: bucket })), 'boundary');
+      await expectDenied(pod.s3.send(new GetBucketLocationCommand({ Bucket: bucket })), 'boundary');
+    }
+    // the owner turns ABAC on: the same role now reaches the tagged bucket
+    await workloadsRoot.s3.send(new PutBucketAbacCommand({ Bucket: 'workload-abac-off', AbacStatus: { Status: 'Enabled' } }));
+    expect(await (await pod.s3.send(new GetObjectCommand({ Bucket: 'workload-abac-off', Key: 'secret' }))).Body!.transformToString()).toBe('owner data');
+  });
+
+  it('uses for SSE-KMS only keys whose owner opted in', async () => {
+    const pod = await podWithEverything();
+    const put = (key: string) => pod.s3.send(new PutObjectCommand({ Bucket: 'workload-local-backups', Key: `kms/${key.slice(-4)}`, Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key }));
+    await put(LOCAL_KEY);
+    await expectDenied(put(LOCAL_UNMANAGED_KEY), 'boundary');
   });
 });
 
@@ -390,10 +444,17 @@ describe('Provisioner: bucket and key policies only where the owner opted in (s3
   it('may change the policy of a tagged bucket, not of an untagged one (ChangeOptedInBucketPolicies needs the tag)', async () => {
     const backups = await provisionerIn(BACKUPS);
     await backups.s3.send(new PutBucketPolicyCommand({ Bucket: 'shared-backups', ExpectedBucketOwner: BACKUPS, Policy: everythingBucketPolicy('shared-backups') }));
-    await expectDenied(prov.s3.send(new PutBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS, Policy: everythingBucketPolicy('workload-local-backups') })), 'no-allow');
-    await expectDenied(prov.s3.send(new DeleteBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS })), 'no-allow');
-    // reading stays allowed: the service plans from what it reads, and refuses before writing
-    await prov.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups', ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchBucketPolicy'));
+    // untagged, and tagged with S3 ABAC off (the tag is not aws:ResourceTag then): no policy write
+    for (const bucket of ['workload-unmanaged', 'workload-abac-off']) {
+      await expectDenied(prov.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS, Policy: everythingBucketPolicy(bucket) })), 'no-allow');
+      await expectDenied(prov.s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS })), 'no-allow');
+      // reading stays allowed: the service plans from what it reads (the tags and ABAC status too), and refuses before writing
+      await prov.s3.send(new GetBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchBucketPolicy'));
+      await prov.s3.send(new GetBucketTaggingCommand({ Bucket: bucket, ExpectedBucketOwner: WORKLOADS })).catch((e: Error) => expect(e.name).toBe('NoSuchTagSet'));
+    }
+    expect((await prov.s3.send(new GetBucketAbacCommand({ Bucket: 'workload-abac-off', ExpectedBucketOwner: WORKLOADS }))).AbacStatus!.Status).toBe('Disabled');
+    // ...and nothing else of ABAC: the provisioner cannot turn it on (or off) itself
+    await expectDenied(prov.s3.send(new PutBucketAbacCommand({ Bucket: 'workload-abac-off', ExpectedBucketOwner: WORKLOADS, AbacStatus: { Status: 'Enabled' } })), 'no-allow');
   });
 
   it('may change the policy of a tagged key; once its owner removes the tag, no longer', async () => {

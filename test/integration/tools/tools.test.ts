@@ -446,7 +446,7 @@ describe('Tool-specific fields, through the API', () => {
     const res = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'pg', serviceAccounts: ['main-patroni'] }, bucket: bucket('sg/main/'), tool: 'stackgres', access: 'restore' });
     expect(res.status).toBe(201);
     expect(res.body.snippets['sgcluster-annotations.yaml']).toContain(`kind: SGCluster\nmetadata:\n  name: main\n  namespace: pg\n`);
-    expect(res.body.snippets['sgobjectstorage.yaml']).toMatch(/^# Requires StackGres 1\.18\.0 or later/);
+    expect(res.body.snippets['sgobjectstorage.yaml']).toMatch(/^# Requires StackGres 1\.18\.3 or later/);
     const refused = await api.onboard({ workload: { type: 'eks', clusters: [demo], namespace: 'pg', serviceAccounts: ['postgres'] }, bucket: bucket('sg/main/'), tool: 'stackgres' });
     expect(refused.status).toBe(400);
     expect(refused.body.errors.map((e: { path: string }) => e.path)).toEqual(['workload.serviceAccounts.0']);

@@ -9,6 +9,7 @@ import { readTemplate, resolve, type CfnTemplate } from '../../../emulator/cfn';
 import { asArray, normalizeStatements, policySize, validatePolicy } from '../../../lib/iam-policy/grammar';
 import type { PolicyDocument, PolicyKind, Statement } from '../../../lib/iam-policy/types';
 import { accessLevels, kmsActions, objectActions, toolActions } from '../../../lib/policy/actions';
+import { authorize } from '../../../lib/iam-policy/evaluate';
 import type { Tool } from '../../../lib/snippets/types';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -354,7 +355,14 @@ describe('Workload permissions boundary', () => {
   ];
 
   it('only allows the listed S3 object/bucket actions, kms:Decrypt/GenerateDataKey and sts:AssumeRole/TagSession of workload roles', () => {
-    expect(statements(boundary).every((s) => s.Effect === 'Allow' && s.Condition === undefined)).toBe(true);
+    expect(statements(boundary).every((s) => s.Effect === 'Allow')).toBe(true);
+    // S3 and KMS only on what the owner opted in: every statement granting them is conditioned on the tag
+    for (const st of statements(boundary).filter((x) => actionsOf(x).some((a) => /^(s3|kms):/.test(a)))) {
+      expect(Object.values(st.Condition?.StringEquals ?? {})).toEqual(['true']);
+    }
+    expect(bySid(boundary, 'S3BucketReadOptedIn').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } });
+    expect(bySid(boundary, 'S3ObjectsOfOptedInBuckets').Condition).toEqual({ StringEquals: { 's3:BucketTag/s3-onboarding-managed': 'true' } });
+    expect(bySid(boundary, 'KmsForSseKmsOptedInKeys').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } });
     const granted = statements(boundary).flatMap(actionsOf);
     expect(granted.filter((a) => a.startsWith('s3:')).sort()).toEqual(S3_ALLOWED);
     expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
@@ -381,6 +389,55 @@ describe('Workload permissions boundary', () => {
         for (const action of [...needed.bucket, ...objectActions(needed), ...kmsActions(t, a)]) expect({ tool: t, access: a, action, covered: granted.has(action) }).toMatchObject({ covered: true });
       }
     }
+  });
+
+  describe('enforces the owner\'s opt-in, evaluated with the IAM evaluator (a role that may do everything, bounded)', () => {
+    const role = { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/s3ob-x/pod`, accountId: ACCOUNT, roleArn: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/s3ob-x` };
+    const everything: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    const can = (action: string, resource: string, context: Record<string, string> = {}) =>
+      authorize({ principal: role, action, resource, resourceAccountId: ACCOUNT, identityPolicies: [everything], permissionsBoundary: boundary, context }).allowed;
+    const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/k`;
+    const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+
+    it('object actions: only with s3:BucketTag/s3-onboarding-managed=true (the key S3 sets for them while ABAC is on)', () => {
+      for (const action of OBJECT_ACTIONS) {
+        expect(can(action, 'arn:aws:s3:::b/p/x', { 's3:BucketTag/s3-onboarding-managed': 'true' })).toBe(true);
+        expect(can(action, 'arn:aws:s3:::b/p/x')).toBe(false);
+        expect(can(action, 'arn:aws:s3:::b/p/x', { 's3:BucketTag/s3-onboarding-managed': 'false' })).toBe(false);
+        expect(can(action, 'arn:aws:s3:::b/p/x', { 's3:BucketTag/other': 'true' })).toBe(false);
+        // the object-level statement does not match a bucket ARN
+        expect(can(action, 'arn:aws:s3:::b', { 's3:BucketTag/s3-onboarding-managed': 'true' })).toBe(false);
+      }
+    });
+
+    it('bucket actions: only with aws:ResourceTag/s3-onboarding-managed=true', () => {
+      for (const action of ['s3:ListBucket', 's3:GetBucketLocation']) {
+        expect(can(action, 'arn:aws:s3:::b', { 'aws:ResourceTag/s3-onboarding-managed': 'true' })).toBe(true);
+        expect(can(action, 'arn:aws:s3:::b')).toBe(false);
+        expect(can(action, 'arn:aws:s3:::b', { 'aws:ResourceTag/s3-onboarding-managed': 'yes' })).toBe(false);
+      }
+    });
+
+    it('KMS: only keys tagged s3-onboarding-managed=true, in any account', () => {
+      for (const action of ['kms:Decrypt', 'kms:GenerateDataKey']) {
+        expect(can(action, KEY, { 'aws:ResourceTag/s3-onboarding-managed': 'true' })).toBe(true);
+        expect(can(action, `arn:aws:kms:eu-west-1:300000000003:key/k`, { 'aws:ResourceTag/s3-onboarding-managed': 'true' })).toBe(true);
+        expect(can(action, KEY)).toBe(false);
+      }
+    });
+
+    it('nothing else S3, KMS or IAM, tagged or not', () => {
+      const tagged = { 'aws:ResourceTag/s3-onboarding-managed': 'true', 's3:BucketTag/s3-onboarding-managed': 'true' };
+      for (const [action, resource] of [
+        ['s3:PutBucketPolicy', 'arn:aws:s3:::b'],
+        ['s3:PutObjectAcl', 'arn:aws:s3:::b/x'],
+        ['s3:PutBucketAbac', 'arn:aws:s3:::b'],
+        ['kms:CreateGrant', KEY],
+        ['iam:CreateRole', `arn:aws:iam::${ACCOUNT}:role/x`],
+      ]) {
+        expect(can(action!, resource!, tagged)).toBe(false);
+      }
+    });
   });
 
   it('lives under the workload role path, where the service expects it', () => {

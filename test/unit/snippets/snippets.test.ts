@@ -119,7 +119,11 @@ storage:
       kmsKeyID: arn:aws:kms:eu-west-1:300000000003:key/1234abcd-12ab-34cd-56ef-1234567890ab
 `;
 
-const PSMDB_SERVICE_ACCOUNTS = `apiVersion: v1
+const PSMDB_SERVICE_ACCOUNTS = `# Percona operator: the operator's own service account (deploy/bundle.yaml: percona-server-mongodb-operator;
+# a Helm install: the chart's fullname, <release>-psmdb-operator) and default, which the cluster's pods and
+# their pbm-agent sidecars run as. Restart the operator pod after annotating it. A cluster-wide install
+# (deploy/cw-bundle.yaml) runs the operator in a namespace of its own: it is onboarded there on its own.
+apiVersion: v1
 kind: ServiceAccount
 metadata:
   name: percona-server-mongodb-operator
@@ -141,6 +145,10 @@ metadata:
 const PSMDB_ANNOTATE = `#!/bin/sh
 # Annotates existing service accounts with the IAM role (run once per cluster, in its kubectl context).
 # Restart the pods that use them afterwards so the EKS pod identity webhook injects the role.
+# Percona operator: the operator's own service account (deploy/bundle.yaml: percona-server-mongodb-operator;
+# a Helm install: the chart's fullname, <release>-psmdb-operator) and default, which the cluster's pods and
+# their pbm-agent sidecars run as. Restart the operator pod after annotating it. A cluster-wide install
+# (deploy/cw-bundle.yaml) runs the operator in a namespace of its own: it is onboarded there on its own.
 set -eu
 kubectl annotate serviceaccount --overwrite --namespace 'mongodb' -- 'percona-server-mongodb-operator' 'eks.amazonaws.com/role-arn=arn:aws:iam::200000000002:role/s3-onboarding/ob-3f9a2c7d' 'eks.amazonaws.com/sts-regional-endpoints=true'
 kubectl annotate serviceaccount --overwrite --namespace 'mongodb' -- 'default' 'eks.amazonaws.com/role-arn=arn:aws:iam::200000000002:role/s3-onboarding/ob-3f9a2c7d' 'eks.amazonaws.com/sts-regional-endpoints=true'
@@ -199,7 +207,7 @@ spec:
 `;
 
 const STACKGRES_SERVICE_ACCOUNTS = `# StackGres: the operator creates and owns <sgcluster>-patroni; sgcluster-annotations.yaml is the
-# supported way to annotate it (StackGres 1.18 or later), this file is for reference.
+# supported way to annotate it (StackGres 1.18.3 or later), this file is for reference.
 apiVersion: v1
 kind: ServiceAccount
 metadata:
@@ -214,12 +222,13 @@ const STACKGRES_ANNOTATE = `#!/bin/sh
 # Annotates existing service accounts with the IAM role (run once per cluster, in its kubectl context).
 # Restart the pods that use them afterwards so the EKS pod identity webhook injects the role.
 # StackGres: the operator creates and owns <sgcluster>-patroni; sgcluster-annotations.yaml is the
-# supported way to annotate it (StackGres 1.18 or later), this file is for reference.
+# supported way to annotate it (StackGres 1.18.3 or later), this file is for reference.
 set -eu
 kubectl annotate serviceaccount --overwrite --namespace 'postgres' -- 'pg-main-patroni' 'eks.amazonaws.com/role-arn=arn:aws:iam::200000000002:role/s3-onboarding/ob-3f9a2c7d' 'eks.amazonaws.com/sts-regional-endpoints=true'
 `;
 
-const STACKGRES_RW = `# Requires StackGres 1.18.0 or later (awsCredentials.useIAMRole; the 1.17 CRD requires secretKeySelectors).
+const STACKGRES_RW = `# Requires StackGres 1.18.3 or later: awsCredentials.useIAMRole exists from 1.18.0 (the 1.17 CRD requires
+# secretKeySelectors), and 1.18.0-1.18.2 fail with a NullPointerException when secretKeySelectors are absent.
 apiVersion: stackgres.io/v1beta1
 kind: SGObjectStorage
 metadata:
@@ -234,7 +243,8 @@ spec:
       useIAMRole: true
 `;
 
-const STACKGRES_RESTORE = `# Requires StackGres 1.18.0 or later (awsCredentials.useIAMRole; the 1.17 CRD requires secretKeySelectors).
+const STACKGRES_RESTORE = `# Requires StackGres 1.18.3 or later: awsCredentials.useIAMRole exists from 1.18.0 (the 1.17 CRD requires
+# secretKeySelectors), and 1.18.0-1.18.2 fail with a NullPointerException when secretKeySelectors are absent.
 # Access restore: restores (SGCluster initialData.restore, replicas from backups) only read. The restored
 # SGCluster must not use this storage in spec.configurations.backups: WAL archiving and backup Jobs
 # would be denied.
@@ -252,7 +262,8 @@ spec:
       useIAMRole: true
 `;
 
-const STACKGRES_RO = `# Requires StackGres 1.18.0 or later (awsCredentials.useIAMRole; the 1.17 CRD requires secretKeySelectors).
+const STACKGRES_RO = `# Requires StackGres 1.18.3 or later: awsCredentials.useIAMRole exists from 1.18.0 (the 1.17 CRD requires
+# secretKeySelectors), and 1.18.0-1.18.2 fail with a NullPointerException when secretKeySelectors are absent.
 # Access read-only: restores (SGCluster initialData.restore, replicas from backups) only read. The restored
 # SGCluster must not use this storage in spec.configurations.backups: WAL archiving and backup Jobs
 # would be denied.
@@ -270,7 +281,7 @@ spec:
       useIAMRole: true
 `;
 
-const STACKGRES_CLUSTER = `# StackGres 1.18.0 or later. The operator owns the <sgcluster>-patroni service account and copies these
+const STACKGRES_CLUSTER = `# StackGres 1.18.3 or later. The operator owns the <sgcluster>-patroni service account and copies these
 # annotations onto it. Merge into each existing SGCluster (it names the cluster and namespace):
 #   kubectl apply --server-side --field-manager=s3-onboarding -f sgcluster-annotations.yaml
 # or add spec.metadata.annotations.serviceAccount to your own SGCluster manifests. Then restart the
@@ -288,7 +299,8 @@ spec:
         eks.amazonaws.com/sts-regional-endpoints: "true"
 `;
 
-const STACKGRES_KMS = `# Requires StackGres 1.18.0 or later (awsCredentials.useIAMRole; the 1.17 CRD requires secretKeySelectors).
+const STACKGRES_KMS = `# Requires StackGres 1.18.3 or later: awsCredentials.useIAMRole exists from 1.18.0 (the 1.17 CRD requires
+# secretKeySelectors), and 1.18.0-1.18.2 fail with a NullPointerException when secretKeySelectors are absent.
 apiVersion: stackgres.io/v1beta1
 kind: SGObjectStorage
 metadata:
