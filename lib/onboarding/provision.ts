@@ -1,4 +1,4 @@
-import { ConflictError, PartiallyAppliedError, ServiceError, TransientError } from '../errors';
+import { ConflictError, ContentionError, PartiallyAppliedError, ServiceError, TransientError } from '../errors';
 import { renderSnippets } from '../snippets';
 import { samePolicy } from '../policy/compare';
 import { canonicalJson } from '../json';
@@ -466,7 +466,7 @@ async function provisionLocked(
   try {
     ctx = await contextP;
     for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
-      if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
+      if (k && !locked.includes(k)) throw new ContentionError(`onboarding ${r.id} was changed by another request; retry`);
     }
     plan = planProvision(deps, r, ctx);
     // a reserved policy the plan does not write is let go now, not held through the other steps
