@@ -309,6 +309,8 @@ async function writeIntent(deps: ServiceDeps, r: Resolved, st: StoreContext, inp
           live: st.record?.live ?? {},
           ...(st.record?.desired ? { desired: st.record.desired } : {}),
           ...(st.record?.result ? { result: st.record.result } : {}),
+          // the sweep's last finding stands until the sweep looks again (a repair by this request then resolves it)
+          ...(st.record?.drift ? { drift: st.record.drift } : {}),
           attempt: { stepsPlanned: [], stepsDone: [], writing: { bucketStatements: grant.bucketStatements, keyStatements: grant.keyStatements } },
           createdAt: st.record?.createdAt ?? now,
           updatedAt: now,
