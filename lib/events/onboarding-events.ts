@@ -43,7 +43,7 @@ export interface OnboardingEventDetail {
   failing?: string[];
   /** Drift events: when the sweep checked */
   checkedAt?: string;
-  /** when the change was saved */
+  /** when the change was saved (drift events: when the sweep checked) */
   time: string;
 }
 
@@ -76,7 +76,8 @@ function detailOf(r: OnboardingRecord, type: DetailType, extra: Partial<Onboardi
     tool: r.request.tool,
     tags: { ...(r.request.tags ?? {}) },
     ...extra,
-    time: r.updatedAt,
+    // a drift finding is saved without touching updatedAt: its event happened when the sweep checked
+    time: extra.checkedAt ?? r.updatedAt,
   };
 }
 

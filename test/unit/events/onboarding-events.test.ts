@@ -93,8 +93,8 @@ describe('Function: eventsOf', () => {
     const drift = (ok: boolean, checkedAt: string) => ({ ok, checkedAt, failing: ok ? [] : ['permissions-policy'] });
     const found = { ...provisioned, drift: drift(false, '2026-12-06T01:00:00.000Z') };
     const detected = eventsOf(provisioned, found);
-    expect(detected.map((e) => [e.detailType, e.detail.failing, e.detail.eventId])).toEqual([
-      ['Onboarding Drift Detected', ['permissions-policy'], 'ob-0123456789ab:2:drift-detected:2026-12-06T01:00:00.000Z'],
+    expect(detected.map((e) => [e.detailType, e.detail.failing, e.detail.eventId, e.detail.time])).toEqual([
+      ['Onboarding Drift Detected', ['permissions-policy'], 'ob-0123456789ab:2:drift-detected:2026-12-06T01:00:00.000Z', '2026-12-06T01:00:00.000Z'],
     ]);
     expect(eventsOf(found, { ...found, drift: drift(false, '2026-12-06T02:00:00.000Z') })).toEqual([]);
     const cleared = eventsOf(found, { ...found, drift: drift(true, '2026-12-06T03:00:00.000Z') });
