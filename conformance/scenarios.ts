@@ -416,6 +416,22 @@ export const STEPS: Step[] = [
   { op: 'kms:PutKeyPolicy', label: 'a policy that is not JSON', as: BACKUPS, input: (c) => ({ KeyId: keyArn(c), PolicyName: 'default', Policy: '{"Statement": [' }), expect: 'MalformedPolicyDocumentException' },
   { op: 'kms:PutKeyPolicy', label: 'a key that does not exist', as: BACKUPS, input: () => ({ KeyId: `arn:aws:kms:eu-west-1:${BACKUPS}:key/00000000-0000-0000-0000-000000000000`, PolicyName: 'default', Policy: keyPolicy }), expect: 'NotFoundException' },
 
+  // ---------- EventBridge (the stream function, as the API role) ----------
+  {
+    op: 'eventbridge:PutEvents',
+    label: 'an onboarding event on the default bus',
+    as: 'api',
+    input: () => ({ Entries: [{ Source: 's3-onboarding', DetailType: 'Onboarding Provisioned', Detail: JSON.stringify({ eventId: 'ob-000000000000:2:provisioned', id: 'ob-000000000000' }), Resources: [`arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-diff`] }] }),
+    values: ['FailedEntryCount'],
+  },
+  {
+    op: 'eventbridge:PutEvents',
+    label: 'a detail that is not JSON fails in its entry, not the call',
+    as: 'api',
+    input: () => ({ Entries: [{ Source: 's3-onboarding', DetailType: 'Onboarding Provisioned', Detail: 'not json' }] }),
+    values: ['FailedEntryCount'],
+  },
+
   // ---------- DynamoDB (the local stack's is dynalite, not the emulator) ----------
   {
     op: 'dynamodb:PutItem',
