@@ -13,6 +13,7 @@ import { getOnboarding } from '../lib/onboarding/reads';
 import { recordBody } from '../lib/onboarding/records';
 import { ONBOARDING_ID } from '../lib/onboarding/model';
 import { ContentionError, InternalError, ServiceError, TransientError, ValidationError } from '../lib/errors';
+import { flushMetrics, recordAwsCalls, withAwsCallTally } from '../lib/metrics';
 
 const taskSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional() }),
@@ -82,10 +83,14 @@ async function run(event: unknown, context?: Context): Promise<unknown> {
 export const handler = middy<unknown, unknown>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event, context) => {
+    const { result, tally } = withAwsCallTally(() => run(event, context));
     try {
-      return await run(event, context);
+      return await result;
     } catch (err) {
       if (!(err instanceof ServiceError) || err.status >= 500) logger.error('task failed', { error: err as Error });
       throw taskError(err);
+    } finally {
+      recordAwsCalls(tally);
+      flushMetrics();
     }
   });
