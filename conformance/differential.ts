@@ -39,7 +39,7 @@ const SDK: Record<string, { pkg: Record<string, unknown>; client: string }> = {
   eks: { pkg: require('@aws-sdk/client-eks'), client: 'EKSClient' },
   kms: { pkg: require('@aws-sdk/client-kms'), client: 'KMSClient' },
   dynamodb: { pkg: require('@aws-sdk/client-dynamodb'), client: 'DynamoDBClient' },
-  eventbridge: { pkg: require('@aws-sdk/client-eventbridge'), client: 'EventBridgeClient' },
+  events: { pkg: require('@aws-sdk/client-eventbridge'), client: 'EventBridgeClient' },
 };
 
 type SdkClient = { send(c: unknown): Promise<Record<string, unknown>>; destroy(): void };

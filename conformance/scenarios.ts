@@ -418,14 +418,14 @@ export const STEPS: Step[] = [
 
   // ---------- EventBridge (the stream function, as the API role) ----------
   {
-    op: 'eventbridge:PutEvents',
+    op: 'events:PutEvents',
     label: 'an onboarding event on the default bus',
     as: 'api',
     input: () => ({ Entries: [{ Source: 's3-onboarding', DetailType: 'Onboarding Provisioned', Detail: JSON.stringify({ eventId: 'ob-000000000000:2:provisioned', id: 'ob-000000000000' }), Resources: [`arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-diff`] }] }),
     values: ['FailedEntryCount'],
   },
   {
-    op: 'eventbridge:PutEvents',
+    op: 'events:PutEvents',
     label: 'a detail that is not JSON fails in its entry, not the call',
     as: 'api',
     input: () => ({ Entries: [{ Source: 's3-onboarding', DetailType: 'Onboarding Provisioned', Detail: 'not json' }] }),
