@@ -60,9 +60,12 @@ export function sweepOptions(env: NodeJS.ProcessEnv = process.env): SweepOptions
 /** At most `perSecond` calls per account: each call takes the next free slot of its account, spaced evenly. */
 export class AccountRateLimiter {
   private readonly next = new Map<string, number>();
+  /** calls let through, per account */
+  readonly granted = new Map<string, number>();
   constructor(
     private readonly perSecond: number,
     private readonly now: () => number = Date.now,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
   ) {}
 
   async acquire(accountId: string): Promise<void> {
@@ -70,7 +73,8 @@ export class AccountRateLimiter {
     const t = this.now();
     const slot = Math.max(t, this.next.get(accountId) ?? t);
     this.next.set(accountId, slot + interval);
-    if (slot > t) await new Promise((r) => setTimeout(r, slot - t));
+    this.granted.set(accountId, (this.granted.get(accountId) ?? 0) + 1);
+    if (slot > t) await this.sleep(slot - t);
   }
 }
 

@@ -8,6 +8,9 @@ import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
 import { clients, useTestStack, type TestStack } from '../../helpers/stack';
 import { grantPolicyName } from '../../../lib/onboarding/model';
 
+// each test drives whole onboardings (and sweeps) over the local stack: on a loaded 2-core machine they take seconds
+jest.setTimeout(60_000);
+
 /**
  * Events over the local stack: the API writes its records in the local DynamoDB, the table's change stream (the
  * local stand-in for DynamoDB Streams) feeds handlers/stream.ts, which puts them on the emulator's EventBridge with

@@ -7,6 +7,9 @@ import { AccountRateLimiter, sweep, sweepOptions, sweepSessions, type SweepOptio
 import type { ServiceDeps } from '../../../lib/onboarding/context';
 import type { Store } from '../../../lib/store/store';
 
+// each test drives whole onboardings (and sweeps) over the local stack: on a loaded 2-core machine they take seconds
+jest.setTimeout(60_000);
+
 /** The drift sweep over the local stack: lib/onboarding/sweep.ts with the runtime the scheduled function uses. */
 let t: TestStack;
 useTestStack((s) => (t = s), { resetEach: true });
@@ -17,9 +20,9 @@ const request = (prefix: string) => ({
   tool: 'pbm',
 });
 const options = (o: Partial<SweepOptions> = {}): SweepOptions => ({ ...sweepOptions({}), marginMs: 1, callsPerSecond: 200, ...o });
-const runtime = (o: SweepOptions, store?: Store): ServiceDeps => {
+const runtime = (o: SweepOptions, store?: Store, limiter = new AccountRateLimiter(o.callsPerSecond)): ServiceDeps => {
   const deps = serviceRuntime();
-  return { ...deps, ...(store ? { store } : {}), sessions: sweepSessions(deps, new AccountRateLimiter(o.callsPerSecond)) };
+  return { ...deps, ...(store ? { store } : {}), sessions: sweepSessions(deps, limiter) };
 };
 const forever = () => 900_000;
 
@@ -92,18 +95,16 @@ describe('drift sweep', () => {
     expect((await t.api.send('GET', `/v1/onboardings/${ids[0]}`)).status).toBe(404);
   });
 
-  it('keeps to the per-account rate of AWS calls', async () => {
+  it('sends every AWS call of every account through the per-account rate limiter (its spacing: test/unit/onboarding/sweep.test.ts, its rate: npm run bench)', async () => {
     await onboardMany(3);
     await t.admin.clearCalls();
-    const o = options({ callsPerSecond: 25, concurrency: 8 });
-    const out = await sweep(runtime(o), o, forever);
-    expect(out.checked).toBe(3);
-    const calls = (await t.admin.calls()).filter((c) => c.accountId !== null && c.service !== 'sts');
-    for (const account of new Set(calls.map((c) => c.accountId))) {
-      const times = calls.filter((c) => c.accountId === account).map((c) => Date.parse(c.startedAt)).sort((a, b) => a - b);
-      if (times.length < 5) continue;
-      // n calls at 25/s take at least (n - 1) / 25 s (a few ms of timer slack)
-      expect(times.at(-1)! - times[0]).toBeGreaterThanOrEqual(((times.length - 1) * 1000) / 25 - 15);
-    }
+    const o = options({ concurrency: 8 });
+    const limiter = new AccountRateLimiter(o.callsPerSecond);
+    expect((await sweep(runtime(o, undefined, limiter), o, forever)).checked).toBe(3);
+    const calls = (await t.admin.calls()).filter((c) => c.principalArn?.includes(':assumed-role/s3-onboarding-provisioner/'));
+    const perAccount: Record<string, number> = {};
+    for (const c of calls) perAccount[c.accountId!] = (perAccount[c.accountId!] ?? 0) + 1;
+    expect(Object.keys(perAccount).length).toBeGreaterThan(0);
+    expect(Object.fromEntries(limiter.granted)).toEqual(perAccount);
   });
 });

@@ -8,6 +8,9 @@ import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helper
 import { clients, startTestStack } from '../../helpers/stack';
 import { grantPolicyName } from '../../../lib/onboarding/model';
 
+// each test drives whole onboardings (and sweeps) over the local stack: on a loaded 2-core machine they take seconds
+jest.setTimeout(60_000);
+
 /**
  * examples/stepfunctions/onboarding.asl.json executed by a local Amazon States Language interpreter: its Lambda
  * tasks invoke handlers/task.ts against the local stack (answering as the `lambda:invoke` integration does), its SNS
