@@ -57,9 +57,14 @@ export function sweepOptions(env: NodeJS.ProcessEnv = process.env): SweepOptions
   };
 }
 
-/** At most `perSecond` calls per account: each call takes the next free slot of its account, spaced evenly. */
+/**
+ * At most `perSecond` calls per account: each call takes the next free slot of its account, spaced evenly, and once
+ * its slot has come it also waits while the account already sent its share within the last second (a call whose
+ * slot came late, behind a busy event loop, must not go out together with the ones after it).
+ */
 export class AccountRateLimiter {
   private readonly next = new Map<string, number>();
+  private readonly sent = new Map<string, number[]>();
   /** calls let through, per account */
   readonly granted = new Map<string, number>();
   constructor(
@@ -75,6 +80,20 @@ export class AccountRateLimiter {
     this.next.set(accountId, slot + interval);
     this.granted.set(accountId, (this.granted.get(accountId) ?? 0) + 1);
     if (slot > t) await this.sleep(slot - t);
+    // the sliding window: at most max(1, perSecond × window) sends within any window (1 s, or one interval when slower)
+    const windowMs = Math.max(1000, interval);
+    const allowed = Math.max(1, Math.floor((this.perSecond * windowMs) / 1000));
+    const sent = this.sent.get(accountId) ?? [];
+    this.sent.set(accountId, sent);
+    for (;;) {
+      const now = this.now();
+      while (sent.length && sent[0] <= now - windowMs) sent.shift();
+      if (sent.length < allowed) {
+        sent.push(now);
+        return;
+      }
+      await this.sleep(sent[0] + windowMs - now);
+    }
   }
 }
 

@@ -23,6 +23,37 @@ describe('Class: AccountRateLimiter', () => {
     expect(Object.fromEntries(limiter.granted)).toEqual({ '200000000002': 5, '300000000003': 1 });
   });
 
+  it('never lets more than the rate go within one second, even when slots came late', async () => {
+    let now = 0;
+    const sends: number[] = [];
+    const limiter = new AccountRateLimiter(
+      4,
+      () => now,
+      async (ms) => {
+        now += ms;
+      },
+    );
+    // the event loop was busy: every caller asks at once, and the clock only moves when the limiter sleeps
+    for (let i = 0; i < 9; i++) {
+      await limiter.acquire('a');
+      sends.push(now);
+    }
+    for (let i = 0; i < sends.length; i++) expect(sends.filter((s) => s > sends[i] - 1000 && s <= sends[i]).length).toBeLessThanOrEqual(4);
+    expect(sends).toEqual([0, 250, 500, 750, 1000, 1250, 1500, 1750, 2000]);
+    // slots that came late (the clock jumped past them while callers waited): the window holds the rest back
+    const late = new AccountRateLimiter(
+      4,
+      () => now,
+      async (ms) => {
+        now += ms;
+      },
+    );
+    now = 50_000;
+    const reserved = [0, 1, 2, 3, 4, 5].map(() => late.acquire('b'));
+    await Promise.all(reserved);
+    expect(now - 50_000).toBeGreaterThanOrEqual(1000);
+  });
+
   it('a call after a quiet spell goes at once, and the next waits one interval after it', async () => {
     const { limiter, waits, advance } = clocked(10);
     await limiter.acquire('a');
