@@ -118,7 +118,7 @@ async function run(): Promise<void> {
   const python = pythonWith('moto');
   if (!python) return skippedCheck(TITLE, 'moto (Python package)');
   const checks = new Checks(TITLE);
-  const models = loadModels(pythonPackageDir(python, 'botocore'), ['iam', 'sts', 's3', 's3control', 'eks', 'kms']);
+  const models = loadModels(pythonPackageDir(python, 'botocore'), ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'events']);
   const moto = await startMoto(motoServer);
   let recorder: Recorder | undefined;
   let stack: EndpointStack | undefined;

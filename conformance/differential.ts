@@ -40,6 +40,7 @@ const SDK: Record<string, { pkg: Record<string, unknown>; client: string }> = {
   kms: { pkg: require('@aws-sdk/client-kms'), client: 'KMSClient' },
   s3control: { pkg: require('@aws-sdk/client-s3-control'), client: 'S3ControlClient' },
   dynamodb: { pkg: require('@aws-sdk/client-dynamodb'), client: 'DynamoDBClient' },
+  events: { pkg: require('@aws-sdk/client-eventbridge'), client: 'EventBridgeClient' },
 };
 
 type SdkClient = { send(c: unknown): Promise<Record<string, unknown>>; destroy(): void };

@@ -31,8 +31,8 @@ function files(dir: string): string[] {
 const serviceOfPackage = (pkg: string): string | undefined => {
   if (pkg === '@aws-sdk/lib-dynamodb') return 'dynamodb';
   const m = /^@aws-sdk\/client-([a-z0-9-]+)$/.exec(pkg);
-  // botocore's (and the differential's) name for S3 Control
-  return m?.[1] === 's3-control' ? 's3control' : m?.[1];
+  // the SigV4 signing name where it is not the package's (the call log, the recorder and botocore name services by it)
+  return m ? ({ eventbridge: 'events', 's3-control': 's3control' } as Record<string, string>)[m[1]] ?? m[1] : undefined;
 };
 
 /** The DynamoDB document client's commands wrap the low-level ones: read which, from the library itself. */

@@ -510,6 +510,22 @@ export const STEPS: Step[] = [
   { op: 's3control:CreateAccessPoint', label: 'an invalid name (upper case)', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'Diff-AP', Bucket: 'demo-backups' }), expect: 'InvalidRequest' },
   { op: 's3control:CreateAccessPoint', label: 'a bucket that does not exist', as: BACKUPS, input: () => ({ AccountId: BACKUPS, Name: 'diff-ap-2', Bucket: 'no-such-bucket-diff' }), expect: 'NoSuchBucket' },
 
+  // ---------- EventBridge (the stream function, as the API role) ----------
+  {
+    op: 'events:PutEvents',
+    label: 'an onboarding event on the default bus',
+    as: 'api',
+    input: () => ({ Entries: [{ Source: 's3-onboarding', DetailType: 'Onboarding Provisioned', Detail: JSON.stringify({ eventId: 'ob-000000000000:2:provisioned', id: 'ob-000000000000' }), Resources: [`arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-diff`] }] }),
+    values: ['FailedEntryCount'],
+  },
+  {
+    op: 'events:PutEvents',
+    label: 'a detail that is not JSON fails in its entry, not the call',
+    as: 'api',
+    input: () => ({ Entries: [{ Source: 's3-onboarding', DetailType: 'Onboarding Provisioned', Detail: 'not json' }] }),
+    values: ['FailedEntryCount'],
+  },
+
   // ---------- DynamoDB (the local stack's is dynalite, not the emulator) ----------
   {
     op: 'dynamodb:PutItem',

@@ -59,7 +59,7 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
   try {
     switch (route) {
       case 'GET /_emulator/health':
-        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth'], accounts: [...world.accounts.keys()] } };
+        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth', 'events'], accounts: [...world.accounts.keys()] } };
       case 'POST /_emulator/reset':
         await r.reset();
         return { status: 200, body: { ok: true } };
@@ -67,6 +67,12 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
         return { status: 200, body: world.calls };
       case 'DELETE /_emulator/calls':
         world.calls.length = 0;
+        return { status: 204 };
+      case 'GET /_emulator/events':
+        // contract section 3: [{ time, eventBusName, account, source, detailType, detail }], in order received
+        return { status: 200, body: world.events.map((e) => ({ time: e.time, eventBusName: e.eventBusName, account: e.account, source: e.source, detailType: e.detailType, detail: e.detail, id: e.id, region: e.region, resources: e.resources })) };
+      case 'DELETE /_emulator/events':
+        world.events.length = 0;
         return { status: 204 };
       case 'GET /_emulator/faults':
         return { status: 200, body: world.faults };

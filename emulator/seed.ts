@@ -24,6 +24,7 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
     kmsKeys: new Map(),
     sessions,
     calls: [],
+    events: [],
     seq: 0,
     faults: [],
     faultSeq: 0,
@@ -36,9 +37,10 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
   };
   const epoch = new Date('2026-01-01T00:00:00Z');
 
-  // the API's own role, from serverless.yml
+  // the API's own role, from serverless.yml, as deployed with the default parameters, in the region the local
+  // stack runs the API in (scripts/stack.ts: the first cluster's)
   const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as { resources: CfnTemplate };
-  applyTemplate(world.accounts.get(t.platformAccountId)!, { Resources: { ApiRole: sls.resources.Resources.ApiRole } }, {});
+  applyTemplate(world.accounts.get(t.platformAccountId)!, { Resources: { ApiRole: serverlessDefaults(sls.resources.Resources.ApiRole) as CfnTemplate['Resources'][string] } }, { 'AWS::Region': t.clusters[0]?.region ?? 'eu-west-1' });
 
   // every account: the provisioner role and the workload boundary, from the deployment template
   const template = readTemplate(path.join(repoRoot, 'deploy/provisioner.yaml'));
@@ -243,4 +245,12 @@ function applyTemplate(account: Account, template: CfnTemplate, params: Record<s
     });
   }
   for (const r of roles) putRole(account, r);
+}
+
+/** serverless.yml's own variables with a literal default (`${param:eventBusName, 'default'}`) as deployed without the parameter. */
+export function serverlessDefaults(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(/\$\{(?:param|opt):[\w.-]+,\s*'([^']*)'\}/g, (_m, d: string) => d);
+  if (Array.isArray(value)) return value.map(serverlessDefaults);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, serverlessDefaults(v)]));
+  return value;
 }

@@ -13,10 +13,13 @@ import { eks } from './services/eks';
 import { kms } from './services/kms';
 import { s3control, S3CONTROL_PREFIX } from './services/s3control';
 import { eksAuth } from './services/eks-auth';
+import { events } from './services/events';
 import { handleImds, newImdsState } from './imds';
 
-const services: Record<string, ServiceModule> = { iam, sts, s3, s3control, eks, kms, 'eks-auth': eksAuth };
-const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set|Upload|Abort|Complete)/;
+const services: Record<string, ServiceModule> = { iam, sts, s3, s3control, eks, kms, 'eks-auth': eksAuth, events };
+/** calls that change a resource (the call log's `write`); publishing an event changes none */
+const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set|Upload|Abort|Complete|Retire|Revoke)/;
+const isWrite = (service: string, operation: string): boolean => service !== 'events' && WRITE.test(operation);
 
 export interface Emulator {
   url: string;
@@ -38,11 +41,14 @@ export interface EmulatorOptions {
   repoRoot?: string;
   /** also run on POST /_emulator/reset (the local stack empties its DynamoDB table, so records match AWS again) */
   onReset?: () => Promise<void>;
+  /** run on POST /_emulator/reset before the state is rebuilt (the local stream drops what it has not delivered) */
+  beforeReset?: () => Promise<void>;
 }
 
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   let world = buildWorld(opts.topology, opts.repoRoot);
   const reset = async () => {
+    await opts.beforeReset?.();
     // sessions survive a reset, like credentials already handed out; seeded roles keep their ids
     world = buildWorld(opts.topology, opts.repoRoot, world.signingKey, world.sessions);
     await opts.onReset?.();
@@ -191,7 +197,7 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
       operation,
       status,
       errorCode,
-      write: WRITE.test(operation),
+      write: isWrite(module.name, operation),
     });
   }
 }

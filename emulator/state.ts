@@ -202,6 +202,19 @@ export interface Fault {
   delayMs?: number;
 }
 
+/** An event EventBridge accepted (PutEvents), as `GET /_emulator/events` lists it. */
+export interface EventRecord {
+  id: string;
+  time: string;
+  eventBusName: string;
+  account: string;
+  region: string;
+  source: string;
+  detailType: string;
+  resources: string[];
+  detail: unknown;
+}
+
 export interface World {
   accounts: Map<string, Account>;
   clusters: Cluster[];
@@ -209,6 +222,8 @@ export interface World {
   kmsKeys: Map<string, KmsKey>; // key: arn
   sessions: Map<string, Session>;
   calls: CallRecord[];
+  /** every event PutEvents accepted, in order */
+  events: EventRecord[];
   seq: number;
   faults: Fault[];
   faultSeq: number;

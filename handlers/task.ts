@@ -12,7 +12,8 @@ import { verify } from '../lib/onboarding/verify';
 import { getOnboarding } from '../lib/onboarding/reads';
 import { recordBody } from '../lib/onboarding/records';
 import { ONBOARDING_ID } from '../lib/onboarding/model';
-import { InternalError, ServiceError, TransientError, ValidationError } from '../lib/errors';
+import { ContentionError, InternalError, ServiceError, TransientError, ValidationError } from '../lib/errors';
+import { flushMetrics, recordAwsCalls, withAwsCallTally } from '../lib/metrics';
 
 const taskSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional() }),
@@ -30,12 +31,24 @@ const TASK_CALLER = (): string => process.env.TASK_CALLER || 'stepfunctions';
 /** The error names a state machine can branch on (Catch / Retry `ErrorEquals`). */
 export const TASK_ERRORS = ['ValidationError', 'NotAllowedError', 'NotFoundError', 'ConflictError', 'QuotaExceededError', 'TransientError', 'InternalError'] as const;
 
-/** Step Functions sees `errorType` = the thrown error's name and `errorMessage` = its message. */
+/**
+ * Step Functions sees `errorType` = the thrown error's name and `errorMessage` = its message (a ValidationError's
+ * message names each invalid field, as the HTTP problem's `errors` do).
+ */
 function taskError(err: unknown): Error {
   if (err instanceof ServiceError) {
-    const e = new Error(err.expose ? err.message : 'An internal error occurred; see the function logs');
-    // a subclass answers as the class a state machine knows (a PartiallyAppliedError is a TransientError: retry)
-    e.name = (TASK_ERRORS as readonly string[]).includes(err.name) ? err.name : err instanceof TransientError ? 'TransientError' : err.status >= 500 ? 'InternalError' : 'ValidationError';
+    const fields = err instanceof ValidationError && err.errors.length ? ` ${err.errors.map((f) => `${f.path}: ${f.message}`).join('; ')}` : '';
+    const e = new Error(err.expose ? `${err.message}${fields}` : 'An internal error occurred; see the function logs');
+    // a subclass answers as the class a state machine knows (a PartiallyAppliedError is a TransientError, and so is a
+    // ContentionError, a race with another request in flight: retry)
+    e.name =
+      err instanceof TransientError || err instanceof ContentionError
+        ? 'TransientError'
+        : (TASK_ERRORS as readonly string[]).includes(err.name)
+          ? err.name
+          : err.status >= 500
+            ? 'InternalError'
+            : 'ValidationError';
     return e;
   }
   const e = new Error('An internal error occurred; see the function logs');
@@ -72,10 +85,14 @@ async function run(event: unknown, context?: Context): Promise<unknown> {
 export const handler = middy<unknown, unknown>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (event, context) => {
+    const { result, tally } = withAwsCallTally(() => run(event, context));
     try {
-      return await run(event, context);
+      return await result;
     } catch (err) {
       if (!(err instanceof ServiceError) || err.status >= 500) logger.error('task failed', { error: err as Error });
       throw taskError(err);
+    } finally {
+      recordAwsCalls(tally);
+      flushMetrics();
     }
   });

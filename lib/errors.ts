@@ -63,6 +63,13 @@ export class ConflictError extends ServiceError {
   }
 }
 
+/**
+ * A conflict with another request in flight (a lock held past the wait, a record changed between read and write, an
+ * Idempotency-Key still in progress): the same 409 over HTTP, but a retry of the same request may succeed, so a state
+ * machine sees it as a TransientError. Every other ConflictError needs the caller to change something.
+ */
+export class ContentionError extends ConflictError {}
+
 export class QuotaExceededError extends ServiceError {
   readonly status = 409;
   constructor(

@@ -66,6 +66,36 @@ const readBody = (req: IncomingMessage, limit: number): Promise<string> =>
     req.on('error', reject);
   });
 
+/** The function serverless.yml schedules (the drift sweep), for POST /_local/sweep. */
+function scheduledFunction(repoRoot: string): { handlerPath: string; functionName: string } | undefined {
+  const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as { functions: Record<string, { handler: string; events?: { schedule?: unknown }[] }> };
+  const found = Object.entries(sls.functions).find(([, fn]) => fn.events?.some((e) => e.schedule));
+  return found ? { functionName: found[0], handlerPath: found[1].handler } : undefined;
+}
+
+type SweepHandler = (event: unknown, context: Context) => Promise<{ checked: number; drifted: number; durationMs: number; complete: boolean }>;
+
+/**
+ * POST /_local/sweep: the scheduled drift sweep, run now and to the end (invocation after invocation, each resuming
+ * from the cursor the last one saved, as the schedule would over several hours) → { checked, drifted, durationMs }.
+ */
+async function runSweep(repoRoot: string): Promise<{ checked: number; drifted: number; durationMs: number }> {
+  const fn = scheduledFunction(repoRoot);
+  if (!fn) throw new Error('serverless.yml schedules no function');
+  const handler = loadHandler(repoRoot, fn.handlerPath) as unknown as SweepHandler;
+  const started = Date.now();
+  const total = { checked: 0, drifted: 0 };
+  for (let i = 0; i < 1000; i++) {
+    const deadline = Date.now() + 900_000;
+    const context = { awsRequestId: randomUUID(), functionName: `s3-onboarding-local-${fn.functionName}`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
+    const out = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
+    total.checked += out.checked;
+    total.drifted += out.drifted;
+    if (out.complete) break;
+  }
+  return { ...total, durationMs: Date.now() - started };
+}
+
 export interface LocalApi {
   url: string;
   close(): Promise<void>;
@@ -84,6 +114,11 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
       const url = new URL(req.url ?? '/', 'http://local');
       const method = req.method ?? 'GET';
       const body = await readBody(req, 10 * 1024 * 1024);
+      if (url.pathname === '/_local/sweep') {
+        res.writeHead(method === 'POST' ? 200 : 405, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(method === 'POST' ? await runSweep(opts.repoRoot) : { message: 'Method Not Allowed' }));
+        return;
+      }
       const matches = routes.filter((r) => r.pattern.test(url.pathname));
       const route = matches.find((r) => r.method === method);
       if (!route) {

@@ -5,6 +5,7 @@ import { DEFAULT_EXTERNAL_ID } from '../emulator/seed';
 import { roleCredentialsAt, seedEndpoint } from './aws-endpoint';
 import { startDynalite } from './dynalite';
 import { startLocalApi, type LocalApi } from './local-api';
+import { startStreamFeeder, streamFunctionFromServerless, type StreamFeeder } from './dynamodb-streams';
 import { baseRuntime, resetRuntime, setLocalGuardrails } from '../lib/runtime';
 import { allowAllFromTopology } from '../lib/guardrails/load';
 import { readFileSync } from 'node:fs';
@@ -57,6 +58,8 @@ export interface Stack {
   apiUrl: string;
   emulator: Emulator;
   dynamodbUrl: string;
+  /** the table's change stream feeding the stream function (undefined: started with `streams: false`) */
+  streams?: StreamFeeder;
   topology: Topology;
   /** empties the local DynamoDB (records, identities, locks): with an emulator reset, back to a fresh stack */
   resetStore(): Promise<void>;
@@ -73,6 +76,11 @@ export interface StackOptions {
   /** a DynamoDB already running elsewhere (the benchmark runs dynalite on a thread of its own): none is started */
   dynamodbUrl?: string;
   caller?: string;
+  /**
+   * DynamoDB Streams for the table, feeding the stream function of serverless.yml (events on the emulator's
+   * EventBridge); default true. Tests that count AWS calls run without them (test/helpers/stack.ts).
+   */
+  streams?: boolean;
 }
 
 /**
@@ -84,10 +92,12 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const topology = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
   // an emulator reset empties the store too: records must not outlive the AWS state they describe
   let resetStore = async (): Promise<void> => undefined;
-  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, imdsPort: opts.imdsPort ?? 0, onReset: () => resetStore() });
+  let clearStreams = async (): Promise<void> => undefined;
+  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, imdsPort: opts.imdsPort ?? 0, onReset: () => resetStore(), beforeReset: () => clearStreams() });
   try {
     const api = await startApiOnEmulator(emulator.url, topology, opts);
     resetStore = api.resetStore;
+    clearStreams = async () => api.streams?.clear();
     return {
       ...api,
       emulator,
@@ -150,11 +160,20 @@ async function startApiAgainst(
   creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
   topology: Topology,
   opts: StackOptions & { s3AbacCheck?: boolean },
-): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; resetStore(): Promise<void>; close(): Promise<void> }> {
-  const { url: dynamodbUrl, close: closeDdb } = opts.dynamodbUrl ? { url: opts.dynamodbUrl, close: async () => undefined } : await startDynalite(opts.dynamodbPort ?? 0);
+): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; streams?: StreamFeeder; resetStore(): Promise<void>; close(): Promise<void> }> {
+  const { url: localDynamodbUrl, close: closeDdb } = opts.dynamodbUrl ? { url: opts.dynamodbUrl, close: async () => undefined } : await startDynalite(opts.dynamodbPort ?? 0);
   let api: LocalApi;
+  let streams: StreamFeeder | undefined;
+  // every writer goes through the stream's proxy, so each write of the table is a stream record
+  let dynamodbUrl = localDynamodbUrl;
   try {
-    await createTable(dynamodbUrl, LOCAL_TABLE);
+    await createTable(localDynamodbUrl, LOCAL_TABLE);
+    const streamFn = opts.streams === false ? undefined : streamFunctionFromServerless(REPO_ROOT);
+    if (streamFn) {
+      const keyNames = (tableDefinition().KeySchema as unknown as { AttributeName: string }[]).map((k) => k.AttributeName);
+      streams = await startStreamFeeder({ target: localDynamodbUrl, table: LOCAL_TABLE, keyNames, repoRoot: REPO_ROOT, fn: streamFn, region: topology.clusters[0]?.region ?? 'eu-west-1' });
+      dynamodbUrl = streams.url;
+    }
     const externalIds: Record<string, string> = { '*': DEFAULT_EXTERNAL_ID };
     for (const [account, s] of Object.entries(topology.accountSettings)) if (s.externalId) externalIds[account] = s.externalId;
     Object.assign(process.env, {
@@ -181,6 +200,7 @@ async function startApiAgainst(
     if (process.env.GUARDRAILS) baseRuntime();
     api = await startLocalApi({ port: opts.port ?? 0, repoRoot: REPO_ROOT, caller: opts.caller ?? process.env.LOCAL_CALLER ?? DEMO_CALLER });
   } catch (e) {
+    await streams?.close();
     await closeDdb();
     throw e;
   }
@@ -188,9 +208,14 @@ async function startApiAgainst(
     apiUrl: api.url,
     dynamodbUrl,
     topology,
-    resetStore: () => createTable(dynamodbUrl, LOCAL_TABLE, true),
+    streams,
+    resetStore: async () => {
+      await streams?.clear();
+      await createTable(localDynamodbUrl, LOCAL_TABLE, true);
+    },
     close: async () => {
       await api.close();
+      await streams?.close();
       await closeDdb();
     },
   };

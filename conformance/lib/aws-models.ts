@@ -116,7 +116,8 @@ export function signingOf(req: HttpRequestLike): { service?: string; accessKeyId
 
 /** Reads are Get*, List*, Describe*, Head* and STS's own calls; every other operation counts as a write. */
 export const isWrite = (service: string, operation: string): boolean =>
-  !(/^(Get|List|Describe|Head)/.test(operation) || (service === 'sts' && /^(AssumeRole|GetCallerIdentity|GetSessionToken)/.test(operation)));
+  // publishing an event changes no resource (as the emulator's call log counts writes)
+  service !== 'events' && !(/^(Get|List|Describe|Head)/.test(operation) || (service === 'sts' && /^(AssumeRole|GetCallerIdentity|GetSessionToken)/.test(operation)));
 
 /** The AWS error code of a response, in any of the protocols' shapes. */
 export function errorCodeOf(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer): string | undefined {

@@ -35,6 +35,8 @@ export class ProvisionerSessions {
     private readonly config: Config,
     sts?: STSClient,
     private readonly now: () => number = Date.now,
+    /** called once per client made, with the account it acts in (metrics, the sweep's rate limit) */
+    private readonly instrument?: (client: { middlewareStack: unknown }, accountId: string) => void,
   ) {
     this.sts = sts ?? new STSClient({});
   }
@@ -82,6 +84,7 @@ export class ProvisionerSessions {
     let c = this.clients.get(key) as T | undefined;
     if (!c) {
       c = make();
+      this.instrument?.(c as { middlewareStack: unknown }, key.split(':')[1]);
       this.clients.set(key, c);
     }
     return c;

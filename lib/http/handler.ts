@@ -5,6 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { DeadlineError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import { logger } from '../log';
 import { problemFromError } from './problem';
+import { countRefused, flushMetrics, recordAwsCalls, withAwsCallTally, type AwsCallTally } from '../metrics';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -45,6 +46,20 @@ function fromMiddyError(err: unknown): unknown {
  */
 export function httpHandler(route: Route, opts: { body?: boolean } = {}) {
   const handler = middy<HttpEvent, APIGatewayProxyStructuredResultV2>().use(injectLambdaContext(logger, { resetKeys: true }));
+  // metrics: the AWS calls each request made, and refused onboardings by reason; flushed when the request ends
+  const tallies = new WeakMap<object, AwsCallTally>();
+  handler.use({
+    after: (request) => {
+      const tally = tallies.get(request.event);
+      if (tally) recordAwsCalls(tally);
+      flushMetrics();
+    },
+    onError: (request) => {
+      const tally = tallies.get(request.event);
+      if (tally) recordAwsCalls(tally);
+      flushMetrics();
+    },
+  });
   handler.use({
     before: (request) => {
       logger.appendKeys({ requestId: request.event.requestContext?.requestId, route: request.event.routeKey });
@@ -56,13 +71,28 @@ export function httpHandler(route: Route, opts: { body?: boolean } = {}) {
       const problem = problemFromError(err, requestId);
       if (problem.statusCode >= 500) logger.error('request failed', { error: err as Error });
       else logger.info('request refused', { status: problem.statusCode, detail: (err as Error)?.message });
+      if (problem.statusCode < 500 && request.event.routeKey === 'POST /v1/onboardings') countRefused(refusalReason(problem.body));
       request.response = problem;
     },
   });
   if (opts.body) {
     handler.use(bodyLimit()).use(httpJsonBodyParser({ disableContentTypeError: false }) as middy.MiddlewareObj<HttpEvent>);
   }
-  return handler.handler(route);
+  return handler.handler((event, context) => {
+    const { result, tally } = withAwsCallTally(() => route(event, context));
+    tallies.set(event, tally);
+    return result;
+  });
+}
+
+/** The problem type's last segment (`…/problems/validation-error` → `validation-error`). */
+function refusalReason(body: string | undefined): string {
+  try {
+    const type = (JSON.parse(body ?? '{}') as { type?: string }).type ?? '';
+    return type.split('/').pop() || 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The caller as API Gateway's IAM authorizer (or JWT authorizer, or the local stack) names it. */

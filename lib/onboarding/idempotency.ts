@@ -8,7 +8,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
-import { ConflictError, TransientError } from '../errors';
+import { ConflictError, ContentionError, TransientError } from '../errors';
 import type { Store } from '../store/store';
 import type { HttpResult } from './context';
 
@@ -68,7 +68,7 @@ export async function idempotent(store: Store, scope: string, key: string | unde
   } catch (e) {
     if (e instanceof IdempotencyValidationError) throw new ConflictError(`Idempotency-Key ${key} was already used with a different request body`);
     if (e instanceof IdempotencyAlreadyInProgressError || e instanceof IdempotencyInconsistentStateError) {
-      throw new ConflictError(`a request with Idempotency-Key ${key} is still in progress; retry after it finishes (at most the function's timeout)`);
+      throw new ContentionError(`a request with Idempotency-Key ${key} is still in progress; retry after it finishes (at most the function's timeout)`);
     }
     if (e instanceof IdempotencyPersistenceLayerError) throw new TransientError(`the idempotency record of Idempotency-Key ${key} could not be read or written; retry`, { cause: e });
     throw e;

@@ -13,6 +13,11 @@ export const listOnboardingsQuerySchema = z.strictObject({
     .regex(/^arn:aws[\w-]*:(iam|sts)::\d{12}:[\w+=,.@/-]+$/, 'must be an IAM principal ARN (requester)')
     .optional()
     .meta({ description: 'Only onboardings last requested by this principal (an IAM principal ARN).' }),
+  drift: z
+    .enum(['true', 'false'], { error: 'must be true or false (drift)' })
+    .transform((v) => v === 'true')
+    .optional()
+    .meta({ description: "true: only onboardings whose last drift sweep found drift (`drift.ok` false); false: only those it found in place. Records not swept yet are in neither." }),
   nextToken: z
     .string()
     .min(1, 'must be 1-2048 characters (nextToken)')

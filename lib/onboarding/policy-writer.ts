@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, InternalError, NotAllowedError, QuotaExceededError, ServiceError, TransientError, ValidationError } from '../errors';
+import { ConflictError, ContentionError, InternalError, NotAllowedError, QuotaExceededError, ServiceError, TransientError, ValidationError } from '../errors';
 import { policySize } from '../iam-policy/grammar';
 import { editStatements, renderRawPolicy, type RawPolicy } from '../policy/resource-policy';
 import type { Statement } from '../policy/types';
@@ -271,6 +271,8 @@ function revive(e: NonNullable<Pending['error']>): ServiceError {
       return new QuotaExceededError(e.message, e.details);
     case 'ConflictError':
       return new ConflictError(e.message);
+    case 'ContentionError':
+      return new ContentionError(e.message);
     case 'NotAllowedError':
       return new NotAllowedError(e.message, 'aws-access-denied');
     case 'ValidationError':

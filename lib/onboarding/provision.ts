@@ -1,4 +1,4 @@
-import { ConflictError, PartiallyAppliedError, ServiceError, TransientError } from '../errors';
+import { ConflictError, ContentionError, PartiallyAppliedError, ServiceError, TransientError } from '../errors';
 import { renderSnippets } from '../snippets';
 import { samePolicy } from '../policy/compare';
 import { canonicalJson } from '../json';
@@ -321,6 +321,8 @@ async function writeIntent(deps: ServiceDeps, r: Resolved, st: StoreContext, inp
           live: st.record?.live ?? {},
           ...(st.record?.desired ? { desired: st.record.desired } : {}),
           ...(st.record?.result ? { result: st.record.result } : {}),
+          // the sweep's last finding stands until the sweep looks again (a repair by this request then resolves it)
+          ...(st.record?.drift ? { drift: st.record.drift } : {}),
           attempt: { stepsPlanned: [], stepsDone: [], writing: { bucketStatements: grant.bucketStatements, keyStatements: grant.keyStatements } },
           createdAt: st.record?.createdAt ?? now,
           updatedAt: now,
@@ -487,7 +489,7 @@ async function provisionLocked(
   try {
     ctx = await contextP;
     for (const k of [ctx.record?.identityKey, ctx.record?.movingFrom]) {
-      if (k && !locked.includes(k)) throw new ConflictError(`onboarding ${r.id} was changed by another request; retry`);
+      if (k && !locked.includes(k)) throw new ContentionError(`onboarding ${r.id} was changed by another request; retry`);
     }
     plan = planProvision(deps, r, ctx);
     // a reserved policy the plan does not write is let go now, not held through the other steps

@@ -39,6 +39,15 @@ export interface OnboardingRecord {
   createdAt: string;
   updatedAt: string;
   requestedBy: string;
+  /** the drift sweep's last finding (lib/onboarding/sweep.ts): written by the sweep only, kept by the API's saves */
+  drift?: DriftState;
+}
+
+/** What the last drift sweep found: `failing` names the verify checks that failed. */
+export interface DriftState {
+  ok: boolean;
+  checkedAt: string;
+  failing: string[];
 }
 
 export interface IdentityRecord {
@@ -125,6 +134,7 @@ export function recordBody(rec: OnboardingRecord): Record<string, unknown> {
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
     requestedBy: rec.requestedBy,
+    ...(rec.drift ? { drift: rec.drift } : {}),
     ...(rec.status !== 'provisioned' && rec.attempt
       ? {
           stepsPlanned: rec.attempt.stepsPlanned.map((c) => c.action),

@@ -136,6 +136,14 @@ export const onboardingRecordSchema = onboardingResponseSchema
     createdAt: z.iso.datetime({ offset: true }),
     updatedAt: z.iso.datetime({ offset: true }),
     requestedBy: z.string().meta({ description: 'The IAM principal that last requested it.', example: 'arn:aws:iam::100000000001:role/platform-admin' }),
+    drift: z
+      .object({
+        ok: z.boolean().meta({ description: 'false: a verify check failed (drift from what was provisioned, or the workload cannot reach its prefix).' }),
+        checkedAt: z.iso.datetime({ offset: true }),
+        failing: z.array(z.string()).meta({ description: 'The names of the verify checks that failed.' }),
+      })
+      .optional()
+      .meta({ description: "The drift sweep's last finding; absent until the sweep has checked it since its last change." }),
   })
   .meta({ id: 'Onboarding', description: 'A stored onboarding: the POST response plus when and by whom.' });
 

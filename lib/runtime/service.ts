@@ -2,6 +2,7 @@ import { ProvisionerSessions } from '../aws/session';
 import type { ServiceDeps } from '../onboarding/context';
 import { queuedPolicyWriter } from '../onboarding/policy-writer';
 import { baseRuntime, type BaseRuntime } from './base';
+import { instrumentClient } from '../metrics';
 
 /** The write routes' runtime: the base plus the provisioner sessions and the grouped resource-policy writer. */
 let current: { base: BaseRuntime; deps: ServiceDeps } | undefined;
@@ -9,7 +10,7 @@ let current: { base: BaseRuntime; deps: ServiceDeps } | undefined;
 export function serviceRuntime(): ServiceDeps {
   const base = baseRuntime();
   if (current?.base !== base) {
-    current = { base, deps: { ...base, sessions: new ProvisionerSessions(base.config), writer: queuedPolicyWriter(base.store, { leaseMs: base.config.policyLeaseMs }) } };
+    current = { base, deps: { ...base, sessions: new ProvisionerSessions(base.config, undefined, undefined, (c, account) => instrumentClient(c, account)), writer: queuedPolicyWriter(base.store, { leaseMs: base.config.policyLeaseMs }) } };
   }
   return current.deps;
 }

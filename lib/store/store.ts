@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, TransientError, ValidationError } from '../errors';
+import { ContentionError, TransientError, ValidationError } from '../errors';
 import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
 
 /**
@@ -92,7 +92,7 @@ export class Store {
       ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
       ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
     });
-    if (!(await this.conditionally(put))) throw new ConflictError(`onboarding ${record.id} was changed by another request; retry`);
+    if (!(await this.conditionally(put))) throw new ContentionError(`onboarding ${record.id} was changed by another request; retry`);
     const { add, remove } = indexChanges(previous, next);
     await this.writeIndex(next.id, add, remove);
     return next;
@@ -216,13 +216,13 @@ export class Store {
       ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
       ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
     });
-    if (!(await this.conditionally(put))) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
+    if (!(await this.conditionally(put))) throw new ContentionError(`workload identity ${record.key} was changed by another request; retry`);
     return next;
   }
 
   async deleteIdentity(record: IdentityRecord): Promise<void> {
     const del = new DeleteCommand({ TableName: this.table, Key: { pk: `IDENT#${record.key}`, sk: 'IDENTITY' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } });
-    if (!(await this.conditionally(del))) throw new ConflictError(`workload identity ${record.key} was changed by another request; retry`);
+    if (!(await this.conditionally(del))) throw new ContentionError(`workload identity ${record.key} was changed by another request; retry`);
   }
 
   // ---------- bindings: which identity a service account (or instance role) is bound to ----------
@@ -366,7 +366,7 @@ export class Store {
       let first = true;
       while (!(await this.tryLock(name, owner, leaseMs))) {
         first = false;
-        if (this.now() > deadline) throw new ConflictError(`${name} is busy (locked by another request); retry`);
+        if (this.now() > deadline) throw new ContentionError(`${name} is busy (locked by another request); retry`);
         await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
         delay = Math.min(delay * 2, 200);
       }

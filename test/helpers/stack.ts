@@ -10,8 +10,12 @@ export interface ApiResponse<T = any> {
   body: T;
 }
 
-export async function startTestStack(topology?: TopologyInput): Promise<Stack> {
-  return startStack({ topology: topology ? parseTopology(topology) : undefined });
+/**
+ * A local stack for tests. Without `streams` the table's change stream is off: no PutEvents calls arrive at the
+ * emulator in the background of tests that count calls or inject faults (test/integration/events turns it on).
+ */
+export async function startTestStack(topology?: TopologyInput, opts: { streams?: boolean } = {}): Promise<Stack> {
+  return startStack({ topology: topology ? parseTopology(topology) : undefined, streams: opts.streams ?? false });
 }
 
 export function apiClient(stack: Stack) {
@@ -66,11 +70,11 @@ export interface TestStack {
  * One local stack for a test file: started before its tests, closed after them, handed to `bind` each time it
  * (re)starts; with `resetEach`, the emulator (and with it the store) is reset and its call log cleared before every test.
  */
-export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean; topology?: TopologyInput } = {}) {
+export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean; topology?: TopologyInput; streams?: boolean } = {}) {
   let current: TestStack | undefined;
   const restart = async (topology?: TopologyInput): Promise<void> => {
     if (current) await current.stack.close();
-    const stack = await startTestStack(topology);
+    const stack = await startTestStack(topology, { streams: opts.streams });
     current = { stack, api: apiClient(stack), admin: emulatorAdmin(stack.emulator) };
     bind(current);
   };

@@ -43,10 +43,15 @@ describe('serverless.yml', () => {
         'dynamodb:BatchGetItem',
         'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
+        'dynamodb:DescribeStream',
         'dynamodb:GetItem',
+        'dynamodb:GetRecords',
+        'dynamodb:GetShardIterator',
+        'dynamodb:ListStreams',
         'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
+        'events:PutEvents',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         'sts:AssumeRole',
@@ -55,5 +60,13 @@ describe('serverless.yml', () => {
     // the table's one index serves the list access patterns, as the local table has it
     const table = template.Resources.OnboardingsTable.Properties;
     expect(table.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual(['byKey']);
+    // events: the table's stream feeds the stream function, which reports batch item failures; the sweep is scheduled
+    expect(table.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    const mappings = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ EventSourceArn: { 'Fn::GetAtt': ['OnboardingsTable', 'StreamArn'] }, FunctionResponseTypes: ['ReportBatchItemFailures'], StartingPosition: 'TRIM_HORIZON' }) })]);
+    const rules = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules.map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 hour)']);
+    expect(template.Resources.FailedOnboardingsAlarm.Properties.MetricName).toBe('OnboardingsFailed');
+    expect(template.Resources.SweepErrorsAlarm.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: 's3-onboarding-ci-sweep' }]);
   }, 150_000);
 });

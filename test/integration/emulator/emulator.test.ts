@@ -67,7 +67,7 @@ beforeEach(async () => {
 describe('Emulator: admin API', () => {
   it('answers health with the topology accounts', async () => {
     const res = await fetch(`${emu.url}/_emulator/health`);
-    expect(await res.json()).toEqual({ ok: true, services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth'], accounts: [PLATFORM, WORKLOADS, BACKUPS] });
+    expect(await res.json()).toEqual({ ok: true, services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth', 'events'], accounts: [PLATFORM, WORKLOADS, BACKUPS] });
   });
 
   it('logs every call with account, principal, operation, status and whether it wrote', async () => {

@@ -101,7 +101,7 @@ describe('examples/stepfunctions/onboarding.asl.json', () => {
 
   it('retries TransientError on verify and branches on the task error names', () => {
     expect(definition.States.Verify.Retry[0].ErrorEquals).toEqual(['TransientError']);
-    expect(definition.States.Onboard.Catch[0].ErrorEquals).toEqual(['ValidationError', 'NotAllowedError', 'QuotaExceededError']);
+    expect(definition.States.Onboard.Catch[0].ErrorEquals).toEqual(['ValidationError', 'NotAllowedError', 'QuotaExceededError', 'ConflictError']);
     expect(definition.States.Onboard.Next).toBe('Verify');
   });
 });

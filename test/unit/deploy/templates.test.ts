@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { readTemplate, resolve, type CfnTemplate } from '../../../emulator/cfn';
+import { serverlessDefaults } from '../../../emulator/seed';
 import { asArray, normalizeStatements, policySize, validatePolicy } from '../../../lib/iam-policy/grammar';
 import type { PolicyDocument, PolicyKind, Statement } from '../../../lib/iam-policy/types';
 import { accessLevels, kmsActions, objectActions, toolActions } from '../../../lib/policy/actions';
@@ -19,6 +20,7 @@ const EXTERNAL_ID = 'sample-external-id';
 const BOUNDARY_ARN = `arn:aws:iam::${ACCOUNT}:policy/s3-onboarding/s3-onboarding-workload-boundary`;
 const WORKLOAD_ROLES = `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/s3ob-*`;
 const TABLE_ARN = `arn:aws:dynamodb:eu-west-1:${PLATFORM}:table/s3-onboarding-dev-OnboardingsTable-ABC`;
+const STREAM_ARN = `${TABLE_ARN}/stream/2026-01-01T00:00:00.000`;
 
 const PSEUDO_PARAMETERS = [
   'AWS::AccountId',
@@ -39,7 +41,8 @@ interface FullTemplate extends CfnTemplate {
 }
 
 const provisioner = readTemplate(path.join(ROOT, 'deploy/provisioner.yaml')) as FullTemplate;
-const sls = (readTemplate(path.join(ROOT, 'serverless.yml')) as unknown as { resources: FullTemplate }).resources;
+// serverless.yml's own variables (`${param:eventBusName, 'default'}`) as deployed without parameters, as the emulator seeds it
+const sls = serverlessDefaults((readTemplate(path.join(ROOT, 'serverless.yml')) as unknown as { resources: FullTemplate }).resources) as FullTemplate;
 
 // ---------------------------------------------------------------------------------------------------------------
 // walking a template
@@ -125,7 +128,7 @@ function policies(resources: Resources, v: Record<string, string>, refs: Record<
 const provisionerVars = vars(provisioner, ACCOUNT, { PlatformAccountId: PLATFORM, ExternalId: EXTERNAL_ID });
 const provisionerRefs = { WorkloadBoundary: BOUNDARY_ARN, ProvisionerRole: 's3-onboarding-provisioner' };
 const provisionerPolicies = policies(provisioner.Resources, provisionerVars, provisionerRefs);
-const slsPolicies = policies(sls.Resources, vars(sls, PLATFORM, {}), { OnboardingsTable: 'OnboardingsTable' }, { 'OnboardingsTable.Arn': TABLE_ARN });
+const slsPolicies = policies(sls.Resources, vars(sls, PLATFORM, {}), { OnboardingsTable: 'OnboardingsTable' }, { 'OnboardingsTable.Arn': TABLE_ARN, 'OnboardingsTable.StreamArn': STREAM_ARN });
 const allPolicies = [...provisionerPolicies, ...slsPolicies];
 
 const policyAt = (list: FoundPolicy[], where: string): PolicyDocument => {
@@ -154,6 +157,8 @@ describe('Templates: structure', () => {
     expect(Object.entries(sls.Resources).map(([k, r]) => [k, r.Type])).toEqual([
       ['OnboardingsTable', 'AWS::DynamoDB::Table'],
       ['ApiRole', 'AWS::IAM::Role'],
+      ['FailedOnboardingsAlarm', 'AWS::CloudWatch::Alarm'],
+      ['SweepErrorsAlarm', 'AWS::CloudWatch::Alarm'],
     ]);
   });
 
@@ -455,12 +460,15 @@ describe('API role (serverless.yml)', () => {
     ]);
   });
 
-  it('may assume only the provisioner roles, use only its table and write only its logs: no IAM, S3 or KMS action', () => {
+  it('may assume only the provisioner roles, use only its table and its stream, put events on its bus and write only its logs: no IAM, S3 or KMS action', () => {
     const granted = statements(api).flatMap(actionsOf);
     expect(granted.filter((a) => /^(iam|s3|kms|eks):/.test(a))).toEqual([]);
     expect(bySid(api, 'AssumeProvisionerRoles')).toMatchObject({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/s3-onboarding-provisioner' });
     expect(bySid(api, 'OwnTable').Resource).toEqual([TABLE_ARN, `${TABLE_ARN}/index/byKey`]);
     expect(bySid(api, 'Logs').Resource).toBe(`arn:aws:logs:eu-west-1:${PLATFORM}:log-group:/aws/lambda/s3-onboarding-*:*`);
+    // events: put on its own bus only; the table's stream: read only
+    expect(bySid(api, 'PublishEvents')).toMatchObject({ Action: 'events:PutEvents', Resource: `arn:aws:events:eu-west-1:${PLATFORM}:event-bus/default` });
+    expect(bySid(api, 'ReadOwnStream')).toMatchObject({ Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'], Resource: STREAM_ARN });
     expect(statements(api).every((s) => s.Resource !== '*')).toBe(true);
   });
 });
