@@ -28,8 +28,8 @@ export async function getKeyPolicyText(kms: KMSClient, keyArn: string): Promise<
 }
 
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
-export const putKeyPolicy = (kms: KMSClient, keyArn: string, text: string, abortSignal?: AbortSignal) =>
-  call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: text }), { abortSignal }));
+export const putKeyPolicy = (kms: KMSClient, keyArn: string, text: string) =>
+  call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: text })));
 
 /** The key's tags (all pages). */
 export async function getKeyTags(kms: KMSClient, keyArn: string): Promise<[string, string][]> {

@@ -35,11 +35,11 @@ export async function getBucketPolicyText(s3: S3Client, bucket: string, owner: s
 }
 
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
-export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, text: string, abortSignal?: AbortSignal) =>
-  call(`writing the policy of bucket ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: text }), { abortSignal }));
+export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, text: string) =>
+  call(`writing the policy of bucket ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: text })));
 
-export const deleteBucketPolicy = (s3: S3Client, bucket: string, owner: string, abortSignal?: AbortSignal) =>
-  call(`deleting the policy of bucket ${bucket}`, () => s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner }), { abortSignal }));
+export const deleteBucketPolicy = (s3: S3Client, bucket: string, owner: string) =>
+  call(`deleting the policy of bucket ${bucket}`, () => s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));
 
 /** The bucket's tags (none: an empty list); with S3 ABAC on they are its aws:ResourceTag values. */
 export async function getBucketTags(s3: S3Client, bucket: string, owner: string): Promise<[string, string][]> {

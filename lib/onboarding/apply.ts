@@ -28,9 +28,9 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
         const text = await s3Api.getBucketPolicyText(s3, t.bucket, t.accountId);
         return text === undefined ? undefined : parseRawPolicy(text);
       },
-      write: async (p, signal) => {
-        if (p.statements.length) await s3Api.putBucketPolicy(s3, t.bucket, t.accountId, renderRawPolicy(p), signal);
-        else await s3Api.deleteBucketPolicy(s3, t.bucket, t.accountId, signal);
+      write: async (p) => {
+        if (p.statements.length) await s3Api.putBucketPolicy(s3, t.bucket, t.accountId, renderRawPolicy(p));
+        else await s3Api.deleteBucketPolicy(s3, t.bucket, t.accountId);
       },
     };
   }
@@ -40,10 +40,10 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
     describe: `key ${t.keyArn}`,
     maxBytes: KEY_POLICY_MAX_BYTES,
     read: async () => parseRawPolicy(await kmsApi.getKeyPolicyText(kms, t.keyArn)),
-    write: async (p, signal) => {
+    write: async (p) => {
       // a key policy is never left empty: the account's own statements always remain
       if (!p.statements.length) throw new InternalError(`refusing to leave the policy of key ${t.keyArn} empty`);
-      await kmsApi.putKeyPolicy(kms, t.keyArn, renderRawPolicy(p), signal);
+      await kmsApi.putKeyPolicy(kms, t.keyArn, renderRawPolicy(p));
     },
   };
 }

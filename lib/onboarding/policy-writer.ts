@@ -24,26 +24,8 @@ export interface PolicyTarget {
   describe: string;
   maxBytes: number;
   read(): Promise<RawPolicy | undefined>;
-  /** writes the policy (a bucket policy left with no statement is deleted); `signal` abandons the call, retries included */
-  write(policy: RawPolicy, signal?: AbortSignal): Promise<void>;
-}
-
-/**
- * A write under a lease, abandoned (the SDK's retries included) once it has taken `withinMs`: the holder has at
- * least that much of its lease left when it starts, so the write can never land after the lease passed to another
- * writer (whose statements it would erase). Abandoned, it is a 503 to retry; a retry reads what did land.
- */
-async function writeWithinLease(target: PolicyTarget, policy: RawPolicy, withinMs: number): Promise<void> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), withinMs);
-  try {
-    await target.write(policy, abort.signal);
-  } catch (e) {
-    if (abort.signal.aborted) throw new TransientError(`writing the policy of ${target.describe} took longer than its lease allows (${withinMs} ms), so it was abandoned rather than risk landing after another writer's; retry`);
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
+  /** writes the policy (a bucket policy left with no statement is deleted) */
+  write(policy: RawPolicy): Promise<void>;
 }
 
 export interface StatementChange {
@@ -174,7 +156,7 @@ export class PolicyReservations {
       try {
         // changes others queued while this lease was held go in the same write (renewed first by a holder that
         // stalled for half its lease)
-        return await commitQueue(this.store, target, queueKey(target), renewedIfStalled(this.store, policyLock(target), h.owner, h.taken, this.leaseMs), this.leaseMs, { policy: read.policy, change });
+        return await commitQueue(this.store, target, queueKey(target), renewedIfStalled(this.store, policyLock(target), h.owner, h.taken, this.leaseMs), { policy: read.policy, change });
       } finally {
         // let go at once, but off this step's path: settle() waits for it
         this.releases.push(this.release(h));
@@ -222,7 +204,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
       try {
         const { policy, changed } = applyChange(target, await target.read(), change);
         if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
-        if (changed) await writeWithinLease(target, policy, leaseMs / 2);
+        if (changed) await target.write(policy);
         return changed;
       } finally {
         await store.unlock(lock, owner);
@@ -237,7 +219,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
         if (mine?.outcome) return await settle(store, mine);
         if (await store.tryLock(lock, owner, leaseMs)) {
           try {
-            await commitQueue(store, target, pk, () => store.renewLock(lock, owner, leaseMs), leaseMs);
+            await commitQueue(store, target, pk, () => store.renewLock(lock, owner, leaseMs));
           } finally {
             await store.unlock(lock, owner);
           }
@@ -305,7 +287,6 @@ async function commitQueue(
   target: PolicyTarget,
   pk: string,
   stillHolding: () => Promise<boolean>,
-  leaseMs: number,
   own?: { policy: RawPolicy | undefined; change: StatementChange },
 ): Promise<boolean> {
   const out = await store.doc.send(
@@ -352,8 +333,7 @@ async function commitQueue(
     try {
       // fence: a holder that stalled past its lease must not overwrite the next one
       if (!(await stillHolding())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
-      // (held for at least half a lease more from here: renewed, or taken less than half a lease ago)
-      await writeWithinLease(target, policy, leaseMs / 2);
+      await target.write(policy);
     } catch (e) {
       for (const [sk, o] of outcomes) if (o.outcome === 'written') outcomes.set(sk, { outcome: 'failed', error: errorRecord(e) });
       if (ownChanged) ownError = e;
