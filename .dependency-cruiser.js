@@ -22,7 +22,8 @@ module.exports = {
     {
       name: 'emulator-shares-only-the-evaluator',
       severity: 'error',
-      comment: 'the emulator judges the service: it may share the IAM evaluator and grammar, nothing of the service itself',
+      comment:
+        'the emulator judges the service: it may share the IAM evaluator and grammar, nothing of the service itself',
       from: { path: '^emulator/' },
       to: { path: '^(lib/(?!iam-policy/|arn\\.ts)|handlers/)' },
     },
@@ -36,9 +37,13 @@ module.exports = {
     {
       name: 'planner-is-pure',
       severity: 'error',
-      comment: 'desired state, the planner and the make-before-break order are pure: what is live comes in as data, steps go out as data',
+      comment:
+        'desired state, the planner and the make-before-break order are pure: what is live comes in as data, steps go out as data',
       from: { path: '^lib/onboarding/(plan|desired|model|steps|make-before-break|capacity|opt-in)\\.ts$' },
-      to: { path: '^lib/(aws|store|runtime|http)/|^@aws-sdk/|^node:(fs|net|http)|^lib/onboarding/(?!(plan|desired|model|steps|make-before-break|capacity|opt-in)\\.ts$)', reachable: true },
+      to: {
+        path: '^lib/(aws|store|runtime|http)/|^@aws-sdk/|^node:(fs|net|http)|^lib/onboarding/(?!(plan|desired|model|steps|make-before-break|capacity|opt-in)\\.ts$)',
+        reachable: true,
+      },
     },
     {
       name: 'adapters-know-no-domain',

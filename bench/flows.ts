@@ -35,7 +35,11 @@ export const FLOWS: Flow[] = [
   {
     name: 'same account',
     crossAccount: false,
-    request: (tag) => ({ workload: eks([demo]), bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: `bench/${tag}/` }, tool: 'pbm' }),
+    request: (tag) => ({
+      workload: eks([demo]),
+      bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: `bench/${tag}/` },
+      tool: 'pbm',
+    }),
     minDepth: 3,
     minPath: 'reads ∥ → CreateRole → PutRolePolicy',
   },
@@ -49,7 +53,12 @@ export const FLOWS: Flow[] = [
   {
     name: 'cross account, role in bucket account',
     crossAccount: true,
-    request: (tag) => ({ workload: eks([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm', crossAccountMode: 'role-in-bucket-account' }),
+    request: (tag) => ({
+      workload: eks([demo]),
+      bucket: demoBackups(`bench/${tag}/`),
+      tool: 'pbm',
+      crossAccountMode: 'role-in-bucket-account',
+    }),
     minDepth: 4,
     minPath: 'reads ∥ → CreateOpenIDConnectProvider → CreateRole → PutRolePolicy',
   },
@@ -63,14 +72,23 @@ export const FLOWS: Flow[] = [
   {
     name: 'ec2',
     crossAccount: true,
-    request: (tag) => ({ workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
+    request: (tag) => ({
+      workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE },
+      bucket: demoBackups(`bench/${tag}/`),
+      tool: 'pbm',
+    }),
     minDepth: 3,
-    minPath: 'reads ∥ → CreateRole → PutRolePolicy  ∥  reads → PutRolePolicy (instance grant)  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
+    minPath:
+      'reads ∥ → CreateRole → PutRolePolicy  ∥  reads → PutRolePolicy (instance grant)  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
   },
   {
     name: 'pod identity, same account',
     crossAccount: false,
-    request: (tag) => ({ workload: podIdentity([demo]), bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: `bench/${tag}/` }, tool: 'pbm' }),
+    request: (tag) => ({
+      workload: podIdentity([demo]),
+      bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: `bench/${tag}/` },
+      tool: 'pbm',
+    }),
     minDepth: 3,
     minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation',
     repeatMinDepth: 2,
@@ -81,16 +99,23 @@ export const FLOWS: Flow[] = [
     crossAccount: true,
     request: (tag) => ({ workload: podIdentity([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
     minDepth: 3,
-    minPath: 'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
+    minPath:
+      'reads ∥ → CreateRole → PutRolePolicy ∥ CreatePodIdentityAssociation  ∥  reads ∥ GetBucketPolicy (under the lease) → PutBucketPolicy',
     repeatMinDepth: 2,
     propagation: { runs: 0, budget: false },
   },
   {
     name: 'pod identity, target role in bucket account',
     crossAccount: true,
-    request: (tag) => ({ workload: podIdentity([demo]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm', crossAccountMode: 'role-in-bucket-account' }),
+    request: (tag) => ({
+      workload: podIdentity([demo]),
+      bucket: demoBackups(`bench/${tag}/`),
+      tool: 'pbm',
+      crossAccountMode: 'role-in-bucket-account',
+    }),
     minDepth: 3,
-    minPath: 'reads ∥ → CreateRole (target) ∥ CreateRole (source) → PutRolePolicy ∥ PutRolePolicy (chain) ∥ CreatePodIdentityAssociation',
+    minPath:
+      'reads ∥ → CreateRole (target) ∥ CreateRole (source) → PutRolePolicy ∥ PutRolePolicy (chain) ∥ CreatePodIdentityAssociation',
     repeatMinDepth: 2,
     propagation: { runs: 0, budget: false },
   },

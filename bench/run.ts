@@ -47,7 +47,12 @@ const BUDGET = {
 };
 
 const DRY_RUN_BODY = {
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'bench/dry-run/' },
   tool: 'pbm',
   dryRun: true,
@@ -74,8 +79,34 @@ function sweepTable(s: SweepBenchResult): string {
   return [
     `### 7. Drift sweep (${s.onboardings} onboardings in one account, ${s.perCallMs} ms per AWS call, ${s.callsPerSecondLimit} calls/s per account configured, ${s.concurrency} verifies at once)\n`,
     table(
-      ['checked', 'drifted', 'duration', 'verified/s', 'AWS calls', 'calls per verify', 'calls/s', 'ratio to the limit', 'peak in any 5 s, per s', 'peak in any 1 s', 'writes'],
-      [[s.checked, s.drifted, ms(s.durationMs), s.verifiedPerSecond, s.calls, s.callsPerVerify, s.callsPerSecond, s.ratioToLimit.toFixed(2), s.peakPerSecondOver5s, s.peakCallsInOneSecond, s.writes]],
+      [
+        'checked',
+        'drifted',
+        'duration',
+        'verified/s',
+        'AWS calls',
+        'calls per verify',
+        'calls/s',
+        'ratio to the limit',
+        'peak in any 5 s, per s',
+        'peak in any 1 s',
+        'writes',
+      ],
+      [
+        [
+          s.checked,
+          s.drifted,
+          ms(s.durationMs),
+          s.verifiedPerSecond,
+          s.calls,
+          s.callsPerVerify,
+          s.callsPerSecond,
+          s.ratioToLimit.toFixed(2),
+          s.peakPerSecondOver5s,
+          s.peakCallsInOneSecond,
+          s.writes,
+        ],
+      ],
     ),
     `\nCalls are counted where they arrive (the emulator's call log): the limiter spaces and windows them where they are sent (unit-tested), and arrivals on this loaded 2-core VM bunch when a thread stalls, so the budget holds the rate over any 5 s; the 1 s peak is shown.` +
       `\nSeeding the ${s.onboardings} onboardings (0 ms per call, 8 at once) took ${ms(s.seedMs)}. The rate is the bound: at ${s.callsPerVerify} calls per verify, ${s.callsPerSecondLimit} calls/s allow ${(s.callsPerSecondLimit / s.callsPerVerify).toFixed(1)} verifies/s per account.`,
@@ -83,19 +114,37 @@ function sweepTable(s: SweepBenchResult): string {
 }
 
 const sweepBudgets = (s: SweepBenchResult): Budget[] => [
-  { budget: `drift sweep: every one of ${s.onboardings} onboardings checked, nothing written`, measured: `${s.checked} checked, ${s.writes} writes`, pass: s.checked === s.onboardings && s.writes === 0 },
-  { budget: `drift sweep: within ${s.callsPerSecondLimit} calls/s per account (over the sweep, and over any 5 s)`, measured: `${s.callsPerSecond} calls/s over the sweep (${s.ratioToLimit.toFixed(2)} × the limit); peak ${s.peakPerSecondOver5s}/s over 5 s, ${s.peakCallsInOneSecond} within 1 s`, pass: s.callsPerSecond <= s.callsPerSecondLimit && s.peakPerSecondOver5s <= s.callsPerSecondLimit + 0.2 },
+  {
+    budget: `drift sweep: every one of ${s.onboardings} onboardings checked, nothing written`,
+    measured: `${s.checked} checked, ${s.writes} writes`,
+    pass: s.checked === s.onboardings && s.writes === 0,
+  },
+  {
+    budget: `drift sweep: within ${s.callsPerSecondLimit} calls/s per account (over the sweep, and over any 5 s)`,
+    measured: `${s.callsPerSecond} calls/s over the sweep (${s.ratioToLimit.toFixed(2)} × the limit); peak ${s.peakPerSecondOver5s}/s over 5 s, ${s.peakCallsInOneSecond} within 1 s`,
+    pass: s.callsPerSecond <= s.callsPerSecondLimit && s.peakPerSecondOver5s <= s.callsPerSecondLimit + 0.2,
+  },
 ];
 
 async function main(): Promise<void> {
-  log(`${os.cpus().length} CPUs, node ${process.version}${QUICK ? ', QUICK mode (few samples: not for reporting)' : ''}`);
+  log(
+    `${os.cpus().length} CPUs, node ${process.version}${QUICK ? ', QUICK mode (few samples: not for reporting)' : ''}`,
+  );
 
   // BENCH_ONLY=sweep: the drift sweep alone (bench/results-sweep.json)
   if (process.env.BENCH_ONLY === 'sweep') {
     const s = await sweepBench(CONFIG.sweep, log);
     const budgets = sweepBudgets(s);
-    process.stdout.write(`${sweepTable(s)}\n\n${table(['budget', 'measured', 'result'], budgets.map((b) => [b.budget, b.measured, verdict(b.pass)]))}\n`);
-    writeFileSync(path.join(REPO_ROOT, 'bench/results-sweep.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), quick: QUICK, config: CONFIG.sweep, sweep: s, budgets: budgets.map((b) => ({ ...b, result: verdict(b.pass) })) }, null, 2)}\n`);
+    process.stdout.write(
+      `${sweepTable(s)}\n\n${table(
+        ['budget', 'measured', 'result'],
+        budgets.map((b) => [b.budget, b.measured, verdict(b.pass)]),
+      )}\n`,
+    );
+    writeFileSync(
+      path.join(REPO_ROOT, 'bench/results-sweep.json'),
+      `${JSON.stringify({ generatedAt: new Date().toISOString(), quick: QUICK, config: CONFIG.sweep, sweep: s, budgets: budgets.map((b) => ({ ...b, result: verdict(b.pass) })) }, null, 2)}\n`,
+    );
     if (process.env.BENCH_STRICT === '1' && budgets.some((b) => !b.pass)) process.exitCode = 1;
     return;
   }
@@ -105,7 +154,9 @@ async function main(): Promise<void> {
   const cold = await coldStart(CONFIG.requireRuns, log);
 
   // 1 and 2. critical path and propagation, one fresh stack per flow
-  log(`critical path: ${FLOWS.length} flows × (${CONFIG.warmUps} unmeasured warm-up pairs, ${CONFIG.runs} first + ${CONFIG.runs} repeat at ${CONFIG.perCallMs} ms per call, ${CONFIG.propagationRuns} with a ${CONFIG.propagationMs / 1000} s propagation window)`);
+  log(
+    `critical path: ${FLOWS.length} flows × (${CONFIG.warmUps} unmeasured warm-up pairs, ${CONFIG.runs} first + ${CONFIG.runs} repeat at ${CONFIG.perCallMs} ms per call, ${CONFIG.propagationRuns} with a ${CONFIG.propagationMs / 1000} s propagation window)`,
+  );
   const flows = await criticalPath(CONFIG, log);
 
   // 3 (end), 5, 4, 6: one more stack
@@ -116,11 +167,20 @@ async function main(): Promise<void> {
     dry = await firstDryRun(stack, DRY_RUN_BODY, CONFIG.dryRunRuns);
     log('policy growth');
     grow = await growth(stack);
-    log(`contention: ${CONFIG.contention.onboardings} onboardings into one bucket at once, ${CONFIG.contention.perCallMs} ms per call`);
+    log(
+      `contention: ${CONFIG.contention.onboardings} onboardings into one bucket at once, ${CONFIG.contention.perCallMs} ms per call`,
+    );
     // the first burst a fresh stack process serves also pays its JIT warm-up: reported, but the budget uses the next one
-    contWarmUp = await contention(stack, CONFIG.contention.onboardings, CONFIG.contention.perCallMs, CONFIG.contention.onboardings);
+    contWarmUp = await contention(
+      stack,
+      CONFIG.contention.onboardings,
+      CONFIG.contention.perCallMs,
+      CONFIG.contention.onboardings,
+    );
     cont = await contention(stack, CONFIG.contention.onboardings, CONFIG.contention.perCallMs);
-    log(`throughput: autocannon, ${CONFIG.throughput.connections} connections, ${CONFIG.throughput.durationS} s of dry runs`);
+    log(
+      `throughput: autocannon, ${CONFIG.throughput.connections} connections, ${CONFIG.throughput.durationS} s of dry runs`,
+    );
     tput = await throughput(stack, DRY_RUN_BODY, CONFIG.throughput.durationS, CONFIG.throughput.connections);
   } finally {
     await stack.close();
@@ -155,10 +215,19 @@ async function main(): Promise<void> {
     }
   }
   out.push(`### 1. Critical path (${CONFIG.perCallMs} ms per AWS call)\n`);
-  out.push(table(['flow', 'run', 'n', 'wall median', 'wall p95', 'AWS calls', 'writes', 'depth', 'min depth', 'depth / min'], flowRows));
-  out.push(`\n"cold cache": the first request of a fresh API process, whose provisioner credentials are not cached yet (one AssumeRole level more).`);
+  out.push(
+    table(
+      ['flow', 'run', 'n', 'wall median', 'wall p95', 'AWS calls', 'writes', 'depth', 'min depth', 'depth / min'],
+      flowRows,
+    ),
+  );
+  out.push(
+    `\n"cold cache": the first request of a fresh API process, whose provisioner credentials are not cached yet (one AssumeRole level more).`,
+  );
 
-  out.push(`\n### 2. Propagation (${CONFIG.propagationMs / 1000} s IAM propagation window, ${CONFIG.perCallMs} ms per call)\n`);
+  out.push(
+    `\n### 2. Propagation (${CONFIG.propagationMs / 1000} s IAM propagation window, ${CONFIG.perCallMs} ms per call)\n`,
+  );
   out.push(
     table(
       ['flow', 'n', 'wall median', 'wall p95', 'wall max', 'depth'],
@@ -166,7 +235,14 @@ async function main(): Promise<void> {
         .filter((f) => f.propagation.length)
         .map((f) => {
           const s = summary(f.propagation.map((r) => r.wallMs));
-          return [f.propagationBudget ? f.flow : `${f.flow} (not budgeted)`, s.n, ms(s.median), ms(s.p95), ms(s.max), span(depthOf(f.propagation))];
+          return [
+            f.propagationBudget ? f.flow : `${f.flow} (not budgeted)`,
+            s.n,
+            ms(s.median),
+            ms(s.p95),
+            ms(s.max),
+            span(depthOf(f.propagation)),
+          ];
         }),
     ),
   );
@@ -174,27 +250,65 @@ async function main(): Promise<void> {
     '\n"not budgeted": EKS refuses an association naming a role it does not see yet ("Role provided in the request does not exist"), so an EKS Pod Identity onboarding waits (bounded, about 16 s) for IAM to propagate its new role; the other Pod Identity flows are not run here.',
   );
 
-  out.push(`\n### 3. Cold start (esbuild bundles as serverless.yml packages them; NODE_OPTIONS=${cold.nodeOptions || '(none)'}; ${cold.runs} fresh processes each)\n`);
+  out.push(
+    `\n### 3. Cold start (esbuild bundles as serverless.yml packages them; NODE_OPTIONS=${cold.nodeOptions || '(none)'}; ${cold.runs} fresh processes each)\n`,
+  );
   out.push(
     table(
       ['bundle', 'functions', 'size', 'source map', 'require() median', '× SDK-only'],
-      cold.bundles.map((b) => [b.name, b.functions.join(', ') || '—', kb(b.bytes), kb(b.mapBytes), ms(b.medianMs), (b.medianMs / cold.sdkBaselineMedianMs).toFixed(2)]),
+      cold.bundles.map((b) => [
+        b.name,
+        b.functions.join(', ') || '—',
+        kb(b.bytes),
+        kb(b.mapBytes),
+        ms(b.medianMs),
+        (b.medianMs / cold.sdkBaselineMedianMs).toFixed(2),
+      ]),
     ),
   );
   out.push(
     `\nHeaviest handler: ${cold.heaviest}, ${cold.ratioToSdkBaseline.toFixed(2)} × the SDK-only baseline (median of the per-round ratios: ${cold.pairedRatioMedian.toFixed(2)}). ` +
-      `It carries beyond the baseline: ${cold.extraOverSdkBaseline.slice(0, 8).map((x) => `${x.module} ${kb(x.bytes)}`).join(', ')}.`,
+      `It carries beyond the baseline: ${cold.extraOverSdkBaseline
+        .slice(0, 8)
+        .map((x) => `${x.module} ${kb(x.bytes)}`)
+        .join(', ')}.`,
   );
   out.push(
     `First dry-run request in a fresh process (median of ${dry.runs.length}, emulator at 0 ms per call): require() ${ms(dry.medianRequireMs)}, ` +
       `first request ${ms(dry.medianFirstMs)}, second request ${ms(dry.medianSecondMs)}.`,
   );
 
-  out.push(`\n### 4. Contention (${cont.onboardings} onboardings of different workloads into one bucket, at once, ${cont.perCallMs} ms per call)\n`);
-  const contRow = (what: string, c: typeof cont) => [what, ms(c.wallMs), ms(c.medianMs), ms(c.p95Ms), Object.entries(c.statuses).map(([k, v]) => `${v}× ${k}`).join(', '), c.awsCalls, c.writeCalls, c.putBucketPolicyCalls, `${c.statementsPresent}/${c.onboardings}`, `${c.policyBytes} B`];
+  out.push(
+    `\n### 4. Contention (${cont.onboardings} onboardings of different workloads into one bucket, at once, ${cont.perCallMs} ms per call)\n`,
+  );
+  const contRow = (what: string, c: typeof cont) => [
+    what,
+    ms(c.wallMs),
+    ms(c.medianMs),
+    ms(c.p95Ms),
+    Object.entries(c.statuses)
+      .map(([k, v]) => `${v}× ${k}`)
+      .join(', '),
+    c.awsCalls,
+    c.writeCalls,
+    c.putBucketPolicyCalls,
+    `${c.statementsPresent}/${c.onboardings}`,
+    `${c.policyBytes} B`,
+  ];
   out.push(
     table(
-      ['burst', 'wall', 'median', 'p95', 'HTTP statuses', 'AWS calls', 'writes', 'PutBucketPolicy', 'statements present', 'policy size'],
+      [
+        'burst',
+        'wall',
+        'median',
+        'p95',
+        'HTTP statuses',
+        'AWS calls',
+        'writes',
+        'PutBucketPolicy',
+        'statements present',
+        'policy size',
+      ],
       [contRow('measured', cont), contRow('warm-up (first burst of the stack process)', contWarmUp)],
     ),
   );
@@ -204,7 +318,12 @@ async function main(): Promise<void> {
     table(
       ['policy', 'one onboarding adds', 'limit', 'fit'],
       [
-        ['bucket policy', `${grow.bucket.bytesPerOnboarding} B (first one, whole policy: ${grow.bucket.firstOnboardingPolicyBytes} B)`, '20 KB (20,480 B)', `${grow.bucket.onboardingsThatFit} onboardings per bucket`],
+        [
+          'bucket policy',
+          `${grow.bucket.bytesPerOnboarding} B (first one, whole policy: ${grow.bucket.firstOnboardingPolicyBytes} B)`,
+          '20 KB (20,480 B)',
+          `${grow.bucket.onboardingsThatFit} onboardings per bucket`,
+        ],
         ...Object.entries(grow.trust.clustersThatFit).map(([q, n]) => [
           'role trust policy',
           `${grow.trust.oneClusterBytes} B for one cluster, +${grow.trust.bytesPerCluster} B per cluster`,
@@ -215,11 +334,24 @@ async function main(): Promise<void> {
     ),
   );
 
-  out.push(`\n### 6. Throughput (autocannon, ${tput.connections} connections, ${tput.durationS} s, dry-run onboardings, emulator at 0 ms per call)\n`);
+  out.push(
+    `\n### 6. Throughput (autocannon, ${tput.connections} connections, ${tput.durationS} s, dry-run onboardings, emulator at 0 ms per call)\n`,
+  );
   out.push(
     table(
       ['requests', 'req/s', 'p50', 'p99', 'max', 'non-2xx', 'errors', 'AWS calls per request'],
-      [[tput.requests, tput.requestsPerSecond, ms(tput.latencyP50Ms), ms(tput.latencyP99Ms), ms(tput.latencyMaxMs), tput.non2xx, tput.errors + tput.timeouts, tput.awsCallsPerRequest]],
+      [
+        [
+          tput.requests,
+          tput.requestsPerSecond,
+          ms(tput.latencyP50Ms),
+          ms(tput.latencyP99Ms),
+          ms(tput.latencyMaxMs),
+          tput.non2xx,
+          tput.errors + tput.timeouts,
+          tput.awsCallsPerRequest,
+        ],
+      ],
     ),
   );
 
@@ -229,50 +361,113 @@ async function main(): Promise<void> {
   const budgets: Budget[] = [];
   const over = (kind: string, pick: (f: FlowResult) => [number, number]) => {
     const worst = flows.map((f) => ({ f, d: pick(f)[0] - pick(f)[1] })).reduce((a, b) => (b.d > a.d ? b : a));
-    return { ok: worst.d <= BUDGET.depthOverMin, text: `${kind} ${worst.d >= 0 ? '+' : ''}${worst.d}${worst.d > 0 ? ` (${worst.f.flow})` : ''}` };
+    return {
+      ok: worst.d <= BUDGET.depthOverMin,
+      text: `${kind} ${worst.d >= 0 ? '+' : ''}${worst.d}${worst.d > 0 ? ` (${worst.f.flow})` : ''}`,
+    };
   };
   const depthChecks = [
     over('first', (f) => [max(depthOf(f.first)), f.minDepth]),
     over('cold cache', (f) => [f.cold.depth, f.minDepth + COLD_EXTRA_DEPTH]),
     over('repeat', (f) => [max(depthOf(f.repeat)), f.repeatMinDepth]),
   ];
-  budgets.push({ budget: 'critical-path depth ≤ computed minimum + 1, every flow', measured: `worst depth − minimum: ${depthChecks.map((d) => d.text).join(', ')}`, pass: depthChecks.every((d) => d.ok) });
+  budgets.push({
+    budget: 'critical-path depth ≤ computed minimum + 1, every flow',
+    measured: `worst depth − minimum: ${depthChecks.map((d) => d.text).join(', ')}`,
+    pass: depthChecks.every((d) => d.ok),
+  });
   const repeatWrites = max(flows.flatMap((f) => f.repeat.map((r) => r.writes)));
   const repeatStatuses = flows.every((f) => f.repeat.every((r) => r.status === 200));
-  budgets.push({ budget: 'a repeat makes zero write calls', measured: `at most ${repeatWrites} writes in ${flows.reduce((n, f) => n + f.repeat.length, 0)} repeats${repeatStatuses ? ', all 200' : ', not all 200'}`, pass: repeatWrites === 0 && repeatStatuses });
-  const p95 = (f: FlowResult) => percentile(f.first.map((r) => r.wallMs), 95);
+  budgets.push({
+    budget: 'a repeat makes zero write calls',
+    measured: `at most ${repeatWrites} writes in ${flows.reduce((n, f) => n + f.repeat.length, 0)} repeats${repeatStatuses ? ', all 200' : ', not all 200'}`,
+    pass: repeatWrites === 0 && repeatStatuses,
+  });
+  const p95 = (f: FlowResult) =>
+    percentile(
+      f.first.map((r) => r.wallMs),
+      95,
+    );
   const same = flows.filter((f) => !f.crossAccount);
   const cross = flows.filter((f) => f.crossAccount);
   // record-keeping, locks and idempotency stay off the critical path of AWS calls
   const ideal = (f: FlowResult) => f.minDepth * CONFIG.perCallMs;
   budgets.push({
     budget: `first onboarding p95 ≤ ${BUDGET.firstOverMinimum} × (minimum depth × ${CONFIG.perCallMs} ms), every flow`,
-    measured: flows.map((f) => `${f.flow}: ${ms(p95(f))} / ${ms(ideal(f))} = ${(p95(f) / ideal(f)).toFixed(2)} ×`).join('; '),
+    measured: flows
+      .map((f) => `${f.flow}: ${ms(p95(f))} / ${ms(ideal(f))} = ${(p95(f) / ideal(f)).toFixed(2)} ×`)
+      .join('; '),
     pass: flows.every((f) => p95(f) <= BUDGET.firstOverMinimum * ideal(f)),
   });
-  budgets.push({ budget: `first onboarding p95 ≤ ${BUDGET.sameAccountP95Ms / 1000} s, same account (${CONFIG.perCallMs} ms per call)`, measured: same.map((f) => `${f.flow}: ${ms(p95(f))}`).join('; '), pass: same.every((f) => p95(f) <= BUDGET.sameAccountP95Ms) });
-  budgets.push({ budget: `first onboarding p95 ≤ ${BUDGET.crossAccountP95Ms / 1000} s, cross account (${CONFIG.perCallMs} ms per call)`, measured: cross.map((f) => `${f.flow}: ${ms(p95(f))}`).join('; '), pass: cross.every((f) => p95(f) <= BUDGET.crossAccountP95Ms) });
+  budgets.push({
+    budget: `first onboarding p95 ≤ ${BUDGET.sameAccountP95Ms / 1000} s, same account (${CONFIG.perCallMs} ms per call)`,
+    measured: same.map((f) => `${f.flow}: ${ms(p95(f))}`).join('; '),
+    pass: same.every((f) => p95(f) <= BUDGET.sameAccountP95Ms),
+  });
+  budgets.push({
+    budget: `first onboarding p95 ≤ ${BUDGET.crossAccountP95Ms / 1000} s, cross account (${CONFIG.perCallMs} ms per call)`,
+    measured: cross.map((f) => `${f.flow}: ${ms(p95(f))}`).join('; '),
+    pass: cross.every((f) => p95(f) <= BUDGET.crossAccountP95Ms),
+  });
   const propMax = (f: FlowResult) => max(f.propagation.map((r) => r.wallMs));
   const budgeted = flows.filter((f) => f.propagationBudget && f.propagation.length);
-  budgets.push({ budget: `${CONFIG.propagationMs / 1000} s propagation window: every IRSA and EC2 flow ≤ ${BUDGET.propagationMaxMs / 1000} s`, measured: `slowest run: ${ms(max(budgeted.map(propMax)))} (${budgeted.reduce((a, f) => (propMax(f) > propMax(a) ? f : a)).flow})`, pass: budgeted.every((f) => propMax(f) <= BUDGET.propagationMaxMs) });
-  budgets.push({ budget: `cold start of the heaviest handler ≤ ${BUDGET.coldStartRatio} × SDK-only baseline`, measured: `${cold.heaviest}: ${ms(cold.heaviestMedianMs)} vs ${ms(cold.sdkBaselineMedianMs)} = ${cold.ratioToSdkBaseline.toFixed(2)} ×`, pass: cold.ratioToSdkBaseline <= BUDGET.coldStartRatio });
-  budgets.push({ budget: `${cont.onboardings}-way contention: ${cont.onboardings}/${cont.onboardings} statements`, measured: `${cont.statementsPresent}/${cont.onboardings}`, pass: cont.statementsPresent === cont.onboardings });
-  budgets.push({ budget: `${cont.onboardings}-way contention: p95 ≤ ${BUDGET.contentionP95Ms / 1000} s at ${cont.perCallMs} ms per call`, measured: ms(cont.p95Ms), pass: cont.p95Ms <= BUDGET.contentionP95Ms });
-  const errors = [...flows.flatMap((f) => f.errors.map((e) => `${f.flow}: ${e}`)), ...cont.errors.map((e) => `contention: ${e}`), ...contWarmUp.errors.map((e) => `contention warm-up: ${e}`)];
-  budgets.push({ budget: 'every request answered as expected (201 first, 200 repeat and dry run)', measured: errors.length ? `${errors.length} unexpected, e.g. ${errors[0].slice(0, 160)}… (all in results.json)` : 'all', pass: errors.length === 0 && tput.non2xx === 0 && tput.errors === 0 });
+  budgets.push({
+    budget: `${CONFIG.propagationMs / 1000} s propagation window: every IRSA and EC2 flow ≤ ${BUDGET.propagationMaxMs / 1000} s`,
+    measured: `slowest run: ${ms(max(budgeted.map(propMax)))} (${budgeted.reduce((a, f) => (propMax(f) > propMax(a) ? f : a)).flow})`,
+    pass: budgeted.every((f) => propMax(f) <= BUDGET.propagationMaxMs),
+  });
+  budgets.push({
+    budget: `cold start of the heaviest handler ≤ ${BUDGET.coldStartRatio} × SDK-only baseline`,
+    measured: `${cold.heaviest}: ${ms(cold.heaviestMedianMs)} vs ${ms(cold.sdkBaselineMedianMs)} = ${cold.ratioToSdkBaseline.toFixed(2)} ×`,
+    pass: cold.ratioToSdkBaseline <= BUDGET.coldStartRatio,
+  });
+  budgets.push({
+    budget: `${cont.onboardings}-way contention: ${cont.onboardings}/${cont.onboardings} statements`,
+    measured: `${cont.statementsPresent}/${cont.onboardings}`,
+    pass: cont.statementsPresent === cont.onboardings,
+  });
+  budgets.push({
+    budget: `${cont.onboardings}-way contention: p95 ≤ ${BUDGET.contentionP95Ms / 1000} s at ${cont.perCallMs} ms per call`,
+    measured: ms(cont.p95Ms),
+    pass: cont.p95Ms <= BUDGET.contentionP95Ms,
+  });
+  const errors = [
+    ...flows.flatMap((f) => f.errors.map((e) => `${f.flow}: ${e}`)),
+    ...cont.errors.map((e) => `contention: ${e}`),
+    ...contWarmUp.errors.map((e) => `contention warm-up: ${e}`),
+  ];
+  budgets.push({
+    budget: 'every request answered as expected (201 first, 200 repeat and dry run)',
+    measured: errors.length
+      ? `${errors.length} unexpected, e.g. ${errors[0].slice(0, 160)}… (all in results.json)`
+      : 'all',
+    pass: errors.length === 0 && tput.non2xx === 0 && tput.errors === 0,
+  });
 
   budgets.push(...sweepBudgets(sw));
 
   out.push('\n### Budgets\n');
-  out.push(table(['budget', 'measured', 'result'], budgets.map((b) => [b.budget, b.measured, verdict(b.pass)])));
+  out.push(
+    table(
+      ['budget', 'measured', 'result'],
+      budgets.map((b) => [b.budget, b.measured, verdict(b.pass)]),
+    ),
+  );
   const totalS = round((Date.now() - t0) / 1000, 0);
-  out.push(`\n${budgets.filter((b) => b.pass).length}/${budgets.length} budgets pass. Total time ${totalS} s on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}.`);
+  out.push(
+    `\n${budgets.filter((b) => b.pass).length}/${budgets.length} budgets pass. Total time ${totalS} s on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}.`,
+  );
 
   process.stdout.write(`${out.join('\n')}\n`);
 
   const results = {
     generatedAt: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+    },
     quick: QUICK,
     config: CONFIG,
     budgets: budgets.map((b) => ({ ...b, result: verdict(b.pass) })),
@@ -289,8 +484,16 @@ async function main(): Promise<void> {
       coldCache: roundRun(f.cold),
       errors: f.errors,
     })),
-    propagation: flows.map((f) => ({ flow: f.flow, wallMs: summary(f.propagation.map((r) => r.wallMs)), runs: f.propagation.map(roundRun) })),
-    coldStart: { ...cold, bundles: cold.bundles.map(({ modules: _m, file, ...b }) => ({ ...b, file: path.relative(REPO_ROOT, file) })), firstDryRun: dry },
+    propagation: flows.map((f) => ({
+      flow: f.flow,
+      wallMs: summary(f.propagation.map((r) => r.wallMs)),
+      runs: f.propagation.map(roundRun),
+    })),
+    coldStart: {
+      ...cold,
+      bundles: cold.bundles.map(({ modules: _m, file, ...b }) => ({ ...b, file: path.relative(REPO_ROOT, file) })),
+      firstDryRun: dry,
+    },
     contention: cont,
     contentionWarmUp: contWarmUp,
     policyGrowth: grow,

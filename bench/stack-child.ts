@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     if (m.type !== 'reset') return;
     resetStore().then(
       () => emulator.worker.postMessage({ type: 'reset-done', id: m.id }),
-      (e: unknown) => emulator.worker.postMessage({ type: 'reset-done', id: m.id, error: (e as Error).message ?? String(e) }),
+      (e: unknown) =>
+        emulator.worker.postMessage({ type: 'reset-done', id: m.id, error: (e as Error).message ?? String(e) }),
     );
   });
   const [emulatorUrl, dynamodbUrl] = await Promise.all([emulator.ready, dynamodb.ready]);
@@ -53,7 +54,9 @@ function startWorker(entry: string, workerData: unknown): { worker: Worker; read
       else if (m.type === 'failed') reject(new Error(m.error));
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the thread of ${path.basename(entry)} exited (${code}) before it was ready`)));
+    worker.once('exit', (code) =>
+      reject(new Error(`the thread of ${path.basename(entry)} exited (${code}) before it was ready`)),
+    );
   });
   return { worker, ready };
 }

@@ -64,7 +64,10 @@ const envFile = (text: string): Record<string, string> =>
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#') && l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')).replace(/^export\s+/, ''), l.slice(l.indexOf('=') + 1).replace(/^["']|["']$/g, '')]),
+      .map((l) => [
+        l.slice(0, l.indexOf('=')).replace(/^export\s+/, ''),
+        l.slice(l.indexOf('=') + 1).replace(/^["']|["']$/g, ''),
+      ]),
   );
 
 function files(dir: string, base = dir): string[] {
@@ -88,10 +91,17 @@ async function run(): Promise<void> {
     const emu = stack.emulator;
     const client = api(stack.apiUrl);
     // the bucket owner keeps an object outside every onboarded prefix
-    await rootClients(emu.url, BACKUPS).s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: OUTSIDE, Body: 'not yours' }));
+    await rootClients(emu.url, BACKUPS).s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: OUTSIDE, Body: 'not yours' }),
+    );
 
     const pod = await client.onboard({
-      workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'clients', serviceAccounts: ['pbm-agent'] },
+      workload: {
+        type: 'eks',
+        clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+        namespace: 'clients',
+        serviceAccounts: ['pbm-agent'],
+      },
       bucket: { name: BUCKET, accountId: BACKUPS, region: 'eu-west-1', prefix: 'clients/pod/' },
       tool: 'pbm',
     });
@@ -116,7 +126,14 @@ async function run(): Promise<void> {
     // over the AWS CLI's 8 MiB multipart threshold: CreateMultipartUpload, two UploadPart, CompleteMultipartUpload
     writeFileSync(path.join(dir, 'large.bin'), randomBytes(9 * 1024 * 1024));
     // AWS CLI v1 reads AWS_DEFAULT_REGION, the other SDKs AWS_REGION
-    const base = { PATH: process.env.PATH ?? '', HOME: dir, AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'), AWS_ENDPOINT_URL: emu.url, AWS_REGION: 'eu-west-1', AWS_DEFAULT_REGION: 'eu-west-1' };
+    const base = {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'no-credentials'),
+      AWS_ENDPOINT_URL: emu.url,
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+    };
     const podEnv = {
       ...base,
       AWS_CONFIG_FILE: path.join(dir, 'empty-config'),
@@ -126,29 +143,46 @@ async function run(): Promise<void> {
     };
 
     const awsCases = async (who: string, env: Record<string, string>, roleArn: string, prefix: string) => {
-      if (!aws) return ['who am I', 'copies in and out', 'denied outside'].forEach((n) => checks.skip(`aws CLI, ${who}: ${n}`, 'aws not installed'));
+      if (!aws)
+        return ['who am I', 'copies in and out', 'denied outside'].forEach((n) =>
+          checks.skip(`aws CLI, ${who}: ${n}`, 'aws not installed'),
+        );
       const roleName = roleArn.split('/').pop()!;
       await checks.test(`aws CLI (botocore), ${who}: the credential chain assumes the onboarded role`, async () => {
-        const r = must(await exec(aws, ['sts', 'get-caller-identity', '--output', 'json'], env, dir), 'aws sts get-caller-identity');
+        const r = must(
+          await exec(aws, ['sts', 'get-caller-identity', '--output', 'json'], env, dir),
+          'aws sts get-caller-identity',
+        );
         const arn = (JSON.parse(r.stdout) as { Arn: string }).Arn;
         if (!arn.includes(`:assumed-role/${roleName}/`)) throw new Error(`the chain is ${arn}, not role ${roleArn}`);
         return arn;
       });
-      await checks.test(`aws CLI (botocore), ${who}: copies objects into ${prefix} and back (one of them multipart)`, async () => {
-        for (const f of ['object.txt', 'large.bin']) {
-          const key = `s3://${BUCKET}/${prefix}cli/${f}`;
-          must(await exec(aws, ['s3', 'cp', f, key], env, dir), `aws s3 cp ${f} (upload)`);
-          must(await exec(aws, ['s3', 'cp', key, `back-${f}`], env, dir), `aws s3 cp ${f} (download)`);
-          if (!readFileSync(path.join(dir, `back-${f}`)).equals(readFileSync(path.join(dir, f)))) throw new Error(`${f} came back different`);
-        }
-        const ls = must(await exec(aws, ['s3', 'ls', `s3://${BUCKET}/${prefix}cli/`], env, dir), 'aws s3 ls');
-        if (!ls.stdout.includes('object.txt') || !ls.stdout.includes('large.bin')) throw new Error(`aws s3 ls does not list them: ${ls.stdout}`);
-        return `s3://${BUCKET}/${prefix}cli/: object.txt and large.bin (9 MiB, multipart) uploaded, listed, downloaded identical`;
-      });
+      await checks.test(
+        `aws CLI (botocore), ${who}: copies objects into ${prefix} and back (one of them multipart)`,
+        async () => {
+          for (const f of ['object.txt', 'large.bin']) {
+            const key = `s3://${BUCKET}/${prefix}cli/${f}`;
+            must(await exec(aws, ['s3', 'cp', f, key], env, dir), `aws s3 cp ${f} (upload)`);
+            must(await exec(aws, ['s3', 'cp', key, `back-${f}`], env, dir), `aws s3 cp ${f} (download)`);
+            if (!readFileSync(path.join(dir, `back-${f}`)).equals(readFileSync(path.join(dir, f))))
+              throw new Error(`${f} came back different`);
+          }
+          const ls = must(await exec(aws, ['s3', 'ls', `s3://${BUCKET}/${prefix}cli/`], env, dir), 'aws s3 ls');
+          if (!ls.stdout.includes('object.txt') || !ls.stdout.includes('large.bin'))
+            throw new Error(`aws s3 ls does not list them: ${ls.stdout}`);
+          return `s3://${BUCKET}/${prefix}cli/: object.txt and large.bin (9 MiB, multipart) uploaded, listed, downloaded identical`;
+        },
+      );
       await checks.test(`aws CLI (botocore), ${who}: denied outside ${prefix}`, async () =>
         [
-          denied(await exec(aws, ['s3', 'cp', 'object.txt', `s3://${BUCKET}/clients/outside/${roleName}.txt`], env, dir), 'upload outside'),
-          denied(await exec(aws, ['s3', 'cp', `s3://${BUCKET}/${OUTSIDE}`, 'stolen.txt'], env, dir), 'download outside'),
+          denied(
+            await exec(aws, ['s3', 'cp', 'object.txt', `s3://${BUCKET}/clients/outside/${roleName}.txt`], env, dir),
+            'upload outside',
+          ),
+          denied(
+            await exec(aws, ['s3', 'cp', `s3://${BUCKET}/${OUTSIDE}`, 'stolen.txt'], env, dir),
+            'download outside',
+          ),
           denied(await exec(aws, ['s3', 'ls', `s3://${BUCKET}/clients/outside/`], env, dir), 'list outside'),
         ].join('\n'),
       );
@@ -162,7 +196,9 @@ async function run(): Promise<void> {
     let ec2Env: Record<string, string> | undefined;
     if (missing.length) {
       await checks.test('the service returns the EC2 files (aws-config, pbm-agent.env)', () => {
-        throw new Error(`the ec2 onboarding returned no ${missing.join(', ')} (contract section 4); snippets: ${Object.keys(snippets).join(', ')}`);
+        throw new Error(
+          `the ec2 onboarding returned no ${missing.join(', ')} (contract section 4); snippets: ${Object.keys(snippets).join(', ')}`,
+        );
       });
     } else {
       const configFile = path.join(dir, 'aws-config');
@@ -175,7 +211,12 @@ async function run(): Promise<void> {
         AWS_CONFIG_FILE: configFile,
         AWS_EC2_METADATA_SERVICE_ENDPOINT: emu.imdsUrl,
       };
-      await awsCases(`instance (credential_source = Ec2InstanceMetadata, profile ${fromEnvFile.AWS_PROFILE ?? 'default'})`, ec2Env, ec2.body.roleArn, 'clients/ec2/');
+      await awsCases(
+        `instance (credential_source = Ec2InstanceMetadata, profile ${fromEnvFile.AWS_PROFILE ?? 'default'})`,
+        ec2Env,
+        ec2.body.roleArn,
+        'clients/ec2/',
+      );
     }
 
     if (!rclone) {
@@ -199,23 +240,42 @@ async function run(): Promise<void> {
         must(await exec(rclone, ['copy', target, restored], env, dir), 'rclone copy (restore)');
         const want = files(src).sort();
         const got = files(restored).sort();
-        if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`restored ${got.join(', ')}; backed up ${want.join(', ')}`);
-        for (const f of want) if (!readFileSync(path.join(src, f)).equals(readFileSync(path.join(restored, f)))) throw new Error(`${f} came back different`);
+        if (JSON.stringify(want) !== JSON.stringify(got))
+          throw new Error(`restored ${got.join(', ')}; backed up ${want.join(', ')}`);
+        for (const f of want)
+          if (!readFileSync(path.join(src, f)).equals(readFileSync(path.join(restored, f))))
+            throw new Error(`${f} came back different`);
         must(await exec(rclone, ['check', src, target], env, dir), 'rclone check');
         return `${want.length} files (${want.join(', ')}; the 12 MiB archive in 5 MiB parts) backed up under ${prefix}, restored byte for byte, rclone check clean`;
       };
-      await checks.test('rclone (Debian package, aws-sdk-go chain), pod: backs a tree up under the prefix and restores it', () => backupAndRestore(rcloneEnv, 'clients/pod/'));
+      await checks.test(
+        'rclone (Debian package, aws-sdk-go chain), pod: backs a tree up under the prefix and restores it',
+        () => backupAndRestore(rcloneEnv, 'clients/pod/'),
+      );
       await checks.test('rclone, pod: denied outside the prefix', async () =>
         [
-          denied(await exec(rclone, ['copy', src, `${remote}${BUCKET}/clients/outside/rclone/`], rcloneEnv, dir), 'backup outside'),
-          denied(await exec(rclone, ['copy', `${remote}${BUCKET}/clients/outside/`, path.join(dir, 'stolen')], rcloneEnv, dir), 'restore from outside'),
+          denied(
+            await exec(rclone, ['copy', src, `${remote}${BUCKET}/clients/outside/rclone/`], rcloneEnv, dir),
+            'backup outside',
+          ),
+          denied(
+            await exec(
+              rclone,
+              ['copy', `${remote}${BUCKET}/clients/outside/`, path.join(dir, 'stolen')],
+              rcloneEnv,
+              dir,
+            ),
+            'restore from outside',
+          ),
         ].join('\n'),
       );
-      if (!ec2Env) checks.skip('rclone, instance: backup and restore under the prefix', 'the service returned no EC2 files');
+      if (!ec2Env)
+        checks.skip('rclone, instance: backup and restore under the prefix', 'the service returned no EC2 files');
       else {
         const instanceEnv = { ...ec2Env, RCLONE_CONFIG: path.join(dir, 'rclone.conf') };
-        await checks.test("rclone, instance (the service's aws-config, credential_source = Ec2InstanceMetadata): backs a tree up under the prefix and restores it", () =>
-          backupAndRestore(instanceEnv, 'clients/ec2/'),
+        await checks.test(
+          "rclone, instance (the service's aws-config, credential_source = Ec2InstanceMetadata): backs a tree up under the prefix and restores it",
+          () => backupAndRestore(instanceEnv, 'clients/ec2/'),
         );
       }
     }

@@ -26,7 +26,15 @@ import { serviceOperations } from './operations';
 const TITLE = 'conformance (the service against moto)';
 
 /** Answers, not failures: a read finding nothing is how the service learns what to create. */
-const NOT_FOUND = new Set(['NoSuchEntity', 'NoSuchBucketPolicy', 'NoSuchKey', 'NotFound', 'ResourceNotFoundException', 'NotFoundException', '404']);
+const NOT_FOUND = new Set([
+  'NoSuchEntity',
+  'NoSuchBucketPolicy',
+  'NoSuchKey',
+  'NotFound',
+  'ResourceNotFoundException',
+  'NotFoundException',
+  '404',
+]);
 
 interface Flow {
   name: string;
@@ -81,7 +89,10 @@ export const FLOWS: Flow[] = [
   {
     name: 'ec2',
     request: (t) => ({
-      workload: { type: 'ec2', instanceRoleArn: `arn:aws:iam::${t.roles[0].accountId}:role${t.roles[0].path}${t.roles[0].name}` },
+      workload: {
+        type: 'ec2',
+        instanceRoleArn: `arn:aws:iam::${t.roles[0].accountId}:role${t.roles[0].path}${t.roles[0].name}`,
+      },
       bucket: bucket(t, 'shared-backups', { prefix: 'conformance/ec2/' }),
       tool: 'generic',
     }),
@@ -91,7 +102,12 @@ export const FLOWS: Flow[] = [
     request: (t) => {
       const b = t.buckets.find((x) => x.kmsKeyArn)!;
       return {
-        workload: { type: 'eks', clusters: [cluster(t, 'demo')], namespace: 'conf-kms', serviceAccounts: ['pg-main-patroni'] },
+        workload: {
+          type: 'eks',
+          clusters: [cluster(t, 'demo')],
+          namespace: 'conf-kms',
+          serviceAccounts: ['pg-main-patroni'],
+        },
         bucket: bucket(t, b.name, { prefix: 'conformance/kms/', kmsKeyArn: b.kmsKeyArn }),
         tool: 'stackgres',
       };
@@ -99,7 +115,8 @@ export const FLOWS: Flow[] = [
   },
 ];
 
-const describeCall = (c: RecordedCall) => `${c.service}:${c.operation} ${c.status}${c.errorCode ? ` ${c.errorCode}` : ''}`;
+const describeCall = (c: RecordedCall) =>
+  `${c.service}:${c.operation} ${c.status}${c.errorCode ? ` ${c.errorCode}` : ''}`;
 
 /** Fails on any call that did not succeed, except reads answering "not found". */
 function assertCallsSucceeded(calls: RecordedCall[]): void {
@@ -118,7 +135,15 @@ async function run(): Promise<void> {
   const python = pythonWith('moto');
   if (!python) return skippedCheck(TITLE, 'moto (Python package)');
   const checks = new Checks(TITLE);
-  const models = loadModels(pythonPackageDir(python, 'botocore'), ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'events']);
+  const models = loadModels(pythonPackageDir(python, 'botocore'), [
+    'iam',
+    'sts',
+    's3',
+    's3control',
+    'eks',
+    'kms',
+    'events',
+  ]);
   const moto = await startMoto(motoServer);
   let recorder: Recorder | undefined;
   let stack: EndpointStack | undefined;
@@ -147,7 +172,10 @@ async function run(): Promise<void> {
       if (!docs.length) return 0;
       const results = await runPython<{ ok: boolean; error: string | null }[]>(python, 'moto_validate.py', docs);
       const bad = results.map((r, i) => ({ ...r, doc: docs[i] })).filter((r) => !r.ok);
-      if (bad.length) throw new Error(`documents moto's policy grammar rejects:\n${bad.map((b) => `${b.doc.where} (${b.doc.kind}): ${b.error}\n${b.doc.text}`).join('\n')}`);
+      if (bad.length)
+        throw new Error(
+          `documents moto's policy grammar rejects:\n${bad.map((b) => `${b.doc.where} (${b.doc.kind}): ${b.error}\n${b.doc.text}`).join('\n')}`,
+        );
       return docs.length;
     };
 
@@ -192,7 +220,8 @@ async function run(): Promise<void> {
         expectStatus(out, 200);
         assertCallsSucceeded(calls);
         if (calls.some((x) => x.write)) throw new Error('verify wrote');
-        if (out.body.ok !== true) throw new Error(`verify is not ok: ${JSON.stringify(out.body.checks.filter((k: { ok: boolean }) => !k.ok))}`);
+        if (out.body.ok !== true)
+          throw new Error(`verify is not ok: ${JSON.stringify(out.body.checks.filter((k: { ok: boolean }) => !k.ok))}`);
         return `${summary(calls)}; ${out.body.checks.length} checks ok`;
       });
     }
@@ -221,14 +250,21 @@ async function run(): Promise<void> {
         for (const arn of c.roleArns) {
           const gone = await root(arn.split(':')[4])
             .iam.send(new GetRoleCommand({ RoleName: arn.split('/').pop()! }))
-            .then(() => false, (e: Error) => e.name === 'NoSuchEntityException');
+            .then(
+              () => false,
+              (e: Error) => e.name === 'NoSuchEntityException',
+            );
           if (!gone) throw new Error(`role ${arn} is still there`);
         }
         const b = c.request.bucket as { name: string; accountId: string; region: string };
         const policy = await root(b.accountId)
           .s3.send(new GetBucketPolicyCommand({ Bucket: b.name }))
-          .then((p) => p.Policy ?? '', () => '');
-        for (const arn of c.roleArns) if (policy.includes(arn)) throw new Error(`the bucket policy of ${b.name} still names ${arn}`);
+          .then(
+            (p) => p.Policy ?? '',
+            () => '',
+          );
+        for (const arn of c.roleArns)
+          if (policy.includes(arn)) throw new Error(`the bucket policy of ${b.name} still names ${arn}`);
         const again = await observe(() => client.remove(c.id));
         if (again.out.status >= 500) throw new Error(`a second DELETE answered ${again.out.status}: ${again.out.text}`);
         assertCallsSucceeded(again.calls);

@@ -86,8 +86,16 @@ function sdkRunner(t: Target) {
       const credentials = as === 'api' ? t.api : rootCredentials(as);
       // S3 Control's endpoint rules put the account id in front of a custom endpoint's host (no URL for an IP
       // address): the client is given the endpoint as resolved, as the tests' s3ControlFor does
-      const resolved = service === 's3control' ? { endpointProvider: () => ({ url: new URL(t.endpoint(service)) }) } : {};
-      c = new Cls({ endpoint: t.endpoint(service), region, credentials, maxAttempts: 1, forcePathStyle: service === 's3' ? true : undefined, ...resolved });
+      const resolved =
+        service === 's3control' ? { endpointProvider: () => ({ url: new URL(t.endpoint(service)) }) } : {};
+      c = new Cls({
+        endpoint: t.endpoint(service),
+        region,
+        credentials,
+        maxAttempts: 1,
+        forcePathStyle: service === 's3' ? true : undefined,
+        ...resolved,
+      });
       if (as !== 'api') actAsAccount(c as never, as);
       clients.set(key, c);
     }
@@ -129,7 +137,8 @@ function shape(v: unknown, prefix = '', out = new Map<string, string>()): Map<st
   const t = typeOf(v);
   if (prefix) out.set(prefix, t);
   if (t === 'list') for (const x of v as unknown[]) shape(x, `${prefix}[]`, out);
-  else if (t === 'object') for (const [k, x] of Object.entries(v as object)) if (x !== undefined) shape(x, prefix ? `${prefix}.${k}` : k, out);
+  else if (t === 'object')
+    for (const [k, x] of Object.entries(v as object)) if (x !== undefined) shape(x, prefix ? `${prefix}.${k}` : k, out);
   return out;
 }
 
@@ -154,7 +163,8 @@ function normalize(v: unknown, ctx: Ctx): unknown {
   if (typeof v === 'string' && /^%7B/i.test(v)) v = JSON.parse(decodeURIComponent(v));
   else if (typeof v === 'string' && /^\s*\{/.test(v)) v = JSON.parse(v);
   let s = JSON.stringify(v);
-  for (const c of ctx.topology.clusters) s = s.split(c.oidcIssuer!.replace(/^https:\/\//, '')).join(`<issuer of ${c.name}>`);
+  for (const c of ctx.topology.clusters)
+    s = s.split(c.oidcIssuer!.replace(/^https:\/\//, '')).join(`<issuer of ${c.name}>`);
   ctx.topology.kmsKeys.forEach((k, i) => {
     s = s.split(k.arn.split('/').pop()!).join(`<key ${i}>`);
   });
@@ -186,7 +196,10 @@ const stepKey = (s: Step) => `${s.op} — ${s.label}`;
 
 /** The step table, keyed as serverless.yml keys the service's table. */
 async function createDiffTable(endpoint: string): Promise<void> {
-  const ddb = actAsAccount(new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: rootCredentials(PLATFORM), maxAttempts: 1 }), PLATFORM);
+  const ddb = actAsAccount(
+    new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: rootCredentials(PLATFORM), maxAttempts: 1 }),
+    PLATFORM,
+  );
   try {
     await ddb.send(new CreateTableCommand({ TableName: DIFF_TABLE, ...tableDefinition() }));
   } finally {
@@ -209,13 +222,20 @@ async function emulatorTarget(topology: Topology): Promise<Target & { emulator: 
   }
 }
 
-async function targetOn(emulator: Emulator, ddb: { url: string; close(): Promise<void> }, topology: Topology): Promise<Target & { emulator: Emulator }> {
+async function targetOn(
+  emulator: Emulator,
+  ddb: { url: string; close(): Promise<void> },
+  topology: Topology,
+): Promise<Target & { emulator: Emulator }> {
   await createDiffTable(ddb.url);
   const credentials = async () => {
     const res = await fetch(`${emulator.url}/_emulator/credentials`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 'differential' }),
+      body: JSON.stringify({
+        roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`,
+        sessionName: 'differential',
+      }),
     });
     const c = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
     return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
@@ -224,7 +244,12 @@ async function targetOn(emulator: Emulator, ddb: { url: string; close(): Promise
     name: 'emulator',
     emulator,
     endpoint: (service) => (service === 'dynamodb' ? ddb.url : emulator.url),
-    ctx: { topology: { ...topology, clusters: topology.clusters.map((c) => ({ ...c, oidcIssuer: c.oidcIssuer ?? defaultIssuer(c) })) } },
+    ctx: {
+      topology: {
+        ...topology,
+        clusters: topology.clusters.map((c) => ({ ...c, oidcIssuer: c.oidcIssuer ?? defaultIssuer(c) })),
+      },
+    },
     api: await credentials(),
     close: async () => {
       await emulator.close();
@@ -240,7 +265,11 @@ async function motoTarget(moto: Service, topology: Topology): Promise<Target> {
     name: 'moto',
     endpoint: () => moto.url,
     ctx: { topology: seeded.topology },
-    api: await roleCredentialsAt(moto.url, `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, 'differential'),
+    api: await roleCredentialsAt(
+      moto.url,
+      `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`,
+      'differential',
+    ),
     close: async () => undefined,
   };
 }
@@ -258,7 +287,8 @@ interface BotocoreResult {
 function botocoreShape(v: unknown, prefix = '', out = new Set<string>()): Set<string> {
   if (prefix) out.add(prefix);
   if (Array.isArray(v)) for (const x of v) botocoreShape(x, `${prefix}[]`, out);
-  else if (v && typeof v === 'object' && !('$date' in v) && !('$bytes' in v)) for (const [k, x] of Object.entries(v)) botocoreShape(x, prefix ? `${prefix}.${k}` : k, out);
+  else if (v && typeof v === 'object' && !('$date' in v) && !('$bytes' in v))
+    for (const [k, x] of Object.entries(v)) botocoreShape(x, prefix ? `${prefix}.${k}` : k, out);
   return out;
 }
 
@@ -273,7 +303,10 @@ async function run(): Promise<void> {
   await checks.test('every operation the service calls has differential steps', () => {
     const covered = new Set(STEPS.map((s) => s.op));
     const missing = operations.filter((o) => !covered.has(`${o.service}:${o.operation}`));
-    if (missing.length) throw new Error(`no steps in conformance/scenarios.ts for: ${missing.map((o) => `${o.service}:${o.operation} (${o.sites[0]})`).join(', ')}`);
+    if (missing.length)
+      throw new Error(
+        `no steps in conformance/scenarios.ts for: ${missing.map((o) => `${o.service}:${o.operation} (${o.sites[0]})`).join(', ')}`,
+      );
     const extra = [...covered].filter((k) => !operations.some((o) => `${o.service}:${o.operation}` === k));
     return `${operations.length} operations read from the code (${[...new Set(operations.map((o) => o.service))].join(', ')}), all covered; ${STEPS.length} steps${extra.length ? `, some for operations outside the service's code (set-up, the clients' S3 data plane, or not yet called): ${extra.join(', ')}` : ''}`;
   });
@@ -288,7 +321,9 @@ async function run(): Promise<void> {
     motoT = await motoTarget(moto, topology);
     const a = sdkRunner(emu);
     const b = sdkRunner(motoT);
-    const known = new Map<string, KnownDifference>(KNOWN_DIFFERENCES.flatMap((k) => k.differences.map((d) => [`${k.step}|${d}`, k] as const)));
+    const known = new Map<string, KnownDifference>(
+      KNOWN_DIFFERENCES.flatMap((k) => k.differences.map((d) => [`${k.step}|${d}`, k] as const)),
+    );
     for (const step of STEPS) {
       await checks.test(stepKey(step), async () => {
         const ra = await a.run(step);
@@ -297,7 +332,8 @@ async function run(): Promise<void> {
         const problems: string[] = [];
         const documented: string[] = [];
         const expected = step.expect ?? 'ok';
-        if ((ra.ok ? 'ok' : ra.code) !== errorCode(expected)) problems.push(`the emulator answers ${describe(ra)}; AWS answers ${expected}`);
+        if ((ra.ok ? 'ok' : ra.code) !== errorCode(expected))
+          problems.push(`the emulator answers ${describe(ra)}; AWS answers ${expected}`);
         for (const d of differences(step, ra, rb, emu!.ctx, motoT!.ctx)) {
           const k = known.get(`${stepKey(step)}|${d}`);
           if (k) {
@@ -317,8 +353,7 @@ async function run(): Promise<void> {
     if (!python) {
       checks.toolMissing('botocore');
       checks.skip('botocore parses every emulator response', 'botocore not installed');
-    }
-    else {
+    } else {
       const fresh = await emulatorTarget(topology); // a fresh emulator: the same starting state as the SDK v3 run
       try {
         const steps = STEPS.map((s, i) => ({ s, i })).filter(({ s }) => !s.op.startsWith('dynamodb:'));
@@ -337,31 +372,41 @@ async function run(): Promise<void> {
           };
         });
         const results = await runPython<BotocoreResult[]>(python, 'botocore_calls.py', calls);
-        await checks.test(`botocore parses every emulator response (${calls.length} calls) and agrees with SDK v3`, () => {
-          const problems: string[] = [];
-          results.forEach((r, j) => {
-            const { s, i } = steps[j];
-            const sdk = sdkResults[i];
-            if (!sdk) return problems.push(`${stepKey(s)}: no SDK v3 result to compare with`);
-            if (r.parseError) return problems.push(`${stepKey(s)}: botocore could not parse: ${r.parseError}`);
-            const bo = r.ok ? 'ok' : `${errorCode(r.code ?? '')} (${r.status})`;
-            if (bo !== describe(sdk)) return problems.push(`${stepKey(s)}: botocore ${bo}, SDK v3 ${describe(sdk)}`);
-            if (r.ok && sdk.ok) {
-              const sdkShape = shape(sdk.output);
-              const fromSdk = new Set(sdkShape.keys());
-              // botocore decodes IAM's policy documents into objects; SDK v3 leaves them strings
-              const decodedBelow = (p: string) => [...sdkShape].some(([q, t]) => t === 'string' && p.startsWith(`${q}.`));
-              // botocore asks S3 for URL-encoded listings by itself (and decodes them): the echo is its own doing
-              const ownRequest = (p: string) => /^s3:ListObjects/.test(s.op) && p === 'EncodingType' && !('EncodingType' in calls[j].params);
-              const fromBoto = new Set([...botocoreShape(r.output)].filter((p) => !decodedBelow(p) && !ownRequest(p)));
-              const onlyBoto = [...fromBoto].filter((p) => !fromSdk.has(p));
-              const onlySdk = [...fromSdk].filter((p) => !fromBoto.has(p));
-              if (onlyBoto.length || onlySdk.length) problems.push(`${stepKey(s)}: fields only botocore parsed: ${onlyBoto.join(', ') || '-'}; only SDK v3: ${onlySdk.join(', ') || '-'}`);
-            }
-          });
-          if (problems.length) throw new Error(problems.join('\n'));
-          return `${results.filter((r) => r.ok).length} successes and ${results.filter((r) => !r.ok).length} errors parsed alike`;
-        });
+        await checks.test(
+          `botocore parses every emulator response (${calls.length} calls) and agrees with SDK v3`,
+          () => {
+            const problems: string[] = [];
+            results.forEach((r, j) => {
+              const { s, i } = steps[j];
+              const sdk = sdkResults[i];
+              if (!sdk) return problems.push(`${stepKey(s)}: no SDK v3 result to compare with`);
+              if (r.parseError) return problems.push(`${stepKey(s)}: botocore could not parse: ${r.parseError}`);
+              const bo = r.ok ? 'ok' : `${errorCode(r.code ?? '')} (${r.status})`;
+              if (bo !== describe(sdk)) return problems.push(`${stepKey(s)}: botocore ${bo}, SDK v3 ${describe(sdk)}`);
+              if (r.ok && sdk.ok) {
+                const sdkShape = shape(sdk.output);
+                const fromSdk = new Set(sdkShape.keys());
+                // botocore decodes IAM's policy documents into objects; SDK v3 leaves them strings
+                const decodedBelow = (p: string) =>
+                  [...sdkShape].some(([q, t]) => t === 'string' && p.startsWith(`${q}.`));
+                // botocore asks S3 for URL-encoded listings by itself (and decodes them): the echo is its own doing
+                const ownRequest = (p: string) =>
+                  /^s3:ListObjects/.test(s.op) && p === 'EncodingType' && !('EncodingType' in calls[j].params);
+                const fromBoto = new Set(
+                  [...botocoreShape(r.output)].filter((p) => !decodedBelow(p) && !ownRequest(p)),
+                );
+                const onlyBoto = [...fromBoto].filter((p) => !fromSdk.has(p));
+                const onlySdk = [...fromSdk].filter((p) => !fromBoto.has(p));
+                if (onlyBoto.length || onlySdk.length)
+                  problems.push(
+                    `${stepKey(s)}: fields only botocore parsed: ${onlyBoto.join(', ') || '-'}; only SDK v3: ${onlySdk.join(', ') || '-'}`,
+                  );
+              }
+            });
+            if (problems.length) throw new Error(problems.join('\n'));
+            return `${results.filter((r) => r.ok).length} successes and ${results.filter((r) => !r.ok).length} errors parsed alike`;
+          },
+        );
       } finally {
         await fresh.close();
       }
@@ -373,8 +418,11 @@ async function run(): Promise<void> {
   }
 
   await checks.test('every documented difference still shows (conformance/known-differences.ts)', () => {
-    const stale = KNOWN_DIFFERENCES.flatMap((k) => k.differences.filter((d) => !observed.has(`${k.step}|${d}`)).map((d) => `${k.step}: ${d}`));
-    if (stale.length) throw new Error(`listed but not seen (remove them, here and in emulator/README.md):\n${stale.join('\n')}`);
+    const stale = KNOWN_DIFFERENCES.flatMap((k) =>
+      k.differences.filter((d) => !observed.has(`${k.step}|${d}`)).map((d) => `${k.step}: ${d}`),
+    );
+    if (stale.length)
+      throw new Error(`listed but not seen (remove them, here and in emulator/README.md):\n${stale.join('\n')}`);
     const bySide = (side: string) => KNOWN_DIFFERENCES.filter((k) => k.side === side).length;
     return `${KNOWN_DIFFERENCES.length} steps with documented differences (${bySide('moto')} where moto departs from AWS, ${bySide('emulator')} where the emulator does)`;
   });

@@ -21,7 +21,8 @@ const podIdentity = (step: string, emulator: string): KnownDifference => ({
   step,
   differences: [`outcome: emulator ${emulator}, moto SyntaxError (404)`],
   side: 'moto',
-  reason: 'moto does not implement EKS Pod Identity or add-ons (its server answers an HTML 404, which SDK v3 reports as SyntaxError); botocore checks the emulator alone',
+  reason:
+    'moto does not implement EKS Pod Identity or add-ons (its server answers an HTML 404, which SDK v3 reports as SyntaxError); botocore checks the emulator alone',
   readme: POD_IDENTITY_README,
 });
 
@@ -54,31 +55,46 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     step: 's3:GetBucketAbac — a bucket with ABAC on (the topology default)',
     differences: ['only in emulator: AbacStatus.Status (string)'],
     side: 'moto',
-    reason: 'moto 5.2.1 has no S3 ABAC: it answers GET /?abac as a bucket listing, which the SDK reads as an empty AbacStatus (the S3 API Reference: AbacStatus.Status Enabled | Disabled); the service runs against moto with S3_ABAC_CHECK=off',
+    reason:
+      'moto 5.2.1 has no S3 ABAC: it answers GET /?abac as a bucket listing, which the SDK reads as an empty AbacStatus (the S3 API Reference: AbacStatus.Status Enabled | Disabled); the service runs against moto with S3_ABAC_CHECK=off',
   },
   {
     step: 'iam:GetPolicy — reads the boundary policy',
-    differences: ['missing in emulator: Policy.Tags (list)', 'only in emulator: Policy.PermissionsBoundaryUsageCount (number)'],
+    differences: [
+      'missing in emulator: Policy.Tags (list)',
+      'only in emulator: Policy.PermissionsBoundaryUsageCount (number)',
+    ],
     side: 'moto',
-    reason: 'moto answers an empty Tags list for an untagged policy (AWS leaves Tags out) and has no PermissionsBoundaryUsageCount (AWS returns it)',
+    reason:
+      'moto answers an empty Tags list for an untagged policy (AWS leaves Tags out) and has no PermissionsBoundaryUsageCount (AWS returns it)',
   },
   {
     step: 'iam:CreateOpenIDConnectProvider — creates a provider as the service does (no thumbprint, tags)',
-    differences: ['only in emulator: Tags (list)', 'only in emulator: Tags[] (object)', 'only in emulator: Tags[].Key (string)', 'only in emulator: Tags[].Value (string)'],
+    differences: [
+      'only in emulator: Tags (list)',
+      'only in emulator: Tags[] (object)',
+      'only in emulator: Tags[].Key (string)',
+      'only in emulator: Tags[].Value (string)',
+    ],
     side: 'moto',
-    reason: "CreateOpenIDConnectProviderResponse carries the new provider's Tags (botocore's IAM model); moto answers only the ARN",
+    reason:
+      "CreateOpenIDConnectProviderResponse carries the new provider's Tags (botocore's IAM model); moto answers only the ARN",
   },
   {
     step: 'sts:GetCallerIdentity — an account root',
-    differences: ['value of Arn: emulator "arn:aws:iam::200000000002:root", moto "arn:aws:sts::200000000002:user/moto"'],
+    differences: [
+      'value of Arn: emulator "arn:aws:iam::200000000002:root", moto "arn:aws:sts::200000000002:user/moto"',
+    ],
     side: 'moto',
-    reason: "moto has no account roots: a key it did not issue is its default user; AWS names a root's credentials arn:aws:iam::ACCOUNT:root",
+    reason:
+      "moto has no account roots: a key it did not issue is its default user; AWS names a root's credentials arn:aws:iam::ACCOUNT:root",
   },
   {
     step: 's3:GetBucketLocation — another ExpectedBucketOwner',
     differences: ['outcome: emulator AccessDenied (403), moto ok'],
     side: 'moto',
-    reason: 'moto ignores ExpectedBucketOwner; S3 answers 403 AccessDenied when the bucket belongs to another account (the service relies on it)',
+    reason:
+      'moto ignores ExpectedBucketOwner; S3 answers 403 AccessDenied when the bucket belongs to another account (the service relies on it)',
   },
   {
     step: 's3:PutBucketPolicy — a statement with no action',
@@ -88,13 +104,23 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   },
   {
     step: 's3:ListObjects — version 1, with a delimiter',
-    differences: ['only in emulator: Marker (string)', 'only in emulator: Contents[].ChecksumAlgorithm (list)', 'only in emulator: Contents[].ChecksumAlgorithm[] (string)', 'value of Marker: emulator "", moto undefined'],
+    differences: [
+      'only in emulator: Marker (string)',
+      'only in emulator: Contents[].ChecksumAlgorithm (list)',
+      'only in emulator: Contents[].ChecksumAlgorithm[] (string)',
+      'value of Marker: emulator "", moto undefined',
+    ],
     side: 'moto',
-    reason: "S3's version-1 listing always carries Marker (empty on the first page) and each object's ChecksumAlgorithm, as version 2 does; moto leaves both out of version 1",
+    reason:
+      "S3's version-1 listing always carries Marker (empty on the first page) and each object's ChecksumAlgorithm, as version 2 does; moto leaves both out of version 1",
   },
   {
     step: 's3:ListObjects — version 1, URL-encoded',
-    differences: ['only in emulator: Marker (string)', 'only in emulator: Contents[].ChecksumAlgorithm (list)', 'only in emulator: Contents[].ChecksumAlgorithm[] (string)'],
+    differences: [
+      'only in emulator: Marker (string)',
+      'only in emulator: Contents[].ChecksumAlgorithm (list)',
+      'only in emulator: Contents[].ChecksumAlgorithm[] (string)',
+    ],
     side: 'moto',
     reason: 'as above',
   },
@@ -106,7 +132,10 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   },
   {
     step: 'eks:DescribeCluster — a cluster with an OIDC issuer',
-    differences: ['missing in emulator: cluster.clientRequestToken (string)', 'missing in emulator: cluster.encryptionConfig (list)'],
+    differences: [
+      'missing in emulator: cluster.clientRequestToken (string)',
+      'missing in emulator: cluster.encryptionConfig (list)',
+    ],
     side: 'emulator',
     reason:
       "clientRequestToken is the idempotency token the cluster's creator sent (the SDK makes one up when moto's cluster is seeded; the emulator's clusters are not created through an API); encryptionConfig appears only for clusters with envelope encryption, which moto answers as an empty list",
@@ -124,9 +153,14 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   podIdentity('eks:DeletePodIdentityAssociation — an association already deleted', 'ResourceNotFound (404)'),
   {
     step: 'kms:DescribeKey — a customer managed key by ARN',
-    differences: ['missing in emulator: KeyMetadata.SigningAlgorithms (list)', 'only in emulator: KeyMetadata.KeyUsage (string)', 'only in emulator: KeyMetadata.MultiRegion (boolean)'],
+    differences: [
+      'missing in emulator: KeyMetadata.SigningAlgorithms (list)',
+      'only in emulator: KeyMetadata.KeyUsage (string)',
+      'only in emulator: KeyMetadata.MultiRegion (boolean)',
+    ],
     side: 'moto',
-    reason: 'AWS lists SigningAlgorithms only for SIGN_VERIFY keys, and always returns KeyUsage (ENCRYPT_DECRYPT by default) and MultiRegion; moto answers the first for a symmetric key and leaves out the others when CreateKey did not name them',
+    reason:
+      'AWS lists SigningAlgorithms only for SIGN_VERIFY keys, and always returns KeyUsage (ENCRYPT_DECRYPT by default) and MultiRegion; moto answers the first for a symmetric key and leaves out the others when CreateKey did not name them',
   },
   {
     step: 'kms:GetKeyPolicy — reads the default policy',
@@ -148,9 +182,14 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   },
   {
     step: 'dynamodb:UpdateItem — completes an idempotency key',
-    differences: ['missing in emulator: ConsumedCapacity (object)', 'missing in emulator: ConsumedCapacity.TableName (string)', 'missing in emulator: ConsumedCapacity.CapacityUnits (number)'],
+    differences: [
+      'missing in emulator: ConsumedCapacity (object)',
+      'missing in emulator: ConsumedCapacity.TableName (string)',
+      'missing in emulator: ConsumedCapacity.CapacityUnits (number)',
+    ],
     side: 'moto',
-    reason: 'DynamoDB returns ConsumedCapacity only when ReturnConsumedCapacity asks for it; moto always does on UpdateItem (dynalite, the local stack\'s DynamoDB, follows AWS)',
+    reason:
+      "DynamoDB returns ConsumedCapacity only when ReturnConsumedCapacity asks for it; moto always does on UpdateItem (dynalite, the local stack's DynamoDB, follows AWS)",
   },
   {
     step: 'dynamodb:BatchWriteItem — writes index items (puts and deletes)',
@@ -164,7 +203,8 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
       'missing in emulator: ConsumedCapacity[].Table.CapacityUnits (number)',
     ],
     side: 'moto',
-    reason: 'ConsumedCapacity and ItemCollectionMetrics come back only when ReturnConsumedCapacity and ReturnItemCollectionMetrics ask for them; moto always answers them',
+    reason:
+      'ConsumedCapacity and ItemCollectionMetrics come back only when ReturnConsumedCapacity and ReturnItemCollectionMetrics ask for them; moto always answers them',
   },
   {
     step: 'dynamodb:BatchGetItem — reads records by key (consistent)',
@@ -179,9 +219,13 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
   },
   {
     step: "kms:ListGrants — the key's grants",
-    differences: ['only in emulator: Grants[].CreationDate (timestamp)', 'only in emulator: Grants[].IssuingAccount (string)'],
+    differences: [
+      'only in emulator: Grants[].CreationDate (timestamp)',
+      'only in emulator: Grants[].IssuingAccount (string)',
+    ],
     side: 'moto',
-    reason: "a GrantListEntry carries CreationDate and IssuingAccount (KMS API Reference, botocore's model); moto leaves both out",
+    reason:
+      "a GrantListEntry carries CreationDate and IssuingAccount (KMS API Reference, botocore's model); moto leaves both out",
   },
   {
     step: 'kms:ListGrants — a key that does not exist',
@@ -193,7 +237,8 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     step: 'kms:RetireGrant — a grant already retired',
     differences: ['outcome: emulator NotFound (400), moto ok'],
     side: 'moto',
-    reason: 'moto retires a grant id it does not have silently (RevokeGrant it refuses with NotFoundException); the emulator answers NotFoundException for both, which is one of the errors the KMS API Reference lists for RetireGrant (not verified against AWS)',
+    reason:
+      'moto retires a grant id it does not have silently (RevokeGrant it refuses with NotFoundException); the emulator answers NotFoundException for both, which is one of the errors the KMS API Reference lists for RetireGrant (not verified against AWS)',
   },
   {
     step: 'kms:CreateGrant — an operation that does not exist',
@@ -205,20 +250,27 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     step: 'kms:CreateGrant — a grantee that does not exist',
     differences: ['outcome: emulator InvalidArn (400), moto ok'],
     side: 'moto',
-    reason: "moto does not check the grantee; KMS refuses a principal that does not exist (the emulator's code, InvalidArnException, is one KMS lists for CreateGrant; AWS's exact answer was not verified)",
+    reason:
+      "moto does not check the grantee; KMS refuses a principal that does not exist (the emulator's code, InvalidArnException, is one KMS lists for CreateGrant; AWS's exact answer was not verified)",
   },
   {
     step: 's3control:CreateAccessPoint — on a bucket',
-    differences: ['value of AccessPointArn: emulator "arn:aws:s3:eu-west-1:300000000003:accesspoint/diff-ap", moto "arn:aws:s3:us-east-1:300000000003:accesspoint/diff-ap"'],
+    differences: [
+      'value of AccessPointArn: emulator "arn:aws:s3:eu-west-1:300000000003:accesspoint/diff-ap", moto "arn:aws:s3:us-east-1:300000000003:accesspoint/diff-ap"',
+    ],
     side: 'moto',
-    reason: "moto puts every access point's ARN in us-east-1; an access point lives in the Region it was created in (its bucket's), which its ARN names",
+    reason:
+      "moto puts every access point's ARN in us-east-1; an access point lives in the Region it was created in (its bucket's), which its ARN names",
     readme: 's3control: every access point ARN',
   },
   {
     step: 's3control:GetAccessPoint — reads it',
-    differences: ['only in emulator: BucketAccountId (string)', 'value of AccessPointArn: emulator "arn:aws:s3:eu-west-1:300000000003:accesspoint/diff-ap", moto "arn:aws:s3:us-east-1:300000000003:accesspoint/diff-ap"'],
+    differences: [
+      'only in emulator: BucketAccountId (string)',
+      'value of AccessPointArn: emulator "arn:aws:s3:eu-west-1:300000000003:accesspoint/diff-ap", moto "arn:aws:s3:us-east-1:300000000003:accesspoint/diff-ap"',
+    ],
     side: 'moto',
-    reason: 'moto has no BucketAccountId (S3 Control answers the bucket owner\'s account) and puts the ARN in us-east-1',
+    reason: "moto has no BucketAccountId (S3 Control answers the bucket owner's account) and puts the ARN in us-east-1",
     readme: 's3control:GetAccessPoint / ListAccessPoints — BucketAccountId',
   },
   {
@@ -238,13 +290,15 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     step: 's3control:DeleteAccessPoint — an access point already deleted',
     differences: ['outcome: emulator NoSuchAccessPoint (404), moto ok'],
     side: 'moto',
-    reason: 'moto deletes a missing access point silently (GetAccessPoint it answers NoSuchAccessPoint); S3 answers NoSuchAccessPoint',
+    reason:
+      'moto deletes a missing access point silently (GetAccessPoint it answers NoSuchAccessPoint); S3 answers NoSuchAccessPoint',
   },
   {
     step: 's3control:PutAccessPointPolicy — a resource outside the access point',
     differences: ['outcome: emulator MalformedPolicy (400), moto ok'],
     side: 'moto',
-    reason: "moto stores access point policies unvalidated; S3 refuses a resource that is not the access point's (MalformedPolicy, as for bucket policies)",
+    reason:
+      "moto stores access point policies unvalidated; S3 refuses a resource that is not the access point's (MalformedPolicy, as for bucket policies)",
   },
   {
     step: 's3:ListObjectsV2 — through the access point alias',
@@ -256,12 +310,14 @@ export const KNOWN_DIFFERENCES: KnownDifference[] = [
     step: 's3control:CreateAccessPoint — an invalid name (upper case)',
     differences: ['outcome: emulator InvalidRequest (400), moto ok'],
     side: 'moto',
-    reason: "moto accepts any name; S3's naming rules refuse upper case (the emulator's code, InvalidRequest, was not verified against AWS)",
+    reason:
+      "moto accepts any name; S3's naming rules refuse upper case (the emulator's code, InvalidRequest, was not verified against AWS)",
   },
   {
     step: 's3control:CreateAccessPoint — a bucket that does not exist',
     differences: ['outcome: emulator NoSuchBucket (404), moto ok'],
     side: 'moto',
-    reason: 'moto makes an access point for any bucket name; S3 needs the bucket to exist (NoSuchBucket; not verified against AWS)',
+    reason:
+      'moto makes an access point for any bucket name; S3 needs the bucket to exist (NoSuchBucket; not verified against AWS)',
   },
 ];

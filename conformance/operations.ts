@@ -32,12 +32,17 @@ const serviceOfPackage = (pkg: string): string | undefined => {
   if (pkg === '@aws-sdk/lib-dynamodb') return 'dynamodb';
   const m = /^@aws-sdk\/client-([a-z0-9-]+)$/.exec(pkg);
   // the SigV4 signing name where it is not the package's (the call log, the recorder and botocore name services by it)
-  return m ? ({ eventbridge: 'events', 's3-control': 's3control' } as Record<string, string>)[m[1]] ?? m[1] : undefined;
+  return m
+    ? (({ eventbridge: 'events', 's3-control': 's3control' } as Record<string, string>)[m[1]] ?? m[1])
+    : undefined;
 };
 
 /** The DynamoDB document client's commands wrap the low-level ones: read which, from the library itself. */
 function documentClientOperation(className: string): string {
-  const lib = require('@aws-sdk/lib-dynamodb') as Record<string, new (input: unknown) => { clientCommand?: { constructor: { name: string } } }>;
+  const lib = require('@aws-sdk/lib-dynamodb') as Record<
+    string,
+    new (input: unknown) => { clientCommand?: { constructor: { name: string } } }
+  >;
   const Cls = lib[className];
   const inner = Cls ? new Cls({}).clientCommand?.constructor.name : undefined;
   if (!inner) throw new Error(`@aws-sdk/lib-dynamodb has no command ${className}`);
@@ -57,13 +62,16 @@ export function serviceOperations(root = REPO_ROOT): Operation[] {
       const pkg = st.moduleSpecifier.text;
       if (!serviceOfPackage(pkg)) continue;
       const b = st.importClause?.namedBindings;
-      if (b && ts.isNamedImports(b)) for (const el of b.elements) named.set(el.name.text, { pkg, name: (el.propertyName ?? el.name).text });
+      if (b && ts.isNamedImports(b))
+        for (const el of b.elements) named.set(el.name.text, { pkg, name: (el.propertyName ?? el.name).text });
       if (b && ts.isNamespaceImport(b)) namespaces.set(b.name.text, pkg);
     }
     const add = (pkg: string, exported: string, node: ts.Node) => {
       const service = serviceOfPackage(pkg)!;
       let operation: string | undefined;
-      if (/Command$/.test(exported)) operation = pkg === '@aws-sdk/lib-dynamodb' ? documentClientOperation(exported) : exported.replace(/Command$/, '');
+      if (/Command$/.test(exported))
+        operation =
+          pkg === '@aws-sdk/lib-dynamodb' ? documentClientOperation(exported) : exported.replace(/Command$/, '');
       else if (/^paginate[A-Z]/.test(exported)) operation = exported.replace(/^paginate/, '');
       if (!operation) return;
       const key = `${service}:${operation}`;
@@ -79,7 +87,11 @@ export function serviceOperations(root = REPO_ROOT): Operation[] {
         if (ts.isIdentifier(callee) && named.has(callee.text)) {
           const imp = named.get(callee.text)!;
           add(imp.pkg, imp.name, node);
-        } else if (ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && namespaces.has(callee.expression.text)) {
+        } else if (
+          ts.isPropertyAccessExpression(callee) &&
+          ts.isIdentifier(callee.expression) &&
+          namespaces.has(callee.expression.text)
+        ) {
           add(namespaces.get(callee.expression.text)!, callee.name.text, node);
         }
       }
@@ -87,7 +99,9 @@ export function serviceOperations(root = REPO_ROOT): Operation[] {
     };
     visit(src);
   }
-  return [...found.values()].sort((a, b) => a.service.localeCompare(b.service) || a.operation.localeCompare(b.operation));
+  return [...found.values()].sort(
+    (a, b) => a.service.localeCompare(b.service) || a.operation.localeCompare(b.operation),
+  );
 }
 
 if (require.main === module) {

@@ -29,7 +29,10 @@ const faultSchema = z
     delayMs: z.number().int().min(0).max(60_000).optional(),
   })
   .refine((f) => (f.errorCode === undefined) === (f.httpStatus === undefined), 'errorCode and httpStatus go together')
-  .refine((f) => f.errorCode !== undefined || f.delayMs !== undefined, 'a fault needs errorCode and httpStatus, delayMs, or both');
+  .refine(
+    (f) => f.errorCode !== undefined || f.delayMs !== undefined,
+    'a fault needs errorCode and httpStatus, delayMs, or both',
+  );
 const latencySchema = z.strictObject({ perCallMs: z.number().int().min(0).max(60_000) });
 const propagationSchema = z.strictObject({ delayMs: z.number().int().min(0).max(600_000) });
 const tokenSchema = z.strictObject({
@@ -59,7 +62,14 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
   try {
     switch (route) {
       case 'GET /_emulator/health':
-        return { status: 200, body: { ok: true, services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth', 'events'], accounts: [...world.accounts.keys()] } };
+        return {
+          status: 200,
+          body: {
+            ok: true,
+            services: ['iam', 'sts', 's3', 's3control', 'eks', 'kms', 'eks-auth', 'events'],
+            accounts: [...world.accounts.keys()],
+          },
+        };
       case 'POST /_emulator/reset':
         await r.reset();
         return { status: 200, body: { ok: true } };
@@ -70,7 +80,20 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
         return { status: 204 };
       case 'GET /_emulator/events':
         // contract section 3: [{ time, eventBusName, account, source, detailType, detail }], in order received
-        return { status: 200, body: world.events.map((e) => ({ time: e.time, eventBusName: e.eventBusName, account: e.account, source: e.source, detailType: e.detailType, detail: e.detail, id: e.id, region: e.region, resources: e.resources })) };
+        return {
+          status: 200,
+          body: world.events.map((e) => ({
+            time: e.time,
+            eventBusName: e.eventBusName,
+            account: e.account,
+            source: e.source,
+            detailType: e.detailType,
+            detail: e.detail,
+            id: e.id,
+            region: e.region,
+            resources: e.resources,
+          })),
+        };
       case 'DELETE /_emulator/events':
         world.events.length = 0;
         return { status: 204 };
@@ -99,7 +122,8 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
         return { status: 200, body: { roleArn: world.imdsRoleArn ?? null } };
       case 'POST /_emulator/imds': {
         const { roleArn } = imdsSchema.parse(json(r.body));
-        if (roleArn !== null && !findRoleByArn(world, roleArn)) return { status: 404, body: { error: `no role ${roleArn}` } };
+        if (roleArn !== null && !findRoleByArn(world, roleArn))
+          return { status: 404, body: { error: `no role ${roleArn}` } };
         world.imdsRoleArn = roleArn ?? undefined;
         return { status: 200, body: { roleArn } };
       }
@@ -115,10 +139,16 @@ export async function handleAdmin(world: World, r: AdminRequest): Promise<AdminR
 
 function tokens(world: World, t: z.infer<typeof tokenSchema>): AdminResponse {
   const matches = world.clusters.filter(
-    (c) => c.name === t.cluster && (!t.accountId || c.accountId === t.accountId) && (!t.region || c.region === t.region),
+    (c) =>
+      c.name === t.cluster && (!t.accountId || c.accountId === t.accountId) && (!t.region || c.region === t.region),
   );
   if (matches.length !== 1) {
-    return { status: 404, body: { error: matches.length ? 'cluster name is ambiguous: give accountId and region' : `no cluster ${t.cluster}` } };
+    return {
+      status: 404,
+      body: {
+        error: matches.length ? 'cluster name is ambiguous: give accountId and region' : `no cluster ${t.cluster}`,
+      },
+    };
   }
   const now = Math.floor(Date.now() / 1000);
   const token = issueToken(world, {
@@ -144,6 +174,12 @@ function credentials(world: World, c: z.infer<typeof credentialsSchema>): AdminR
   const s = issueSession(world, role, c.sessionName, c.durationSeconds, false);
   return {
     status: 200,
-    body: { accessKeyId: s.accessKeyId, secretAccessKey: 'emulator-secret', sessionToken: `emulator-token-${s.accessKeyId}`, expiration: new Date(s.expiresAt).toISOString(), arn: s.arn },
+    body: {
+      accessKeyId: s.accessKeyId,
+      secretAccessKey: 'emulator-secret',
+      sessionToken: `emulator-token-${s.accessKeyId}`,
+      expiration: new Date(s.expiresAt).toISOString(),
+      arn: s.arn,
+    },
   };
 }

@@ -21,16 +21,24 @@ export function principalOf(caller: Caller): PrincipalInfo {
 }
 
 /** The identity side of a caller: the role's inline and attached policies and its boundary. */
-export function identityOf(world: World, caller: Caller): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
+export function identityOf(
+  world: World,
+  caller: Caller,
+): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
   if (isRoot(caller)) {
-    return { identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }] };
+    return {
+      identityPolicies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }],
+    };
   }
   const role = caller.session ? findRoleByArn(world, caller.session.roleArn) : undefined;
   if (!role || role.roleId !== caller.session?.roleId) return { identityPolicies: [] };
   return rolePolicies(world, role);
 }
 
-export function rolePolicies(world: World, role: Role): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
+export function rolePolicies(
+  world: World,
+  role: Role,
+): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
   const account = world.accounts.get(role.accountId)!;
   const identityPolicies = [...role.inlinePolicies.values()].map(parseDoc);
   for (const arn of role.attachedPolicies) {
@@ -67,13 +75,17 @@ export function decide(world: World, caller: Caller, r: AuthzRequest): Decision 
 /** A request's tags as `aws:RequestTag/<key>`, and their keys as `aws:TagKeys` (present only when it has tags). */
 export function requestTagContext(tags: Record<string, string>): Record<string, string | string[]> {
   const keys = Object.keys(tags);
-  return keys.length ? { 'aws:TagKeys': keys, ...Object.fromEntries(keys.map((k) => [`aws:RequestTag/${k}`, tags[k]])) } : {};
+  return keys.length
+    ? { 'aws:TagKeys': keys, ...Object.fromEntries(keys.map((k) => [`aws:RequestTag/${k}`, tags[k]])) }
+    : {};
 }
 
 /** A resource's tags as `aws:ResourceTag/<key>`. */
-export const resourceTagContext = (tags: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+export const resourceTagContext = (tags: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 /** S3's `s3:BucketTag/<key>`: the bucket's tags, for its bucket- and object-level actions (while its ABAC is on). */
-export const bucketTagContext = (tags: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`s3:BucketTag/${k}`, v]));
+export const bucketTagContext = (tags: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(tags).map(([k, v]) => [`s3:BucketTag/${k}`, v]));
 
 /**
  * `aws:PrincipalTag/<key>` of a caller: the tags of the session's role, overridden (ignoring case) by the
@@ -100,7 +112,11 @@ export function authorizeCall(world: World, caller: Caller, r: AuthzRequest): vo
 }
 
 /** A stored resource policy as AWS would evaluate it now (stale role ARNs turned into unique ids). */
-export function livePolicy(world: World, text: string | undefined, bindings?: Map<string, string>): PolicyDocument | undefined {
+export function livePolicy(
+  world: World,
+  text: string | undefined,
+  bindings?: Map<string, string>,
+): PolicyDocument | undefined {
   if (!text) return undefined;
   return parseDoc(renderBoundPolicy(world, text, bindings));
 }

@@ -2,17 +2,32 @@ import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 
 /** CloudFormation short-form tags (`!Ref`, `!Sub`, …) read as their long forms. */
-const shortTags = ['Ref', 'Sub', 'GetAtt', 'Join', 'Select', 'Split', 'If', 'Equals', 'Not', 'And', 'Or', 'ImportValue', 'FindInMap', 'Base64', 'GetAZs', 'Condition'].flatMap(
-  (name) => {
-    const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
-    const resolve = (v: unknown) => ({ [key]: name === 'GetAtt' && typeof v === 'string' ? v.split('.') : v });
-    return [
-      { tag: `!${name}`, resolve: (s: string) => resolve(s) },
-      { tag: `!${name}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => resolve(seq.toJSON()) },
-      { tag: `!${name}`, collection: 'map' as const, resolve: (map: { toJSON(): unknown }) => resolve(map.toJSON()) },
-    ];
-  },
-);
+const shortTags = [
+  'Ref',
+  'Sub',
+  'GetAtt',
+  'Join',
+  'Select',
+  'Split',
+  'If',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'ImportValue',
+  'FindInMap',
+  'Base64',
+  'GetAZs',
+  'Condition',
+].flatMap((name) => {
+  const key = name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`;
+  const resolve = (v: unknown) => ({ [key]: name === 'GetAtt' && typeof v === 'string' ? v.split('.') : v });
+  return [
+    { tag: `!${name}`, resolve: (s: string) => resolve(s) },
+    { tag: `!${name}`, collection: 'seq' as const, resolve: (seq: { toJSON(): unknown }) => resolve(seq.toJSON()) },
+    { tag: `!${name}`, collection: 'map' as const, resolve: (map: { toJSON(): unknown }) => resolve(map.toJSON()) },
+  ];
+});
 
 export function readTemplate(file: string): CfnTemplate {
   return parse(readFileSync(file, 'utf8'), { customTags: shortTags as never }) as CfnTemplate;

@@ -41,7 +41,12 @@ export interface ServiceModule {
   /** the API operation a request names, for the call log and fault matching */
   operationOf(req: EmulatorRequest): string;
   handle(ctx: CallContext): Promise<ServiceResponse> | ServiceResponse;
-  renderError(code: string, message: string, status: number, ctx: { requestId: string; type: 'Sender' | 'Receiver'; req: EmulatorRequest }): ServiceResponse;
+  renderError(
+    code: string,
+    message: string,
+    status: number,
+    ctx: { requestId: string; type: 'Sender' | 'Receiver'; req: EmulatorRequest },
+  ): ServiceResponse;
   /** whether the caller may be absent (unsigned request) */
   allowsAnonymous?(operation: string): boolean;
 }

@@ -31,7 +31,8 @@ function principalValues(st: Statement): { kind: string; value: string }[] {
   const out: { kind: string; value: string }[] = [];
   for (const el of [st.Principal, st.NotPrincipal]) {
     if (el === undefined || el === '*') continue;
-    for (const [kind, v] of Object.entries(el)) for (const value of asArray(v as string | string[])) out.push({ kind, value: String(value) });
+    for (const [kind, v] of Object.entries(el))
+      for (const value of asArray(v as string | string[])) out.push({ kind, value: String(value) });
   }
   return out;
 }
@@ -44,7 +45,8 @@ export function checkPrincipal(world: World, kind: string, value: string, now: n
     const root = /^arn:aws:iam::(\d{12}):root$/.exec(value);
     if (root) return world.accounts.has(root[1]) ? undefined : 'unknown account';
     if (/^AROA[A-Z0-9]+$/.test(value)) {
-      for (const a of world.accounts.values()) for (const r of a.roles.values()) if (r.roleId === value) return undefined;
+      for (const a of world.accounts.values())
+        for (const r of a.roles.values()) if (r.roleId === value) return undefined;
       return 'stale unique id';
     }
     if (/^arn:aws:iam::\d{12}:role\//.test(value)) {
@@ -54,7 +56,8 @@ export function checkPrincipal(world: World, kind: string, value: string, now: n
       return undefined;
     }
     const session = /^arn:aws:sts::(\d{12}):assumed-role\/([^/]+)\/[^/]+$/.exec(value);
-    if (session) return world.accounts.get(session[1])?.roles.has(session[2].toLowerCase()) ? undefined : 'no such role';
+    if (session)
+      return world.accounts.get(session[1])?.roles.has(session[2].toLowerCase()) ? undefined : 'no such role';
     return 'unsupported principal';
   }
   if (kind === 'Federated') {

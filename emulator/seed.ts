@@ -4,7 +4,16 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { readTemplate, resolve, Unresolvable, type CfnTemplate } from './cfn';
 import { defaultIssuer, type Topology } from './topology';
-import { accessPointKey, newAccessPoint, newAccount, newSigningKey, uniqueId, type Account, type Role, type World } from './state';
+import {
+  accessPointKey,
+  newAccessPoint,
+  newAccount,
+  newSigningKey,
+  uniqueId,
+  type Account,
+  type Role,
+  type World,
+} from './state';
 import { asArray } from '../lib/iam-policy/grammar';
 import type { Statement } from '../lib/iam-policy/types';
 
@@ -16,7 +25,12 @@ export const EKS_THUMBPRINT = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
 export const externalIdFor = (t: Topology, accountId: string): string =>
   t.accountSettings[accountId]?.externalId ?? DEFAULT_EXTERNAL_ID;
 
-export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSigningKey(), sessions: World['sessions'] = new Map()): World {
+export function buildWorld(
+  t: Topology,
+  repoRoot = REPO_ROOT,
+  signingKey = newSigningKey(),
+  sessions: World['sessions'] = new Map(),
+): World {
   const world: World = {
     accounts: new Map(t.accounts.map((id) => [id, newAccount(id, t.accountSettings[id]?.assumeRolePolicySizeQuota)])),
     clusters: [],
@@ -40,21 +54,42 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
   // the API's own role, from serverless.yml, as deployed with the default parameters, in the region the local
   // stack runs the API in (scripts/stack.ts: the first cluster's)
   const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as { resources: CfnTemplate };
-  applyTemplate(world.accounts.get(t.platformAccountId)!, { Resources: { ApiRole: serverlessDefaults(sls.resources.Resources.ApiRole) as CfnTemplate['Resources'][string] } }, { 'AWS::Region': t.clusters[0]?.region ?? 'eu-west-1' });
+  applyTemplate(
+    world.accounts.get(t.platformAccountId)!,
+    { Resources: { ApiRole: serverlessDefaults(sls.resources.Resources.ApiRole) as CfnTemplate['Resources'][string] } },
+    { 'AWS::Region': t.clusters[0]?.region ?? 'eu-west-1' },
+  );
 
   // every account: the provisioner role and the workload boundary, from the deployment template
   const template = readTemplate(path.join(repoRoot, 'deploy/provisioner.yaml'));
   for (const account of world.accounts.values()) {
-    applyTemplate(account, template, { PlatformAccountId: t.platformAccountId, ExternalId: externalIdFor(t, account.id) });
+    applyTemplate(account, template, {
+      PlatformAccountId: t.platformAccountId,
+      ExternalId: externalIdFor(t, account.id),
+    });
   }
 
   for (const c of t.clusters) {
     const issuer = c.oidcIssuer ?? defaultIssuer(c);
-    world.clusters.push({ name: c.name, accountId: c.accountId, region: c.region, issuer, createdAt: epoch, podIdentityAgent: c.podIdentityAgent });
+    world.clusters.push({
+      name: c.name,
+      accountId: c.accountId,
+      region: c.region,
+      issuer,
+      createdAt: epoch,
+      podIdentityAgent: c.podIdentityAgent,
+    });
     if (c.oidcProvider) {
       const url = issuer.replace(/^https:\/\//, '');
       const arn = `arn:aws:iam::${c.accountId}:oidc-provider/${url}`;
-      world.accounts.get(c.accountId)!.oidcProviders.set(arn, { arn, url, clientIds: ['sts.amazonaws.com'], thumbprints: [EKS_THUMBPRINT], tags: new Map(), createDate: epoch });
+      world.accounts.get(c.accountId)!.oidcProviders.set(arn, {
+        arn,
+        url,
+        clientIds: ['sts.amazonaws.com'],
+        thumbprints: [EKS_THUMBPRINT],
+        tags: new Map(),
+        createDate: epoch,
+      });
     }
   }
   for (const r of t.roles) {
@@ -73,7 +108,15 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
     const defaultPolicy = {
       Version: '2012-10-17',
       Id: 'key-default-1',
-      Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+      Statement: [
+        {
+          Sid: 'Enable IAM User Permissions',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+      ],
     };
     world.kmsKeys.set(k.arn, {
       arn: k.arn,
@@ -104,7 +147,14 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
   // pre-existing ("foreign") access points: made by someone else, never by the service
   for (const a of t.accessPoints) {
     const bucket = world.buckets.get(a.bucket) ?? fail(`access point ${a.name}: unknown bucket ${a.bucket}`);
-    const ap = newAccessPoint({ name: a.name, accountId: a.accountId, region: a.region, bucket: bucket.name, bucketAccountId: bucket.accountId, createDate: epoch });
+    const ap = newAccessPoint({
+      name: a.name,
+      accountId: a.accountId,
+      region: a.region,
+      bucket: bucket.name,
+      bucketAccountId: bucket.accountId,
+      createDate: epoch,
+    });
     if (a.policy) ap.policy = JSON.stringify(a.policy);
     world.accessPoints.set(accessPointKey(ap.accountId, ap.region, ap.name), ap);
   }
@@ -114,7 +164,11 @@ export function buildWorld(t: Topology, repoRoot = REPO_ROOT, signingKey = newSi
 /** Whether a trust policy has an Allow statement naming the EC2 service principal. */
 const trustsEc2 = (trust: Record<string, unknown>): boolean =>
   asArray((trust as { Statement?: Statement | Statement[] }).Statement).some(
-    (st) => st.Effect === 'Allow' && st.Principal !== undefined && st.Principal !== '*' && asArray(st.Principal.Service).includes('ec2.amazonaws.com'),
+    (st) =>
+      st.Effect === 'Allow' &&
+      st.Principal !== undefined &&
+      st.Principal !== '*' &&
+      asArray(st.Principal.Service).includes('ec2.amazonaws.com'),
   );
 
 const fail = (m: string): never => {
@@ -176,8 +230,16 @@ export interface TemplatePolicy {
  * The IAM resources of a CloudFormation template (managed policies, then roles), resolved for one account:
  * what the emulator seeds, and what a seeded AWS-compatible endpoint gets through IAM calls.
  */
-export function templateIam(template: CfnTemplate, accountId: string, params: Record<string, string>): { policies: TemplatePolicy[]; roles: (RoleSpec & { inline: Record<string, string> })[] } {
-  const vars: Record<string, string> = { 'AWS::AccountId': accountId, 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1' };
+export function templateIam(
+  template: CfnTemplate,
+  accountId: string,
+  params: Record<string, string>,
+): { policies: TemplatePolicy[]; roles: (RoleSpec & { inline: Record<string, string> })[] } {
+  const vars: Record<string, string> = {
+    'AWS::AccountId': accountId,
+    'AWS::Partition': 'aws',
+    'AWS::Region': 'us-east-1',
+  };
   for (const [k, p] of Object.entries(template.Parameters ?? {})) if (p.Default !== undefined) vars[k] = p.Default;
   Object.assign(vars, params);
   const refs: Record<string, string> = {};
@@ -185,10 +247,21 @@ export function templateIam(template: CfnTemplate, accountId: string, params: Re
   const policies: TemplatePolicy[] = [];
   for (const [logical, r] of entries) {
     if (r.Type !== 'AWS::IAM::ManagedPolicy') continue;
-    const p = resolve(r.Properties, vars, refs) as { ManagedPolicyName: string; Path?: string; PolicyDocument: unknown; Description?: string };
+    const p = resolve(r.Properties, vars, refs) as {
+      ManagedPolicyName: string;
+      Path?: string;
+      PolicyDocument: unknown;
+      Description?: string;
+    };
     const pathName = p.Path ?? '/';
     const arn = `arn:aws:iam::${accountId}:policy${pathName}${p.ManagedPolicyName}`;
-    policies.push({ arn, name: p.ManagedPolicyName, path: pathName, document: p.PolicyDocument, description: p.Description });
+    policies.push({
+      arn,
+      name: p.ManagedPolicyName,
+      path: pathName,
+      document: p.PolicyDocument,
+      description: p.Description,
+    });
     refs[logical] = arn;
   }
   const roles: (RoleSpec & { inline: Record<string, string> })[] = [];
@@ -196,21 +269,23 @@ export function templateIam(template: CfnTemplate, accountId: string, params: Re
     if (r.Type !== 'AWS::IAM::Role') continue;
     const props = r.Properties as Record<string, unknown>;
     const get = <T>(key: string): T => resolve(props[key], vars, refs) as T;
-    const inline = ((props.Policies as { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[]) ?? []).map((pol) => ({
-      name: pol.PolicyName,
-      doc: {
-        ...(pol.PolicyDocument as object),
-        // statements that name resources of other stacks (a table ARN, say) do not exist in the emulator
-        Statement: pol.PolicyDocument.Statement.flatMap((st) => {
-          try {
-            return [resolve(st, vars, refs)];
-          } catch (e) {
-            if (e instanceof Unresolvable) return [];
-            throw e;
-          }
-        }),
-      },
-    }));
+    const inline = ((props.Policies as { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[]) ?? []).map(
+      (pol) => ({
+        name: pol.PolicyName,
+        doc: {
+          ...(pol.PolicyDocument as object),
+          // statements that name resources of other stacks (a table ARN, say) do not exist in the emulator
+          Statement: pol.PolicyDocument.Statement.flatMap((st) => {
+            try {
+              return [resolve(st, vars, refs)];
+            } catch (e) {
+              if (e instanceof Unresolvable) return [];
+              throw e;
+            }
+          }),
+        },
+      }),
+    );
     const tags = get<{ Key: string; Value: string }[] | undefined>('Tags') ?? [];
     roles.push({
       name: get<string>('RoleName'),
@@ -249,8 +324,10 @@ function applyTemplate(account: Account, template: CfnTemplate, params: Record<s
 
 /** serverless.yml's own variables with a literal default (`${param:eventBusName, 'default'}`) as deployed without the parameter. */
 export function serverlessDefaults(value: unknown): unknown {
-  if (typeof value === 'string') return value.replace(/\$\{(?:param|opt):[\w.-]+,\s*'([^']*)'\}/g, (_m, d: string) => d);
+  if (typeof value === 'string')
+    return value.replace(/\$\{(?:param|opt):[\w.-]+,\s*'([^']*)'\}/g, (_m, d: string) => d);
   if (Array.isArray(value)) return value.map(serverlessDefaults);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, serverlessDefaults(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, serverlessDefaults(v)]));
   return value;
 }

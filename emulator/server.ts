@@ -127,7 +127,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Service and access key from the SigV4 credential scope (signatures are not verified). */
-export function parseAuthorization(header: string | undefined): { accessKeyId: string; region: string; service: string } | undefined {
+export function parseAuthorization(
+  header: string | undefined,
+): { accessKeyId: string; region: string; service: string } | undefined {
   const m = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(header ?? '');
   return m ? { accessKeyId: m[1], region: m[2], service: m[3] } : undefined;
 }
@@ -140,9 +142,14 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
   // STS AssumeRoleWithWebIdentity is sent unsigned
   if (!service && /(^|&)Action=AssumeRoleWithWebIdentity(&|$)/.test(body.toString('utf8'))) service = 'sts';
   // S3 Control signs as `s3`; its API lives under /v20180820/ (a bucket of that name would be shadowed)
-  const module = service === 's3' && url.pathname.startsWith(S3CONTROL_PREFIX) ? s3control : service ? services[service] : undefined;
+  const module =
+    service === 's3' && url.pathname.startsWith(S3CONTROL_PREFIX) ? s3control : service ? services[service] : undefined;
   if (!module) {
-    return { status: 400, headers: { 'content-type': 'text/plain' }, body: `emulator: unsupported or missing service in credential scope (${service ?? 'none'})` };
+    return {
+      status: 400,
+      headers: { 'content-type': 'text/plain' },
+      body: `emulator: unsupported or missing service in credential scope (${service ?? 'none'})`,
+    };
   }
   const req: EmulatorRequest = {
     method: raw.method ?? 'GET',
@@ -177,9 +184,7 @@ async function handleAws(world: World, raw: IncomingMessage, url: URL, body: Buf
     return { ...out, headers: { 'x-amzn-requestid': rid, 'x-amz-request-id': rid, ...(out.headers ?? {}) } };
   } catch (err) {
     const e =
-      err instanceof AwsError
-        ? err
-        : new AwsError('InternalFailure', `emulator: ${(err as Error).message}`, 500);
+      err instanceof AwsError ? err : new AwsError('InternalFailure', `emulator: ${(err as Error).message}`, 500);
     status = e.httpStatus;
     errorCode = e.code;
     const out = module.renderError(e.code, e.message, e.httpStatus, { requestId: rid, type: e.type, req });
@@ -218,8 +223,10 @@ function resolveCaller(world: World, accessKeyId: string | undefined, now: numbe
     return { arn: `arn:aws:iam::${root[1]}:root`, accountId: root[1], accessKeyId };
   }
   const session = world.sessions.get(accessKeyId);
-  if (!session) throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
-  if (session.expiresAt <= now) throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 400);
+  if (!session)
+    throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+  if (session.expiresAt <= now)
+    throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 400);
   return { arn: session.arn, accountId: session.accountId, accessKeyId, session };
 }
 

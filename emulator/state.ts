@@ -122,7 +122,12 @@ export interface AccessPoint {
   policy?: string;
   policyBindings?: Map<string, string>;
   /** Block Public Access of the access point (all four on unless the creator turned one off) */
-  publicAccessBlock: { BlockPublicAcls: boolean; IgnorePublicAcls: boolean; BlockPublicPolicy: boolean; RestrictPublicBuckets: boolean };
+  publicAccessBlock: {
+    BlockPublicAcls: boolean;
+    IgnorePublicAcls: boolean;
+    BlockPublicPolicy: boolean;
+    RestrictPublicBuckets: boolean;
+  };
   vpcId?: string;
   createDate: Date;
 }
@@ -272,7 +277,8 @@ export function findRoleByArn(world: World, arn: string): Role | undefined {
   return role && role.arn === arn ? role : undefined;
 }
 
-export const accessPointKey = (accountId: string, region: string, name: string): string => `${accountId}/${region}/${name}`;
+export const accessPointKey = (accountId: string, region: string, name: string): string =>
+  `${accountId}/${region}/${name}`;
 
 const ALIAS_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -281,7 +287,16 @@ const ALIAS_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
  * `<name>-<34 lower-case letters and digits>-s3alias` (at most 63 characters, like a bucket name, so the name
  * part is cut to 20 characters; AWS's exact rule for long names is not documented).
  */
-export function newAccessPoint(a: { name: string; accountId: string; region: string; bucket: string; bucketAccountId: string; createDate: Date; vpcId?: string; publicAccessBlock?: Partial<AccessPoint['publicAccessBlock']> }): AccessPoint {
+export function newAccessPoint(a: {
+  name: string;
+  accountId: string;
+  region: string;
+  bucket: string;
+  bucketAccountId: string;
+  createDate: Date;
+  vpcId?: string;
+  publicAccessBlock?: Partial<AccessPoint['publicAccessBlock']>;
+}): AccessPoint {
   const bytes = randomBytes(34);
   const suffix = Array.from(bytes, (b) => ALIAS_ALPHABET[b % ALIAS_ALPHABET.length]).join('');
   const stem = a.name.slice(0, 20).replace(/-+$/, '');
@@ -293,7 +308,13 @@ export function newAccessPoint(a: { name: string; accountId: string; region: str
     alias: `${stem}-${suffix}-s3alias`,
     bucket: a.bucket,
     bucketAccountId: a.bucketAccountId,
-    publicAccessBlock: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true, ...a.publicAccessBlock },
+    publicAccessBlock: {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+      ...a.publicAccessBlock,
+    },
     vpcId: a.vpcId,
     createDate: a.createDate,
   };

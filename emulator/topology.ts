@@ -63,7 +63,12 @@ export const topologySchema = z.strictObject({
   accessPoints: z
     .array(
       z.strictObject({
-        name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$/, 'must be an access point name (3-50 lower-case letters, digits and hyphens)'),
+        name: z
+          .string()
+          .regex(
+            /^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$/,
+            'must be an access point name (3-50 lower-case letters, digits and hyphens)',
+          ),
         bucket: z.string(),
         accountId,
         region: z.string(),
@@ -103,24 +108,51 @@ const fieldPath = (path: readonly PropertyKey[]): string =>
 /** `source` names the topology in errors (a file's path, or how it was given). */
 export function parseTopology(input: unknown, source = 'topology'): Topology {
   const parsed = topologySchema.safeParse(input);
-  const issues = parsed.success ? [] : parsed.error.issues.map((i) => ({ path: fieldPath(i.path), message: i.message }));
+  const issues = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => ({ path: fieldPath(i.path), message: i.message }));
   if (parsed.success) {
     const t = parsed.data;
     t.clusters.forEach((c, i) => {
-      if (!t.accounts.includes(c.accountId)) issues.push({ path: `clusters[${i}].accountId`, message: `cluster ${c.name}: account ${c.accountId} is not in accounts` });
+      if (!t.accounts.includes(c.accountId))
+        issues.push({
+          path: `clusters[${i}].accountId`,
+          message: `cluster ${c.name}: account ${c.accountId} is not in accounts`,
+        });
     });
     t.buckets.forEach((b, i) => {
-      if (!t.accounts.includes(b.accountId)) issues.push({ path: `buckets[${i}].accountId`, message: `bucket ${b.name}: account ${b.accountId} is not in accounts` });
+      if (!t.accounts.includes(b.accountId))
+        issues.push({
+          path: `buckets[${i}].accountId`,
+          message: `bucket ${b.name}: account ${b.accountId} is not in accounts`,
+        });
     });
     t.accessPoints.forEach((a, i) => {
-      if (!t.accounts.includes(a.accountId)) issues.push({ path: `accessPoints[${i}].accountId`, message: `access point ${a.name}: account ${a.accountId} is not in accounts` });
+      if (!t.accounts.includes(a.accountId))
+        issues.push({
+          path: `accessPoints[${i}].accountId`,
+          message: `access point ${a.name}: account ${a.accountId} is not in accounts`,
+        });
       const b = t.buckets.find((x) => x.name === a.bucket);
-      if (!b) issues.push({ path: `accessPoints[${i}].bucket`, message: `access point ${a.name}: bucket ${a.bucket} is not in buckets` });
-      else if (b.region !== a.region) issues.push({ path: `accessPoints[${i}].region`, message: `access point ${a.name}: must be in its bucket's region ${b.region}` });
+      if (!b)
+        issues.push({
+          path: `accessPoints[${i}].bucket`,
+          message: `access point ${a.name}: bucket ${a.bucket} is not in buckets`,
+        });
+      else if (b.region !== a.region)
+        issues.push({
+          path: `accessPoints[${i}].region`,
+          message: `access point ${a.name}: must be in its bucket's region ${b.region}`,
+        });
     });
-    if (!t.accounts.includes(t.platformAccountId)) issues.push({ path: 'platformAccountId', message: 'must be in accounts' });
+    if (!t.accounts.includes(t.platformAccountId))
+      issues.push({ path: 'platformAccountId', message: 'must be in accounts' });
   }
-  if (issues.length) throw new TopologyError(`${source} is invalid:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, issues);
+  if (issues.length)
+    throw new TopologyError(
+      `${source} is invalid:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      issues,
+    );
   return parsed.data!;
 }
 
@@ -142,6 +174,10 @@ export function loadTopology(file: string): Topology {
 
 /** The issuer EKS would give a cluster: deterministic, so restarts keep the same URLs. */
 export function defaultIssuer(cluster: { name: string; accountId: string; region: string }): string {
-  const id = createHash('sha256').update(`${cluster.accountId}/${cluster.region}/${cluster.name}`).digest('hex').slice(0, 32).toUpperCase();
+  const id = createHash('sha256')
+    .update(`${cluster.accountId}/${cluster.region}/${cluster.name}`)
+    .digest('hex')
+    .slice(0, 32)
+    .toUpperCase();
   return `https://oidc.eks.${cluster.region}.amazonaws.com/id/${id}`;
 }

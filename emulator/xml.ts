@@ -7,7 +7,8 @@ export interface XmlNode {
 export const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 
-const scalar = (v: string | number | boolean | Date): string => (v instanceof Date ? v.toISOString() : escapeXml(String(v)));
+const scalar = (v: string | number | boolean | Date): string =>
+  v instanceof Date ? v.toISOString() : escapeXml(String(v));
 
 /** Renders children of a node. Arrays become repeated `member` elements (IAM style) unless `flat` names them. */
 export function toXml(node: XmlNode): string {
@@ -22,7 +23,9 @@ function element(key: string, value: XmlValue): string {
   if (typeof value === 'object' && !(value instanceof Date)) {
     if (value instanceof FlatList) return value.items.map((v) => element(key, v)).join('');
     if (value instanceof XmlMap) {
-      return `<${key}>${Object.entries(value.entries).map(([k, v]) => `<entry><key>${escapeXml(k)}</key>${element('value', v)}</entry>`).join('')}</${key}>`;
+      return `<${key}>${Object.entries(value.entries)
+        .map(([k, v]) => `<entry><key>${escapeXml(k)}</key>${element('value', v)}</entry>`)
+        .join('')}</${key}>`;
     }
     return `<${key}>${toXml(value)}</${key}>`;
   }

@@ -12,7 +12,14 @@ export const handler = httpHandler(
     const input = parseOnboardingRequest(event.body);
     const deps = serviceRuntime();
     const caller = callerOf(event);
-    const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, idempotencyKey(event), event.body, () => provision(deps, input, caller, { deadline: Date.now() + context.getRemainingTimeInMillis() }), context);
+    const out = await idempotent(
+      deps.store,
+      `POST /v1/onboardings#${caller.principal}`,
+      idempotencyKey(event),
+      event.body,
+      () => provision(deps, input, caller, { deadline: Date.now() + context.getRemainingTimeInMillis() }),
+      context,
+    );
     logger.info('onboarding', { status: out.statusCode });
     return json(out.statusCode, out.body);
   },

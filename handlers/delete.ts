@@ -10,9 +10,16 @@ export const handler = httpHandler(async (event, context) => {
   const dryRun = dryRunOf(event);
   const deps = serviceRuntime();
   const caller = callerOf(event);
-  const out = await idempotent(deps.store, `DELETE /v1/onboardings/${id}#${caller.principal}`, idempotencyKey(event), { id, dryRun }, async () => ({
-    statusCode: 200,
-    body: await offboard(deps, id, caller, { dryRun, deadline: Date.now() + context.getRemainingTimeInMillis() }),
-  }), context);
+  const out = await idempotent(
+    deps.store,
+    `DELETE /v1/onboardings/${id}#${caller.principal}`,
+    idempotencyKey(event),
+    { id, dryRun },
+    async () => ({
+      statusCode: 200,
+      body: await offboard(deps, id, caller, { dryRun, deadline: Date.now() + context.getRemainingTimeInMillis() }),
+    }),
+    context,
+  );
   return json(out.statusCode, out.body);
 });

@@ -5,4 +5,6 @@ import { getOnboarding } from '../lib/onboarding/reads';
 import { recordBody } from '../lib/onboarding/records';
 
 /** GET /v1/onboardings/{id} */
-export const handler = httpHandler(async (event) => json(200, recordBody(await getOnboarding(baseRuntime(), idOf(event), callerOf(event)))));
+export const handler = httpHandler(async (event) =>
+  json(200, recordBody(await getOnboarding(baseRuntime(), idOf(event), callerOf(event)))),
+);

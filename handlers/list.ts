@@ -7,6 +7,13 @@ import { recordBody } from '../lib/onboarding/records';
 /** GET /v1/onboardings?cluster=&bucket=&requester=&drift=&limit=&nextToken= */
 export const handler = httpHandler(async (event) => {
   const q = parseListOnboardingsQuery(event.queryStringParameters ?? {});
-  const page = await listOnboardings(baseRuntime(), callerOf(event), { cluster: q.cluster, bucket: q.bucket, requester: q.requester, drift: q.drift, limit: q.limit ?? 50, nextToken: q.nextToken });
+  const page = await listOnboardings(baseRuntime(), callerOf(event), {
+    cluster: q.cluster,
+    bucket: q.bucket,
+    requester: q.requester,
+    drift: q.drift,
+    limit: q.limit ?? 50,
+    nextToken: q.nextToken,
+  });
   return json(200, { items: page.items.map(recordBody), ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
 });

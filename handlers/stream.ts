@@ -11,7 +11,13 @@ import type { OnboardingRecord } from '../lib/onboarding/records';
 function recordOf(image: Record<string, unknown> | undefined): OnboardingRecord | undefined {
   if (!image) return undefined;
   const item = unmarshall(image as Record<string, AttributeValue>);
-  if (item.sk !== 'RECORD' || typeof item.pk !== 'string' || !item.pk.startsWith('ONB#') || typeof item.doc !== 'string') return undefined;
+  if (
+    item.sk !== 'RECORD' ||
+    typeof item.pk !== 'string' ||
+    !item.pk.startsWith('ONB#') ||
+    typeof item.doc !== 'string'
+  )
+    return undefined;
   return JSON.parse(item.doc) as OnboardingRecord;
 }
 
@@ -23,7 +29,8 @@ function recordOf(image: Record<string, unknown> | undefined): OnboardingRecord 
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   try {
     for (const r of event.Records) {
-      if (!(await publishRecord(r))) return { batchItemFailures: [{ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }] };
+      if (!(await publishRecord(r)))
+        return { batchItemFailures: [{ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }] };
     }
     return { batchItemFailures: [] };
   } finally {
@@ -37,7 +44,10 @@ async function publishRecord(r: DynamoDBRecord): Promise<boolean> {
     events = eventsOf(recordOf(r.dynamodb?.OldImage as never), recordOf(r.dynamodb?.NewImage as never));
   } catch (error) {
     // a record that cannot be read will never become readable: retrying it would block the stream
-    logger.error('stream record skipped: unreadable image', { sequenceNumber: r.dynamodb?.SequenceNumber, error: error as Error });
+    logger.error('stream record skipped: unreadable image', {
+      sequenceNumber: r.dynamodb?.SequenceNumber,
+      error: error as Error,
+    });
     return true;
   }
   if (!events.length) return true;
@@ -46,7 +56,11 @@ async function publishRecord(r: DynamoDBRecord): Promise<boolean> {
     countEvents(events.map((e) => e.detailType));
     return true;
   } catch (error) {
-    logger.warn('publishing events failed; the stream retries them', { sequenceNumber: r.dynamodb?.SequenceNumber, eventIds: events.map((e) => e.detail.eventId), error: error as Error });
+    logger.warn('publishing events failed; the stream retries them', {
+      sequenceNumber: r.dynamodb?.SequenceNumber,
+      eventIds: events.map((e) => e.detail.eventId),
+      error: error as Error,
+    });
     return false;
   }
 }

@@ -12,7 +12,11 @@ import type { ServiceDeps } from '../lib/onboarding/context';
 let current: { base: ServiceDeps; deps: ServiceDeps } | undefined;
 function sweepRuntime(): ServiceDeps {
   const base = serviceRuntime();
-  if (current?.base !== base) current = { base, deps: { ...base, sessions: sweepSessions(base, new AccountRateLimiter(sweepOptions().callsPerSecond)) } };
+  if (current?.base !== base)
+    current = {
+      base,
+      deps: { ...base, sessions: sweepSessions(base, new AccountRateLimiter(sweepOptions().callsPerSecond)) },
+    };
   return current.deps;
 }
 
@@ -20,7 +24,9 @@ function sweepRuntime(): ServiceDeps {
 export const handler = middy<unknown, SweepSummary>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .handler(async (_event: unknown, context: Context) => {
-    const { result, tally } = withAwsCallTally(() => sweep(sweepRuntime(), sweepOptions(), () => context.getRemainingTimeInMillis()));
+    const { result, tally } = withAwsCallTally(() =>
+      sweep(sweepRuntime(), sweepOptions(), () => context.getRemainingTimeInMillis()),
+    );
     try {
       const summary = await result;
       metrics.addMetric('SweepChecked', MetricUnit.Count, summary.checked);

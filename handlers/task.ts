@@ -16,7 +16,11 @@ import { ContentionError, InternalError, ServiceError, TransientError, Validatio
 import { flushMetrics, recordAwsCalls, withAwsCallTally } from '../lib/metrics';
 
 const taskSchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('onboard'), request: z.unknown(), idempotencyKey: z.string().min(1).max(255).optional() }),
+  z.strictObject({
+    action: z.literal('onboard'),
+    request: z.unknown(),
+    idempotencyKey: z.string().min(1).max(255).optional(),
+  }),
   z.strictObject({ action: z.literal('offboard'), id: z.string().regex(ONBOARDING_ID) }),
   z.strictObject({ action: z.literal('verify'), id: z.string().regex(ONBOARDING_ID) }),
   z.strictObject({ action: z.literal('get'), id: z.string().regex(ONBOARDING_ID) }),
@@ -29,7 +33,15 @@ const taskSchema = z.discriminatedUnion('action', [
 const TASK_CALLER = (): string => process.env.TASK_CALLER || 'stepfunctions';
 
 /** The error names a state machine can branch on (Catch / Retry `ErrorEquals`). */
-export const TASK_ERRORS = ['ValidationError', 'NotAllowedError', 'NotFoundError', 'ConflictError', 'QuotaExceededError', 'TransientError', 'InternalError'] as const;
+export const TASK_ERRORS = [
+  'ValidationError',
+  'NotAllowedError',
+  'NotFoundError',
+  'ConflictError',
+  'QuotaExceededError',
+  'TransientError',
+  'InternalError',
+] as const;
 
 /**
  * Step Functions sees `errorType` = the thrown error's name and `errorMessage` = its message (a ValidationError's
@@ -37,7 +49,10 @@ export const TASK_ERRORS = ['ValidationError', 'NotAllowedError', 'NotFoundError
  */
 function taskError(err: unknown): Error {
   if (err instanceof ServiceError) {
-    const fields = err instanceof ValidationError && err.errors.length ? ` ${err.errors.map((f) => `${f.path}: ${f.message}`).join('; ')}` : '';
+    const fields =
+      err instanceof ValidationError && err.errors.length
+        ? ` ${err.errors.map((f) => `${f.path}: ${f.message}`).join('; ')}`
+        : '';
     const e = new Error(err.expose ? `${err.message}${fields}` : 'An internal error occurred; see the function logs');
     // a subclass answers as the class a state machine knows (a PartiallyAppliedError is a TransientError, and so is a
     // ContentionError, a race with another request in flight: retry)
@@ -56,12 +71,16 @@ function taskError(err: unknown): Error {
   return e;
 }
 
-const deadlineOf = (context?: Context): number | undefined => (context?.getRemainingTimeInMillis ? Date.now() + context.getRemainingTimeInMillis() : undefined);
+const deadlineOf = (context?: Context): number | undefined =>
+  context?.getRemainingTimeInMillis ? Date.now() + context.getRemainingTimeInMillis() : undefined;
 
 async function run(event: unknown, context?: Context): Promise<unknown> {
   const parsed = taskSchema.safeParse(event);
   if (!parsed.success) {
-    throw new ValidationError('invalid task input', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+    throw new ValidationError(
+      'invalid task input',
+      parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   }
   const task = parsed.data;
   const deps = serviceRuntime();
@@ -69,7 +88,14 @@ async function run(event: unknown, context?: Context): Promise<unknown> {
     case 'onboard': {
       const input = parseOnboardingRequest(task.request);
       const caller = { principal: TASK_CALLER() };
-      const out = await idempotent(deps.store, `POST /v1/onboardings#${caller.principal}`, task.idempotencyKey, task.request, () => provision(deps, input, caller, { deadline: deadlineOf(context) }), context);
+      const out = await idempotent(
+        deps.store,
+        `POST /v1/onboardings#${caller.principal}`,
+        task.idempotencyKey,
+        task.request,
+        () => provision(deps, input, caller, { deadline: deadlineOf(context) }),
+        context,
+      );
       return out.body;
     }
     case 'offboard':

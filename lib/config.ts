@@ -30,7 +30,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`configuration: ${name} must be a positive whole number, not ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`configuration: ${name} must be a positive whole number, not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -44,7 +45,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     roleNamePrefix: env.WORKLOAD_ROLE_NAME_PREFIX ?? 's3ob-',
     boundaryPolicyName: env.BOUNDARY_POLICY_NAME ?? 's3-onboarding-workload-boundary',
     managedByTag: env.MANAGED_BY_TAG || 's3-onboarding',
-    targetAccounts: (env.TARGET_ACCOUNTS || '').split(',').map((s) => s.trim()).filter(Boolean),
+    targetAccounts: (env.TARGET_ACCOUNTS || '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
     s3AbacCheck: env.S3_ABAC_CHECK !== 'off',
     credentialRefreshMarginSeconds: positiveInt(env, 'CREDENTIAL_REFRESH_MARGIN_SECONDS', 300),
@@ -57,6 +61,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export const boundaryArn = (c: Config, accountId: string): string | undefined =>
   c.boundaryPolicyName ? `arn:aws:iam::${accountId}:policy${c.workloadRolePath}${c.boundaryPolicyName}` : undefined;
 
-export const provisionerRoleArn = (c: Config, accountId: string): string => `arn:aws:iam::${accountId}:role/${c.provisionerRoleName}`;
+export const provisionerRoleArn = (c: Config, accountId: string): string =>
+  `arn:aws:iam::${accountId}:role/${c.provisionerRoleName}`;
 
-export const externalIdFor = (c: Config, accountId: string): string | undefined => c.externalIds[accountId] ?? c.externalIds['*'];
+export const externalIdFor = (c: Config, accountId: string): string | undefined =>
+  c.externalIds[accountId] ?? c.externalIds['*'];

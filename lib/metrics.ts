@@ -15,7 +15,8 @@ import type { DetailType } from './events/onboarding-events';
  */
 export const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE || 's3-onboarding';
 
-export const newMetrics = (): Metrics => new Metrics({ namespace: NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || 's3-onboarding' });
+export const newMetrics = (): Metrics =>
+  new Metrics({ namespace: NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || 's3-onboarding' });
 
 export const metrics = newMetrics();
 
@@ -65,13 +66,22 @@ export function recordAwsCalls(tally: AwsCallTally, m: Metrics = metrics): void 
   for (const ms of tally.latenciesMs.slice(0, 100)) m.addMetric('AwsCallLatency', MetricUnit.Milliseconds, ms);
 }
 
-type Stack = { add(mw: (next: (a: unknown) => Promise<unknown>) => (a: unknown) => Promise<unknown>, opts: { step: 'finalizeRequest'; priority: 'low'; name: string }): void };
+type Stack = {
+  add(
+    mw: (next: (a: unknown) => Promise<unknown>) => (a: unknown) => Promise<unknown>,
+    opts: { step: 'finalizeRequest'; priority: 'low'; name: string },
+  ): void;
+};
 
 /**
  * Adds a middleware to an SDK client that counts each attempt (and its latency) in the current tally; `before`
  * runs first (the sweep's per-account rate limit waits there).
  */
-export function instrumentClient(client: { middlewareStack: unknown }, accountId: string, before?: (accountId: string) => Promise<void>): void {
+export function instrumentClient(
+  client: { middlewareStack: unknown },
+  accountId: string,
+  before?: (accountId: string) => Promise<void>,
+): void {
   (client.middlewareStack as Stack).add(
     (next) => async (args) => {
       if (before) await before(accountId);

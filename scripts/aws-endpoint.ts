@@ -19,7 +19,14 @@ import {
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { CreateBucketCommand, PutBucketEncryptionCommand, PutBucketPolicyCommand, PutBucketTaggingCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketEncryptionCommand,
+  PutBucketPolicyCommand,
+  PutBucketTaggingCommand,
+  S3Client,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { CreateAliasCommand, CreateKeyCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -27,15 +34,22 @@ import { readTemplate, type CfnTemplate } from '../emulator/cfn';
 import { EKS_THUMBPRINT, externalIdFor, templateIam, type RoleSpec } from '../emulator/seed';
 import type { Topology } from '../emulator/topology';
 
-export const rootCredentials = (accountId: string): AwsCredentialIdentity => ({ accessKeyId: `AKIA${accountId}ROOT`, secretAccessKey: 'root-secret' });
+export const rootCredentials = (accountId: string): AwsCredentialIdentity => ({
+  accessKeyId: `AKIA${accountId}ROOT`,
+  secretAccessKey: 'root-secret',
+});
 
 /** Adds moto's account header to every request of an SDK v3 client. */
-export function actAsAccount<C extends { middlewareStack: { add: (...a: never[]) => unknown } }>(client: C, accountId: string): C {
+export function actAsAccount<C extends { middlewareStack: { add: (...a: never[]) => unknown } }>(
+  client: C,
+  accountId: string,
+): C {
   (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
-    (next: (args: { request: { headers: Record<string, string> } }) => unknown) => (args: { request: { headers: Record<string, string> } }) => {
-      args.request.headers['x-moto-account-id'] = accountId;
-      return next(args);
-    },
+    (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
+      (args: { request: { headers: Record<string, string> } }) => {
+        args.request.headers['x-moto-account-id'] = accountId;
+        return next(args);
+      },
     { step: 'build', name: 'actAsAccount' },
   );
   return client;
@@ -67,7 +81,15 @@ const destroyAll = (c: RootClients) => Object.values(c).forEach((x: { destroy():
 const defaultKeyPolicy = (accountId: string) => ({
   Version: '2012-10-17',
   Id: 'key-default-1',
-  Statement: [{ Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${accountId}:root` }, Action: 'kms:*', Resource: '*' }],
+  Statement: [
+    {
+      Sid: 'Enable IAM User Permissions',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${accountId}:root` },
+      Action: 'kms:*',
+      Resource: '*',
+    },
+  ],
 });
 
 async function createRole(iam: IAMClient, r: RoleSpec & { inline?: Record<string, string> }): Promise<void> {
@@ -79,17 +101,32 @@ async function createRole(iam: IAMClient, r: RoleSpec & { inline?: Record<string
       Description: r.description,
       MaxSessionDuration: r.maxSessionDuration,
       PermissionsBoundary: r.boundary,
-      Tags: Object.keys(r.tags ?? {}).length ? Object.entries(r.tags!).map(([Key, Value]) => ({ Key, Value })) : undefined,
+      Tags: Object.keys(r.tags ?? {}).length
+        ? Object.entries(r.tags!).map(([Key, Value]) => ({ Key, Value }))
+        : undefined,
     }),
   );
-  for (const [PolicyName, PolicyDocument] of Object.entries(r.inline ?? {})) await iam.send(new PutRolePolicyCommand({ RoleName: r.name, PolicyName, PolicyDocument }));
+  for (const [PolicyName, PolicyDocument] of Object.entries(r.inline ?? {}))
+    await iam.send(new PutRolePolicyCommand({ RoleName: r.name, PolicyName, PolicyDocument }));
   for (const PolicyArn of r.managed ?? []) await iam.send(new AttachRolePolicyCommand({ RoleName: r.name, PolicyArn }));
 }
 
-async function applyTemplate(iam: IAMClient, template: CfnTemplate, accountId: string, params: Record<string, string>): Promise<void> {
+async function applyTemplate(
+  iam: IAMClient,
+  template: CfnTemplate,
+  accountId: string,
+  params: Record<string, string>,
+): Promise<void> {
   const { policies, roles } = templateIam(template, accountId, params);
   for (const p of policies) {
-    await iam.send(new CreatePolicyCommand({ PolicyName: p.name, Path: p.path, PolicyDocument: JSON.stringify(p.document), Description: p.description }));
+    await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: p.name,
+        Path: p.path,
+        PolicyDocument: JSON.stringify(p.document),
+        Description: p.description,
+      }),
+    );
   }
   for (const r of roles) await createRole(iam, r);
 }
@@ -118,19 +155,37 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
   };
   try {
     for (const account of t.accounts) {
-      await applyTemplate(as(account).iam, template, account, { PlatformAccountId: t.platformAccountId, ExternalId: externalIdFor(t, account) });
+      await applyTemplate(as(account).iam, template, account, {
+        PlatformAccountId: t.platformAccountId,
+        ExternalId: externalIdFor(t, account),
+      });
     }
-    await applyTemplate(as(t.platformAccountId).iam, { Resources: { ApiRole: sls.resources.Resources.ApiRole } }, t.platformAccountId, {});
+    await applyTemplate(
+      as(t.platformAccountId).iam,
+      { Resources: { ApiRole: sls.resources.Resources.ApiRole } },
+      t.platformAccountId,
+      {},
+    );
 
     const clusters: Topology['clusters'] = [];
     for (const c of t.clusters) {
       const out = await as(c.accountId, c.region).eks.send(
-        new CreateClusterCommand({ name: c.name, roleArn: `arn:aws:iam::${c.accountId}:role/eks-cluster-role`, resourcesVpcConfig: { subnetIds: [] } }),
+        new CreateClusterCommand({
+          name: c.name,
+          roleArn: `arn:aws:iam::${c.accountId}:role/eks-cluster-role`,
+          resourcesVpcConfig: { subnetIds: [] },
+        }),
       );
       const issuer = out.cluster?.identity?.oidc?.issuer;
       if (!issuer) throw new Error(`cluster ${c.name}: the endpoint gave it no OIDC issuer`);
       if (c.oidcProvider) {
-        await as(c.accountId).iam.send(new CreateOpenIDConnectProviderCommand({ Url: issuer, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: [EKS_THUMBPRINT] }));
+        await as(c.accountId).iam.send(
+          new CreateOpenIDConnectProviderCommand({
+            Url: issuer,
+            ClientIDList: ['sts.amazonaws.com'],
+            ThumbprintList: [EKS_THUMBPRINT],
+          }),
+        );
       }
       clusters.push({ ...c, oidcIssuer: issuer });
     }
@@ -150,7 +205,9 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
       if (k.awsManaged) {
         // AWS creates its managed keys itself, on first use of the alias
         const alias = (k.aliases ?? []).find((a) => /^(alias\/)?aws\//.test(a)) ?? 'alias/aws/s3';
-        const out = await kms.send(new DescribeKeyCommand({ KeyId: alias.startsWith('alias/') ? alias : `alias/${alias}` }));
+        const out = await kms.send(
+          new DescribeKeyCommand({ KeyId: alias.startsWith('alias/') ? alias : `alias/${alias}` }),
+        );
         keyArns.set(k.arn, out.KeyMetadata!.Arn!);
         continue;
       }
@@ -158,27 +215,51 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
       const out = await kms.send(
         new CreateKeyCommand({
           Policy: JSON.stringify(k.policy ?? defaultKeyPolicy(accountId)),
-          Tags: Object.keys(tags).length ? Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) : undefined,
+          Tags: Object.keys(tags).length
+            ? Object.entries(tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue }))
+            : undefined,
         }),
       );
       keyArns.set(k.arn, out.KeyMetadata!.Arn!);
-      for (const a of k.aliases ?? []) await kms.send(new CreateAliasCommand({ AliasName: a.startsWith('alias/') ? a : `alias/${a}`, TargetKeyId: out.KeyMetadata!.KeyId! }));
+      for (const a of k.aliases ?? [])
+        await kms.send(
+          new CreateAliasCommand({
+            AliasName: a.startsWith('alias/') ? a : `alias/${a}`,
+            TargetKeyId: out.KeyMetadata!.KeyId!,
+          }),
+        );
     }
     for (const b of t.buckets) {
       const { s3 } = as(b.accountId, b.region);
       await s3.send(
-        new CreateBucketCommand({ Bucket: b.name, CreateBucketConfiguration: b.region === 'us-east-1' ? undefined : { LocationConstraint: b.region as BucketLocationConstraint } }),
+        new CreateBucketCommand({
+          Bucket: b.name,
+          CreateBucketConfiguration:
+            b.region === 'us-east-1' ? undefined : { LocationConstraint: b.region as BucketLocationConstraint },
+        }),
       );
       if (b.policy) await s3.send(new PutBucketPolicyCommand({ Bucket: b.name, Policy: JSON.stringify(b.policy) }));
       if (b.tags && Object.keys(b.tags).length) {
-        await s3.send(new PutBucketTaggingCommand({ Bucket: b.name, Tagging: { TagSet: Object.entries(b.tags).map(([Key, Value]) => ({ Key, Value })) } }));
+        await s3.send(
+          new PutBucketTaggingCommand({
+            Bucket: b.name,
+            Tagging: { TagSet: Object.entries(b.tags).map(([Key, Value]) => ({ Key, Value })) },
+          }),
+        );
       }
       if (b.kmsKeyArn) {
         const KMSMasterKeyID = keyArns.get(b.kmsKeyArn) ?? b.kmsKeyArn;
         await s3.send(
           new PutBucketEncryptionCommand({
             Bucket: b.name,
-            ServerSideEncryptionConfiguration: { Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID }, BucketKeyEnabled: true }] },
+            ServerSideEncryptionConfiguration: {
+              Rules: [
+                {
+                  ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID },
+                  BucketKeyEnabled: true,
+                },
+              ],
+            },
           }),
         );
       }
@@ -187,12 +268,21 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
     // (its endpoint rules would put the account id in front of the host)
     for (const a of t.accessPoints) {
       const control = actAsAccount(
-        new S3ControlClient({ endpoint, region: a.region, credentials: rootCredentials(a.accountId), maxAttempts: 1, endpointProvider: () => ({ url: new URL(endpoint) }) }),
+        new S3ControlClient({
+          endpoint,
+          region: a.region,
+          credentials: rootCredentials(a.accountId),
+          maxAttempts: 1,
+          endpointProvider: () => ({ url: new URL(endpoint) }),
+        }),
         a.accountId,
       );
       try {
         await control.send(new CreateAccessPointCommand({ AccountId: a.accountId, Name: a.name, Bucket: a.bucket }));
-        if (a.policy) await control.send(new PutAccessPointPolicyCommand({ AccountId: a.accountId, Name: a.name, Policy: JSON.stringify(a.policy) }));
+        if (a.policy)
+          await control.send(
+            new PutAccessPointPolicyCommand({ AccountId: a.accountId, Name: a.name, Policy: JSON.stringify(a.policy) }),
+          );
       } finally {
         control.destroy();
       }
@@ -213,13 +303,27 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
 }
 
 /** Credentials of a role at the endpoint, as its runtime would hand them out: AssumeRole as the account's root. */
-export async function roleCredentialsAt(endpoint: string, roleArn: string, sessionName: string): Promise<AwsCredentialIdentity & { expiration?: Date }> {
+export async function roleCredentialsAt(
+  endpoint: string,
+  roleArn: string,
+  sessionName: string,
+): Promise<AwsCredentialIdentity & { expiration?: Date }> {
   const accountId = roleArn.split(':')[4];
-  const sts = actAsAccount(new STSClient({ endpoint, region: 'us-east-1', credentials: rootCredentials(accountId), maxAttempts: 1 }), accountId);
+  const sts = actAsAccount(
+    new STSClient({ endpoint, region: 'us-east-1', credentials: rootCredentials(accountId), maxAttempts: 1 }),
+    accountId,
+  );
   try {
-    const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3600 }));
+    const out = await sts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: 3600 }),
+    );
     const c = out.Credentials!;
-    return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken, expiration: c.Expiration };
+    return {
+      accessKeyId: c.AccessKeyId!,
+      secretAccessKey: c.SecretAccessKey!,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    };
   } finally {
     sts.destroy();
   }

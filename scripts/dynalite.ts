@@ -1,7 +1,11 @@
 import type { AddressInfo } from 'node:net';
 
 // dynalite has no types of its own
-const dynalite = require('dynalite') as (o: { createTableMs: number; deleteTableMs: number; updateTableMs: number }) => import('node:http').Server;
+const dynalite = require('dynalite') as (o: {
+  createTableMs: number;
+  deleteTableMs: number;
+  updateTableMs: number;
+}) => import('node:http').Server;
 
 /** dynalite (DynamoDB in memory) on 127.0.0.1:`port` (0: any free port); tables are created and deleted at once. */
 export async function startDynalite(port: number): Promise<{ url: string; close(): Promise<void> }> {

@@ -68,7 +68,10 @@ function keysOf(operation: string, body: Record<string, unknown>, table: string,
     case 'DeleteItem':
       return body.TableName === table ? [pick(body.Key as Item)] : [];
     case 'BatchWriteItem': {
-      const reqs = ((body.RequestItems as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>) ?? {})[table] ?? [];
+      const reqs =
+        ((body.RequestItems as Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>) ?? {})[
+          table
+        ] ?? [];
       return reqs.map((r) => pick(r.PutRequest?.Item ?? r.DeleteRequest!.Key));
     }
     case 'TransactWriteItems': {
@@ -83,7 +86,12 @@ function keysOf(operation: string, body: Record<string, unknown>, table: string,
   }
 }
 
-const keyString = (k: Item): string => JSON.stringify(Object.keys(k).sort().map((n) => [n, k[n]]));
+const keyString = (k: Item): string =>
+  JSON.stringify(
+    Object.keys(k)
+      .sort()
+      .map((n) => [n, k[n]]),
+  );
 
 /** Serialises work per key (the images of one write are never interleaved with another write of that key). */
 class KeyLocks {
@@ -122,7 +130,11 @@ export async function startStreamFeeder(opts: {
   /** first pause before a failed batch is delivered again (doubling up to 2 s) */
   retryMs?: number;
 }): Promise<StreamFeeder> {
-  const ddb = new DynamoDBClient({ endpoint: opts.target, region: opts.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const ddb = new DynamoDBClient({
+    endpoint: opts.target,
+    region: opts.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const locks = new KeyLocks();
   const log: DynamoDBRecord[] = [];
   let seq = 0;
@@ -139,11 +151,17 @@ export async function startStreamFeeder(opts: {
     return handler;
   };
 
-  const image = async (key: Item): Promise<Item | undefined> => (await ddb.send(new GetItemCommand({ TableName: opts.table, Key: key, ConsistentRead: true }))).Item;
+  const image = async (key: Item): Promise<Item | undefined> =>
+    (await ddb.send(new GetItemCommand({ TableName: opts.table, Key: key, ConsistentRead: true }))).Item;
 
   const append = (key: Item, before: Item | undefined, after: Item | undefined) => {
     if (!before && !after) return;
-    if (before && after && JSON.stringify(Object.entries(before).sort()) === JSON.stringify(Object.entries(after).sort())) return;
+    if (
+      before &&
+      after &&
+      JSON.stringify(Object.entries(before).sort()) === JSON.stringify(Object.entries(after).sort())
+    )
+      return;
     seq++;
     log.push({
       eventID: `local-${seq}`,
@@ -172,7 +190,14 @@ export async function startStreamFeeder(opts: {
       const batch = log.slice(0, opts.fn.batchSize);
       let failedFrom = -1;
       try {
-        const out = await loadHandler()({ Records: batch }, { functionName: `s3-onboarding-local-${opts.fn.functionName}`, awsRequestId: `stream-${batch[0].eventID}`, getRemainingTimeInMillis: () => 60_000 });
+        const out = await loadHandler()(
+          { Records: batch },
+          {
+            functionName: `s3-onboarding-local-${opts.fn.functionName}`,
+            awsRequestId: `stream-${batch[0].eventID}`,
+            getRemainingTimeInMillis: () => 60_000,
+          },
+        );
         const failures = out?.batchItemFailures ?? [];
         if (failures.length) {
           const ids = new Set(failures.map((f) => f.itemIdentifier));
@@ -210,15 +235,26 @@ export async function startStreamFeeder(opts: {
       let keys: Item[] = [];
       if (/^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems)$/.test(operation)) {
         try {
-          keys = keysOf(operation, JSON.parse(body.toString('utf8')) as Record<string, unknown>, opts.table, opts.keyNames);
+          keys = keysOf(
+            operation,
+            JSON.parse(body.toString('utf8')) as Record<string, unknown>,
+            opts.table,
+            opts.keyNames,
+          );
         } catch {
           keys = [];
         }
       }
       const forward = async () => {
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = Array.isArray(v) ? v.join(',') : v;
-        const out = await fetch(`${opts.target}${req.url ?? '/'}`, { method: req.method, headers, body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body });
+        for (const [k, v] of Object.entries(req.headers))
+          if (v !== undefined && k !== 'host' && k !== 'connection' && k !== 'content-length')
+            headers[k] = Array.isArray(v) ? v.join(',') : v;
+        const out = await fetch(`${opts.target}${req.url ?? '/'}`, {
+          method: req.method,
+          headers,
+          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : body,
+        });
         return { status: out.status, headers: Object.fromEntries(out.headers.entries()), text: await out.text() };
       };
       const send = (out: { status: number; headers: Record<string, string>; text: string }) => {
@@ -251,7 +287,12 @@ export async function startStreamFeeder(opts: {
       send(out);
     })().catch((e: Error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-      res.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: `local stream proxy: ${e.message}` }));
+      res.end(
+        JSON.stringify({
+          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+          message: `local stream proxy: ${e.message}`,
+        }),
+      );
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -265,7 +306,8 @@ export async function startStreamFeeder(opts: {
     drained: async (timeoutMs = 10_000) => {
       const deadline = Date.now() + timeoutMs;
       while (log.length || delivering) {
-        if (Date.now() > deadline) throw new Error(`the local stream still holds ${log.length} record(s) after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`the local stream still holds ${log.length} record(s) after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },

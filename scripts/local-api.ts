@@ -27,7 +27,10 @@ type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promis
 export function routesFromServerless(repoRoot: string): RouteDef[] {
   const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as {
     provider?: { timeout?: number };
-    functions: Record<string, { handler: string; timeout?: number; events?: { httpApi?: { method: string; path: string } }[] }>;
+    functions: Record<
+      string,
+      { handler: string; timeout?: number; events?: { httpApi?: { method: string; path: string } }[] }
+    >;
   };
   const routes: RouteDef[] = [];
   for (const [functionName, fn] of Object.entries(sls.functions)) {
@@ -40,7 +43,15 @@ export function routesFromServerless(repoRoot: string): RouteDef[] {
           return '([^/]+)';
         })}$`,
       );
-      routes.push({ method: ev.httpApi.method.toUpperCase(), pattern, params, routeKey: `${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`, handlerPath: fn.handler, functionName, timeoutMs: (fn.timeout ?? sls.provider?.timeout ?? 6) * 1000 });
+      routes.push({
+        method: ev.httpApi.method.toUpperCase(),
+        pattern,
+        params,
+        routeKey: `${ev.httpApi.method.toUpperCase()} ${ev.httpApi.path}`,
+        handlerPath: fn.handler,
+        functionName,
+        timeoutMs: (fn.timeout ?? sls.provider?.timeout ?? 6) * 1000,
+      });
     }
   }
   return routes;
@@ -48,7 +59,7 @@ export function routesFromServerless(repoRoot: string): RouteDef[] {
 
 function loadHandler(repoRoot: string, handlerPath: string): LambdaHandler {
   const dot = handlerPath.lastIndexOf('.');
-   
+
   const mod = require(path.join(repoRoot, handlerPath.slice(0, dot))) as Record<string, LambdaHandler>;
   return mod[handlerPath.slice(dot + 1)];
 }
@@ -68,12 +79,17 @@ const readBody = (req: IncomingMessage, limit: number): Promise<string> =>
 
 /** The function serverless.yml schedules (the drift sweep), for POST /_local/sweep. */
 function scheduledFunction(repoRoot: string): { handlerPath: string; functionName: string } | undefined {
-  const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as { functions: Record<string, { handler: string; events?: { schedule?: unknown }[] }> };
+  const sls = parse(readFileSync(path.join(repoRoot, 'serverless.yml'), 'utf8')) as {
+    functions: Record<string, { handler: string; events?: { schedule?: unknown }[] }>;
+  };
   const found = Object.entries(sls.functions).find(([, fn]) => fn.events?.some((e) => e.schedule));
   return found ? { functionName: found[0], handlerPath: found[1].handler } : undefined;
 }
 
-type SweepHandler = (event: unknown, context: Context) => Promise<{ checked: number; drifted: number; durationMs: number; complete: boolean }>;
+type SweepHandler = (
+  event: unknown,
+  context: Context,
+) => Promise<{ checked: number; drifted: number; durationMs: number; complete: boolean }>;
 
 /**
  * POST /_local/sweep: the scheduled drift sweep, run now and to the end (invocation after invocation, each resuming
@@ -87,7 +103,11 @@ async function runSweep(repoRoot: string): Promise<{ checked: number; drifted: n
   const total = { checked: 0, drifted: 0 };
   for (let i = 0; i < 1000; i++) {
     const deadline = Date.now() + 900_000;
-    const context = { awsRequestId: randomUUID(), functionName: `s3-onboarding-local-${fn.functionName}`, getRemainingTimeInMillis: () => deadline - Date.now() } as unknown as Context;
+    const context = {
+      awsRequestId: randomUUID(),
+      functionName: `s3-onboarding-local-${fn.functionName}`,
+      getRemainingTimeInMillis: () => deadline - Date.now(),
+    } as unknown as Context;
     const out = await handler({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context);
     total.checked += out.checked;
     total.drifted += out.drifted;
@@ -136,7 +156,9 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
         res.end(JSON.stringify({ message: 'Bad Request' }));
         return;
       }
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(',') : (v ?? '')]),
+      );
       const requestId = randomUUID();
       // local only: a request may name the caller it acts as (API Gateway takes it from the SigV4 signature)
       const callerArn = headers['x-local-caller'] || opts.caller;
@@ -153,7 +175,13 @@ export async function startLocalApi(opts: { port?: number; repoRoot: string; cal
           apiId: 'local',
           domainName: url.host,
           domainPrefix: 'local',
-          http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+          http: {
+            method,
+            path: url.pathname,
+            protocol: 'HTTP/1.1',
+            sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+            userAgent: headers['user-agent'] ?? '',
+          },
           requestId,
           routeKey: route.routeKey,
           stage: '$default',

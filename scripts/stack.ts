@@ -17,31 +17,48 @@ export const DEMO_CALLER = 'arn:aws:iam::100000000001:role/platform-admin';
 
 export const LOCAL_TABLE = 's3-onboarding-local';
 
-type TableDefinition = { AttributeDefinitions: never; KeySchema: never; GlobalSecondaryIndexes?: never; BillingMode: 'PAY_PER_REQUEST' };
+type TableDefinition = {
+  AttributeDefinitions: never;
+  KeySchema: never;
+  GlobalSecondaryIndexes?: never;
+  BillingMode: 'PAY_PER_REQUEST';
+};
 let definition: TableDefinition | undefined;
 
 /** The service table's keys, index and billing, as serverless.yml defines them (read once). */
 export function tableDefinition(): TableDefinition {
   if (!definition) {
-    const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as { resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } } };
+    const sls = parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as {
+      resources: { Resources: { OnboardingsTable: { Properties: Record<string, unknown> } } };
+    };
     const p = sls.resources.Resources.OnboardingsTable.Properties as TableDefinition;
-    definition = { AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema, GlobalSecondaryIndexes: p.GlobalSecondaryIndexes, BillingMode: p.BillingMode };
+    definition = {
+      AttributeDefinitions: p.AttributeDefinitions,
+      KeySchema: p.KeySchema,
+      GlobalSecondaryIndexes: p.GlobalSecondaryIndexes,
+      BillingMode: p.BillingMode,
+    };
   }
   return definition;
 }
 
 /** Creates the table exactly as serverless.yml defines it, in the local DynamoDB (`replace`: empties it). */
 async function createTable(endpoint: string, name: string, replace = false): Promise<void> {
-  const ddb = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const ddb = new DynamoDBClient({
+    endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   try {
     if (replace) {
       await ddb.send(new DeleteTableCommand({ TableName: name }));
       // DynamoDB (and dynalite) delete a table asynchronously: wait until it is gone before creating it again (the
       // SDK's waiter polls once a second at best; dynalite is done within milliseconds)
-      const gone = () => ddb.send(new DescribeTableCommand({ TableName: name })).then(
-        () => false,
-        (e: Error) => e.name === 'ResourceNotFoundException',
-      );
+      const gone = () =>
+        ddb.send(new DescribeTableCommand({ TableName: name })).then(
+          () => false,
+          (e: Error) => e.name === 'ResourceNotFoundException',
+        );
       let i = 0;
       while (!(await gone())) {
         if (++i > 400) throw new Error(`table ${name} was not deleted within 2 s`);
@@ -89,11 +106,18 @@ export interface StackOptions {
  */
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const topology = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
+  const topology =
+    opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
   // an emulator reset empties the store too: records must not outlive the AWS state they describe
   let resetStore = async (): Promise<void> => undefined;
   let clearStreams = async (): Promise<void> => undefined;
-  const emulator = await startEmulator({ topology, port: opts.emulatorPort ?? 0, imdsPort: opts.imdsPort ?? 0, onReset: () => resetStore(), beforeReset: () => clearStreams() });
+  const emulator = await startEmulator({
+    topology,
+    port: opts.emulatorPort ?? 0,
+    imdsPort: opts.imdsPort ?? 0,
+    onReset: () => resetStore(),
+    beforeReset: () => clearStreams(),
+  });
   try {
     const api = await startApiOnEmulator(emulator.url, topology, opts);
     resetStore = api.resetStore;
@@ -121,7 +145,10 @@ export async function startApiOnEmulator(emulatorUrl: string, topology: Topology
   const res = await fetch(`${emulatorUrl}/_emulator/credentials`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, sessionName: 's3-onboarding-local' }),
+    body: JSON.stringify({
+      roleArn: `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`,
+      sessionName: 's3-onboarding-local',
+    }),
   });
   const creds = (await res.json()) as { accessKeyId: string; secretAccessKey: string; sessionToken: string };
   return startApiAgainst(emulatorUrl, creds, topology, opts);
@@ -148,7 +175,11 @@ export async function startEndpointStack(opts: StackOptions & { awsEndpoint: str
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const given = opts.topology ?? loadTopology(process.env.TOPOLOGY ?? path.join(REPO_ROOT, 'examples/topology.json'));
   const { topology, keyArns } = await seedEndpoint(opts.awsEndpoint, given, REPO_ROOT);
-  const creds = await roleCredentialsAt(opts.awsEndpoint, `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`, 's3-onboarding-local');
+  const creds = await roleCredentialsAt(
+    opts.awsEndpoint,
+    `arn:aws:iam::${topology.platformAccountId}:role/s3-onboarding-api`,
+    's3-onboarding-local',
+  );
   // moto 5.2.1 has no S3 ABAC (it answers GetBucketAbac as a bucket listing): the service takes ABAC as on there
   const api = await startApiAgainst(opts.awsEndpoint, creds, topology, { ...opts, s3AbacCheck: false });
   return { ...api, awsEndpoint: opts.awsEndpoint, topology, keyArns };
@@ -160,8 +191,17 @@ async function startApiAgainst(
   creds: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
   topology: Topology,
   opts: StackOptions & { s3AbacCheck?: boolean },
-): Promise<{ apiUrl: string; dynamodbUrl: string; topology: Topology; streams?: StreamFeeder; resetStore(): Promise<void>; close(): Promise<void> }> {
-  const { url: localDynamodbUrl, close: closeDdb } = opts.dynamodbUrl ? { url: opts.dynamodbUrl, close: async () => undefined } : await startDynalite(opts.dynamodbPort ?? 0);
+): Promise<{
+  apiUrl: string;
+  dynamodbUrl: string;
+  topology: Topology;
+  streams?: StreamFeeder;
+  resetStore(): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const { url: localDynamodbUrl, close: closeDdb } = opts.dynamodbUrl
+    ? { url: opts.dynamodbUrl, close: async () => undefined }
+    : await startDynalite(opts.dynamodbPort ?? 0);
   let api: LocalApi;
   let streams: StreamFeeder | undefined;
   // every writer goes through the stream's proxy, so each write of the table is a stream record
@@ -170,12 +210,22 @@ async function startApiAgainst(
     await createTable(localDynamodbUrl, LOCAL_TABLE);
     const streamFn = opts.streams === false ? undefined : streamFunctionFromServerless(REPO_ROOT);
     if (streamFn) {
-      const keyNames = (tableDefinition().KeySchema as unknown as { AttributeName: string }[]).map((k) => k.AttributeName);
-      streams = await startStreamFeeder({ target: localDynamodbUrl, table: LOCAL_TABLE, keyNames, repoRoot: REPO_ROOT, fn: streamFn, region: topology.clusters[0]?.region ?? 'eu-west-1' });
+      const keyNames = (tableDefinition().KeySchema as unknown as { AttributeName: string }[]).map(
+        (k) => k.AttributeName,
+      );
+      streams = await startStreamFeeder({
+        target: localDynamodbUrl,
+        table: LOCAL_TABLE,
+        keyNames,
+        repoRoot: REPO_ROOT,
+        fn: streamFn,
+        region: topology.clusters[0]?.region ?? 'eu-west-1',
+      });
       dynamodbUrl = streams.url;
     }
     const externalIds: Record<string, string> = { '*': DEFAULT_EXTERNAL_ID };
-    for (const [account, s] of Object.entries(topology.accountSettings)) if (s.externalId) externalIds[account] = s.externalId;
+    for (const [account, s] of Object.entries(topology.accountSettings))
+      if (s.externalId) externalIds[account] = s.externalId;
     Object.assign(process.env, {
       AWS_ENDPOINT_URL: awsUrl,
       AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
@@ -198,7 +248,11 @@ async function startApiAgainst(
     // a GUARDRAILS file is read and validated now, as a function's cold start would: an invalid one stops the
     // stack before it says ready (naming the file and each invalid field) instead of answering 500 to every request
     if (process.env.GUARDRAILS) baseRuntime();
-    api = await startLocalApi({ port: opts.port ?? 0, repoRoot: REPO_ROOT, caller: opts.caller ?? process.env.LOCAL_CALLER ?? DEMO_CALLER });
+    api = await startLocalApi({
+      port: opts.port ?? 0,
+      repoRoot: REPO_ROOT,
+      caller: opts.caller ?? process.env.LOCAL_CALLER ?? DEMO_CALLER,
+    });
   } catch (e) {
     await streams?.close();
     await closeDdb();
@@ -220,4 +274,3 @@ async function startApiAgainst(
     },
   };
 }
-

@@ -12,13 +12,23 @@ async function main(): Promise<void> {
   const awsEndpoint = process.env.AWS_ENDPOINT;
   const stack = awsEndpoint
     ? await startEndpointStack({ ...common, awsEndpoint })
-    : await startStack({ ...common, emulatorPort: Number(process.env.EMULATOR_PORT ?? 4566), imdsPort: Number(process.env.EMULATOR_IMDS_PORT ?? 4567) });
-  const aws = 'emulator' in stack ? `emulator ${stack.emulator.url}  instance metadata ${stack.emulator.imdsUrl}` : `aws ${stack.awsEndpoint} (seeded)`;
+    : await startStack({
+        ...common,
+        emulatorPort: Number(process.env.EMULATOR_PORT ?? 4566),
+        imdsPort: Number(process.env.EMULATOR_IMDS_PORT ?? 4567),
+      });
+  const aws =
+    'emulator' in stack
+      ? `emulator ${stack.emulator.url}  instance metadata ${stack.emulator.imdsUrl}`
+      : `aws ${stack.awsEndpoint} (seeded)`;
   out.write(`s3-onboarding ready: API ${stack.apiUrl}  ${aws}  dynamodb ${stack.dynamodbUrl}\n`);
   // the endpoint assigns its own key ids: requests naming a topology key must use these
-  if (!('emulator' in stack)) for (const [given, assigned] of stack.keyArns) out.write(`key ${given} is ${assigned} there\n`);
+  if (!('emulator' in stack))
+    for (const [given, assigned] of stack.keyArns) out.write(`key ${given} is ${assigned} there\n`);
   out.write(`try:  curl -s ${stack.apiUrl}/v1/health\n`);
-  out.write(`      curl -s -X POST ${stack.apiUrl}/v1/onboardings -H 'content-type: application/json' -d @examples/requests/pbm-same-account.json\n`);
+  out.write(
+    `      curl -s -X POST ${stack.apiUrl}/v1/onboardings -H 'content-type: application/json' -d @examples/requests/pbm-same-account.json\n`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

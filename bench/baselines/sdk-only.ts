@@ -20,4 +20,7 @@ const clients = {
   ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
 };
 
-export const handler = async (): Promise<{ statusCode: number; body: string }> => ({ statusCode: 200, body: JSON.stringify(Object.keys(clients)) });
+export const handler = async (): Promise<{ statusCode: number; body: string }> => ({
+  statusCode: 200,
+  body: JSON.stringify(Object.keys(clients)),
+});

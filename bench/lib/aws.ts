@@ -7,8 +7,18 @@ const root = (accountId: string) => ({ accessKeyId: `AKIA${accountId}ROOT`, secr
 /** Size as IAM and S3 count it: the JSON without white space (outside strings), in bytes. */
 export const compactBytes = (json: string): number => Buffer.byteLength(JSON.stringify(JSON.parse(json)), 'utf8');
 
-export async function bucketPolicy(emulatorUrl: string, accountId: string, bucket: string): Promise<string | undefined> {
-  const s3 = new S3Client({ endpoint: emulatorUrl, region: 'eu-west-1', credentials: root(accountId), forcePathStyle: true, maxAttempts: 1 });
+export async function bucketPolicy(
+  emulatorUrl: string,
+  accountId: string,
+  bucket: string,
+): Promise<string | undefined> {
+  const s3 = new S3Client({
+    endpoint: emulatorUrl,
+    region: 'eu-west-1',
+    credentials: root(accountId),
+    forcePathStyle: true,
+    maxAttempts: 1,
+  });
   try {
     return (await s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy;
   } catch (e) {
@@ -20,7 +30,12 @@ export async function bucketPolicy(emulatorUrl: string, accountId: string, bucke
 }
 
 export async function roleTrust(emulatorUrl: string, roleArn: string): Promise<string> {
-  const iam = new IAMClient({ endpoint: emulatorUrl, region: 'us-east-1', credentials: root(roleArn.split(':')[4]), maxAttempts: 1 });
+  const iam = new IAMClient({
+    endpoint: emulatorUrl,
+    region: 'us-east-1',
+    credentials: root(roleArn.split(':')[4]),
+    maxAttempts: 1,
+  });
   try {
     const out = await iam.send(new GetRoleCommand({ RoleName: roleArn.split('/').pop()! }));
     return decodeURIComponent(out.Role!.AssumeRolePolicyDocument!);

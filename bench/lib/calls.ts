@@ -11,7 +11,9 @@ export type { CallRecord };
 export const isServiceCall = (c: CallRecord): boolean =>
   !!c.principalArn &&
   (c.principalArn.includes(':assumed-role/s3-onboarding-provisioner/') ||
-    (c.principalArn.includes(':assumed-role/s3-onboarding-api/') && c.service === 'sts' && c.operation === 'AssumeRole'));
+    (c.principalArn.includes(':assumed-role/s3-onboarding-api/') &&
+      c.service === 'sts' &&
+      c.operation === 'AssumeRole'));
 
 export const serviceCalls = (calls: CallRecord[]): CallRecord[] => calls.filter(isServiceCall);
 

@@ -45,7 +45,8 @@ export async function spawnStack(name: string): Promise<BenchStack> {
       } else log.write(`${line}\n`);
     });
     child.once('exit', (code) => {
-      if (!resolved) reject(new Error(`stack ${name} exited with ${code} before it was ready; see bench/.build/${name}.log`));
+      if (!resolved)
+        reject(new Error(`stack ${name} exited with ${code} before it was ready; see bench/.build/${name}.log`));
     });
     setTimeout(() => {
       if (!resolved) reject(new Error(`stack ${name} not ready after 60 s`));
@@ -114,4 +115,5 @@ export async function request<T = any>(base: string, method: string, route: stri
   return { status: res.status, body: parsed as T, ms };
 }
 
-export const onboard = <T = any>(stack: StackInfo, body: unknown) => request<T>(stack.apiUrl, 'POST', '/v1/onboardings', body);
+export const onboard = <T = any>(stack: StackInfo, body: unknown) =>
+  request<T>(stack.apiUrl, 'POST', '/v1/onboardings', body);

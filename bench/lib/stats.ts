@@ -37,4 +37,5 @@ export const summary = (xs: readonly number[]): Summary => ({
   max: round(max(xs)),
 });
 
-export const round = (x: number, digits = 1): number => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
+export const round = (x: number, digits = 1): number =>
+  Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x;

@@ -11,9 +11,25 @@ const run = promisify(execFile);
 
 /** Options serverless-esbuild keeps for itself and does not pass to esbuild (its bundle.js). */
 const PLUGIN_ONLY = [
-  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory', 'packagerOptions',
-  'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder', 'nodeExternals', 'skipBuild', 'skipRebuild',
-  'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext',
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
 ];
 
 interface Serverless {
@@ -22,26 +38,48 @@ interface Serverless {
   functions: Record<string, { handler: string; events?: { httpApi?: { method: string; path: string } }[] }>;
 }
 
-export const readServerless = (): Serverless => parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as Serverless;
+export const readServerless = (): Serverless =>
+  parse(readFileSync(path.join(REPO_ROOT, 'serverless.yml'), 'utf8')) as Serverless;
 
 /** esbuild options as serverless-esbuild derives them from custom.esbuild (its defaults, then the file's settings). */
 export function esbuildOptions(sls: Serverless): BuildOptions {
-  const custom: Record<string, unknown> = { bundle: true, target: 'node18', external: [], exclude: ['aws-sdk'], platform: 'node', ...sls.custom.esbuild };
+  const custom: Record<string, unknown> = {
+    bundle: true,
+    target: 'node18',
+    external: [],
+    exclude: ['aws-sdk'],
+    platform: 'node',
+    ...sls.custom.esbuild,
+  };
   const exclude = (custom.exclude as string[] | undefined) ?? [];
   const opts = Object.fromEntries(Object.entries(custom).filter(([k]) => !PLUGIN_ONLY.includes(k))) as BuildOptions;
-  return { ...opts, external: [...((custom.external as string[]) ?? []), ...(exclude.includes('*') ? [] : exclude)], logLevel: 'error' };
+  return {
+    ...opts,
+    external: [...((custom.external as string[]) ?? []), ...(exclude.includes('*') ? [] : exclude)],
+    logLevel: 'error',
+  };
 }
 
 /** The function's environment in Lambda, as far as it matters before the first request (strings only). */
 export function lambdaEnvironment(sls: Serverless): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(sls.provider.environment ?? {})) env[k] = typeof v === 'string' ? withDefaults(v) : `bench-${k.toLowerCase()}`;
+  for (const [k, v] of Object.entries(sls.provider.environment ?? {}))
+    env[k] = typeof v === 'string' ? withDefaults(v) : `bench-${k.toLowerCase()}`;
   // files the package carries (e.g. GUARDRAILS) are found from the task root, which here is the repository
-  return { ...env, AWS_REGION: 'eu-west-1', LAMBDA_TASK_ROOT: REPO_ROOT, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+  return {
+    ...env,
+    AWS_REGION: 'eu-west-1',
+    LAMBDA_TASK_ROOT: REPO_ROOT,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
 }
 
 /** Serverless variables with a default (`${param:x, 'default'}`, `${opt:y, "d"}`) resolved to their default. */
-const withDefaults = (v: string): string => v.replace(/\$\{[^,}]+,\s*(?:'([^']*)'|"([^"]*)")\s*\}/g, (_m, a: string | undefined, b: string | undefined) => a ?? b ?? '');
+const withDefaults = (v: string): string =>
+  v.replace(
+    /\$\{[^,}]+,\s*(?:'([^']*)'|"([^"]*)")\s*\}/g,
+    (_m, a: string | undefined, b: string | undefined) => a ?? b ?? '',
+  );
 
 export interface Bundle {
   name: string;
@@ -102,7 +140,13 @@ export async function bundleAll(sls: Serverless): Promise<Bundle[]> {
     all.map(async (b) => {
       const outdir = path.join(out, path.dirname(b.entry));
       // metafile only adds the build's own report; the output is the same
-      const result = await build({ ...options, entryPoints: [path.join(REPO_ROOT, b.entry)], outdir, absWorkingDir: REPO_ROOT, metafile: true });
+      const result = await build({
+        ...options,
+        entryPoints: [path.join(REPO_ROOT, b.entry)],
+        outdir,
+        absWorkingDir: REPO_ROOT,
+        metafile: true,
+      });
       const file = path.join(outdir, `${path.basename(b.entry, '.ts')}.js`);
       const output = Object.values(result.metafile.outputs).find((x) => x.entryPoint);
       const modules: Record<string, number> = {};
@@ -124,7 +168,10 @@ export async function bundleAll(sls: Serverless): Promise<Bundle[]> {
 
 /** The measuring script's own line: the last one that is a JSON object (a handler may log before it). */
 function lastJson(stdout: string): unknown {
-  const line = stdout.split('\n').reverse().find((l) => l.trim().startsWith('{"requireMs"'));
+  const line = stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.trim().startsWith('{"requireMs"'));
   if (!line) throw new Error(`no measurement in the output: ${stdout.slice(0, 500)}`);
   return JSON.parse(line.slice(line.indexOf('{"requireMs"')));
 }
@@ -137,7 +184,9 @@ process.stdout.write('\\n' + JSON.stringify({ requireMs: Number(t1 - t0) / 1e6 }
 `;
 
 async function requireOnce(file: string, env: Record<string, string>): Promise<number> {
-  const { stdout } = await run(process.execPath, ['-e', REQUIRE_SCRIPT, file], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const { stdout } = await run(process.execPath, ['-e', REQUIRE_SCRIPT, file], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
   return (lastJson(stdout) as { requireMs: number }).requireMs;
 }
 
@@ -185,7 +234,11 @@ export async function coldStart(requireRuns: number, log: (s: string) => void): 
       if (r >= 0) samples.get(b.name)!.push(ms);
     }
   }
-  const measured = bundles.map((b) => ({ ...b, requireMs: samples.get(b.name)!.map((x) => round(x, 2)), medianMs: round(median(samples.get(b.name)!), 2) }));
+  const measured = bundles.map((b) => ({
+    ...b,
+    requireMs: samples.get(b.name)!.map((x) => round(x, 2)),
+    medianMs: round(median(samples.get(b.name)!), 2),
+  }));
   const heaviest = measured.filter((b) => !b.baseline).reduce((a, b) => (b.bytes > a.bytes ? b : a));
   const sdk = measured.find((b) => b.entry === 'bench/baselines/sdk-only.ts')!;
   const extra = Object.entries(heaviest.modules)
@@ -213,7 +266,9 @@ export async function coldStart(requireRuns: number, log: (s: string) => void): 
 export async function firstDryRun(stack: StackInfo, body: unknown, runs: number): Promise<FirstDryRunResult> {
   const sls = readServerless();
   const env = lambdaEnvironment(sls);
-  const create = Object.entries(sls.functions).find(([, f]) => f.events?.some((e) => e.httpApi?.method.toUpperCase() === 'POST' && e.httpApi.path === '/v1/onboardings'));
+  const create = Object.entries(sls.functions).find(([, f]) =>
+    f.events?.some((e) => e.httpApi?.method.toUpperCase() === 'POST' && e.httpApi.path === '/v1/onboardings'),
+  );
   if (!create) throw new Error('serverless.yml has no POST /v1/onboardings function');
   const handler = create[1].handler;
   const entry = `${handler.slice(0, handler.lastIndexOf('.'))}.ts`;
@@ -225,8 +280,16 @@ export async function firstDryRun(stack: StackInfo, body: unknown, runs: number)
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '', ...env, ...stack.env },
     });
-    const x = lastJson(stdout) as { requireMs: number; firstMs: number; secondMs: number; status: number; status2: number; body?: string };
-    if (x.status !== 200 || x.status2 !== 200) throw new Error(`dry run in a fresh process answered ${x.status}/${x.status2}: ${x.body ?? ''}`);
+    const x = lastJson(stdout) as {
+      requireMs: number;
+      firstMs: number;
+      secondMs: number;
+      status: number;
+      status2: number;
+      body?: string;
+    };
+    if (x.status !== 200 || x.status2 !== 200)
+      throw new Error(`dry run in a fresh process answered ${x.status}/${x.status2}: ${x.body ?? ''}`);
     out.push({ requireMs: round(x.requireMs, 2), firstMs: round(x.firstMs, 2), secondMs: round(x.secondMs, 2) });
   }
   return {

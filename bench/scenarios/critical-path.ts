@@ -36,12 +36,26 @@ export interface CriticalPathOptions {
   propagationMs: number;
 }
 
-async function measure(stack: BenchStack, body: unknown, expected: number, errors: string[], what: string): Promise<FlowRun> {
+async function measure(
+  stack: BenchStack,
+  body: unknown,
+  expected: number,
+  errors: string[],
+  what: string,
+): Promise<FlowRun> {
   const res = await onboard(stack, body);
   const calls = serviceCalls(await stack.admin.calls());
-  if (res.status !== expected) errors.push(`${what}: HTTP ${res.status} (expected ${expected}): ${JSON.stringify(res.body).slice(0, 300)}`);
+  if (res.status !== expected)
+    errors.push(`${what}: HTTP ${res.status} (expected ${expected}): ${JSON.stringify(res.body).slice(0, 300)}`);
   const { depth, chain } = chainDepth(calls);
-  return { status: res.status, wallMs: res.ms, calls: calls.length, writes: calls.filter((c) => c.write).length, depth, chain };
+  return {
+    status: res.status,
+    wallMs: res.ms,
+    calls: calls.length,
+    writes: calls.filter((c) => c.write).length,
+    depth,
+    chain,
+  };
 }
 
 /** A clean world with the given latency and propagation window, and an empty call log. */
@@ -83,7 +97,15 @@ async function runFlow(flow: Flow, i: number, o: CriticalPathOptions, log: (s: s
     const propagation: FlowRun[] = [];
     for (let r = 0; r < (flow.propagation?.runs ?? o.propagationRuns); r++) {
       await fresh(stack, o.perCallMs, o.propagationMs);
-      propagation.push(await measure(stack, flow.request(`propagation-${r}`), 201, errors, `first onboarding, ${o.propagationMs} ms propagation, #${r}`));
+      propagation.push(
+        await measure(
+          stack,
+          flow.request(`propagation-${r}`),
+          201,
+          errors,
+          `first onboarding, ${o.propagationMs} ms propagation, #${r}`,
+        ),
+      );
     }
     log(`  ${flow.name}: done`);
     return {

@@ -38,11 +38,13 @@ export interface GrowthResult {
   };
 }
 
-const fits = (first: number, per: number, limit: number): number => (first > limit ? 0 : 1 + Math.floor((limit - first) / per));
+const fits = (first: number, per: number, limit: number): number =>
+  first > limit ? 0 : 1 + Math.floor((limit - first) / per);
 
 async function created(stack: BenchStack, body: unknown): Promise<{ roleArn: string }> {
   const res = await onboard<{ roleArn: string }>(stack, body);
-  if (res.status !== 201) throw new Error(`growth: onboarding answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+  if (res.status !== 201)
+    throw new Error(`growth: onboarding answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
   return res.body;
 }
 
@@ -70,7 +72,8 @@ export async function growth(stack: BenchStack): Promise<GrowthResult> {
   const t2 = compactBytes(await roleTrust(stack.emulatorUrl, two.roleArn));
   const perCluster = t2 - t1;
   return {
-    request: 'pbm read-write, one service account (pbm-agent), namespace team-NN, prefix team-NN/, cluster demo (+ restore)',
+    request:
+      'pbm read-write, one service account (pbm-agent), namespace team-NN, prefix team-NN/, cluster demo (+ restore)',
     bucket: {
       bytesPerOnboarding: per,
       bytesAddedToForeignPolicy: afterForeign - before,

@@ -31,12 +31,20 @@ export interface SweepBenchResult {
 }
 
 const requestOf = (i: number) => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: `team-${String(Math.floor(i / 2)).padStart(3, '0')}`, serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: `team-${String(Math.floor(i / 2)).padStart(3, '0')}`,
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: `team-${Math.floor(i / 2)}/p${i % 2}/` },
   tool: 'pbm',
 });
 
-export async function sweepBench(cfg: { onboardings: number; perCallMs: number; callsPerSecond: number; concurrency: number }, log: (s: string) => void): Promise<SweepBenchResult> {
+export async function sweepBench(
+  cfg: { onboardings: number; perCallMs: number; callsPerSecond: number; concurrency: number },
+  log: (s: string) => void,
+): Promise<SweepBenchResult> {
   const saved = { rate: process.env.SWEEP_CALLS_PER_SECOND, conc: process.env.SWEEP_CONCURRENCY };
   process.env.SWEEP_CALLS_PER_SECOND = String(cfg.callsPerSecond);
   process.env.SWEEP_CONCURRENCY = String(cfg.concurrency);
@@ -62,12 +70,20 @@ export async function sweepBench(cfg: { onboardings: number; perCallMs: number; 
     );
     if (failures.length) throw new Error(`sweep bench: ${failures.length} onboardings failed, e.g. ${failures[0]}`);
     const seedMs = performance.now() - t0;
-    log(`sweep: ${cfg.onboardings} onboardings seeded in ${(seedMs / 1000).toFixed(1)} s; sweeping at ${cfg.perCallMs} ms per call, ${cfg.callsPerSecond} calls/s per account, ${cfg.concurrency} at once`);
+    log(
+      `sweep: ${cfg.onboardings} onboardings seeded in ${(seedMs / 1000).toFixed(1)} s; sweeping at ${cfg.perCallMs} ms per call, ${cfg.callsPerSecond} calls/s per account, ${cfg.concurrency} at once`,
+    );
     await stack.admin.latency(cfg.perCallMs);
     await stack.admin.clearCalls();
-    const out = await request<{ checked: number; drifted: number; durationMs: number }>(stack.apiUrl, 'POST', '/_local/sweep');
+    const out = await request<{ checked: number; drifted: number; durationMs: number }>(
+      stack.apiUrl,
+      'POST',
+      '/_local/sweep',
+    );
     if (out.status !== 200) throw new Error(`sweep bench: POST /_local/sweep answered ${out.status}`);
-    const calls = (await stack.admin.calls()).filter((c) => c.accountId === WORKLOADS && c.principalArn?.includes(':assumed-role/s3-onboarding-provisioner/'));
+    const calls = (await stack.admin.calls()).filter(
+      (c) => c.accountId === WORKLOADS && c.principalArn?.includes(':assumed-role/s3-onboarding-provisioner/'),
+    );
     const starts = calls.map((c) => Date.parse(c.startedAt)).sort((a, b) => a - b);
     const peakWithin = (ms: number) => {
       let peak = 0;

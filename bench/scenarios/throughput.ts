@@ -17,11 +17,17 @@ export interface ThroughputResult {
 }
 
 /** Dry-run onboardings against the local API with autocannon (emulator latency 0: this measures the service). */
-export async function throughput(stack: BenchStack, body: unknown, durationS: number, connections: number): Promise<ThroughputResult> {
+export async function throughput(
+  stack: BenchStack,
+  body: unknown,
+  durationS: number,
+  connections: number,
+): Promise<ThroughputResult> {
   await stack.admin.reset();
   for (let i = 0; i < 20; i++) {
     const res = await onboard(stack, body);
-    if (res.status !== 200) throw new Error(`throughput warm-up: dry run answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
+    if (res.status !== 200)
+      throw new Error(`throughput warm-up: dry run answered ${res.status}: ${JSON.stringify(res.body).slice(0, 300)}`);
   }
   await stack.admin.clearCalls();
   const r = await autocannon({

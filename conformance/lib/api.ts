@@ -32,5 +32,6 @@ export function api(baseUrl: string) {
 
 /** Throws with the response when the status is not the expected one. */
 export function expectStatus(r: ApiResponse, ...expected: number[]): void {
-  if (!expected.includes(r.status)) throw new Error(`expected HTTP ${expected.join(' or ')}, got ${r.status}: ${r.text.slice(0, 1500)}`);
+  if (!expected.includes(r.status))
+    throw new Error(`expected HTTP ${expected.join(' or ')}, got ${r.status}: ${r.text.slice(0, 1500)}`);
 }

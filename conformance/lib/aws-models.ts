@@ -38,7 +38,9 @@ function readModel(dir: string): ModelFile {
   const versions = readdirSync(dir).sort();
   const latest = path.join(dir, versions[versions.length - 1]);
   const gz = path.join(latest, 'service-2.json.gz');
-  const text = existsSync(gz) ? gunzipSync(readFileSync(gz)).toString('utf8') : readFileSync(path.join(latest, 'service-2.json'), 'utf8');
+  const text = existsSync(gz)
+    ? gunzipSync(readFileSync(gz)).toString('utf8')
+    : readFileSync(path.join(latest, 'service-2.json'), 'utf8');
   return JSON.parse(text) as ModelFile;
 }
 
@@ -49,7 +51,8 @@ export function loadModels(botocoreDir: string, services: string[]): Map<string,
     const m = readModel(path.join(botocoreDir, 'data', service));
     const signing = m.metadata.signingName ?? m.metadata.endpointPrefix;
     // S3 Control signs as s3 (its requests are told apart by their /v20180820/ path: s3controlRequest)
-    if (signing !== service && !(service === 's3control' && signing === 's3')) throw new Error(`botocore model data/${service} signs as ${signing}`);
+    if (signing !== service && !(service === 's3control' && signing === 's3'))
+      throw new Error(`botocore model data/${service} signs as ${signing}`);
     const rules: Rule[] = Object.values(m.operations).map((o) => {
       const [p, q] = o.http.requestUri.split('?');
       return {
@@ -81,7 +84,8 @@ function matchPath(template: string[], actual: string[]): number | undefined {
 }
 
 /** Whether a request signed as s3 is S3 Control's (its API lives under /v20180820/). */
-export const s3controlRequest = (service: string, path: string): boolean => service === 's3' && path.startsWith('/v20180820/');
+export const s3controlRequest = (service: string, path: string): boolean =>
+  service === 's3' && path.startsWith('/v20180820/');
 
 /** The operation a request names, or undefined when the model has none that fits. */
 export function operationOf(model: ServiceModel, req: HttpRequestLike): string | undefined {
@@ -93,7 +97,10 @@ export function operationOf(model: ServiceModel, req: HttpRequestLike): string |
     const target = String(req.headers['x-amz-target'] ?? '');
     return target ? target.split('.').pop() : undefined;
   }
-  const actual = req.path.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+  const actual = req.path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s));
   let best: { op: string; score: number } | undefined;
   for (const r of model.rules) {
     if (r.method !== req.method) continue;
@@ -110,17 +117,27 @@ export function operationOf(model: ServiceModel, req: HttpRequestLike): string |
 /** The SigV4 signing name and access key of a request (header or presigned query). */
 export function signingOf(req: HttpRequestLike): { service?: string; accessKeyId?: string } {
   const auth = String(req.headers.authorization ?? '');
-  const m = /Credential=([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth) ?? /^([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request$/.exec(req.query.get('X-Amz-Credential') ?? '');
+  const m =
+    /Credential=([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(auth) ??
+    /^([^/]+)\/\d{8}\/[^/]+\/([^/]+)\/aws4_request$/.exec(req.query.get('X-Amz-Credential') ?? '');
   return m ? { accessKeyId: m[1], service: m[2] } : {};
 }
 
 /** Reads are Get*, List*, Describe*, Head* and STS's own calls; every other operation counts as a write. */
 export const isWrite = (service: string, operation: string): boolean =>
   // publishing an event changes no resource (as the emulator's call log counts writes)
-  service !== 'events' && !(/^(Get|List|Describe|Head)/.test(operation) || (service === 'sts' && /^(AssumeRole|GetCallerIdentity|GetSessionToken)/.test(operation)));
+  service !== 'events' &&
+  !(
+    /^(Get|List|Describe|Head)/.test(operation) ||
+    (service === 'sts' && /^(AssumeRole|GetCallerIdentity|GetSessionToken)/.test(operation))
+  );
 
 /** The AWS error code of a response, in any of the protocols' shapes. */
-export function errorCodeOf(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer): string | undefined {
+export function errorCodeOf(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+): string | undefined {
   if (status < 300) return undefined;
   const header = headers['x-amzn-errortype'];
   if (typeof header === 'string' && header) return header.split(':')[0];

@@ -51,7 +51,13 @@ export interface Service {
 }
 
 /** Starts a server process, waits until `readyPath` answers, and returns how to stop it. */
-export async function startServer(cmd: string, args: string[], port: number, readyPath: string, env: NodeJS.ProcessEnv = process.env): Promise<Service> {
+export async function startServer(
+  cmd: string,
+  args: string[],
+  port: number,
+  readyPath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Service> {
   hookExit();
   const logDir = mkdtempSync(path.join(tmpdir(), 's3ob-checks-'));
   const logFile = path.join(logDir, `${path.basename(cmd)}.log`);

@@ -4,7 +4,13 @@ import path from 'node:path';
 
 export const CONFORMANCE_DIR = path.resolve(__dirname, '..');
 
-export function runPython<T>(python: string, script: string, input: unknown, env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<T> {
+export function runPython<T>(
+  python: string,
+  script: string,
+  input: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 120_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [path.join(CONFORMANCE_DIR, script)], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let out = '';

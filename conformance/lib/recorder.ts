@@ -48,15 +48,22 @@ function documentsOf(service: string, operation: string, protocol: string, body:
     const out: PolicyDocumentSent[] = [];
     for (const [k, v] of new URLSearchParams(body.toString('utf8'))) {
       if (!/PolicyDocument$/.test(k)) continue;
-      const kind: DocumentKind = k === 'AssumeRolePolicyDocument' || operation === 'UpdateAssumeRolePolicy' ? 'trust' : 'identity';
+      const kind: DocumentKind =
+        k === 'AssumeRolePolicyDocument' || operation === 'UpdateAssumeRolePolicy' ? 'trust' : 'identity';
       out.push({ kind, where: `${where} ${k}`, text: v });
     }
     return out;
   }
-  if (service === 's3' && operation === 'PutBucketPolicy') return [{ kind: 'resource', where, text: body.toString('utf8') }];
+  if (service === 's3' && operation === 'PutBucketPolicy')
+    return [{ kind: 'resource', where, text: body.toString('utf8') }];
   if (service === 's3control' && operation === 'PutAccessPointPolicy') {
     const m = /<Policy>([\s\S]*?)<\/Policy>/.exec(body.toString('utf8'));
-    const text = m?.[1]?.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    const text = m?.[1]
+      ?.replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
     return text ? [{ kind: 'resource', where, text }] : [];
   }
   if (service === 'kms' && (operation === 'PutKeyPolicy' || operation === 'CreateKey')) {
@@ -79,29 +86,39 @@ export async function startRecorder(target: string, models: Map<string, ServiceM
     void (async () => {
       const body = await readAll(req);
       const url = new URL(req.url ?? '/', 'http://proxy');
-      const like = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, body };
+      const like = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+      };
       const { service = 'unsigned', accessKeyId } = signingOf(like);
       // STS AssumeRoleWithWebIdentity is sent unsigned
-      const model = (s3controlRequest(service, url.pathname) ? models.get('s3control') : models.get(service)) ?? (service === 'unsigned' ? models.get('sts') : undefined);
+      const model =
+        (s3controlRequest(service, url.pathname) ? models.get('s3control') : models.get(service)) ??
+        (service === 'unsigned' ? models.get('sts') : undefined);
       const operation = (model && operationOf(model, like)) ?? `${req.method} ${url.pathname}`;
       const fwd = request(
         { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (up) => {
-          void readAll(up).then((out) => {
-            const status = up.statusCode ?? 502;
-            calls.push({
-              seq: ++seq,
-              service: model?.service ?? service,
-              operation,
-              status,
-              errorCode: errorCodeOf(status, up.headers, out),
-              write: isWrite(model?.service ?? service, operation),
-              accessKeyId,
-              documents: model ? documentsOf(model.service, operation, model.protocol, body) : [],
-            });
-            res.writeHead(status, up.headers);
-            res.end(out);
-          }).catch(fail);
+          void readAll(up)
+            .then((out) => {
+              const status = up.statusCode ?? 502;
+              calls.push({
+                seq: ++seq,
+                service: model?.service ?? service,
+                operation,
+                status,
+                errorCode: errorCodeOf(status, up.headers, out),
+                write: isWrite(model?.service ?? service, operation),
+                accessKeyId,
+                documents: model ? documentsOf(model.service, operation, model.protocol, body) : [],
+              });
+              res.writeHead(status, up.headers);
+              res.end(out);
+            })
+            .catch(fail);
         },
       );
       fwd.on('error', fail);

@@ -25,7 +25,9 @@ export class Checks {
     try {
       const detail = await fn();
       this.passed++;
-      process.stdout.write(`  ✓ ${name} (${Date.now() - t0} ms)${detail ? `\n      ${detail.replace(/\n/g, '\n      ')}` : ''}\n`);
+      process.stdout.write(
+        `  ✓ ${name} (${Date.now() - t0} ms)${detail ? `\n      ${detail.replace(/\n/g, '\n      ')}` : ''}\n`,
+      );
       return true;
     } catch (e) {
       this.failed++;
@@ -58,8 +60,17 @@ export class Checks {
   /** Prints the summary, records it, and sets the exit code (1 when anything failed). */
   finish(): Outcome {
     const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
-    process.stdout.write(`${this.title}: ${this.passed} passed, ${this.failed} failed, ${this.skipped} skipped (${seconds} s)\n`);
-    record({ check: this.title, outcome: this.outcome, passed: this.passed, failed: this.failed, skipped: this.skipped, seconds: Number(seconds) });
+    process.stdout.write(
+      `${this.title}: ${this.passed} passed, ${this.failed} failed, ${this.skipped} skipped (${seconds} s)\n`,
+    );
+    record({
+      check: this.title,
+      outcome: this.outcome,
+      passed: this.passed,
+      failed: this.failed,
+      skipped: this.skipped,
+      seconds: Number(seconds),
+    });
     if (this.failed) process.exitCode = 1;
     return this.outcome;
   }
@@ -68,7 +79,15 @@ export class Checks {
 /** A whole check skipped because its tool is missing: visible, and never a pass. */
 export function skippedCheck(title: string, tool: string): void {
   process.stdout.write(`${title}\nskipped: ${tool} not installed\n${title}: 0 passed, 0 failed, 1 skipped\n`);
-  record({ check: title, outcome: 'skipped', passed: 0, failed: 0, skipped: 1, seconds: 0, reason: `${tool} not installed` });
+  record({
+    check: title,
+    outcome: 'skipped',
+    passed: 0,
+    failed: 0,
+    skipped: 1,
+    seconds: 0,
+    reason: `${tool} not installed`,
+  });
 }
 
 function record(r: Record<string, unknown>): void {

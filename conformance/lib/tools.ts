@@ -28,7 +28,10 @@ export function pythonWith(module: string): string | undefined {
 
 /** The directory of an importable Python package (botocore's data files live under it). */
 export function pythonPackageDir(python: string, module: string): string {
-  const r = spawnSync(python, ['-c', `import ${module}, os; print(os.path.dirname(${module}.__file__))`], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(python, ['-c', `import ${module}, os; print(os.path.dirname(${module}.__file__))`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.status !== 0) throw new Error(`${python} cannot import ${module}: ${r.stderr}`);
   return r.stdout.trim();
 }

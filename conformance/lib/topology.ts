@@ -20,9 +20,17 @@ export function checksTopology(): Topology {
     buckets: [
       ...t.buckets.map((b) => (workloadAccounts.has(b.accountId) ? b : { ...b, tags: { ...managed, ...b.tags } })),
       // a bucket of no tags at all (GetBucketTagging's NoSuchTagSet): the demo's buckets are all opted in
-      { name: 'workload-untagged-backups', accountId: [...workloadAccounts][0]!, region: t.buckets[0]!.region, tags: {}, abac: true },
+      {
+        name: 'workload-untagged-backups',
+        accountId: [...workloadAccounts][0]!,
+        region: t.buckets[0]!.region,
+        tags: {},
+        abac: true,
+      },
     ],
-    kmsKeys: t.kmsKeys.map((k) => (k.awsManaged ? k : { ...k, tags: { ...managed, ...(k as { tags?: Record<string, string> }).tags } })),
+    kmsKeys: t.kmsKeys.map((k) =>
+      k.awsManaged ? k : { ...k, tags: { ...managed, ...(k as { tags?: Record<string, string> }).tags } },
+    ),
     clusters: t.clusters.map((c) => {
       if (!used.has(c.region)) {
         used.add(c.region);

@@ -22,7 +22,10 @@ export class QueryParams {
   req(name: string, apiName = name.charAt(0).toLowerCase() + name.slice(1)): string {
     const v = this.params.get(name);
     if (v === null || v === '') {
-      throw new AwsError('ValidationError', `1 validation error detected: Value null at '${apiName}' failed to satisfy constraint: Member must not be null`);
+      throw new AwsError(
+        'ValidationError',
+        `1 validation error detected: Value null at '${apiName}' failed to satisfy constraint: Member must not be null`,
+      );
     }
     return v;
   }
@@ -43,13 +46,21 @@ export class QueryParams {
   tags(name = 'Tags'): { Key: string; Value: string }[] {
     const out: { Key: string; Value: string }[] = [];
     for (let i = 1; this.params.has(`${name}.member.${i}.Key`); i++) {
-      out.push({ Key: this.params.get(`${name}.member.${i}.Key`)!, Value: this.params.get(`${name}.member.${i}.Value`) ?? '' });
+      out.push({
+        Key: this.params.get(`${name}.member.${i}.Key`)!,
+        Value: this.params.get(`${name}.member.${i}.Value`) ?? '',
+      });
     }
     return out;
   }
 }
 
-export function queryResponse(ns: string, action: string, result: XmlNode | undefined, requestId: string): ServiceResponse {
+export function queryResponse(
+  ns: string,
+  action: string,
+  result: XmlNode | undefined,
+  requestId: string,
+): ServiceResponse {
   const inner = result === undefined ? '' : `<${action}Result>${toXml(result)}</${action}Result>`;
   return {
     status: 200,
@@ -58,7 +69,14 @@ export function queryResponse(ns: string, action: string, result: XmlNode | unde
   };
 }
 
-export function queryError(ns: string, code: string, message: string, status: number, requestId: string, type: string): ServiceResponse {
+export function queryError(
+  ns: string,
+  code: string,
+  message: string,
+  status: number,
+  requestId: string,
+  type: string,
+): ServiceResponse {
   return {
     status,
     headers: { 'content-type': 'text/xml' },

@@ -30,7 +30,12 @@ interface PodClaims {
 }
 
 /** The six session tags EKS Pod Identity adds (all transitive), unless the association disables them. */
-export function podSessionTags(cluster: Cluster, namespace: string, serviceAccount: string, pod: { name?: string; uid?: string }): Record<string, string> {
+export function podSessionTags(
+  cluster: Cluster,
+  namespace: string,
+  serviceAccount: string,
+  pod: { name?: string; uid?: string },
+): Record<string, string> {
   const tags: Record<string, string> = {
     'eks-cluster-arn': clusterArn(cluster),
     'eks-cluster-name': cluster.name,
@@ -42,11 +47,19 @@ export function podSessionTags(cluster: Cluster, namespace: string, serviceAccou
   return tags;
 }
 
-const credentialsJson = (s: Session) => ({ ...sessionSecrets(s), accessKeyId: s.accessKeyId, expiration: Math.floor(s.expiresAt / 1000) });
+const credentialsJson = (s: Session) => ({
+  ...sessionSecrets(s),
+  accessKeyId: s.accessKeyId,
+  expiration: Math.floor(s.expiresAt / 1000),
+});
 
 function handle(ctx: CallContext): ServiceResponse {
   if (ctx.operation !== 'AssumeRoleForPodIdentity') {
-    throw new AwsError('InvalidRequestException', `The emulator does not implement ${ctx.req.method} ${ctx.req.path}`, 400);
+    throw new AwsError(
+      'InvalidRequestException',
+      `The emulator does not implement ${ctx.req.method} ${ctx.req.path}`,
+      400,
+    );
   }
   const caller = requireCaller(ctx);
   const { world, req } = ctx;
@@ -57,7 +70,9 @@ function handle(ctx: CallContext): ServiceResponse {
     resource: clusterArn({ region: req.region, accountId: caller.accountId, name }),
     resourceAccountId: caller.accountId,
   });
-  const cluster = world.clusters.find((c) => c.accountId === caller.accountId && c.region === req.region && c.name === name);
+  const cluster = world.clusters.find(
+    (c) => c.accountId === caller.accountId && c.region === req.region && c.name === name,
+  );
   if (!cluster) throw new AwsError('ResourceNotFoundException', `No cluster found for name: ${name}.`, 404);
 
   let body: { token?: unknown };
@@ -67,31 +82,43 @@ function handle(ctx: CallContext): ServiceResponse {
     throw new AwsError('InvalidParameterException', 'Request body is not JSON', 400);
   }
   const token = body.token;
-  if (typeof token !== 'string' || !TOKEN.test(token)) throw new AwsError('InvalidParameterException', 'token must be a JSON web token', 400);
+  if (typeof token !== 'string' || !TOKEN.test(token))
+    throw new AwsError('InvalidParameterException', 'token must be a JSON web token', 400);
   const claims = verifyToken(world, token);
   if (!claims) throw invalidToken('The service account token could not be validated');
-  if (claims.exp * 1000 <= ctx.now) throw new AwsError('ExpiredTokenException', 'The service account token has expired', 400);
+  if (claims.exp * 1000 <= ctx.now)
+    throw new AwsError('ExpiredTokenException', 'The service account token has expired', 400);
   const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (!audiences.includes(PODS_SERVICE_PRINCIPAL)) throw invalidToken(`The service account token's audience is not ${PODS_SERVICE_PRINCIPAL}`);
+  if (!audiences.includes(PODS_SERVICE_PRINCIPAL))
+    throw invalidToken(`The service account token's audience is not ${PODS_SERVICE_PRINCIPAL}`);
   // a token of another cluster is signed by that cluster's issuer, not this one's
   if (claims.iss !== cluster.issuer) throw invalidToken('The service account token was not issued by this cluster');
   const k8s = (claims['kubernetes.io'] ?? {}) as PodClaims;
   const namespace = k8s.namespace;
   const serviceAccount = k8s.serviceaccount?.name;
-  if (!namespace || !serviceAccount) throw invalidToken('The service account token names no namespace and service account');
+  if (!namespace || !serviceAccount)
+    throw invalidToken('The service account token names no namespace and service account');
 
   const association = associationFor(world, cluster, namespace, serviceAccount);
   if (!association) {
-    throw new AwsError('ResourceNotFoundException', `No Pod Identity Association for service account ${namespace}/${serviceAccount} in cluster ${cluster.name}`, 404);
+    throw new AwsError(
+      'ResourceNotFoundException',
+      `No Pod Identity Association for service account ${namespace}/${serviceAccount} in cluster ${cluster.name}`,
+      404,
+    );
   }
 
   // first hop: EKS assumes the association's role as the service principal, with the session tags
   const role = findRoleByArn(world, association.roleArn);
-  const denied = (action: string, arn: string) => accessDeniedException(`${PODS_SERVICE_PRINCIPAL} is not authorized to perform: ${action} on resource: ${arn}`);
+  const denied = (action: string, arn: string) =>
+    accessDeniedException(`${PODS_SERVICE_PRINCIPAL} is not authorized to perform: ${action} on resource: ${arn}`);
   if (!role || ctx.now < role.visibleAt) throw denied('sts:AssumeRole', association.roleArn);
   const tags = association.disableSessionTags ? {} : podSessionTags(cluster, namespace, serviceAccount, k8s.pod ?? {});
   const keys = Object.keys(tags);
-  const context: Record<string, ContextValue> = { 'aws:SecureTransport': 'true', 'aws:PrincipalServiceName': PODS_SERVICE_PRINCIPAL };
+  const context: Record<string, ContextValue> = {
+    'aws:SecureTransport': 'true',
+    'aws:PrincipalServiceName': PODS_SERVICE_PRINCIPAL,
+  };
   Object.assign(context, requestTagContext(tags));
   if (keys.length) context['sts:TransitiveTagKeys'] = keys;
   for (const action of keys.length ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
@@ -110,10 +137,17 @@ function handle(ctx: CallContext): ServiceResponse {
   }
   const podName = k8s.pod?.name ?? serviceAccount;
   const sessionName = `eks-${cluster.name}-${podName}-${randomUUID()}`.slice(0, 64).replace(/-+$/, '');
-  let session = issueSession(world, role, sessionName, association.targetRoleArn ? TARGET_SESSION_SECONDS : POD_SESSION_SECONDS, false, {
-    tags,
-    transitiveTagKeys: keys,
-  });
+  let session = issueSession(
+    world,
+    role,
+    sessionName,
+    association.targetRoleArn ? TARGET_SESSION_SECONDS : POD_SESSION_SECONDS,
+    false,
+    {
+      tags,
+      transitiveTagKeys: keys,
+    },
+  );
   let assumed = role;
 
   // second hop: the first role's session assumes the target role (its transitive tags carry over)

@@ -23,7 +23,11 @@ export const clusterArn = (c: { region: string; accountId: string; name: string 
 
 const invalidParameter = (message: string) => new AwsError('InvalidParameterException', message, 400);
 const notFound = (message: string) => new AwsError('ResourceNotFoundException', message, 404);
-const json = (body: unknown): ServiceResponse => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const json = (body: unknown): ServiceResponse => ({
+  status: 200,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
 const epochSeconds = (d: Date): number => d.getTime() / 1000;
 
 /** `a-` and 17 lower-case letters and digits, like AWS's association ids. */
@@ -34,7 +38,11 @@ function newAssociationId(): string {
 
 type Route =
   | { op: 'CreatePodIdentityAssociation' | 'ListPodIdentityAssociations'; cluster: string }
-  | { op: 'DescribePodIdentityAssociation' | 'UpdatePodIdentityAssociation' | 'DeletePodIdentityAssociation'; cluster: string; id: string }
+  | {
+      op: 'DescribePodIdentityAssociation' | 'UpdatePodIdentityAssociation' | 'DeletePodIdentityAssociation';
+      cluster: string;
+      id: string;
+    }
   | { op: 'DescribeAddon'; cluster: string; addon: string };
 
 function route(method: string, path: string): Route | undefined {
@@ -49,11 +57,18 @@ function route(method: string, path: string): Route | undefined {
   if (one) {
     const cluster = decodeURIComponent(one[1]);
     const id = decodeURIComponent(one[2]);
-    const op = ({ GET: 'DescribePodIdentityAssociation', POST: 'UpdatePodIdentityAssociation', DELETE: 'DeletePodIdentityAssociation' } as const)[method as 'GET'];
+    const op = (
+      {
+        GET: 'DescribePodIdentityAssociation',
+        POST: 'UpdatePodIdentityAssociation',
+        DELETE: 'DeletePodIdentityAssociation',
+      } as const
+    )[method as 'GET'];
     return op ? { op, cluster, id } : undefined;
   }
   const addon = /^\/clusters\/([^/]+)\/addons\/([^/]+)$/.exec(path);
-  if (addon && method === 'GET') return { op: 'DescribeAddon', cluster: decodeURIComponent(addon[1]), addon: decodeURIComponent(addon[2]) };
+  if (addon && method === 'GET')
+    return { op: 'DescribeAddon', cluster: decodeURIComponent(addon[1]), addon: decodeURIComponent(addon[2]) };
   return undefined;
 }
 
@@ -85,10 +100,16 @@ const summaryJson = (a: PodIdentityAssociation) => ({
 });
 
 /** The association belongs to this cluster (clusters are named per account and region). */
-const inCluster = (a: PodIdentityAssociation, cluster: Cluster): boolean => a.accountId === cluster.accountId && a.region === cluster.region && a.clusterName === cluster.name;
+const inCluster = (a: PodIdentityAssociation, cluster: Cluster): boolean =>
+  a.accountId === cluster.accountId && a.region === cluster.region && a.clusterName === cluster.name;
 
 /** The association a pod's service account has in a cluster, if any. */
-export function associationFor(world: World, cluster: Cluster, namespace: string, serviceAccount: string): PodIdentityAssociation | undefined {
+export function associationFor(
+  world: World,
+  cluster: Cluster,
+  namespace: string,
+  serviceAccount: string,
+): PodIdentityAssociation | undefined {
   for (const a of world.podIdentityAssociations.values()) {
     if (inCluster(a, cluster) && a.namespace === namespace && a.serviceAccount === serviceAccount) return a;
   }
@@ -123,19 +144,22 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
 function tagsOf(body: Record<string, unknown>): Record<string, string> {
   const t = body.tags;
   if (t === undefined || t === null) return {};
-  if (typeof t !== 'object' || Array.isArray(t) || Object.values(t).some((v) => typeof v !== 'string')) throw invalidParameter('tags must be a map of strings');
+  if (typeof t !== 'object' || Array.isArray(t) || Object.values(t).some((v) => typeof v !== 'string'))
+    throw invalidParameter('tags must be a map of strings');
   const tags = t as Record<string, string>;
   if (Object.keys(tags).length > 50) throw invalidParameter('Tags cannot exceed 50');
   for (const [k, v] of Object.entries(tags)) {
-    if (k.length < 1 || k.length > 128 || v.length > 256) throw invalidParameter('Tag keys must be 1-128 characters and values at most 256');
+    if (k.length < 1 || k.length > 128 || v.length > 256)
+      throw invalidParameter('Tag keys must be 1-128 characters and values at most 256');
   }
   return tags;
 }
 
-
 /** The cluster of the caller's account and region with that name. */
 function clusterOf(ctx: CallContext, caller: Caller, name: string): Cluster {
-  const c = ctx.world.clusters.find((x) => x.accountId === caller.accountId && x.region === ctx.req.region && x.name === name);
+  const c = ctx.world.clusters.find(
+    (x) => x.accountId === caller.accountId && x.region === ctx.req.region && x.name === name,
+  );
   if (!c) throw notFound(`No cluster found for name: ${name}.`);
   return c;
 }
@@ -143,8 +167,13 @@ function clusterOf(ctx: CallContext, caller: Caller, name: string): Cluster {
 /** A session policy on the association is not modelled: refuse it rather than silently grant more than AWS would. */
 function refuseSessionPolicy(body: Record<string, unknown>): void {
   if (body.policy !== undefined && body.policy !== null) {
-    if (body.disableSessionTags !== true) throw invalidParameter('disableSessionTags must be true when a policy is given');
-    throw new AwsError('InvalidRequestException', 'The emulator does not implement association session policies (policy)', 400);
+    if (body.disableSessionTags !== true)
+      throw invalidParameter('disableSessionTags must be true when a policy is given');
+    throw new AwsError(
+      'InvalidRequestException',
+      'The emulator does not implement association session policies (policy)',
+      400,
+    );
   }
 }
 
@@ -162,7 +191,8 @@ function checkAssociationRole(ctx: CallContext, caller: Caller, cluster: Cluster
     context: { 'iam:PassedToService': PODS_SERVICE_PRINCIPAL },
   });
   const role = findRoleByArn(ctx.world, roleArn);
-  if (!role || role.accountId !== cluster.accountId || ctx.now < role.visibleAt) throw invalidParameter('Role provided in the request does not exist');
+  if (!role || role.accountId !== cluster.accountId || ctx.now < role.visibleAt)
+    throw invalidParameter('Role provided in the request does not exist');
   const trusted = normalizeStatements(parseDoc(role.trustPolicy)).some(
     (st) =>
       st.Effect === 'Allow' &&
@@ -192,7 +222,9 @@ const associationArnOf = (region: string, accountId: string, cluster: string, id
 
 /** Deterministic per cluster, like a real add-on's ARN that stays the same while it is installed. */
 const addonArnOf = (c: Cluster, addon: string): string => {
-  const h = createHash('sha256').update(`${clusterArn(c)}/${addon}`).digest('hex');
+  const h = createHash('sha256')
+    .update(`${clusterArn(c)}/${addon}`)
+    .digest('hex');
   return `arn:aws:eks:${c.region}:${c.accountId}:addon/${c.name}/${addon}/${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 };
 
@@ -200,14 +232,20 @@ export function handlePodIdentity(ctx: CallContext): ServiceResponse {
   const caller = requireCaller(ctx);
   const { world, req } = ctx;
   const r = route(req.method, req.path);
-  if (!r) throw new AwsError('InvalidRequestException', `The emulator does not implement ${req.method} ${req.path}`, 400);
+  if (!r)
+    throw new AwsError('InvalidRequestException', `The emulator does not implement ${req.method} ${req.path}`, 400);
   const arn = clusterArn({ region: req.region, accountId: caller.accountId, name: r.cluster });
 
   switch (r.op) {
     case 'CreatePodIdentityAssociation': {
       const body = parseBody(ctx);
       const tags = tagsOf(body);
-      authorizeCall(world, caller, { action: 'eks:CreatePodIdentityAssociation', resource: arn, resourceAccountId: caller.accountId, context: requestTagContext(tags) });
+      authorizeCall(world, caller, {
+        action: 'eks:CreatePodIdentityAssociation',
+        resource: arn,
+        resourceAccountId: caller.accountId,
+        context: requestTagContext(tags),
+      });
       const cluster = clusterOf(ctx, caller, r.cluster);
       const namespace = requiredString(body, 'namespace');
       const serviceAccount = requiredString(body, 'serviceAccount');
@@ -218,12 +256,15 @@ export function handlePodIdentity(ctx: CallContext): ServiceResponse {
       checkTargetRoleArn(targetRoleArn);
       if (clientRequestToken) {
         // a retried request with the same token answers the association it created
-        const same = [...world.podIdentityAssociations.values()].find((a) => a.clientRequestToken === clientRequestToken && inCluster(a, cluster));
+        const same = [...world.podIdentityAssociations.values()].find(
+          (a) => a.clientRequestToken === clientRequestToken && inCluster(a, cluster),
+        );
         if (same) return json({ association: associationJson(same) });
       }
       checkAssociationRole(ctx, caller, cluster, roleArn);
       const existing = associationFor(world, cluster, namespace, serviceAccount);
-      if (existing) throw new AwsError('ResourceInUseException', `Association already exists: ${existing.associationId}`, 409);
+      if (existing)
+        throw new AwsError('ResourceInUseException', `Association already exists: ${existing.associationId}`, 409);
       const id = newAssociationId();
       const now = new Date(ctx.now);
       const a: PodIdentityAssociation = {
@@ -248,15 +289,28 @@ export function handlePodIdentity(ctx: CallContext): ServiceResponse {
     }
 
     case 'ListPodIdentityAssociations': {
-      authorizeCall(world, caller, { action: 'eks:ListPodIdentityAssociations', resource: arn, resourceAccountId: caller.accountId });
+      authorizeCall(world, caller, {
+        action: 'eks:ListPodIdentityAssociations',
+        resource: arn,
+        resourceAccountId: caller.accountId,
+      });
       const cluster = clusterOf(ctx, caller, r.cluster);
       const q = req.query;
       const max = q.has('maxResults') ? Number(q.get('maxResults')) : 100;
-      if (!Number.isInteger(max) || max < 1 || max > 100) throw invalidParameter('maxResults must be between 1 and 100');
+      if (!Number.isInteger(max) || max < 1 || max > 100)
+        throw invalidParameter('maxResults must be between 1 and 100');
       const all = [...world.podIdentityAssociations.values()]
-        .filter((a) => a.accountId === cluster.accountId && a.region === cluster.region && a.clusterName === cluster.name)
-        .filter((a) => (!q.get('namespace') || a.namespace === q.get('namespace')) && (!q.get('serviceAccount') || a.serviceAccount === q.get('serviceAccount')))
-        .sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.associationId.localeCompare(y.associationId));
+        .filter(
+          (a) => a.accountId === cluster.accountId && a.region === cluster.region && a.clusterName === cluster.name,
+        )
+        .filter(
+          (a) =>
+            (!q.get('namespace') || a.namespace === q.get('namespace')) &&
+            (!q.get('serviceAccount') || a.serviceAccount === q.get('serviceAccount')),
+        )
+        .sort(
+          (x, y) => x.createdAt.getTime() - y.createdAt.getTime() || x.associationId.localeCompare(y.associationId),
+        );
       let start = 0;
       const token = q.get('nextToken');
       if (token) {
@@ -301,12 +355,17 @@ export function handlePodIdentity(ctx: CallContext): ServiceResponse {
     }
 
     case 'DescribeAddon': {
-      const cluster = world.clusters.find((x) => x.accountId === caller.accountId && x.region === req.region && x.name === r.cluster);
-      const resource = cluster ? addonArnOf(cluster, r.addon) : `arn:aws:eks:${req.region}:${caller.accountId}:addon/${r.cluster}/${r.addon}/*`;
+      const cluster = world.clusters.find(
+        (x) => x.accountId === caller.accountId && x.region === req.region && x.name === r.cluster,
+      );
+      const resource = cluster
+        ? addonArnOf(cluster, r.addon)
+        : `arn:aws:eks:${req.region}:${caller.accountId}:addon/${r.cluster}/${r.addon}/*`;
       authorizeCall(world, caller, { action: 'eks:DescribeAddon', resource, resourceAccountId: caller.accountId });
       if (!cluster) throw notFound(`No cluster found for name: ${r.cluster}.`);
       // the only add-on the emulator knows is the Pod Identity agent, present unless the topology says otherwise
-      if (r.addon !== POD_IDENTITY_AGENT || !cluster.podIdentityAgent) throw notFound(`No addon: ${r.addon} found in cluster: ${cluster.name}`);
+      if (r.addon !== POD_IDENTITY_AGENT || !cluster.podIdentityAgent)
+        throw notFound(`No addon: ${r.addon} found in cluster: ${cluster.name}`);
       return json({
         addon: {
           addonName: r.addon,

@@ -17,7 +17,9 @@ function clusterJson(c: Cluster) {
     // parts every cluster has (the emulator has no VPCs, logs or control plane: placeholders of the right shape)
     resourcesVpcConfig: { subnetIds: [] },
     kubernetesNetworkConfig: { serviceIpv4Cidr: '10.100.0.0/16' },
-    logging: { clusterLogging: [{ types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'], enabled: false }] },
+    logging: {
+      clusterLogging: [{ types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'], enabled: false }],
+    },
     certificateAuthority: { data: Buffer.from(`emulator CA of ${c.name}`).toString('base64') },
     status: 'ACTIVE',
     platformVersion: 'eks.1',
@@ -31,8 +33,16 @@ function handle(ctx: CallContext) {
   const { req, world } = ctx;
   const inScope = world.clusters.filter((c) => c.accountId === caller.accountId && c.region === req.region);
   if (ctx.operation === 'ListClusters') {
-    authorizeCall(world, caller, { action: 'eks:ListClusters', resource: `arn:aws:eks:${req.region}:${caller.accountId}:cluster/*`, resourceAccountId: caller.accountId });
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clusters: inScope.map((c) => c.name) }) };
+    authorizeCall(world, caller, {
+      action: 'eks:ListClusters',
+      resource: `arn:aws:eks:${req.region}:${caller.accountId}:cluster/*`,
+      resourceAccountId: caller.accountId,
+    });
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ clusters: inScope.map((c) => c.name) }),
+    };
   }
   if (ctx.operation === 'DescribeCluster') {
     const name = decodeURIComponent(req.path.split('/')[2] ?? '');
@@ -40,7 +50,11 @@ function handle(ctx: CallContext) {
     authorizeCall(world, caller, { action: 'eks:DescribeCluster', resource: arn, resourceAccountId: caller.accountId });
     const c = inScope.find((x) => x.name === name);
     if (!c) throw new AwsError('ResourceNotFoundException', `No cluster found for name: ${name}.`, 404);
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cluster: clusterJson(c) }) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cluster: clusterJson(c) }),
+    };
   }
   throw new AwsError('InvalidRequestException', `The emulator does not implement ${req.method} ${req.path}`, 400);
 }
@@ -55,6 +69,10 @@ export const eks: ServiceModule = {
   handle,
   renderError(code, message, status) {
     const type = code === 'AccessDenied' ? 'AccessDeniedException' : code;
-    return { status, headers: { 'content-type': 'application/json', 'x-amzn-errortype': type }, body: JSON.stringify({ message }) };
+    return {
+      status,
+      headers: { 'content-type': 'application/json', 'x-amzn-errortype': type },
+      body: JSON.stringify({ message }),
+    };
   },
 };

@@ -36,7 +36,10 @@ function putEvents(ctx: CallContext, body: Record<string, unknown>): { FailedEnt
   const caller = requireCaller(ctx);
   const entries = body.Entries;
   if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES} and greater than or equal to 1`);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES} and greater than or equal to 1`,
+    );
   }
   if (entries.reduce((n: number, e) => n + entrySize((e ?? {}) as Record<string, unknown>), 0) > MAX_REQUEST_BYTES) {
     throw new AwsError('ValidationException', 'Total size of the entries in the request is over the limit.');
@@ -44,16 +47,28 @@ function putEvents(ctx: CallContext, body: Record<string, unknown>): { FailedEnt
   // the caller must be allowed to put events on every bus the request names, before any entry is accepted
   const buses = new Map<string, ReturnType<typeof busArn>>();
   for (const e of entries as Record<string, unknown>[]) {
-    const bus = busArn(ctx.req.region, caller.accountId, typeof e?.EventBusName === 'string' && e.EventBusName ? e.EventBusName : 'default');
+    const bus = busArn(
+      ctx.req.region,
+      caller.accountId,
+      typeof e?.EventBusName === 'string' && e.EventBusName ? e.EventBusName : 'default',
+    );
     buses.set(bus.arn, bus);
   }
   for (const bus of buses.values()) {
     if (bus.account !== caller.accountId) {
       // a bus of another account takes events only through its resource policy, which the emulator does not model
-      throw new AwsError('AccessDeniedException', `User: ${caller.arn} is not authorized to perform: events:PutEvents on resource: ${bus.arn} because no resource-based policy allows the events:PutEvents action`, 400);
+      throw new AwsError(
+        'AccessDeniedException',
+        `User: ${caller.arn} is not authorized to perform: events:PutEvents on resource: ${bus.arn} because no resource-based policy allows the events:PutEvents action`,
+        400,
+      );
     }
     try {
-      authorizeCall(ctx.world, caller, { action: 'events:PutEvents', resource: bus.arn, resourceAccountId: bus.account });
+      authorizeCall(ctx.world, caller, {
+        action: 'events:PutEvents',
+        resource: bus.arn,
+        resourceAccountId: bus.account,
+      });
     } catch (e) {
       throw new AwsError('AccessDeniedException', (e as Error).message, 400);
     }
@@ -61,7 +76,10 @@ function putEvents(ctx: CallContext, body: Record<string, unknown>): { FailedEnt
   const out: Entry[] = [];
   for (const raw of entries as unknown[]) {
     const e = (raw ?? {}) as Record<string, unknown>;
-    const bad = (field: string) => ({ ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` });
+    const bad = (field: string) => ({
+      ErrorCode: 'InvalidArgument',
+      ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+    });
     if (typeof e.Source !== 'string' || !e.Source) {
       out.push(bad('Source'));
       continue;
@@ -88,7 +106,11 @@ function putEvents(ctx: CallContext, body: Record<string, unknown>): { FailedEnt
       out.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
       continue;
     }
-    const bus = busArn(ctx.req.region, caller.accountId, typeof e.EventBusName === 'string' && e.EventBusName ? e.EventBusName : 'default');
+    const bus = busArn(
+      ctx.req.region,
+      caller.accountId,
+      typeof e.EventBusName === 'string' && e.EventBusName ? e.EventBusName : 'default',
+    );
     const id = randomUUID();
     // the SDK sends Time as epoch seconds
     const time = typeof e.Time === 'number' ? new Date(e.Time * 1000) : new Date(ctx.now);
@@ -110,19 +132,31 @@ function putEvents(ctx: CallContext, body: Record<string, unknown>): { FailedEnt
 
 export const events: ServiceModule = {
   name: 'events',
-  operationOf: (req) => String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Unknown',
+  operationOf: (req) =>
+    String(req.headers['x-amz-target'] ?? '')
+      .split('.')
+      .pop() || 'Unknown',
   handle(ctx) {
-    if (ctx.operation !== 'PutEvents') throw new AwsError('UnknownOperationException', `The emulator does not implement EventBridge ${ctx.operation}`);
+    if (ctx.operation !== 'PutEvents')
+      throw new AwsError('UnknownOperationException', `The emulator does not implement EventBridge ${ctx.operation}`);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(ctx.req.body.toString('utf8') || '{}');
     } catch {
       throw new AwsError('SerializationException', 'Invalid JSON body');
     }
-    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(putEvents(ctx, body)) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify(putEvents(ctx, body)),
+    };
   },
   renderError(code, message, status) {
     const type = code === 'AccessDenied' ? 'AccessDeniedException' : code;
-    return { status: status === 403 ? 400 : status, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ __type: type, message }) };
+    return {
+      status: status === 403 ? 400 : status,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ __type: type, message }),
+    };
   },
 };

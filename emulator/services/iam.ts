@@ -27,27 +27,48 @@ const limitExceeded = (msg: string) => new AwsError('LimitExceeded', msg, 409);
 // ---------- validation like IAM's ----------
 export function checkName(value: string, field: string, max = 64): void {
   if (value.length > max) throw constraint(value, field, `Member must have length less than or equal to ${max}`);
-  if (!/^[\w+=,.@-]+$/.test(value)) throw constraint(value, field, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+  if (!/^[\w+=,.@-]+$/.test(value))
+    throw constraint(value, field, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
 }
 
 export function checkPath(value: string, field = 'path'): void {
   if (value.length > 512) throw constraint(value, field, 'Member must have length less than or equal to 512');
   if (!/^(\/|\/[\u0021-\u007F]+\/)$/.test(value)) {
-    throw constraint(value, field, 'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)');
+    throw constraint(
+      value,
+      field,
+      'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)',
+    );
   }
 }
 
 export function checkTags(tags: { Key: string; Value: string }[], existing = 0): void {
   // one request holds at most 50 (the API's own constraint); the resource too (a quota)
-  if (tags.length > 50) throw validation(`1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50`);
+  if (tags.length > 50)
+    throw validation(
+      `1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50`,
+    );
   if (tags.length + existing > 50) throw limitExceeded('Cannot exceed quota for TagsPerRole: 50');
   const seen = new Set<string>();
   for (const t of tags) {
-    if (t.Key.length < 1 || t.Key.length > 128) throw constraint(t.Key, 'tags.member.key', 'Member must have length less than or equal to 128');
-    if (t.Value.length > 256) throw constraint(t.Value, 'tags.member.value', 'Member must have length less than or equal to 256');
-    if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u.test(t.Key)) throw constraint(t.Key, 'tags.member.key', 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+');
-    if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(t.Value)) throw constraint(t.Value, 'tags.member.value', 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*');
-    if (seen.has(t.Key.toLowerCase())) throw new AwsError('InvalidInput', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+    if (t.Key.length < 1 || t.Key.length > 128)
+      throw constraint(t.Key, 'tags.member.key', 'Member must have length less than or equal to 128');
+    if (t.Value.length > 256)
+      throw constraint(t.Value, 'tags.member.value', 'Member must have length less than or equal to 256');
+    if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$/u.test(t.Key))
+      throw constraint(
+        t.Key,
+        'tags.member.key',
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+',
+      );
+    if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(t.Value))
+      throw constraint(
+        t.Value,
+        'tags.member.value',
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*',
+      );
+    if (seen.has(t.Key.toLowerCase()))
+      throw new AwsError('InvalidInput', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
     seen.add(t.Key.toLowerCase());
   }
 }
@@ -88,7 +109,6 @@ function roleXml(world: World, role: Role, full = true): XmlNode {
   };
 }
 
-
 function tagContext(tags: Map<string, string>): Record<string, string> {
   const c: Record<string, string> = resourceTagContext(Object.fromEntries(tags));
   for (const [k, v] of tags) c[`iam:ResourceTag/${k}`] = v;
@@ -103,10 +123,22 @@ function roleContext(role: Role | undefined): Record<string, string> {
 }
 
 /** IAM's Key/Value tag list as request-tag context. */
-const iamRequestTags = (tags: { Key: string; Value: string }[]): Record<string, string | string[]> => requestTagContext(Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
+const iamRequestTags = (tags: { Key: string; Value: string }[]): Record<string, string | string[]> =>
+  requestTagContext(Object.fromEntries(tags.map((t) => [t.Key, t.Value])));
 
-function authorizeIam(ctx: CallContext, caller: Caller, account: Account, resource: string, context: Record<string, string | string[]> = {}): void {
-  authorizeCall(ctx.world, caller, { action: `iam:${ctx.operation}`, resource, resourceAccountId: account.id, context });
+function authorizeIam(
+  ctx: CallContext,
+  caller: Caller,
+  account: Account,
+  resource: string,
+  context: Record<string, string | string[]> = {},
+): void {
+  authorizeCall(ctx.world, caller, {
+    action: `iam:${ctx.operation}`,
+    resource,
+    resourceAccountId: account.id,
+    context,
+  });
 }
 
 const roleArn = (account: Account, path: string, name: string) => `arn:aws:iam::${account.id}:role${path}${name}`;
@@ -114,7 +146,8 @@ const roleArn = (account: Account, path: string, name: string) => `arn:aws:iam::
 function findPolicy(world: World, account: Account, arn: string): ManagedPolicy {
   const owner = /^arn:aws:iam::(\d{12}|aws):policy\//.exec(arn)?.[1];
   const p = owner ? world.accounts.get(owner)?.policies.get(arn) : undefined;
-  if (!p || (owner !== account.id && owner !== 'aws')) throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
+  if (!p || (owner !== account.id && owner !== 'aws'))
+    throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
   return p;
 }
 
@@ -132,16 +165,24 @@ const ops: Record<string, Handler> = {
     const path = p.opt('Path') ?? '/';
     checkPath(path);
     const description = p.opt('Description');
-    if (description && description.length > 1000) throw constraint(description, 'description', 'Member must have length less than or equal to 1000');
+    if (description && description.length > 1000)
+      throw constraint(description, 'description', 'Member must have length less than or equal to 1000');
     const maxSession = p.int('MaxSessionDuration') ?? 3600;
     if (!(maxSession >= 3600 && maxSession <= 43200)) {
-      throw constraint(String(maxSession), 'maxSessionDuration', 'Member must have value less than or equal to 43200 and greater than or equal to 3600');
+      throw constraint(
+        String(maxSession),
+        'maxSessionDuration',
+        'Member must have value less than or equal to 43200 and greater than or equal to 3600',
+      );
     }
     const tags = p.tags();
     checkTags(tags);
     const boundary = p.opt('PermissionsBoundary');
     const arn = roleArn(account, path, name);
-    authorizeIam(ctx, caller, account, arn, { ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}), ...iamRequestTags(tags) });
+    authorizeIam(ctx, caller, account, arn, {
+      ...(boundary ? { 'iam:PermissionsBoundary': boundary } : {}),
+      ...iamRequestTags(tags),
+    });
     // tag-on-create: tags in CreateRole also need iam:TagRole
     if (tags.length) {
       authorizeCall(ctx.world, caller, {
@@ -152,8 +193,10 @@ const ops: Record<string, Handler> = {
       });
     }
     const trust = p.req('AssumeRolePolicyDocument');
-    if (account.roles.has(name.toLowerCase())) throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
-    if (account.roles.size >= ROLES_PER_ACCOUNT) throw limitExceeded(`Cannot exceed quota for RolesPerAccount: ${ROLES_PER_ACCOUNT}`);
+    if (account.roles.has(name.toLowerCase()))
+      throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
+    if (account.roles.size >= ROLES_PER_ACCOUNT)
+      throw limitExceeded(`Cannot exceed quota for RolesPerAccount: ${ROLES_PER_ACCOUNT}`);
     checkPolicy(trust, 'trust');
     checkTrustQuota(account, trust);
     if (boundary) findPolicy(ctx.world, account, boundary);
@@ -188,7 +231,9 @@ const ops: Record<string, Handler> = {
   ListRoles(ctx, p, account, caller) {
     const prefix = p.opt('PathPrefix') ?? '/';
     authorizeIam(ctx, caller, account, roleArn(account, prefix, '*'));
-    const all = [...account.roles.values()].filter((r) => r.path.startsWith(prefix)).sort((a, b) => a.name.localeCompare(b.name));
+    const all = [...account.roles.values()]
+      .filter((r) => r.path.startsWith(prefix))
+      .sort((a, b) => a.name.localeCompare(b.name));
     return paginate(all, p, (r) => roleXml(ctx.world, r, false), 'Roles');
   },
 
@@ -208,7 +253,12 @@ const ops: Record<string, Handler> = {
     authorizeIam(ctx, caller, account, role.arn, roleContext(role));
     const d = p.opt('Description');
     const m = p.int('MaxSessionDuration');
-    if (m !== undefined && !(m >= 3600 && m <= 43200)) throw constraint(String(m), 'maxSessionDuration', 'Member must have value less than or equal to 43200 and greater than or equal to 3600');
+    if (m !== undefined && !(m >= 3600 && m <= 43200))
+      throw constraint(
+        String(m),
+        'maxSessionDuration',
+        'Member must have value less than or equal to 43200 and greater than or equal to 3600',
+      );
     if (d !== undefined) role.description = d;
     if (m !== undefined) role.maxSessionDuration = m;
     return {};
@@ -217,8 +267,10 @@ const ops: Record<string, Handler> = {
   DeleteRole(ctx, p, account, caller) {
     const role = roleOf(account, p.req('RoleName'));
     authorizeIam(ctx, caller, account, role.arn, roleContext(role));
-    if (role.inlinePolicies.size) throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
-    if (role.attachedPolicies.size) throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
+    if (role.inlinePolicies.size)
+      throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.', 409);
+    if (role.attachedPolicies.size)
+      throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.', 409);
     account.roles.delete(role.name.toLowerCase());
     return undefined;
   },
@@ -246,7 +298,9 @@ const ops: Record<string, Handler> = {
     authorizeIam(ctx, caller, account, role.arn, roleContext(role));
     const doc = checkPolicy(p.req('PolicyDocument'), 'identity');
     if (inlineSize(role, name) + policySize(doc) > INLINE_POLICIES_PER_ROLE_BYTES) {
-      throw limitExceeded(`Maximum policy size of ${INLINE_POLICIES_PER_ROLE_BYTES} bytes exceeded for role ${role.name}`);
+      throw limitExceeded(
+        `Maximum policy size of ${INLINE_POLICIES_PER_ROLE_BYTES} bytes exceeded for role ${role.name}`,
+      );
     }
     role.inlinePolicies.set(name, doc);
     return undefined;
@@ -285,8 +339,14 @@ const ops: Record<string, Handler> = {
     checkTags(tags);
     authorizeIam(ctx, caller, account, arn, iamRequestTags(tags));
     const doc = checkPolicy(p.req('PolicyDocument'), 'identity');
-    if (policySize(doc) > MANAGED_POLICY_BYTES) throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_BYTES}`);
-    if (account.policies.has(arn)) throw new AwsError('EntityAlreadyExists', `A policy called ${name} already exists. Duplicate names are not allowed.`, 409);
+    if (policySize(doc) > MANAGED_POLICY_BYTES)
+      throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_BYTES}`);
+    if (account.policies.has(arn))
+      throw new AwsError(
+        'EntityAlreadyExists',
+        `A policy called ${name} already exists. Duplicate names are not allowed.`,
+        409,
+      );
     const now = new Date(ctx.now);
     const policy: ManagedPolicy = {
       policyId: uniqueId('ANPA'),
@@ -316,27 +376,41 @@ const ops: Record<string, Handler> = {
     const id = p.req('VersionId');
     const v = policy.versions.find((x) => x.id === id);
     if (!v) throw noSuchEntity(`Policy ${policy.arn} version ${id} does not exist or is not attachable.`);
-    return { PolicyVersion: { Document: encodeURIComponent(v.document), VersionId: v.id, IsDefaultVersion: v.id === policy.defaultVersionId, CreateDate: v.createDate } };
+    return {
+      PolicyVersion: {
+        Document: encodeURIComponent(v.document),
+        VersionId: v.id,
+        IsDefaultVersion: v.id === policy.defaultVersionId,
+        CreateDate: v.createDate,
+      },
+    };
   },
 
   CreatePolicyVersion(ctx, p, account, caller) {
     const policy = findPolicy(ctx.world, account, p.req('PolicyArn'));
     authorizeIam(ctx, caller, account, policy.arn);
     const doc = checkPolicy(p.req('PolicyDocument'), 'identity');
-    if (policySize(doc) > MANAGED_POLICY_BYTES) throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_BYTES}`);
-    if (policy.versions.length >= 5) throw limitExceeded(`A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.`);
+    if (policySize(doc) > MANAGED_POLICY_BYTES)
+      throw limitExceeded(`Cannot exceed quota for PolicySize: ${MANAGED_POLICY_BYTES}`);
+    if (policy.versions.length >= 5)
+      throw limitExceeded(
+        `A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.`,
+      );
     const n = Math.max(...policy.versions.map((v) => Number(v.id.slice(1)))) + 1;
     const v = { id: `v${n}`, document: doc, createDate: new Date(ctx.now) };
     policy.versions.push(v);
     if (p.opt('SetAsDefault') === 'true') policy.defaultVersionId = v.id;
     policy.updateDate = v.createDate;
-    return { PolicyVersion: { VersionId: v.id, IsDefaultVersion: v.id === policy.defaultVersionId, CreateDate: v.createDate } };
+    return {
+      PolicyVersion: { VersionId: v.id, IsDefaultVersion: v.id === policy.defaultVersionId, CreateDate: v.createDate },
+    };
   },
 
   DeletePolicy(ctx, p, account, caller) {
     const policy = findPolicy(ctx.world, account, p.req('PolicyArn'));
     authorizeIam(ctx, caller, account, policy.arn);
-    if (attachmentCount(ctx.world, policy.arn) > 0) throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
+    if (attachmentCount(ctx.world, policy.arn) > 0)
+      throw new AwsError('DeleteConflict', 'Cannot delete a policy attached to entities.', 409);
     account.policies.delete(policy.arn);
     return undefined;
   },
@@ -387,8 +461,12 @@ const ops: Record<string, Handler> = {
   UntagRole(ctx, p, account, caller) {
     const role = roleOf(account, p.req('RoleName'));
     const keys = p.list('TagKeys');
-    authorizeIam(ctx, caller, account, role.arn, { ...roleContext(role), 'aws:TagKeys': keys } as Record<string, string | string[]>);
-    for (const k of keys) for (const have of [...role.tags.keys()]) if (have.toLowerCase() === k.toLowerCase()) role.tags.delete(have);
+    authorizeIam(ctx, caller, account, role.arn, { ...roleContext(role), 'aws:TagKeys': keys } as Record<
+      string,
+      string | string[]
+    >);
+    for (const k of keys)
+      for (const have of [...role.tags.keys()]) if (have.toLowerCase() === k.toLowerCase()) role.tags.delete(have);
     return undefined;
   },
 
@@ -400,7 +478,8 @@ const ops: Record<string, Handler> = {
 
   CreateOpenIDConnectProvider(ctx, p, account, caller) {
     const rawUrl = p.req('Url');
-    if (!/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(rawUrl) || rawUrl.length > 255) throw validation('Invalid URL: must start with https:// and be at most 255 characters');
+    if (!/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(rawUrl) || rawUrl.length > 255)
+      throw validation('Invalid URL: must start with https:// and be at most 255 characters');
     const url = rawUrl.replace(/^https:\/\//, '').replace(/\/$/, '');
     const arn = `arn:aws:iam::${account.id}:oidc-provider/${url}`;
     const tags = p.tags();
@@ -408,11 +487,22 @@ const ops: Record<string, Handler> = {
     authorizeIam(ctx, caller, account, arn, iamRequestTags(tags));
     const clientIds = p.list('ClientIDList');
     const thumbprints = p.list('ThumbprintList');
-    for (const t of thumbprints) if (!/^[0-9a-fA-F]{40}$/.test(t)) throw constraint(t, 'thumbprintList.member', 'Member must have length greater than or equal to 40');
+    for (const t of thumbprints)
+      if (!/^[0-9a-fA-F]{40}$/.test(t))
+        throw constraint(t, 'thumbprintList.member', 'Member must have length greater than or equal to 40');
     if (thumbprints.length > 5) throw limitExceeded('Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: 5');
-    if (account.oidcProviders.has(arn)) throw new AwsError('EntityAlreadyExists', `Provider with url ${rawUrl} already exists.`, 409);
-    if (account.oidcProviders.size >= OIDC_PROVIDERS_PER_ACCOUNT) throw limitExceeded(`Cannot exceed quota for OpenIdIdpsPerAccount: ${OIDC_PROVIDERS_PER_ACCOUNT}`);
-    const provider: OidcProvider = { arn, url, clientIds, thumbprints, tags: new Map(tags.map((t) => [t.Key, t.Value])), createDate: new Date(ctx.now) };
+    if (account.oidcProviders.has(arn))
+      throw new AwsError('EntityAlreadyExists', `Provider with url ${rawUrl} already exists.`, 409);
+    if (account.oidcProviders.size >= OIDC_PROVIDERS_PER_ACCOUNT)
+      throw limitExceeded(`Cannot exceed quota for OpenIdIdpsPerAccount: ${OIDC_PROVIDERS_PER_ACCOUNT}`);
+    const provider: OidcProvider = {
+      arn,
+      url,
+      clientIds,
+      thumbprints,
+      tags: new Map(tags.map((t) => [t.Key, t.Value])),
+      createDate: new Date(ctx.now),
+    };
     account.oidcProviders.set(arn, provider);
     return { OpenIDConnectProviderArn: arn, Tags: tags.length ? tags : undefined };
   },
@@ -529,7 +619,8 @@ function policyXml(policy: ManagedPolicy, account: Account): XmlNode {
     Path: policy.path,
     DefaultVersionId: policy.defaultVersionId,
     AttachmentCount: attachments,
-    PermissionsBoundaryUsageCount: [...account.roles.values()].filter((r) => r.permissionsBoundary === policy.arn).length,
+    PermissionsBoundaryUsageCount: [...account.roles.values()].filter((r) => r.permissionsBoundary === policy.arn)
+      .length,
     IsAttachable: true,
     Description: policy.description,
     CreateDate: policy.createDate,

@@ -32,21 +32,41 @@ export interface KeyUseOptions {
  * meets) suffices without the key policy (KMS Developer Guide, "Grants in AWS KMS"); otherwise the key policy must
  * allow, or delegate to IAM via the account root.
  */
-export function authorizeKeyUse(ctx: CallContext, caller: Caller, key: KmsKey, action: string, opts: KeyUseOptions = {}): void {
+export function authorizeKeyUse(
+  ctx: CallContext,
+  caller: Caller,
+  key: KmsKey,
+  action: string,
+  opts: KeyUseOptions = {},
+): void {
   if (key.awsManaged && caller.accountId !== key.accountId) {
-    throw accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because AWS managed keys cannot be used from another account`);
+    throw accessDenied(
+      `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because AWS managed keys cannot be used from another account`,
+    );
   }
   if (grantFor(ctx.world, caller, key, action.replace(/^kms:/, ''), opts.encryptionContext)) return;
   authorizeCall(ctx.world, caller, keyRequest(caller, key, action, JSON.parse(key.policy), opts));
 }
 
 /** Whether a grantee principal names the caller: its role (bound to the role's id when granted), its session, or its account. */
-function granteeMatches(world: World, caller: Caller, principal: string, roleId: string | undefined, action: string, key: KmsKey): boolean {
-  if (caller.session && principal === caller.session.roleArn) return roleId === undefined || roleId === caller.session.roleId;
+function granteeMatches(
+  world: World,
+  caller: Caller,
+  principal: string,
+  roleId: string | undefined,
+  action: string,
+  key: KmsKey,
+): boolean {
+  if (caller.session && principal === caller.session.roleArn)
+    return roleId === undefined || roleId === caller.session.roleId;
   if (principal === caller.arn && !principal.endsWith(':root')) return true;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(principal);
   // a grant to an account: its root, and the principals its IAM policies allow the operation on the key
-  if (root && root[1] === caller.accountId) return isRoot(caller) || decide(world, caller, { action, resource: key.arn, resourceAccountId: caller.accountId }).allowed;
+  if (root && root[1] === caller.accountId)
+    return (
+      isRoot(caller) ||
+      decide(world, caller, { action, resource: key.arn, resourceAccountId: caller.accountId }).allowed
+    );
   return false;
 }
 
@@ -56,14 +76,22 @@ function constraintsMet(g: KmsGrant, ec: Record<string, string> | undefined): bo
   const have = ec ?? {};
   if (c.EncryptionContextEquals) {
     const want = c.EncryptionContextEquals;
-    if (Object.keys(want).length !== Object.keys(have).length || Object.entries(want).some(([k, v]) => have[k] !== v)) return false;
+    if (Object.keys(want).length !== Object.keys(have).length || Object.entries(want).some(([k, v]) => have[k] !== v))
+      return false;
   }
-  if (c.EncryptionContextSubset && Object.entries(c.EncryptionContextSubset).some(([k, v]) => have[k] !== v)) return false;
+  if (c.EncryptionContextSubset && Object.entries(c.EncryptionContextSubset).some(([k, v]) => have[k] !== v))
+    return false;
   return true;
 }
 
 /** The first grant on `key` that lets the caller perform `operation` with this encryption context. */
-export function grantFor(world: World, caller: Caller, key: KmsKey, operation: string, ec?: Record<string, string>): KmsGrant | undefined {
+export function grantFor(
+  world: World,
+  caller: Caller,
+  key: KmsKey,
+  operation: string,
+  ec?: Record<string, string>,
+): KmsGrant | undefined {
   for (const g of key.grants.values()) {
     if (!g.operations.includes(operation)) continue;
     if (!granteeMatches(world, caller, g.granteePrincipal, grantRoleIds.get(g), `kms:${operation}`, key)) continue;
@@ -77,7 +105,13 @@ export function grantFor(world: World, caller: Caller, key: KmsKey, operation: s
 const grantRoleIds = new WeakMap<KmsGrant, string>();
 
 /** A call on a key as its policy is evaluated: that policy (or a new one, for PutKeyPolicy's lockout check) and the key's context. */
-function keyRequest(caller: Caller, key: KmsKey, action: string, policy: AuthzRequest['resourcePolicy'], opts: KeyUseOptions = {}): AuthzRequest {
+function keyRequest(
+  caller: Caller,
+  key: KmsKey,
+  action: string,
+  policy: AuthzRequest['resourcePolicy'],
+  opts: KeyUseOptions = {},
+): AuthzRequest {
   return {
     action,
     resource: key.arn,
@@ -89,7 +123,9 @@ function keyRequest(caller: Caller, key: KmsKey, action: string, policy: AuthzRe
       'kms:CallerAccount': caller.accountId,
       // KMS ABAC: the key's tags
       ...resourceTagContext(key.tags),
-      ...Object.fromEntries(Object.entries(opts.encryptionContext ?? {}).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])),
+      ...Object.fromEntries(
+        Object.entries(opts.encryptionContext ?? {}).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+      ),
       ...(opts.encryptionContext ? { 'kms:EncryptionContextKeys': Object.keys(opts.encryptionContext) } : {}),
       ...opts.context,
     },
@@ -101,10 +137,20 @@ function tagList(v: unknown): Record<string, string> {
   if (!Array.isArray(v)) throw new AwsError('ValidationException', 'Tags must be a list of { TagKey, TagValue }');
   const out: Record<string, string> = {};
   for (const t of v as { TagKey?: unknown; TagValue?: unknown }[]) {
-    if (typeof t?.TagKey !== 'string' || typeof t.TagValue !== 'string' || t.TagKey.length < 1 || t.TagKey.length > 128 || t.TagValue.length > 256) {
-      throw new AwsError('ValidationException', 'Each tag needs a TagKey of 1-128 characters and a TagValue of at most 256');
+    if (
+      typeof t?.TagKey !== 'string' ||
+      typeof t.TagValue !== 'string' ||
+      t.TagKey.length < 1 ||
+      t.TagKey.length > 128 ||
+      t.TagValue.length > 256
+    ) {
+      throw new AwsError(
+        'ValidationException',
+        'Each tag needs a TagKey of 1-128 characters and a TagValue of at most 256',
+      );
     }
-    if (t.TagKey.toLowerCase().startsWith('aws:')) throw new AwsError('TagException', `Tag keys beginning with aws: are reserved: ${t.TagKey}`);
+    if (t.TagKey.toLowerCase().startsWith('aws:'))
+      throw new AwsError('TagException', `Tag keys beginning with aws: are reserved: ${t.TagKey}`);
     out[t.TagKey] = t.TagValue;
   }
   return out;
@@ -112,7 +158,9 @@ function tagList(v: unknown): Record<string, string> {
 
 function sameAccountOnly(caller: Caller, key: KmsKey, action: string): void {
   if (caller.accountId !== key.accountId) {
-    throw accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because the operation cannot be called across accounts`);
+    throw accessDenied(
+      `User: ${caller.arn} is not authorized to perform: ${action} on resource: ${key.arn} because the operation cannot be called across accounts`,
+    );
   }
 }
 
@@ -140,7 +188,8 @@ function keyFor(ctx: CallContext, caller: Caller, id: unknown): KmsKey {
   const text = String(id ?? '');
   if (!text) throw validation(`Value null at 'keyId' failed to satisfy constraint: Member must not be null`);
   const key = findKey(ctx.world, text);
-  if (key.accountId !== caller.accountId && !text.startsWith('arn:')) throw new AwsError('NotFoundException', `Key '${text}' does not exist`, 400);
+  if (key.accountId !== caller.accountId && !text.startsWith('arn:'))
+    throw new AwsError('NotFoundException', `Key '${text}' does not exist`, 400);
   return key;
 }
 
@@ -148,22 +197,65 @@ const validation = (m: string) => new AwsError('ValidationException', `1 validat
 
 /** The operations a grant may allow (KMS API Reference, CreateGrant `Operations`). */
 export const GRANT_OPERATIONS = [
-  'Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'Sign', 'Verify', 'GetPublicKey',
-  'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateMac', 'VerifyMac', 'DeriveSharedSecret',
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'Sign',
+  'Verify',
+  'GetPublicKey',
+  'CreateGrant',
+  'RetireGrant',
+  'DescribeKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateMac',
+  'VerifyMac',
+  'DeriveSharedSecret',
 ];
 /** Operations a symmetric encryption key supports (the others are refused on it). */
-const SYMMETRIC_OPERATIONS = new Set(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'CreateGrant', 'RetireGrant', 'DescribeKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext']);
+const SYMMETRIC_OPERATIONS = new Set([
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'CreateGrant',
+  'RetireGrant',
+  'DescribeKey',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+]);
 /** Operations that take an encryption context, the only ones a grant constraint may go with. */
-const CONTEXT_OPERATIONS = new Set(['Decrypt', 'Encrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'CreateGrant', 'RetireGrant']);
+const CONTEXT_OPERATIONS = new Set([
+  'Decrypt',
+  'Encrypt',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'CreateGrant',
+  'RetireGrant',
+]);
 /** Grants per KMS key (AWS's quota). */
 export const GRANTS_PER_KEY = 50_000;
 
 /** A grantee or retiring principal: an IAM principal ARN that exists now, or an AWS service principal. */
 function checkGrantPrincipal(ctx: CallContext, field: string, p: unknown): string {
-  if (typeof p !== 'string' || p.length < 1 || p.length > 256) throw validation(`Value at '${field}' failed to satisfy constraint: Member must have length between 1 and 256`);
+  if (typeof p !== 'string' || p.length < 1 || p.length > 256)
+    throw validation(`Value at '${field}' failed to satisfy constraint: Member must have length between 1 and 256`);
   if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(p)) return p;
   if (!/^arn:aws:(iam|sts)::\d{12}:\S+$/.test(p) || checkPrincipal(ctx.world, 'AWS', p, ctx.now)) {
-    throw new AwsError('InvalidArnException', `${field === 'granteePrincipal' ? 'GranteePrincipal' : 'RetiringPrincipal'} is not a valid principal: ${p}`, 400);
+    throw new AwsError(
+      'InvalidArnException',
+      `${field === 'granteePrincipal' ? 'GranteePrincipal' : 'RetiringPrincipal'} is not a valid principal: ${p}`,
+      400,
+    );
   }
   return p;
 }
@@ -193,13 +285,21 @@ function principalIsCaller(ctx: CallContext, caller: Caller, principal: string |
   if (caller.session && principal === caller.session.roleArn) return true;
   if (principal === caller.arn) return true;
   const root = /^arn:aws:iam::(\d{12}):root$/.exec(principal);
-  return !!root && root[1] === caller.accountId && (isRoot(caller) || decide(ctx.world, caller, { action: 'kms:RetireGrant', resource: key.arn, resourceAccountId: caller.accountId }).allowed);
+  return (
+    !!root &&
+    root[1] === caller.accountId &&
+    (isRoot(caller) ||
+      decide(ctx.world, caller, { action: 'kms:RetireGrant', resource: key.arn, resourceAccountId: caller.accountId })
+        .allowed)
+  );
 }
 
 /** The emulator's ciphertext: not encrypted (the emulator models authorisation, not cryptography), only tied to its key and context. */
 const CIPHERTEXT_MAGIC = 'emulator-kms-1:';
 function seal(key: KmsKey, ec: Record<string, string>, plaintext: Buffer): string {
-  return Buffer.from(CIPHERTEXT_MAGIC + JSON.stringify({ k: key.arn, c: ec, p: plaintext.toString('base64') })).toString('base64');
+  return Buffer.from(
+    CIPHERTEXT_MAGIC + JSON.stringify({ k: key.arn, c: ec, p: plaintext.toString('base64') }),
+  ).toString('base64');
 }
 function unseal(blob: unknown): { k: string; c: Record<string, string>; p: string } {
   const text = Buffer.from(String(blob ?? ''), 'base64').toString('utf8');
@@ -212,10 +312,14 @@ function unseal(blob: unknown): { k: string; c: Record<string, string>; p: strin
 }
 
 function dataKeyBytes(body: Record<string, unknown>): number {
-  if (body.NumberOfBytes !== undefined && body.KeySpec !== undefined) throw validation('NumberOfBytes and KeySpec cannot both be specified');
+  if (body.NumberOfBytes !== undefined && body.KeySpec !== undefined)
+    throw validation('NumberOfBytes and KeySpec cannot both be specified');
   if (body.NumberOfBytes !== undefined) {
     const n = Number(body.NumberOfBytes);
-    if (!Number.isInteger(n) || n < 1 || n > 1024) throw validation(`Value '${String(body.NumberOfBytes)}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024`);
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw validation(
+        `Value '${String(body.NumberOfBytes)}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024`,
+      );
     return n;
   }
   if (body.KeySpec === 'AES_256') return 32;
@@ -227,22 +331,33 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
   CreateGrant(ctx, body, caller) {
     const key = keyFor(ctx, caller, body.KeyId);
     const grantee = checkGrantPrincipal(ctx, 'granteePrincipal', body.GranteePrincipal);
-    const retiring = body.RetiringPrincipal === undefined ? undefined : checkGrantPrincipal(ctx, 'retiringPrincipal', body.RetiringPrincipal);
+    const retiring =
+      body.RetiringPrincipal === undefined
+        ? undefined
+        : checkGrantPrincipal(ctx, 'retiringPrincipal', body.RetiringPrincipal);
     const operations = body.Operations;
-    if (!Array.isArray(operations) || operations.length === 0) throw validation(`Value at 'operations' failed to satisfy constraint: Member must not be null or empty`);
+    if (!Array.isArray(operations) || operations.length === 0)
+      throw validation(`Value at 'operations' failed to satisfy constraint: Member must not be null or empty`);
     for (const op of operations) {
       if (!GRANT_OPERATIONS.includes(String(op))) {
-        throw validation(`Value '[${operations.join(', ')}]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [${GRANT_OPERATIONS.join(', ')}]]`);
+        throw validation(
+          `Value '[${operations.join(', ')}]' at 'operations' failed to satisfy constraint: Member must satisfy constraint: [Member must satisfy enum value set: [${GRANT_OPERATIONS.join(', ')}]]`,
+        );
       }
-      if (!SYMMETRIC_OPERATIONS.has(String(op))) throw validation(`Operation ${String(op)} is not supported for a symmetric encryption KMS key`);
+      if (!SYMMETRIC_OPERATIONS.has(String(op)))
+        throw validation(`Operation ${String(op)} is not supported for a symmetric encryption KMS key`);
     }
     const ops = [...new Set(operations.map(String))];
     let constraints: KmsGrant['constraints'];
     if (body.Constraints !== undefined) {
       const c = body.Constraints as Record<string, unknown>;
       constraints = {
-        ...(c.EncryptionContextSubset !== undefined ? { EncryptionContextSubset: stringMap(c.EncryptionContextSubset, 'constraints.encryptionContextSubset') } : {}),
-        ...(c.EncryptionContextEquals !== undefined ? { EncryptionContextEquals: stringMap(c.EncryptionContextEquals, 'constraints.encryptionContextEquals') } : {}),
+        ...(c.EncryptionContextSubset !== undefined
+          ? { EncryptionContextSubset: stringMap(c.EncryptionContextSubset, 'constraints.encryptionContextSubset') }
+          : {}),
+        ...(c.EncryptionContextEquals !== undefined
+          ? { EncryptionContextEquals: stringMap(c.EncryptionContextEquals, 'constraints.encryptionContextEquals') }
+          : {}),
       };
       if (!Object.keys(constraints).length) constraints = undefined;
       else if (ops.some((o) => !CONTEXT_OPERATIONS.has(o))) {
@@ -250,25 +365,57 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
       }
     }
     const name = body.Name === undefined ? undefined : String(body.Name);
-    if (name !== undefined && !/^[a-zA-Z0-9:/_-]{1,256}$/.test(name)) throw validation(`Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$`);
+    if (name !== undefined && !/^[a-zA-Z0-9:/_-]{1,256}$/.test(name))
+      throw validation(
+        `Value '${name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$`,
+      );
     // a grantee with CreateGrant in a grant may pass on a subset of that grant's operations; otherwise the key policy decides
-    const parent = [...key.grants.values()].find((g) => g.operations.includes('CreateGrant') && ops.every((o) => g.operations.includes(o)) && granteeMatches(ctx.world, caller, g.granteePrincipal, grantRoleIds.get(g), 'kms:CreateGrant', key));
+    const parent = [...key.grants.values()].find(
+      (g) =>
+        g.operations.includes('CreateGrant') &&
+        ops.every((o) => g.operations.includes(o)) &&
+        granteeMatches(ctx.world, caller, g.granteePrincipal, grantRoleIds.get(g), 'kms:CreateGrant', key),
+    );
     if (!parent) {
-      authorizeCall(ctx.world, caller, keyRequest(caller, key, 'kms:CreateGrant', JSON.parse(key.policy), {
-        context: {
-          'kms:GrantOperations': ops,
-          'kms:GranteePrincipal': grantee,
-          ...(retiring ? { 'kms:RetiringPrincipal': retiring } : {}),
-          'kms:GrantIsForAWSResource': 'false',
-          ...(constraints ? { 'kms:GrantConstraintType': Object.keys(constraints)[0]! } : {}),
-        },
-      }));
+      authorizeCall(
+        ctx.world,
+        caller,
+        keyRequest(caller, key, 'kms:CreateGrant', JSON.parse(key.policy), {
+          context: {
+            'kms:GrantOperations': ops,
+            'kms:GranteePrincipal': grantee,
+            ...(retiring ? { 'kms:RetiringPrincipal': retiring } : {}),
+            'kms:GrantIsForAWSResource': 'false',
+            ...(constraints ? { 'kms:GrantConstraintType': Object.keys(constraints)[0]! } : {}),
+          },
+        }),
+      );
     }
-    if (body.DryRun === true) throw new AwsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
+    if (body.DryRun === true)
+      throw new AwsError(
+        'DryRunOperationException',
+        'The request would have succeeded, but the DryRun option is set.',
+        412,
+      );
     // a Name makes the call idempotent: the same grant again answers the existing grant's id
-    const same = name === undefined ? undefined : [...key.grants.values()].find((g) => g.name === name && g.granteePrincipal === grantee && g.retiringPrincipal === retiring && JSON.stringify(g.operations) === JSON.stringify(ops) && JSON.stringify(g.constraints) === JSON.stringify(constraints));
+    const same =
+      name === undefined
+        ? undefined
+        : [...key.grants.values()].find(
+            (g) =>
+              g.name === name &&
+              g.granteePrincipal === grantee &&
+              g.retiringPrincipal === retiring &&
+              JSON.stringify(g.operations) === JSON.stringify(ops) &&
+              JSON.stringify(g.constraints) === JSON.stringify(constraints),
+          );
     if (same) return { GrantId: same.grantId, GrantToken: randomBytes(96).toString('base64url') };
-    if (key.grants.size >= GRANTS_PER_KEY) throw new AwsError('LimitExceededException', `The request was rejected because the number of grants on key ${key.arn} exceeds the quota (${GRANTS_PER_KEY})`, 400);
+    if (key.grants.size >= GRANTS_PER_KEY)
+      throw new AwsError(
+        'LimitExceededException',
+        `The request was rejected because the number of grants on key ${key.arn} exceeds the quota (${GRANTS_PER_KEY})`,
+        400,
+      );
     const grant: KmsGrant = {
       grantId: createHash('sha256').update(randomBytes(32)).digest('hex'),
       grantToken: randomBytes(96).toString('base64url'),
@@ -290,18 +437,28 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     const key = keyFor(ctx, caller, body.KeyId);
     authorizeCall(ctx.world, caller, keyRequest(caller, key, 'kms:ListGrants', JSON.parse(key.policy)));
     const limit = body.Limit === undefined ? 50 : Number(body.Limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw validation(`Value '${String(body.Limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw validation(
+        `Value '${String(body.Limit)}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100`,
+      );
     const all = [...key.grants.values()].filter(
-      (g) => (body.GrantId === undefined || g.grantId === body.GrantId) && (body.GranteePrincipal === undefined || g.granteePrincipal === body.GranteePrincipal),
+      (g) =>
+        (body.GrantId === undefined || g.grantId === body.GrantId) &&
+        (body.GranteePrincipal === undefined || g.granteePrincipal === body.GranteePrincipal),
     );
     let start = 0;
     if (body.Marker !== undefined) {
       start = Number(Buffer.from(String(body.Marker), 'base64url').toString('utf8'));
-      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new AwsError('InvalidMarkerException', 'The Marker is not valid');
+      if (!Number.isInteger(start) || start < 0 || start > all.length)
+        throw new AwsError('InvalidMarkerException', 'The Marker is not valid');
     }
     const page = all.slice(start, start + limit);
     const truncated = start + limit < all.length;
-    return { Grants: page.map(grantJson), Truncated: truncated, ...(truncated ? { NextMarker: Buffer.from(String(start + limit)).toString('base64url') } : {}) };
+    return {
+      Grants: page.map(grantJson),
+      Truncated: truncated,
+      ...(truncated ? { NextMarker: Buffer.from(String(start + limit)).toString('base64url') } : {}),
+    };
   },
   RetireGrant(ctx, body, caller) {
     let grant: KmsGrant | undefined;
@@ -312,7 +469,8 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
       }
       if (!grant) throw new AwsError('InvalidGrantTokenException', 'The grant token is not valid', 400);
     } else {
-      if (body.KeyId === undefined || body.GrantId === undefined) throw validation('Either GrantToken, or both KeyId and GrantId, must be specified');
+      if (body.KeyId === undefined || body.GrantId === undefined)
+        throw validation('Either GrantToken, or both KeyId and GrantId, must be specified');
       key = keyFor(ctx, caller, body.KeyId);
       grant = key.grants.get(String(body.GrantId));
       if (!grant) throw new AwsError('NotFoundException', `Grant ID ${String(body.GrantId)} not found`, 400);
@@ -321,19 +479,35 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     // the grant allows RetireGrant, and the account that created the grant
     const may =
       principalIsCaller(ctx, caller, grant.retiringPrincipal, key!) ||
-      (grant.operations.includes('RetireGrant') && granteeMatches(ctx.world, caller, grant.granteePrincipal, grantRoleIds.get(grant), 'kms:RetireGrant', key!)) ||
+      (grant.operations.includes('RetireGrant') &&
+        granteeMatches(ctx.world, caller, grant.granteePrincipal, grantRoleIds.get(grant), 'kms:RetireGrant', key!)) ||
       principalIsCaller(ctx, caller, grant.issuingAccount, key!);
-    if (!may) throw accessDenied(`User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${key!.arn} because it is neither the grant's retiring principal, nor its grantee with RetireGrant, nor in the account that created it`);
-    if (body.DryRun === true) throw new AwsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
+    if (!may)
+      throw accessDenied(
+        `User: ${caller.arn} is not authorized to perform: kms:RetireGrant on resource: ${key!.arn} because it is neither the grant's retiring principal, nor its grantee with RetireGrant, nor in the account that created it`,
+      );
+    if (body.DryRun === true)
+      throw new AwsError(
+        'DryRunOperationException',
+        'The request would have succeeded, but the DryRun option is set.',
+        412,
+      );
     key!.grants.delete(grant.grantId);
     return {};
   },
   RevokeGrant(ctx, body, caller) {
     const key = keyFor(ctx, caller, body.KeyId);
-    if (body.GrantId === undefined) throw validation(`Value null at 'grantId' failed to satisfy constraint: Member must not be null`);
+    if (body.GrantId === undefined)
+      throw validation(`Value null at 'grantId' failed to satisfy constraint: Member must not be null`);
     authorizeCall(ctx.world, caller, keyRequest(caller, key, 'kms:RevokeGrant', JSON.parse(key.policy)));
-    if (!key.grants.has(String(body.GrantId))) throw new AwsError('NotFoundException', `Grant ID ${String(body.GrantId)} not found`, 400);
-    if (body.DryRun === true) throw new AwsError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
+    if (!key.grants.has(String(body.GrantId)))
+      throw new AwsError('NotFoundException', `Grant ID ${String(body.GrantId)} not found`, 400);
+    if (body.DryRun === true)
+      throw new AwsError(
+        'DryRunOperationException',
+        'The request would have succeeded, but the DryRun option is set.',
+        412,
+      );
     key.grants.delete(String(body.GrantId));
     return {};
   },
@@ -349,19 +523,26 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     const key = keyFor(ctx, caller, body.KeyId);
     const ec = body.EncryptionContext === undefined ? {} : stringMap(body.EncryptionContext, 'encryptionContext');
     const plaintext = Buffer.from(String(body.Plaintext ?? ''), 'base64');
-    if (plaintext.length < 1 || plaintext.length > 4096) throw validation(`Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096`);
+    if (plaintext.length < 1 || plaintext.length > 4096)
+      throw validation(`Value at 'plaintext' failed to satisfy constraint: Member must have length between 1 and 4096`);
     authorizeKeyUse(ctx, caller, key, 'kms:Encrypt', { encryptionContext: ec });
     return { KeyId: key.arn, CiphertextBlob: seal(key, ec, plaintext), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
   Decrypt(ctx, body, caller) {
     const sealed = unseal(body.CiphertextBlob);
     const key = findKey(ctx.world, sealed.k);
-    if (body.KeyId !== undefined && keyFor(ctx, caller, body.KeyId) !== key) throw new AwsError('IncorrectKeyException', 'The key ID in the request does not identify a KMS key that can perform this operation.', 400);
+    if (body.KeyId !== undefined && keyFor(ctx, caller, body.KeyId) !== key)
+      throw new AwsError(
+        'IncorrectKeyException',
+        'The key ID in the request does not identify a KMS key that can perform this operation.',
+        400,
+      );
     const ec = body.EncryptionContext === undefined ? {} : stringMap(body.EncryptionContext, 'encryptionContext');
     authorizeKeyUse(ctx, caller, key, 'kms:Decrypt', { encryptionContext: ec });
     // the context is part of the ciphertext's authentication: another context does not decrypt
     const stored = sealed.c;
-    if (Object.keys(stored).length !== Object.keys(ec).length || Object.entries(stored).some(([k, v]) => ec[k] !== v)) throw new AwsError('InvalidCiphertextException', '', 400);
+    if (Object.keys(stored).length !== Object.keys(ec).length || Object.entries(stored).some(([k, v]) => ec[k] !== v))
+      throw new AwsError('InvalidCiphertextException', '', 400);
     return { KeyId: key.arn, Plaintext: sealed.p, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
   },
 
@@ -386,12 +567,25 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     if (!parsed.doc) throw new AwsError('MalformedPolicyDocumentException', parsed.error ?? 'Syntax errors in policy.');
     const problem = validatePolicy(parsed.doc, 'key');
     if (problem) throw new AwsError('MalformedPolicyDocumentException', problem);
-    if (policySize(text) > KEY_POLICY_MAX_BYTES) throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
-    bindPrincipals(ctx.world, text, ctx.now, () => new AwsError('MalformedPolicyDocumentException', 'Policy contains a statement with one or more invalid principals.'));
+    if (policySize(text) > KEY_POLICY_MAX_BYTES)
+      throw new AwsError('LimitExceededException', 'Key policy exceeds the 32 KB quota');
+    bindPrincipals(
+      ctx.world,
+      text,
+      ctx.now,
+      () =>
+        new AwsError(
+          'MalformedPolicyDocumentException',
+          'Policy contains a statement with one or more invalid principals.',
+        ),
+    );
     if (body.BypassPolicyLockoutSafetyCheck !== true) {
       const still = decide(ctx.world, caller, keyRequest(caller, key, 'kms:PutKeyPolicy', parsed.doc));
       if (!still.allowed) {
-        throw new AwsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
+        throw new AwsError(
+          'MalformedPolicyDocumentException',
+          'The new key policy will not allow you to update the key policy in the future.',
+        );
       }
     }
     key.policy = text;
@@ -403,11 +597,13 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     authorizeKeyUse(ctx, caller, key, 'kms:ListResourceTags');
     const all = Object.entries(key.tags).sort(([a], [b]) => a.localeCompare(b));
     const limit = body.Limit === undefined ? 50 : Number(body.Limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new AwsError('ValidationException', 'Limit must be between 1 and 1000');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new AwsError('ValidationException', 'Limit must be between 1 and 1000');
     let start = 0;
     if (body.Marker !== undefined) {
       start = Number(Buffer.from(String(body.Marker), 'base64url').toString('utf8'));
-      if (!Number.isInteger(start) || start < 0 || start > all.length) throw new AwsError('InvalidMarkerException', 'The Marker is not valid');
+      if (!Number.isInteger(start) || start < 0 || start > all.length)
+        throw new AwsError('InvalidMarkerException', 'The Marker is not valid');
     }
     const page = all.slice(start, start + limit);
     const truncated = start + limit < all.length;
@@ -423,7 +619,8 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     if (key.awsManaged) throw accessDenied('AWS managed keys cannot be tagged');
     const tags = tagList(body.Tags);
     authorizeKeyUse(ctx, caller, key, 'kms:TagResource', { context: requestTagContext(tags) });
-    if (Object.keys({ ...key.tags, ...tags }).length > 50) throw new AwsError('LimitExceededException', 'A KMS key can have at most 50 tags');
+    if (Object.keys({ ...key.tags, ...tags }).length > 50)
+      throw new AwsError('LimitExceededException', 'A KMS key can have at most 50 tags');
     Object.assign(key.tags, tags);
     return {};
   },
@@ -441,21 +638,33 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
 
 export const kms: ServiceModule = {
   name: 'kms',
-  operationOf: (req) => String(req.headers['x-amz-target'] ?? '').split('.').pop() || 'Unknown',
+  operationOf: (req) =>
+    String(req.headers['x-amz-target'] ?? '')
+      .split('.')
+      .pop() || 'Unknown',
   handle(ctx) {
     const caller = requireCaller(ctx);
     const op = ops[ctx.operation];
-    if (!op) throw new AwsError('UnsupportedOperationException', `The emulator does not implement KMS ${ctx.operation}`);
+    if (!op)
+      throw new AwsError('UnsupportedOperationException', `The emulator does not implement KMS ${ctx.operation}`);
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(ctx.req.body.toString('utf8') || '{}');
     } catch {
       throw new AwsError('SerializationException', 'Invalid JSON body');
     }
-    return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(op(ctx, body, caller)) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify(op(ctx, body, caller)),
+    };
   },
   renderError(code, message, status) {
     const type = code === 'AccessDenied' ? 'AccessDeniedException' : code;
-    return { status: status === 403 ? 400 : status, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify({ __type: type, message }) };
+    return {
+      status: status === 403 ? 400 : status,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ __type: type, message }),
+    };
   },
 };

@@ -5,11 +5,26 @@ import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
 import { escapeXml, flat, toXml, type XmlNode } from '../xml';
 import type { AccessPoint, Bucket, World } from '../state';
-import { authorizeCall, bucketTagContext, decide, isRoot, livePolicy, principalOf, principalTagContext, resourceTagContext } from '../authz';
+import {
+  authorizeCall,
+  bucketTagContext,
+  decide,
+  isRoot,
+  livePolicy,
+  principalOf,
+  principalTagContext,
+  resourceTagContext,
+} from '../authz';
 import { evaluatePolicy } from '../../lib/iam-policy/evaluate';
 import { findAccessPoint } from './s3control';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
-import { parsePolicyText, policySize, validatePolicy, normalizeStatements, asArray } from '../../lib/iam-policy/grammar';
+import {
+  parsePolicyText,
+  policySize,
+  validatePolicy,
+  normalizeStatements,
+  asArray,
+} from '../../lib/iam-policy/grammar';
 import { authorizeKeyUse, findKey } from './kms';
 
 export const BUCKET_POLICY_MAX_BYTES = 20_480;
@@ -45,7 +60,8 @@ export function s3Operation(req: EmulatorRequest): string {
   const m = req.method;
   if (!bucket && !apHost) return m === 'GET' ? 'ListBuckets' : 'Unknown';
   if (!key) {
-    if (q.has('policy')) return { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' }[m] ?? 'Unknown';
+    if (q.has('policy'))
+      return { GET: 'GetBucketPolicy', PUT: 'PutBucketPolicy', DELETE: 'DeleteBucketPolicy' }[m] ?? 'Unknown';
     if (q.has('location') && m === 'GET') return 'GetBucketLocation';
     if (q.has('encryption') && m === 'GET') return 'GetBucketEncryption';
     if (q.has('tagging') && m === 'GET') return 'GetBucketTagging';
@@ -57,7 +73,8 @@ export function s3Operation(req: EmulatorRequest): string {
   }
   if (m === 'POST' && q.has('uploads')) return 'CreateMultipartUpload';
   if (m === 'POST' && q.has('uploadId')) return 'CompleteMultipartUpload';
-  if (m === 'PUT' && q.has('uploadId') && q.has('partNumber')) return req.headers['x-amz-copy-source'] !== undefined ? 'UploadPartCopy' : 'UploadPart';
+  if (m === 'PUT' && q.has('uploadId') && q.has('partNumber'))
+    return req.headers['x-amz-copy-source'] !== undefined ? 'UploadPartCopy' : 'UploadPart';
   if (m === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
   if (m === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) return 'CopyObject';
   return { PUT: 'PutObject', GET: 'GetObject', HEAD: 'HeadObject', DELETE: 'DeleteObject' }[m] ?? 'Unknown';
@@ -83,20 +100,32 @@ function bucketUploads(bucket: Bucket): Map<string, Upload> {
 function uploadOf(bucket: Bucket, key: string, uploadId: string | null): Upload {
   const u = uploadId ? bucketUploads(bucket).get(uploadId) : undefined;
   if (!u || u.key !== key) {
-    throw new AwsError('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', 404);
+    throw new AwsError(
+      'NoSuchUpload',
+      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+      404,
+    );
   }
   return u;
 }
 
 const unescapeXml = (s: string): string =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&');
 
 /** The text of every `<tag>` element in an XML body, in order. */
-const elements = (xml: string, tag: string): string[] => [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] as string);
+const elements = (xml: string, tag: string): string[] =>
+  [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1] as string);
 
 function bucketOf(world: World, name: string): Bucket {
   const b = world.buckets.get(name);
-  if (!b) throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName: name });
+  if (!b)
+    throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName: name });
   return b;
 }
 
@@ -118,7 +147,12 @@ export interface Target {
 }
 
 /** Resolves a bucket name as S3 does: an access point alias (`…-s3alias`) names its access point's bucket. */
-function targetOf(world: World, req: EmulatorRequest, name: string | undefined, apHost?: { name: string; accountId: string }): Target {
+function targetOf(
+  world: World,
+  req: EmulatorRequest,
+  name: string | undefined,
+  apHost?: { name: string; accountId: string },
+): Target {
   if (apHost) {
     const ap = findAccessPoint(world, apHost.accountId, req.region, apHost.name);
     if (!ap) throw new AwsError('NoSuchAccessPoint', 'The specified accesspoint does not exist', 404);
@@ -126,7 +160,10 @@ function targetOf(world: World, req: EmulatorRequest, name: string | undefined, 
   }
   if (name!.endsWith('-s3alias')) {
     const ap = [...world.accessPoints.values()].find((a) => a.alias === name);
-    if (!ap) throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName: name });
+    if (!ap)
+      throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), {
+        bucketName: name,
+      });
     return { bucket: bucketOf(world, ap.bucket), ap };
   }
   return { bucket: bucketOf(world, name!) };
@@ -148,12 +185,24 @@ const accessPointContext = (ap: AccessPoint): Record<string, string> => ({
  * delegation to access points with `s3:DataAccessPointAccount`), or, for a caller of the bucket's own account, its
  * identity policies may allow it there instead; an explicit deny in any of them refuses.
  */
-function authorizeS3(ctx: CallContext, caller: Caller, t: Target, action: string, resource: string, context: Record<string, string | undefined> = {}): void {
+function authorizeS3(
+  ctx: CallContext,
+  caller: Caller,
+  t: Target,
+  action: string,
+  resource: string,
+  context: Record<string, string | undefined> = {},
+): void {
   const { bucket, ap } = t;
   // S3 ABAC: while it is on (GetBucketAbac/PutBucketAbac, topology `abac`), bucket tags are aws:ResourceTag for
   // bucket-level actions and s3:BucketTag/<key> for bucket- and object-level actions alike; while it is off, tags
   // are for cost allocation only and no such key is present
-  const tags = !bucket.abac ? {} : { ...bucketTagContext(bucket.tags), ...(resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {}) };
+  const tags = !bucket.abac
+    ? {}
+    : {
+        ...bucketTagContext(bucket.tags),
+        ...(resource === `arn:aws:s3:::${bucket.name}` ? resourceTagContext(bucket.tags) : {}),
+      };
   const bucketPolicy = livePolicy(ctx.world, bucket.policy, bucket.policyBindings);
   if (!ap) {
     authorizeCall(ctx.world, caller, {
@@ -166,7 +215,10 @@ function authorizeS3(ctx: CallContext, caller: Caller, t: Target, action: string
     return;
   }
   const apContext = { 's3:ResourceAccount': bucket.accountId, ...accessPointContext(ap), ...context };
-  const apResource = resource === `arn:aws:s3:::${bucket.name}` ? ap.arn : `${ap.arn}/object/${resource.slice(`arn:aws:s3:::${bucket.name}/`.length)}`;
+  const apResource =
+    resource === `arn:aws:s3:::${bucket.name}`
+      ? ap.arn
+      : `${ap.arn}/object/${resource.slice(`arn:aws:s3:::${bucket.name}/`.length)}`;
   authorizeCall(ctx.world, caller, {
     action,
     resource: apResource,
@@ -176,11 +228,25 @@ function authorizeS3(ctx: CallContext, caller: Caller, t: Target, action: string
   });
   const bucketContext = { ...tags, ...apContext };
   const verdict = bucketPolicy
-    ? evaluatePolicy(bucketPolicy, { action, resource, principal: principalOf(caller), context: { 'aws:SecureTransport': 'true', ...principalTagContext(ctx.world, caller), ...bucketContext } }, { checkPrincipal: true })
+    ? evaluatePolicy(
+        bucketPolicy,
+        {
+          action,
+          resource,
+          principal: principalOf(caller),
+          context: { 'aws:SecureTransport': 'true', ...principalTagContext(ctx.world, caller), ...bucketContext },
+        },
+        { checkPrincipal: true },
+      )
     : 'NotApplicable';
   if (verdict === 'Allow') return;
   if (verdict === 'NotApplicable' && caller.accountId === bucket.accountId) {
-    const own = decide(ctx.world, caller, { action, resource, resourceAccountId: bucket.accountId, context: bucketContext });
+    const own = decide(ctx.world, caller, {
+      action,
+      resource,
+      resourceAccountId: bucket.accountId,
+      context: bucketContext,
+    });
     if (own.allowed) return;
   }
   throw accessDenied(
@@ -197,13 +263,15 @@ function authorizePolicyOp(ctx: CallContext, caller: Caller, bucket: Bucket, act
 
 /** Validates a bucket policy as S3 does. */
 function checkBucketPolicy(world: World, bucket: Bucket, text: string, now: number): Map<string, string> {
-  if (!text.trimStart().startsWith('{')) throw malformedPolicy("Policies must be valid JSON and the first byte must be '{'");
+  if (!text.trimStart().startsWith('{'))
+    throw malformedPolicy("Policies must be valid JSON and the first byte must be '{'");
   const parsed = parsePolicyText(text);
   if (!parsed.doc) throw malformedPolicy(parsed.error ?? "Policies must be valid JSON and the first byte must be '{'");
   const problem = validatePolicy(parsed.doc, 'bucket');
   // S3 words principal errors without IAM's detail
   if (problem) throw malformedPolicy(problem.startsWith('Invalid principal') ? 'Invalid principal in policy' : problem);
-  if (policySize(text) > BUCKET_POLICY_MAX_BYTES) throw new AwsError('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400);
+  if (policySize(text) > BUCKET_POLICY_MAX_BYTES)
+    throw new AwsError('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400);
   for (const st of normalizeStatements(parsed.doc)) {
     for (const a of asArray(st.Action ?? st.NotAction ?? [])) {
       if (a !== '*' && !/^s3:[A-Za-z*?]+$/i.test(String(a))) throw malformedPolicy('Policy has invalid action');
@@ -281,11 +349,16 @@ export function decodeBody(req: EmulatorRequest): Buffer {
  * answers; a request may turn it off with `x-amz-server-side-encryption-bucket-key-enabled: false`).
  */
 function sseContextArn(req: EmulatorRequest, bucket: Bucket, key: string): string {
-  const bucketKey = !!bucket.kmsKeyArn && String(req.headers['x-amz-server-side-encryption-bucket-key-enabled'] ?? '').toLowerCase() !== 'false';
+  const bucketKey =
+    !!bucket.kmsKeyArn &&
+    String(req.headers['x-amz-server-side-encryption-bucket-key-enabled'] ?? '').toLowerCase() !== 'false';
   return bucketKey ? `arn:aws:s3:::${bucket.name}` : objectArn(bucket, key);
 }
 
-const viaS3 = (bucket: Bucket, contextArn: string) => ({ viaS3Region: bucket.region, encryptionContext: { 'aws:s3:arn': contextArn } });
+const viaS3 = (bucket: Bucket, contextArn: string) => ({
+  viaS3Region: bucket.region,
+  encryptionContext: { 'aws:s3:arn': contextArn },
+});
 
 function objectArn(bucket: Bucket, key: string): string {
   return `arn:aws:s3:::${bucket.name}/${key}`;
@@ -293,8 +366,21 @@ function objectArn(bucket: Bucket, key: string): string {
 
 /** The operations served through an access point (the data plane and the bucket reads SDKs and tools make first). */
 const THROUGH_ACCESS_POINTS = new Set([
-  'GetBucketLocation', 'HeadBucket', 'ListObjectsV2', 'ListObjects', 'PutObject', 'GetObject', 'HeadObject', 'DeleteObject', 'DeleteObjects',
-  'CopyObject', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'UploadPartCopy',
+  'GetBucketLocation',
+  'HeadBucket',
+  'ListObjectsV2',
+  'ListObjects',
+  'PutObject',
+  'GetObject',
+  'HeadObject',
+  'DeleteObject',
+  'DeleteObjects',
+  'CopyObject',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'AbortMultipartUpload',
+  'UploadPartCopy',
 ]);
 
 function handle(ctx: CallContext): ServiceResponse {
@@ -328,7 +414,11 @@ function handle(ctx: CallContext): ServiceResponse {
     case 'GetBucketPolicy': {
       authorizePolicyOp(ctx, caller, bucket, 's3:GetBucketPolicy');
       if (!bucket.policy) throw new AwsError('NoSuchBucketPolicy', 'The bucket policy does not exist', 404);
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: renderBoundPolicy(world, bucket.policy, bucket.policyBindings) };
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: renderBoundPolicy(world, bucket.policy, bucket.policyBindings),
+      };
     }
     case 'PutBucketPolicy': {
       authorizePolicyOp(ctx, caller, bucket, 's3:PutBucketPolicy');
@@ -345,7 +435,10 @@ function handle(ctx: CallContext): ServiceResponse {
     case 'GetBucketEncryption': {
       authorizeS3(ctx, caller, { bucket, ap }, 's3:GetEncryptionConfiguration', bucketArn);
       const rule = bucket.kmsKeyArn
-        ? { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: bucket.kmsKeyArn }, BucketKeyEnabled: true }
+        ? {
+            ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: bucket.kmsKeyArn },
+            BucketKeyEnabled: true,
+          }
         : { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: false };
       return xmlResponse('ServerSideEncryptionConfiguration', { Rule: rule });
     }
@@ -362,7 +455,11 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, { bucket }, 's3:PutBucketABAC', bucketArn);
       const status = elements(req.body.toString('utf8'), 'Status');
       if (status.length !== 1 || (status[0] !== 'Enabled' && status[0] !== 'Disabled')) {
-        throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+        throw new AwsError(
+          'MalformedXML',
+          'The XML you provided was not well-formed or did not validate against our published schema',
+          400,
+        );
       }
       bucket.abac = status[0] === 'Enabled';
       return { status: 200 };
@@ -385,14 +482,16 @@ function handle(ctx: CallContext): ServiceResponse {
         const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
         if (cut >= 0) {
           const cp = k.slice(0, cut + delimiter!.length);
-          if (cp > after && !after.startsWith(cp) && entries[entries.length - 1]?.prefix !== cp) entries.push({ prefix: cp });
+          if (cp > after && !after.startsWith(cp) && entries[entries.length - 1]?.prefix !== cp)
+            entries.push({ prefix: cp });
         } else if (k > after) entries.push({ key: k });
       }
       const page = entries.slice(0, max);
       // max-keys=0 (Mountpoint's mount-time probe) answers an empty page that is not truncated, as S3 does
       const truncated = max > 0 && entries.length > page.length;
       const last = page[page.length - 1];
-      const enc = (x: string) => (req.query.get('encoding-type') === 'url' ? encodeURIComponent(x).replace(/%2F/g, '/') : x);
+      const enc = (x: string) =>
+        req.query.get('encoding-type') === 'url' ? encodeURIComponent(x).replace(/%2F/g, '/') : x;
       return xmlResponse('ListBucketResult', {
         Name: bucket.name,
         Prefix: enc(prefix),
@@ -419,7 +518,10 @@ function handle(ctx: CallContext): ServiceResponse {
                 Size: o.body.length,
                 StorageClass: 'STANDARD',
                 // version 1 names each object's owner; version 2 only with fetch-owner=true
-                Owner: !v2 || req.query.get('fetch-owner') === 'true' ? { ID: canonicalId(o.ownerAccountId), DisplayName: `account-${o.ownerAccountId}` } : undefined,
+                Owner:
+                  !v2 || req.query.get('fetch-owner') === 'true'
+                    ? { ID: canonicalId(o.ownerAccountId), DisplayName: `account-${o.ownerAccountId}` }
+                    : undefined,
               };
             }),
         ),
@@ -433,18 +535,31 @@ function handle(ctx: CallContext): ServiceResponse {
         (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ??
         (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
       const kmsContextArn = keyArn ? sseContextArn(req, bucket, key!) : undefined;
-      if (keyArn) authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
+      if (keyArn)
+        authorizeKeyUse(ctx, caller, findKey(world, keyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       const checksumCrc32 = namedCrc32(req, body);
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined, kmsContextArn, ownerAccountId: bucket.accountId, checksumCrc32 });
+      bucket.objects.set(key!, {
+        body,
+        etag,
+        lastModified: new Date(ctx.now),
+        kmsKeyArn: keyArn ? findKey(world, keyArn).arn : undefined,
+        kmsContextArn,
+        ownerAccountId: bucket.accountId,
+        checksumCrc32,
+      });
       return {
         status: 200,
         headers: {
           etag: `"${etag}"`,
           ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}),
-          ...(keyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn } : {}),
-          ...(kmsContextArn && !kmsContextArn.includes('/') ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' } : {}),
+          ...(keyArn
+            ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': keyArn }
+            : {}),
+          ...(kmsContextArn && !kmsContextArn.includes('/')
+            ? { 'x-amz-server-side-encryption-bucket-key-enabled': 'true' }
+            : {}),
         },
       };
     }
@@ -461,7 +576,14 @@ function handle(ctx: CallContext): ServiceResponse {
         }
         throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
       }
-      if (o.kmsKeyArn && ctx.operation === 'GetObject') authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', viaS3(bucket, o.kmsContextArn ?? objectArn(bucket, key!)));
+      if (o.kmsKeyArn && ctx.operation === 'GetObject')
+        authorizeKeyUse(
+          ctx,
+          caller,
+          findKey(world, o.kmsKeyArn),
+          'kms:Decrypt',
+          viaS3(bucket, o.kmsContextArn ?? objectArn(bucket, key!)),
+        );
       // one byte range, as S3 serves it (ranged downloads: the AWS CLI above 8 MiB, Mountpoint, rclone)
       const range = byteRange(req.headers.range, o.body.length);
       const body = range ? o.body.subarray(range.first, range.last + 1) : o.body;
@@ -473,8 +595,12 @@ function handle(ctx: CallContext): ServiceResponse {
         'accept-ranges': 'bytes',
         ...(range ? { 'content-range': `bytes ${range.first}-${range.last}/${o.body.length}` } : {}),
         // the whole object's checksum, so not for a range
-        ...(!range && o.checksumCrc32 && String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED' ? { 'x-amz-checksum-crc32': o.checksumCrc32 } : {}),
-        ...(o.kmsKeyArn ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyArn } : {}),
+        ...(!range && o.checksumCrc32 && String(req.headers['x-amz-checksum-mode'] ?? '').toUpperCase() === 'ENABLED'
+          ? { 'x-amz-checksum-crc32': o.checksumCrc32 }
+          : {}),
+        ...(o.kmsKeyArn
+          ? { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': o.kmsKeyArn }
+          : {}),
       };
       return { status: range ? 206 : 200, headers, body: ctx.operation === 'GetObject' ? body : undefined };
     }
@@ -487,10 +613,13 @@ function handle(ctx: CallContext): ServiceResponse {
     case 'CreateMultipartUpload': {
       authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const sse = req.headers['x-amz-server-side-encryption'];
-      const requested = (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ?? (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
+      const requested =
+        (req.headers['x-amz-server-side-encryption-aws-kms-key-id'] as string | undefined) ??
+        (sse === 'aws:kms' || !sse ? bucket.kmsKeyArn : undefined);
       const kmsKeyArn = requested ? findKey(world, requested).arn : undefined;
       const kmsContextArn = kmsKeyArn ? sseContextArn(req, bucket, key!) : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
+      if (kmsKeyArn)
+        authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const uploadId = randomBytes(24).toString('base64url');
       bucketUploads(bucket).set(uploadId, { key: key!, kmsKeyArn, kmsContextArn, parts: new Map() });
       return xmlResponse('InitiateMultipartUploadResult', { Bucket: bucket.name, Key: key!, UploadId: uploadId });
@@ -502,32 +631,78 @@ function handle(ctx: CallContext): ServiceResponse {
       if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
         throw new AwsError('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', 400);
       }
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, upload.kmsContextArn!));
+      if (upload.kmsKeyArn)
+        authorizeKeyUse(
+          ctx,
+          caller,
+          findKey(world, upload.kmsKeyArn),
+          'kms:GenerateDataKey',
+          viaS3(bucket, upload.kmsContextArn!),
+        );
       const body = decodeBody(req);
       const etag = createHash('md5').update(body).digest('hex');
       upload.parts.set(partNumber, { body, etag });
       const checksumCrc32 = namedCrc32(req, body);
-      return { status: 200, headers: { etag: `"${etag}"`, ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}) } };
+      return {
+        status: 200,
+        headers: { etag: `"${etag}"`, ...(checksumCrc32 ? { 'x-amz-checksum-crc32': checksumCrc32 } : {}) },
+      };
     }
     case 'CompleteMultipartUpload': {
       authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const uploadId = req.query.get('uploadId');
       const upload = uploadOf(bucket, key!, uploadId);
-      if (upload.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, upload.kmsKeyArn), 'kms:Decrypt', viaS3(bucket, upload.kmsContextArn!));
+      if (upload.kmsKeyArn)
+        authorizeKeyUse(
+          ctx,
+          caller,
+          findKey(world, upload.kmsKeyArn),
+          'kms:Decrypt',
+          viaS3(bucket, upload.kmsContextArn!),
+        );
       const numbers = elements(decodeBody(req).toString('utf8'), 'PartNumber').map(Number);
-      if (numbers.length === 0) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
-      if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!)) throw new AwsError('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.', 400);
+      if (numbers.length === 0)
+        throw new AwsError(
+          'MalformedXML',
+          'The XML you provided was not well-formed or did not validate against our published schema',
+          400,
+        );
+      if (numbers.some((n, i) => i > 0 && n <= numbers[i - 1]!))
+        throw new AwsError(
+          'InvalidPartOrder',
+          'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+          400,
+        );
       const parts = numbers.map((n) => upload.parts.get(n));
-      if (parts.some((p) => p === undefined)) throw new AwsError('InvalidPart', 'One or more of the specified parts could not be found.', 400);
+      if (parts.some((p) => p === undefined))
+        throw new AwsError('InvalidPart', 'One or more of the specified parts could not be found.', 400);
       // every part but the last must be at least 5 MiB
       if (parts.slice(0, -1).some((p) => p!.body.length < MIN_PART_BYTES)) {
-        throw new AwsError('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', 400);
+        throw new AwsError(
+          'EntityTooSmall',
+          'Your proposed upload is smaller than the minimum allowed object size.',
+          400,
+        );
       }
       const body = Buffer.concat(parts.map((p) => p!.body));
-      const etag = `${createHash('md5').update(Buffer.concat(parts.map((p) => Buffer.from(p!.etag, 'hex')))).digest('hex')}-${parts.length}`;
-      bucket.objects.set(key!, { body, etag, lastModified: new Date(ctx.now), kmsKeyArn: upload.kmsKeyArn, kmsContextArn: upload.kmsContextArn, ownerAccountId: bucket.accountId });
+      const etag = `${createHash('md5')
+        .update(Buffer.concat(parts.map((p) => Buffer.from(p!.etag, 'hex'))))
+        .digest('hex')}-${parts.length}`;
+      bucket.objects.set(key!, {
+        body,
+        etag,
+        lastModified: new Date(ctx.now),
+        kmsKeyArn: upload.kmsKeyArn,
+        kmsContextArn: upload.kmsContextArn,
+        ownerAccountId: bucket.accountId,
+      });
       bucketUploads(bucket).delete(uploadId!);
-      return xmlResponse('CompleteMultipartUploadResult', { Location: `/${bucket.name}/${key!}`, Bucket: bucket.name, Key: key!, ETag: `"${etag}"` });
+      return xmlResponse('CompleteMultipartUploadResult', {
+        Location: `/${bucket.name}/${key!}`,
+        Bucket: bucket.name,
+        Key: key!,
+        ETag: `"${etag}"`,
+      });
     }
     case 'AbortMultipartUpload': {
       authorizeS3(ctx, caller, { bucket, ap }, 's3:AbortMultipartUpload', objectArn(bucket, key!));
@@ -563,13 +738,28 @@ function handle(ctx: CallContext): ServiceResponse {
       authorizeS3(ctx, caller, { bucket: from, ap: fromAp }, 's3:GetObject', objectArn(from, fromKey));
       const o = from.objects.get(fromKey);
       if (!o) throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404);
-      if (o.kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, o.kmsKeyArn), 'kms:Decrypt', viaS3(from, o.kmsContextArn ?? objectArn(from, fromKey)));
+      if (o.kmsKeyArn)
+        authorizeKeyUse(
+          ctx,
+          caller,
+          findKey(world, o.kmsKeyArn),
+          'kms:Decrypt',
+          viaS3(from, o.kmsContextArn ?? objectArn(from, fromKey)),
+        );
       authorizeS3(ctx, caller, { bucket, ap }, 's3:PutObject', objectArn(bucket, key!));
       const kmsKeyArn = bucket.kmsKeyArn ? findKey(world, bucket.kmsKeyArn).arn : undefined;
       const kmsContextArn = kmsKeyArn ? sseContextArn(req, bucket, key!) : undefined;
-      if (kmsKeyArn) authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
+      if (kmsKeyArn)
+        authorizeKeyUse(ctx, caller, findKey(world, kmsKeyArn), 'kms:GenerateDataKey', viaS3(bucket, kmsContextArn!));
       const lastModified = new Date(ctx.now);
-      bucket.objects.set(key!, { body: o.body, etag: o.etag, lastModified, kmsKeyArn, kmsContextArn, ownerAccountId: bucket.accountId });
+      bucket.objects.set(key!, {
+        body: o.body,
+        etag: o.etag,
+        lastModified,
+        kmsKeyArn,
+        kmsContextArn,
+        ownerAccountId: bucket.accountId,
+      });
       return xmlResponse('CopyObjectResult', { ETag: `"${o.etag}"`, LastModified: lastModified });
     }
     default:

@@ -5,7 +5,13 @@ import { escapeXml, flat, toXml, xmlMap, type XmlNode } from '../xml';
 import { accessPointKey, newAccessPoint, type AccessPoint, type World } from '../state';
 import { authorizeCall, isRoot, livePolicy } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
-import { asArray, normalizeStatements, parsePolicyText, policySize, validatePolicy } from '../../lib/iam-policy/grammar';
+import {
+  asArray,
+  normalizeStatements,
+  parsePolicyText,
+  policySize,
+  validatePolicy,
+} from '../../lib/iam-policy/grammar';
 import type { Statement } from '../../lib/iam-policy/types';
 
 /**
@@ -31,13 +37,24 @@ export function s3controlOperation(req: EmulatorRequest): string {
   const { name, sub } = route(req);
   const m = req.method;
   if (name === undefined) return m === 'GET' ? 'ListAccessPoints' : 'Unknown';
-  if (sub === 'policy') return { GET: 'GetAccessPointPolicy', PUT: 'PutAccessPointPolicy', DELETE: 'DeleteAccessPointPolicy' }[m] ?? 'Unknown';
-  if (sub === undefined) return { GET: 'GetAccessPoint', PUT: 'CreateAccessPoint', DELETE: 'DeleteAccessPoint' }[m] ?? 'Unknown';
+  if (sub === 'policy')
+    return (
+      { GET: 'GetAccessPointPolicy', PUT: 'PutAccessPointPolicy', DELETE: 'DeleteAccessPointPolicy' }[m] ?? 'Unknown'
+    );
+  if (sub === undefined)
+    return { GET: 'GetAccessPoint', PUT: 'CreateAccessPoint', DELETE: 'DeleteAccessPoint' }[m] ?? 'Unknown';
   return 'Unknown';
 }
 
 const unescapeXml = (s: string): string =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n))).replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCharCode(parseInt(n, 16))).replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCharCode(parseInt(n, 16)))
+    .replace(/&amp;/g, '&');
 
 /** The text of the first `<tag>` element of an XML body (unescaped), or undefined. */
 const element = (xml: string, tag: string): string | undefined => {
@@ -57,12 +74,18 @@ const noSuchAccessPoint = () => new AwsError('NoSuchAccessPoint', 'The specified
 /** The account a request names (`x-amz-account-id`): required, 12 digits. */
 function accountOf(req: EmulatorRequest): string {
   const id = req.headers['x-amz-account-id'];
-  if (typeof id !== 'string' || id === '') throw invalidRequest('Missing required header for this request: x-amz-account-id');
+  if (typeof id !== 'string' || id === '')
+    throw invalidRequest('Missing required header for this request: x-amz-account-id');
   if (!/^\d{12}$/.test(id)) throw invalidRequest('Account id is not valid');
   return id;
 }
 
-export function findAccessPoint(world: World, accountId: string, region: string, name: string): AccessPoint | undefined {
+export function findAccessPoint(
+  world: World,
+  accountId: string,
+  region: string,
+  name: string,
+): AccessPoint | undefined {
   return world.accessPoints.get(accessPointKey(accountId, region, name));
 }
 
@@ -71,7 +94,14 @@ export function findAccessPoint(world: World, accountId: string, region: string,
  * principals need the action on the access point's ARN in their identity policies (boundary applied), or, for the
  * operations on an existing access point, a grant in its policy. The account root may always.
  */
-function authorizeControl(ctx: CallContext, caller: Caller, accountId: string, action: string, resource: string, ap?: AccessPoint): void {
+function authorizeControl(
+  ctx: CallContext,
+  caller: Caller,
+  accountId: string,
+  action: string,
+  resource: string,
+  ap?: AccessPoint,
+): void {
   if (caller.accountId !== accountId) throw accessDenied('Access Denied');
   if (isRoot(caller)) return;
   authorizeCall(ctx.world, caller, {
@@ -79,21 +109,41 @@ function authorizeControl(ctx: CallContext, caller: Caller, accountId: string, a
     resource,
     resourceAccountId: accountId,
     resourcePolicy: ap ? livePolicy(ctx.world, ap.policy, ap.policyBindings) : undefined,
-    context: ap ? { 's3:DataAccessPointArn': ap.arn, 's3:DataAccessPointAccount': ap.accountId, 's3:AccessPointNetworkOrigin': ap.vpcId ? 'VPC' : 'Internet' } : {},
+    context: ap
+      ? {
+          's3:DataAccessPointArn': ap.arn,
+          's3:DataAccessPointAccount': ap.accountId,
+          's3:AccessPointNetworkOrigin': ap.vpcId ? 'VPC' : 'Internet',
+        }
+      : {},
   });
 }
 
-const bool = (v: string | undefined, dflt: boolean): boolean => (v === undefined ? dflt : v.trim().toLowerCase() === 'true');
+const bool = (v: string | undefined, dflt: boolean): boolean =>
+  v === undefined ? dflt : v.trim().toLowerCase() === 'true';
 
 /** Keys whose fixed value in a condition makes a statement with a wildcard principal non-public (S3's rule, simplified). */
-const RESTRICTING_KEYS = ['aws:principalaccount', 'aws:principalarn', 'aws:principalorgid', 'aws:sourceaccount', 'aws:sourcearn', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:sourceip', 'aws:userid', 's3:dataaccesspointaccount', 's3:dataaccesspointarn'];
+const RESTRICTING_KEYS = [
+  'aws:principalaccount',
+  'aws:principalarn',
+  'aws:principalorgid',
+  'aws:sourceaccount',
+  'aws:sourcearn',
+  'aws:sourcevpc',
+  'aws:sourcevpce',
+  'aws:sourceip',
+  'aws:userid',
+  's3:dataaccesspointaccount',
+  's3:dataaccesspointarn',
+];
 
 /** Whether a policy is public as Block Public Access sees it: an Allow to any principal not pinned by a restricting condition. */
 export function isPublicPolicy(statements: Statement[]): boolean {
   return statements.some((st) => {
     if (st.Effect !== 'Allow') return false;
     const p = st.Principal;
-    const wildcard = st.NotPrincipal !== undefined || p === '*' || (p !== undefined && asArray(p.AWS).some((v) => v === '*'));
+    const wildcard =
+      st.NotPrincipal !== undefined || p === '*' || (p !== undefined && asArray(p.AWS).some((v) => v === '*'));
     if (!wildcard) return false;
     const keys = Object.values(st.Condition ?? {}).flatMap((block) => Object.keys(block).map((k) => k.toLowerCase()));
     return !keys.some((k) => RESTRICTING_KEYS.includes(k));
@@ -109,7 +159,8 @@ function checkAccessPointPolicy(world: World, ap: AccessPoint, text: string, now
   if (!parsed.doc) throw malformed(parsed.error ?? "Policies must be valid JSON and the first byte must be '{'");
   const problem = validatePolicy(parsed.doc, 'bucket');
   if (problem) throw malformed(problem.startsWith('Invalid principal') ? 'Invalid principal in policy' : problem);
-  if (policySize(text) > ACCESS_POINT_POLICY_MAX_BYTES) throw new AwsError('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400);
+  if (policySize(text) > ACCESS_POINT_POLICY_MAX_BYTES)
+    throw new AwsError('PolicyTooLarge', 'Policy exceeds the maximum allowed document size.', 400);
   const statements = normalizeStatements(parsed.doc);
   for (const st of statements) {
     for (const a of asArray(st.Action ?? st.NotAction ?? [])) {
@@ -153,21 +204,35 @@ function handle(ctx: CallContext): ServiceResponse {
     case 'CreateAccessPoint': {
       authorizeControl(ctx, caller, accountId, 's3:CreateAccessPoint', arnOf(name!));
       if (!NAME.test(name!) || name!.endsWith('-s3alias')) {
-        throw invalidRequest('Access point name must be 3-50 characters of lower-case letters, numbers and hyphens, start and end with a letter or number, and not end with -s3alias');
+        throw invalidRequest(
+          'Access point name must be 3-50 characters of lower-case letters, numbers and hyphens, start and end with a letter or number, and not end with -s3alias',
+        );
       }
       const body = req.body.toString('utf8');
       const bucketName = element(body, 'Bucket');
       if (!bucketName) throw invalidRequest('Bucket is required');
       if (findAccessPoint(world, accountId, region, name!)) {
-        throw new AwsError('AccessPointAlreadyOwnedByYou', 'Your previous request to create the named accesspoint succeeded and you already own it.', 409);
+        throw new AwsError(
+          'AccessPointAlreadyOwnedByYou',
+          'Your previous request to create the named accesspoint succeeded and you already own it.',
+          409,
+        );
       }
       const bucket = world.buckets.get(bucketName);
       const bucketAccountId = element(body, 'BucketAccountId') ?? accountId;
       // the bucket must exist in this Region and belong to the account the request names (this account unless BucketAccountId says another)
-      if (!bucket || bucket.region !== region) throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName });
+      if (!bucket || bucket.region !== region)
+        throw Object.assign(new AwsError('NoSuchBucket', 'The specified bucket does not exist', 404), { bucketName });
       if (bucket.accountId !== bucketAccountId) throw accessDenied('Access Denied');
-      const count = [...world.accessPoints.values()].filter((a) => a.accountId === accountId && a.region === region).length;
-      if (count >= ACCESS_POINTS_PER_REGION) throw new AwsError('TooManyAccessPoints', 'You have attempted to create more access points than are allowed for an account in this Region.', 400);
+      const count = [...world.accessPoints.values()].filter(
+        (a) => a.accountId === accountId && a.region === region,
+      ).length;
+      if (count >= ACCESS_POINTS_PER_REGION)
+        throw new AwsError(
+          'TooManyAccessPoints',
+          'You have attempted to create more access points than are allowed for an account in this Region.',
+          400,
+        );
       const pab = element(body, 'PublicAccessBlockConfiguration');
       const vpcId = element(element(body, 'VpcConfiguration') ?? '', 'VpcId');
       const ap = newAccessPoint({
@@ -178,18 +243,28 @@ function handle(ctx: CallContext): ServiceResponse {
         bucketAccountId: bucket.accountId,
         createDate: new Date(ctx.now),
         vpcId,
-        publicAccessBlock: pab === undefined ? undefined : {
-          BlockPublicAcls: bool(element(pab, 'BlockPublicAcls'), false),
-          IgnorePublicAcls: bool(element(pab, 'IgnorePublicAcls'), false),
-          BlockPublicPolicy: bool(element(pab, 'BlockPublicPolicy'), false),
-          RestrictPublicBuckets: bool(element(pab, 'RestrictPublicBuckets'), false),
-        },
+        publicAccessBlock:
+          pab === undefined
+            ? undefined
+            : {
+                BlockPublicAcls: bool(element(pab, 'BlockPublicAcls'), false),
+                IgnorePublicAcls: bool(element(pab, 'IgnorePublicAcls'), false),
+                BlockPublicPolicy: bool(element(pab, 'BlockPublicPolicy'), false),
+                RestrictPublicBuckets: bool(element(pab, 'RestrictPublicBuckets'), false),
+              },
       });
       world.accessPoints.set(accessPointKey(accountId, region, ap.name), ap);
       return xmlResponse('CreateAccessPointResult', { AccessPointArn: ap.arn, Alias: ap.alias });
     }
     case 'GetAccessPoint': {
-      authorizeControl(ctx, caller, accountId, 's3:GetAccessPoint', arnOf(name!), findAccessPoint(world, accountId, region, name!));
+      authorizeControl(
+        ctx,
+        caller,
+        accountId,
+        's3:GetAccessPoint',
+        arnOf(name!),
+        findAccessPoint(world, accountId, region, name!),
+      );
       const ap = existing();
       return xmlResponse('GetAccessPointResult', {
         Name: ap.name,
@@ -210,7 +285,14 @@ function handle(ctx: CallContext): ServiceResponse {
       });
     }
     case 'DeleteAccessPoint': {
-      authorizeControl(ctx, caller, accountId, 's3:DeleteAccessPoint', arnOf(name!), findAccessPoint(world, accountId, region, name!));
+      authorizeControl(
+        ctx,
+        caller,
+        accountId,
+        's3:DeleteAccessPoint',
+        arnOf(name!),
+        findAccessPoint(world, accountId, region, name!),
+      );
       const ap = existing();
       world.accessPoints.delete(accessPointKey(ap.accountId, ap.region, ap.name));
       return { status: 204 };
@@ -220,9 +302,15 @@ function handle(ctx: CallContext): ServiceResponse {
       const bucketFilter = req.query.get('bucket') ?? undefined;
       const maxRaw = req.query.get('maxResults');
       const max = maxRaw === null ? 1000 : Number(maxRaw);
-      if (!Number.isInteger(max) || max < 0 || max > 1000) throw invalidRequest('maxResults must be between 0 and 1000');
+      if (!Number.isInteger(max) || max < 0 || max > 1000)
+        throw invalidRequest('maxResults must be between 0 and 1000');
       const all = [...world.accessPoints.values()]
-        .filter((a) => a.accountId === accountId && a.region === region && (bucketFilter === undefined || a.bucket === bucketFilter))
+        .filter(
+          (a) =>
+            a.accountId === accountId &&
+            a.region === region &&
+            (bucketFilter === undefined || a.bucket === bucketFilter),
+        )
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       const token = req.query.get('nextToken');
       let start = 0;
@@ -240,22 +328,51 @@ function handle(ctx: CallContext): ServiceResponse {
       });
     }
     case 'PutAccessPointPolicy': {
-      authorizeControl(ctx, caller, accountId, 's3:PutAccessPointPolicy', arnOf(name!), findAccessPoint(world, accountId, region, name!));
+      authorizeControl(
+        ctx,
+        caller,
+        accountId,
+        's3:PutAccessPointPolicy',
+        arnOf(name!),
+        findAccessPoint(world, accountId, region, name!),
+      );
       const ap = existing();
       const text = element(req.body.toString('utf8'), 'Policy');
-      if (text === undefined) throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+      if (text === undefined)
+        throw new AwsError(
+          'MalformedXML',
+          'The XML you provided was not well-formed or did not validate against our published schema',
+          400,
+        );
       ap.policyBindings = checkAccessPointPolicy(world, ap, text, ctx.now);
       ap.policy = text;
       return { status: 200 };
     }
     case 'GetAccessPointPolicy': {
-      authorizeControl(ctx, caller, accountId, 's3:GetAccessPointPolicy', arnOf(name!), findAccessPoint(world, accountId, region, name!));
+      authorizeControl(
+        ctx,
+        caller,
+        accountId,
+        's3:GetAccessPointPolicy',
+        arnOf(name!),
+        findAccessPoint(world, accountId, region, name!),
+      );
       const ap = existing();
-      if (!ap.policy) throw new AwsError('NoSuchAccessPointPolicy', 'The specified accesspoint policy does not exist', 404);
-      return xmlResponse('GetAccessPointPolicyResult', { Policy: renderBoundPolicy(world, ap.policy, ap.policyBindings) });
+      if (!ap.policy)
+        throw new AwsError('NoSuchAccessPointPolicy', 'The specified accesspoint policy does not exist', 404);
+      return xmlResponse('GetAccessPointPolicyResult', {
+        Policy: renderBoundPolicy(world, ap.policy, ap.policyBindings),
+      });
     }
     case 'DeleteAccessPointPolicy': {
-      authorizeControl(ctx, caller, accountId, 's3:DeleteAccessPointPolicy', arnOf(name!), findAccessPoint(world, accountId, region, name!));
+      authorizeControl(
+        ctx,
+        caller,
+        accountId,
+        's3:DeleteAccessPointPolicy',
+        arnOf(name!),
+        findAccessPoint(world, accountId, region, name!),
+      );
       const ap = existing();
       ap.policy = undefined;
       ap.policyBindings = undefined;

@@ -29,7 +29,9 @@ export function issueSession(
     sessionName,
     expiresAt: Date.now() + durationSeconds * 1000,
     chained,
-    ...(tagging.tags && Object.keys(tagging.tags).length ? { tags: tagging.tags, transitiveTagKeys: tagging.transitiveTagKeys ?? [] } : {}),
+    ...(tagging.tags && Object.keys(tagging.tags).length
+      ? { tags: tagging.tags, transitiveTagKeys: tagging.transitiveTagKeys ?? [] }
+      : {}),
   };
   world.sessions.set(s.accessKeyId, s);
   return s;
@@ -58,7 +60,10 @@ function credentialsXml(s: Session, role: Role): XmlNode {
 function sessionName(p: QueryParams): string {
   const name = p.req('RoleSessionName');
   if (!/^[\w+=,.@-]{2,64}$/.test(name)) {
-    throw new AwsError('ValidationError', `1 validation error detected: Value '${name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value '${name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+    );
   }
   return name;
 }
@@ -69,12 +74,22 @@ function duration(p: QueryParams, role: Role, chained: boolean): number {
 
 function checkDuration(d: number, role: Role, chained: boolean): number {
   if (d < 900 || d > 43200) {
-    throw new AwsError('ValidationError', `1 validation error detected: Value '${d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900 and less than or equal to 43200`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value '${d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900 and less than or equal to 43200`,
+    );
   }
   if (chained && d > CHAINED_MAX_SECONDS) {
-    throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+    throw new AwsError(
+      'ValidationError',
+      'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+    );
   }
-  if (d > role.maxSessionDuration) throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+  if (d > role.maxSessionDuration)
+    throw new AwsError(
+      'ValidationError',
+      'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+    );
   return d;
 }
 
@@ -87,19 +102,35 @@ export function assumeRole(
   world: World,
   caller: Caller,
   now: number,
-  input: { roleArn: string; sessionName: string; externalId?: string; durationSeconds: number; tags?: Record<string, string>; transitiveTagKeys?: string[] },
+  input: {
+    roleArn: string;
+    sessionName: string;
+    externalId?: string;
+    durationSeconds: number;
+    tags?: Record<string, string>;
+    transitiveTagKeys?: string[];
+  },
 ): { session: Session; role: Role } {
-  const denied = (action: string) => accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${input.roleArn}`);
+  const denied = (action: string) =>
+    accessDenied(`User: ${caller.arn} is not authorized to perform: ${action} on resource: ${input.roleArn}`);
   if (!caller.session) throw accessDenied('Roles may not be assumed by root accounts.');
   const role = findRoleByArn(world, input.roleArn);
   if (!role || now < role.visibleAt) throw denied('sts:AssumeRole');
   // incoming transitive tags persist into the new session (a conflicting new value is not checked here)
   const inherited = caller.session.tags ?? {};
   const transitive = caller.session.transitiveTagKeys ?? [];
-  const tags: Record<string, string> = { ...Object.fromEntries(transitive.filter((k) => k in inherited).map((k) => [k, inherited[k]])), ...input.tags };
-  const transitiveTagKeys = [...new Set([...transitive.filter((k) => k in inherited), ...(input.transitiveTagKeys ?? [])])];
+  const tags: Record<string, string> = {
+    ...Object.fromEntries(transitive.filter((k) => k in inherited).map((k) => [k, inherited[k]])),
+    ...input.tags,
+  };
+  const transitiveTagKeys = [
+    ...new Set([...transitive.filter((k) => k in inherited), ...(input.transitiveTagKeys ?? [])]),
+  ];
   const keys = Object.keys(tags);
-  const context: Record<string, ContextValue> = { 'sts:ExternalId': input.externalId, 'sts:RoleSessionName': input.sessionName };
+  const context: Record<string, ContextValue> = {
+    'sts:ExternalId': input.externalId,
+    'sts:RoleSessionName': input.sessionName,
+  };
   Object.assign(context, requestTagContext(tags));
   if (keys.length && transitiveTagKeys.length) context['sts:TransitiveTagKeys'] = transitiveTagKeys;
   for (const action of keys.length ? ['sts:AssumeRole', 'sts:TagSession'] : ['sts:AssumeRole']) {
@@ -113,7 +144,10 @@ export function assumeRole(
     });
     if (!decision.allowed) throw denied(action);
   }
-  const session = issueSession(world, role, input.sessionName, checkDuration(input.durationSeconds, role, true), true, { tags, transitiveTagKeys });
+  const session = issueSession(world, role, input.sessionName, checkDuration(input.durationSeconds, role, true), true, {
+    tags,
+    transitiveTagKeys,
+  });
   return { session, role };
 }
 
@@ -130,7 +164,10 @@ const ops: Record<string, (ctx: CallContext, p: QueryParams) => XmlNode> = {
     const name = sessionName(p);
     const externalId = p.opt('ExternalId');
     if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
-      throw new AwsError('ValidationError', `1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*`);
+      throw new AwsError(
+        'ValidationError',
+        `1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*`,
+      );
     }
     const tags = Object.fromEntries(p.tags().map((t) => [t.Key, t.Value]));
     const { session, role } = assumeRole(ctx.world, caller, ctx.now, {
@@ -149,8 +186,16 @@ const ops: Record<string, (ctx: CallContext, p: QueryParams) => XmlNode> = {
     const name = sessionName(p);
     const token = p.req('WebIdentityToken');
     const claims = verifyToken(ctx.world, token);
-    if (!claims) throw new AwsError('InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
-    if (claims.exp * 1000 <= ctx.now) throw new AwsError('ExpiredTokenException', 'Token expired: current date/time must be before the expiration date/time.');
+    if (!claims)
+      throw new AwsError(
+        'InvalidIdentityToken',
+        'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.',
+      );
+    if (claims.exp * 1000 <= ctx.now)
+      throw new AwsError(
+        'ExpiredTokenException',
+        'Token expired: current date/time must be before the expiration date/time.',
+      );
     const role = findRoleByArn(ctx.world, roleArn);
     const denied = () => accessDenied('Not authorized to perform sts:AssumeRoleWithWebIdentity');
     if (!role || ctx.now < role.visibleAt) throw denied();

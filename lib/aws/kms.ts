@@ -1,10 +1,19 @@
-import { DescribeKeyCommand, GetKeyPolicyCommand, ListResourceTagsCommand, PutKeyPolicyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  DescribeKeyCommand,
+  GetKeyPolicyCommand,
+  ListResourceTagsCommand,
+  PutKeyPolicyCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import { ValidationError } from '../errors';
 import { call, errorName, toDomainError } from './errors';
 
 /** A failed read of a key, answered alike by every read (they run in parallel: whichever fails first answers). */
 function keyReadError(e: unknown, keyArn: string, doing: string): Error {
-  if (errorName(e) === 'NotFoundException') return new ValidationError(`key ${keyArn} does not exist`, [{ path: 'bucket.kmsKeyArn', message: 'no such KMS key' }]);
+  if (errorName(e) === 'NotFoundException')
+    return new ValidationError(`key ${keyArn} does not exist`, [
+      { path: 'bucket.kmsKeyArn', message: 'no such KMS key' },
+    ]);
   return toDomainError(e, `${doing} key ${keyArn}`);
 }
 
@@ -29,7 +38,9 @@ export async function getKeyPolicyText(kms: KMSClient, keyArn: string): Promise<
 
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
 export const putKeyPolicy = (kms: KMSClient, keyArn: string, text: string) =>
-  call(`writing the policy of key ${keyArn}`, () => kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: text })));
+  call(`writing the policy of key ${keyArn}`, () =>
+    kms.send(new PutKeyPolicyCommand({ KeyId: keyArn, PolicyName: 'default', Policy: text })),
+  );
 
 /** The key's tags (all pages). */
 export async function getKeyTags(kms: KMSClient, keyArn: string): Promise<[string, string][]> {

@@ -1,4 +1,12 @@
-import { DeleteBucketPolicyCommand, GetBucketAbacCommand, GetBucketLocationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketPolicyCommand,
+  GetBucketAbacCommand,
+  GetBucketLocationCommand,
+  GetBucketPolicyCommand,
+  GetBucketTaggingCommand,
+  PutBucketPolicyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { NotAllowedError, ValidationError } from '../errors';
 import { call, errorName, isNotFound, toDomainError } from './errors';
 
@@ -8,8 +16,15 @@ import { call, errorName, isNotFound, toDomainError } from './errors';
  * a 403 that says both causes.
  */
 function bucketReadError(e: unknown, bucket: string, expectedOwner: string, doing: string): Error {
-  if (errorName(e) === 'NoSuchBucket') return new ValidationError(`bucket ${bucket} does not exist`, [{ path: 'bucket.name', message: `no bucket named ${bucket}` }]);
-  if (errorName(e) === 'AccessDenied') return new NotAllowedError(`bucket ${bucket} is not owned by account ${expectedOwner}, or the provisioner may not read it`, 'bucket-owner');
+  if (errorName(e) === 'NoSuchBucket')
+    return new ValidationError(`bucket ${bucket} does not exist`, [
+      { path: 'bucket.name', message: `no bucket named ${bucket}` },
+    ]);
+  if (errorName(e) === 'AccessDenied')
+    return new NotAllowedError(
+      `bucket ${bucket} is not owned by account ${expectedOwner}, or the provisioner may not read it`,
+      'bucket-owner',
+    );
   return toDomainError(e, `${doing} bucket ${bucket}`);
 }
 
@@ -36,10 +51,14 @@ export async function getBucketPolicyText(s3: S3Client, bucket: string, owner: s
 
 /** Writes the policy text as given (the caller keeps foreign statements exactly as read). */
 export const putBucketPolicy = (s3: S3Client, bucket: string, owner: string, text: string) =>
-  call(`writing the policy of bucket ${bucket}`, () => s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: text })));
+  call(`writing the policy of bucket ${bucket}`, () =>
+    s3.send(new PutBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner, Policy: text })),
+  );
 
 export const deleteBucketPolicy = (s3: S3Client, bucket: string, owner: string) =>
-  call(`deleting the policy of bucket ${bucket}`, () => s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })));
+  call(`deleting the policy of bucket ${bucket}`, () =>
+    s3.send(new DeleteBucketPolicyCommand({ Bucket: bucket, ExpectedBucketOwner: owner })),
+  );
 
 /** The bucket's tags (none: an empty list); with S3 ABAC on they are its aws:ResourceTag values. */
 export async function getBucketTags(s3: S3Client, bucket: string, owner: string): Promise<[string, string][]> {

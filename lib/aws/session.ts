@@ -11,7 +11,10 @@ import { call, errorName } from './errors';
 
 /** Standard retries, except IAM quota errors: the SDK counts LimitExceeded as throttling, but it is final. */
 class IamRetryStrategy extends StandardRetryStrategy {
-  override async refreshRetryTokenForRetry(token: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>[0], info: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>[1]) {
+  override async refreshRetryTokenForRetry(
+    token: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>[0],
+    info: Parameters<StandardRetryStrategy['refreshRetryTokenForRetry']>[1],
+  ) {
     if (errorName(info.error) === 'LimitExceededException') throw info.error;
     return super.refreshRetryTokenForRetry(token, info);
   }
@@ -62,7 +65,11 @@ export class ProvisionerSessions {
 
   private async assume(accountId: string): Promise<Cached> {
     const externalId = externalIdFor(this.config, accountId);
-    if (!externalId) throw new NotAllowedError(`account ${accountId} is not configured (no external id for its provisioner role)`, 'account-not-configured');
+    if (!externalId)
+      throw new NotAllowedError(
+        `account ${accountId} is not configured (no external id for its provisioner role)`,
+        'account-not-configured',
+      );
     const out = await call(`assuming the provisioner role in account ${accountId}`, () =>
       this.sts.send(
         new AssumeRoleCommand({
@@ -75,7 +82,12 @@ export class ProvisionerSessions {
     );
     const c = out.Credentials!;
     return {
-      credentials: { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken, expiration: c.Expiration },
+      credentials: {
+        accessKeyId: c.AccessKeyId!,
+        secretAccessKey: c.SecretAccessKey!,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+      },
       expiresAt: c.Expiration ? c.Expiration.getTime() : this.now() + 3600_000,
     };
   }
@@ -95,18 +107,36 @@ export class ProvisionerSessions {
   }
 
   iam(accountId: string): IAMClient {
-    return this.client(`iam:${accountId}`, () => new IAMClient({ region: 'us-east-1', credentials: this.provider(accountId), retryStrategy: new IamRetryStrategy(3) }));
+    return this.client(
+      `iam:${accountId}`,
+      () =>
+        new IAMClient({
+          region: 'us-east-1',
+          credentials: this.provider(accountId),
+          retryStrategy: new IamRetryStrategy(3),
+        }),
+    );
   }
 
   s3(accountId: string, region: string): S3Client {
-    return this.client(`s3:${accountId}:${region}`, () => new S3Client({ region, credentials: this.provider(accountId), forcePathStyle: this.config.s3ForcePathStyle }));
+    return this.client(
+      `s3:${accountId}:${region}`,
+      () =>
+        new S3Client({ region, credentials: this.provider(accountId), forcePathStyle: this.config.s3ForcePathStyle }),
+    );
   }
 
   eks(accountId: string, region: string): EKSClient {
-    return this.client(`eks:${accountId}:${region}`, () => new EKSClient({ region, credentials: this.provider(accountId) }));
+    return this.client(
+      `eks:${accountId}:${region}`,
+      () => new EKSClient({ region, credentials: this.provider(accountId) }),
+    );
   }
 
   kms(accountId: string, region: string): KMSClient {
-    return this.client(`kms:${accountId}:${region}`, () => new KMSClient({ region, credentials: this.provider(accountId) }));
+    return this.client(
+      `kms:${accountId}:${region}`,
+      () => new KMSClient({ region, credentials: this.provider(accountId) }),
+    );
   }
 }

@@ -60,12 +60,21 @@ function liveDigest(r: OnboardingRecord): string {
   return JSON.stringify([r.roleArn, r.identityKey, r.desired ?? null, r.request.tags ?? {}]);
 }
 
-const sameResult = (a: OnboardingRecord, b: OnboardingRecord): boolean => JSON.stringify(a.result ?? null) === JSON.stringify(b.result ?? null);
+const sameResult = (a: OnboardingRecord, b: OnboardingRecord): boolean =>
+  JSON.stringify(a.result ?? null) === JSON.stringify(b.result ?? null);
 
-function detailOf(r: OnboardingRecord, type: DetailType, extra: Partial<OnboardingEventDetail>, discriminator = ''): OnboardingEventDetail {
+function detailOf(
+  r: OnboardingRecord,
+  type: DetailType,
+  extra: Partial<OnboardingEventDetail>,
+  discriminator = '',
+): OnboardingEventDetail {
   const b = r.request.bucket;
   return {
-    eventId: `${r.id}:${r.version}:${type.replace(/^Onboarding /, '').toLowerCase().replace(/ /g, '-')}${discriminator}`,
+    eventId: `${r.id}:${r.version}:${type
+      .replace(/^Onboarding /, '')
+      .toLowerCase()
+      .replace(/ /g, '-')}${discriminator}`,
     id: r.id,
     version: r.version,
     status: r.status,
@@ -97,23 +106,32 @@ function detailOf(r: OnboardingRecord, type: DetailType, extra: Partial<Onboardi
 export function eventsOf(before: OnboardingRecord | undefined, after: OnboardingRecord | undefined): OnboardingEvent[] {
   if (!after) return [];
   const out: OnboardingEvent[] = [];
-  const push = (detailType: DetailType, extra: Partial<OnboardingEventDetail>, discriminator = '') => out.push({ detailType, detail: detailOf(after, detailType, extra, discriminator) });
+  const push = (detailType: DetailType, extra: Partial<OnboardingEventDetail>, discriminator = '') =>
+    out.push({ detailType, detail: detailOf(after, detailType, extra, discriminator) });
   if (after.status === 'provisioned' && after.result) {
     const changes = after.result.changes;
     if (!before || !before.result) push(DETAIL_TYPES.provisioned, { changes });
     // from provisioned: only what the save changed (a repeat records who asked last); from an attempt: a fresh
     // result (a rollback restores the previous record, result and all)
-    else if (before.status === 'provisioned' ? liveDigest(before) !== liveDigest(after) : !sameResult(before, after)) push(DETAIL_TYPES.updated, { changes });
+    else if (before.status === 'provisioned' ? liveDigest(before) !== liveDigest(after) : !sameResult(before, after))
+      push(DETAIL_TYPES.updated, { changes });
   }
   if (after.status === 'deleted' && before && before.status !== 'deleted') {
     push(DETAIL_TYPES.removed, { changes: before.attempt?.stepsPlanned ?? [] });
   }
   const error = after.attempt?.error;
-  if (error !== undefined && before?.attempt?.error === undefined) push(DETAIL_TYPES.failed, { changes: after.attempt?.stepsDone ?? [], error });
+  if (error !== undefined && before?.attempt?.error === undefined)
+    push(DETAIL_TYPES.failed, { changes: after.attempt?.stepsDone ?? [], error });
   const wasDrifting = before?.drift?.ok === false;
   if (after.drift && after.status !== 'deleted') {
-    if (!after.drift.ok && !wasDrifting) push(DETAIL_TYPES.driftDetected, { failing: after.drift.failing, checkedAt: after.drift.checkedAt }, `:${after.drift.checkedAt}`);
-    if (after.drift.ok && wasDrifting) push(DETAIL_TYPES.driftResolved, { failing: [], checkedAt: after.drift.checkedAt }, `:${after.drift.checkedAt}`);
+    if (!after.drift.ok && !wasDrifting)
+      push(
+        DETAIL_TYPES.driftDetected,
+        { failing: after.drift.failing, checkedAt: after.drift.checkedAt },
+        `:${after.drift.checkedAt}`,
+      );
+    if (after.drift.ok && wasDrifting)
+      push(DETAIL_TYPES.driftResolved, { failing: [], checkedAt: after.drift.checkedAt }, `:${after.drift.checkedAt}`);
   }
   return out;
 }

@@ -11,7 +11,13 @@ let defaultClient: { key: string; client: EventBridgeClient } | undefined;
  * again when those change, as when the local stack restarts in one process).
  */
 export function eventBridge(env: NodeJS.ProcessEnv = process.env): EventBridgeClient {
-  const key = [env.AWS_ENDPOINT_URL, env.AWS_ENDPOINT_URL_EVENTBRIDGE, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_SESSION_TOKEN].join('|');
+  const key = [
+    env.AWS_ENDPOINT_URL,
+    env.AWS_ENDPOINT_URL_EVENTBRIDGE,
+    env.AWS_REGION,
+    env.AWS_ACCESS_KEY_ID,
+    env.AWS_SESSION_TOKEN,
+  ].join('|');
   if (defaultClient?.key !== key) defaultClient = { key, client: new EventBridgeClient({}) };
   return defaultClient.client;
 }
@@ -33,13 +39,20 @@ export function entryOf(e: OnboardingEvent, bus: string): PutEventsRequestEntry 
  * Puts the events on the bus, in order, ten to a call. Any entry EventBridge refuses (or a failed call) fails the
  * whole publish: the caller (the stream function) retries it, and consumers de-duplicate on `detail.eventId`.
  */
-export async function publishEvents(events: OnboardingEvent[], opts: { client?: EventBridgeClient; bus?: string } = {}): Promise<void> {
+export async function publishEvents(
+  events: OnboardingEvent[],
+  opts: { client?: EventBridgeClient; bus?: string } = {},
+): Promise<void> {
   const client = opts.client ?? eventBridge();
   const bus = opts.bus ?? eventBusName();
   for (let i = 0; i < events.length; i += MAX_ENTRIES) {
-    const out = await client.send(new PutEventsCommand({ Entries: events.slice(i, i + MAX_ENTRIES).map((e) => entryOf(e, bus)) }));
+    const out = await client.send(
+      new PutEventsCommand({ Entries: events.slice(i, i + MAX_ENTRIES).map((e) => entryOf(e, bus)) }),
+    );
     if (out.FailedEntryCount) {
-      const failed = (out.Entries ?? []).filter((x) => x.ErrorCode).map((x) => `${x.ErrorCode}: ${x.ErrorMessage ?? ''}`);
+      const failed = (out.Entries ?? [])
+        .filter((x) => x.ErrorCode)
+        .map((x) => `${x.ErrorCode}: ${x.ErrorMessage ?? ''}`);
       throw new TransientError(`EventBridge refused ${out.FailedEntryCount} of the events (${failed.join('; ')})`);
     }
   }

@@ -65,7 +65,6 @@ export function normalisedPrefix(prefix: string | undefined): string | undefined
 
 const isAlias = (key: string): boolean => /^alias\//.test(key) || /^arn:[^:]*:kms:[^:]*:[^:]*:alias\//.test(key);
 
-
 /** What the rule objects to in the request, one message per field. */
 function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] {
   const out: string[] = [];
@@ -82,13 +81,17 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
     } else {
       for (const c of w.clusters) {
         const key = `${c.accountId}/${c.region}/${c.name}`;
-        if (!rule.clusters.some((p) => globMatches(p, key))) out.push(`cluster ${q(key)} ${by} (allowed: ${listOf(rule.clusters)})`);
+        if (!rule.clusters.some((p) => globMatches(p, key)))
+          out.push(`cluster ${q(key)} ${by} (allowed: ${listOf(rule.clusters)})`);
       }
       const ns = rule.namespaces;
       if (ns !== undefined && ns !== '*') {
         const ok = (ns.exact ?? []).includes(w.namespace) || (ns.prefixes ?? []).some((p) => w.namespace.startsWith(p));
         if (!ok) {
-          const allowed = [ns.exact && `exact ${listOf(ns.exact)}`, ns.prefixes && `prefixes ${listOf(ns.prefixes)}`].filter(Boolean);
+          const allowed = [
+            ns.exact && `exact ${listOf(ns.exact)}`,
+            ns.prefixes && `prefixes ${listOf(ns.prefixes)}`,
+          ].filter(Boolean);
           out.push(`namespace ${q(w.namespace)} ${by} (allowed: ${allowed.join(', ')})`);
         }
       }
@@ -104,7 +107,8 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
 
   // where the role lives
   for (const account of workloadAccounts) {
-    if (!rule.accounts.includes(account)) out.push(`workload account ${q(account)} ${by} (allowed: ${listOf(rule.accounts)})`);
+    if (!rule.accounts.includes(account))
+      out.push(`workload account ${q(account)} ${by} (allowed: ${listOf(rule.accounts)})`);
   }
   if (!workloadAccounts.has(roleAccount) && !rule.accounts.includes(roleAccount)) {
     out.push(`role account ${q(roleAccount)} (crossAccountMode ${mode}) ${by} (allowed: ${listOf(rule.accounts)})`);
@@ -114,13 +118,17 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
   }
 
   // what: bucket and prefix
-  const entries = rule.buckets.filter((b) => b.accountId === bucketAccount && (b.name === '*' || b.name === input.bucket.name));
+  const entries = rule.buckets.filter(
+    (b) => b.accountId === bucketAccount && (b.name === '*' || b.name === input.bucket.name),
+  );
   if (entries.length === 0) {
     const allowed = rule.buckets.map((b) => `${b.name} in ${b.accountId}`);
     out.push(`bucket ${q(input.bucket.name)} in account ${q(bucketAccount)} ${by} (allowed: ${listOf(allowed)})`);
   } else {
     const prefix = normalisedPrefix(input.bucket.prefix);
-    const ok = entries.some((b) => b.prefixes === undefined || (prefix !== undefined && b.prefixes.some((p) => prefix.startsWith(p))));
+    const ok = entries.some(
+      (b) => b.prefixes === undefined || (prefix !== undefined && b.prefixes.some((p) => prefix.startsWith(p))),
+    );
     if (!ok) {
       const allowed = [...new Set(entries.flatMap((b) => b.prefixes ?? []))];
       const asked = prefix === undefined ? '(none: the whole bucket)' : q(prefix);
@@ -129,8 +137,10 @@ function ruleObjections(rule: GuardrailsRule, input: OnboardingInput): string[] 
   }
 
   // how
-  if (rule.tools !== undefined && !rule.tools.includes(input.tool)) out.push(`tool ${q(input.tool)} ${by} (allowed: ${listOf(rule.tools)})`);
-  if (rule.access !== undefined && !rule.access.includes(input.access)) out.push(`access ${q(input.access)} ${by} (allowed: ${listOf(rule.access)})`);
+  if (rule.tools !== undefined && !rule.tools.includes(input.tool))
+    out.push(`tool ${q(input.tool)} ${by} (allowed: ${listOf(rule.tools)})`);
+  if (rule.access !== undefined && !rule.access.includes(input.access))
+    out.push(`access ${q(input.access)} ${by} (allowed: ${listOf(rule.access)})`);
   const key = input.bucket.kmsKeyArn;
   if (key !== undefined && !isAlias(key) && !(rule.kmsKeys ?? []).includes(key)) {
     out.push(`kmsKeyArn ${q(key)} ${by} (allowed: ${rule.kmsKeys?.length ? listOf(rule.kmsKeys) : 'no KMS key'})`);
@@ -155,13 +165,16 @@ function globalObjections(g: Guardrails, input: OnboardingInput): string[] {
   const key = input.bucket.kmsKeyArn;
   if (key !== undefined) {
     if (isAlias(key)) {
-      out.push(`kmsKeyArn ${q(key)} is a key alias: guardrails allow key ARNs only (arn:aws:kms:<region>:<account>:key/<key id>)`);
+      out.push(
+        `kmsKeyArn ${q(key)} is a key alias: guardrails allow key ARNs only (arn:aws:kms:<region>:<account>:key/<key id>)`,
+      );
     } else {
       note(accountOfArn(key), 'KMS key account');
     }
   }
   for (const [account, what] of involved) {
-    if (!Object.prototype.hasOwnProperty.call(g.accounts, account)) out.push(`${what} ${q(account)} is not in the guardrails accounts`);
+    if (!Object.prototype.hasOwnProperty.call(g.accounts, account))
+      out.push(`${what} ${q(account)} is not in the guardrails accounts`);
   }
   return out;
 }

@@ -80,7 +80,10 @@ const namespacePrefix = z
   .string()
   .min(1, 'must be 1-62 characters (namespace prefix)')
   .max(62, 'must be 1-62 characters (namespace prefix)')
-  .regex(/^[a-z0-9][-a-z0-9]*$/, 'must start with a lowercase letter or digit and contain only lowercase letters, digits and - (namespace prefix)');
+  .regex(
+    /^[a-z0-9][-a-z0-9]*$/,
+    'must start with a lowercase letter or digit and contain only lowercase letters, digits and - (namespace prefix)',
+  );
 
 /** Arrays in the file: at least one entry (absent means the default, never an empty list) and no duplicates. */
 function list<T extends z.ZodType>(item: T, what: string) {
@@ -123,7 +126,10 @@ const defaultsSchema = z.strictObject({
   rolePath: z
     .string()
     .max(512, 'must be at most 512 characters (IAM role path)')
-    .regex(new RegExp(`^/(${SEG}/)*$`), 'must be an IAM path: / or /<segment>/…/ (segments of letters, digits and _ + = , . @ -)')
+    .regex(
+      new RegExp(`^/(${SEG}/)*$`),
+      'must be an IAM path: / or /<segment>/…/ (segments of letters, digits and _ + = , . @ -)',
+    )
     .optional(),
   roleNamePrefix: z
     .string()
@@ -150,7 +156,11 @@ const bucketEntrySchema = z.strictObject({
   name: z.string().superRefine((v, ctx) => {
     if (v === '*') return;
     const issue = bucketNameSchema.safeParse(v).error?.issues[0];
-    if (issue) ctx.addIssue({ code: 'custom', message: `must be "*" (every bucket of the account) or a bucket name; a bucket name ${issue.message}` });
+    if (issue)
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be "*" (every bucket of the account) or a bucket name; a bucket name ${issue.message}`,
+      });
   }),
   accountId,
   /** the request prefix must start with one of these (normalised to end with `/`); absent: the whole bucket */
@@ -159,8 +169,14 @@ const bucketEntrySchema = z.strictObject({
 
 const jwtSchema = z
   .strictObject({
-    subjects: list(z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'), 'subject').optional(),
-    groups: list(z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'), 'group').optional(),
+    subjects: list(
+      z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+      'subject',
+    ).optional(),
+    groups: list(
+      z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+      'group',
+    ).optional(),
   })
   .refine((j) => j.subjects !== undefined || j.groups !== undefined, 'must list subjects, groups or both');
 
@@ -168,7 +184,10 @@ const ruleSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits and . _ -, starting with a letter or digit')
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+        'must be 1-64 letters, digits and . _ -, starting with a letter or digit',
+      )
       .refine((n) => n !== NO_RULE_FOR_CALLER, `"${NO_RULE_FOR_CALLER}" is reserved`),
     description: z.string().max(1024, 'must be at most 1024 characters').optional(),
     callers: list(callerPattern, 'caller').optional(),
@@ -195,19 +214,30 @@ const ruleSchema = z
       ctx.addIssue({ code: 'custom', path: ['clusters'], message: 'is required when the rule lists namespaces' });
     }
     if (r.clusters === undefined && r.ec2InstanceRoles === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'must list clusters (eks workloads), ec2InstanceRoles (ec2 workloads) or both' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must list clusters (eks workloads), ec2InstanceRoles (ec2 workloads) or both',
+      });
     }
     // a workload in an account the rule does not list can never match: say so now rather than at request time
     r.clusters?.forEach((c, i) => {
       const account = c.split('/')[0];
       if (account !== '*' && !r.accounts.includes(account)) {
-        ctx.addIssue({ code: 'custom', path: ['clusters', i], message: `account ${account} is not in the rule's accounts` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', i],
+          message: `account ${account} is not in the rule's accounts`,
+        });
       }
     });
     r.ec2InstanceRoles?.forEach((arn, i) => {
       const account = accountOfArn(arn);
       if (arn !== '*' && !r.accounts.includes(account)) {
-        ctx.addIssue({ code: 'custom', path: ['ec2InstanceRoles', i], message: `account ${account} is not in the rule's accounts` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ec2InstanceRoles', i],
+          message: `account ${account} is not in the rule's accounts`,
+        });
       }
     });
   });
@@ -218,7 +248,10 @@ export const guardrailsSchema = z
     defaults: defaultsSchema.optional(),
     /** the accounts the service may touch, with their settings */
     accounts: z
-      .record(z.string().regex(ACCOUNT_ID_PATTERN, 'account keys must be 12-digit AWS account ids'), accountSettingsSchema)
+      .record(
+        z.string().regex(ACCOUNT_ID_PATTERN, 'account keys must be 12-digit AWS account ids'),
+        accountSettingsSchema,
+      )
       .refine((a) => Object.keys(a).length > 0, 'must list at least one account'),
     /** refused: keys are granted per rule (rules[].kmsKeys); kept here only to say so */
     kmsKeys: z.unknown().optional(),
@@ -234,19 +267,25 @@ export const guardrailsSchema = z
     for (const [id, settings] of Object.entries(g.accounts)) {
       const arn = settings.permissionsBoundaryArn;
       if (arn !== undefined && accountOfArn(arn) !== id) {
-        ctx.addIssue({ code: 'custom', path: ['accounts', id, 'permissionsBoundaryArn'], message: `must be a policy in account ${id}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', id, 'permissionsBoundaryArn'],
+          message: `must be a policy in account ${id}`,
+        });
       }
     }
     if (g.kmsKeys !== undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['kmsKeys'],
-        message: "must move under the rules that may grant them (rules[].kmsKeys): a top-level list let every rule's callers grant every key",
+        message:
+          "must move under the rules that may grant them (rules[].kmsKeys): a top-level list let every rule's callers grant every key",
       });
     }
     const names = new Set<string>();
     g.rules.forEach((r, i) => {
-      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
+      if (names.has(r.name))
+        ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `duplicate rule name "${r.name}"` });
       names.add(r.name);
       r.accounts.forEach((a, j) => unlisted(a, ['rules', i, 'accounts', j], 'account'));
       r.clusters?.forEach((c, j) => unlisted(c.split('/')[0], ['rules', i, 'clusters', j], 'cluster account'));

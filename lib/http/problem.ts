@@ -97,15 +97,21 @@ function render(problem: Problem, extraHeaders: Record<string, string> = {}): Pr
 
 /** A problem+json response from its parts; `type` is derived from the title (`Not found` → …/not-found). */
 export function problemJson(status: number, title: string, detail: string, errors?: FieldError[]): ProblemResponse {
-  const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'problem';
+  const slug =
+    title
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'problem';
   const problem: Problem = { type: `${PROBLEM_TYPE_BASE}${slug}`, title, status, detail };
-  if (errors !== undefined && errors.length > 0) problem.errors = errors.map(({ path, message }) => ({ path, message }));
+  if (errors !== undefined && errors.length > 0)
+    problem.errors = errors.map(({ path, message }) => ({ path, message }));
   return render(problem);
 }
 
 /** Maps anything thrown to a problem+json response. */
 export function problemFromError(err: unknown, requestId?: string): ProblemResponse {
-  const isService = err instanceof ServiceError && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599;
+  const isService =
+    err instanceof ServiceError && Number.isInteger(err.status) && err.status >= 400 && err.status <= 599;
   const status = isService ? err.status : 500;
   const kind = isService ? kindOf(err) : INTERNAL;
   const exposed = isService && err.expose;

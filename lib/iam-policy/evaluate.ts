@@ -201,7 +201,9 @@ function compareOne(op: ConditionOperator, pv: string, v: string): boolean {
 function keyMatches(op: ConditionOperator, policyValues: string[], requestValues: string[] | undefined): boolean {
   if (op.family === 'Null') {
     const missing = requestValues === undefined;
-    return policyValues.some((pv) => (pv.toLowerCase() === 'true' ? missing : pv.toLowerCase() === 'false' ? !missing : false));
+    return policyValues.some((pv) =>
+      pv.toLowerCase() === 'true' ? missing : pv.toLowerCase() === 'false' ? !missing : false,
+    );
   }
   if (requestValues === undefined) {
     if (op.ifExists || op.set === 'ForAllValues') return true;
@@ -346,7 +348,8 @@ export function authorize(input: AuthorizeInput): Decision {
   const rpName = input.resourcePolicyName ?? 'resource-based policy';
 
   const identity = input.identityPolicies.map((d) => policyHits(d, req, false, ctx));
-  const boundary = input.permissionsBoundary && !root ? policyHits(input.permissionsBoundary, req, false, ctx) : undefined;
+  const boundary =
+    input.permissionsBoundary && !root ? policyHits(input.permissionsBoundary, req, false, ctx) : undefined;
   const resource = input.resourcePolicy ? policyHits(input.resourcePolicy, req, true, ctx) : undefined;
 
   const denied =

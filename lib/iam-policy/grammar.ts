@@ -9,7 +9,17 @@ export const VENDOR_ERROR = 'Actions/Conditions must be prefaced by a vendor, e.
 
 const VERSIONS = ['2012-10-17', '2008-10-17'];
 const TOP_FIELDS = ['Version', 'Id', 'Statement'];
-const STATEMENT_FIELDS = ['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
+const STATEMENT_FIELDS = [
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+];
 const PRINCIPAL_KINDS = ['AWS', 'Federated', 'Service', 'CanonicalUser'];
 
 /** `x` as an array: `undefined` -> `[]`, a single value -> `[x]`. */
@@ -188,7 +198,8 @@ export function validatePolicy(doc: unknown, kind: PolicyKind): string | null {
   if (!isPlainObject(doc)) return SYNTAX_ERROR;
   const extra = unknownField(doc, TOP_FIELDS);
   if (extra) return extra;
-  if (doc.Version !== undefined && (typeof doc.Version !== 'string' || !VERSIONS.includes(doc.Version))) return 'Invalid Version';
+  if (doc.Version !== undefined && (typeof doc.Version !== 'string' || !VERSIONS.includes(doc.Version)))
+    return 'Invalid Version';
   if (doc.Id !== undefined && typeof doc.Id !== 'string') return SYNTAX_ERROR;
   if (doc.Statement === undefined) return 'Missing required field Statement';
   const statements: unknown[] = Array.isArray(doc.Statement) ? doc.Statement : [doc.Statement];
@@ -259,7 +270,13 @@ function validatePrincipal(p: unknown): string | null {
 function isValidPrincipalValue(kind: string, v: string): boolean {
   if (v === '') return false;
   // unique ids (AROA…, AIDA…) are accepted by the grammar; whether they resolve is checked by the caller
-  if (kind === 'AWS') return v === '*' || /^\d{12}$/.test(v) || /^A(RO|ID)A[A-Z0-9]{12,}$/.test(v) || /^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(v);
+  if (kind === 'AWS')
+    return (
+      v === '*' ||
+      /^\d{12}$/.test(v) ||
+      /^A(RO|ID)A[A-Z0-9]{12,}$/.test(v) ||
+      /^arn:[a-z-]+:(iam|sts)::\d{12}:\S+$/.test(v)
+    );
   return !/\s/.test(v);
 }
 
@@ -274,7 +291,8 @@ function validateActions(st: Record<string, unknown>, kind: PolicyKind): string 
     if (a === '*') continue;
     if (!/^[^:]+:/.test(a)) return VENDOR_ERROR;
     if (!ACTION_RE.test(a)) return SYNTAX_ERROR;
-    if (kind === 'trust' && st.Action !== undefined && !/^sts:/i.test(a)) return 'AssumeRole policy may only specify STS AssumeRole actions.';
+    if (kind === 'trust' && st.Action !== undefined && !/^sts:/i.test(a))
+      return 'AssumeRole policy may only specify STS AssumeRole actions.';
   }
   return null;
 }
@@ -296,7 +314,8 @@ function validateResources(st: Record<string, unknown>, kind: PolicyKind): strin
 }
 
 function isConditionValue(v: unknown): boolean {
-  const scalar = (x: unknown) => typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
+  const scalar = (x: unknown) =>
+    typeof x === 'string' || typeof x === 'boolean' || (typeof x === 'number' && Number.isFinite(x));
   return scalar(v) || (Array.isArray(v) && v.length > 0 && v.every(scalar));
 }
 

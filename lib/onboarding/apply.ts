@@ -15,7 +15,8 @@ import type { ProviderDeletion } from './context';
 /** What each step does in AWS: the executor's only link to the adapters. */
 
 /** The name of a resource policy: its lease, its queue, its entry in what was observed. */
-export const targetKey = (t: ResourceStatementParams['target']): string => (t.kind === 'bucket' ? bucketTargetKey(t.accountId, t.bucket) : keyTargetKey(t.keyArn));
+export const targetKey = (t: ResourceStatementParams['target']): string =>
+  t.kind === 'bucket' ? bucketTargetKey(t.accountId, t.bucket) : keyTargetKey(t.keyArn);
 
 export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatementParams['target']): PolicyTarget {
   if (t.kind === 'bucket') {
@@ -103,7 +104,11 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
       case 'remove-bucket-policy-statements':
       case 'put-key-policy-statement':
       case 'remove-key-policy-statement':
-        return deps.writer(policyTarget(sessions, s.params.target), { onboardingId: s.params.onboardingId, remove: s.params.remove, add: s.params.add });
+        return deps.writer(policyTarget(sessions, s.params.target), {
+          onboardingId: s.params.onboardingId,
+          remove: s.params.remove,
+          add: s.params.add,
+        });
       case 'create-pod-identity-association':
       case 'update-pod-identity-association':
       case 'delete-pod-identity-association':

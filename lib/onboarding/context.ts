@@ -38,7 +38,8 @@ export function enforceGuardrails(deps: { guardrails?: Guardrails }, caller: Cal
 
 export function checkTargetAccounts(config: Config, accounts: string[]): void {
   for (const a of new Set(accounts)) {
-    if (config.targetAccounts.length && !config.targetAccounts.includes(a)) throw new NotAllowedError(`account ${a} is not managed by this service`, 'target-accounts');
+    if (config.targetAccounts.length && !config.targetAccounts.includes(a))
+      throw new NotAllowedError(`account ${a} is not managed by this service`, 'target-accounts');
   }
 }
 
@@ -104,7 +105,9 @@ export async function recordAfterWrites<T>(id: string, work: Promise<T>): Promis
     return await work;
   } catch (e) {
     if (e instanceof ServiceError && e.status < 500) {
-      throw new PartiallyAppliedError(`onboarding ${id} was changed in AWS, but recording it failed (${e.message}); retry the same request to bring its record up to date`);
+      throw new PartiallyAppliedError(
+        `onboarding ${id} was changed in AWS, but recording it failed (${e.message}); retry the same request to bring its record up to date`,
+      );
     }
     throw e;
   }

@@ -39,7 +39,8 @@ import {
 /** Tags as ordered pairs: request data never becomes an object key (no prototype surprises). */
 export type TagList = [string, string][];
 
-export const tagValue = (tags: readonly [string, string][], key: string): string | undefined => tags.find(([k]) => k === key)?.[1];
+export const tagValue = (tags: readonly [string, string][], key: string): string | undefined =>
+  tags.find(([k]) => k === key)?.[1];
 
 /** One grant of an identity, as the identity record keeps it. */
 export interface GrantRef {
@@ -77,19 +78,41 @@ export function resolveRequest(config: Config, input: OnboardingInput): Resolved
     const sas = w.serviceAccounts ?? defaultServiceAccounts(input.tool, w.namespace, w.velero, w.psmdbOperator);
     if (!sas?.length) {
       throw new ValidationError('serviceAccounts is required for this tool and namespace', [
-        { path: 'workload.serviceAccounts', message: `${input.tool} has no default service account in namespace ${w.namespace}; name them` },
+        {
+          path: 'workload.serviceAccounts',
+          message: `${input.tool} has no default service account in namespace ${w.namespace}; name them`,
+        },
       ]);
     }
-    const clusters = [...w.clusters].map((c) => ({ name: c.name, accountId: c.accountId, region: c.region })).sort((a, b) => clusterKey(a).localeCompare(clusterKey(b)));
-    identity = workloadIdentity(config, { kind: w.identity ?? 'irsa', roleAccount, clusters, namespace: w.namespace, serviceAccounts: sortedUnique(sas) });
+    const clusters = [...w.clusters]
+      .map((c) => ({ name: c.name, accountId: c.accountId, region: c.region }))
+      .sort((a, b) => clusterKey(a).localeCompare(clusterKey(b)));
+    identity = workloadIdentity(config, {
+      kind: w.identity ?? 'irsa',
+      roleAccount,
+      clusters,
+      namespace: w.namespace,
+      serviceAccounts: sortedUnique(sas),
+    });
   } else {
-    identity = workloadIdentity(config, { kind: 'ec2', roleAccount, clusters: [], serviceAccounts: [], instanceRoleArn: w.instanceRoleArn });
+    identity = workloadIdentity(config, {
+      kind: 'ec2',
+      roleAccount,
+      clusters: [],
+      serviceAccounts: [],
+      instanceRoleArn: w.instanceRoleArn,
+    });
   }
   const grant: Grant = {
     id,
     mode,
     bucketAccount,
-    bucket: { name: input.bucket.name, region: input.bucket.region, prefix: input.bucket.prefix ?? '', ...(input.bucket.kmsKeyArn ? { kmsKeyArn: input.bucket.kmsKeyArn } : {}) },
+    bucket: {
+      name: input.bucket.name,
+      region: input.bucket.region,
+      prefix: input.bucket.prefix ?? '',
+      ...(input.bucket.kmsKeyArn ? { kmsKeyArn: input.bucket.kmsKeyArn } : {}),
+    },
     tool: input.tool,
     access: input.access,
     tags: Object.entries(input.tags ?? {}).sort(([a], [b]) => a.localeCompare(b)),
@@ -148,18 +171,32 @@ function describeIdentity(identity: WorkloadIdentity): string {
 }
 
 /** `issuers[i]` is the OIDC issuer URL of `identity.clusters[i]`. */
-export function identityDesired(config: Config, identity: WorkloadIdentity, grants: readonly GrantRef[], issuers: readonly string[]): IdentityDesired {
-  const providers = identity.kind === 'irsa' ? issuers.map((issuerUrl) => ({ issuerUrl, arn: oidcProviderArn(identity.roleAccount, issuerUrl) })) : [];
+export function identityDesired(
+  config: Config,
+  identity: WorkloadIdentity,
+  grants: readonly GrantRef[],
+  issuers: readonly string[],
+): IdentityDesired {
+  const providers =
+    identity.kind === 'irsa'
+      ? issuers.map((issuerUrl) => ({ issuerUrl, arn: oidcProviderArn(identity.roleAccount, issuerUrl) }))
+      : [];
   const trust =
     identity.kind === 'ec2'
       ? instanceRoleTrust(identity.instanceRoleArn!)
       : identity.kind === 'pod-identity'
-        ? podIdentityTrust({ roleArn: identity.roleArn, roleAccount: identity.roleAccount, clusters: identity.clusters, namespace: identity.namespace!, serviceAccounts: identity.serviceAccounts })
+        ? podIdentityTrust({
+            roleArn: identity.roleArn,
+            roleAccount: identity.roleAccount,
+            clusters: identity.clusters,
+            namespace: identity.namespace!,
+            serviceAccounts: identity.serviceAccounts,
+          })
         : webIdentityTrust(
-          providers.map((p) => ({ issuerUrl: p.issuerUrl, providerArn: p.arn })),
-          identity.namespace!,
-          identity.serviceAccounts,
-        );
+            providers.map((p) => ({ issuerUrl: p.issuerUrl, providerArn: p.arn })),
+            identity.namespace!,
+            identity.serviceAccounts,
+          );
   const instanceRole = identity.instanceRoleArn;
   return {
     identity,
@@ -223,10 +260,24 @@ export function grantDesired(identity: WorkloadIdentity, grant: Grant): GrantDes
     policyName: grantPolicyName(grant.id),
     permissions: permissionsPolicy(scope, actions, kms),
     ...(grant.mode === 'bucket-policy'
-      ? { bucketStatements: { accountId: grant.bucketAccount, bucket: grant.bucket.name, region: grant.bucket.region, statements: bucketPolicyStatements(grant.id, scope, actions, identity.roleArn) } }
+      ? {
+          bucketStatements: {
+            accountId: grant.bucketAccount,
+            bucket: grant.bucket.name,
+            region: grant.bucket.region,
+            statements: bucketPolicyStatements(grant.id, scope, actions, identity.roleArn),
+          },
+        }
       : {}),
     ...(kms && accountOfArn(kms.keyArn) !== identity.roleAccount
-      ? { keyStatements: { accountId: accountOfArn(kms.keyArn), region: regionOfArn(kms.keyArn), keyArn: kms.keyArn, statements: [keyPolicyStatement(grant.id, identity.roleArn, kms.actions)] } }
+      ? {
+          keyStatements: {
+            accountId: accountOfArn(kms.keyArn),
+            region: regionOfArn(kms.keyArn),
+            keyArn: kms.keyArn,
+            statements: [keyPolicyStatement(grant.id, identity.roleArn, kms.actions)],
+          },
+        }
       : {}),
   };
 }

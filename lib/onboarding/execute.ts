@@ -29,7 +29,10 @@ export type StepRunner = (step: Step) => Promise<boolean>;
  */
 export function fenced(run: StepRunner, fence: () => Promise<boolean>): StepRunner {
   return async (step) => {
-    if (!(await fence())) throw new TransientError(`this request held its lock for longer than its lease and another request took it: it stopped before ${step.action} on ${step.resource}; retry`);
+    if (!(await fence()))
+      throw new TransientError(
+        `this request held its lock for longer than its lease and another request took it: it stopped before ${step.action} on ${step.resource}; retry`,
+      );
     return run(step);
   };
 }
@@ -38,7 +41,12 @@ export function beforeDeadline(run: StepRunner, deadline: number | undefined, bu
   if (deadline === undefined) return run;
   return (step) => {
     const left = deadline - Date.now();
-    if (left < budgetMs) return Promise.reject(new DeadlineError(`the function had ${Math.max(0, left)} ms left, too little to start ${step.action} on ${step.resource} safely; retry the request`));
+    if (left < budgetMs)
+      return Promise.reject(
+        new DeadlineError(
+          `the function had ${Math.max(0, left)} ms left, too little to start ${step.action} on ${step.resource} safely; retry the request`,
+        ),
+      );
     return run(step);
   };
 }
@@ -48,7 +56,9 @@ export type OnStepDone = (step: Step, wrote: boolean, waiting: number) => void;
 
 export function execute(steps: readonly Step[], run: StepRunner, onDone?: OnStepDone): Promise<Execution> {
   const ids = new Set(steps.map((s) => s.id));
-  const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(steps.map((s) => [s.id, 'pending']));
+  const state = new Map<string, 'pending' | 'running' | 'done' | 'failed' | 'skipped'>(
+    steps.map((s) => [s.id, 'pending']),
+  );
   const out: Execution = { done: [], failed: [], skipped: [] };
   let stopped = false;
   return new Promise((resolve) => {

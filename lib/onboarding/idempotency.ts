@@ -50,9 +50,21 @@ interface Keyed {
   body: unknown;
 }
 
-export async function idempotent(store: Store, scope: string, key: string | undefined, body: unknown, fn: () => Promise<HttpResult>, context?: Context): Promise<HttpResult> {
+export async function idempotent(
+  store: Store,
+  scope: string,
+  key: string | undefined,
+  body: unknown,
+  fn: () => Promise<HttpResult>,
+  context?: Context,
+): Promise<HttpResult> {
   if (!key) return fn();
-  const config = new IdempotencyConfig({ eventKeyJmesPath: '[scope, key]', payloadValidationJmesPath: 'body', expiresAfterSeconds: 24 * 3600, throwOnNoIdempotencyKey: true });
+  const config = new IdempotencyConfig({
+    eventKeyJmesPath: '[scope, key]',
+    payloadValidationJmesPath: 'body',
+    expiresAfterSeconds: 24 * 3600,
+    throwOnNoIdempotencyKey: true,
+  });
   if (context) config.registerLambdaContext(context);
   // the answer is kept as text: request data never becomes a DynamoDB map key
   const run = makeIdempotent(
@@ -66,11 +78,17 @@ export async function idempotent(store: Store, scope: string, key: string | unde
     const out = await run({ scope, key, body });
     return { statusCode: out.statusCode, body: JSON.parse(out.body) as unknown };
   } catch (e) {
-    if (e instanceof IdempotencyValidationError) throw new ConflictError(`Idempotency-Key ${key} was already used with a different request body`);
+    if (e instanceof IdempotencyValidationError)
+      throw new ConflictError(`Idempotency-Key ${key} was already used with a different request body`);
     if (e instanceof IdempotencyAlreadyInProgressError || e instanceof IdempotencyInconsistentStateError) {
-      throw new ContentionError(`a request with Idempotency-Key ${key} is still in progress; retry after it finishes (at most the function's timeout)`);
+      throw new ContentionError(
+        `a request with Idempotency-Key ${key} is still in progress; retry after it finishes (at most the function's timeout)`,
+      );
     }
-    if (e instanceof IdempotencyPersistenceLayerError) throw new TransientError(`the idempotency record of Idempotency-Key ${key} could not be read or written; retry`, { cause: e });
+    if (e instanceof IdempotencyPersistenceLayerError)
+      throw new TransientError(`the idempotency record of Idempotency-Key ${key} could not be read or written; retry`, {
+        cause: e,
+      });
     throw e;
   }
 }

@@ -4,7 +4,9 @@ import { parseWith } from './parse';
 
 /** Query of GET /v1/onboardings. */
 export const listOnboardingsQuerySchema = z.strictObject({
-  cluster: eksClusterNameSchema.optional().meta({ description: 'Only onboardings that include an EKS cluster of this name.' }),
+  cluster: eksClusterNameSchema
+    .optional()
+    .meta({ description: 'Only onboardings that include an EKS cluster of this name.' }),
   bucket: bucketNameSchema.optional().meta({ description: 'Only onboardings of this bucket.' }),
   requester: z
     .string()
@@ -17,7 +19,10 @@ export const listOnboardingsQuerySchema = z.strictObject({
     .enum(['true', 'false'], { error: 'must be true or false (drift)' })
     .transform((v) => v === 'true')
     .optional()
-    .meta({ description: "true: only onboardings whose last drift sweep found drift (`drift.ok` false); false: only those it found in place. Records not swept yet are in neither." }),
+    .meta({
+      description:
+        'true: only onboardings whose last drift sweep found drift (`drift.ok` false); false: only those it found in place. Records not swept yet are in neither.',
+    }),
   nextToken: z
     .string()
     .min(1, 'must be 1-2048 characters (nextToken)')

@@ -40,7 +40,11 @@ export function rankOf(s: Step): 0 | 1 | 2 | 3 | 4 | undefined {
   if (NEUTRAL_ACTIONS.has(s.action)) return undefined;
   if (BREAK_ACTIONS.has(s.action)) return 4;
   if (s.action === 'update-pod-identity-association') return 3;
-  if ((s.action === 'put-bucket-policy-statements' || s.action === 'put-key-policy-statement') && s.params.remove.length > 0) return 2;
+  if (
+    (s.action === 'put-bucket-policy-statements' || s.action === 'put-key-policy-statement') &&
+    s.params.remove.length > 0
+  )
+    return 2;
   if (s.action === 'create-pod-identity-association') return 1;
   return 0;
 }
@@ -74,7 +78,8 @@ export function orderMakeBeforeBreak(steps: readonly Step[]): Step[] {
   // edges are added one at a time, each only where the earlier step does not already wait on the later: no cycle
   for (const later of ranked) {
     for (const earlier of ranked) {
-      if (earlier.rank >= later.rank || after.get(later.id)!.has(earlier.id) || waitsOn(after, earlier.id, later.id)) continue;
+      if (earlier.rank >= later.rank || after.get(later.id)!.has(earlier.id) || waitsOn(after, earlier.id, later.id))
+        continue;
       after.get(later.id)!.add(earlier.id);
     }
   }

@@ -20,7 +20,16 @@ export interface ClusterRef {
 /** What the engine needs of a validated request (lib/onboarding/request.ts produces it). */
 export interface OnboardingInput {
   workload:
-    | { type: 'eks'; clusters: ClusterRef[]; namespace: string; serviceAccounts?: string[]; identity?: 'irsa' | 'pod-identity'; claimNamespace?: string; velero?: VeleroInstall; psmdbOperator?: PsmdbOperatorInstall }
+    | {
+        type: 'eks';
+        clusters: ClusterRef[];
+        namespace: string;
+        serviceAccounts?: string[];
+        identity?: 'irsa' | 'pod-identity';
+        claimNamespace?: string;
+        velero?: VeleroInstall;
+        psmdbOperator?: PsmdbOperatorInstall;
+      }
     | { type: 'ec2'; instanceRoleArn: string };
   bucket: { name: string; accountId?: string; region: string; prefix?: string; kmsKeyArn?: string };
   tool: Tool;
@@ -46,7 +55,13 @@ export interface OnboardingResult {
   roleArn: string;
   roles: { arn: string; accountId: string; purpose: string }[];
   changes: Change[];
-  policies: { trust: unknown; permissions: unknown; bucketPolicyStatements: unknown[]; keyPolicyStatements?: unknown[]; instanceRoleGrant?: unknown };
+  policies: {
+    trust: unknown;
+    permissions: unknown;
+    bucketPolicyStatements: unknown[];
+    keyPolicyStatements?: unknown[];
+    instanceRoleGrant?: unknown;
+  };
   /** the minimum versions the snippets need (lib/policy/requirements.ts) */
   requirements?: Requirement[];
   snippets: Record<string, string>;
@@ -64,19 +79,30 @@ export function workloadAccounts(w: OnboardingInput['workload']): string[] {
  * (single) account, the bucket policy grants it. `role-in-bucket-account`: the role in the bucket's account,
  * trusting the clusters (which may be in several accounts) or the instance role.
  */
-export function modeOf(input: OnboardingInput): { mode: Mode; workloadAccounts: string[]; bucketAccount: string; roleAccount: string } {
+export function modeOf(input: OnboardingInput): {
+  mode: Mode;
+  workloadAccounts: string[];
+  bucketAccount: string;
+  roleAccount: string;
+} {
   const accounts = workloadAccounts(input.workload);
   const bucketAccount = input.bucket.accountId ?? accounts[0];
   const sameAccount = accounts.every((a) => a === bucketAccount);
   const mode: Mode = sameAccount ? 'same-account' : (input.crossAccountMode ?? 'bucket-policy');
-  return { mode, workloadAccounts: accounts, bucketAccount, roleAccount: mode === 'role-in-bucket-account' ? bucketAccount : accounts[0] };
+  return {
+    mode,
+    workloadAccounts: accounts,
+    bucketAccount,
+    roleAccount: mode === 'role-in-bucket-account' ? bucketAccount : accounts[0],
+  };
 }
 
 /** 48 bits of a SHA-256: unique in practice, and short, because it appears in every bucket-policy Sid. */
 export const ONBOARDING_ID_HEX = 12;
 export const ONBOARDING_ID = /^ob-[0-9a-f]{12}$/;
 
-const hex = (value: unknown, n: number): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, n);
+const hex = (value: unknown, n: number): string =>
+  createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, n);
 
 /**
  * The identity of an onboarding (a grant): who (clusters and namespace, or the instance role), where (bucket
@@ -118,7 +144,8 @@ export interface WorkloadIdentity extends IdentitySpec {
 export const IDENTITY_KEY = /^wi-[0-9a-f]{16}$/;
 
 /** The binding of a service account: `sa:<account>/<region>/<cluster>/<namespace>/<service account>`. */
-export const bindingOf = (cluster: ClusterRef, namespace: string, serviceAccount: string): string => `sa:${clusterKey(cluster)}/${namespace}/${serviceAccount}`;
+export const bindingOf = (cluster: ClusterRef, namespace: string, serviceAccount: string): string =>
+  `sa:${clusterKey(cluster)}/${namespace}/${serviceAccount}`;
 
 /** Each service account's binding (`bindingOf`), or `ec2:<instance role ARN>`. */
 export function bindingsOf(spec: IdentitySpec): string[] {
@@ -136,7 +163,13 @@ export function describeBinding(binding: string): string {
 export function workloadIdentity(config: Config, spec: IdentitySpec): WorkloadIdentity {
   const key = `wi-${hex([spec.kind === 'ec2' ? 'ec2' : 'eks', spec.kind === 'pod-identity' ? 'pod-identity' : '', spec.roleAccount, spec.clusters.map(clusterKey), spec.namespace ?? '', spec.serviceAccounts, spec.instanceRoleArn ?? ''], 16)}`;
   const roleName = `${config.roleNamePrefix}${key.slice(3)}`.slice(0, 64);
-  return { ...spec, key, roleName, roleArn: `arn:aws:iam::${spec.roleAccount}:role${config.workloadRolePath}${roleName}`, bindings: bindingsOf(spec) };
+  return {
+    ...spec,
+    key,
+    roleName,
+    roleArn: `arn:aws:iam::${spec.roleAccount}:role${config.workloadRolePath}${roleName}`,
+    bindings: bindingsOf(spec),
+  };
 }
 
 /** Each grant's own inline policy on the identity's role. */

@@ -78,7 +78,11 @@ export interface ObserveRequest {
    * reads that become known shortly (what the store says, while its answer is on the way): inline policies,
    * resource policies; each is read as soon as it is known, beside the others, unless already read
    */
-  later?: Promise<{ knownPolicies: string[]; buckets: { accountId: string; bucket: string; region: string }[]; keys: string[] }>;
+  later?: Promise<{
+    knownPolicies: string[];
+    buckets: { accountId: string; bucket: string; region: string }[];
+    keys: string[];
+  }>;
   /** resource policies to read */
   buckets: { accountId: string; bucket: string; region: string }[];
   keys: string[];
@@ -94,7 +98,11 @@ export interface ObserveRequest {
   /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
   podIdentity?: PodIdentityReadMode;
   /** provisioning: the requested bucket's tags and S3 ABAC status and the requested key's tags, whatever the mode */
-  optIn?: { bucket: { accountId: string; bucket: string; region: string }; key?: string; /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean };
+  optIn?: {
+    bucket: { accountId: string; bucket: string; region: string };
+    key?: string;
+    /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean;
+  };
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -121,8 +129,14 @@ async function readRole(
   const policiesWanted = exists
     ? new Promise<boolean>((resolve) => {
         // the store failing says nothing: GetRole decides
-        exists.then((yes) => yes && resolve(true), () => undefined);
-        roleP.then((r) => resolve(!!r), () => resolve(false));
+        exists.then(
+          (yes) => yes && resolve(true),
+          () => undefined,
+        );
+        roleP.then(
+          (r) => resolve(!!r),
+          () => resolve(false),
+        );
       })
     : Promise.resolve(true);
   const readPolicies = () =>
@@ -136,7 +150,10 @@ async function readRole(
       }),
     ]);
   // a role that exists always gets its policies read (GetRole finding it is enough)
-  const [role, policies] = await Promise.all([roleP, policiesWanted.then((wanted) => (wanted ? readPolicies() : undefined))]);
+  const [role, policies] = await Promise.all([
+    roleP,
+    policiesWanted.then((wanted) => (wanted ? readPolicies() : undefined)),
+  ]);
   if (!role || !policies) return undefined;
   const [names, attached, nowDocs, later] = policies;
   const known = [...knownNow, ...later.extra];
@@ -182,11 +199,17 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     return p;
   };
   const bucketTags = (b: { accountId: string; bucket: string; region: string }) =>
-    once(bucketTargetKey(b.accountId, b.bucket), () => s3Api.getBucketTags(sessions.s3(b.accountId, b.region), b.bucket, b.accountId));
-  const keyTags = (k: string) => once(keyTargetKey(k), () => kmsApi.getKeyTags(sessions.kms(accountOfArn(k), regionOfArn(k)), k));
+    once(bucketTargetKey(b.accountId, b.bucket), () =>
+      s3Api.getBucketTags(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
+    );
+  const keyTags = (k: string) =>
+    once(keyTargetKey(k), () => kmsApi.getKeyTags(sessions.kms(accountOfArn(k), regionOfArn(k)), k));
   const readBucket = async (b: { accountId: string; bucket: string; region: string }) => {
     const s3 = sessions.s3(b.accountId, b.region);
-    const [text, tags] = await Promise.all([s3Api.getBucketPolicyText(s3, b.bucket, b.accountId), req.tags ? bucketTags(b) : undefined]);
+    const [text, tags] = await Promise.all([
+      s3Api.getBucketPolicyText(s3, b.bucket, b.accountId),
+      req.tags ? bucketTags(b) : undefined,
+    ]);
     resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
     if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
   };
@@ -205,7 +228,10 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
           })
         : undefined,
     ]);
-    optIn = { bucket: { accountId: b.accountId, bucket: b.bucket, tags, abac }, ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}) };
+    optIn = {
+      bucket: { accountId: b.accountId, bucket: b.bucket, tags, abac },
+      ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}),
+    };
   };
   const readKey = async (k: string) => {
     const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
@@ -215,26 +241,57 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   };
 
   const [issuers, providers, trustQuota, role, instanceRole, instanceGrant, key] = await Promise.all([
-    req.clusters ? Promise.all(identity.clusters.map((c, i) => clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`))) : Promise.resolve([] as string[]),
+    req.clusters
+      ? Promise.all(
+          identity.clusters.map((c, i) =>
+            clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`),
+          ),
+        )
+      : Promise.resolve([] as string[]),
     irsa ? iamApi.listOidcProviders(roleIam) : Promise.resolve([] as string[]),
     req.clusters ? iamApi.trustPolicyQuota(roleIam) : Promise.resolve(Infinity),
-    readRole(sessions, identity, req.knownPolicies, req.later?.then((l) => l.knownPolicies), req.roleExists),
-    instanceRoleArn ? iamApi.getRole(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn)) : none<iamApi.RoleState>(),
+    readRole(
+      sessions,
+      identity,
+      req.knownPolicies,
+      req.later?.then((l) => l.knownPolicies),
+      req.roleExists,
+    ),
     instanceRoleArn
-      ? iamApi.getRolePolicy(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn), instanceGrantName(identity.roleName))
+      ? iamApi.getRole(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn))
+      : none<iamApi.RoleState>(),
+    instanceRoleArn
+      ? iamApi.getRolePolicy(
+          sessions.iam(accountOfArn(instanceRoleArn)),
+          nameOfArn(instanceRoleArn),
+          instanceGrantName(identity.roleName),
+        )
       : none<PolicyDocument>(),
-    req.key ? kmsApi.describeKey(sessions.kms(accountOfArn(req.key), regionOfArn(req.key)), req.key) : none<{ arn: string; awsManaged: boolean }>(),
+    req.key
+      ? kmsApi.describeKey(sessions.kms(accountOfArn(req.key), regionOfArn(req.key)), req.key)
+      : none<{ arn: string; awsManaged: boolean }>(),
     req.bucketLocation
-      ? s3Api.bucketRegion(sessions.s3(req.bucketLocation.accountId, req.bucketLocation.region), req.bucketLocation.name, req.bucketLocation.accountId).then((region) => {
-          const b = req.bucketLocation!;
-          if (region !== b.region) throw new ValidationError(`bucket ${b.name} is in ${region}`, [{ path: `${b.path}.region`, message: `the bucket is in ${region}, not ${b.region}` }]);
-        })
+      ? s3Api
+          .bucketRegion(
+            sessions.s3(req.bucketLocation.accountId, req.bucketLocation.region),
+            req.bucketLocation.name,
+            req.bucketLocation.accountId,
+          )
+          .then((region) => {
+            const b = req.bucketLocation!;
+            if (region !== b.region)
+              throw new ValidationError(`bucket ${b.name} is in ${region}`, [
+                { path: `${b.path}.region`, message: `the bucket is in ${region}, not ${b.region}` },
+              ]);
+          })
       : Promise.resolve(),
     ...req.buckets.map(readBucket),
     ...req.keys.map(readKey),
     req.later?.then((l) =>
       Promise.all([
-        ...l.buckets.filter((b) => !req.buckets.some((x) => x.accountId === b.accountId && x.bucket === b.bucket)).map(readBucket),
+        ...l.buckets
+          .filter((b) => !req.buckets.some((x) => x.accountId === b.accountId && x.bucket === b.bucket))
+          .map(readBucket),
         ...l.keys.filter((k) => !req.keys.includes(k)).map(readKey),
       ]),
     ),
@@ -245,11 +302,15 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
       : Promise.resolve(),
     req.optIn ? readOptIn(req.optIn) : Promise.resolve(),
     identity.kind === 'pod-identity'
-      ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) => readRole(sessions, id, known, undefined, req.roleExists)).then((p) => void (podIdentity = p))
+      ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) =>
+          readRole(sessions, id, known, undefined, req.roleExists),
+        ).then((p) => void (podIdentity = p))
       : Promise.resolve(),
   ]);
   if (key?.awsManaged) {
-    throw new ValidationError('AWS managed keys cannot be granted', [{ path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' }]);
+    throw new ValidationError('AWS managed keys cannot be granted', [
+      { path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' },
+    ]);
   }
   if (keyTagsFailure) throw keyTagsFailure.error;
   if (req.managedDocuments && role) {
@@ -266,7 +327,10 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     trustQuota: podIdentity?.quotas.get(identity.roleAccount) ?? trustQuota,
     role,
     // what is read, not a refusal: a missing instance role stops a grant (the planner refuses it) but never its removal
-    instanceRole: instanceRole && instanceRole.arn === instanceRoleArn ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant } : undefined,
+    instanceRole:
+      instanceRole && instanceRole.arn === instanceRoleArn
+        ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant }
+        : undefined,
     resourcePolicies,
     resourceTags,
     managedDocuments,

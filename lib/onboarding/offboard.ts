@@ -1,7 +1,19 @@
 import { NotFoundError, PartiallyAppliedError } from '../errors';
 import { stepRunner } from './apply';
 import { visibleTo } from './reads';
-import { callerSafe, forgetIdentity, identityLock, providerDeletion, providerLock, recordAfterWrites, type ProviderDeletion, identityOfRecord, removableProviders, type Caller, type ServiceDeps } from './context';
+import {
+  callerSafe,
+  forgetIdentity,
+  identityLock,
+  providerDeletion,
+  providerLock,
+  recordAfterWrites,
+  type ProviderDeletion,
+  identityOfRecord,
+  removableProviders,
+  type Caller,
+  type ServiceDeps,
+} from './context';
 import { identityDesired } from './desired';
 import { beforeDeadline, execute, fenced } from './execute';
 import { grantPolicyName, type Change } from './model';
@@ -27,7 +39,12 @@ export interface OffboardResult {
   leftToOwner?: LeftToOwner[];
 }
 
-export async function offboard(deps: ServiceDeps, id: string, caller: Caller, opts: { dryRun?: boolean; deadline?: number } = {}): Promise<OffboardResult> {
+export async function offboard(
+  deps: ServiceDeps,
+  id: string,
+  caller: Caller,
+  opts: { dryRun?: boolean; deadline?: number } = {},
+): Promise<OffboardResult> {
   const first = await deps.store.getRecord(id);
   // only a caller who may onboard it may remove it, or learn that it exists
   if (!first || !visibleTo(deps, caller, first)) throw new NotFoundError(`no onboarding ${id}`);
@@ -45,10 +62,17 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
     const leftToOwner = left.length ? { leftToOwner: left } : {};
     if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf), ...leftToOwner };
 
-    let current = await deps.store.saveRecord({ ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } }, rec.version, rec);
+    let current = await deps.store.saveRecord(
+      { ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } },
+      rec.version,
+      rec,
+    );
     let live = current.live;
     const done: Change[] = [];
-    const runner = fenced(stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }), () => held.fence());
+    const runner = fenced(
+      stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }),
+      () => held.fence(),
+    );
     const exec = await execute(steps, beforeDeadline(runner, opts.deadline, deps.config.stepBudgetMs), (step) => {
       live = liveAfter(live, step, id);
       done.push(changeOf(step));
@@ -61,19 +85,45 @@ export async function offboard(deps: ServiceDeps, id: string, caller: Caller, op
         await deps.store.saveRecord({ ...rec }, current.version, current);
         throw cause;
       }
-      current = await recordAfterWrites(id, deps.store.saveRecord({ ...current, live, attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: done, error: callerSafe(cause) } }, current.version, current));
+      current = await recordAfterWrites(
+        id,
+        deps.store.saveRecord(
+          {
+            ...current,
+            live,
+            attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: done, error: callerSafe(cause) },
+          },
+          current.version,
+          current,
+        ),
+      );
       throw new PartiallyAppliedError(
         `onboarding ${id} was partly removed (${done.length} of ${steps.length} steps: ${done.map((c) => c.action).join(', ')}) before it failed: ${callerSafe(cause)}. Retry the DELETE to finish it.`,
       );
     }
     await recordAfterWrites(id, finish.after());
-    await recordAfterWrites(id, deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current));
-    return { id, status: 'deleted' as const, changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)), ...leftToOwner };
+    await recordAfterWrites(
+      id,
+      deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current),
+    );
+    return {
+      id,
+      status: 'deleted' as const,
+      changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)),
+      ...leftToOwner,
+    };
   });
 }
 
 /** The removal plan of one grant, and what to record once it has run. */
-async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{ steps: Step[]; left: LeftToOwner[]; finish: { after: () => Promise<void>; providers: ProviderDeletion } }> {
+async function planOffboard(
+  deps: ServiceDeps,
+  rec: OnboardingRecord,
+): Promise<{
+  steps: Step[];
+  left: LeftToOwner[];
+  finish: { after: () => Promise<void>; providers: ProviderDeletion };
+}> {
   const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
   const identities = await deps.store.getIdentities(keys);
   const parts: Step[][] = keys.map(() => []);
@@ -81,7 +131,15 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
   const removed: string[] = [];
   const left: LeftToOwner[] = [];
   const written = writtenOf(rec);
-  const buckets = written.bucketStatements ? [{ accountId: written.bucketStatements.accountId, bucket: written.bucketStatements.bucket, region: written.bucketStatements.region }] : [];
+  const buckets = written.bucketStatements
+    ? [
+        {
+          accountId: written.bucketStatements.accountId,
+          bucket: written.bucketStatements.bucket,
+          region: written.bucketStatements.region,
+        },
+      ]
+    : [];
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
 
   await Promise.all(
@@ -91,10 +149,23 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
       const identity = identityOfRecord(idRec);
       const rest = idRec.grants.filter((g) => g.id !== rec.id);
       const [observed, removable] = await Promise.all([
-        observe(deps.sessions, { identity, knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)), buckets: i === 0 ? buckets : [], keys: i === 0 ? keyArns : [], tags: true }),
+        observe(deps.sessions, {
+          identity,
+          knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
+          buckets: i === 0 ? buckets : [],
+          keys: i === 0 ? keyArns : [],
+          tags: true,
+        }),
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
       ]);
-      const desired = rest.length ? identityDesired(deps.config, identity, rest, idRec.providers.map((p) => p.issuerUrl)) : undefined;
+      const desired = rest.length
+        ? identityDesired(
+            deps.config,
+            identity,
+            rest,
+            idRec.providers.map((p) => p.issuerUrl),
+          )
+        : undefined;
       const rolePlan = planRole({ config: deps.config, identity, observed, desired, removableProviders: removable });
       const roleSteps = rolePlan.steps;
       left.push(...(rolePlan.left ?? []));
@@ -102,8 +173,16 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
       // (only a Pod Identity identity re-points an association; an IRSA one never uses it)
       const staying = keys
         .filter((k) => k !== key)
-        .flatMap((k) => (identities.get(k)?.kind === 'pod-identity' && identities.get(k)!.grants.some((g) => g.id !== rec.id) ? identities.get(k)!.bindings : []));
-      parts[i].push(...roleSteps, ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying }).steps);
+        .flatMap((k) =>
+          identities.get(k)?.kind === 'pod-identity' && identities.get(k)!.grants.some((g) => g.id !== rec.id)
+            ? identities.get(k)!.bindings
+            : [],
+        );
+      parts[i].push(
+        ...roleSteps,
+        ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying })
+          .steps,
+      );
       if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
       if (!rest.length) removed.push(key);
       afters.push(async () => {
@@ -113,5 +192,12 @@ async function planOffboard(deps: ServiceDeps, rec: OnboardingRecord): Promise<{
     }),
   );
   // a provider is deleted only if, once the identities removed here stop using it, nothing else does
-  return { steps: orderMakeBeforeBreak(parts.flat()), left, finish: { after: async () => void (await Promise.all(afters.map((f) => f()))), providers: providerDeletion(deps, removed) } };
+  return {
+    steps: orderMakeBeforeBreak(parts.flat()),
+    left,
+    finish: {
+      after: async () => void (await Promise.all(afters.map((f) => f()))),
+      providers: providerDeletion(deps, removed),
+    },
+  };
 }

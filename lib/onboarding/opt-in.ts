@@ -13,10 +13,12 @@ import { MANAGED_TAG } from './plan';
  */
 
 /** The command an owner runs to opt a bucket in (ABAC on first: with it on, bucket tags are set through S3 Control). */
-export const abacCommand = (bucket: string): string => `aws s3api put-bucket-abac --bucket ${bucket} --abac-status Status=Enabled`;
+export const abacCommand = (bucket: string): string =>
+  `aws s3api put-bucket-abac --bucket ${bucket} --abac-status Status=Enabled`;
 export const bucketTagCommand = (accountId: string, bucket: string): string =>
   `aws s3control tag-resource --account-id ${accountId} --resource-arn arn:aws:s3:::${bucket} --tags Key=${MANAGED_TAG},Value=true`;
-export const keyTagCommand = (keyArn: string): string => `aws kms tag-resource --key-id ${keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true`;
+export const keyTagCommand = (keyArn: string): string =>
+  `aws kms tag-resource --key-id ${keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true`;
 
 /** Throws a 409 naming every field whose resource is not opted in (bucket.name, bucket.kmsKeyArn). */
 export function checkOptIn(mode: Mode, optIn: ObservedOptIn | undefined): void {
@@ -30,7 +32,10 @@ export function checkOptIn(mode: Mode, optIn: ObservedOptIn | undefined): void {
     });
   } else if (!b.abac) {
     problems.push({
-      field: { path: 'bucket.name', message: `bucket ${b.bucket} is tagged ${MANAGED_TAG}=true but S3 ABAC is off on it, so the tag is not aws:ResourceTag` },
+      field: {
+        path: 'bucket.name',
+        message: `bucket ${b.bucket} is tagged ${MANAGED_TAG}=true but S3 ABAC is off on it, so the tag is not aws:ResourceTag`,
+      },
       detail: `bucket ${b.bucket} (account ${b.accountId}, mode ${mode}) is tagged ${MANAGED_TAG}=true but S3 attribute-based access control (ABAC) is off on it: the tag counts as aws:ResourceTag only while ABAC is on, and the provisioner's policy writes and the workload boundary rely on it. Its owner enables it (${abacCommand(b.bucket)}), then retry`,
     });
   }
@@ -41,5 +46,9 @@ export function checkOptIn(mode: Mode, optIn: ObservedOptIn | undefined): void {
       detail: `key ${k} is not opted in to use granted by s3-onboarding (mode ${mode}): its owner tags it ${MANAGED_TAG}=true (${keyTagCommand(k)}), then retry`,
     });
   }
-  if (problems.length) throw new ConflictError(problems.map((p) => p.detail).join('; '), problems.map((p) => p.field));
+  if (problems.length)
+    throw new ConflictError(
+      problems.map((p) => p.detail).join('; '),
+      problems.map((p) => p.field),
+    );
 }

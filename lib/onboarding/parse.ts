@@ -96,4 +96,3 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: 
   const shown = errors.length < all.length ? `, the first ${errors.length} listed` : '';
   throw new ValidationError(`${what} is invalid: ${count}${shown}.`, errors);
 }
-

@@ -4,10 +4,24 @@ import { samePolicy } from '../policy/compare';
 import { editStatements, renderRawPolicy } from '../policy/resource-policy';
 import { policySize as textSize } from '../iam-policy/grammar';
 import type { PolicyDocument } from '../policy/types';
-import { tagValue, type GrantDesired, type IdentityDesired, type KeyStatements, type BucketStatements } from './desired';
+import {
+  tagValue,
+  type GrantDesired,
+  type IdentityDesired,
+  type KeyStatements,
+  type BucketStatements,
+} from './desired';
 import type { Observed } from './observe';
 import { accountOfArn, nameOfArn } from '../arn';
-import { bucketTargetKey, instanceGrantName, keyTargetKey, onboardingIdOfPolicy, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from './model';
+import {
+  bucketTargetKey,
+  instanceGrantName,
+  keyTargetKey,
+  onboardingIdOfPolicy,
+  TAG_IDENTITY,
+  TAG_MANAGED_BY,
+  type WorkloadIdentity,
+} from './model';
 import type { ResourceStatementParams, Step } from './steps';
 import { bucketPolicyCapacityAdvice, MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY } from './capacity';
 
@@ -34,7 +48,8 @@ function deletedPrincipals(s: { Principal?: unknown; NotPrincipal?: unknown }): 
   const out: string[] = [];
   for (const p of [s.Principal, s.NotPrincipal]) {
     if (!p || typeof p !== 'object') continue;
-    for (const v of Object.values(p as Record<string, unknown>)) for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'string' && DELETED_PRINCIPAL.test(x)) out.push(x);
+    for (const v of Object.values(p as Record<string, unknown>))
+      for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'string' && DELETED_PRINCIPAL.test(x)) out.push(x);
   }
   return out;
 }
@@ -72,7 +87,11 @@ export interface RolePlan {
 function assertOwned(config: Config, identity: WorkloadIdentity, observed: Observed): void {
   const role = observed.role;
   if (!role) return;
-  if (tagValue(role.tags, TAG_MANAGED_BY) !== config.managedByTag || tagValue(role.tags, TAG_IDENTITY) !== identity.key || role.arn !== identity.roleArn) {
+  if (
+    tagValue(role.tags, TAG_MANAGED_BY) !== config.managedByTag ||
+    tagValue(role.tags, TAG_IDENTITY) !== identity.key ||
+    role.arn !== identity.roleArn
+  ) {
     throw new ConflictError(
       `role ${identity.roleName} exists in account ${identity.roleAccount} but was not created by this service for workload identity ${identity.key} (its ${TAG_MANAGED_BY} and ${TAG_IDENTITY} tags do not say so); refusing to take it over or change it`,
     );
@@ -84,7 +103,8 @@ function checkTrustSize(identity: WorkloadIdentity, trust: PolicyDocument, quota
   if (size <= quota) return;
   // one statement per cluster: how many of them fit, with these service accounts
   let fit = 0;
-  while (fit < trust.Statement.length && docSize({ ...trust, Statement: trust.Statement.slice(0, fit + 1) }) <= quota) fit++;
+  while (fit < trust.Statement.length && docSize({ ...trust, Statement: trust.Statement.slice(0, fit + 1) }) <= quota)
+    fit++;
   const sas = identity.serviceAccounts.length;
   const clusters = identity.clusters.length || 1;
   const advice =
@@ -97,16 +117,29 @@ function checkTrustSize(identity: WorkloadIdentity, trust: PolicyDocument, quota
   );
 }
 
-function checkInlineSize(identity: WorkloadIdentity, observed: Observed, desired: IdentityDesired, grant?: GrantDesired): void {
+function checkInlineSize(
+  identity: WorkloadIdentity,
+  observed: Observed,
+  desired: IdentityDesired,
+  grant?: GrantDesired,
+): void {
   if (!grant) return;
   const grantBytes = docSize(grant.permissions);
-  const others = desired.policyNames.filter((n) => n !== grant.policyName).map((n) => observed.role?.inline.get(n)?.size ?? 0);
+  const others = desired.policyNames
+    .filter((n) => n !== grant.policyName)
+    .map((n) => observed.role?.inline.get(n)?.size ?? 0);
   const used = others.reduce((a, b) => a + b, 0);
   if (used + grantBytes <= INLINE_POLICIES_PER_ROLE_BYTES) return;
   const fit = Math.max(0, Math.floor((INLINE_POLICIES_PER_ROLE_BYTES - used) / grantBytes));
   throw new QuotaExceededError(
     `role ${identity.roleName} holds ${others.length} other grant(s) using ${used} of IAM's ${INLINE_POLICIES_PER_ROLE_BYTES} bytes of inline policies per role; this grant needs ${grantBytes} bytes, so ${fit} more grant(s) of this size fit — remove a grant of this workload identity first`,
-    { roleInlinePolicyBytes: used, grantBytes, quota: INLINE_POLICIES_PER_ROLE_BYTES, grantsOnRole: others.length, moreGrantsThatFit: fit },
+    {
+      roleInlinePolicyBytes: used,
+      grantBytes,
+      quota: INLINE_POLICIES_PER_ROLE_BYTES,
+      grantsOnRole: others.length,
+      moreGrantsThatFit: fit,
+    },
   );
 }
 
@@ -133,20 +166,52 @@ export function planRole(input: RolePlanInput): RolePlan {
       // the provisioner may change inline policies only of bounded roles: put a removed boundary back first
       const ready: string[] = [];
       if (boundary && role.boundaryArn !== boundary) {
-        steps.push({ id: id('boundary'), action: 'set-permissions-boundary', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, boundaryArn: boundary }, after: [], scope });
+        steps.push({
+          id: id('boundary'),
+          action: 'set-permissions-boundary',
+          accountId: identity.roleAccount,
+          resource: roleArn,
+          params: { role: identity.roleName, boundaryArn: boundary },
+          after: [],
+          scope,
+        });
         ready.push(id('boundary'));
       }
       for (const name of [...role.inline.keys()].sort()) {
         const sid = id(`delete-policy:${name}`);
         deletes.push(sid);
-        steps.push({ id: sid, action: 'delete-role-policy', accountId: identity.roleAccount, resource: `${roleArn}#${name}`, params: { role: identity.roleName, policyName: name }, after: ready, scope: policyScope(name) });
+        steps.push({
+          id: sid,
+          action: 'delete-role-policy',
+          accountId: identity.roleAccount,
+          resource: `${roleArn}#${name}`,
+          params: { role: identity.roleName, policyName: name },
+          after: ready,
+          scope: policyScope(name),
+        });
       }
       for (const p of role.attached) {
         const sid = id(`detach:${p.arn}`);
         deletes.push(sid);
-        steps.push({ id: sid, action: 'detach-role-policy', accountId: identity.roleAccount, resource: `${roleArn}#${p.arn}`, params: { role: identity.roleName, policyArn: p.arn }, after: [], scope });
+        steps.push({
+          id: sid,
+          action: 'detach-role-policy',
+          accountId: identity.roleAccount,
+          resource: `${roleArn}#${p.arn}`,
+          params: { role: identity.roleName, policyArn: p.arn },
+          after: [],
+          scope,
+        });
       }
-      steps.push({ id: id('delete-role'), action: 'delete-role', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName }, after: deletes, scope });
+      steps.push({
+        id: id('delete-role'),
+        action: 'delete-role',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName },
+        after: deletes,
+        scope,
+      });
     }
     const instanceRoleArn = identity.instanceRoleArn;
     const left: LeftToOwner[] = [];
@@ -154,7 +219,15 @@ export function planRole(input: RolePlanInput): RolePlan {
       const policyName = instanceGrantName(identity.roleName);
       const resource = `${instanceRoleArn}#${policyName}`;
       if (tagValue(observed.instanceRole.tags, GRANTABLE_TAG) === 'true') {
-        steps.push({ id: id('delete-instance-grant'), action: 'delete-instance-role-grant', accountId: accountOfArn(instanceRoleArn), resource, params: { role: nameOfArn(instanceRoleArn), policyName }, after: [], scope });
+        steps.push({
+          id: id('delete-instance-grant'),
+          action: 'delete-instance-role-grant',
+          accountId: accountOfArn(instanceRoleArn),
+          resource,
+          params: { role: nameOfArn(instanceRoleArn), policyName },
+          after: [],
+          scope,
+        });
       } else {
         // the owner withdrew the opt-in: the provisioner may no longer change the instance role. The grant only
         // lets it assume a role that is being deleted, so the removal goes on and says what is left
@@ -166,7 +239,15 @@ export function planRole(input: RolePlanInput): RolePlan {
       }
     }
     for (const arn of input.removableProviders ?? []) {
-      steps.push({ id: id(`delete-oidc:${arn}`), action: 'delete-oidc-provider', accountId: identity.roleAccount, resource: arn, params: { arn }, after: role ? [id('delete-role')] : [], scope });
+      steps.push({
+        id: id(`delete-oidc:${arn}`),
+        action: 'delete-oidc-provider',
+        accountId: identity.roleAccount,
+        resource: arn,
+        params: { arn },
+        after: role ? [id('delete-role')] : [],
+        scope,
+      });
     }
     return { steps, roleReady: [], ...(left.length ? { left } : {}) };
   }
@@ -182,7 +263,13 @@ export function planRole(input: RolePlanInput): RolePlan {
       action: 'create-oidc-provider',
       accountId: identity.roleAccount,
       resource: p.arn,
-      params: { issuerUrl: p.issuerUrl, tags: [[TAG_MANAGED_BY, config.managedByTag], [TAG_IDENTITY, identity.key]] },
+      params: {
+        issuerUrl: p.issuerUrl,
+        tags: [
+          [TAG_MANAGED_BY, config.managedByTag],
+          [TAG_IDENTITY, identity.key],
+        ],
+      },
       after: [],
       scope,
     });
@@ -196,7 +283,14 @@ export function planRole(input: RolePlanInput): RolePlan {
       action: 'create-role',
       accountId: identity.roleAccount,
       resource: roleArn,
-      params: { name: desired.role.name, path: desired.role.path, trust: desired.role.trust, tags: desired.role.tags, boundaryArn: desired.role.boundaryArn, description: desired.role.description },
+      params: {
+        name: desired.role.name,
+        path: desired.role.path,
+        trust: desired.role.trust,
+        tags: desired.role.tags,
+        boundaryArn: desired.role.boundaryArn,
+        description: desired.role.description,
+      },
       after: providerSteps,
       scope,
     });
@@ -204,7 +298,15 @@ export function planRole(input: RolePlanInput): RolePlan {
   } else {
     if (!samePolicy(role.trust, desired.role.trust)) {
       checkTrustSize(identity, desired.role.trust, observed.trustQuota);
-      steps.push({ id: id('trust'), action: 'update-trust-policy', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, trust: desired.role.trust }, after: providerSteps, scope });
+      steps.push({
+        id: id('trust'),
+        action: 'update-trust-policy',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, trust: desired.role.trust },
+        after: providerSteps,
+        scope,
+      });
     }
     // IAM compares tag keys ignoring case: a key in another case is the same tag (tagging it overwrites it,
     // untagging it removes it), so it is neither stale nor changed unless its value differs
@@ -212,10 +314,36 @@ export function planRole(input: RolePlanInput): RolePlan {
     const want = new Set(desired.role.tags.map(([key]) => key.toLowerCase()));
     const changed = desired.role.tags.filter(([key, v]) => have.get(key.toLowerCase()) !== v);
     const stale = role.tags.map(([key]) => key).filter((key) => !want.has(key.toLowerCase()));
-    if (changed.length) steps.push({ id: id('tag'), action: 'tag-role', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, tags: changed }, after: [], scope });
-    if (stale.length) steps.push({ id: id('untag'), action: 'untag-role', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, keys: stale }, after: [], scope });
+    if (changed.length)
+      steps.push({
+        id: id('tag'),
+        action: 'tag-role',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, tags: changed },
+        after: [],
+        scope,
+      });
+    if (stale.length)
+      steps.push({
+        id: id('untag'),
+        action: 'untag-role',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, keys: stale },
+        after: [],
+        scope,
+      });
     if (desired.role.boundaryArn && role.boundaryArn !== desired.role.boundaryArn) {
-      steps.push({ id: id('boundary'), action: 'set-permissions-boundary', accountId: identity.roleAccount, resource: roleArn, params: { role: identity.roleName, boundaryArn: desired.role.boundaryArn }, after: [], scope });
+      steps.push({
+        id: id('boundary'),
+        action: 'set-permissions-boundary',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, boundaryArn: desired.role.boundaryArn },
+        after: [],
+        scope,
+      });
       roleReady.push(id('boundary'));
     }
     // nothing on the role but its grants' policies: an extra inline policy or an attached managed policy widens
@@ -223,10 +351,26 @@ export function planRole(input: RolePlanInput): RolePlan {
     const wanted = new Set(desired.policyNames);
     for (const name of [...role.inline.keys()].sort()) {
       if (wanted.has(name)) continue;
-      steps.push({ id: id(`delete-policy:${name}`), action: 'delete-role-policy', accountId: identity.roleAccount, resource: `${roleArn}#${name}`, params: { role: identity.roleName, policyName: name }, after: [...roleReady], scope: policyScope(name) });
+      steps.push({
+        id: id(`delete-policy:${name}`),
+        action: 'delete-role-policy',
+        accountId: identity.roleAccount,
+        resource: `${roleArn}#${name}`,
+        params: { role: identity.roleName, policyName: name },
+        after: [...roleReady],
+        scope: policyScope(name),
+      });
     }
     for (const p of role.attached) {
-      steps.push({ id: id(`detach:${p.arn}`), action: 'detach-role-policy', accountId: identity.roleAccount, resource: `${roleArn}#${p.arn}`, params: { role: identity.roleName, policyArn: p.arn }, after: [], scope });
+      steps.push({
+        id: id(`detach:${p.arn}`),
+        action: 'detach-role-policy',
+        accountId: identity.roleAccount,
+        resource: `${roleArn}#${p.arn}`,
+        params: { role: identity.roleName, policyArn: p.arn },
+        after: [],
+        scope,
+      });
     }
   }
 
@@ -249,7 +393,10 @@ export function planRole(input: RolePlanInput): RolePlan {
   if (desired.instanceGrant) {
     const ig = desired.instanceGrant;
     const instance = observed.instanceRole;
-    if (!instance) throw new ValidationError('the instance role does not exist', [{ path: 'workload.instanceRoleArn', message: `no role ${identity.instanceRoleArn}` }]);
+    if (!instance)
+      throw new ValidationError('the instance role does not exist', [
+        { path: 'workload.instanceRoleArn', message: `no role ${identity.instanceRoleArn}` },
+      ]);
     if (instance && tagValue(instance.tags, GRANTABLE_TAG) !== 'true') {
       throw new ConflictError(
         `the instance role ${instance.arn} is not tagged ${GRANTABLE_TAG}=true: the provisioner may add the assume grant only to instance roles their account owner opted in. Tag the role (aws iam tag-role --role-name ${ig.roleName} --tags Key=${GRANTABLE_TAG},Value=true) and retry`,
@@ -278,7 +425,13 @@ export interface WrittenStatements {
 
 type Target = ResourceStatementParams['target'];
 
-function statementStep(grantId: string, target: Target, observed: Observed, remove: { statements: ResourceStatementParams['remove'] } | undefined, add: { statements: ResourceStatementParams['add'] } | undefined): Step[] {
+function statementStep(
+  grantId: string,
+  target: Target,
+  observed: Observed,
+  remove: { statements: ResourceStatementParams['remove'] } | undefined,
+  add: { statements: ResourceStatementParams['add'] } | undefined,
+): Step[] {
   const key = target.kind === 'bucket' ? bucketTargetKey(target.accountId, target.bucket) : keyTargetKey(target.keyArn);
   const current = observed.resourcePolicies.get(key);
   const edit = editStatements(current, { remove: remove?.statements ?? [], add: add?.statements ?? [] });
@@ -311,16 +464,25 @@ function statementStep(grantId: string, target: Target, observed: Observed, remo
     if (size > max) {
       // a bucket policy need not grow with the onboardings: name the modes that leave it as it is
       const modes = target.kind === 'bucket' ? bucketPolicyCapacityAdvice : '';
-      throw new QuotaExceededError(`the policy of ${what} would be ${size} bytes, over the ${max}-byte limit; remove other statements or onboardings from it first${modes}`, {
-        [target.kind === 'bucket' ? 'bucketPolicySize' : 'keyPolicySize']: size,
-        quota: max,
-        ...(target.kind === 'bucket' ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
-      });
+      throw new QuotaExceededError(
+        `the policy of ${what} would be ${size} bytes, over the ${max}-byte limit; remove other statements or onboardings from it first${modes}`,
+        {
+          [target.kind === 'bucket' ? 'bucketPolicySize' : 'keyPolicySize']: size,
+          quota: max,
+          ...(target.kind === 'bucket' ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
+        },
+      );
     }
   }
   const adding = !!add?.statements.length;
   const action =
-    target.kind === 'bucket' ? (adding ? 'put-bucket-policy-statements' : 'remove-bucket-policy-statements') : adding ? 'put-key-policy-statement' : 'remove-key-policy-statement';
+    target.kind === 'bucket'
+      ? adding
+        ? 'put-bucket-policy-statements'
+        : 'remove-bucket-policy-statements'
+      : adding
+        ? 'put-key-policy-statement'
+        : 'remove-key-policy-statement';
   const resource = target.kind === 'bucket' ? `arn:aws:s3:::${target.bucket}` : target.keyArn;
   return [
     {
@@ -335,8 +497,18 @@ function statementStep(grantId: string, target: Target, observed: Observed, remo
   ];
 }
 
-const bucketTarget = (b: BucketStatements): Target => ({ kind: 'bucket', accountId: b.accountId, bucket: b.bucket, region: b.region });
-const keyTarget = (k: KeyStatements): Target => ({ kind: 'key', accountId: k.accountId, region: k.region, keyArn: k.keyArn });
+const bucketTarget = (b: BucketStatements): Target => ({
+  kind: 'bucket',
+  accountId: b.accountId,
+  bucket: b.bucket,
+  region: b.region,
+});
+const keyTarget = (k: KeyStatements): Target => ({
+  kind: 'key',
+  accountId: k.accountId,
+  region: k.region,
+  keyArn: k.keyArn,
+});
 
 /** The resource policies a grant wants statements in. */
 export const wantedTargets = (want: GrantDesired): Target[] => [
@@ -349,11 +521,31 @@ export const wantedTargets = (want: GrantDesired): Target[] => [
  * wants is added; a policy that already holds exactly what is wanted is not written. A grant whose key changed
  * loses its statement in the old key's policy and gains one in the new key's.
  */
-export function planStatements(grantId: string, observed: Observed, written: WrittenStatements, want?: GrantDesired): Step[] {
+export function planStatements(
+  grantId: string,
+  observed: Observed,
+  written: WrittenStatements,
+  want?: GrantDesired,
+): Step[] {
   const steps: Step[] = [];
-  const pairs: [Target | undefined, WrittenStatements['bucketStatements'] | KeyStatements | undefined, Target | undefined, BucketStatements | KeyStatements | undefined][] = [
-    [written.bucketStatements && bucketTarget(written.bucketStatements), written.bucketStatements, want?.bucketStatements && bucketTarget(want.bucketStatements), want?.bucketStatements],
-    [written.keyStatements && keyTarget(written.keyStatements), written.keyStatements, want?.keyStatements && keyTarget(want.keyStatements), want?.keyStatements],
+  const pairs: [
+    Target | undefined,
+    WrittenStatements['bucketStatements'] | KeyStatements | undefined,
+    Target | undefined,
+    BucketStatements | KeyStatements | undefined,
+  ][] = [
+    [
+      written.bucketStatements && bucketTarget(written.bucketStatements),
+      written.bucketStatements,
+      want?.bucketStatements && bucketTarget(want.bucketStatements),
+      want?.bucketStatements,
+    ],
+    [
+      written.keyStatements && keyTarget(written.keyStatements),
+      written.keyStatements,
+      want?.keyStatements && keyTarget(want.keyStatements),
+      want?.keyStatements,
+    ],
   ];
   for (const [beforeTarget, before, afterTarget, after] of pairs) {
     if (beforeTarget && afterTarget && JSON.stringify(beforeTarget) === JSON.stringify(afterTarget)) {

@@ -2,7 +2,13 @@ import type { ProvisionerSessions } from '../aws/session';
 import * as eksApi from '../aws/eks';
 import * as iamApi from '../aws/iam';
 import { ValidationError } from '../errors';
-import { CHAIN_POLICY_NAME, POD_IDENTITY_AGENT_ADDON, podRoleAccounts, roleArnIn, type PodIdentityWho } from '../policy/pod-identity';
+import {
+  CHAIN_POLICY_NAME,
+  POD_IDENTITY_AGENT_ADDON,
+  podRoleAccounts,
+  roleArnIn,
+  type PodIdentityWho,
+} from '../policy/pod-identity';
 import { bindingOf, type ClusterRef, type WorkloadIdentity } from './model';
 import type { ObservedRole } from './observe';
 
@@ -49,8 +55,11 @@ export const whoOf = (identity: WorkloadIdentity): PodIdentityWho => ({
 });
 
 /** The chaining role of a cluster account, as an identity the common role planner understands. */
-export const podRoleIdentity = (identity: WorkloadIdentity, accountId: string): WorkloadIdentity => ({ ...identity, roleAccount: accountId, roleArn: roleArnIn(identity.roleArn, accountId) });
-
+export const podRoleIdentity = (identity: WorkloadIdentity, accountId: string): WorkloadIdentity => ({
+  ...identity,
+  roleAccount: accountId,
+  roleArn: roleArnIn(identity.roleArn, accountId),
+});
 
 const AGENT_UNUSABLE = new Set(['CREATE_FAILED', 'DELETING', 'DELETE_FAILED']);
 
@@ -71,7 +80,12 @@ async function readCluster(
   ]);
   if (!listed) {
     if (mode === 'provision') {
-      throw new ValidationError(`cluster ${cluster.name} not found`, [{ path: `workload.clusters.${index}.name`, message: `no EKS cluster named ${cluster.name} in that account and region` }]);
+      throw new ValidationError(`cluster ${cluster.name} not found`, [
+        {
+          path: `workload.clusters.${index}.name`,
+          message: `no EKS cluster named ${cluster.name} in that account and region`,
+        },
+      ]);
     }
     return { associations: [] };
   }
@@ -79,13 +93,22 @@ async function readCluster(
   const [described, autoMode] = await Promise.all([
     Promise.all(ours.map((a) => eksApi.describePodIdentityAssociation(eks, cluster.name, a.id))),
     // only when the add-on is missing: EKS Auto Mode runs the agent without it
-    checkAgent && (agent === undefined || AGENT_UNUSABLE.has(agent)) ? eksApi.autoModeEnabled(eks, cluster.name) : Promise.resolve(true),
+    checkAgent && (agent === undefined || AGENT_UNUSABLE.has(agent))
+      ? eksApi.autoModeEnabled(eks, cluster.name)
+      : Promise.resolve(true),
   ]);
   const associations = described
     .filter((a): a is eksApi.AssociationState => !!a)
     .map((a): [string, ObservedAssociation] => [
       bindingOf(cluster, a.namespace, a.serviceAccount),
-      { id: a.id, arn: a.arn, roleArn: a.roleArn, ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}), disableSessionTags: a.disableSessionTags, tags: a.tags },
+      {
+        id: a.id,
+        arn: a.arn,
+        roleArn: a.roleArn,
+        ...(a.targetRoleArn ? { targetRoleArn: a.targetRoleArn } : {}),
+        disableSessionTags: a.disableSessionTags,
+        tags: a.tags,
+      },
     ]);
   return { associations, ...(autoMode ? {} : { agentMissing: { cluster, ...(agent ? { status: agent } : {}) } }) };
 }
@@ -99,13 +122,17 @@ export async function observePodIdentity(
   const accounts = podRoleAccounts(whoOf(identity));
   const [roles, quotas, clusters] = await Promise.all([
     Promise.all(accounts.map((a) => readRole(podRoleIdentity(identity, a), [CHAIN_POLICY_NAME]))),
-    mode === 'provision' ? Promise.all([identity.roleAccount, ...accounts].map((a) => iamApi.trustPolicyQuota(sessions.iam(a)))) : Promise.resolve([] as number[]),
+    mode === 'provision'
+      ? Promise.all([identity.roleAccount, ...accounts].map((a) => iamApi.trustPolicyQuota(sessions.iam(a))))
+      : Promise.resolve([] as number[]),
     Promise.all(identity.clusters.map((c, i) => readCluster(sessions, identity, c, i, mode))),
   ]);
   const missing = clusters.flatMap((c) => (c.agentMissing ? [c.agentMissing] : []));
   return {
     podRoles: new Map(accounts.map((a, i) => [a, roles[i]])),
-    quotas: new Map(mode === 'provision' ? [identity.roleAccount, ...accounts].map((a, i): [string, number] => [a, quotas[i]]) : []),
+    quotas: new Map(
+      mode === 'provision' ? [identity.roleAccount, ...accounts].map((a, i): [string, number] => [a, quotas[i]]) : [],
+    ),
     associations: new Map(clusters.flatMap((c) => c.associations)),
     ...(mode === 'remove' ? {} : { agentMissing: missing }),
   };

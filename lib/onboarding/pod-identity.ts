@@ -39,12 +39,24 @@ import type { Step } from './steps';
  *   service accounts that names a role the service does not manage is never taken over (409 before any write).
  */
 
-export type PodIdentityStep = Extract<Step, { action: 'create-pod-identity-association' | 'update-pod-identity-association' | 'delete-pod-identity-association' }>;
+export type PodIdentityStep = Extract<
+  Step,
+  { action: 'create-pod-identity-association' | 'update-pod-identity-association' | 'delete-pod-identity-association' }
+>;
 
 const ROLE_READY = new Set<Step['action']>(['create-role', 'update-trust-policy', 'set-permissions-boundary']);
-const ASSOCIATION_ACTIONS = new Set<Step['action']>(['create-pod-identity-association', 'update-pod-identity-association', 'delete-pod-identity-association']);
+const ASSOCIATION_ACTIONS = new Set<Step['action']>([
+  'create-pod-identity-association',
+  'update-pod-identity-association',
+  'delete-pod-identity-association',
+]);
 
-function podRoleDesired(config: Config, identity: WorkloadIdentity, accountId: string, grants: readonly GrantRef[]): IdentityDesired {
+function podRoleDesired(
+  config: Config,
+  identity: WorkloadIdentity,
+  accountId: string,
+  grants: readonly GrantRef[],
+): IdentityDesired {
   const role = podRoleIdentity(identity, accountId);
   const who = whoOf(identity);
   return {
@@ -56,7 +68,11 @@ function podRoleDesired(config: Config, identity: WorkloadIdentity, accountId: s
       trust: podRoleTrust(who, accountId),
       tags: roleTags(config, identity, grants),
       boundaryArn: boundaryArn(config, accountId),
-      description: `s3-onboarding pod-identity identity ${identity.key}: EKS Pod Identity association role of ${who.namespace}/${who.serviceAccounts.join(',')} in the clusters of account ${accountId}; it only assumes ${identity.roleArn}`.slice(0, 1000),
+      description:
+        `s3-onboarding pod-identity identity ${identity.key}: EKS Pod Identity association role of ${who.namespace}/${who.serviceAccounts.join(',')} in the clusters of account ${accountId}; it only assumes ${identity.roleArn}`.slice(
+          0,
+          1000,
+        ),
     },
     providers: [],
     policyNames: [CHAIN_POLICY_NAME],
@@ -66,11 +82,16 @@ function podRoleDesired(config: Config, identity: WorkloadIdentity, accountId: s
 /** The accounts' chaining roles (for the answer's `roles`). */
 export function podIdentityRoles(identity: WorkloadIdentity): { arn: string; accountId: string; purpose: string }[] {
   if (identity.kind !== 'pod-identity') return [];
-  return podRoleAccounts(whoOf(identity)).map((a) => ({ arn: roleArnIn(identity.roleArn, a), accountId: a, purpose: 'pod-identity-association' }));
+  return podRoleAccounts(whoOf(identity)).map((a) => ({
+    arn: roleArnIn(identity.roleArn, a),
+    accountId: a,
+    purpose: 'pod-identity-association',
+  }));
 }
 
 /** The associations the identity wants (for the snippets). */
-export const podIdentityAssociations = (identity: WorkloadIdentity): DesiredAssociation[] => (identity.kind === 'pod-identity' ? desiredAssociations(whoOf(identity)) : []);
+export const podIdentityAssociations = (identity: WorkloadIdentity): DesiredAssociation[] =>
+  identity.kind === 'pod-identity' ? desiredAssociations(whoOf(identity)) : [];
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -83,11 +104,15 @@ const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\
 const isServiceAssociation = (config: Config, a: { roleArn: string; tags: Record<string, string> }): boolean =>
   a.tags[TAG_MANAGED_BY] === config.managedByTag &&
   !!a.tags[TAG_IDENTITY] &&
-  new RegExp(`^arn:aws:iam::\\d{12}:role${escapeRegExp(config.workloadRolePath)}${escapeRegExp(config.roleNamePrefix)}[\\w+=,.@-]+$`).test(a.roleArn);
+  new RegExp(
+    `^arn:aws:iam::\\d{12}:role${escapeRegExp(config.workloadRolePath)}${escapeRegExp(config.roleNamePrefix)}[\\w+=,.@-]+$`,
+  ).test(a.roleArn);
 
 /** Every role of an identity an association may name: its own, and the chaining role of each other cluster account. */
 export const identityRoleArns = (identity: WorkloadIdentity): string[] =>
-  identity.kind === 'pod-identity' ? [identity.roleArn, ...podRoleAccounts(whoOf(identity)).map((a) => roleArnIn(identity.roleArn, a))] : [identity.roleArn];
+  identity.kind === 'pod-identity'
+    ? [identity.roleArn, ...podRoleAccounts(whoOf(identity)).map((a) => roleArnIn(identity.roleArn, a))]
+    : [identity.roleArn];
 
 /** A step of the chaining role: ids unique in the plan (the common planner names steps after the identity key), scope the identity's. */
 function relabel(s: Step, from: string, to: string): Step {
@@ -127,19 +152,39 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
   const conflicts: PodIdentityPlan['conflicts'] = [];
 
   // role ARN → the steps an association naming it waits for
-  const ready = new Map<string, string[]>([[identity.roleArn, roleSteps.filter((s) => s.resource === identity.roleArn && ROLE_READY.has(s.action)).map((s) => s.id)]]);
+  const ready = new Map<string, string[]>([
+    [
+      identity.roleArn,
+      roleSteps.filter((s) => s.resource === identity.roleArn && ROLE_READY.has(s.action)).map((s) => s.id),
+    ],
+  ]);
   for (const account of podRoleAccounts(who)) {
     const role = podRoleIdentity(identity, account);
     const plan = planRole({
       config,
       identity: role,
-      observed: { ...observed, role: pi.podRoles.get(account), trustQuota: pi.quotas.get(account) ?? Infinity, providers: [], instanceRole: undefined },
+      observed: {
+        ...observed,
+        role: pi.podRoles.get(account),
+        trustQuota: pi.quotas.get(account) ?? Infinity,
+        providers: [],
+        instanceRole: undefined,
+      },
       desired: keep ? podRoleDesired(config, identity, account, grants) : undefined,
-      grant: keep ? ({ id: `${k}@${account}`, policyName: CHAIN_POLICY_NAME, permissions: chainGrant(identity.roleArn) } satisfies GrantDesired) : undefined,
+      grant: keep
+        ? ({
+            id: `${k}@${account}`,
+            policyName: CHAIN_POLICY_NAME,
+            permissions: chainGrant(identity.roleArn),
+          } satisfies GrantDesired)
+        : undefined,
     });
     const relabelled = plan.steps.map((s) => relabel(s, k, `${k}@${account}`));
     steps.push(...relabelled);
-    ready.set(role.roleArn, relabelled.filter((s) => ROLE_READY.has(s.action)).map((s) => s.id));
+    ready.set(
+      role.roleArn,
+      relabelled.filter((s) => ROLE_READY.has(s.action)).map((s) => s.id),
+    );
   }
 
   if (keep) {
@@ -155,12 +200,27 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
   for (const want of desiredAssociations(who)) {
     const binding = bindingOf(want.cluster, want.namespace, want.serviceAccount);
     const have = pi.associations.get(binding);
-    const ref = { clusterName: want.cluster.name, region: want.cluster.region, namespace: want.namespace, serviceAccount: want.serviceAccount };
-    const base = { id: `${k}:association:${binding}`, accountId: want.cluster.accountId, resource: `${eksClusterArn(want.cluster)}#${want.namespace}/${want.serviceAccount}`, scope };
+    const ref = {
+      clusterName: want.cluster.name,
+      region: want.cluster.region,
+      namespace: want.namespace,
+      serviceAccount: want.serviceAccount,
+    };
+    const base = {
+      id: `${k}:association:${binding}`,
+      accountId: want.cluster.accountId,
+      resource: `${eksClusterArn(want.cluster)}#${want.namespace}/${want.serviceAccount}`,
+      scope,
+    };
     if (!keep) {
       // with the identity's last grant: its associations go, unless the identity taking the binding over re-points them
       if (have && ours.has(have.roleArn) && !input.handOver?.includes(binding)) {
-        steps.push({ ...base, action: 'delete-pod-identity-association', params: { ...ref, associationId: have.id }, after: [] });
+        steps.push({
+          ...base,
+          action: 'delete-pod-identity-association',
+          params: { ...ref, associationId: have.id },
+          after: [],
+        });
       }
       continue;
     }
@@ -169,7 +229,17 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
         [TAG_MANAGED_BY, config.managedByTag],
         [TAG_IDENTITY, k],
       ];
-      steps.push({ ...base, action: 'create-pod-identity-association', params: { ...ref, roleArn: want.roleArn, ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}), tags }, after: ready.get(want.roleArn) ?? [] });
+      steps.push({
+        ...base,
+        action: 'create-pod-identity-association',
+        params: {
+          ...ref,
+          roleArn: want.roleArn,
+          ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}),
+          tags,
+        },
+        after: ready.get(want.roleArn) ?? [],
+      });
       continue;
     }
     // ownership is by what the service tagged (or the roles of this identity and of the one the store says it
@@ -181,8 +251,22 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
       });
       continue;
     }
-    if (have.roleArn !== want.roleArn || (have.targetRoleArn ?? '') !== (want.targetRoleArn ?? '') || have.disableSessionTags) {
-      steps.push({ ...base, action: 'update-pod-identity-association', params: { ...ref, associationId: have.id, roleArn: want.roleArn, ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}) }, after: ready.get(want.roleArn) ?? [] });
+    if (
+      have.roleArn !== want.roleArn ||
+      (have.targetRoleArn ?? '') !== (want.targetRoleArn ?? '') ||
+      have.disableSessionTags
+    ) {
+      steps.push({
+        ...base,
+        action: 'update-pod-identity-association',
+        params: {
+          ...ref,
+          associationId: have.id,
+          roleArn: want.roleArn,
+          ...(want.targetRoleArn ? { targetRoleArn: want.targetRoleArn } : {}),
+        },
+        after: ready.get(want.roleArn) ?? [],
+      });
     }
   }
   return { steps, conflicts };
@@ -214,7 +298,13 @@ export async function runPodIdentityStep(sessions: ProvisionerSessions, s: PodId
       return true;
     case 'update-pod-identity-association':
       // an empty target role removes one
-      await eksApi.updatePodIdentityAssociation(eks, p.clusterName, s.params.associationId, s.params.roleArn, s.params.targetRoleArn ?? '');
+      await eksApi.updatePodIdentityAssociation(
+        eks,
+        p.clusterName,
+        s.params.associationId,
+        s.params.roleArn,
+        s.params.targetRoleArn ?? '',
+      );
       return true;
     case 'delete-pod-identity-association':
       return (await eksApi.deletePodIdentityAssociation(eks, p.clusterName, s.params.associationId)) !== undefined;
@@ -229,12 +319,18 @@ export const AGENT_CHECK = 'pod-identity-agent';
 /** The drift check a step of this module means: the associations, or a chaining role (by account). */
 export function podIdentityCheckName(s: Step, identity: WorkloadIdentity): string | undefined {
   if (isPodIdentityStep(s)) return ASSOCIATIONS_CHECK;
-  if (identity.kind === 'pod-identity' && s.accountId !== identity.roleAccount && s.resource.startsWith(roleArnIn(identity.roleArn, s.accountId))) return `pod-role:${s.accountId}`;
+  if (
+    identity.kind === 'pod-identity' &&
+    s.accountId !== identity.roleAccount &&
+    s.resource.startsWith(roleArnIn(identity.roleArn, s.accountId))
+  )
+    return `pod-role:${s.accountId}`;
   return undefined;
 }
 
 export function podIdentityDriftDetail(s: Step): string | undefined {
-  const where = (p: { namespace: string; serviceAccount: string; clusterName: string }) => `service account ${p.namespace}/${p.serviceAccount} of cluster ${p.clusterName}`;
+  const where = (p: { namespace: string; serviceAccount: string; clusterName: string }) =>
+    `service account ${p.namespace}/${p.serviceAccount} of cluster ${p.clusterName}`;
   switch (s.action) {
     case 'create-pod-identity-association':
       return `${where(s.params)} has no EKS Pod Identity association`;
@@ -277,12 +373,18 @@ function podContext(cluster: PodCluster, namespace: string, serviceAccount: stri
  * service account, namespace or cluster; with role chaining the target trusts that role, with those tags, and no
  * other role.
  */
-export function podIdentityChecks(identity: WorkloadIdentity, observed: Observed, plan: PodIdentityPlan, drift: ReadonlyMap<string, string[]>): Check[] {
+export function podIdentityChecks(
+  identity: WorkloadIdentity,
+  observed: Observed,
+  plan: PodIdentityPlan,
+  drift: ReadonlyMap<string, string[]>,
+): Check[] {
   const pi = observed.podIdentity;
   if (identity.kind !== 'pod-identity' || !pi) return [];
   const who = whoOf(identity);
   const checks: Check[] = [];
-  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) => checks.push({ name, ok, detail: ok ? ifOk : ifNot });
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
+    checks.push({ name, ok, detail: ok ? ifOk : ifNot });
   const foreign = plan.conflicts.filter((c) => c.kind === 'foreign-association').map((c) => c.message);
   check(
     ASSOCIATIONS_CHECK,
@@ -292,10 +394,25 @@ export function podIdentityChecks(identity: WorkloadIdentity, observed: Observed
   );
   for (const account of podRoleAccounts(who)) {
     const name = `pod-role:${account}`;
-    check(name, !drift.has(name), `association role ${roleArnIn(identity.roleArn, account)} is as provisioned`, (drift.get(name) ?? []).map((d) => `association role ${roleArnIn(identity.roleArn, account)}: ${d}`).join('; '));
+    check(
+      name,
+      !drift.has(name),
+      `association role ${roleArnIn(identity.roleArn, account)} is as provisioned`,
+      (drift.get(name) ?? []).map((d) => `association role ${roleArnIn(identity.roleArn, account)}: ${d}`).join('; '),
+    );
   }
   const missing = pi.agentMissing ?? [];
-  check(AGENT_CHECK, !missing.length, `every cluster runs the ${POD_IDENTITY_AGENT_ADDON} add-on`, missing.map((m) => `cluster ${m.cluster.name} has no usable ${POD_IDENTITY_AGENT_ADDON} add-on${m.status ? ` (status ${m.status})` : ''}`).join('; '));
+  check(
+    AGENT_CHECK,
+    !missing.length,
+    `every cluster runs the ${POD_IDENTITY_AGENT_ADDON} add-on`,
+    missing
+      .map(
+        (m) =>
+          `cluster ${m.cluster.name} has no usable ${POD_IDENTITY_AGENT_ADDON} add-on${m.status ? ` (status ${m.status})` : ''}`,
+      )
+      .join('; '),
+  );
 
   const sa = who.serviceAccounts[0];
   const ns = who.namespace;
@@ -320,16 +437,23 @@ export function podIdentityChecks(identity: WorkloadIdentity, observed: Observed
       );
     const failures: string[] = [];
     if (!eksCan(cluster, ns, sa)) failures.push(`EKS Pod Identity cannot assume ${roleArn} for ${ns}/${sa}`);
-    if (eksCan(cluster, ns, `${sa}-not-granted`)) failures.push('another service account of the namespace gets the role too');
-    if (eksCan(cluster, `${ns}-not-granted`, sa)) failures.push('a service account of another namespace gets the role too');
-    if (eksCan({ ...cluster, name: `${cluster.name}-not-granted` }, ns, sa)) failures.push('a pod of another cluster gets the role too');
+    if (eksCan(cluster, ns, `${sa}-not-granted`))
+      failures.push('another service account of the namespace gets the role too');
+    if (eksCan(cluster, `${ns}-not-granted`, sa))
+      failures.push('a service account of another namespace gets the role too');
+    if (eksCan({ ...cluster, name: `${cluster.name}-not-granted` }, ns, sa))
+      failures.push('a pod of another cluster gets the role too');
     if (account !== identity.roleAccount && observed.role) {
       const target = observed.role;
       const chainCan = (principalRoleArn: string, identityPolicies: EvalDocument[], serviceAccount: string) =>
         ['sts:AssumeRole', 'sts:TagSession'].every(
           (action) =>
             authorize({
-              principal: { arn: `arn:aws:sts::${account}:assumed-role/${principalRoleArn.split('/').pop()}/verify`, accountId: account, roleArn: principalRoleArn },
+              principal: {
+                arn: `arn:aws:sts::${account}:assumed-role/${principalRoleArn.split('/').pop()}/verify`,
+                accountId: account,
+                roleArn: principalRoleArn,
+              },
               action,
               resource: identity.roleArn,
               resourceAccountId: identity.roleAccount,
@@ -341,9 +465,12 @@ export function podIdentityChecks(identity: WorkloadIdentity, observed: Observed
         );
       const chainPolicies = [...role.inline.values()].map((p) => asEval(p.document));
       const anything = asEval({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] });
-      if (!chainCan(roleArn, chainPolicies, sa)) failures.push(`${roleArn} cannot assume the target role ${identity.roleArn}`);
-      if (chainCan(`arn:aws:iam::${account}:role/s3-onboarding-verify-not-granted`, [anything], sa)) failures.push('another role of the cluster account can assume the target role');
-      if (chainCan(roleArn, chainPolicies, `${sa}-not-granted`)) failures.push('the target role trusts the association role for other service accounts too');
+      if (!chainCan(roleArn, chainPolicies, sa))
+        failures.push(`${roleArn} cannot assume the target role ${identity.roleArn}`);
+      if (chainCan(`arn:aws:iam::${account}:role/s3-onboarding-verify-not-granted`, [anything], sa))
+        failures.push('another role of the cluster account can assume the target role');
+      if (chainCan(roleArn, chainPolicies, `${sa}-not-granted`))
+        failures.push('the target role trusts the association role for other service accounts too');
     }
     check(
       `reach:pod-identity:${clusterKey(cluster)}`,

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, ContentionError, InternalError, NotAllowedError, QuotaExceededError, ServiceError, TransientError, ValidationError } from '../errors';
+import {
+  ConflictError,
+  ContentionError,
+  InternalError,
+  NotAllowedError,
+  QuotaExceededError,
+  ServiceError,
+  TransientError,
+  ValidationError,
+} from '../errors';
 import { policySize } from '../iam-policy/grammar';
 import { editStatements, renderRawPolicy, type RawPolicy } from '../policy/resource-policy';
 import type { Statement } from '../policy/types';
@@ -39,7 +48,11 @@ export interface StatementChange {
 export type PolicyWriter = (target: PolicyTarget, change: StatementChange) => Promise<boolean>;
 
 /** One change applied to a policy in memory, or the reason it cannot be. */
-export function applyChange(target: PolicyTarget, current: RawPolicy | undefined, change: StatementChange): { policy: RawPolicy; changed: boolean } {
+export function applyChange(
+  target: PolicyTarget,
+  current: RawPolicy | undefined,
+  change: StatementChange,
+): { policy: RawPolicy; changed: boolean } {
   const edit = editStatements(current, change);
   if (edit.collisions.length && change.add.length) {
     throw new ConflictError(
@@ -50,11 +63,14 @@ export function applyChange(target: PolicyTarget, current: RawPolicy | undefined
     const size = policySize(renderRawPolicy(edit.policy));
     if (size > target.maxBytes) {
       const bucket = target.describe.startsWith('bucket ');
-      throw new QuotaExceededError(`the policy of ${target.describe} would be ${size} bytes, over its ${target.maxBytes}-byte limit${bucket ? bucketPolicyCapacityAdvice : ''}`, {
-        policySize: size,
-        quota: target.maxBytes,
-        ...(bucket ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
-      });
+      throw new QuotaExceededError(
+        `the policy of ${target.describe} would be ${size} bytes, over its ${target.maxBytes}-byte limit${bucket ? bucketPolicyCapacityAdvice : ''}`,
+        {
+          policySize: size,
+          quota: target.maxBytes,
+          ...(bucket ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
+        },
+      );
     }
   }
   return { policy: edit.policy, changed: edit.changed };
@@ -156,7 +172,13 @@ export class PolicyReservations {
       try {
         // changes others queued while this lease was held go in the same write (renewed first by a holder that
         // stalled for half its lease)
-        return await commitQueue(this.store, target, queueKey(target), renewedIfStalled(this.store, policyLock(target), h.owner, h.taken, this.leaseMs), { policy: read.policy, change });
+        return await commitQueue(
+          this.store,
+          target,
+          queueKey(target),
+          renewedIfStalled(this.store, policyLock(target), h.owner, h.taken, this.leaseMs),
+          { policy: read.policy, change },
+        );
       } finally {
         // let go at once, but off this step's path: settle() waits for it
         this.releases.push(this.release(h));
@@ -203,15 +225,25 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
     if (await store.tryLock(lock, owner, leaseMs)) {
       try {
         const { policy, changed } = applyChange(target, await target.read(), change);
-        if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
+        if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)()))
+          throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
         if (changed) await target.write(policy);
         return changed;
       } finally {
         await store.unlock(lock, owner);
       }
     }
-    const item: Pending = { pk, sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`, change: JSON.stringify(change) };
-    await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 } }));
+    const item: Pending = {
+      pk,
+      sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`,
+      change: JSON.stringify(change),
+    };
+    await store.doc.send(
+      new PutCommand({
+        TableName: store.table,
+        Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
+      }),
+    );
     const deadline = Date.now() + waitMs;
     try {
       for (;;) {
@@ -238,7 +270,13 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
 
 /** Removes a queued change unless a leader already decided it. */
 async function withdraw(store: Store, pk: string, sk: string): Promise<void> {
-  await store.conditionally(new DeleteCommand({ TableName: store.table, Key: { pk, sk }, ConditionExpression: 'attribute_not_exists(outcome)' }));
+  await store.conditionally(
+    new DeleteCommand({
+      TableName: store.table,
+      Key: { pk, sk },
+      ConditionExpression: 'attribute_not_exists(outcome)',
+    }),
+  );
 }
 
 async function read(store: Store, pk: string, sk: string): Promise<Pending | undefined> {
@@ -274,7 +312,11 @@ async function settle(store: Store, p: Pending): Promise<boolean> {
 
 const errorRecord = (e: unknown): NonNullable<Pending['error']> => {
   const err = e instanceof ServiceError ? e : new TransientError((e as Error)?.message ?? String(e));
-  return { name: err.name, message: err.message, ...(err instanceof QuotaExceededError ? { details: err.details } : {}) };
+  return {
+    name: err.name,
+    message: err.message,
+    ...(err instanceof QuotaExceededError ? { details: err.details } : {}),
+  };
 };
 
 /**
@@ -290,7 +332,13 @@ async function commitQueue(
   own?: { policy: RawPolicy | undefined; change: StatementChange },
 ): Promise<boolean> {
   const out = await store.doc.send(
-    new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', FilterExpression: 'attribute_not_exists(outcome)', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true }),
+    new QueryCommand({
+      TableName: store.table,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'attribute_not_exists(outcome)',
+      ExpressionAttributeValues: { ':pk': pk },
+      ConsistentRead: true,
+    }),
   );
   const queue = (out.Items ?? []) as Pending[];
   if (!queue.length && !own) return false;
@@ -332,10 +380,12 @@ async function commitQueue(
   if (dirty && policy) {
     try {
       // fence: a holder that stalled past its lease must not overwrite the next one
-      if (!(await stillHolding())) throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
+      if (!(await stillHolding()))
+        throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
       await target.write(policy);
     } catch (e) {
-      for (const [sk, o] of outcomes) if (o.outcome === 'written') outcomes.set(sk, { outcome: 'failed', error: errorRecord(e) });
+      for (const [sk, o] of outcomes)
+        if (o.outcome === 'written') outcomes.set(sk, { outcome: 'failed', error: errorRecord(e) });
       if (ownChanged) ownError = e;
     }
   }

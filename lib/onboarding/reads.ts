@@ -33,8 +33,16 @@ export async function getOnboarding(deps: ReadDeps, id: string, caller?: Caller)
   return rec;
 }
 
-export function listOnboardings(deps: ReadDeps, caller: Caller | undefined, q: Omit<ListQuery, 'accept'> & { drift?: boolean }) {
+export function listOnboardings(
+  deps: ReadDeps,
+  caller: Caller | undefined,
+  q: Omit<ListQuery, 'accept'> & { drift?: boolean },
+) {
   const { drift, ...query } = q;
   // drift: the sweep's last finding (records not swept yet have none, and match neither value)
-  return deps.store.listRecords({ ...query, accept: (r) => visibleTo(deps, caller, r) && (drift === undefined || (r.drift !== undefined && r.drift.ok === !drift)) });
+  return deps.store.listRecords({
+    ...query,
+    accept: (r) =>
+      visibleTo(deps, caller, r) && (drift === undefined || (r.drift !== undefined && r.drift.ok === !drift)),
+  });
 }

@@ -92,13 +92,23 @@ export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLi
     case 'remove-bucket-policy-statements': {
       const t = step.params.target;
       if (t.kind !== 'bucket') return live;
-      return { ...live, bucketStatements: step.params.add.length ? { accountId: t.accountId, bucket: t.bucket, region: t.region, statements: step.params.add } : undefined };
+      return {
+        ...live,
+        bucketStatements: step.params.add.length
+          ? { accountId: t.accountId, bucket: t.bucket, region: t.region, statements: step.params.add }
+          : undefined,
+      };
     }
     case 'put-key-policy-statement':
     case 'remove-key-policy-statement': {
       const t = step.params.target;
       if (t.kind !== 'key') return live;
-      return { ...live, keyStatements: step.params.add.length ? { accountId: t.accountId, region: t.region, keyArn: t.keyArn, statements: step.params.add } : undefined };
+      return {
+        ...live,
+        keyStatements: step.params.add.length
+          ? { accountId: t.accountId, region: t.region, keyArn: t.keyArn, statements: step.params.add }
+          : undefined,
+      };
     }
     default:
       return live;
@@ -117,14 +127,40 @@ export function writtenOf(rec: Pick<OnboardingRecord, 'live' | 'attempt'>): Gran
   const live = rec.live;
   const w = rec.attempt?.writing;
   if (!w) return live;
-  const merge = <T extends { statements: PolicyDocument['Statement'] }>(a: T | undefined, b: T | undefined): T | undefined =>
-    !a ? b : !b ? a : sameTarget(a, b) ? { ...a, statements: [...a.statements, ...b.statements.filter((s) => !a.statements.some((x) => JSON.stringify(x) === JSON.stringify(s)))] } : a;
-  return { ...live, bucketStatements: merge(live.bucketStatements, w.bucketStatements), keyStatements: merge(live.keyStatements, w.keyStatements) };
+  const merge = <T extends { statements: PolicyDocument['Statement'] }>(
+    a: T | undefined,
+    b: T | undefined,
+  ): T | undefined =>
+    !a
+      ? b
+      : !b
+        ? a
+        : sameTarget(a, b)
+          ? {
+              ...a,
+              statements: [
+                ...a.statements,
+                ...b.statements.filter((s) => !a.statements.some((x) => JSON.stringify(x) === JSON.stringify(s))),
+              ],
+            }
+          : a;
+  return {
+    ...live,
+    bucketStatements: merge(live.bucketStatements, w.bucketStatements),
+    keyStatements: merge(live.keyStatements, w.keyStatements),
+  };
 }
 
 /** GET's body: the POST answer plus the record's own fields (contract section 4). */
 export function recordBody(rec: OnboardingRecord): Record<string, unknown> {
-  const base = rec.result ?? { id: rec.id, roleArn: rec.roleArn, roles: [], changes: [], policies: { trust: {}, permissions: rec.live.permissions ?? {}, bucketPolicyStatements: [] }, snippets: {} };
+  const base = rec.result ?? {
+    id: rec.id,
+    roleArn: rec.roleArn,
+    roles: [],
+    changes: [],
+    policies: { trust: {}, permissions: rec.live.permissions ?? {}, bucketPolicyStatements: [] },
+    snippets: {},
+  };
   return {
     ...base,
     // what the snippets need, by today's table (a record written before it changed answers with the current one)

@@ -1,7 +1,11 @@
 import * as z from 'zod';
 import { accountOfArn, regionOfArn } from '../arn';
 import { accessLevels, UnsupportedAccessError } from '../policy/actions';
-import { defaultServiceAccounts, MOUNTPOINT_DRIVER_NAMESPACE, MOUNTPOINT_DRIVER_SERVICE_ACCOUNT } from '../snippets/defaults';
+import {
+  defaultServiceAccounts,
+  MOUNTPOINT_DRIVER_NAMESPACE,
+  MOUNTPOINT_DRIVER_SERVICE_ACCOUNT,
+} from '../snippets/defaults';
 import { STACKGRES_SA_SUFFIX } from '../snippets/stackgres';
 import {
   accessSchema,
@@ -47,9 +51,10 @@ const clusterKey = (c: { name: string; accountId: string; region: string }): str
   `${c.accountId}/${c.region}/${c.name}`;
 
 /** Helm release names: an RFC 1123 subdomain of at most 53 characters (Helm's own rule). */
-export const helmReleaseNameSchema = k8sNameSchema
-  .max(53, 'must be 1-53 characters (Helm release name)')
-  .meta({ description: 'The Helm release name Velero was installed with (helm install <release> vmware-tanzu/velero).', example: 'velero' });
+export const helmReleaseNameSchema = k8sNameSchema.max(53, 'must be 1-53 characters (Helm release name)').meta({
+  description: 'The Helm release name Velero was installed with (helm install <release> vmware-tanzu/velero).',
+  example: 'velero',
+});
 
 export const veleroInstallSchema = z
   .discriminatedUnion('installMethod', [
@@ -57,7 +62,9 @@ export const veleroInstallSchema = z
     z.strictObject({
       installMethod: z.literal('helm'),
       helmReleaseName: helmReleaseNameSchema.optional(),
-      helmFullnameOverride: k8sLabelSchema.optional().meta({ description: "The chart's fullnameOverride value, when the release sets one." }),
+      helmFullnameOverride: k8sLabelSchema
+        .optional()
+        .meta({ description: "The chart's fullnameOverride value, when the release sets one." }),
     }),
   ])
   .meta({
@@ -69,9 +76,16 @@ export const veleroInstallSchema = z
 export const psmdbOperatorInstallSchema = z
   .strictObject({
     installMethod: z.enum(['bundle', 'helm']).default('bundle'),
-    helmReleaseName: helmReleaseNameSchema.optional().meta({ description: 'The Helm release name of the psmdb-operator chart (helm install <release> percona/psmdb-operator).', example: 'my-op' }),
-    helmFullnameOverride: k8sLabelSchema.optional().meta({ description: "The chart's fullnameOverride value, when the release sets one." }),
-    namespace: namespaceSchema.optional().meta({ description: "The operator's namespace when it is not workload.namespace (a cluster-wide install)." }),
+    helmReleaseName: helmReleaseNameSchema.optional().meta({
+      description: 'The Helm release name of the psmdb-operator chart (helm install <release> percona/psmdb-operator).',
+      example: 'my-op',
+    }),
+    helmFullnameOverride: k8sLabelSchema
+      .optional()
+      .meta({ description: "The chart's fullnameOverride value, when the release sets one." }),
+    namespace: namespaceSchema
+      .optional()
+      .meta({ description: "The operator's namespace when it is not workload.namespace (a cluster-wide install)." }),
   })
   .meta({
     id: 'PsmdbOperatorInstall',
@@ -112,7 +126,8 @@ export const eksWorkloadSchema = z
       .superRefine((names, ctx) => {
         const seen = new Set<string>();
         names.forEach((n, i) => {
-          if (seen.has(n)) ctx.addIssue({ code: 'custom', path: [i], message: 'duplicate service account: names must be unique' });
+          if (seen.has(n))
+            ctx.addIssue({ code: 'custom', path: [i], message: 'duplicate service account: names must be unique' });
           seen.add(n);
         });
       })
@@ -127,15 +142,15 @@ export const eksWorkloadSchema = z
     }),
     velero: veleroInstallSchema.optional(),
     psmdbOperator: psmdbOperatorInstallSchema.optional(),
-    identity: z
-      .enum(['irsa', 'pod-identity'])
-      .optional()
-      .meta({
-        description:
-          'How the pods get the role. irsa (the default): IAM roles for service accounts, through an IAM OIDC provider for each cluster and the role annotation on the service accounts. pod-identity: EKS Pod Identity associations the service makes (one per cluster and service account; no OIDC provider, no annotation); every cluster needs the eks-pod-identity-agent add-on. With crossAccountMode role-in-bucket-account, a cluster in another account than the bucket gets a role in its own account that chains to the role in the bucket account (the association\'s target role).',
-      }),
+    identity: z.enum(['irsa', 'pod-identity']).optional().meta({
+      description:
+        "How the pods get the role. irsa (the default): IAM roles for service accounts, through an IAM OIDC provider for each cluster and the role annotation on the service accounts. pod-identity: EKS Pod Identity associations the service makes (one per cluster and service account; no OIDC provider, no annotation); every cluster needs the eks-pod-identity-agent add-on. With crossAccountMode role-in-bucket-account, a cluster in another account than the bucket gets a role in its own account that chains to the role in the bucket account (the association's target role).",
+    }),
   })
-  .meta({ id: 'EksWorkload', description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA) or EKS Pod Identity.' });
+  .meta({
+    id: 'EksWorkload',
+    description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA) or EKS Pod Identity.',
+  });
 
 export const ec2WorkloadSchema = z
   .strictObject({
@@ -144,7 +159,8 @@ export const ec2WorkloadSchema = z
   })
   .meta({
     id: 'Ec2Workload',
-    description: 'An EC2 instance acting as its instance role (tool pbm or generic only). The role must be in the aws partition.',
+    description:
+      'An EC2 instance acting as its instance role (tool pbm or generic only). The role must be in the aws partition.',
   });
 
 export const workloadSchema = z.discriminatedUnion('type', [eksWorkloadSchema, ec2WorkloadSchema]);
@@ -208,22 +224,36 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
       });
     }
     if (accounts.size > 1 && bucket.accountId === undefined) {
-      issues.push({ path: ['bucket', 'accountId'], message: 'is required when the clusters are in several accounts (the role lives in the bucket account)' });
+      issues.push({
+        path: ['bucket', 'accountId'],
+        message: 'is required when the clusters are in several accounts (the role lives in the bucket account)',
+      });
     }
     const helmWithoutName =
-      tool === 'velero' && workload.velero?.installMethod === 'helm' && workload.velero.helmReleaseName === undefined && workload.serviceAccounts === undefined;
+      tool === 'velero' &&
+      workload.velero?.installMethod === 'helm' &&
+      workload.velero.helmReleaseName === undefined &&
+      workload.serviceAccounts === undefined;
     if (helmWithoutName) {
       issues.push({
         path: ['workload', 'velero', 'helmReleaseName'],
         message:
           'is required for a Helm install of Velero unless workload.serviceAccounts names its service account: the chart names it after the release (<fullname>-server)',
       });
-    } else if (tool === 'psmdb-operator' && workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace, undefined, workload.psmdbOperator) === undefined) {
+    } else if (
+      tool === 'psmdb-operator' &&
+      workload.serviceAccounts === undefined &&
+      defaultServiceAccounts(tool, workload.namespace, undefined, workload.psmdbOperator) === undefined
+    ) {
       issues.push({
         path: ['workload', 'psmdbOperator', 'helmReleaseName'],
-        message: 'is required for a Helm install of the Percona operator unless workload.serviceAccounts names its service account: the chart names it after the release (<release>-psmdb-operator)',
+        message:
+          'is required for a Helm install of the Percona operator unless workload.serviceAccounts names its service account: the chart names it after the release (<release>-psmdb-operator)',
       });
-    } else if (workload.serviceAccounts === undefined && defaultServiceAccounts(tool, workload.namespace, workload.velero, workload.psmdbOperator) === undefined) {
+    } else if (
+      workload.serviceAccounts === undefined &&
+      defaultServiceAccounts(tool, workload.namespace, workload.velero, workload.psmdbOperator) === undefined
+    ) {
       issues.push({
         path: ['workload', 'serviceAccounts'],
         message:
@@ -234,23 +264,33 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
     }
   }
 
-  if (!accessLevels(tool).includes(req.access)) issues.push({ path: ['access'], message: new UnsupportedAccessError(tool, req.access).errors[0]!.message });
+  if (!accessLevels(tool).includes(req.access))
+    issues.push({ path: ['access'], message: new UnsupportedAccessError(tool, req.access).errors[0]!.message });
 
-  if (workload.type === 'eks') issues.push(...mountpointIssues(req, workload), ...veleroIssues(req, workload), ...stackgresIssues(req, workload), ...psmdbOperatorIssues(req, workload));
+  if (workload.type === 'eks')
+    issues.push(
+      ...mountpointIssues(req, workload),
+      ...veleroIssues(req, workload),
+      ...stackgresIssues(req, workload),
+      ...psmdbOperatorIssues(req, workload),
+    );
 
   if (req.crossAccountMode !== undefined) {
-    const workloadAccounts = workload.type === 'eks' ? workload.clusters.map((c) => c.accountId) : [accountOfArn(workload.instanceRoleArn)];
+    const workloadAccounts =
+      workload.type === 'eks' ? workload.clusters.map((c) => c.accountId) : [accountOfArn(workload.instanceRoleArn)];
     if (bucket.accountId === undefined || workloadAccounts.every((a) => a === bucket.accountId)) {
       issues.push({
         path: ['crossAccountMode'],
-        message: "is only allowed when bucket.accountId is given and differs from the workload's account (cross-account access)",
+        message:
+          "is only allowed when bucket.accountId is given and differs from the workload's account (cross-account access)",
       });
     }
   }
 
   // the caller's versions against what the snippets of this request need (lib/policy/requirements.ts)
   if (req.versions !== undefined) {
-    for (const issue of versionIssues(req.versions, requirementsOf(req))) issues.push({ path: ['versions', issue.path.slice('versions.'.length)], message: issue.message });
+    for (const issue of versionIssues(req.versions, requirementsOf(req)))
+      issues.push({ path: ['versions', issue.path.slice('versions.'.length)], message: issue.message });
   }
 
   if (bucket.kmsKeyArn !== undefined && regionOfArn(bucket.kmsKeyArn) !== bucket.region) {
@@ -269,10 +309,13 @@ type EksFields = Extract<Fields['workload'], { type: 'eks' }>;
 function mountpointIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
   const { claimNamespace } = workload;
   if (req.tool !== 'mountpoint-s3-csi') {
-    return claimNamespace === undefined ? [] : [{ path: ['workload', 'claimNamespace'], message: 'is only for tool mountpoint-s3-csi' }];
+    return claimNamespace === undefined
+      ? []
+      : [{ path: ['workload', 'claimNamespace'], message: 'is only for tool mountpoint-s3-csi' }];
   }
   const serviceAccounts = workload.serviceAccounts ?? defaultServiceAccounts(req.tool, workload.namespace) ?? [];
-  const driverLevel = workload.namespace === MOUNTPOINT_DRIVER_NAMESPACE && serviceAccounts.includes(MOUNTPOINT_DRIVER_SERVICE_ACCOUNT);
+  const driverLevel =
+    workload.namespace === MOUNTPOINT_DRIVER_NAMESPACE && serviceAccounts.includes(MOUNTPOINT_DRIVER_SERVICE_ACCOUNT);
   if (driverLevel && claimNamespace === undefined) {
     return [
       {
@@ -285,7 +328,8 @@ function mountpointIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
     return [
       {
         path: ['workload', 'claimNamespace'],
-        message: 'must equal workload.namespace with pod-level credentials: the pods mount with their own service account, so the claim is in their namespace',
+        message:
+          'must equal workload.namespace with pod-level credentials: the pods mount with their own service account, so the claim is in their namespace',
       },
     ];
   }
@@ -316,12 +360,22 @@ function veleroIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
 function psmdbOperatorIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
   const op = workload.psmdbOperator;
   if (op === undefined) return [];
-  if (req.tool !== 'psmdb-operator') return [{ path: ['workload', 'psmdbOperator'], message: 'is only for tool psmdb-operator' }];
+  if (req.tool !== 'psmdb-operator')
+    return [{ path: ['workload', 'psmdbOperator'], message: 'is only for tool psmdb-operator' }];
   if (op.installMethod !== 'helm' && (op.helmReleaseName !== undefined || op.helmFullnameOverride !== undefined)) {
-    return [{ path: ['workload', 'psmdbOperator', 'installMethod'], message: 'must be helm when helmReleaseName or helmFullnameOverride is given' }];
+    return [
+      {
+        path: ['workload', 'psmdbOperator', 'installMethod'],
+        message: 'must be helm when helmReleaseName or helmFullnameOverride is given',
+      },
+    ];
   }
   if (op.namespace !== undefined && op.namespace !== workload.namespace) {
-    const sa = op.installMethod === 'helm' ? (defaultServiceAccounts('psmdb-operator', workload.namespace, undefined, op)?.[0] ?? '<release>-psmdb-operator') : 'percona-server-mongodb-operator';
+    const sa =
+      op.installMethod === 'helm'
+        ? (defaultServiceAccounts('psmdb-operator', workload.namespace, undefined, op)?.[0] ??
+          '<release>-psmdb-operator')
+        : 'percona-server-mongodb-operator';
     return [
       {
         path: ['workload', 'psmdbOperator', 'namespace'],
@@ -341,7 +395,8 @@ function stackgresIssues(req: Fields, workload: EksFields): CrossFieldIssue[] {
       : [
           {
             path: ['workload', 'serviceAccounts', i],
-            message: 'must be <sgcluster>-patroni for tool stackgres: the operator runs backups and restores as that service account of each SGCluster',
+            message:
+              'must be <sgcluster>-patroni for tool stackgres: the operator runs backups and restores as that service account of each SGCluster',
           },
         ],
   );
@@ -373,7 +428,7 @@ export const onboardingRequestSchema = onboardingRequestFields
       '- clusters of an eks workload in several accounts need crossAccountMode role-in-bucket-account and bucket.accountId;',
       "- crossAccountMode only when bucket.accountId is given and differs from a workload account (a cluster's account, or the instance role's);",
       '- bucket.kmsKeyArn is a key in bucket.region;',
-      '- versions name known components, each at least the minimum the answer\'s requirements give for this request.',
+      "- versions name known components, each at least the minimum the answer's requirements give for this request.",
     ].join('\n'),
   });
 
@@ -386,7 +441,6 @@ export type Ec2WorkloadRequest = Extract<OnboardingRequest['workload'], { type: 
 export function parseOnboardingRequest(body: unknown): OnboardingRequest {
   return parseWith(onboardingRequestSchema, body, 'The request body');
 }
-
 
 import { COMPONENTS, MAX_VERSION_LENGTH, versionIssues } from '../policy/requirements';
 import { requirementsOf } from './requirements';

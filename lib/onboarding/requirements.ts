@@ -12,17 +12,26 @@ import { modeOf, type OnboardingInput } from './model';
  * Mountpoint's `authenticationSource`, as lib/snippets/mountpoint.ts decides it (a unit test keeps the two equal):
  * driver-level only for the driver's own service account in kube-system, which is also the tool's default there.
  */
-export function mountpointCredentialsOf(namespace: string, serviceAccounts: readonly string[] | undefined): MountpointCredentials {
-  return namespace === 'kube-system' && (serviceAccounts ?? ['s3-csi-driver-sa']).includes('s3-csi-driver-sa') ? 'driver' : 'pod';
+export function mountpointCredentialsOf(
+  namespace: string,
+  serviceAccounts: readonly string[] | undefined,
+): MountpointCredentials {
+  return namespace === 'kube-system' && (serviceAccounts ?? ['s3-csi-driver-sa']).includes('s3-csi-driver-sa')
+    ? 'driver'
+    : 'pod';
 }
 
-export function requirementsOf(input: Pick<OnboardingInput, 'workload' | 'bucket' | 'tool' | 'access' | 'crossAccountMode'>): Requirement[] {
+export function requirementsOf(
+  input: Pick<OnboardingInput, 'workload' | 'bucket' | 'tool' | 'access' | 'crossAccountMode'>,
+): Requirement[] {
   const w = input.workload;
   return requirementsFor({
     tool: input.tool,
     identity: w.type === 'ec2' ? 'ec2' : (w.identity ?? 'irsa'),
     mode: modeOf(input as OnboardingInput).mode,
     access: input.access,
-    ...(input.tool === 'mountpoint-s3-csi' && w.type === 'eks' ? { mountpointCredentials: mountpointCredentialsOf(w.namespace, w.serviceAccounts) } : {}),
+    ...(input.tool === 'mountpoint-s3-csi' && w.type === 'eks'
+      ? { mountpointCredentials: mountpointCredentialsOf(w.namespace, w.serviceAccounts) }
+      : {}),
   });
 }

@@ -17,19 +17,27 @@ export const fieldErrorSchema = z
         'The field, as dot-separated segments with array indexes as numbers (workload.clusters.0.name); a segment with other characters than A-Z a-z 0-9 _ $ - is a bracketed JSON string (tags["team.name"]); "" is the whole body.',
       example: 'bucket.prefix',
     }),
-    message: z.string().meta({ description: 'What is wrong, naming the rule.', example: 'must not start with / (bucket prefix)' }),
+    message: z
+      .string()
+      .meta({ description: 'What is wrong, naming the rule.', example: 'must not start with / (bucket prefix)' }),
   })
   .meta({ id: 'FieldError' });
 
 export const problemSchema = z
   .looseObject({
-    type: z.string().meta({ description: 'Identifies the kind of problem.', example: 'https://s3-onboarding.dev/problems/validation' }),
+    type: z.string().meta({
+      description: 'Identifies the kind of problem.',
+      example: 'https://s3-onboarding.dev/problems/validation',
+    }),
     title: z.string().meta({ example: 'Validation failed' }),
     status: z.number().int().min(400).max(599),
     detail: z.string().meta({
       description: 'For 4xx, what went wrong; for 5xx, a fixed text (details stay in the logs under the request id).',
     }),
-    errors: z.array(fieldErrorSchema).optional().meta({ description: 'Validation errors (400), one per field and rule.' }),
+    errors: z
+      .array(fieldErrorSchema)
+      .optional()
+      .meta({ description: 'Validation errors (400), one per field and rule.' }),
     requestId: z.string().optional().meta({ description: 'The request id, to quote when reporting a problem.' }),
     rule: z.string().optional().meta({ description: '403: the guardrail rule that refused the request.' }),
   })
@@ -53,7 +61,9 @@ export const policyStatementSchema = z
     NotAction: stringOrList.optional(),
     Resource: stringOrList.optional(),
     NotResource: stringOrList.optional(),
-    Condition: z.record(z.string(), z.record(z.string(), z.union([z.string(), z.boolean(), z.array(z.string())]))).optional(),
+    Condition: z
+      .record(z.string(), z.record(z.string(), z.union([z.string(), z.boolean(), z.array(z.string())])))
+      .optional(),
   })
   .meta({ id: 'PolicyStatement', description: 'An IAM policy statement.' });
 
@@ -72,13 +82,17 @@ export const onboardingIdSchema = z
   .min(1)
   .meta({ description: 'Stable id: the same onboarding always has the same id.', example: 'ob-3f9a2c7d5e1b' });
 
-const roleArnSchema = z.string().meta({ example: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-mongodb-3f9a2c7d5e1b04a6c8d2' });
+const roleArnSchema = z
+  .string()
+  .meta({ example: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-mongodb-3f9a2c7d5e1b04a6c8d2' });
 
 export const changeSchema = z
   .object({
     action: z.string().meta({ example: 'CreateRole' }),
     accountId: accountIdSchema,
-    resource: z.string().meta({ example: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-mongodb-3f9a2c7d5e1b04a6c8d2' }),
+    resource: z
+      .string()
+      .meta({ example: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-mongodb-3f9a2c7d5e1b04a6c8d2' }),
   })
   .meta({ id: 'Change', description: 'A change made (or, for a dry run, to be made).' });
 
@@ -87,7 +101,10 @@ export const requirementSchema = z
     component: z.enum(COMPONENTS),
     minimumVersion: z.string().meta({ example: '2.10.0' }),
     why: z.string().meta({ description: 'What does not work below it.' }),
-    source: z.string().meta({ description: 'Where the component\'s source shows it: <repo>@<tag>:<path>:<line>.', example: 'percona/percona-backup-mongodb@v2.10.0:pbm/storage/s3/s3.go:600' }),
+    source: z.string().meta({
+      description: "Where the component's source shows it: <repo>@<tag>:<path>:<line>.",
+      example: 'percona/percona-backup-mongodb@v2.10.0:pbm/storage/s3/s3.go:600',
+    }),
   })
   .meta({ id: 'Requirement', description: 'A minimum version the returned snippets need.' });
 
@@ -117,40 +134,61 @@ export const onboardingResponseSchema = z
       }),
     requirements: z.array(requirementSchema).meta({
       description:
-        'For this tool, identity kind, mode and access level: the minimum version of each component without which the returned snippets do not work, read from the components\' source (lib/policy/requirements.ts). Empty when nothing beyond the tool itself is needed.',
+        "For this tool, identity kind, mode and access level: the minimum version of each component without which the returned snippets do not work, read from the components' source (lib/policy/requirements.ts). Empty when nothing beyond the tool itself is needed.",
     }),
     snippets: z.record(z.string(), z.string()).meta({
       description: 'Configuration snippets by file name (serviceaccount.yaml, pbm-config.yaml, …); never credentials.',
     }),
   })
-  .meta({ id: 'OnboardingResponse', description: 'What POST /v1/onboardings provisioned (201) or found already in place (200).' });
+  .meta({
+    id: 'OnboardingResponse',
+    description: 'What POST /v1/onboardings provisioned (201) or found already in place (200).',
+  });
 
 export const onboardingRecordSchema = onboardingResponseSchema
   .extend({
-    status: z
-      .enum(['provisioned', 'provisioning', 'failed', 'deleting'])
-      .meta({ description: 'failed: the last apply stopped midway; a retry of the same request finishes it, DELETE removes what was created.' }),
+    status: z.enum(['provisioned', 'provisioning', 'failed', 'deleting']).meta({
+      description:
+        'failed: the last apply stopped midway; a retry of the same request finishes it, DELETE removes what was created.',
+    }),
     lastError: z.string().optional().meta({ description: 'Why the last apply failed.' }),
-    stepsPlanned: z.array(z.string()).optional().meta({ description: 'While not provisioned: the steps of the last apply.' }),
-    stepsDone: z.array(z.string()).optional().meta({ description: 'While not provisioned: the steps of the last apply that completed.' }),
+    stepsPlanned: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'While not provisioned: the steps of the last apply.' }),
+    stepsDone: z
+      .array(z.string())
+      .optional()
+      .meta({ description: 'While not provisioned: the steps of the last apply that completed.' }),
     createdAt: z.iso.datetime({ offset: true }),
     updatedAt: z.iso.datetime({ offset: true }),
-    requestedBy: z.string().meta({ description: 'The IAM principal that last requested it.', example: 'arn:aws:iam::100000000001:role/platform-admin' }),
+    requestedBy: z.string().meta({
+      description: 'The IAM principal that last requested it.',
+      example: 'arn:aws:iam::100000000001:role/platform-admin',
+    }),
     drift: z
       .object({
-        ok: z.boolean().meta({ description: 'false: a verify check failed (drift from what was provisioned, or the workload cannot reach its prefix).' }),
+        ok: z.boolean().meta({
+          description:
+            'false: a verify check failed (drift from what was provisioned, or the workload cannot reach its prefix).',
+        }),
         checkedAt: z.iso.datetime({ offset: true }),
         failing: z.array(z.string()).meta({ description: 'The names of the verify checks that failed.' }),
       })
       .optional()
-      .meta({ description: "The drift sweep's last finding; absent until the sweep has checked it since its last change." }),
+      .meta({
+        description: "The drift sweep's last finding; absent until the sweep has checked it since its last change.",
+      }),
   })
   .meta({ id: 'Onboarding', description: 'A stored onboarding: the POST response plus when and by whom.' });
 
 export const onboardingListSchema = z
   .object({
     items: z.array(onboardingRecordSchema),
-    nextToken: z.string().optional().meta({ description: 'Present when there are more items: pass it as ?nextToken=.' }),
+    nextToken: z
+      .string()
+      .optional()
+      .meta({ description: 'Present when there are more items: pass it as ?nextToken=.' }),
   })
   .meta({ id: 'OnboardingList' });
 
@@ -182,7 +220,8 @@ export const verifyResponseSchema = z
   })
   .meta({
     id: 'VerifyResult',
-    description: 'Drift from what was provisioned, and whether the workload identity reaches the bucket with the granted actions.',
+    description:
+      'Drift from what was provisioned, and whether the workload identity reaches the bucket with the granted actions.',
   });
 
 export const healthResponseSchema = z
@@ -193,7 +232,10 @@ export const healthResponseSchema = z
       z.object({
         accountId: accountIdSchema,
         ok: z.boolean(),
-        arn: z.string().optional().meta({ description: 'The provisioner role session in that account, when reachable.' }),
+        arn: z
+          .string()
+          .optional()
+          .meta({ description: 'The provisioner role session in that account, when reachable.' }),
         error: z.string().optional().meta({ description: 'Why the account is not reachable.' }),
       }),
     ),

@@ -21,7 +21,9 @@ interface StepBase<A extends string, P> {
 }
 
 export interface ResourceStatementParams {
-  target: { kind: 'bucket'; accountId: string; bucket: string; region: string } | { kind: 'key'; accountId: string; region: string; keyArn: string };
+  target:
+    | { kind: 'bucket'; accountId: string; bucket: string; region: string }
+    | { kind: 'key'; accountId: string; region: string; keyArn: string };
   onboardingId: string;
   /** exactly what the service wrote before, removed where found unchanged */
   remove: Statement[];
@@ -38,7 +40,10 @@ export interface AssociationRef {
 
 export type Step =
   | StepBase<'create-oidc-provider', { issuerUrl: string; tags: TagList }>
-  | StepBase<'create-role', { name: string; path: string; trust: PolicyDocument; tags: TagList; boundaryArn?: string; description: string }>
+  | StepBase<
+      'create-role',
+      { name: string; path: string; trust: PolicyDocument; tags: TagList; boundaryArn?: string; description: string }
+    >
   | StepBase<'update-trust-policy', { role: string; trust: PolicyDocument }>
   | StepBase<'tag-role', { role: string; tags: TagList }>
   | StepBase<'untag-role', { role: string; keys: string[] }>
@@ -50,11 +55,27 @@ export type Step =
   | StepBase<'delete-oidc-provider', { arn: string }>
   | StepBase<'put-instance-role-grant', { role: string; policyName: string; document: PolicyDocument }>
   | StepBase<'delete-instance-role-grant', { role: string; policyName: string }>
-  | StepBase<'put-bucket-policy-statements' | 'remove-bucket-policy-statements' | 'put-key-policy-statement' | 'remove-key-policy-statement', ResourceStatementParams>
-  | StepBase<'create-pod-identity-association', AssociationRef & { roleArn: string; targetRoleArn?: string; tags: TagList }>
-  | StepBase<'update-pod-identity-association', AssociationRef & { associationId: string; roleArn: string; targetRoleArn?: string }>
+  | StepBase<
+      | 'put-bucket-policy-statements'
+      | 'remove-bucket-policy-statements'
+      | 'put-key-policy-statement'
+      | 'remove-key-policy-statement',
+      ResourceStatementParams
+    >
+  | StepBase<
+      'create-pod-identity-association',
+      AssociationRef & { roleArn: string; targetRoleArn?: string; tags: TagList }
+    >
+  | StepBase<
+      'update-pod-identity-association',
+      AssociationRef & { associationId: string; roleArn: string; targetRoleArn?: string }
+    >
   | StepBase<'delete-pod-identity-association', AssociationRef & { associationId: string }>;
 
 export type Action = Step['action'];
 
-export const changeOf = (s: Step): { action: string; accountId: string; resource: string } => ({ action: s.action, accountId: s.accountId, resource: s.resource });
+export const changeOf = (s: Step): { action: string; accountId: string; resource: string } => ({
+  action: s.action,
+  accountId: s.accountId,
+  resource: s.resource,
+});

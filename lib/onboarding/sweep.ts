@@ -43,7 +43,8 @@ const positive = (env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`configuration: ${name} must be a positive number, not ${JSON.stringify(raw)}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`configuration: ${name} must be a positive number, not ${JSON.stringify(raw)}`);
   return n;
 };
 
@@ -99,7 +100,9 @@ export class AccountRateLimiter {
 
 /** The sweep's own sessions: the same provisioner roles, every client call waiting for its account's rate. */
 export function sweepSessions(deps: ServiceDeps, limiter: AccountRateLimiter): ProvisionerSessions {
-  return new ProvisionerSessions(deps.config, deps.sessions.sts, undefined, (client, account) => instrumentClient(client, account, (a) => limiter.acquire(a)));
+  return new ProvisionerSessions(deps.config, deps.sessions.sts, undefined, (client, account) =>
+    instrumentClient(client, account, (a) => limiter.acquire(a)),
+  );
 }
 
 const CURSOR_KEY = { pk: 'SWEEP', sk: 'CURSOR' };
@@ -110,7 +113,10 @@ async function readCursor(store: Store): Promise<string | undefined> {
 }
 
 async function saveCursor(store: Store, nextToken: string | undefined): Promise<void> {
-  if (nextToken) await store.doc.send(new PutCommand({ TableName: store.table, Item: { ...CURSOR_KEY, type: 'sweep-cursor', nextToken } }));
+  if (nextToken)
+    await store.doc.send(
+      new PutCommand({ TableName: store.table, Item: { ...CURSOR_KEY, type: 'sweep-cursor', nextToken } }),
+    );
   else await store.doc.send(new DeleteCommand({ TableName: store.table, Key: CURSOR_KEY }));
 }
 
@@ -135,7 +141,12 @@ export async function saveDrift(store: Store, rec: OnboardingRecord, drift: Drif
 }
 
 /** Runs `fn` over `items`, at most `limit` at once, starting none once `stop()` says so; true when all started. */
-async function pool<T>(items: T[], limit: number, stop: () => boolean, fn: (item: T) => Promise<void>): Promise<boolean> {
+async function pool<T>(
+  items: T[],
+  limit: number,
+  stop: () => boolean,
+  fn: (item: T) => Promise<void>,
+): Promise<boolean> {
   let i = 0;
   let stopped = false;
   const worker = async () => {
@@ -155,7 +166,12 @@ async function pool<T>(items: T[], limit: number, stop: () => boolean, fn: (item
  * One invocation of the sweep. `deps.sessions` should be rate-limited (sweepSessions); `remainingMs` is the
  * Lambda's remaining time.
  */
-export async function sweep(deps: ServiceDeps, opts: SweepOptions, remainingMs: () => number, now: () => number = Date.now): Promise<SweepSummary> {
+export async function sweep(
+  deps: ServiceDeps,
+  opts: SweepOptions,
+  remainingMs: () => number,
+  now: () => number = Date.now,
+): Promise<SweepSummary> {
   const started = now();
   const summary: SweepSummary = { checked: 0, drifted: 0, durationMs: 0, complete: false, skipped: 0 };
   const outOfTime = () => remainingMs() < opts.marginMs;
@@ -191,14 +207,23 @@ export async function sweep(deps: ServiceDeps, opts: SweepOptions, remainingMs: 
   return summary;
 }
 
-async function checkOne(deps: ServiceDeps, listed: OnboardingRecord, opts: SweepOptions, now: () => number): Promise<'ok' | 'drifted' | 'skipped'> {
+async function checkOne(
+  deps: ServiceDeps,
+  listed: OnboardingRecord,
+  opts: SweepOptions,
+  now: () => number,
+): Promise<'ok' | 'drifted' | 'skipped'> {
   for (let attempt = 1; ; attempt++) {
     // the record as verify will read it (a change since the list was read is what is checked)
     const rec = await deps.store.getRecord(listed.id);
     if (!rec || rec.status !== 'provisioned') return 'skipped';
     try {
       const result = await verify(deps, rec.id);
-      const drift: DriftState = { ok: result.ok, checkedAt: new Date(now()).toISOString(), failing: result.checks.filter((c) => !c.ok).map((c) => c.name) };
+      const drift: DriftState = {
+        ok: result.ok,
+        checkedAt: new Date(now()).toISOString(),
+        failing: result.checks.filter((c) => !c.ok).map((c) => c.name),
+      };
       if (!(await saveDrift(deps.store, rec, drift))) return 'skipped';
       return drift.ok ? 'ok' : 'drifted';
     } catch (e) {

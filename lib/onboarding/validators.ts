@@ -26,9 +26,13 @@ export const regionSchema = z
   .string()
   .regex(REGION_PATTERN, 'must be an AWS region code such as eu-west-1')
   .refine((r) => !OTHER_PARTITION_REGION.test(r), {
-    message: 'must be a region of the aws partition: GovCloud (aws-us-gov) and China (aws-cn) regions use other ARN partitions, which this service does not support',
+    message:
+      'must be a region of the aws partition: GovCloud (aws-us-gov) and China (aws-cn) regions use other ARN partitions, which this service does not support',
   })
-  .meta({ description: 'An AWS region code of the aws partition (GovCloud and China regions are refused).', example: 'eu-west-1' });
+  .meta({
+    description: 'An AWS region code of the aws partition (GovCloud and China regions are refused).',
+    example: 'eu-west-1',
+  });
 
 /** ARN partitions this service can act in. */
 export const SUPPORTED_PARTITION = 'aws';
@@ -65,7 +69,6 @@ export const iamRoleArnSchema = z
     description: 'An IAM role ARN in the aws partition.',
     example: 'arn:aws:iam::200000000002:role/pbm-ec2-instance-role',
   });
-
 
 export const KMS_KEY_ARN_PATTERN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/;
 
@@ -261,7 +264,9 @@ export const tagKeySchema = z
   .regex(TAG_CHARS, `tag key ${TAG_CHARS_MESSAGE}`)
   .meta({ pattern: `^${TAG_CHARS_CLASS}*$` })
   .refine(
-    (k) => !RESERVED_TAG_KEY_PREFIXES.some((p) => k.toLowerCase().startsWith(p)) && !RESERVED_TAG_KEYS.some((r) => k.toLowerCase() === r),
+    (k) =>
+      !RESERVED_TAG_KEY_PREFIXES.some((p) => k.toLowerCase().startsWith(p)) &&
+      !RESERVED_TAG_KEYS.some((r) => k.toLowerCase() === r),
     `tag key is reserved: it must not be ${RESERVED_TAG_KEYS.join(', ')} nor start with a reserved prefix: ${RESERVED_TAG_KEY_PREFIXES.join(', ')}`,
   );
 
@@ -278,7 +283,8 @@ export const tagsSchema = z
   .preprocess(
     (v, ctx) => {
       // JSON.parse makes "__proto__" an own key; a zod record skips it silently, so the tag would vanish
-      if (hasOwnProtoKey(v)) ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'tag key __proto__ is not allowed' });
+      if (hasOwnProtoKey(v))
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'tag key __proto__ is not allowed' });
       return v;
     },
     z.record(tagKeySchema, tagValueSchema),

@@ -13,7 +13,14 @@ import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from './model';
 import { checkOptIn } from './opt-in';
 import { bucketTargetKey, observe, type Observed } from './observe';
 import { planRole, planStatements } from './plan';
-import { ASSOCIATIONS_CHECK, planPodIdentity, podIdentityCheckName, podIdentityChecks, podIdentityDriftDetail, type PodIdentityPlan } from './pod-identity';
+import {
+  ASSOCIATIONS_CHECK,
+  planPodIdentity,
+  podIdentityCheckName,
+  podIdentityChecks,
+  podIdentityDriftDetail,
+  type PodIdentityPlan,
+} from './pod-identity';
 import { writtenOf } from './records';
 import type { Step } from './steps';
 
@@ -42,7 +49,9 @@ function checkNameOf(s: Step, grantId: string): string {
     case 'put-role-policy':
       return 'permissions-policy';
     case 'delete-role-policy':
-      return s.params.policyName === grantPolicyName(grantId) ? 'permissions-policy' : `extra-policy:${s.params.policyName}`;
+      return s.params.policyName === grantPolicyName(grantId)
+        ? 'permissions-policy'
+        : `extra-policy:${s.params.policyName}`;
     case 'detach-role-policy':
       return `attached-policy:${s.params.policyArn}`;
     case 'put-instance-role-grant':
@@ -104,13 +113,23 @@ function driftDetail(s: Step): string {
  * policy set (every inline and attached policy, the boundary, the bucket policy, the key policy) with the same
  * evaluator the emulator uses.
  */
-export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Promise<{ ok: boolean; checks: Check[] }> {
+export async function verify(
+  deps: ServiceDeps,
+  id: string,
+  caller?: Caller,
+): Promise<{ ok: boolean; checks: Check[] }> {
   const rec = await getOnboarding(deps, id, caller);
   const idRec = await deps.store.getIdentity(rec.identityKey);
   const checks: Check[] = [];
-  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) => checks.push({ name, ok, detail: ok ? ifOk : ifNot });
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
+    checks.push({ name, ok, detail: ok ? ifOk : ifNot });
   if (!idRec || !rec.desired) {
-    check('record', false, '', `onboarding ${id} has not been fully provisioned (status ${rec.status}); retry the POST that created it`);
+    check(
+      'record',
+      false,
+      '',
+      `onboarding ${id} has not been fully provisioned (status ${rec.status}); retry the POST that created it`,
+    );
     return { ok: false, checks };
   }
   const identity = identityOfRecord(idRec);
@@ -128,20 +147,37 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
     // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
-    optIn: { bucket: { accountId: bucketAccount, bucket: b.name, region: b.region }, key: b.kmsKeyArn, readAbac: deps.config.s3AbacCheck },
+    optIn: {
+      bucket: { accountId: bucketAccount, bucket: b.name, region: b.region },
+      key: b.kmsKeyArn,
+      readAbac: deps.config.s3AbacCheck,
+    },
   });
   if (!observed.role) {
     check('role', false, '', `role ${identity.roleArn} does not exist`);
     return { ok: false, checks };
   }
 
-  const desired = identityDesired(deps.config, identity, idRec.grants, idRec.providers.map((p) => p.issuerUrl));
+  const desired = identityDesired(
+    deps.config,
+    identity,
+    idRec.grants,
+    idRec.providers.map((p) => p.issuerUrl),
+  );
   let steps: Step[];
   try {
-    steps = [...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps, ...planStatements(id, observed, written, want)];
+    steps = [
+      ...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps,
+      ...planStatements(id, observed, written, want),
+    ];
   } catch (e) {
     // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here
-    check('plan', false, '', e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged');
+    check(
+      'plan',
+      false,
+      '',
+      e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged',
+    );
     steps = [];
   }
   // EKS Pod Identity: chaining roles and associations (lib/onboarding/pod-identity.ts)
@@ -149,7 +185,12 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
   try {
     pod = planPodIdentity({ config: deps.config, identity, observed, grants: idRec.grants, roleSteps: steps });
   } catch (e) {
-    check('plan', false, '', e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged');
+    check(
+      'plan',
+      false,
+      '',
+      e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged',
+    );
   }
   steps.push(...pod.steps);
   const drift = new Map<string, string[]>();
@@ -163,22 +204,40 @@ export async function verify(deps: ServiceDeps, id: string, caller?: Caller): Pr
   named('role-tags', "the role's tags are as provisioned");
   if (wantBoundary) named('permissions-boundary', `bounded by ${wantBoundary}`);
   named('permissions-policy', `inline policy ${want.policyName} is as provisioned`);
-  if (want.bucketStatements) named('bucket-policy-statements', `the policy of ${b.name} holds this onboarding's statements as provisioned`);
+  if (want.bucketStatements)
+    named('bucket-policy-statements', `the policy of ${b.name} holds this onboarding's statements as provisioned`);
   if (want.keyStatements) named('key-policy-statement', 'the key policy grants the role');
   if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
-  const extras = [...drift.keys()].filter((n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'));
-  if (!extras.length) check('extra-policies', true, 'the role holds no policy beyond its onboardings\' own', '');
+  const extras = [...drift.keys()].filter(
+    (n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'),
+  );
+  if (!extras.length) check('extra-policies', true, "the role holds no policy beyond its onboardings' own", '');
   for (const name of extras) check(name, false, '', drift.get(name)!.join('; '));
   checks.push(...podIdentityChecks(identity, observed, pod, drift));
 
   try {
     checkOptIn(modeOf(rec.request).mode, observed.optIn);
-    check('opt-in', true, `the owners of ${b.name}${b.kmsKeyArn ? ' and its key' : ''} opted in (s3-onboarding-managed=true, S3 ABAC on)`, '');
+    check(
+      'opt-in',
+      true,
+      `the owners of ${b.name}${b.kmsKeyArn ? ' and its key' : ''} opted in (s3-onboarding-managed=true, S3 ABAC on)`,
+      '',
+    );
   } catch (e) {
     check('opt-in', false, '', e instanceof ServiceError && e.expose ? e.message : 'the opt-in could not be checked');
   }
 
-  checks.push(...reachability(deps, rec.request, identity, idRec.grants.map((g) => g.id), observed, bucketAccount, wantBoundary));
+  checks.push(
+    ...reachability(
+      deps,
+      rec.request,
+      identity,
+      idRec.grants.map((g) => g.id),
+      observed,
+      bucketAccount,
+      wantBoundary,
+    ),
+  );
   return { ok: checks.every((c) => c.ok), checks };
 }
 
@@ -193,7 +252,8 @@ function reachability(
   wantBoundary: string | undefined,
 ): Check[] {
   const checks: Check[] = [];
-  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) => checks.push({ name, ok, detail: ok ? ifOk : ifNot });
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
+    checks.push({ name, ok, detail: ok ? ifOk : ifNot });
   const role = observed.role!;
   const w = request.workload;
   if (w.type === 'eks' && identity.kind === 'irsa') {
@@ -224,15 +284,25 @@ function reachability(
     }
   }
   // the role's whole effective policy set: every inline and every attached policy
-  const identityPolicies = [...[...role.inline.values()].map((p) => asEval(p.document)!), ...role.attached.map((p) => asEval(observed.managedDocuments.get(p.arn))).filter((d): d is EvalDocument => !!d)];
-  const boundary = wantBoundary ? (asEval(observed.managedDocuments.get(wantBoundary)) ?? { Statement: [] }) : undefined;
+  const identityPolicies = [
+    ...[...role.inline.values()].map((p) => asEval(p.document)!),
+    ...role.attached.map((p) => asEval(observed.managedDocuments.get(p.arn))).filter((d): d is EvalDocument => !!d),
+  ];
+  const boundary = wantBoundary
+    ? (asEval(observed.managedDocuments.get(wantBoundary)) ?? { Statement: [] })
+    : undefined;
   const b = request.bucket;
   const bucketPolicy = observed.resourcePolicies.get(bucketTargetKey(bucketAccount, b.name));
-  const session = { arn: `arn:aws:sts::${identity.roleAccount}:assumed-role/${identity.roleName}/verify`, accountId: identity.roleAccount, roleArn: identity.roleArn };
+  const session = {
+    arn: `arn:aws:sts::${identity.roleAccount}:assumed-role/${identity.roleName}/verify`,
+    accountId: identity.roleAccount,
+    roleArn: identity.roleArn,
+  };
   // the condition keys S3 sets from the bucket's tags while its ABAC is on: aws:ResourceTag for bucket-level
   // actions, s3:BucketTag for bucket- and object-level ones (as the emulator does; the boundary reads them)
   const optIn = observed.optIn?.bucket;
-  const tagged = (prefix: string) => (optIn?.abac ? Object.fromEntries(optIn.tags.map(([k, v]) => [`${prefix}/${k}`, v])) : {});
+  const tagged = (prefix: string) =>
+    optIn?.abac ? Object.fromEntries(optIn.tags.map(([k, v]) => [`${prefix}/${k}`, v])) : {};
   const s3Can = (action: string, resource: string, context: Record<string, string> = {}) =>
     authorize({
       principal: session,
@@ -256,7 +326,9 @@ function reachability(
   for (const g of actions.object) {
     for (const action of g.actions) {
       const where = g.paths.map((p) => `${prefix}${samplePath(p, 's3-onboarding-verify')}`);
-      const denied = where.map((key) => ({ key, d: s3Can(action, `arn:aws:s3:::${b.name}/${key}`) })).filter((x) => !x.d.allowed);
+      const denied = where
+        .map((key) => ({ key, d: s3Can(action, `arn:aws:s3:::${b.name}/${key}`) }))
+        .filter((x) => !x.d.allowed);
       check(
         `reach:${action}`,
         denied.length === 0,
@@ -266,7 +338,12 @@ function reachability(
     }
   }
   const list = s3Can('s3:ListBucket', `arn:aws:s3:::${b.name}`, { 's3:prefix': prefix });
-  check('reach:s3:ListBucket', list.allowed, `the role can list s3://${b.name}/${prefix}`, `the role cannot list s3://${b.name}/${prefix}: ${list.reason}`);
+  check(
+    'reach:s3:ListBucket',
+    list.allowed,
+    `the role can list s3://${b.name}/${prefix}`,
+    `the role cannot list s3://${b.name}/${prefix}: ${list.reason}`,
+  );
   if (prefix) {
     const outside = s3Can('s3:GetObject', `arn:aws:s3:::${b.name}/s3-onboarding-outside-every-grant/${probe}`);
     check(
@@ -280,9 +357,13 @@ function reachability(
     // read-only never writes; restore never deletes or overwrites a backup object
     for (const action of ['s3:PutObject', 's3:DeleteObject']) {
       const d = s3Can(action, `arn:aws:s3:::${b.name}/${probe}`);
-      check(`deny:${action}`, !d.allowed, `the ${request.access} role cannot ${action} a backup object`, `a ${request.access} role can ${action} s3://${b.name}/${probe} (${d.reason})`);
+      check(
+        `deny:${action}`,
+        !d.allowed,
+        `the ${request.access} role cannot ${action} a backup object`,
+        `a ${request.access} role can ${action} s3://${b.name}/${probe} (${d.reason})`,
+      );
     }
   }
   return checks;
 }
-

@@ -87,7 +87,8 @@ const PBM_RESTORE: Row = {
 };
 
 const PBM_NO_READ_ONLY: Unsupported = {
-  reason: 'resync (pbm config, and the operator) deletes and writes .pbm.init before it syncs the backup list, and physical restores write under .pbm.restore/',
+  reason:
+    'resync (pbm config, and the operator) deletes and writes .pbm.init before it syncs the backup list, and physical restores write under .pbm.restore/',
   source: [`${PBM}:pbm/resync/rsync.go:43-59`, `${PBM}:pbm/util/storage.go:106-125`],
 };
 
@@ -113,7 +114,10 @@ const TABLE: Record<Tool, ToolTable> = {
         `${PSMDB}:pkg/controller/perconaservermongodbrestore/physical.go:313`,
       ],
     },
-    'read-only': { ...PBM_NO_READ_ONLY, source: [...PBM_NO_READ_ONLY.source, `${PSMDB}:pkg/controller/perconaservermongodb/pbm.go:180-182`] },
+    'read-only': {
+      ...PBM_NO_READ_ONLY,
+      source: [...PBM_NO_READ_ONLY.source, `${PSMDB}:pkg/controller/perconaservermongodb/pbm.go:180-182`],
+    },
   },
   // WAL-G in the patroni container; no GetBucketLocation because the snippet always sets the region
   stackgres: {
@@ -143,7 +147,10 @@ const TABLE: Record<Tool, ToolTable> = {
       bucket: LIST,
       object: { 's3:GetObject': ALL },
       kms: 'read',
-      source: [`${SG}:stackgres-k8s/…/templates/start-patroni.sh:64,106,205,306-325`, `${WALG}:internal/fetch_helper.go:61-71`],
+      source: [
+        `${SG}:stackgres-k8s/…/templates/start-patroni.sh:64,106,205,306-325`,
+        `${WALG}:internal/fetch_helper.go:61-71`,
+      ],
     },
   },
   // the AWS plugin: manager.Uploader (aborts on failure), HeadObject, GetObject, ListObjectsV2, DeleteObject
@@ -152,12 +159,20 @@ const TABLE: Record<Tool, ToolTable> = {
       bucket: LIST,
       object: { 's3:GetObject': ALL, 's3:PutObject': ALL, 's3:AbortMultipartUpload': ALL, 's3:DeleteObject': ALL },
       kms: 'write',
-      source: [`${VPA}:velero-plugin-for-aws/object_store.go:66-81,336-364,474-481`, `${VEL}:pkg/persistence/object_store.go:269-310,566-602`],
+      source: [
+        `${VPA}:velero-plugin-for-aws/object_store.go:66-81,336-364,474-481`,
+        `${VEL}:pkg/persistence/object_store.go:269-310,566-602`,
+      ],
     },
     // a restore uploads its log, results and lists under restores/<name>/, and deleting the Restore deletes them
     restore: {
       bucket: LIST,
-      object: { 's3:GetObject': ALL, 's3:PutObject': ['restores/*'], 's3:AbortMultipartUpload': ['restores/*'], 's3:DeleteObject': ['restores/*'] },
+      object: {
+        's3:GetObject': ALL,
+        's3:PutObject': ['restores/*'],
+        's3:AbortMultipartUpload': ['restores/*'],
+        's3:DeleteObject': ['restores/*'],
+      },
       kms: 'write',
       source: [
         `${VEL}:pkg/controller/restore_controller.go:630-675,722-756`,
@@ -166,7 +181,8 @@ const TABLE: Record<Tool, ToolTable> = {
       ],
     },
     'read-only': {
-      reason: 'a restore uploads its log and results under restores/ (a failed upload makes it PartiallyFailed) and deleting a Restore deletes them',
+      reason:
+        'a restore uploads its log and results under restores/ (a failed upload makes it PartiallyFailed) and deleting a Restore deletes them',
       source: [`${VEL}:pkg/controller/restore_controller.go:189-195,635-685`],
     },
   },
@@ -184,7 +200,8 @@ const TABLE: Record<Tool, ToolTable> = {
       ],
     },
     restore: {
-      reason: 'a file system has no restore or catalogue writes to tell apart, and IAM cannot tell a new object from an overwrite',
+      reason:
+        'a file system has no restore or catalogue writes to tell apart, and IAM cannot tell a new object from an overwrite',
       source: [`${MP}:mountpoint-s3-fs/src/fs.rs:220,326`],
     },
     'read-only': {
@@ -241,7 +258,9 @@ export class UnsupportedAccessError extends ValidationError {
     public readonly tool: Tool,
     public readonly access: Access,
   ) {
-    const message = `must be one of: ${accessLevels(tool).map((l) => JSON.stringify(l)).join(', ')} for tool ${tool} (${access}: ${unsupportedReason(tool, access)})`;
+    const message = `must be one of: ${accessLevels(tool)
+      .map((l) => JSON.stringify(l))
+      .join(', ')} for tool ${tool} (${access}: ${unsupportedReason(tool, access)})`;
     super(`access ${message}`, [{ path: 'access', message }]);
   }
 }
@@ -270,15 +289,20 @@ export function toolActions(tool: Tool, access: Access): ToolActions {
   }
   const object = [...groups.values()]
     .map((g) => ({ actions: g.actions.sort(), paths: g.paths }))
-    .sort((a, b) => Number(key(b.paths) === '*') - Number(key(a.paths) === '*') || a.actions[0]!.localeCompare(b.actions[0]!));
+    .sort(
+      (a, b) =>
+        Number(key(b.paths) === '*') - Number(key(a.paths) === '*') || a.actions[0]!.localeCompare(b.actions[0]!),
+    );
   return { bucket: [...r.bucket].sort(), object };
 }
 
 /** Every object action of a level, whatever its paths (sorted). */
-export const objectActions = (actions: ToolActions): string[] => [...new Set(actions.object.flatMap((g) => g.actions))].sort();
+export const objectActions = (actions: ToolActions): string[] =>
+  [...new Set(actions.object.flatMap((g) => g.actions))].sort();
 
 /** A key a path grants, for probes: `*` at the end is replaced by `name` (`restores/*` → `restores/<name>`). */
-export const samplePath = (path: string, name: string): string => (path.endsWith('*') ? `${path.slice(0, -1)}${name}` : path);
+export const samplePath = (path: string, name: string): string =>
+  path.endsWith('*') ? `${path.slice(0, -1)}${name}` : path;
 
 /** KMS actions for SSE-KMS: kms:GenerateDataKey wherever the level writes objects. */
 export function kmsActions(tool: Tool, access: Access): string[] {

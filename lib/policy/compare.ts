@@ -13,7 +13,9 @@ const ACTION_FIELDS = new Set(['Action', 'NotAction']);
 /** A scalar or a list of scalars, as a sorted list of distinct strings (IAM reads `true` and `"true"` alike). */
 function valueSet(v: unknown, lower = false): string[] {
   const list = Array.isArray(v) ? v : [v];
-  const out = list.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).map((x) => (lower ? x.toLowerCase() : x));
+  const out = list
+    .map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))
+    .map((x) => (lower ? x.toLowerCase() : x));
   return [...new Set(out)].sort();
 }
 
@@ -24,13 +26,24 @@ function canonicalStatement(s: Record<string, unknown>): Json {
     if (LIST_FIELDS.has(key)) out[key] = valueSet(v, ACTION_FIELDS.has(key));
     else if ((key === 'Principal' || key === 'NotPrincipal') && v && typeof v === 'object' && !Array.isArray(v)) {
       const p = v as Record<string, unknown>;
-      out[key] = Object.fromEntries(Object.keys(p).sort().map((k) => [k, valueSet(p[k])]));
+      out[key] = Object.fromEntries(
+        Object.keys(p)
+          .sort()
+          .map((k) => [k, valueSet(p[k])]),
+      );
     } else if (key === 'Condition' && v && typeof v === 'object') {
       const c = v as Record<string, Record<string, unknown>>;
       out[key] = Object.fromEntries(
         Object.keys(c)
           .sort()
-          .map((op) => [op, Object.fromEntries(Object.keys(c[op] ?? {}).sort().map((k) => [k, valueSet(c[op][k])]))]),
+          .map((op) => [
+            op,
+            Object.fromEntries(
+              Object.keys(c[op] ?? {})
+                .sort()
+                .map((k) => [k, valueSet(c[op][k])]),
+            ),
+          ]),
       );
     } else out[key] = v as Json;
   }
@@ -38,7 +51,8 @@ function canonicalStatement(s: Record<string, unknown>): Json {
 }
 
 /** A statement's canonical text: equal texts mean IAM treats the statements alike. */
-export const statementKey = (s: unknown): string => JSON.stringify(canonicalStatement((s ?? {}) as Record<string, unknown>));
+export const statementKey = (s: unknown): string =>
+  JSON.stringify(canonicalStatement((s ?? {}) as Record<string, unknown>));
 
 function statementList(doc: unknown): unknown[] {
   const st = (doc as { Statement?: unknown } | undefined)?.Statement;

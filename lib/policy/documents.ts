@@ -44,7 +44,9 @@ export function instanceRoleTrust(instanceRoleArn: string): PolicyDocument {
 
 /** The instance role's grant to assume the target role (an inline policy the service owns). */
 export function assumeRoleGrant(targetRoleArn: string): PolicyDocument {
-  return document([{ Sid: 'AssumeS3OnboardingRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: targetRoleArn }]);
+  return document([
+    { Sid: 'AssumeS3OnboardingRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: targetRoleArn },
+  ]);
 }
 
 export interface BucketScope {
@@ -55,7 +57,8 @@ export interface BucketScope {
 
 const bucketArn = (s: BucketScope) => `arn:aws:s3:::${s.bucket}`;
 /** The object ARNs of a grant: each path relative to the prefix (`*` = everything under it). */
-const objectArns = (s: BucketScope, paths: readonly string[]) => paths.map((p) => `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`);
+const objectArns = (s: BucketScope, paths: readonly string[]) =>
+  paths.map((p) => `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`);
 
 /** `Objects` for the first object grant (the reads on `*`), `Objects2`, `Objects3`… for the exact paths after it. */
 const objectSid = (i: number) => (i === 0 ? 'Objects' : `Objects${i + 1}`);
@@ -68,7 +71,8 @@ function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
   const out: Statement[] = [];
   const location = actions.bucket.filter((a) => a !== 's3:ListBucket');
   const list = actions.bucket.filter((a) => a === 's3:ListBucket');
-  if (location.length) out.push({ Sid: 'Location', Effect: 'Allow', Action: one(location), Resource: bucketArn(scope) });
+  if (location.length)
+    out.push({ Sid: 'Location', Effect: 'Allow', Action: one(location), Resource: bucketArn(scope) });
   if (list.length) {
     out.push({
       Sid: 'List',
@@ -85,14 +89,19 @@ function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
 }
 
 /** The workload role's inline permissions policy: exactly the tool's actions, plus KMS when a key is set. */
-export function permissionsPolicy(scope: BucketScope, actions: ToolActions, kms?: { keyArn: string; actions: string[] }): PolicyDocument {
+export function permissionsPolicy(
+  scope: BucketScope,
+  actions: ToolActions,
+  kms?: { keyArn: string; actions: string[] },
+): PolicyDocument {
   const statements = s3Statements(scope, actions);
   if (kms) statements.push({ Sid: 'Kms', Effect: 'Allow', Action: one(kms.actions), Resource: kms.keyArn });
   return document(statements);
 }
 
 /** Sid prefix that marks a statement as this service's, for this onboarding. */
-export const sidPrefix = (onboardingId: string): string => `S3Onboarding${onboardingId.replace(/^ob-/, '').replace(/[^A-Za-z0-9]/g, '')}`;
+export const sidPrefix = (onboardingId: string): string =>
+  `S3Onboarding${onboardingId.replace(/^ob-/, '').replace(/[^A-Za-z0-9]/g, '')}`;
 
 /**
  * The bucket-policy statements for a role in another account: the account root as principal and the role named in
@@ -106,7 +115,12 @@ export const sidPrefix = (onboardingId: string): string => `S3Onboarding${onboar
  * can be deleted or overwritten under either policy. Cross-account access needs both policies, so what the role
  * can do is the intersection: exactly its own policy, which also carries the prefix condition on ListBucket.
  */
-export function bucketPolicyStatements(onboardingId: string, scope: BucketScope, actions: ToolActions, roleArn: string): Statement[] {
+export function bucketPolicyStatements(
+  onboardingId: string,
+  scope: BucketScope,
+  actions: ToolActions,
+  roleArn: string,
+): Statement[] {
   const account = accountOfArn(roleArn);
   const principal = { AWS: `arn:aws:iam::${account}:root` };
   const condition = { ArnEquals: { 'aws:PrincipalArn': roleArn } };
@@ -116,7 +130,10 @@ export function bucketPolicyStatements(onboardingId: string, scope: BucketScope,
     Effect: 'Allow',
     Principal: principal,
     Action: [...actions.bucket, ...(first?.actions ?? [])],
-    Resource: one([...(actions.bucket.length ? [bucketArn(scope)] : []), ...(first ? objectArns(scope, first.paths) : [])]),
+    Resource: one([
+      ...(actions.bucket.length ? [bucketArn(scope)] : []),
+      ...(first ? objectArns(scope, first.paths) : []),
+    ]),
     Condition: condition,
   };
   if (rest.length === 0) return [main];

@@ -39,7 +39,8 @@ export interface PodIdentityWho {
 export const eksClusterArn = (c: PodCluster): string => `arn:aws:eks:${c.region}:${c.accountId}:cluster/${c.name}`;
 
 /** The same role name and path in another account. */
-export const roleArnIn = (roleArn: string, accountId: string): string => roleArn.replace(/^arn:aws:iam::\d{12}:/, `arn:aws:iam::${accountId}:`);
+export const roleArnIn = (roleArn: string, accountId: string): string =>
+  roleArn.replace(/^arn:aws:iam::\d{12}:/, `arn:aws:iam::${accountId}:`);
 
 const one = <T>(values: T[]): T | T[] => (values.length === 1 ? values[0] : values);
 const sortedUnique = (xs: string[]): string[] => [...new Set(xs)].sort();
@@ -49,13 +50,19 @@ const directClusters = (who: PodIdentityWho) => who.clusters.filter((c) => c.acc
 const clustersIn = (who: PodIdentityWho, accountId: string) => who.clusters.filter((c) => c.accountId === accountId);
 
 /** Accounts that need an association role of their own (role chaining): the clusters' accounts other than the role's. */
-export const podRoleAccounts = (who: PodIdentityWho): string[] => sortedUnique(who.clusters.map((c) => c.accountId).filter((a) => a !== who.roleAccount));
+export const podRoleAccounts = (who: PodIdentityWho): string[] =>
+  sortedUnique(who.clusters.map((c) => c.accountId).filter((a) => a !== who.roleAccount));
 
 /** The association role of a cluster account: the role itself when it lives there, else that account's chaining role. */
-export const associationRoleArn = (who: PodIdentityWho, accountId: string): string => (accountId === who.roleAccount ? who.roleArn : roleArnIn(who.roleArn, accountId));
+export const associationRoleArn = (who: PodIdentityWho, accountId: string): string =>
+  accountId === who.roleAccount ? who.roleArn : roleArnIn(who.roleArn, accountId);
 
 /** The session tags EKS Pod Identity passes, pinned to these clusters, the namespace and the service accounts. */
-export function podRequestTags(clusters: PodCluster[], namespace: string, serviceAccounts: string[]): Record<string, string | string[]> {
+export function podRequestTags(
+  clusters: PodCluster[],
+  namespace: string,
+  serviceAccounts: string[],
+): Record<string, string | string[]> {
   return {
     'aws:RequestTag/eks-cluster-arn': one(sortedUnique(clusters.map(eksClusterArn))),
     'aws:RequestTag/kubernetes-namespace': namespace,
@@ -75,13 +82,22 @@ export function podServiceStatement(clusters: PodCluster[], namespace: string, s
 }
 
 /** The association role of one cluster account may assume the target, carrying these pods' session tags. */
-export function chainStatement(sourceRoleArn: string, sourceAccount: string, clusters: PodCluster[], namespace: string, serviceAccounts: string[]): Statement {
+export function chainStatement(
+  sourceRoleArn: string,
+  sourceAccount: string,
+  clusters: PodCluster[],
+  namespace: string,
+  serviceAccounts: string[],
+): Statement {
   return {
     Sid: `EksPodIdentityChain${sourceAccount}`,
     Effect: 'Allow',
     Principal: { AWS: `arn:aws:iam::${sourceAccount}:root` },
     Action: ['sts:AssumeRole', 'sts:TagSession'],
-    Condition: { ArnEquals: { 'aws:PrincipalArn': sourceRoleArn }, StringEquals: podRequestTags(clusters, namespace, serviceAccounts) },
+    Condition: {
+      ArnEquals: { 'aws:PrincipalArn': sourceRoleArn },
+      StringEquals: podRequestTags(clusters, namespace, serviceAccounts),
+    },
   };
 }
 
@@ -93,7 +109,9 @@ export function podIdentityTrust(who: PodIdentityWho): PolicyDocument {
   const direct = directClusters(who);
   return document([
     ...(direct.length ? [podServiceStatement(direct, who.namespace, who.serviceAccounts)] : []),
-    ...podRoleAccounts(who).map((a) => chainStatement(roleArnIn(who.roleArn, a), a, clustersIn(who, a), who.namespace, who.serviceAccounts)),
+    ...podRoleAccounts(who).map((a) =>
+      chainStatement(roleArnIn(who.roleArn, a), a, clustersIn(who, a), who.namespace, who.serviceAccounts),
+    ),
   ]);
 }
 
@@ -104,7 +122,9 @@ export function podRoleTrust(who: PodIdentityWho, accountId: string): PolicyDocu
 
 /** The chaining role's only permission: assume the target role, passing the pod's session tags on. */
 export function chainGrant(targetRoleArn: string): PolicyDocument {
-  return document([{ Sid: 'AssumeTargetRole', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: targetRoleArn }]);
+  return document([
+    { Sid: 'AssumeTargetRole', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: targetRoleArn },
+  ]);
 }
 
 export interface DesiredAssociation {

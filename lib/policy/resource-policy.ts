@@ -111,7 +111,11 @@ export function parseRawPolicy(text: string): RawPolicy {
 }
 
 /** A new policy holding only the given statements. */
-export const emptyRawPolicy = (): RawPolicy => ({ members: [{ name: 'Version', raw: '"2012-10-17"' }], statementIndex: 1, statements: [] });
+export const emptyRawPolicy = (): RawPolicy => ({
+  members: [{ name: 'Version', raw: '"2012-10-17"' }],
+  statementIndex: 1,
+  statements: [],
+});
 
 /** The policy's text: members and foreign statements exactly as read, the service's own compactly serialised. */
 export function renderRawPolicy(p: RawPolicy): string {
@@ -153,10 +157,17 @@ export function editStatements(current: RawPolicy | undefined, edit: StatementEd
     } else if (!removeKeys.has(key)) kept.push(s);
   }
   const wantedSids = new Set(edit.add.map((s) => s.Sid).filter((x): x is string => !!x));
-  const collisions = kept.filter((s) => s.value.Sid !== undefined && wantedSids.has(s.value.Sid) && !addKeys.has(statementKey(s.value))).map((s) => s.value);
-  const added = edit.add.filter((s) => !present.has(statementKey(s))).map((value) => ({ raw: JSON.stringify(value), value }));
+  const collisions = kept
+    .filter((s) => s.value.Sid !== undefined && wantedSids.has(s.value.Sid) && !addKeys.has(statementKey(s.value)))
+    .map((s) => s.value);
+  const added = edit.add
+    .filter((s) => !present.has(statementKey(s)))
+    .map((value) => ({ raw: JSON.stringify(value), value }));
   const statements = [...kept, ...added];
-  const changed = statements.length !== base.statements.length || added.length > 0 || (current === undefined && statements.length > 0);
+  const changed =
+    statements.length !== base.statements.length ||
+    added.length > 0 ||
+    (current === undefined && statements.length > 0);
   return { policy: { ...base, statements }, changed, collisions };
 }
 

@@ -28,7 +28,10 @@ export function setLocalGuardrails(g: Guardrails | undefined): void {
 /** GUARDRAILS names the file (validated at cold start); without one, nothing may be onboarded (fail closed). */
 function guardrails(): Guardrails {
   const file = process.env.GUARDRAILS;
-  if (file) return loadGuardrails(path.isAbsolute(file) ? file : path.resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file));
+  if (file)
+    return loadGuardrails(
+      path.isAbsolute(file) ? file : path.resolve(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), file),
+    );
   return localGuardrails ?? ({ version: 1, accounts: {}, rules: [] } as unknown as Guardrails);
 }
 
@@ -42,7 +45,11 @@ export function baseRuntime(): BaseRuntime {
       const externalId = (settings as { externalId?: string } | null)?.externalId;
       if (externalId && !Object.hasOwn(config.externalIds, account)) config.externalIds[account] = externalId;
     }
-    current = { config, store: new Store(process.env.TABLE_NAME || 's3-onboarding', undefined, undefined, config.lockLeaseMs), guardrails: g };
+    current = {
+      config,
+      store: new Store(process.env.TABLE_NAME || 's3-onboarding', undefined, undefined, config.lockLeaseMs),
+      guardrails: g,
+    };
   }
   return current;
 }
@@ -54,13 +61,19 @@ export function baseRuntime(): BaseRuntime {
 export function checkGuardrailsAgainstConfig(g: Guardrails, config: Config, source?: string): void {
   const d = (g as { defaults?: { rolePath?: string; roleNamePrefix?: string } }).defaults;
   const problems: string[] = [];
-  if (d?.rolePath && d.rolePath !== config.workloadRolePath) problems.push(`defaults.rolePath ${d.rolePath} is not the deployed ${config.workloadRolePath}`);
-  if (d?.roleNamePrefix && d.roleNamePrefix !== config.roleNamePrefix) problems.push(`defaults.roleNamePrefix ${d.roleNamePrefix} is not the deployed ${config.roleNamePrefix}`);
+  if (d?.rolePath && d.rolePath !== config.workloadRolePath)
+    problems.push(`defaults.rolePath ${d.rolePath} is not the deployed ${config.workloadRolePath}`);
+  if (d?.roleNamePrefix && d.roleNamePrefix !== config.roleNamePrefix)
+    problems.push(`defaults.roleNamePrefix ${d.roleNamePrefix} is not the deployed ${config.roleNamePrefix}`);
   for (const [account, settings] of Object.entries(g.accounts ?? {})) {
     const wanted = (settings as { permissionsBoundaryArn?: string } | null)?.permissionsBoundaryArn;
-    if (wanted && wanted !== boundaryArn(config, account)) problems.push(`accounts.${account}.permissionsBoundaryArn ${wanted} is not the deployed ${boundaryArn(config, account) ?? '(none)'}`);
+    if (wanted && wanted !== boundaryArn(config, account))
+      problems.push(
+        `accounts.${account}.permissionsBoundaryArn ${wanted} is not the deployed ${boundaryArn(config, account) ?? '(none)'}`,
+      );
   }
-  if (problems.length) throw new Error(`guardrails${source ? ` file ${source}` : ''} do not match the deployment: ${problems.join('; ')}`);
+  if (problems.length)
+    throw new Error(`guardrails${source ? ` file ${source}` : ''} do not match the deployment: ${problems.join('; ')}`);
 }
 
 /** For tests and the local stack: forget the cached runtime so the next call reads the environment again. */

@@ -10,7 +10,16 @@ let current: { base: BaseRuntime; deps: ServiceDeps } | undefined;
 export function serviceRuntime(): ServiceDeps {
   const base = baseRuntime();
   if (current?.base !== base) {
-    current = { base, deps: { ...base, sessions: new ProvisionerSessions(base.config, undefined, undefined, (c, account) => instrumentClient(c, account)), writer: queuedPolicyWriter(base.store, { leaseMs: base.config.policyLeaseMs }) } };
+    current = {
+      base,
+      deps: {
+        ...base,
+        sessions: new ProvisionerSessions(base.config, undefined, undefined, (c, account) =>
+          instrumentClient(c, account),
+        ),
+        writer: queuedPolicyWriter(base.store, { leaseMs: base.config.policyLeaseMs }),
+      },
+    };
   }
   return current.deps;
 }

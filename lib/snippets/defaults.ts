@@ -61,18 +61,28 @@ export function psmdbOperatorHelmServiceAccount(releaseName: string, fullnameOve
  *   own SAs are used (pod-level credentials), which only the caller knows.
  * - pbm (standalone pbm-agent), stackgres (`<sgcluster>-patroni`), generic: no fixed name.
  */
-export function defaultServiceAccounts(tool: Tool, namespace?: string, velero?: VeleroInstall, psmdbOperator?: PsmdbOperatorInstall): string[] | undefined {
+export function defaultServiceAccounts(
+  tool: Tool,
+  namespace?: string,
+  velero?: VeleroInstall,
+  psmdbOperator?: PsmdbOperatorInstall,
+): string[] | undefined {
   switch (tool) {
     case 'psmdb-operator':
       if (psmdbOperator?.installMethod === 'helm') {
         return psmdbOperator.helmReleaseName === undefined && !psmdbOperator.helmFullnameOverride
           ? undefined
-          : [psmdbOperatorHelmServiceAccount(psmdbOperator.helmReleaseName ?? '', psmdbOperator.helmFullnameOverride), 'default'];
+          : [
+              psmdbOperatorHelmServiceAccount(psmdbOperator.helmReleaseName ?? '', psmdbOperator.helmFullnameOverride),
+              'default',
+            ];
       }
       return [PSMDB_OPERATOR_SERVICE_ACCOUNT, 'default'];
     case 'velero':
       if (velero?.installMethod === 'helm') {
-        return velero.helmReleaseName === undefined ? undefined : [veleroHelmServiceAccount(velero.helmReleaseName, velero.helmFullnameOverride)];
+        return velero.helmReleaseName === undefined
+          ? undefined
+          : [veleroHelmServiceAccount(velero.helmReleaseName, velero.helmFullnameOverride)];
       }
       return [VELERO_CLI_SERVICE_ACCOUNT];
     case 'mountpoint-s3-csi':
@@ -101,7 +111,11 @@ export function defaultNamespace(tool: Tool): string | undefined {
   }
 }
 
-const STORAGE_SUFFIX: Record<Access, string | undefined> = { 'read-write': undefined, restore: 'restore', 'read-only': 'ro' };
+const STORAGE_SUFFIX: Record<Access, string | undefined> = {
+  'read-write': undefined,
+  restore: 'restore',
+  'read-only': 'ro',
+};
 
 /**
  * The deterministic name of the storage object a snippet creates (PSMDB storage key, Velero BSL,

@@ -8,7 +8,13 @@ import { renderAnnotateScript, renderServiceAccounts } from './serviceaccount';
 import { withRequirements } from './requirements';
 import { renderSgClusterAnnotations, renderSgObjectStorage, sgClusterOf } from './stackgres';
 import { SNIPPET_FILES, type EksWorkload, type SnippetInput, type Snippets } from './types';
-import { renderVeleroBsl, renderVeleroHelmValues, renderVeleroPodIdentityValues, VELERO_HELM_SERVICE_ACCOUNT_NOTES, type PodCredentials } from './velero';
+import {
+  renderVeleroBsl,
+  renderVeleroHelmValues,
+  renderVeleroPodIdentityValues,
+  VELERO_HELM_SERVICE_ACCOUNT_NOTES,
+  type PodCredentials,
+} from './velero';
 
 export * from './types';
 export { SnippetInputError } from './errors';
@@ -24,12 +30,21 @@ function renderEksToolFiles(input: SnippetInput, workload: EksWorkload, credenti
       return { [SNIPPET_FILES.psmdbBackupStorages]: renderPsmdbBackupStorages(bucket, access) };
     case 'stackgres': {
       if (workload.serviceAccounts.some((sa) => sgClusterOf(sa) === undefined)) {
-        throw new SnippetInputError('stackgres service accounts are named <sgcluster>-patroni', 'workload.serviceAccounts');
+        throw new SnippetInputError(
+          'stackgres service accounts are named <sgcluster>-patroni',
+          'workload.serviceAccounts',
+        );
       }
       return {
         [SNIPPET_FILES.sgObjectStorage]: renderSgObjectStorage(bucket, access, workload.namespace),
         // the patroni service account's role annotation (no annotation with EKS Pod Identity)
-        ...(credentials === 'irsa' && { [SNIPPET_FILES.sgClusterAnnotations]: renderSgClusterAnnotations(workload.namespace, workload.serviceAccounts, roleArn) }),
+        ...(credentials === 'irsa' && {
+          [SNIPPET_FILES.sgClusterAnnotations]: renderSgClusterAnnotations(
+            workload.namespace,
+            workload.serviceAccounts,
+            roleArn,
+          ),
+        }),
       };
     }
     case 'velero': {
@@ -37,7 +52,10 @@ function renderEksToolFiles(input: SnippetInput, workload: EksWorkload, credenti
       return {
         [SNIPPET_FILES.veleroBsl]: renderVeleroBsl(bucket, access, workload.namespace, install, credentials),
         ...(install.installMethod === 'helm' && {
-          [SNIPPET_FILES.veleroValues]: credentials === 'irsa' ? renderVeleroHelmValues(install, workload.serviceAccounts[0]!, roleArn) : renderVeleroPodIdentityValues(),
+          [SNIPPET_FILES.veleroValues]:
+            credentials === 'irsa'
+              ? renderVeleroHelmValues(install, workload.serviceAccounts[0]!, roleArn)
+              : renderVeleroPodIdentityValues(),
         }),
       };
     }
@@ -89,7 +107,12 @@ export function renderSnippets(input: SnippetInput): Snippets {
 function renderSnippetFiles(input: SnippetInput): Snippets {
   const { workload } = input;
   if (workload.type === 'ec2') {
-    const profile = { onboardingId: input.onboardingId, tool: input.tool, roleArn: input.roleArn, instanceRoleArn: workload.instanceRoleArn };
+    const profile = {
+      onboardingId: input.onboardingId,
+      tool: input.tool,
+      roleArn: input.roleArn,
+      instanceRoleArn: workload.instanceRoleArn,
+    };
     return {
       [SNIPPET_FILES.awsConfig]: renderAwsConfig(profile),
       [SNIPPET_FILES.pbmAgentEnv]: renderPbmAgentEnv(profile),
@@ -101,7 +124,10 @@ function renderSnippetFiles(input: SnippetInput): Snippets {
     // EKS Pod Identity: the associations are made on the EKS side, so no file annotates a service account with
     // the role (no serviceaccount.yaml, annotate.sh or StackGres annotations; Velero's Helm values only turn
     // the credentials secret off)
-    return { [SNIPPET_FILES.podIdentity]: renderPodIdentityNotes(input.podIdentity.associations), ...renderEksToolFiles(input, eks, 'pod-identity') };
+    return {
+      [SNIPPET_FILES.podIdentity]: renderPodIdentityNotes(input.podIdentity.associations),
+      ...renderEksToolFiles(input, eks, 'pod-identity'),
+    };
   }
   const binding = { namespace: eks.namespace, serviceAccounts: eks.serviceAccounts, roleArn: input.roleArn };
   const notes = serviceAccountNotes(input.tool, eks);

@@ -26,7 +26,9 @@ export type MountpointAuthSource = 'driver' | 'pod';
  * Driver-level credentials only when the role is for the driver's own SA in kube-system; otherwise the
  * workload pods' service accounts carry the role (`authenticationSource: pod`).
  */
-export function mountpointAuthSource(target: Pick<MountpointTarget, 'namespace' | 'serviceAccounts'>): MountpointAuthSource {
+export function mountpointAuthSource(
+  target: Pick<MountpointTarget, 'namespace' | 'serviceAccounts'>,
+): MountpointAuthSource {
   return target.namespace === MOUNTPOINT_DRIVER_NAMESPACE &&
     target.serviceAccounts.includes(MOUNTPOINT_DRIVER_SERVICE_ACCOUNT)
     ? 'driver'
@@ -71,7 +73,10 @@ export function mountpointVolumeAttributes(bucket: BucketRef, target: Mountpoint
 export function mountpointClaimNamespace(target: MountpointTarget): string {
   if (mountpointAuthSource(target) === 'pod') return target.namespace;
   if (target.claimNamespace === undefined) {
-    throw new SnippetInputError('driver-level credentials need the namespace of the pods that mount the volume', 'workload.claimNamespace');
+    throw new SnippetInputError(
+      'driver-level credentials need the namespace of the pods that mount the volume',
+      'workload.claimNamespace',
+    );
   }
   return target.claimNamespace;
 }

@@ -16,12 +16,13 @@ export function renderPodIdentityNotes(associations: readonly PodIdentityAssocia
     '# EKS Pod Identity',
     '',
     'The service made these EKS Pod Identity associations (one per cluster and service account). Pods that run',
-    'as these service accounts get the role\'s credentials from the EKS Pod Identity agent; no annotation is needed.',
+    "as these service accounts get the role's credentials from the EKS Pod Identity agent; no annotation is needed.",
     '',
     '| cluster | account | region | namespace | service account | role | target role |',
     '|---|---|---|---|---|---|---|',
-    ...associations.map((a) =>
-      `| ${code(a.cluster.name)} | ${code(a.cluster.accountId)} | ${code(a.cluster.region)} | ${code(a.namespace)} | ${code(a.serviceAccount)} | ${code(a.roleArn)} | ${a.targetRoleArn ? code(a.targetRoleArn) : '—'} |`,
+    ...associations.map(
+      (a) =>
+        `| ${code(a.cluster.name)} | ${code(a.cluster.accountId)} | ${code(a.cluster.region)} | ${code(a.namespace)} | ${code(a.serviceAccount)} | ${code(a.roleArn)} | ${a.targetRoleArn ? code(a.targetRoleArn) : '—'} |`,
     ),
     '',
     '## What the clusters need',
@@ -31,14 +32,14 @@ export function renderPodIdentityNotes(associations: readonly PodIdentityAssocia
     '  not for pods on AWS Fargate or Windows nodes.',
     '- Workloads whose AWS SDK supports EKS Pod Identity (the container credential provider; see "Use pod identity',
     '  with the AWS SDK" in the EKS User Guide for the minimum versions).',
-    '- No `eks.amazonaws.com/role-arn` annotation on these service accounts: with one, the SDKs\' default credential',
+    "- No `eks.amazonaws.com/role-arn` annotation on these service accounts: with one, the SDKs' default credential",
     '  chains read the IRSA web-identity token before the Pod Identity credentials. Remove it if present.',
     '- Restart the pods that already run as these service accounts: EKS injects the Pod Identity variables when a',
     '  pod starts.',
     ...(chained
       ? [
-          '- Role chaining: EKS assumes the association\'s role in the cluster\'s account, then the target role; pods get',
-          '  the target role\'s credentials (sessions of at most one hour).',
+          "- Role chaining: EKS assumes the association's role in the cluster's account, then the target role; pods get",
+          "  the target role's credentials (sessions of at most one hour).",
         ]
       : []),
     '',

@@ -35,14 +35,16 @@ function wrap(text: string, width = WIDTH): string[] {
 }
 
 /** One requirement in words: the minimum, why, and where its source says so. */
-export const requirementText = (r: Requirement): string => `Requires ${r.component} ${r.minimumVersion} or later: ${r.why} (source: ${r.source}).`;
+export const requirementText = (r: Requirement): string =>
+  `Requires ${r.component} ${r.minimumVersion} or later: ${r.why} (source: ${r.source}).`;
 
 export function withRequirements(snippets: Snippets, requirements: readonly Requirement[]): Snippets {
   if (!requirements.length) return snippets;
   const out: Snippets = { ...snippets };
   for (const [file, text] of Object.entries(snippets) as [SnippetFileName, string][]) {
     if (file === SNIPPET_FILES.podIdentity) {
-      out[file] = `${text.replace(/\n*$/, '\n')}\n## Versions these files need\n\n${requirements.map((r) => `- ${requirementText(r)}`).join('\n')}\n`;
+      out[file] =
+        `${text.replace(/\n*$/, '\n')}\n## Versions these files need\n\n${requirements.map((r) => `- ${requirementText(r)}`).join('\n')}\n`;
       continue;
     }
     const mine = requirements.filter((r) => FILE_COMPONENTS[file]?.includes(r.component));

@@ -74,7 +74,11 @@ export function sgClusterOf(serviceAccount: string): string | undefined {
  * `SGCluster.spec.metadata.annotations.serviceAccount` (ongres/stackgres 1.18: PatroniRole.java:92-96; the field
  * exists from 1.18.0-rc1): one fragment per cluster, to merge into the existing SGClusters.
  */
-export function buildSgClusterAnnotations(namespace: string, serviceAccounts: readonly string[], roleArn: string): SgClusterAnnotationsFragment[] {
+export function buildSgClusterAnnotations(
+  namespace: string,
+  serviceAccounts: readonly string[],
+  roleArn: string,
+): SgClusterAnnotationsFragment[] {
   return serviceAccounts.flatMap((sa) => {
     const cluster = sgClusterOf(sa);
     return cluster === undefined
@@ -90,7 +94,11 @@ export function buildSgClusterAnnotations(namespace: string, serviceAccounts: re
   });
 }
 
-export function renderSgClusterAnnotations(namespace: string, serviceAccounts: readonly string[], roleArn: string): string {
+export function renderSgClusterAnnotations(
+  namespace: string,
+  serviceAccounts: readonly string[],
+  roleArn: string,
+): string {
   return withComments(
     [
       'StackGres 1.18.3 or later. The operator owns the <sgcluster>-patroni service account and copies these',

@@ -19,8 +19,7 @@ export interface EksCluster {
 
 /** How Velero was installed: it decides the service account's name and where its annotation goes. */
 export type VeleroInstall =
-  | { installMethod: 'cli' }
-  | { installMethod: 'helm'; helmReleaseName?: string; helmFullnameOverride?: string };
+  { installMethod: 'cli' } | { installMethod: 'helm'; helmReleaseName?: string; helmFullnameOverride?: string };
 
 /**
  * How the Percona operator for MongoDB was installed: it names the operator's service account and namespace. bundle

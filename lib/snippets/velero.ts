@@ -51,20 +51,22 @@ export type PodCredentials = 'irsa' | 'pod-identity';
 
 const INSTALL_COMMENTS: Record<PodCredentials, Record<VeleroInstall['installMethod'], string[]>> = {
   irsa: {
-  cli: [
-    'Velero must run without a credentials secret (velero install --no-secret), or IRSA is not used.',
-    'Installed with velero install: pass --sa-annotations with the annotations of serviceaccount.yaml',
-    '(or run annotate.sh on the existing service account), then restart Velero.',
-  ],
-  helm: [
-    'Velero must run without a credentials secret (chart value credentials.useSecret: false), or IRSA is not used.',
-    'Installed with Helm: the chart owns the service account, so set its annotations through',
-    'velero-values.yaml (helm upgrade --reuse-values -f velero-values.yaml), not with kubectl.',
-  ],
+    cli: [
+      'Velero must run without a credentials secret (velero install --no-secret), or IRSA is not used.',
+      'Installed with velero install: pass --sa-annotations with the annotations of serviceaccount.yaml',
+      '(or run annotate.sh on the existing service account), then restart Velero.',
+    ],
+    helm: [
+      'Velero must run without a credentials secret (chart value credentials.useSecret: false), or IRSA is not used.',
+      'Installed with Helm: the chart owns the service account, so set its annotations through',
+      'velero-values.yaml (helm upgrade --reuse-values -f velero-values.yaml), not with kubectl.',
+    ],
   },
   // a credentials secret's file comes before EKS Pod Identity's credentials in the plugin's credential chain
   'pod-identity': {
-    cli: ['Velero must run without a credentials secret (velero install --no-secret), or EKS Pod Identity is not used.'],
+    cli: [
+      'Velero must run without a credentials secret (velero install --no-secret), or EKS Pod Identity is not used.',
+    ],
     helm: [
       'Velero must run without a credentials secret (chart value credentials.useSecret: false, as velero-values.yaml',
       'sets it), or EKS Pod Identity is not used.',
@@ -78,7 +80,13 @@ export const VELERO_HELM_SERVICE_ACCOUNT_NOTES = [
   'supported way to annotate it (helm upgrade keeps it), this file is for reference.',
 ] as const;
 
-export function renderVeleroBsl(bucket: BucketRef, access: Access, namespace: string, install: VeleroInstall = { installMethod: 'cli' }, credentials: PodCredentials = 'irsa'): string {
+export function renderVeleroBsl(
+  bucket: BucketRef,
+  access: Access,
+  namespace: string,
+  install: VeleroInstall = { installMethod: 'cli' },
+  credentials: PodCredentials = 'irsa',
+): string {
   return withComments(
     [
       ...INSTALL_COMMENTS[credentials][install.installMethod],
@@ -103,12 +111,23 @@ export interface VeleroHelmValues {
  * service account the chart creates (used by the deployment, the node-agent and the pods Velero creates). A
  * service account named in the request that differs from the chart's default name is set as its name.
  */
-export function buildVeleroHelmValues(install: Extract<VeleroInstall, { installMethod: 'helm' }>, serviceAccount: string, roleArn: string): VeleroHelmValues {
-  const chartDefault = install.helmReleaseName === undefined ? undefined : veleroHelmServiceAccount(install.helmReleaseName, install.helmFullnameOverride);
+export function buildVeleroHelmValues(
+  install: Extract<VeleroInstall, { installMethod: 'helm' }>,
+  serviceAccount: string,
+  roleArn: string,
+): VeleroHelmValues {
+  const chartDefault =
+    install.helmReleaseName === undefined
+      ? undefined
+      : veleroHelmServiceAccount(install.helmReleaseName, install.helmFullnameOverride);
   return {
     credentials: { useSecret: false },
     serviceAccount: {
-      server: { create: true, ...(serviceAccount !== chartDefault && { name: serviceAccount }), annotations: serviceAccountAnnotations(roleArn) },
+      server: {
+        create: true,
+        ...(serviceAccount !== chartDefault && { name: serviceAccount }),
+        annotations: serviceAccountAnnotations(roleArn),
+      },
     },
   };
 }
@@ -125,7 +144,11 @@ export function renderVeleroPodIdentityValues(): string {
   );
 }
 
-export function renderVeleroHelmValues(install: Extract<VeleroInstall, { installMethod: 'helm' }>, serviceAccount: string, roleArn: string): string {
+export function renderVeleroHelmValues(
+  install: Extract<VeleroInstall, { installMethod: 'helm' }>,
+  serviceAccount: string,
+  roleArn: string,
+): string {
   return withComments(
     [
       'Helm values for the vmware-tanzu/velero chart: merge into yours, or',

@@ -1,5 +1,14 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ContentionError, TransientError, ValidationError } from '../errors';
 import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
 
@@ -18,7 +27,8 @@ import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
 export const INDEX_NAME = 'byKey';
 const ALL = 'ONBOARDINGS';
 
-const isConditionFailed = (e: unknown) => e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
+const isConditionFailed = (e: unknown) =>
+  e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
 
 /** The locks one request holds (`Store.lockSet`). */
 export interface LockSet {
@@ -55,7 +65,10 @@ function indexKeys(r: OnboardingRecord): string[] {
 }
 
 /** The index entries a save adds and removes, going from `previous` to `next`. */
-function indexChanges(previous: OnboardingRecord | undefined, next: OnboardingRecord): { add: string[]; remove: string[] } {
+function indexChanges(
+  previous: OnboardingRecord | undefined,
+  next: OnboardingRecord,
+): { add: string[]; remove: string[] } {
   const before = previous && previous.status !== 'deleted' ? indexKeys(previous) : [];
   const after = next.status !== 'deleted' ? indexKeys(next) : [];
   return { add: after.filter((k) => !before.includes(k)), remove: before.filter((k) => !after.includes(k)) };
@@ -76,7 +89,9 @@ export class Store {
 
   // ---------- onboarding records ----------
   async getRecord(id: string): Promise<OnboardingRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `ONB#${id}`, sk: 'RECORD' }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `ONB#${id}`, sk: 'RECORD' }, ConsistentRead: true }),
+    );
     return typeof out.Item?.doc === 'string' ? (JSON.parse(out.Item.doc) as OnboardingRecord) : undefined;
   }
 
@@ -84,15 +99,24 @@ export class Store {
    * Writes a record if nobody changed it since `expectedVersion` was read (0: it must not exist yet), and keeps
    * its index entries in step: written when it first appears or its requester changes, removed once deleted.
    */
-  async saveRecord(record: OnboardingRecord, expectedVersion: number, previous?: OnboardingRecord): Promise<OnboardingRecord> {
-    const next: OnboardingRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
+  async saveRecord(
+    record: OnboardingRecord,
+    expectedVersion: number,
+    previous?: OnboardingRecord,
+  ): Promise<OnboardingRecord> {
+    const next: OnboardingRecord = {
+      ...record,
+      version: expectedVersion + 1,
+      updatedAt: new Date(this.now()).toISOString(),
+    };
     const put = new PutCommand({
       TableName: this.table,
       Item: this.recordItem(next),
       ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
       ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
     });
-    if (!(await this.conditionally(put))) throw new ContentionError(`onboarding ${record.id} was changed by another request; retry`);
+    if (!(await this.conditionally(put)))
+      throw new ContentionError(`onboarding ${record.id} was changed by another request; retry`);
     const { add, remove } = indexChanges(previous, next);
     await this.writeIndex(next.id, add, remove);
     return next;
@@ -104,8 +128,16 @@ export class Store {
    * sees the version it replaces, so one of the two conditional writes fails (a retryable 409 or 503), and no write
    * is lost. Every branch settles before it answers.
    */
-  async saveRecordReleasing(record: OnboardingRecord, expectedVersion: number, previous: OnboardingRecord, locks: LockSet): Promise<OnboardingRecord> {
-    const [saved, released] = await Promise.allSettled([this.saveRecord(record, expectedVersion, previous), locks.release()]);
+  async saveRecordReleasing(
+    record: OnboardingRecord,
+    expectedVersion: number,
+    previous: OnboardingRecord,
+    locks: LockSet,
+  ): Promise<OnboardingRecord> {
+    const [saved, released] = await Promise.allSettled([
+      this.saveRecord(record, expectedVersion, previous),
+      locks.release(),
+    ]);
     if (saved.status === 'rejected') throw saved.reason;
     if (released.status === 'rejected') throw released.reason;
     return saved.value;
@@ -128,13 +160,25 @@ export class Store {
   /** Deletes a record that never held anything (a refused first attempt), with its index entries. */
   async deleteRecord(record: OnboardingRecord): Promise<void> {
     // another request changed it meanwhile: it is theirs now, index entries included
-    if (!(await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `ONB#${record.id}`, sk: 'RECORD' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } })))) return;
+    if (
+      !(await this.conditionally(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `ONB#${record.id}`, sk: 'RECORD' },
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': record.version },
+        }),
+      ))
+    )
+      return;
     await this.writeIndex(record.id, [], indexKeys(record));
   }
 
   private async writeIndex(id: string, add: string[], remove: string[]): Promise<void> {
     await this.batchWrite([
-      ...add.map((k) => ({ PutRequest: { Item: { pk: `ONB#${id}`, sk: `IDX#${k}`, type: 'index', gsi1pk: k, gsi1sk: id } } })),
+      ...add.map((k) => ({
+        PutRequest: { Item: { pk: `ONB#${id}`, sk: `IDX#${k}`, type: 'index', gsi1pk: k, gsi1sk: id } },
+      })),
       ...remove.map((k) => ({ DeleteRequest: { Key: { pk: `ONB#${id}`, sk: `IDX#${k}` } } })),
     ]);
   }
@@ -157,7 +201,9 @@ export class Store {
     for (let i = 0; i < keys.length; i += 100) {
       let pending: { pk: string; sk: string }[] | undefined = keys.slice(i, i + 100);
       for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
-        const res = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+        const res = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
         out.push(...(res.Responses?.[this.table] ?? []));
         pending = res.UnprocessedKeys?.[this.table]?.Keys as { pk: string; sk: string }[] | undefined;
       }
@@ -167,7 +213,13 @@ export class Store {
 
   /** Onboardings by cluster name, bucket name or requester (or all), live ones only, in pages. */
   async listRecords(q: ListQuery): Promise<{ items: OnboardingRecord[]; nextToken?: string }> {
-    const partition = q.cluster ? `CLUSTER#${q.cluster}` : q.bucket ? `BUCKET#${q.bucket}` : q.requester ? `REQUESTER#${q.requester}` : ALL;
+    const partition = q.cluster
+      ? `CLUSTER#${q.cluster}`
+      : q.bucket
+        ? `BUCKET#${q.bucket}`
+        : q.requester
+          ? `REQUESTER#${q.requester}`
+          : ALL;
     let start = q.nextToken ? decodeNextToken(q.nextToken, partition) : undefined;
     const items: OnboardingRecord[] = [];
     // each query reads at most what is still missing, so no item is skipped between pages
@@ -188,7 +240,11 @@ export class Store {
         .filter((r) => r.status !== 'deleted')
         .filter((r) => !q.bucket || r.request.bucket.name === q.bucket)
         .filter((r) => !q.requester || r.requestedBy === q.requester)
-        .filter((r) => !q.cluster || (r.request.workload.type === 'eks' && r.request.workload.clusters.some((c) => c.name === q.cluster)))
+        .filter(
+          (r) =>
+            !q.cluster ||
+            (r.request.workload.type === 'eks' && r.request.workload.clusters.some((c) => c.name === q.cluster)),
+        )
         .filter((r) => !q.accept || q.accept(r));
       const byId = new Map(records.map((r) => [r.id, r]));
       for (const id of ids) if (byId.has(id)) items.push(byId.get(id)!);
@@ -199,7 +255,9 @@ export class Store {
 
   // ---------- workload identities ----------
   async getIdentity(key: string): Promise<IdentityRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `IDENT#${key}`, sk: 'IDENTITY' }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `IDENT#${key}`, sk: 'IDENTITY' }, ConsistentRead: true }),
+    );
     return typeof out.Item?.doc === 'string' ? (JSON.parse(out.Item.doc) as IdentityRecord) : undefined;
   }
 
@@ -209,20 +267,37 @@ export class Store {
   }
 
   async saveIdentity(record: IdentityRecord, expectedVersion: number): Promise<IdentityRecord> {
-    const next: IdentityRecord = { ...record, version: expectedVersion + 1, updatedAt: new Date(this.now()).toISOString() };
+    const next: IdentityRecord = {
+      ...record,
+      version: expectedVersion + 1,
+      updatedAt: new Date(this.now()).toISOString(),
+    };
     const put = new PutCommand({
       TableName: this.table,
-      Item: { pk: `IDENT#${next.key}`, sk: 'IDENTITY', type: 'identity', version: next.version, doc: JSON.stringify(next) },
+      Item: {
+        pk: `IDENT#${next.key}`,
+        sk: 'IDENTITY',
+        type: 'identity',
+        version: next.version,
+        doc: JSON.stringify(next),
+      },
       ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
       ExpressionAttributeValues: expectedVersion === 0 ? undefined : { ':v': expectedVersion },
     });
-    if (!(await this.conditionally(put))) throw new ContentionError(`workload identity ${record.key} was changed by another request; retry`);
+    if (!(await this.conditionally(put)))
+      throw new ContentionError(`workload identity ${record.key} was changed by another request; retry`);
     return next;
   }
 
   async deleteIdentity(record: IdentityRecord): Promise<void> {
-    const del = new DeleteCommand({ TableName: this.table, Key: { pk: `IDENT#${record.key}`, sk: 'IDENTITY' }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': record.version } });
-    if (!(await this.conditionally(del))) throw new ContentionError(`workload identity ${record.key} was changed by another request; retry`);
+    const del = new DeleteCommand({
+      TableName: this.table,
+      Key: { pk: `IDENT#${record.key}`, sk: 'IDENTITY' },
+      ConditionExpression: 'version = :v',
+      ExpressionAttributeValues: { ':v': record.version },
+    });
+    if (!(await this.conditionally(del)))
+      throw new ContentionError(`workload identity ${record.key} was changed by another request; retry`);
   }
 
   // ---------- bindings: which identity a service account (or instance role) is bound to ----------
@@ -237,14 +312,23 @@ export class Store {
       new PutCommand({
         TableName: this.table,
         Item: { pk: `BIND#${binding}`, sk: 'BINDING', type: 'binding', identityKey },
-        ConditionExpression: replacing ? 'identityKey = :old OR identityKey = :mine' : 'attribute_not_exists(pk) OR identityKey = :mine',
+        ConditionExpression: replacing
+          ? 'identityKey = :old OR identityKey = :mine'
+          : 'attribute_not_exists(pk) OR identityKey = :mine',
         ExpressionAttributeValues: replacing ? { ':old': replacing, ':mine': identityKey } : { ':mine': identityKey },
       }),
     );
   }
 
   async releaseBinding(binding: string, identityKey: string): Promise<void> {
-    await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `BIND#${binding}`, sk: 'BINDING' }, ConditionExpression: 'identityKey = :mine', ExpressionAttributeValues: { ':mine': identityKey } }));
+    await this.conditionally(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: `BIND#${binding}`, sk: 'BINDING' },
+        ConditionExpression: 'identityKey = :mine',
+        ExpressionAttributeValues: { ':mine': identityKey },
+      }),
+    );
   }
 
   // ---------- IAM OIDC providers: which identities trust them ----------
@@ -264,13 +348,21 @@ export class Store {
 
   /** The identities (other than `except`) that trust the provider. */
   async providerUsers(arn: string, except?: string): Promise<string[]> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConsistentRead: true }),
+    );
     return [...((out.Item?.users as Set<string> | undefined) ?? [])].filter((u) => u !== except);
   }
 
   async removeProviderUser(arn: string, identityKey: string): Promise<void> {
     await this.doc.send(
-      new UpdateCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, UpdateExpression: 'DELETE #users :u', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':u': new Set([identityKey]) } }),
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+        UpdateExpression: 'DELETE #users :u',
+        ExpressionAttributeNames: { '#users': 'users' },
+        ExpressionAttributeValues: { ':u': new Set([identityKey]) },
+      }),
     );
   }
 
@@ -290,11 +382,25 @@ export class Store {
 
   /** Gives up a deletion that did not happen: adopters may use the provider again at once. */
   async unmarkProviderDeleting(arn: string): Promise<void> {
-    await this.doc.send(new UpdateCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, UpdateExpression: 'REMOVE deletingSince' }));
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+        UpdateExpression: 'REMOVE deletingSince',
+      }),
+    );
   }
 
   async forgetProvider(arn: string): Promise<void> {
-    await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' }, ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero', ExpressionAttributeNames: { '#users': 'users' }, ExpressionAttributeValues: { ':zero': 0 } }));
+    await this.conditionally(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: `PROV#${arn}`, sk: 'PROVIDER' },
+        ConditionExpression: 'attribute_not_exists(#users) OR size(#users) = :zero',
+        ExpressionAttributeNames: { '#users': 'users' },
+        ExpressionAttributeValues: { ':zero': 0 },
+      }),
+    );
   }
 
   /** Sends a conditional write: true when it was made, false when its condition did not hold. */
@@ -315,7 +421,14 @@ export class Store {
     return this.conditionally(
       new PutCommand({
         TableName: this.table,
-        Item: { pk: `LOCK#${name}`, sk: 'LOCK', type: 'lock', owner, leaseUntil: now + leaseMs, expiresAt: Math.floor((now + leaseMs) / 1000) + 3600 },
+        Item: {
+          pk: `LOCK#${name}`,
+          sk: 'LOCK',
+          type: 'lock',
+          owner,
+          leaseUntil: now + leaseMs,
+          expiresAt: Math.floor((now + leaseMs) / 1000) + 3600,
+        },
         ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner',
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':now': now, ':owner': owner },
@@ -337,13 +450,25 @@ export class Store {
         UpdateExpression: 'SET leaseUntil = :until, expiresAt = :exp',
         ConditionExpression: '#owner = :owner',
         ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':owner': owner, ':until': now + leaseMs, ':exp': Math.floor((now + leaseMs) / 1000) + 3600 },
+        ExpressionAttributeValues: {
+          ':owner': owner,
+          ':until': now + leaseMs,
+          ':exp': Math.floor((now + leaseMs) / 1000) + 3600,
+        },
       }),
     );
   }
 
   async unlock(name: string, owner: string): Promise<void> {
-    await this.conditionally(new DeleteCommand({ TableName: this.table, Key: { pk: `LOCK#${name}`, sk: 'LOCK' }, ConditionExpression: '#owner = :owner', ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': owner } }));
+    await this.conditionally(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: { pk: `LOCK#${name}`, sk: 'LOCK' },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      }),
+    );
   }
 
   /**
@@ -410,7 +535,11 @@ export class Store {
   }
 
   /** Runs `fn` holding every lock in `names`; released on success and on error. */
-  async withLocks<T>(names: string[], fn: (locks: LockSet) => Promise<T>, opts: { leaseMs?: number; waitMs?: number } = {}): Promise<T> {
+  async withLocks<T>(
+    names: string[],
+    fn: (locks: LockSet) => Promise<T>,
+    opts: { leaseMs?: number; waitMs?: number } = {},
+  ): Promise<T> {
     const locks = this.lockSet(opts);
     try {
       await locks.take(names);
@@ -430,9 +559,12 @@ function decodeNextToken(token: string, partition: string): Record<string, strin
     // foreign key strings would reach DynamoDB as a ValidationException, a 500
     const id = typeof key.gsi1sk === 'string' && /^ob-[0-9a-f]{12}$/.test(key.gsi1sk) ? key.gsi1sk : undefined;
     const sk = partition === ALL ? 'RECORD' : `IDX#${partition}`;
-    if (keys === 'gsi1pk,gsi1sk,pk,sk' && key.gsi1pk === partition && id && key.pk === `ONB#${id}` && key.sk === sk) return key as Record<string, string>;
+    if (keys === 'gsi1pk,gsi1sk,pk,sk' && key.gsi1pk === partition && id && key.pk === `ONB#${id}` && key.sk === sk)
+      return key as Record<string, string>;
   } catch {
     /* fall through */
   }
-  throw new ValidationError('invalid nextToken', [{ path: 'nextToken', message: 'must be a token returned by a previous page of the same list' }]);
+  throw new ValidationError('invalid nextToken', [
+    { path: 'nextToken', message: 'must be a token returned by a previous page of the same list' },
+  ]);
 }

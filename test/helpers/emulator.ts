@@ -26,7 +26,10 @@ export const demoTopology = (): TopologyInput => JSON.parse(readFileSync(DEMO_TO
 export const DR = '400000000004';
 
 /** The demo topology plus the DR account and its cluster `dr` (`dr`: that cluster's own settings), and more clusters. */
-export function withDrAccount(dr: Record<string, unknown> = {}, moreClusters: NonNullable<TopologyInput['clusters']> = []): TopologyInput {
+export function withDrAccount(
+  dr: Record<string, unknown> = {},
+  moreClusters: NonNullable<TopologyInput['clusters']> = [],
+): TopologyInput {
   const t = demoTopology();
   t.accounts = [...t.accounts, DR];
   t.clusters = [...(t.clusters ?? []), { name: 'dr', accountId: DR, region: 'eu-central-1', ...dr }, ...moreClusters];
@@ -57,8 +60,20 @@ export interface Clients {
  * (the rules, not a host-prefix trait, add it), so the client is given the emulator's endpoint as its resolved
  * endpoint. The account still travels in `x-amz-account-id`, and the signature's scope says `s3`.
  */
-export function s3ControlFor(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1', maxAttempts = 1): S3ControlClient {
-  return new S3ControlClient({ endpoint: emu.url, credentials, region, maxAttempts, disableHostPrefix: true, endpointProvider: () => ({ url: new URL(emu.url) }) });
+export function s3ControlFor(
+  emu: Emulator,
+  credentials: AwsCredentialIdentity,
+  region = 'eu-west-1',
+  maxAttempts = 1,
+): S3ControlClient {
+  return new S3ControlClient({
+    endpoint: emu.url,
+    credentials,
+    region,
+    maxAttempts,
+    disableHostPrefix: true,
+    endpointProvider: () => ({ url: new URL(emu.url) }),
+  });
 }
 
 /**
@@ -66,18 +81,34 @@ export function s3ControlFor(emu: Emulator, credentials: AwsCredentialIdentity, 
  * them virtual-hosted (`<name>-<account>.<endpoint host>`), so the endpoint is `localhost` and names under it
  * resolve to loopback (as RFC 6761 reserves them; this machine's resolver does not do it by itself).
  */
-export function s3ForAccessPointArns(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1'): S3Client {
-  return new S3Client({ endpoint: `http://localhost:${emu.port}`, credentials, region, maxAttempts: 1, requestHandler: localhostNamesHandler() });
+export function s3ForAccessPointArns(
+  emu: Emulator,
+  credentials: AwsCredentialIdentity,
+  region = 'eu-west-1',
+): S3Client {
+  return new S3Client({
+    endpoint: `http://localhost:${emu.port}`,
+    credentials,
+    region,
+    maxAttempts: 1,
+    requestHandler: localhostNamesHandler(),
+  });
 }
 
 /** An HTTP handler that resolves every name under `localhost` to loopback. */
 export function localhostNamesHandler(): NodeHttpHandler {
-  const lookup = (host: string, opts: LookupOptions, cb: (...args: never[]) => void) => dnsLookup(host.endsWith('.localhost') ? 'localhost' : host, opts, cb as never);
+  const lookup = (host: string, opts: LookupOptions, cb: (...args: never[]) => void) =>
+    dnsLookup(host.endsWith('.localhost') ? 'localhost' : host, opts, cb as never);
   return new NodeHttpHandler({ httpAgent: new Agent({ lookup } as ConstructorParameters<typeof Agent>[0]) });
 }
 
 /** Real SDK v3 clients pointed at the emulator, with no retries so that injected faults surface at once. */
-export function clientsFor(emu: Emulator, credentials: AwsCredentialIdentity, region = 'eu-west-1', maxAttempts = 1): Clients {
+export function clientsFor(
+  emu: Emulator,
+  credentials: AwsCredentialIdentity,
+  region = 'eu-west-1',
+  maxAttempts = 1,
+): Clients {
   const common = { endpoint: emu.url, credentials, region, maxAttempts };
   return {
     iam: new IAMClient({ ...common, region: 'us-east-1' }),
@@ -106,17 +137,33 @@ export const emulatorAdmin = (emu: Emulator) => ({
   clearFaults: () => admin<void>(emu, 'DELETE', 'faults'),
   latency: (perCallMs: number) => admin<unknown>(emu, 'POST', 'latency', { perCallMs }),
   propagation: (delayMs: number) => admin<unknown>(emu, 'POST', 'propagation', { delayMs }),
-  token: (b: { cluster: string; namespace: string; serviceAccount: string; audience?: string; accountId?: string; region?: string; podName?: string; podUid?: string; expiresInSeconds?: number }) =>
-    admin<{ token: string }>(emu, 'POST', 'tokens', b).then((r) => r.token),
+  token: (b: {
+    cluster: string;
+    namespace: string;
+    serviceAccount: string;
+    audience?: string;
+    accountId?: string;
+    region?: string;
+    podName?: string;
+    podUid?: string;
+    expiresInSeconds?: number;
+  }) => admin<{ token: string }>(emu, 'POST', 'tokens', b).then((r) => r.token),
   reset: () => admin<unknown>(emu, 'POST', 'reset'),
   roleCredentials: async (roleArn: string): Promise<AwsCredentialIdentity> => {
-    const c = await admin<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>(emu, 'POST', 'credentials', { roleArn });
+    const c = await admin<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>(
+      emu,
+      'POST',
+      'credentials',
+      { roleArn },
+    );
     return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken };
   },
 });
 
 /** SDK credentials from an STS `Credentials` answer. */
-export const credentialsOf = (c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined): AwsCredentialIdentity => ({
+export const credentialsOf = (
+  c: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string } | undefined,
+): AwsCredentialIdentity => ({
   accessKeyId: c!.AccessKeyId!,
   secretAccessKey: c!.SecretAccessKey!,
   sessionToken: c!.SessionToken,
@@ -136,7 +183,10 @@ export async function failure(p: Promise<unknown>): Promise<Error & { $metadata?
  * One emulator for a test file (the demo topology unless one is given): started before its tests, closed after
  * them, reset before each test (before the file's own beforeEach hooks, which run after this one).
  */
-export function useTestEmulator(bind: (emu: Emulator, admin: ReturnType<typeof emulatorAdmin>) => void, topology?: TopologyInput): void {
+export function useTestEmulator(
+  bind: (emu: Emulator, admin: ReturnType<typeof emulatorAdmin>) => void,
+  topology?: TopologyInput,
+): void {
   let emu: Emulator | undefined;
   let admin: ReturnType<typeof emulatorAdmin>;
   beforeAll(async () => {

@@ -1,4 +1,11 @@
-import { GetRolePolicyCommand, ListOpenIDConnectProvidersCommand, ListRolePoliciesCommand, ListRolesCommand, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  GetRolePolicyCommand,
+  ListOpenIDConnectProvidersCommand,
+  ListRolePoliciesCommand,
+  ListRolesCommand,
+  PutRolePolicyCommand,
+  UpdateAssumeRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import type { Stack } from '../../scripts/stack';
@@ -18,15 +25,47 @@ const INSTANCE_ROLE = `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role`;
 const demo = { name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' };
 const restore = { name: 'restore', accountId: WORKLOADS, region: 'eu-west-1' };
 const eks = (clusters: object[]) => ({ type: 'eks', clusters, namespace: 'mongodb', serviceAccounts: ['pbm-agent'] });
-const backups = (prefix: string, extra: object = {}) => ({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix, ...extra });
+const backups = (prefix: string, extra: object = {}) => ({
+  name: 'demo-backups',
+  accountId: BACKUPS,
+  region: 'eu-west-1',
+  prefix,
+  ...extra,
+});
 
 export const FLOWS: { name: string; body: Record<string, unknown> }[] = [
-  { name: 'same account', body: { workload: eks([demo]), bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: 'fm/' }, tool: 'pbm' } },
+  {
+    name: 'same account',
+    body: {
+      workload: eks([demo]),
+      bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: 'fm/' },
+      tool: 'pbm',
+    },
+  },
   { name: 'bucket-policy', body: { workload: eks([demo]), bucket: backups('fm/'), tool: 'pbm' } },
-  { name: 'role-in-bucket-account', body: { workload: eks([demo]), bucket: backups('fm/'), tool: 'pbm', crossAccountMode: 'role-in-bucket-account' } },
+  {
+    name: 'role-in-bucket-account',
+    body: { workload: eks([demo]), bucket: backups('fm/'), tool: 'pbm', crossAccountMode: 'role-in-bucket-account' },
+  },
   { name: 'two clusters', body: { workload: eks([demo, restore]), bucket: backups('fm/'), tool: 'pbm' } },
-  { name: 'ec2', body: { workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket: backups('fm/'), tool: 'pbm' } },
-  { name: 'kms', body: { workload: eks([demo]), bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'fm/', kmsKeyArn: KEY }, tool: 'pbm' } },
+  {
+    name: 'ec2',
+    body: { workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket: backups('fm/'), tool: 'pbm' },
+  },
+  {
+    name: 'kms',
+    body: {
+      workload: eks([demo]),
+      bucket: {
+        name: 'demo-encrypted-backups',
+        accountId: BACKUPS,
+        region: 'eu-west-1',
+        prefix: 'fm/',
+        kmsKeyArn: KEY,
+      },
+      tool: 'pbm',
+    },
+  },
 ];
 
 export type Phase = 'create' | 'converge' | 'delete';
@@ -36,55 +75,120 @@ export const MODES: Mode[] = ['fails once', 'throttled twice', 'slower than the 
 export const LEASE_MS = 250;
 
 const ACCOUNTS = [PLATFORM, WORKLOADS, BACKUPS];
-const text = async (p: Promise<{ Policy?: string }>) => p.then((o) => o.Policy ?? '', (e: Error) => `(${e.name})`);
+const text = async (p: Promise<{ Policy?: string }>) =>
+  p.then(
+    (o) => o.Policy ?? '',
+    (e: Error) => `(${e.name})`,
+  );
 
 /** Everything the service could have written, in every account, as comparable text. */
 export async function inventory(stack: Stack): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   for (const account of ACCOUNTS) {
     const c = clients(stack, rootCredentials(account));
-    out[`${account} roles`] = ((await c.iam.send(new ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles ?? []).map((r) => r.RoleName).sort();
-    out[`${account} providers`] = ((await c.iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? []).map((p) => p.Arn).sort();
+    out[`${account} roles`] = ((await c.iam.send(new ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles ?? [])
+      .map((r) => r.RoleName)
+      .sort();
+    out[`${account} providers`] = (
+      (await c.iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? []
+    )
+      .map((p) => p.Arn)
+      .sort();
   }
   const w = clients(stack, rootCredentials(WORKLOADS));
-  out['instance role policies'] = (await w.iam.send(new ListRolePoliciesCommand({ RoleName: 'pbm-ec2-instance-role' }))).PolicyNames;
+  out['instance role policies'] = (
+    await w.iam.send(new ListRolePoliciesCommand({ RoleName: 'pbm-ec2-instance-role' }))
+  ).PolicyNames;
   const b = clients(stack, rootCredentials(BACKUPS));
-  for (const bucket of ['demo-backups', 'demo-encrypted-backups']) out[`policy of ${bucket}`] = await text(b.s3.send(new GetBucketPolicyCommand({ Bucket: bucket })));
-  out['policy of workload-local-backups'] = await text(w.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups' })));
+  for (const bucket of ['demo-backups', 'demo-encrypted-backups'])
+    out[`policy of ${bucket}`] = await text(b.s3.send(new GetBucketPolicyCommand({ Bucket: bucket })));
+  out['policy of workload-local-backups'] = await text(
+    w.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups' })),
+  );
   out['key policy'] = await text(b.kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' })));
   return out;
 }
 
 /** Drift in everything an onboarding of this flow owns, so that converging it writes each of them again. */
-export async function drift(stack: Stack, created: { roleArn: string; id: string; policies: { bucketPolicyStatements: { Sid: string }[]; keyPolicyStatements?: { Sid: string }[] } }): Promise<void> {
+export async function drift(
+  stack: Stack,
+  created: {
+    roleArn: string;
+    id: string;
+    policies: { bucketPolicyStatements: { Sid: string }[]; keyPolicyStatements?: { Sid: string }[] };
+  },
+): Promise<void> {
   const roleName = created.roleArn.split('/').pop()!;
   const roleAccount = created.roleArn.split(':')[4];
   const c = clients(stack, rootCredentials(roleAccount));
-  const narrow = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::nowhere/*' }] });
-  await c.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: `s3-onboarding-${created.id}`, PolicyDocument: narrow }));
-  await c.iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'added-by-hand', PolicyDocument: narrow }));
+  const narrow = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::nowhere/*' }],
+  });
+  await c.iam.send(
+    new PutRolePolicyCommand({ RoleName: roleName, PolicyName: `s3-onboarding-${created.id}`, PolicyDocument: narrow }),
+  );
+  await c.iam.send(
+    new PutRolePolicyCommand({ RoleName: roleName, PolicyName: 'added-by-hand', PolicyDocument: narrow }),
+  );
   const trust = await c.iam.send(new (await import('@aws-sdk/client-iam')).GetRoleCommand({ RoleName: roleName }));
   const doc = JSON.parse(decodeURIComponent(trust.Role!.AssumeRolePolicyDocument!));
-  await c.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify({ ...doc, Statement: doc.Statement.slice(0, 1) }) }));
+  await c.iam.send(
+    new UpdateAssumeRolePolicyCommand({
+      RoleName: roleName,
+      PolicyDocument: JSON.stringify({ ...doc, Statement: doc.Statement.slice(0, 1) }),
+    }),
+  );
   const b = clients(stack, rootCredentials(BACKUPS));
-  const ours = new Set([...created.policies.bucketPolicyStatements, ...(created.policies.keyPolicyStatements ?? [])].map((s) => s.Sid));
+  const ours = new Set(
+    [...created.policies.bucketPolicyStatements, ...(created.policies.keyPolicyStatements ?? [])].map((s) => s.Sid),
+  );
   for (const bucket of ['demo-backups', 'demo-encrypted-backups']) {
     const policy = await text(b.s3.send(new GetBucketPolicyCommand({ Bucket: bucket })));
     if (!policy.startsWith('{')) continue;
     const parsed = JSON.parse(policy);
     const rest = parsed.Statement.filter((s: { Sid?: string }) => !ours.has(s.Sid ?? ''));
-    if (rest.length !== parsed.Statement.length && rest.length) await b.s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ ...parsed, Statement: rest }) }));
+    if (rest.length !== parsed.Statement.length && rest.length)
+      await b.s3.send(
+        new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ ...parsed, Statement: rest }) }),
+      );
   }
   if (created.policies.keyPolicyStatements?.length) {
     const parsed = JSON.parse(await text(b.kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))));
-    await b.kms.send(new PutKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default', Policy: JSON.stringify({ ...parsed, Statement: parsed.Statement.filter((s: { Sid?: string }) => !ours.has(s.Sid ?? '')) }) }));
+    await b.kms.send(
+      new PutKeyPolicyCommand({
+        KeyId: KEY,
+        PolicyName: 'default',
+        Policy: JSON.stringify({
+          ...parsed,
+          Statement: parsed.Statement.filter((s: { Sid?: string }) => !ours.has(s.Sid ?? '')),
+        }),
+      }),
+    );
   }
   const w = clients(stack, rootCredentials(WORKLOADS));
-  const grant = await w.iam.send(new GetRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: `s3-onboarding-assume-${roleName}` })).catch(() => undefined);
-  if (grant) await w.iam.send(new PutRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: `s3-onboarding-assume-${roleName}`, PolicyDocument: narrow }));
+  const grant = await w.iam
+    .send(
+      new GetRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: `s3-onboarding-assume-${roleName}` }),
+    )
+    .catch(() => undefined);
+  if (grant)
+    await w.iam.send(
+      new PutRolePolicyCommand({
+        RoleName: 'pbm-ec2-instance-role',
+        PolicyName: `s3-onboarding-assume-${roleName}`,
+        PolicyDocument: narrow,
+      }),
+    );
 }
 
-export const writeOps = (calls: CallRecord[]) => [...new Map(calls.filter((c) => c.write && c.service !== 'sts').map((c) => [`${c.service}:${c.operation}`, { service: c.service, operation: c.operation }])).values()];
+export const writeOps = (calls: CallRecord[]) => [
+  ...new Map(
+    calls
+      .filter((c) => c.write && c.service !== 'sts')
+      .map((c) => [`${c.service}:${c.operation}`, { service: c.service, operation: c.operation }]),
+  ).values(),
+];
 
 export interface CaseResult {
   first: number;
@@ -96,7 +200,13 @@ export interface CaseResult {
  * One case: set the phase up, inject the fault, run the phase's request (and, for a slow call, a duplicate while
  * the lease has run out), then retry until it succeeds and check what must hold.
  */
-export async function runCase(t: TestStack, flow: (typeof FLOWS)[number], phase: Phase, op: { service: string; operation: string }, mode: Mode): Promise<CaseResult> {
+export async function runCase(
+  t: TestStack,
+  flow: (typeof FLOWS)[number],
+  phase: Phase,
+  op: { service: string; operation: string },
+  mode: Mode,
+): Promise<CaseResult> {
   const { api, admin, stack } = t;
   const baseline = await inventory(stack);
   let id = '';
@@ -106,15 +216,36 @@ export async function runCase(t: TestStack, flow: (typeof FLOWS)[number], phase:
   };
   if (phase !== 'create') {
     const created = await api.onboard(flow.body);
-    if (created.status !== 201) throw new Error(`set-up of ${flow.name} failed: ${created.status} ${JSON.stringify(created.body)}`);
+    if (created.status !== 201)
+      throw new Error(`set-up of ${flow.name} failed: ${created.status} ${JSON.stringify(created.body)}`);
     id = created.body.id;
     if (phase === 'converge') await drift(stack, created.body);
   }
   const before = await inventory(stack);
   await admin.clearCalls();
-  if (mode === 'fails once') await admin.fault({ service: op.service, operation: op.operation, errorCode: 'AccessDenied', httpStatus: 403, count: 1 });
-  if (mode === 'throttled twice') await admin.fault({ service: op.service, operation: op.operation, errorCode: op.service === 'iam' || op.service === 'sts' ? 'Throttling' : op.service === 's3' ? 'SlowDown' : 'ThrottlingException', httpStatus: op.service === 's3' ? 503 : 400, count: 2 });
-  if (mode === 'slower than the lease') await admin.fault({ service: op.service, operation: op.operation, delayMs: LEASE_MS * 2, count: 1 });
+  if (mode === 'fails once')
+    await admin.fault({
+      service: op.service,
+      operation: op.operation,
+      errorCode: 'AccessDenied',
+      httpStatus: 403,
+      count: 1,
+    });
+  if (mode === 'throttled twice')
+    await admin.fault({
+      service: op.service,
+      operation: op.operation,
+      errorCode:
+        op.service === 'iam' || op.service === 'sts'
+          ? 'Throttling'
+          : op.service === 's3'
+            ? 'SlowDown'
+            : 'ThrottlingException',
+      httpStatus: op.service === 's3' ? 503 : 400,
+      count: 2,
+    });
+  if (mode === 'slower than the lease')
+    await admin.fault({ service: op.service, operation: op.operation, delayMs: LEASE_MS * 2, count: 1 });
 
   const responses = [run()];
   // while the slow call outlives its lease, the same request again: it may take the lease the first one lost
@@ -128,7 +259,10 @@ export async function runCase(t: TestStack, flow: (typeof FLOWS)[number], phase:
   // a 4xx leaves everything as it was before the request (when requests overlap, only if none of them wrote)
   if (settled.every((r) => r.status >= 400 && r.status < 500)) {
     const after = await inventory(stack);
-    if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`${settled.map((r) => r.status)} after a write: ${JSON.stringify(settled.map((r) => r.body))}\nbefore ${JSON.stringify(before)}\nafter  ${JSON.stringify(after)}`);
+    if (JSON.stringify(after) !== JSON.stringify(before))
+      throw new Error(
+        `${settled.map((r) => r.status)} after a write: ${JSON.stringify(settled.map((r) => r.body))}\nbefore ${JSON.stringify(before)}\nafter  ${JSON.stringify(after)}`,
+      );
   }
   // retries converge
   const retries: number[] = [];
@@ -143,17 +277,20 @@ export async function runCase(t: TestStack, flow: (typeof FLOWS)[number], phase:
   }
   const result: CaseResult = { first, retries };
   if (phase === 'delete') {
-    if ((await api.send('GET', `/v1/onboardings/${id}`)).status !== 404) throw new Error('the onboarding is still there after DELETE');
+    if ((await api.send('GET', `/v1/onboardings/${id}`)).status !== 404)
+      throw new Error('the onboarding is still there after DELETE');
   } else {
     const v = await api.send('POST', `/v1/onboardings/${id}/verify`);
     result.verify = v.body.ok;
-    if (!v.body.ok) throw new Error(`not converged: ${JSON.stringify(v.body.checks.filter((c: { ok: boolean }) => !c.ok))}`);
+    if (!v.body.ok)
+      throw new Error(`not converged: ${JSON.stringify(v.body.checks.filter((c: { ok: boolean }) => !c.ok))}`);
     const del = await api.send('DELETE', `/v1/onboardings/${id}`);
     if (del.status !== 200) throw new Error(`DELETE after convergence: ${del.status} ${JSON.stringify(del.body)}`);
   }
   // nothing orphaned: every account as it was before the onboarding existed
   const end = await inventory(stack);
-  if (JSON.stringify(end) !== JSON.stringify(baseline)) throw new Error(`orphaned state\nbaseline ${JSON.stringify(baseline)}\nend      ${JSON.stringify(end)}`);
+  if (JSON.stringify(end) !== JSON.stringify(baseline))
+    throw new Error(`orphaned state\nbaseline ${JSON.stringify(baseline)}\nend      ${JSON.stringify(end)}`);
   return result;
 }
 
@@ -180,7 +317,10 @@ export function faultMatrixSuite(phase: Phase): void {
         const created = await t.api.onboard(flow.body);
         if (phase === 'converge') await drift(t.stack, created.body);
         await t.admin.clearCalls();
-        const res = phase === 'delete' ? await t.api.send('DELETE', `/v1/onboardings/${created.body.id}`) : await t.api.onboard(flow.body);
+        const res =
+          phase === 'delete'
+            ? await t.api.send('DELETE', `/v1/onboardings/${created.body.id}`)
+            : await t.api.onboard(flow.body);
         expect(res.status).toBeLessThan(300);
       }
       const ops = writeOps(await t.admin.calls());
@@ -202,7 +342,10 @@ export function faultMatrixSuite(phase: Phase): void {
 
   afterAll(() => {
     // the matrix's size and outcome, for the record (once per phase, when asked: a passing run prints nothing)
-    if (process.env.FAULT_MATRIX_REPORT) process.stdout.write(`fault matrix, ${phase}: ${matrixLog.reduce((n, l) => n + Number(/: (\d+) cases/.exec(l)?.[1] ?? 0), 0)} cases\n${matrixLog.join('\n')}\n`);
+    if (process.env.FAULT_MATRIX_REPORT)
+      process.stdout.write(
+        `fault matrix, ${phase}: ${matrixLog.reduce((n, l) => n + Number(/: (\d+) cases/.exec(l)?.[1] ?? 0), 0)} cases\n${matrixLog.join('\n')}\n`,
+      );
   });
 }
 

@@ -11,7 +11,12 @@ import { clientsFor, emulatorAdmin, rootCredentials } from './emulator';
  * (SigV4, signing name eks-auth; @aws-sdk/client-eks-auth is not on this machine's registry).
  */
 
-const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d));
+const bytes = (d: SourceData): string | Uint8Array =>
+  typeof d === 'string'
+    ? d
+    : ArrayBuffer.isView(d)
+      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+      : new Uint8Array(d);
 
 class Sha256 implements Checksum {
   private h: Hash | Hmac;
@@ -50,7 +55,10 @@ export interface Pod {
 async function nodeCredentials(emu: Emulator, accountId: string): Promise<AwsCredentialIdentity> {
   const iam = clientsFor(emu, rootCredentials(accountId)).iam;
   const name = 'eks-node-for-tests';
-  const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] });
+  const trust = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  });
   const arn = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust })).then(
     (o) => o.Role!.Arn!,
     (e: Error) => {
@@ -59,8 +67,19 @@ async function nodeCredentials(emu: Emulator, accountId: string): Promise<AwsCre
       return `arn:aws:iam::${accountId}:role/${name}`;
     },
   );
-  const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'eks-auth:AssumeRoleForPodIdentity', Resource: `arn:aws:eks:*:${accountId}:cluster/*` }] };
-  await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'eks-auth', PolicyDocument: JSON.stringify(policy) }));
+  const policy = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: 'eks-auth:AssumeRoleForPodIdentity',
+        Resource: `arn:aws:eks:*:${accountId}:cluster/*`,
+      },
+    ],
+  };
+  await iam.send(
+    new PutRolePolicyCommand({ RoleName: name, PolicyName: 'eks-auth', PolicyDocument: JSON.stringify(policy) }),
+  );
   return emulatorAdmin(emu).roleCredentials(arn);
 }
 
@@ -79,7 +98,12 @@ export interface RawPodIdentityAnswer {
 }
 
 /** EKS Auth AssumeRoleForPodIdentity as the node's agent sends it: SigV4 with signing name eks-auth. */
-export async function signedAssumeForPod(emu: Emulator, node: AwsCredentialIdentity, cluster: { name: string; region: string }, token: string): Promise<RawPodIdentityAnswer> {
+export async function signedAssumeForPod(
+  emu: Emulator,
+  node: AwsCredentialIdentity,
+  cluster: { name: string; region: string },
+  token: string,
+): Promise<RawPodIdentityAnswer> {
   const url = new URL(emu.url);
   const body = JSON.stringify({ token });
   const signer = new SignatureV4({ service: 'eks-auth', region: cluster.region, credentials: node, sha256: Sha256 });
@@ -94,7 +118,11 @@ export async function signedAssumeForPod(emu: Emulator, node: AwsCredentialIdent
     body,
   });
   const res = await fetch(`${emu.url}${signed.path}`, { method: 'POST', headers: signed.headers, body });
-  return { status: res.status, errorType: res.headers.get('x-amzn-errortype') ?? undefined, body: (await res.json()) as RawPodIdentityAnswer['body'] };
+  return {
+    status: res.status,
+    errorType: res.headers.get('x-amzn-errortype') ?? undefined,
+    body: (await res.json()) as RawPodIdentityAnswer['body'],
+  };
 }
 
 /** What EKS Auth answers the node for a pod of `pod.cluster` running as `namespace/serviceAccount`. */
@@ -117,13 +145,22 @@ export async function assumeForPod(emu: Emulator, pod: Pod): Promise<PodIdentity
     errorType,
     message: out.message,
     assumedRoleArn: out.assumedRoleUser?.arn,
-    credentials: out.credentials ? { accessKeyId: out.credentials.accessKeyId, secretAccessKey: out.credentials.secretAccessKey, sessionToken: out.credentials.sessionToken } : undefined,
+    credentials: out.credentials
+      ? {
+          accessKeyId: out.credentials.accessKeyId,
+          secretAccessKey: out.credentials.secretAccessKey,
+          sessionToken: out.credentials.sessionToken,
+        }
+      : undefined,
   };
 }
 
 /** The pod's credentials, or an error saying why EKS Auth refused. */
 export async function podIdentityCredentials(emu: Emulator, pod: Pod): Promise<AwsCredentialIdentity> {
   const a = await assumeForPod(emu, pod);
-  if (a.status !== 200 || !a.credentials) throw Object.assign(new Error(`AssumeRoleForPodIdentity: ${a.status} ${a.errorType} ${a.message}`), { name: a.errorType ?? 'Error' });
+  if (a.status !== 200 || !a.credentials)
+    throw Object.assign(new Error(`AssumeRoleForPodIdentity: ${a.status} ${a.errorType} ${a.message}`), {
+      name: a.errorType ?? 'Error',
+    });
   return a.credentials;
 }

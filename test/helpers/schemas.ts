@@ -75,7 +75,9 @@ function leafSchema(field: PbmField): Json {
 }
 
 /** Builds the nested schema from the flat field list: every listed path allowed, nothing else. */
-export function pbmConfigSchema(fields: readonly PbmField[] = loadSchemaFile('pbm-s3-config.fields.json').fields as PbmField[]): Json {
+export function pbmConfigSchema(
+  fields: readonly PbmField[] = loadSchemaFile('pbm-s3-config.fields.json').fields as PbmField[],
+): Json {
   const root = objectSchema();
   const byPath = new Map<string, Json>([['', root]]);
   for (const field of [...fields].sort((a, b) => a.path.split('.').length - b.path.split('.').length)) {
@@ -126,7 +128,8 @@ export function validators(): Validators {
 function ajvErrors(where: string, validate: ValidateFunction, data: unknown): string[] {
   if (validate(data)) return [];
   return (validate.errors ?? []).map(
-    (e: ErrorObject) => `${where}${e.instancePath || '/'} ${e.message ?? e.keyword}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,
+    (e: ErrorObject) =>
+      `${where}${e.instancePath || '/'} ${e.message ?? e.keyword}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,
   );
 }
 
@@ -200,11 +203,16 @@ function validateAnnotateScript(text: string): string[] {
     ...check(lines[0] === '#!/bin/sh', 'annotate.sh: first line must be #!/bin/sh'),
     ...check(lines.includes('set -eu'), 'annotate.sh: missing set -eu'),
     ...check(text.endsWith('\n'), 'annotate.sh: must end with a newline'),
-    ...check(lines.some((l) => l.startsWith('kubectl annotate serviceaccount ')), 'annotate.sh: no kubectl annotate'),
+    ...check(
+      lines.some((l) => l.startsWith('kubectl annotate serviceaccount ')),
+      'annotate.sh: no kubectl annotate',
+    ),
     // the same annotations as serviceaccount.yaml, on every command
     ...check(
-      (text.match(/'eks\.amazonaws\.com\/role-arn=[^'\n]*' 'eks\.amazonaws\.com\/sts-regional-endpoints=true'\n/g) ?? []).length ===
-        (text.match(/^kubectl annotate serviceaccount /gm) ?? []).length,
+      (
+        text.match(/'eks\.amazonaws\.com\/role-arn=[^'\n]*' 'eks\.amazonaws\.com\/sts-regional-endpoints=true'\n/g) ??
+        []
+      ).length === (text.match(/^kubectl annotate serviceaccount /gm) ?? []).length,
       'annotate.sh: a command omits eks.amazonaws.com/sts-regional-endpoints=true',
     ),
     ...check(syntax.status === 0, `annotate.sh: sh -n failed: ${syntax.stderr}`),
@@ -236,8 +244,13 @@ function validatePbmAgentEnv(text: string): string[] {
   return [
     ...check(lines.length === vars.size, 'pbm-agent.env: duplicate variables'),
     ...check(text.endsWith('\n'), 'pbm-agent.env: must end with a newline'),
-    ...[...vars.keys()].filter((k) => k !== 'AWS_CONFIG_FILE' && k !== 'AWS_PROFILE').map((k) => `pbm-agent.env: unexpected variable ${k}`),
-    ...check(/^\/[\w./-]+$/.test(vars.get('AWS_CONFIG_FILE') ?? ''), 'pbm-agent.env: AWS_CONFIG_FILE is not an absolute path'),
+    ...[...vars.keys()]
+      .filter((k) => k !== 'AWS_CONFIG_FILE' && k !== 'AWS_PROFILE')
+      .map((k) => `pbm-agent.env: unexpected variable ${k}`),
+    ...check(
+      /^\/[\w./-]+$/.test(vars.get('AWS_CONFIG_FILE') ?? ''),
+      'pbm-agent.env: AWS_CONFIG_FILE is not an absolute path',
+    ),
     ...check(PROFILE_NAME.test(vars.get('AWS_PROFILE') ?? ''), 'pbm-agent.env: bad AWS_PROFILE'),
   ];
 }
@@ -274,7 +287,10 @@ function validateAwsConfig(text: string): string[] {
       .filter((k) => !['role_arn', 'credential_source', 'role_session_name'].includes(k))
       .map((k) => `aws-config: unexpected key ${k}`),
     ...check(ROLE_ARN.test(keys.get('role_arn') ?? ''), 'aws-config: role_arn is not a role ARN'),
-    ...check(keys.get('credential_source') === 'Ec2InstanceMetadata', 'aws-config: credential_source must be Ec2InstanceMetadata'),
+    ...check(
+      keys.get('credential_source') === 'Ec2InstanceMetadata',
+      'aws-config: credential_source must be Ec2InstanceMetadata',
+    ),
     ...check(/^[\w+=,.@-]{2,64}$/.test(keys.get('role_session_name') ?? ''), 'aws-config: bad role_session_name'),
     ...check(!/[#;]/.test([...keys.values()].join('')), 'aws-config: a value holds a comment character'),
   ];
@@ -296,14 +312,23 @@ function validatePsmdbStorages(text: string): string[] {
   return [
     ...check(Object.keys(patch as Json).join() === 'spec', 'psmdb: root must hold only spec'),
     ...check(Object.keys(get(patch, 'spec') as Json).join() === 'backup', 'psmdb: spec must hold only backup'),
-    ...check(Object.keys(get(patch, 'spec', 'backup') as Json).join() === 'storages', 'psmdb: backup must hold only storages'),
+    ...check(
+      Object.keys(get(patch, 'spec', 'backup') as Json).join() === 'storages',
+      'psmdb: backup must hold only storages',
+    ),
     ...ajvErrors('psmdb-backup-storages.yaml:spec.backup.storages', validators().psmdbStorages, storages),
     ...check(entries.length > 0, 'psmdb: no storage'),
     ...entries.flatMap((s) => [
       ...check(get(s, 'type') === 's3', 'psmdb: storage type must be s3'),
-      ...check(get(s, 'main') === true, 'psmdb: the storage must be main: true (crVersion 1.20 rejects several storages without one)'),
+      ...check(
+        get(s, 'main') === true,
+        'psmdb: the storage must be main: true (crVersion 1.20 rejects several storages without one)',
+      ),
       ...check(get(s, 's3', 'credentialsSecret') === undefined, 'psmdb: no credentialsSecret with IRSA'),
-      ...check(get(s, 's3', 'serverSideEncryption') === undefined, 'psmdb: the operator drops serverSideEncryption with IRSA'),
+      ...check(
+        get(s, 's3', 'serverSideEncryption') === undefined,
+        'psmdb: the operator drops serverSideEncryption with IRSA',
+      ),
     ]),
   ];
 }
@@ -317,9 +342,14 @@ function validateSgObjectStorage(text: string): string[] {
     ...check(get(sg, 'kind') === 'SGObjectStorage', 'stackgres: kind must be SGObjectStorage'),
     // The admission webhook rule written in the schema's $comment (ObjectStorageTypeValidator).
     ...check(get(spec, 'type') === 's3', 'stackgres: spec.type must be s3'),
-    ...check(get(spec, 's3', 'awsCredentials', 'useIAMRole') === true, 'stackgres: awsCredentials.useIAMRole must be true'),
+    ...check(
+      get(spec, 's3', 'awsCredentials', 'useIAMRole') === true,
+      'stackgres: awsCredentials.useIAMRole must be true',
+    ),
     ...check(get(spec, 's3', 'awsCredentials', 'secretKeySelectors') === undefined, 'stackgres: no secretKeySelectors'),
-    ...['s3Compatible', 'gcs', 'azureBlob'].flatMap((k) => check(get(spec, k) === undefined, `stackgres: ${k} must be absent`)),
+    ...['s3Compatible', 'gcs', 'azureBlob'].flatMap((k) =>
+      check(get(spec, k) === undefined, `stackgres: ${k} must be absent`),
+    ),
   ];
 }
 
@@ -369,7 +399,9 @@ function validateSgClusterAnnotations(text: string): string[] {
   const docs = yamlDocs(text);
   return [
     ...check(docs.length > 0, 'sgcluster-annotations.yaml: no documents'),
-    ...docs.flatMap((doc, i) => ajvErrors(`sgcluster-annotations.yaml[${i}]`, sgClusterValidator as ValidateFunction, doc)),
+    ...docs.flatMap((doc, i) =>
+      ajvErrors(`sgcluster-annotations.yaml[${i}]`, sgClusterValidator as ValidateFunction, doc),
+    ),
   ];
 }
 
@@ -382,7 +414,12 @@ const VELERO_VALUES_SCHEMA = {
   required: ['credentials'],
   additionalProperties: false,
   properties: {
-    credentials: { type: 'object', required: ['useSecret'], additionalProperties: false, properties: { useSecret: { const: false } } },
+    credentials: {
+      type: 'object',
+      required: ['useSecret'],
+      additionalProperties: false,
+      properties: { useSecret: { const: false } },
+    },
     serviceAccount: {
       type: 'object',
       required: ['server'],
@@ -392,7 +429,11 @@ const VELERO_VALUES_SCHEMA = {
           type: 'object',
           required: ['create', 'annotations'],
           additionalProperties: false,
-          properties: { create: { const: true }, name: { type: 'string', minLength: 1 }, annotations: SA_ANNOTATIONS_SCHEMA },
+          properties: {
+            create: { const: true },
+            name: { type: 'string', minLength: 1 },
+            annotations: SA_ANNOTATIONS_SCHEMA,
+          },
         },
       },
     },
@@ -406,7 +447,9 @@ function validateVeleroValues(text: string, opts: SnippetOptions = {}): string[]
   const podIdentity = !!opts.podIdentity;
   let validator = veleroValuesValidators.get(podIdentity);
   if (!validator) {
-    validator = createAjv().compile(podIdentity ? VELERO_VALUES_SCHEMA : { ...VELERO_VALUES_SCHEMA, required: ['credentials', 'serviceAccount'] });
+    validator = createAjv().compile(
+      podIdentity ? VELERO_VALUES_SCHEMA : { ...VELERO_VALUES_SCHEMA, required: ['credentials', 'serviceAccount'] },
+    );
     veleroValuesValidators.set(podIdentity, validator);
   }
   return ajvErrors('velero-values.yaml', validator, parse(text) as unknown);
@@ -421,7 +464,10 @@ function validateVeleroBsl(text: string): string[] {
     ...ajvErrors('velero-bsl.yaml:spec.config', validators().veleroConfig, get(bsl, 'spec', 'config') ?? {}),
     ...check(get(bsl, 'apiVersion') === 'velero.io/v1', 'velero: apiVersion must be velero.io/v1'),
     ...check(get(bsl, 'kind') === 'BackupStorageLocation', 'velero: kind must be BackupStorageLocation'),
-    ...check(providers.includes(String(get(bsl, 'spec', 'provider'))), `velero: provider must be one of ${providers.join(', ')}`),
+    ...check(
+      providers.includes(String(get(bsl, 'spec', 'provider'))),
+      `velero: provider must be one of ${providers.join(', ')}`,
+    ),
     ...check(get(bsl, 'spec', 'credential') === undefined, 'velero: spec.credential disables IRSA'),
     ...check(get(bsl, 'spec', 'config', 'credentialsFile') === undefined, 'velero: credentialsFile disables IRSA'),
   ];
@@ -462,16 +508,32 @@ function validateMountpointVolume(text: string): string[] {
   const mode = Array.isArray(accessModes) && accessModes.length === 1 ? accessModes[0] : undefined;
   const prefix = parsed.find((o) => o.key === 'prefix');
   return [
-    ...ajvErrors('mountpoint-pv.yaml:volumeAttributes', validators().mountpointVolumeAttributes, get(pv, 'spec', 'csi', 'volumeAttributes')),
+    ...ajvErrors(
+      'mountpoint-pv.yaml:volumeAttributes',
+      validators().mountpointVolumeAttributes,
+      get(pv, 'spec', 'csi', 'volumeAttributes'),
+    ),
     ...check(get(pv, 'spec', 'csi', 'driver') === file.driver, `mountpoint: csi.driver must be ${String(file.driver)}`),
     ...check(typeof get(pv, 'spec', 'csi', 'volumeHandle') === 'string', 'mountpoint: volumeHandle missing'),
     ...check(get(pv, 'spec', 'storageClassName') === '', 'mountpoint: PV storageClassName must be ""'),
     ...check(get(pvc, 'spec', 'storageClassName') === '', 'mountpoint: PVC storageClassName must be ""'),
     ...check(typeof get(pv, 'spec', 'capacity', 'storage') === 'string', 'mountpoint: capacity is required'),
-    ...check(mode === 'ReadWriteMany' || mode === 'ReadOnlyMany', 'mountpoint: accessModes must be ReadWriteMany or ReadOnlyMany'),
-    ...check(JSON.stringify(get(pvc, 'spec', 'accessModes')) === JSON.stringify(accessModes), 'mountpoint: PVC accessModes differ'),
-    ...check(get(pv, 'spec', 'claimRef', 'name') === get(pvc, 'metadata', 'name'), 'mountpoint: claimRef.name != PVC name'),
-    ...check(get(pv, 'spec', 'claimRef', 'namespace') === get(pvc, 'metadata', 'namespace'), 'mountpoint: claimRef.namespace != PVC namespace'),
+    ...check(
+      mode === 'ReadWriteMany' || mode === 'ReadOnlyMany',
+      'mountpoint: accessModes must be ReadWriteMany or ReadOnlyMany',
+    ),
+    ...check(
+      JSON.stringify(get(pvc, 'spec', 'accessModes')) === JSON.stringify(accessModes),
+      'mountpoint: PVC accessModes differ',
+    ),
+    ...check(
+      get(pv, 'spec', 'claimRef', 'name') === get(pvc, 'metadata', 'name'),
+      'mountpoint: claimRef.name != PVC name',
+    ),
+    ...check(
+      get(pv, 'spec', 'claimRef', 'namespace') === get(pvc, 'metadata', 'namespace'),
+      'mountpoint: claimRef.namespace != PVC namespace',
+    ),
     ...check(get(pvc, 'spec', 'volumeName') === get(pv, 'metadata', 'name'), 'mountpoint: PVC volumeName != PV name'),
     ...check(Array.isArray(options), 'mountpoint: mountOptions missing'),
     ...parsed.flatMap((o) => check(allowed.has(o.key), `mountpoint: mount option ${o.key} not allowed`)),
@@ -492,10 +554,15 @@ function validatePodIdentityNotes(text: string): string[] {
   return [
     ...check(text.startsWith('# EKS Pod Identity\n'), 'pod-identity.md: must start with its title'),
     ...check(rows.length > 0, 'pod-identity.md: names no association'),
-    ...rows.flatMap((r) => check(/`arn:aws:iam::\d{12}:role\/[^`]+`/.test(r), `pod-identity.md: row without a role ARN: ${r}`)),
+    ...rows.flatMap((r) =>
+      check(/`arn:aws:iam::\d{12}:role\/[^`]+`/.test(r), `pod-identity.md: row without a role ARN: ${r}`),
+    ),
     ...check(text.includes('`eks-pod-identity-agent`'), 'pod-identity.md: must name the eks-pod-identity-agent add-on'),
     ...check(!/eks\.amazonaws\.com\/role-arn:/.test(text), 'pod-identity.md: must not annotate a service account'),
-    ...check(!/(AKIA|ASIA)[A-Z0-9]{12,}|aws_secret_access_key|secretAccessKey/i.test(text), 'pod-identity.md: must hold no credentials'),
+    ...check(
+      !/(AKIA|ASIA)[A-Z0-9]{12,}|aws_secret_access_key|secretAccessKey/i.test(text),
+      'pod-identity.md: must hold no credentials',
+    ),
   ];
 }
 

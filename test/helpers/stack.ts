@@ -19,7 +19,12 @@ export async function startTestStack(topology?: TopologyInput, opts: { streams?:
 }
 
 export function apiClient(stack: Stack) {
-  const send = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+  const send = async <T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> => {
     const res = await fetch(`${stack.apiUrl}${path}`, {
       method,
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
@@ -36,7 +41,8 @@ export function apiClient(stack: Stack) {
   };
   return {
     send,
-    onboard: <T = any>(body: unknown, headers?: Record<string, string>) => send<T>('POST', '/v1/onboardings', body, headers),
+    onboard: <T = any>(body: unknown, headers?: Record<string, string>) =>
+      send<T>('POST', '/v1/onboardings', body, headers),
   };
 }
 
@@ -45,15 +51,34 @@ export async function podCredentials(
   stack: Stack,
   roleArn: string,
   /** `accountId`/`region`: of the cluster, when its name alone does not say which */
-  pod: { cluster: string; namespace: string; serviceAccount: string; audience?: string; accountId?: string; region?: string },
+  pod: {
+    cluster: string;
+    namespace: string;
+    serviceAccount: string;
+    audience?: string;
+    accountId?: string;
+    region?: string;
+  },
 ): Promise<AwsCredentialIdentity> {
   const token = await emulatorAdmin(stack.emulator).token(pod);
-  const sts = new STSClient({ endpoint: stack.emulator.url, region: 'eu-west-1', credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' }, maxAttempts: 1 });
-  const out = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'pod', WebIdentityToken: token }));
-  return { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken };
+  const sts = new STSClient({
+    endpoint: stack.emulator.url,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
+    maxAttempts: 1,
+  });
+  const out = await sts.send(
+    new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 'pod', WebIdentityToken: token }),
+  );
+  return {
+    accessKeyId: out.Credentials!.AccessKeyId!,
+    secretAccessKey: out.Credentials!.SecretAccessKey!,
+    sessionToken: out.Credentials!.SessionToken,
+  };
 }
 
-export const clients = (stack: Stack, credentials: AwsCredentialIdentity): Clients => clientsFor(stack.emulator, credentials);
+export const clients = (stack: Stack, credentials: AwsCredentialIdentity): Clients =>
+  clientsFor(stack.emulator, credentials);
 
 /** Writes recorded by the emulator since the last clear. */
 export async function writes(stack: Stack) {
@@ -70,7 +95,10 @@ export interface TestStack {
  * One local stack for a test file: started before its tests, closed after them, handed to `bind` each time it
  * (re)starts; with `resetEach`, the emulator (and with it the store) is reset and its call log cleared before every test.
  */
-export function useTestStack(bind: (t: TestStack) => void, opts: { resetEach?: boolean; topology?: TopologyInput; streams?: boolean } = {}) {
+export function useTestStack(
+  bind: (t: TestStack) => void,
+  opts: { resetEach?: boolean; topology?: TopologyInput; streams?: boolean } = {},
+) {
   let current: TestStack | undefined;
   const restart = async (topology?: TopologyInput): Promise<void> => {
     if (current) await current.stack.close();

@@ -49,7 +49,11 @@ describe('Document: openapi.yaml', () => {
 
   it('is OpenAPI 3.1 with every route of the contract', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(operations().map(([path, method]) => `${method.toUpperCase()} ${path}`).sort()).toEqual([
+    expect(
+      operations()
+        .map(([path, method]) => `${method.toUpperCase()} ${path}`)
+        .sort(),
+    ).toEqual([
       'DELETE /v1/onboardings/{id}',
       'GET /v1/health',
       'GET /v1/onboardings',
@@ -74,15 +78,20 @@ describe('Document: openapi.yaml', () => {
     }
   });
 
-  it.each(operations())('%s %s answers errors as application/problem+json with the Problem schema', (path, _method, op) => {
-    const responses = op.responses as Record<string, Node>;
-    for (const [status, response] of Object.entries(responses)) {
-      if (Number(status) < 400 || op.operationId === 'getHealth') continue;
-      expect(response.content).toStrictEqual({ 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } });
-    }
-    // an operation on one onboarding can name one that does not exist
-    if (path.includes('{id}')) expect(Object.keys(responses)).toContain('404');
-  });
+  it.each(operations())(
+    '%s %s answers errors as application/problem+json with the Problem schema',
+    (path, _method, op) => {
+      const responses = op.responses as Record<string, Node>;
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) < 400 || op.operationId === 'getHealth') continue;
+        expect(response.content).toStrictEqual({
+          'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+        });
+      }
+      // an operation on one onboarding can name one that does not exist
+      if (path.includes('{id}')) expect(Object.keys(responses)).toContain('404');
+    },
+  );
 
   it.each(operations())('%s %s declares each path parameter of its template', (path, _method, op) => {
     const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
@@ -93,7 +102,9 @@ describe('Document: openapi.yaml', () => {
 
   it('takes Idempotency-Key on POST /v1/onboardings and DELETE /v1/onboardings/{id} only', () => {
     const withKey = operations()
-      .filter(([, , op]) => ((op.parameters as Node[] | undefined) ?? []).some((p) => p.in === 'header' && p.name === 'Idempotency-Key'))
+      .filter(([, , op]) =>
+        ((op.parameters as Node[] | undefined) ?? []).some((p) => p.in === 'header' && p.name === 'Idempotency-Key'),
+      )
       .map(([path, method]) => `${method.toUpperCase()} ${path}`);
     expect(withKey.sort()).toEqual(['DELETE /v1/onboardings/{id}', 'POST /v1/onboardings']);
   });
@@ -132,21 +143,26 @@ describe('Document: openapi.yaml', () => {
   describe('schemas, checked with a JSON Schema 2020-12 validator', () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
-    ajv.addSchema({ $id: 'openapi', components: (doc.components as Node) }, 'openapi');
+    ajv.addSchema({ $id: 'openapi', components: doc.components as Node }, 'openapi');
     const validate = (name: string, value: unknown): unknown => {
       const check = ajv.getSchema(`openapi#/components/schemas/${name}`)!;
       return check(value) ? [] : check.errors;
     };
 
     const dir = join(__dirname, '..', '..', 'examples', 'requests');
-    it.each(readdirSync(dir).filter((f) => f.endsWith('.json')))('accept examples/requests/%s as an OnboardingRequest', (file) => {
-      expect(validate('OnboardingRequest', JSON.parse(readFileSync(join(dir, file), 'utf8')))).toEqual([]);
-    });
+    it.each(readdirSync(dir).filter((f) => f.endsWith('.json')))(
+      'accept examples/requests/%s as an OnboardingRequest',
+      (file) => {
+        expect(validate('OnboardingRequest', JSON.parse(readFileSync(join(dir, file), 'utf8')))).toEqual([]);
+      },
+    );
 
     it('refuse an unknown field and a bad bucket name in an OnboardingRequest', () => {
       const body = JSON.parse(readFileSync(join(dir, 'velero.json'), 'utf8')) as Node;
       expect(validate('OnboardingRequest', { ...body, extra: 1 })).not.toEqual([]);
-      expect(validate('OnboardingRequest', { ...body, bucket: { ...(body.bucket as Node), name: 'xn--bucket' } })).not.toEqual([]);
+      expect(
+        validate('OnboardingRequest', { ...body, bucket: { ...(body.bucket as Node), name: 'xn--bucket' } }),
+      ).not.toEqual([]);
       expect(validate('OnboardingRequest', { ...body, tags: { 'aws:x': 'y' } })).not.toEqual([]);
     });
 

@@ -19,14 +19,20 @@ const assumeCalls = async () => (await emulatorAdmin(emu).calls()).filter((c) =>
 describe('Class: ProvisionerSessions', () => {
   it('assumes each account once, shares one call between concurrent callers, and refreshes shortly before expiry', async () => {
     let now = Date.now();
-    const sessions = new ProvisionerSessions(loadConfig({ PROVISIONER_EXTERNAL_ID: 's3-onboarding-local' }), platform, () => now);
+    const sessions = new ProvisionerSessions(
+      loadConfig({ PROVISIONER_EXTERNAL_ID: 's3-onboarding-local' }),
+      platform,
+      () => now,
+    );
     await emulatorAdmin(emu).clearCalls();
     const [a, b] = await Promise.all([sessions.credentials(WORKLOADS), sessions.credentials(WORKLOADS)]);
     expect(a).toBe(b);
     await sessions.credentials(WORKLOADS);
     await sessions.credentials(BACKUPS);
     expect((await assumeCalls()).map((c) => c.status)).toEqual([200, 200]);
-    const who = await new STSClient({ endpoint: emu.url, region: 'eu-west-1', credentials: a }).send(new GetCallerIdentityCommand({}));
+    const who = await new STSClient({ endpoint: emu.url, region: 'eu-west-1', credentials: a }).send(
+      new GetCallerIdentityCommand({}),
+    );
     expect(who.Arn).toBe(`arn:aws:sts::${WORKLOADS}:assumed-role/s3-onboarding-provisioner/s3-onboarding`);
 
     now += 54 * 60_000; // 6 minutes before the one-hour expiry: still cached (margin is 5 minutes)

@@ -8,13 +8,37 @@ import {
   PutAccessPointPolicyCommand,
   S3ControlClient,
 } from '@aws-sdk/client-s3-control';
-import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand, DeleteBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  DeleteBucketPolicyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { Emulator } from '../../../emulator/server';
-import { BACKUPS, WORKLOADS, clientsFor, demoTopology, type emulatorAdmin, failure, localhostNamesHandler, rootCredentials, s3ControlFor, s3ForAccessPointArns, useTestEmulator, type Clients } from '../../helpers/emulator';
+import {
+  BACKUPS,
+  WORKLOADS,
+  clientsFor,
+  demoTopology,
+  type emulatorAdmin,
+  failure,
+  localhostNamesHandler,
+  rootCredentials,
+  s3ControlFor,
+  s3ForAccessPointArns,
+  useTestEmulator,
+  type Clients,
+} from '../../helpers/emulator';
 
 const REGION = 'eu-west-1';
 const doc = (statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
-const ec2Trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
+const ec2Trust = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+};
 const apArn = (name: string, account = BACKUPS) => `arn:aws:s3:${REGION}:${account}:accesspoint/${name}`;
 const READER = `arn:aws:iam::${WORKLOADS}:role/ap-reader`;
 const NO_PERMISSIONS = `arn:aws:iam::${WORKLOADS}:role/ap-no-permissions`;
@@ -35,7 +59,11 @@ topology.roles = [
       ap: {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: `arn:aws:s3:${REGION}:${BACKUPS}:accesspoint/*/object/*` },
+          {
+            Effect: 'Allow',
+            Action: ['s3:GetObject', 's3:PutObject'],
+            Resource: `arn:aws:s3:${REGION}:${BACKUPS}:accesspoint/*/object/*`,
+          },
           { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:${REGION}:${BACKUPS}:accesspoint/*` },
         ],
       },
@@ -52,7 +80,14 @@ topology.roles = [
         Statement: [
           {
             Effect: 'Allow',
-            Action: ['s3:CreateAccessPoint', 's3:GetAccessPoint', 's3:DeleteAccessPoint', 's3:PutAccessPointPolicy', 's3:GetAccessPointPolicy', 's3:DeleteAccessPointPolicy'],
+            Action: [
+              's3:CreateAccessPoint',
+              's3:GetAccessPoint',
+              's3:DeleteAccessPoint',
+              's3:PutAccessPointPolicy',
+              's3:GetAccessPointPolicy',
+              's3:DeleteAccessPointPolicy',
+            ],
             Resource: `arn:aws:s3:${REGION}:${BACKUPS}:accesspoint/team-*`,
           },
           { Effect: 'Allow', Action: 's3:ListAccessPoints', Resource: '*' },
@@ -64,7 +99,12 @@ topology.roles = [
     accountId: BACKUPS,
     name: 'ap-local-reader',
     trustPolicy: ec2Trust,
-    inlinePolicies: { ap: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `${apArn('team-a')}/object/*` }] } },
+    inlinePolicies: {
+      ap: {
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `${apArn('team-a')}/object/*` }],
+      },
+    },
   },
 ];
 topology.accessPoints = [
@@ -73,7 +113,17 @@ topology.accessPoints = [
     bucket: 'shared-backups',
     accountId: BACKUPS,
     region: REGION,
-    policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${BACKUPS}:root` }, Action: 's3:GetObject', Resource: `${apArn('foreign-team')}/object/*` }] },
+    policy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${BACKUPS}:root` },
+          Action: 's3:GetObject',
+          Resource: `${apArn('foreign-team')}/object/*`,
+        },
+      ],
+    },
   },
 ];
 
@@ -89,7 +139,8 @@ beforeEach(() => {
 
 const asRole = async (arn: string): Promise<Clients> => clientsFor(emu, await admin.roleCredentials(arn));
 
-const create = (c: S3ControlClient, name: string, bucket = 'demo-backups', account = BACKUPS) => c.send(new CreateAccessPointCommand({ AccountId: account, Name: name, Bucket: bucket }));
+const create = (c: S3ControlClient, name: string, bucket = 'demo-backups', account = BACKUPS) =>
+  c.send(new CreateAccessPointCommand({ AccountId: account, Name: name, Bucket: bucket }));
 
 /** The delegation statement AWS documents: the bucket lets every access point of its own account decide. */
 const delegation = (bucket: string, condition: Record<string, string> = { 's3:DataAccessPointAccount': BACKUPS }) => ({
@@ -104,8 +155,19 @@ const delegation = (bucket: string, condition: Record<string, string> = { 's3:Da
 /** An access point policy granting the workload reader the prefix team-a/ and the listing of it. */
 const teamAPolicy = (principal = READER, name = 'team-a') =>
   doc([
-    { Effect: 'Allow', Principal: { AWS: principal }, Action: ['s3:GetObject', 's3:PutObject'], Resource: `${apArn(name)}/object/team-a/*` },
-    { Effect: 'Allow', Principal: { AWS: principal }, Action: 's3:ListBucket', Resource: apArn(name), Condition: { StringLike: { 's3:prefix': 'team-a/*' } } },
+    {
+      Effect: 'Allow',
+      Principal: { AWS: principal },
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `${apArn(name)}/object/team-a/*`,
+    },
+    {
+      Effect: 'Allow',
+      Principal: { AWS: principal },
+      Action: 's3:ListBucket',
+      Resource: apArn(name),
+      Condition: { StringLike: { 's3:prefix': 'team-a/*' } },
+    },
   ]);
 
 describe('Emulator: S3 Control access points', () => {
@@ -125,8 +187,18 @@ describe('Emulator: S3 Control access points', () => {
       Alias: out.Alias,
       AccessPointArn: apArn('team-a'),
       BucketAccountId: BACKUPS,
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
-      Endpoints: { ipv4: `s3-accesspoint.${REGION}.amazonaws.com`, dualstack: `s3-accesspoint.dualstack.${REGION}.amazonaws.com`, fips: `s3-accesspoint-fips.${REGION}.amazonaws.com`, fips_dualstack: `s3-accesspoint-fips.dualstack.${REGION}.amazonaws.com` },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      },
+      Endpoints: {
+        ipv4: `s3-accesspoint.${REGION}.amazonaws.com`,
+        dualstack: `s3-accesspoint.dualstack.${REGION}.amazonaws.com`,
+        fips: `s3-accesspoint-fips.${REGION}.amazonaws.com`,
+        fips_dualstack: `s3-accesspoint-fips.dualstack.${REGION}.amazonaws.com`,
+      },
     });
     expect(got.CreationDate).toBeInstanceOf(Date);
   });
@@ -163,9 +235,18 @@ describe('Emulator: S3 Control access points', () => {
     expect((await failure(create(backups.s3control, 'team-a', 'no-such-bucket'))).name).toBe('NoSuchBucket');
     // workload-local-backups belongs to the workloads account
     expect((await failure(create(backups.s3control, 'team-a', 'workload-local-backups'))).name).toBe('AccessDenied');
-    const cross = await backups.s3control.send(new CreateAccessPointCommand({ AccountId: BACKUPS, Name: 'team-x', Bucket: 'workload-local-backups', BucketAccountId: WORKLOADS }));
+    const cross = await backups.s3control.send(
+      new CreateAccessPointCommand({
+        AccountId: BACKUPS,
+        Name: 'team-x',
+        Bucket: 'workload-local-backups',
+        BucketAccountId: WORKLOADS,
+      }),
+    );
     expect(cross.AccessPointArn).toBe(apArn('team-x'));
-    expect((await backups.s3control.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'team-x' }))).BucketAccountId).toBe(WORKLOADS);
+    expect(
+      (await backups.s3control.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'team-x' }))).BucketAccountId,
+    ).toBe(WORKLOADS);
   });
 
   it('lists the account and Region access points, by bucket, in pages', async () => {
@@ -175,27 +256,55 @@ describe('Emulator: S3 Control access points', () => {
     const all = await backups.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }));
     expect(all.AccessPointList!.map((a) => a.Name)).toEqual(['foreign-team', 'team-a', 'team-b', 'team-c']);
     expect(all.NextToken).toBeUndefined();
-    const first = await backups.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS, Bucket: 'demo-backups', MaxResults: 1 }));
-    expect(first.AccessPointList).toEqual([expect.objectContaining({ Name: 'team-a', Bucket: 'demo-backups', NetworkOrigin: 'Internet', AccessPointArn: apArn('team-a'), BucketAccountId: BACKUPS })]);
+    const first = await backups.s3control.send(
+      new ListAccessPointsCommand({ AccountId: BACKUPS, Bucket: 'demo-backups', MaxResults: 1 }),
+    );
+    expect(first.AccessPointList).toEqual([
+      expect.objectContaining({
+        Name: 'team-a',
+        Bucket: 'demo-backups',
+        NetworkOrigin: 'Internet',
+        AccessPointArn: apArn('team-a'),
+        BucketAccountId: BACKUPS,
+      }),
+    ]);
     expect(first.AccessPointList![0]!.Alias).toMatch(/-s3alias$/);
-    const second = await backups.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS, Bucket: 'demo-backups', MaxResults: 1, NextToken: first.NextToken }));
+    const second = await backups.s3control.send(
+      new ListAccessPointsCommand({
+        AccountId: BACKUPS,
+        Bucket: 'demo-backups',
+        MaxResults: 1,
+        NextToken: first.NextToken,
+      }),
+    );
     expect(second.AccessPointList!.map((a) => a.Name)).toEqual(['team-b']);
     expect(second.NextToken).toBeUndefined();
     // another Region of the same account holds none
     const elsewhere = s3ControlFor(emu, rootCredentials(BACKUPS), 'us-east-1');
-    expect((await elsewhere.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList ?? []).toEqual([]);
+    expect((await elsewhere.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList ?? []).toEqual(
+      [],
+    );
   });
 
   it('puts, reads and deletes an access point policy, and answers NoSuchAccessPoint / NoSuchAccessPointPolicy', async () => {
     await create(backups.s3control, 'team-a');
-    const noPolicy = await failure(backups.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' })));
+    const noPolicy = await failure(
+      backups.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' })),
+    );
     expect(noPolicy.name).toBe('NoSuchAccessPointPolicy');
     expect(noPolicy.$metadata?.httpStatusCode).toBe(404);
     const policy = teamAPolicy();
-    await backups.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: policy }));
-    expect((await backups.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' }))).Policy).toBe(policy);
+    await backups.s3control.send(
+      new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: policy }),
+    );
+    expect(
+      (await backups.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' }))).Policy,
+    ).toBe(policy);
     await backups.s3control.send(new DeleteAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' }));
-    expect((await failure(backups.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' })))).name).toBe('NoSuchAccessPointPolicy');
+    expect(
+      (await failure(backups.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a' }))))
+        .name,
+    ).toBe('NoSuchAccessPointPolicy');
 
     await backups.s3control.send(new DeleteAccessPointCommand({ AccountId: BACKUPS, Name: 'team-a' }));
     for (const p of [
@@ -211,12 +320,24 @@ describe('Emulator: S3 Control access points', () => {
 
   it('validates access point policies: resources of this access point only, S3 actions, existing principals, and no public policy while BlockPublicPolicy is on', async () => {
     await create(backups.s3control, 'team-a');
-    const put = (p: string) => backups.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: p }));
-    const grant = (extra: object) => doc([{ Effect: 'Allow', Principal: { AWS: READER }, Action: 's3:GetObject', Resource: `${apArn('team-a')}/object/*`, ...extra }]);
+    const put = (p: string) =>
+      backups.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: p }));
+    const grant = (extra: object) =>
+      doc([
+        {
+          Effect: 'Allow',
+          Principal: { AWS: READER },
+          Action: 's3:GetObject',
+          Resource: `${apArn('team-a')}/object/*`,
+          ...extra,
+        },
+      ]);
     expect((await failure(put(grant({ Resource: 'arn:aws:s3:::demo-backups/*' })))).name).toBe('MalformedPolicy');
     expect((await failure(put(grant({ Resource: `${apArn('team-b')}/object/*` })))).name).toBe('MalformedPolicy');
     expect((await failure(put(grant({ Action: 'kms:Decrypt' })))).name).toBe('MalformedPolicy');
-    expect((await failure(put(grant({ Principal: { AWS: `arn:aws:iam::${WORKLOADS}:role/no-such-role` } })))).name).toBe('MalformedPolicy');
+    expect(
+      (await failure(put(grant({ Principal: { AWS: `arn:aws:iam::${WORKLOADS}:role/no-such-role` } })))).name,
+    ).toBe('MalformedPolicy');
     expect((await failure(put('not json'))).name).toBe('MalformedPolicy');
     const publicPolicy = await failure(put(grant({ Principal: '*' })));
     expect(publicPolicy.name).toBe('AccessDenied');
@@ -231,27 +352,48 @@ describe('Emulator: S3 Control access points', () => {
       workloads.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'foreign-team' })),
       workloads.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS })),
       workloads.s3control.send(new DeleteAccessPointCommand({ AccountId: BACKUPS, Name: 'team-a' })),
-      workloads.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy() })),
+      workloads.s3control.send(
+        new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy() }),
+      ),
       create(workloads.s3control, 'team-z', 'demo-backups', BACKUPS),
     ]) {
       expect((await failure(p)).name).toBe('AccessDenied');
     }
     // its own account sees none of them
-    expect((await workloads.s3control.send(new ListAccessPointsCommand({ AccountId: WORKLOADS }))).AccessPointList ?? []).toEqual([]);
-    expect((await failure(workloads.s3control.send(new GetAccessPointCommand({ AccountId: WORKLOADS, Name: 'team-a' })))).name).toBe('NoSuchAccessPoint');
+    expect(
+      (await workloads.s3control.send(new ListAccessPointsCommand({ AccountId: WORKLOADS }))).AccessPointList ?? [],
+    ).toEqual([]);
+    expect(
+      (await failure(workloads.s3control.send(new GetAccessPointCommand({ AccountId: WORKLOADS, Name: 'team-a' }))))
+        .name,
+    ).toBe('NoSuchAccessPoint');
   });
 
   it("authorises a principal with s3:…AccessPoint… on the access point's ARN (identity policy), and nothing else", async () => {
     const adminRole = await asRole(ADMIN);
     await create(adminRole.s3control, 'team-a');
-    await adminRole.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy() }));
-    expect((await adminRole.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList!.map((a) => a.Name)).toContain('team-a');
+    await adminRole.s3control.send(
+      new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy() }),
+    );
+    expect(
+      (await adminRole.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList!.map(
+        (a) => a.Name,
+      ),
+    ).toContain('team-a');
     const other = await failure(create(adminRole.s3control, 'ops-a'));
     expect(other.name).toBe('AccessDenied');
     expect(other.message).toContain(`s3:CreateAccessPoint on resource: ${apArn('ops-a')}`);
-    expect((await failure(adminRole.s3control.send(new DeleteAccessPointCommand({ AccountId: BACKUPS, Name: 'foreign-team' })))).name).toBe('AccessDenied');
+    expect(
+      (
+        await failure(
+          adminRole.s3control.send(new DeleteAccessPointCommand({ AccountId: BACKUPS, Name: 'foreign-team' })),
+        )
+      ).name,
+    ).toBe('AccessDenied');
     const reader = await asRole(READER);
-    expect((await failure(create(reader.s3control, 'team-r', 'workload-local-backups', WORKLOADS))).name).toBe('AccessDenied');
+    expect((await failure(create(reader.s3control, 'team-r', 'workload-local-backups', WORKLOADS))).name).toBe(
+      'AccessDenied',
+    );
     await adminRole.s3control.send(new DeleteAccessPointCommand({ AccountId: BACKUPS, Name: 'team-a' }));
   });
 
@@ -259,14 +401,24 @@ describe('Emulator: S3 Control access points', () => {
     await create(backups.s3control, 'team-a');
     await backups.s3control.send(new DeleteAccessPointCommand({ AccountId: BACKUPS, Name: 'foreign-team' }));
     await admin.reset();
-    const names = (await backups.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList!.map((a) => a.Name);
+    const names = (
+      await backups.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))
+    ).AccessPointList!.map((a) => a.Name);
     expect(names).toEqual(['foreign-team']);
   });
 
   it('serves S3 Control whatever the host: the SDK without an endpoint override reaches <account>.localhost', async () => {
     await create(backups.s3control, 'team-a');
-    const plain = new S3ControlClient({ endpoint: `http://localhost:${emu.port}`, region: REGION, credentials: rootCredentials(BACKUPS), maxAttempts: 1, requestHandler: localhostNamesHandler() });
-    expect((await plain.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'team-a' }))).AccessPointArn).toBe(apArn('team-a'));
+    const plain = new S3ControlClient({
+      endpoint: `http://localhost:${emu.port}`,
+      region: REGION,
+      credentials: rootCredentials(BACKUPS),
+      maxAttempts: 1,
+      requestHandler: localhostNamesHandler(),
+    });
+    expect((await plain.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'team-a' }))).AccessPointArn).toBe(
+      apArn('team-a'),
+    );
   });
 
   it('answers S3 Control errors in their XML shape with a request id, and logs calls as service s3control', async () => {
@@ -274,25 +426,31 @@ describe('Emulator: S3 Control access points', () => {
     const e = await failure(backups.s3control.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'nope' })));
     expect((e as { $metadata?: { requestId?: string } }).$metadata?.requestId).toMatch(/^[0-9a-f-]{36}$/);
     const calls = await admin.calls();
-    expect(calls.map((c) => [c.service, c.operation, c.status, c.errorCode])).toEqual([['s3control', 'GetAccessPoint', 404, 'NoSuchAccessPoint']]);
+    expect(calls.map((c) => [c.service, c.operation, c.status, c.errorCode])).toEqual([
+      ['s3control', 'GetAccessPoint', 404, 'NoSuchAccessPoint'],
+    ]);
   });
 });
 
 describe('Emulator: the S3 data plane through an access point (identity policy, access point policy, bucket policy)', () => {
   let alias: string;
   let reader: Clients;
-  const bucketPolicy = async (statements: object[]) => backups.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: doc(statements) }));
+  const bucketPolicy = async (statements: object[]) =>
+    backups.s3.send(new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: doc(statements) }));
 
   beforeEach(async () => {
     alias = (await create(backups.s3control, 'team-a')).Alias!;
-    await backups.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy() }));
+    await backups.s3control.send(
+      new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy() }),
+    );
     await bucketPolicy([delegation('demo-backups')]);
     await backups.s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'team-a/existing', Body: 'kept' }));
     await backups.s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'team-b/other', Body: 'theirs' }));
     reader = await asRole(READER);
   });
 
-  const read = (s3: S3Client, bucket = alias, key = 'team-a/existing') => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then((o) => o.Body!.transformToString());
+  const read = (s3: S3Client, bucket = alias, key = 'team-a/existing') =>
+    s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then((o) => o.Body!.transformToString());
 
   it('allows the prefix through the alias, wherever a bucket name goes, when all three policies allow', async () => {
     expect(await read(reader.s3)).toBe('kept');
@@ -304,13 +462,19 @@ describe('Emulator: the S3 data plane through an access point (identity policy, 
 
   it('denies outside what the access point policy grants: another prefix, another action', async () => {
     expect((await failure(read(reader.s3, alias, 'team-b/other'))).name).toBe('AccessDenied');
-    expect((await failure(reader.s3.send(new ListObjectsV2Command({ Bucket: alias, Prefix: 'team-b/' })))).name).toBe('AccessDenied');
+    expect((await failure(reader.s3.send(new ListObjectsV2Command({ Bucket: alias, Prefix: 'team-b/' })))).name).toBe(
+      'AccessDenied',
+    );
     // HeadBucket needs s3:ListBucket, which the access point policy grants only for prefixes under team-a/
-    expect((await failure(reader.s3.send(new HeadBucketCommand({ Bucket: alias })))).$metadata?.httpStatusCode).toBe(403);
+    expect((await failure(reader.s3.send(new HeadBucketCommand({ Bucket: alias })))).$metadata?.httpStatusCode).toBe(
+      403,
+    );
   });
 
   it('denies without the identity policy (a role of the same account with none)', async () => {
-    await backups.s3control.send(new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy(NO_PERMISSIONS) }));
+    await backups.s3control.send(
+      new PutAccessPointPolicyCommand({ AccountId: BACKUPS, Name: 'team-a', Policy: teamAPolicy(NO_PERMISSIONS) }),
+    );
     const none = await asRole(NO_PERMISSIONS);
     const e = await failure(read(none.s3));
     expect(e.name).toBe('AccessDenied');
@@ -330,14 +494,29 @@ describe('Emulator: the S3 data plane through an access point (identity policy, 
     await bucketPolicy([delegation('demo-backups', { 's3:DataAccessPointArn': apArn('team-b') })]);
     expect((await failure(read(reader.s3))).name).toBe('AccessDenied');
     // s3:DataAccessPointArn and s3:AccessPointNetworkOrigin are in the request context too
-    await bucketPolicy([delegation('demo-backups', { 's3:DataAccessPointArn': apArn('team-a'), 's3:AccessPointNetworkOrigin': 'Internet' })]);
+    await bucketPolicy([
+      delegation('demo-backups', {
+        's3:DataAccessPointArn': apArn('team-a'),
+        's3:AccessPointNetworkOrigin': 'Internet',
+      }),
+    ]);
     expect(await read(reader.s3)).toBe('kept');
   });
 
   it('lets a bucket policy that names the caller stand in for the delegation, and an explicit deny in it refuse', async () => {
-    await bucketPolicy([{ Effect: 'Allow', Principal: { AWS: READER }, Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo-backups/team-a/*' }]);
+    await bucketPolicy([
+      {
+        Effect: 'Allow',
+        Principal: { AWS: READER },
+        Action: 's3:GetObject',
+        Resource: 'arn:aws:s3:::demo-backups/team-a/*',
+      },
+    ]);
     expect(await read(reader.s3)).toBe('kept');
-    await bucketPolicy([delegation('demo-backups'), { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo-backups/team-a/existing' }]);
+    await bucketPolicy([
+      delegation('demo-backups'),
+      { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo-backups/team-a/existing' },
+    ]);
     expect((await failure(read(reader.s3))).name).toBe('AccessDenied');
   });
 
@@ -355,16 +534,22 @@ describe('Emulator: the S3 data plane through an access point (identity policy, 
   });
 
   it("keeps a foreign access point unusable by a workload its policy does not name, though the workload's identity policy allows every access point", async () => {
-    await backups.s3.send(new PutBucketPolicyCommand({ Bucket: 'shared-backups', Policy: doc([delegation('shared-backups')]) }));
+    await backups.s3.send(
+      new PutBucketPolicyCommand({ Bucket: 'shared-backups', Policy: doc([delegation('shared-backups')]) }),
+    );
     await backups.s3.send(new PutObjectCommand({ Bucket: 'shared-backups', Key: 'team-a/x', Body: 'x' }));
-    const foreign = (await backups.s3control.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'foreign-team' }))).Alias!;
+    const foreign = (
+      await backups.s3control.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: 'foreign-team' }))
+    ).Alias!;
     expect((await failure(read(reader.s3, foreign, 'team-a/x'))).name).toBe('AccessDenied');
     // its owner's account is allowed through it
     expect(await read(backups.s3, foreign, 'team-a/x')).toBe('x');
   });
 
   it('answers NoSuchBucket for an alias no access point has', async () => {
-    expect((await failure(read(reader.s3, 'team-a-0000000000000000000000000000000000-s3alias'))).name).toBe('NoSuchBucket');
+    expect((await failure(read(reader.s3, 'team-a-0000000000000000000000000000000000-s3alias'))).name).toBe(
+      'NoSuchBucket',
+    );
   });
 
   it('reaches the access point by ARN (virtual-hosted, as the SDK sends it), and the SDK refuses an ARN with path style', async () => {
@@ -381,6 +566,12 @@ describe('Emulator: the S3 data plane through an access point (identity policy, 
   });
 
   it('refuses bucket operations an access point does not serve', async () => {
-    expect((await failure(backups.s3.send(new PutBucketPolicyCommand({ Bucket: alias, Policy: doc([delegation('demo-backups')]) })))).name).toBe('InvalidRequest');
+    expect(
+      (
+        await failure(
+          backups.s3.send(new PutBucketPolicyCommand({ Bucket: alias, Policy: doc([delegation('demo-backups')]) })),
+        )
+      ).name,
+    ).toBe('InvalidRequest');
   });
 });

@@ -22,17 +22,31 @@ beforeEach(() => {
 });
 
 const imds = (p: string, init: RequestInit = {}) => fetch(`${emu.imdsUrl}${p}`, init);
-const imdsToken = async (ttl = '21600') => (await imds('/latest/api/token', { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl } })).text();
+const imdsToken = async (ttl = '21600') =>
+  (await imds('/latest/api/token', { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': ttl } })).text();
 const adminImds = (roleArn: string | null) =>
-  fetch(`${emu.url}/_emulator/imds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ roleArn }) });
+  fetch(`${emu.url}/_emulator/imds`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ roleArn }),
+  });
 
 describe('Emulator: EC2 instance metadata (IMDSv2)', () => {
   it('hands out credentials of the instance role after the IMDSv2 token handshake', async () => {
     expect((await imds('/latest/api/token', { method: 'PUT' })).status).toBe(400);
-    expect((await imds('/latest/api/token', { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21601' } })).status).toBe(400);
+    expect(
+      (await imds('/latest/api/token', { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '21601' } }))
+        .status,
+    ).toBe(400);
     // IMDSv1 (no token) is refused, as with HttpTokens=required
     expect((await imds('/latest/meta-data/iam/security-credentials/')).status).toBe(401);
-    expect((await imds('/latest/meta-data/iam/security-credentials/', { headers: { 'x-aws-ec2-metadata-token': 'made-up' } })).status).toBe(401);
+    expect(
+      (
+        await imds('/latest/meta-data/iam/security-credentials/', {
+          headers: { 'x-aws-ec2-metadata-token': 'made-up' },
+        })
+      ).status,
+    ).toBe(401);
 
     const headers = { 'x-aws-ec2-metadata-token': await imdsToken() };
     const names = await imds('/latest/meta-data/iam/security-credentials/', { headers });
@@ -44,15 +58,26 @@ describe('Emulator: EC2 instance metadata (IMDSv2)', () => {
     expect(creds.Expiration).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(creds.LastUpdated).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const info = (await (await imds('/latest/meta-data/iam/info', { headers })).json()) as Record<string, string>;
-    expect(info).toMatchObject({ Code: 'Success', InstanceProfileArn: `arn:aws:iam::${WORKLOADS}:instance-profile/pbm-ec2-instance-role` });
+    expect(info).toMatchObject({
+      Code: 'Success',
+      InstanceProfileArn: `arn:aws:iam::${WORKLOADS}:instance-profile/pbm-ec2-instance-role`,
+    });
     expect((await imds('/latest/meta-data/iam/security-credentials/other-role', { headers })).status).toBe(404);
 
     // a real STS session of the role, named after the instance
-    const ec2 = clientsFor(emu, { accessKeyId: creds.AccessKeyId, secretAccessKey: creds.SecretAccessKey, sessionToken: creds.Token });
+    const ec2 = clientsFor(emu, {
+      accessKeyId: creds.AccessKeyId,
+      secretAccessKey: creds.SecretAccessKey,
+      sessionToken: creds.Token,
+    });
     const who = await ec2.sts.send(new GetCallerIdentityCommand({}));
-    expect(who.Arn).toMatch(new RegExp(`^arn:aws:sts::${WORKLOADS}:assumed-role/pbm-ec2-instance-role/i-[0-9a-f]{17}$`));
+    expect(who.Arn).toMatch(
+      new RegExp(`^arn:aws:sts::${WORKLOADS}:assumed-role/pbm-ec2-instance-role/i-[0-9a-f]{17}$`),
+    );
     // the same credentials until they near expiry
-    const again = (await (await imds('/latest/meta-data/iam/security-credentials/pbm-ec2-instance-role', { headers })).json()) as Record<string, string>;
+    const again = (await (
+      await imds('/latest/meta-data/iam/security-credentials/pbm-ec2-instance-role', { headers })
+    ).json()) as Record<string, string>;
     expect(again.AccessKeyId).toBe(creds.AccessKeyId);
   });
 
@@ -70,15 +95,33 @@ describe('Emulator: EC2 instance metadata (IMDSv2)', () => {
   });
 
   it('serves the role chosen through the admin API, refuses a role EC2 may not assume, and none at all', async () => {
-    await workloads.iam.send(new CreateRoleCommand({ RoleName: 'other-instance', AssumeRolePolicyDocument: doc([{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }]) }));
+    await workloads.iam.send(
+      new CreateRoleCommand({
+        RoleName: 'other-instance',
+        AssumeRolePolicyDocument: doc([
+          { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ]),
+      }),
+    );
     expect((await adminImds(`arn:aws:iam::${WORKLOADS}:role/other-instance`)).status).toBe(200);
     const headers = { 'x-aws-ec2-metadata-token': await imdsToken() };
-    expect(await (await imds('/latest/meta-data/iam/security-credentials/', { headers })).text()).toBe('other-instance');
+    expect(await (await imds('/latest/meta-data/iam/security-credentials/', { headers })).text()).toBe(
+      'other-instance',
+    );
 
     // an instance profile whose role does not trust EC2: IMDS answers an error document, not credentials
-    await workloads.iam.send(new CreateRoleCommand({ RoleName: 'not-for-ec2', AssumeRolePolicyDocument: doc([{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }]) }));
+    await workloads.iam.send(
+      new CreateRoleCommand({
+        RoleName: 'not-for-ec2',
+        AssumeRolePolicyDocument: doc([
+          { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        ]),
+      }),
+    );
     await adminImds(`arn:aws:iam::${WORKLOADS}:role/not-for-ec2`);
-    const refused = (await (await imds('/latest/meta-data/iam/security-credentials/not-for-ec2', { headers })).json()) as Record<string, string>;
+    const refused = (await (
+      await imds('/latest/meta-data/iam/security-credentials/not-for-ec2', { headers })
+    ).json()) as Record<string, string>;
     expect(refused.Code).toBe('AssumeRoleUnauthorizedAccess');
     expect(refused.AccessKeyId).toBeUndefined();
 
@@ -98,11 +141,23 @@ describe('Emulator: EC2 instance metadata (IMDSv2)', () => {
       dir = mkdtempSync(path.join(tmpdir(), 'imds-'));
       writeFileSync(
         path.join(dir, 'config'),
-        ['[profile backup]', `role_arn = ${target}`, 'credential_source = Ec2InstanceMetadata', 'role_session_name = pbm-backup', 'region = eu-west-1', ''].join('\n'),
+        [
+          '[profile backup]',
+          `role_arn = ${target}`,
+          'credential_source = Ec2InstanceMetadata',
+          'role_session_name = pbm-backup',
+          'region = eu-west-1',
+          '',
+        ].join('\n'),
       );
       // the target trusts the instance role (cross-account: the instance role's own policy must allow it too)
       await backups.iam.send(
-        new CreateRoleCommand({ RoleName: 'backup-writer', AssumeRolePolicyDocument: doc([{ Effect: 'Allow', Principal: { AWS: INSTANCE_ROLE }, Action: 'sts:AssumeRole' }]) }),
+        new CreateRoleCommand({
+          RoleName: 'backup-writer',
+          AssumeRolePolicyDocument: doc([
+            { Effect: 'Allow', Principal: { AWS: INSTANCE_ROLE }, Action: 'sts:AssumeRole' },
+          ]),
+        }),
       );
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -127,7 +182,13 @@ describe('Emulator: EC2 instance metadata (IMDSv2)', () => {
     const jsChain = `const { STSClient, GetCallerIdentityCommand } = require('@aws-sdk/client-sts');
 new STSClient({}).send(new GetCallerIdentityCommand({})).then((r) => console.log(r.Arn), (e) => { console.error(e.name + ': ' + e.message); process.exit(3); });`;
     const grant = () =>
-      workloads.iam.send(new PutRolePolicyCommand({ RoleName: 'pbm-ec2-instance-role', PolicyName: 'assume-backup-writer', PolicyDocument: doc([{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: target }]) }));
+      workloads.iam.send(
+        new PutRolePolicyCommand({
+          RoleName: 'pbm-ec2-instance-role',
+          PolicyName: 'assume-backup-writer',
+          PolicyDocument: doc([{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: target }]),
+        }),
+      );
 
     it('assumes the target role through the emulator STS (AWS SDK for JavaScript v3, default chain)', async () => {
       const denied = await run(process.execPath, ['-e', jsChain]);
@@ -147,7 +208,9 @@ new STSClient({}).send(new GetCallerIdentityCommand({})).then((r) => console.log
       await grant();
       const ok = await run('aws', ['sts', 'get-caller-identity', '--output', 'json']);
       expect(ok.stderr).toBe('');
-      expect((JSON.parse(ok.stdout) as { Arn: string }).Arn).toBe(`arn:aws:sts::${BACKUPS}:assumed-role/backup-writer/pbm-backup`);
+      expect((JSON.parse(ok.stdout) as { Arn: string }).Arn).toBe(
+        `arn:aws:sts::${BACKUPS}:assumed-role/backup-writer/pbm-backup`,
+      );
     });
 
     it('fails in the JS SDK chain when the instance has no role', async () => {

@@ -51,21 +51,40 @@ async function newEvents(): Promise<EmulatorEvent[]> {
   const fresh = all.slice(seen);
   seen = all.length;
   for (const e of fresh) {
-    const envelope = { version: '0', id: e.id, 'detail-type': e.detailType, source: e.source, account: e.account, time: e.time, region: e.region, resources: e.resources, detail: e.detail };
-    if (!validate(envelope)) throw new Error(`event does not validate: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(envelope, null, 2)}`);
+    const envelope = {
+      version: '0',
+      id: e.id,
+      'detail-type': e.detailType,
+      source: e.source,
+      account: e.account,
+      time: e.time,
+      region: e.region,
+      resources: e.resources,
+      detail: e.detail,
+    };
+    if (!validate(envelope))
+      throw new Error(
+        `event does not validate: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(envelope, null, 2)}`,
+      );
   }
   return fresh;
 }
 
 const request = (prefix = 'events/', extra: Record<string, unknown> = {}) => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix },
   tool: 'pbm',
   tags: { ticket: 'OPS-1234' },
   ...extra,
 });
 
-const sweep = async () => (await t.api.send<{ checked: number; drifted: number; durationMs: number }>('POST', '/_local/sweep')).body;
+const sweep = async () =>
+  (await t.api.send<{ checked: number; drifted: number; durationMs: number }>('POST', '/_local/sweep')).body;
 
 describe('events: every change of an onboarding is one EventBridge event', () => {
   it('provision, repeat, update, remove: exactly one event per change, none for a repeat', async () => {
@@ -73,7 +92,14 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
     expect(created.status).toBe(201);
     const [provisioned, ...more] = await newEvents();
     expect(more).toEqual([]);
-    expect(provisioned).toMatchObject({ eventBusName: 'default', account: '100000000001', region: 'eu-west-1', source: 's3-onboarding', detailType: 'Onboarding Provisioned', resources: [created.body.roleArn] });
+    expect(provisioned).toMatchObject({
+      eventBusName: 'default',
+      account: '100000000001',
+      region: 'eu-west-1',
+      source: 's3-onboarding',
+      detailType: 'Onboarding Provisioned',
+      resources: [created.body.roleArn],
+    });
     expect(provisioned.detail).toMatchObject({
       id: created.body.id,
       status: 'provisioned',
@@ -110,8 +136,21 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
   });
 
   it('a refused request (nothing written) publishes nothing; a partial apply publishes Onboarding Failed, and its retry Onboarding Provisioned', async () => {
-    expect((await t.api.onboard({ ...request(), bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: '../x' } })).status).toBe(400);
-    await t.admin.fault({ service: 'iam', operation: 'PutRolePolicy', errorCode: 'Throttling', httpStatus: 400, count: 100 });
+    expect(
+      (
+        await t.api.onboard({
+          ...request(),
+          bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: '../x' },
+        })
+      ).status,
+    ).toBe(400);
+    await t.admin.fault({
+      service: 'iam',
+      operation: 'PutRolePolicy',
+      errorCode: 'Throttling',
+      httpStatus: 400,
+      count: 100,
+    });
     const partial = await t.api.onboard(request('failing/'));
     await t.admin.clearFaults();
     expect(partial.status).toBe(503);
@@ -127,7 +166,13 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
 
   it('a publish that fails is retried by the stream; the API answers as it would without events', async () => {
     // EventBridge fails every call for a while (each SDK attempt counts): the API's answer does not wait for it
-    await t.admin.fault({ service: 'events', operation: 'PutEvents', errorCode: 'InternalFailure', httpStatus: 500, count: 7 });
+    await t.admin.fault({
+      service: 'events',
+      operation: 'PutEvents',
+      errorCode: 'InternalFailure',
+      httpStatus: 500,
+      count: 7,
+    });
     const created = await t.api.onboard(request('retried/'));
     expect(created.status).toBe(201);
     const published = await newEvents();
@@ -135,7 +180,11 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
     expect(published[0].detail.id).toBe(created.body.id);
     const putEvents = (await t.admin.calls()).filter((c) => c.service === 'events');
     expect(putEvents.filter((c) => c.errorCode === 'InternalFailure')).toHaveLength(7);
-    expect(putEvents.at(-1)).toMatchObject({ operation: 'PutEvents', status: 200, principalArn: expect.stringContaining(':assumed-role/s3-onboarding-api/') });
+    expect(putEvents.at(-1)).toMatchObject({
+      operation: 'PutEvents',
+      status: 200,
+      principalArn: expect.stringContaining(':assumed-role/s3-onboarding-api/'),
+    });
   });
 
   it('the drift sweep finds drift and its repair with one event each, and ?drift=true lists what drifted', async () => {
@@ -148,7 +197,9 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
     // the grant's policy is deleted by hand
     const iam = clients(t.stack, rootCredentials(WORKLOADS)).iam;
     const roleName = created.body.roleArn.split('/').pop();
-    const policy = await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: grantPolicyName(created.body.id) }));
+    const policy = await iam.send(
+      new GetRolePolicyCommand({ RoleName: roleName, PolicyName: grantPolicyName(created.body.id) }),
+    );
     await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: grantPolicyName(created.body.id) }));
     await t.admin.clearCalls();
     expect(await sweep()).toMatchObject({ checked: 1, drifted: 1 });
@@ -167,7 +218,13 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
     expect(await newEvents()).toEqual([]);
 
     // put back by hand: one Drift Resolved
-    await iam.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: grantPolicyName(created.body.id), PolicyDocument: decodeURIComponent(policy.PolicyDocument!) }));
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: roleName,
+        PolicyName: grantPolicyName(created.body.id),
+        PolicyDocument: decodeURIComponent(policy.PolicyDocument!),
+      }),
+    );
     expect(await sweep()).toMatchObject({ checked: 1, drifted: 0 });
     expect((await newEvents()).map((e) => e.detailType)).toEqual(['Onboarding Drift Resolved']);
     expect((await t.api.send('GET', '/v1/onboardings?drift=true')).body.items).toEqual([]);
@@ -181,7 +238,8 @@ describe('events: every change of an onboarding is one EventBridge event', () =>
 });
 
 describe('emulator: EventBridge PutEvents', () => {
-  const eb = (credentials = rootCredentials(WORKLOADS)) => new EventBridgeClient({ endpoint: t.stack.emulator.url, region: 'eu-west-1', credentials, maxAttempts: 1 });
+  const eb = (credentials = rootCredentials(WORKLOADS)) =>
+    new EventBridgeClient({ endpoint: t.stack.emulator.url, region: 'eu-west-1', credentials, maxAttempts: 1 });
 
   it("answers per entry in AWS's shape and lists what it accepted, emptied on reset", async () => {
     const out = await eb().send(
@@ -196,9 +254,21 @@ describe('emulator: EventBridge PutEvents', () => {
     );
     expect(out.FailedEntryCount).toBe(3);
     expect(out.Entries![0].EventId).toEqual(expect.any(String));
-    expect(out.Entries!.slice(1).map((e) => e.ErrorCode)).toEqual(['MalformedDetail', 'InvalidArgument', 'NotAuthorizedForSourceException']);
+    expect(out.Entries!.slice(1).map((e) => e.ErrorCode)).toEqual([
+      'MalformedDetail',
+      'InvalidArgument',
+      'NotAuthorizedForSourceException',
+    ]);
     const listed = await events();
-    expect(listed).toEqual([expect.objectContaining({ eventBusName: 'default', account: WORKLOADS, source: 'ticketing', detailType: 'Ticket', detail: { ticket: 'OPS-1' } })]);
+    expect(listed).toEqual([
+      expect.objectContaining({
+        eventBusName: 'default',
+        account: WORKLOADS,
+        source: 'ticketing',
+        detailType: 'Ticket',
+        detail: { ticket: 'OPS-1' },
+      }),
+    ]);
     await t.admin.reset();
     expect(await events()).toEqual([]);
   });
@@ -209,16 +279,35 @@ describe('emulator: EventBridge PutEvents', () => {
     const denied = await eb(creds)
       .send(new PutEventsCommand({ Entries: [{ Source: 'x', DetailType: 'y', Detail: '{}' }] }))
       .catch((e: Error) => e);
-    expect(denied).toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining(`events:PutEvents on resource: arn:aws:events:eu-west-1:${WORKLOADS}:event-bus/default`) });
+    expect(denied).toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(
+        `events:PutEvents on resource: arn:aws:events:eu-west-1:${WORKLOADS}:event-bus/default`,
+      ),
+    });
     const tooMany = await eb()
-      .send(new PutEventsCommand({ Entries: Array.from({ length: 11 }, () => ({ Source: 'x', DetailType: 'y', Detail: '{}' })) }))
+      .send(
+        new PutEventsCommand({
+          Entries: Array.from({ length: 11 }, () => ({ Source: 'x', DetailType: 'y', Detail: '{}' })),
+        }),
+      )
       .catch((e: Error) => e);
     expect(tooMany).toMatchObject({ name: 'ValidationException' });
     // the API role may put events on its bus only (serverless.yml: PublishEvents)
     const api = await t.admin.roleCredentials('arn:aws:iam::100000000001:role/s3-onboarding-api');
-    expect((await eb(api).send(new PutEventsCommand({ Entries: [{ Source: 's3-onboarding', DetailType: 'y', Detail: '{}' }] }))).FailedEntryCount).toBe(0);
+    expect(
+      (
+        await eb(api).send(
+          new PutEventsCommand({ Entries: [{ Source: 's3-onboarding', DetailType: 'y', Detail: '{}' }] }),
+        )
+      ).FailedEntryCount,
+    ).toBe(0);
     const otherBus = await eb(api)
-      .send(new PutEventsCommand({ Entries: [{ EventBusName: 'another', Source: 's3-onboarding', DetailType: 'y', Detail: '{}' }] }))
+      .send(
+        new PutEventsCommand({
+          Entries: [{ EventBusName: 'another', Source: 's3-onboarding', DetailType: 'y', Detail: '{}' }],
+        }),
+      )
       .catch((e: Error) => e);
     expect(otherBus).toMatchObject({ name: 'AccessDeniedException' });
   });

@@ -14,7 +14,9 @@ let t: TestStack;
 useTestStack((s) => (t = s), { resetEach: true });
 
 interface Emf {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  _aws: {
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+  };
   [k: string]: unknown;
 }
 
@@ -36,10 +38,20 @@ async function emfOf(fn: () => Promise<unknown>): Promise<Emf[]> {
   return lines.map((l) => JSON.parse(l) as Emf);
 }
 
-const metricNames = (emf: Emf[]) => emf.flatMap((e) => e._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)));
-const context = { awsRequestId: 'metrics', functionName: 'x', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+const metricNames = (emf: Emf[]) =>
+  emf.flatMap((e) => e._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)));
+const context = {
+  awsRequestId: 'metrics',
+  functionName: 'x',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
 const request = {
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'metrics/' },
   tool: 'pbm',
 };
@@ -67,17 +79,41 @@ describe('metrics (embedded metric format)', () => {
     });
     // streams are off in this file: the stream function is invoked here with a record as DynamoDB Streams sends it
     expect(t.stack.streams).toBeUndefined();
-    const item = (version: number, doc: object) => marshall({ pk: `ONB#${created.body.id}`, sk: 'RECORD', version, doc: JSON.stringify(doc) });
+    const item = (version: number, doc: object) =>
+      marshall({ pk: `ONB#${created.body.id}`, sk: 'RECORD', version, doc: JSON.stringify(doc) });
     let got!: Record<string, string>;
     await emfOf(async () => {
       got = (await t.api.send('GET', `/v1/onboardings/${created.body.id}`)).body;
     });
-    const stored = { schema: 2, id: created.body.id, version: 2, status: 'provisioned', request, identityKey: 'k', roleArn: got.roleArn, live: {}, result: { changes: got.changes }, createdAt: got.createdAt, updatedAt: got.updatedAt, requestedBy: got.requestedBy };
+    const stored = {
+      schema: 2,
+      id: created.body.id,
+      version: 2,
+      status: 'provisioned',
+      request,
+      identityKey: 'k',
+      roleArn: got.roleArn,
+      live: {},
+      result: { changes: got.changes },
+      createdAt: got.createdAt,
+      updatedAt: got.updatedAt,
+      requestedBy: got.requestedBy,
+    };
     const event = {
       Records: [
-        { eventName: 'MODIFY', dynamodb: { SequenceNumber: '1', OldImage: item(1, { ...stored, version: 1, status: 'provisioning', result: undefined }), NewImage: item(2, stored) } },
+        {
+          eventName: 'MODIFY',
+          dynamodb: {
+            SequenceNumber: '1',
+            OldImage: item(1, { ...stored, version: 1, status: 'provisioning', result: undefined }),
+            NewImage: item(2, stored),
+          },
+        },
         // an image that cannot be read is skipped (retrying it would block the stream), never a failure
-        { eventName: 'MODIFY', dynamodb: { SequenceNumber: '2', NewImage: marshall({ pk: 'ONB#ob-000000000000', sk: 'RECORD', doc: '{' }) } },
+        {
+          eventName: 'MODIFY',
+          dynamodb: { SequenceNumber: '2', NewImage: marshall({ pk: 'ONB#ob-000000000000', sk: 'RECORD', doc: '{' }) },
+        },
       ],
     } as unknown as DynamoDBStreamEvent;
     const { handler: stream } = await import('../../../handlers/stream');
@@ -94,6 +130,8 @@ describe('metrics (embedded metric format)', () => {
       summary = await sweepHandler({}, context);
     });
     expect(summary).toMatchObject({ checked: 1, drifted: 0, complete: true });
-    expect(metricNames(sweepEmf)).toEqual(expect.arrayContaining(['SweepChecked', 'SweepDrifted', 'SweepDurationMs', 'AwsCalls']));
+    expect(metricNames(sweepEmf)).toEqual(
+      expect.arrayContaining(['SweepChecked', 'SweepDrifted', 'SweepDurationMs', 'AwsCalls']),
+    );
   });
 });

@@ -3,7 +3,13 @@ import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
 import { clients, useTestStack, type TestStack } from '../../helpers/stack';
 import { grantPolicyName } from '../../../lib/onboarding/model';
 import { serviceRuntime } from '../../../lib/runtime/service';
-import { AccountRateLimiter, sweep, sweepOptions, sweepSessions, type SweepOptions } from '../../../lib/onboarding/sweep';
+import {
+  AccountRateLimiter,
+  sweep,
+  sweepOptions,
+  sweepSessions,
+  type SweepOptions,
+} from '../../../lib/onboarding/sweep';
 import type { ServiceDeps } from '../../../lib/onboarding/context';
 import type { Store } from '../../../lib/store/store';
 
@@ -15,11 +21,21 @@ let t: TestStack;
 useTestStack((s) => (t = s), { resetEach: true });
 
 const request = (prefix: string) => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix },
   tool: 'pbm',
 });
-const options = (o: Partial<SweepOptions> = {}): SweepOptions => ({ ...sweepOptions({}), marginMs: 1, callsPerSecond: 200, ...o });
+const options = (o: Partial<SweepOptions> = {}): SweepOptions => ({
+  ...sweepOptions({}),
+  marginMs: 1,
+  callsPerSecond: 200,
+  ...o,
+});
 const runtime = (o: SweepOptions, store?: Store, limiter = new AccountRateLimiter(o.callsPerSecond)): ServiceDeps => {
   const deps = serviceRuntime();
   return { ...deps, ...(store ? { store } : {}), sessions: sweepSessions(deps, limiter) };
@@ -67,7 +83,9 @@ describe('drift sweep', () => {
   it('backs off while IAM throttles and finishes; never writes to AWS', async () => {
     const [id] = await onboardMany(1);
     const roleName = ((await t.api.send('GET', `/v1/onboardings/${id}`)).body.roleArn as string).split('/').pop()!;
-    await clients(t.stack, rootCredentials(WORKLOADS)).iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: grantPolicyName(id) }));
+    await clients(t.stack, rootCredentials(WORKLOADS)).iam.send(
+      new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: grantPolicyName(id) }),
+    );
     await t.admin.clearCalls();
     // enough throttling to exhaust the SDK's own retries of a verify's first reads
     await t.admin.fault({ service: 'iam', operation: 'GetRole', errorCode: 'Throttling', httpStatus: 400, count: 4 });
@@ -77,7 +95,9 @@ describe('drift sweep', () => {
     const calls = await t.admin.calls();
     expect(calls.filter((c) => c.errorCode === 'Throttling')).toHaveLength(4);
     expect(calls.filter((c) => c.write)).toEqual([]);
-    expect((await t.api.send('GET', '/v1/onboardings?drift=true')).body.items.map((i: { id: string }) => i.id)).toEqual([id]);
+    expect((await t.api.send('GET', '/v1/onboardings?drift=true')).body.items.map((i: { id: string }) => i.id)).toEqual(
+      [id],
+    );
   });
 
   it('skips an onboarding deleted while the sweep runs', async () => {
@@ -101,7 +121,9 @@ describe('drift sweep', () => {
     const o = options({ concurrency: 8 });
     const limiter = new AccountRateLimiter(o.callsPerSecond);
     expect((await sweep(runtime(o, undefined, limiter), o, forever)).checked).toBe(3);
-    const calls = (await t.admin.calls()).filter((c) => c.principalArn?.includes(':assumed-role/s3-onboarding-provisioner/'));
+    const calls = (await t.admin.calls()).filter((c) =>
+      c.principalArn?.includes(':assumed-role/s3-onboarding-provisioner/'),
+    );
     const perAccount: Record<string, number> = {};
     for (const c of calls) perAccount[c.accountId!] = (perAccount[c.accountId!] ?? 0) + 1;
     expect(Object.keys(perAccount).length).toBeGreaterThan(0);

@@ -11,7 +11,10 @@ import { useTestStack, writes, type TestStack } from '../../helpers/stack';
 const saved = { budget: process.env.STEP_TIME_BUDGET_MS, timeout: process.env.LOCAL_FUNCTION_TIMEOUT_MS };
 process.env.STEP_TIME_BUDGET_MS = '2000';
 afterAll(() => {
-  for (const [k, v] of [['STEP_TIME_BUDGET_MS', saved.budget], ['LOCAL_FUNCTION_TIMEOUT_MS', saved.timeout]] as const) {
+  for (const [k, v] of [
+    ['STEP_TIME_BUDGET_MS', saved.budget],
+    ['LOCAL_FUNCTION_TIMEOUT_MS', saved.timeout],
+  ] as const) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
@@ -26,7 +29,12 @@ let admin: TestStack['admin'];
 useTestStack((t) => ({ stack, api, admin } = t), { resetEach: true });
 
 const pbm = {
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix: 'deadline/' },
   tool: 'pbm',
 };

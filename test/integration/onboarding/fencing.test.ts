@@ -23,17 +23,33 @@ let admin: TestStack['admin'];
 useTestStack((t) => ({ stack, api, admin } = t), { resetEach: true });
 
 const pbm = {
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'fenced/' },
   tool: 'pbm',
 };
 
 async function reaches(roleArn: string): Promise<boolean> {
-  const ok = (p: Promise<unknown>) => p.then(() => true, () => false);
-  const creds = await podCredentials(stack, roleArn, { cluster: 'demo', namespace: 'mongodb', serviceAccount: 'pbm-agent' }).catch(() => undefined);
+  const ok = (p: Promise<unknown>) =>
+    p.then(
+      () => true,
+      () => false,
+    );
+  const creds = await podCredentials(stack, roleArn, {
+    cluster: 'demo',
+    namespace: 'mongodb',
+    serviceAccount: 'pbm-agent',
+  }).catch(() => undefined);
   if (!creds) return false;
   const s3 = clients(stack, creds).s3;
-  return (await ok(s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'fenced/x', Body: 'x' })))) && (await ok(s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'fenced/x' }))));
+  return (
+    (await ok(s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'fenced/x', Body: 'x' })))) &&
+    (await ok(s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'fenced/x' }))))
+  );
 }
 
 describe('A DELETE that stalls past its lock while a POST of the same onboarding runs', () => {
@@ -42,7 +58,9 @@ describe('A DELETE that stalls past its lock while a POST of the same onboarding
     expect(created.status).toBe(201);
     // the removal plan starts by putting the role's boundary back (the provisioner may only change bounded
     // roles), and every removal waits for it: that first write is answered 2.5 s after it lands
-    await clients(stack, rootCredentials(WORKLOADS)).iam.send(new DeleteRolePermissionsBoundaryCommand({ RoleName: created.body.roleArn.split('/').pop() }));
+    await clients(stack, rootCredentials(WORKLOADS)).iam.send(
+      new DeleteRolePermissionsBoundaryCommand({ RoleName: created.body.roleArn.split('/').pop() }),
+    );
     await admin.fault({ service: 'iam', operation: 'PutRolePermissionsBoundary', delayMs: 2500, count: 1 });
     const deleting = api.send('DELETE', `/v1/onboardings/${created.body.id}`);
     // the DELETE's 1 s lease runs out while it waits; the repeat POST takes the lock and finds all in place

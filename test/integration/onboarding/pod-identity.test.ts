@@ -1,5 +1,11 @@
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateRoleCommand, DeleteRolePolicyCommand, GetRoleCommand, ListRolesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import {
+  CreateRoleCommand,
+  DeleteRolePolicyCommand,
+  GetRoleCommand,
+  ListRolesCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam';
 import {
   CreatePodIdentityAssociationCommand,
   DeletePodIdentityAssociationCommand,
@@ -23,7 +29,9 @@ import { validateSnippet } from '../../helpers/schemas';
  * node's agent gets it.
  */
 
-const topology = withDrAccount({}, [{ name: 'batch', accountId: WORKLOADS, region: 'eu-west-1', podIdentityAgent: false }]);
+const topology = withDrAccount({}, [
+  { name: 'batch', accountId: WORKLOADS, region: 'eu-west-1', podIdentityAgent: false },
+]);
 
 let stack: Stack;
 let api: TestStack['api'];
@@ -36,7 +44,9 @@ const dr = { name: 'dr', accountId: DR, region: 'eu-central-1' };
 const batch = { name: 'batch', accountId: WORKLOADS, region: 'eu-west-1' };
 
 type Cluster = typeof demo;
-const pbm = (over: { clusters?: Cluster[]; bucket?: object; serviceAccounts?: string[]; [k: string]: unknown } = {}) => {
+const pbm = (
+  over: { clusters?: Cluster[]; bucket?: object; serviceAccounts?: string[]; [k: string]: unknown } = {},
+) => {
   const { clusters = [demo], bucket, serviceAccounts = ['pbm-agent'], ...rest } = over;
   return {
     workload: { type: 'eks', clusters, namespace: 'mongodb', serviceAccounts, identity: 'pod-identity' },
@@ -46,9 +56,17 @@ const pbm = (over: { clusters?: Cluster[]; bucket?: object; serviceAccounts?: st
   };
 };
 const crossBucket = (prefix: string) => ({ name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix });
-const pod = (cluster: Cluster, serviceAccount = 'pbm-agent', namespace = 'mongodb'): Pod => ({ cluster, namespace, serviceAccount });
+const pod = (cluster: Cluster, serviceAccount = 'pbm-agent', namespace = 'mongodb'): Pod => ({
+  cluster,
+  namespace,
+  serviceAccount,
+});
 
-const attempt = async (fn: () => Promise<unknown>) => fn().then(() => 'ok', (e: Error) => e.name);
+const attempt = async (fn: () => Promise<unknown>) =>
+  fn().then(
+    () => 'ok',
+    (e: Error) => e.name,
+  );
 async function probe(creds: AwsCredentialIdentity, bucket: string, key: string): Promise<Record<string, string>> {
   const s3 = clients(stack, creds).s3;
   const prefix = key.slice(0, key.lastIndexOf('/') + 1);
@@ -64,26 +82,64 @@ const DENIED = { put: 'AccessDenied', get: 'AccessDenied', list: 'AccessDenied',
 
 const actions = (res: { body: { changes: { action: string }[] } }) => res.body.changes.map((c) => c.action).sort();
 const verify = (id: string) => api.send('POST', `/v1/onboardings/${id}/verify`);
-const failedChecks = (v: { body: { checks: { name: string; ok: boolean }[] } }) => v.body.checks.filter((c) => !c.ok).map((c) => c.name);
+const failedChecks = (v: { body: { checks: { name: string; ok: boolean }[] } }) =>
+  v.body.checks.filter((c) => !c.ok).map((c) => c.name);
 const roleName = (arn: string) => arn.split('/').pop()!;
-const serviceRoles = async (account: string) => ((await clients(stack, rootCredentials(account)).iam.send(new ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles ?? []).map((r) => r.Arn);
+const serviceRoles = async (account: string) =>
+  (
+    (await clients(stack, rootCredentials(account)).iam.send(new ListRolesCommand({ PathPrefix: '/s3-onboarding/' })))
+      .Roles ?? []
+  ).map((r) => r.Arn);
 /** EKS as the cluster account's administrator, in the cluster's region. */
 const eksIn = (cluster: Cluster) => clientsFor(stack.emulator, rootCredentials(cluster.accountId), cluster.region).eks;
-const associations = async (cluster: Cluster) => (await eksIn(cluster).send(new ListPodIdentityAssociationsCommand({ clusterName: cluster.name }))).associations ?? [];
-const associationOf = async (cluster: Cluster, serviceAccount = 'pbm-agent') => (await associations(cluster)).find((a) => a.serviceAccount === serviceAccount)!;
+const associations = async (cluster: Cluster) =>
+  (await eksIn(cluster).send(new ListPodIdentityAssociationsCommand({ clusterName: cluster.name }))).associations ?? [];
+const associationOf = async (cluster: Cluster, serviceAccount = 'pbm-agent') =>
+  (await associations(cluster)).find((a) => a.serviceAccount === serviceAccount)!;
 
 /** A role the account's administrator made for EKS Pod Identity, which the service does not manage. */
 async function foreignPodRole(account: string, name: string, policy?: object[]): Promise<string> {
   const iam = clients(stack, rootCredentials(account)).iam;
-  const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] };
-  const arn = (await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
-  if (policy) await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: 'p', PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: policy }) }));
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'pods.eks.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:TagSession'],
+      },
+    ],
+  };
+  const arn = (
+    await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }))
+  ).Role!.Arn!;
+  if (policy)
+    await iam.send(
+      new PutRolePolicyCommand({
+        RoleName: name,
+        PolicyName: 'p',
+        PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: policy }),
+      }),
+    );
   return arn;
 }
 
 /** Someone else's association (made with the account's own credentials). */
-const associate = (cluster: Cluster, serviceAccount: string, roleArn: string, extra: { namespace?: string; targetRoleArn?: string } = {}) =>
-  eksIn(cluster).send(new CreatePodIdentityAssociationCommand({ clusterName: cluster.name, namespace: extra.namespace ?? 'mongodb', serviceAccount, roleArn, ...(extra.targetRoleArn ? { targetRoleArn: extra.targetRoleArn } : {}) }));
+const associate = (
+  cluster: Cluster,
+  serviceAccount: string,
+  roleArn: string,
+  extra: { namespace?: string; targetRoleArn?: string } = {},
+) =>
+  eksIn(cluster).send(
+    new CreatePodIdentityAssociationCommand({
+      clusterName: cluster.name,
+      namespace: extra.namespace ?? 'mongodb',
+      serviceAccount,
+      roleArn,
+      ...(extra.targetRoleArn ? { targetRoleArn: extra.targetRoleArn } : {}),
+    }),
+  );
 
 describe('EKS Pod Identity, same account', () => {
   it('makes a role trusted by pods.eks.amazonaws.com for exactly these pods, one association, no OIDC provider, and no annotation snippet', async () => {
@@ -112,7 +168,12 @@ describe('EKS Pod Identity, same account', () => {
       ],
     });
     const calls = (await admin.calls()).filter((c) => c.principalArn?.includes('s3-onboarding-provisioner'));
-    expect(calls.filter((c) => c.write).map((c) => `${c.service}:${c.operation}`).sort()).toEqual(['eks:CreatePodIdentityAssociation', 'iam:CreateRole', 'iam:PutRolePolicy']);
+    expect(
+      calls
+        .filter((c) => c.write)
+        .map((c) => `${c.service}:${c.operation}`)
+        .sort(),
+    ).toEqual(['eks:CreatePodIdentityAssociation', 'iam:CreateRole', 'iam:PutRolePolicy']);
     expect(calls.map((c) => c.operation)).not.toEqual(expect.arrayContaining(['ListOpenIDConnectProviders']));
     expect(calls.map((c) => c.operation)).not.toContain('CreateOpenIDConnectProvider');
     const [association] = await associations(demo);
@@ -120,8 +181,11 @@ describe('EKS Pod Identity, same account', () => {
 
     // the snippets: the note naming the association, and the tool's own file; nothing annotates a service account
     expect(Object.keys(res.body.snippets).sort()).toEqual(['pbm-config.yaml', 'pod-identity.md']);
-    for (const [file, text] of Object.entries(res.body.snippets as Record<string, string>)) expect({ file, errors: validateSnippet(file, text, { podIdentity: true }) }).toEqual({ file, errors: [] });
-    expect(res.body.snippets['pod-identity.md']).toContain(`| \`demo\` | \`${WORKLOADS}\` | \`eu-west-1\` | \`mongodb\` | \`pbm-agent\` | \`${roleArn}\` | — |`);
+    for (const [file, text] of Object.entries(res.body.snippets as Record<string, string>))
+      expect({ file, errors: validateSnippet(file, text, { podIdentity: true }) }).toEqual({ file, errors: [] });
+    expect(res.body.snippets['pod-identity.md']).toContain(
+      `| \`demo\` | \`${WORKLOADS}\` | \`eu-west-1\` | \`mongodb\` | \`pbm-agent\` | \`${roleArn}\` | — |`,
+    );
 
     // the pod gets the role from EKS Auth and reaches exactly its prefix
     const answer = await assumeForPod(stack.emulator, pod(demo));
@@ -129,7 +193,13 @@ describe('EKS Pod Identity, same account', () => {
     expect(await probe(answer.credentials!, 'workload-local-backups', 'db/full-1')).toEqual(RW);
     expect(await probe(answer.credentials!, 'workload-local-backups', 'other/x')).toEqual(DENIED);
     // IRSA does not work for it: the role trusts no OIDC provider
-    expect((await failure(podCredentials(stack, roleArn, { cluster: 'demo', namespace: 'mongodb', serviceAccount: 'pbm-agent' }))).name).toBe('AccessDenied');
+    expect(
+      (
+        await failure(
+          podCredentials(stack, roleArn, { cluster: 'demo', namespace: 'mongodb', serviceAccount: 'pbm-agent' }),
+        )
+      ).name,
+    ).toBe('AccessDenied');
     expect((await verify(res.body.id)).body).toMatchObject({ ok: true });
 
     // a repeat writes nothing
@@ -155,11 +225,15 @@ describe('EKS Pod Identity, same account', () => {
     // a service account without an association gets nothing at all
     expect((await assumeForPod(stack.emulator, pod(demo, 'default'))).errorType).toBe('ResourceNotFoundException');
     // the granted pod still works
-    expect((await probe(await podIdentityCredentials(stack.emulator, pod(demo)), 'workload-local-backups', 'db/a')).put).toBe('ok');
+    expect(
+      (await probe(await podIdentityCredentials(stack.emulator, pod(demo)), 'workload-local-backups', 'db/a')).put,
+    ).toBe('ok');
   });
 
   it('two clusters: one role, one association per cluster × service account, each pod reaching the prefix; DELETE leaves nothing', async () => {
-    const res = await api.onboard(pbm({ clusters: [demo, restore], serviceAccounts: ['pbm-agent', 'pbm-restore'], bucket: crossBucket('multi/') }));
+    const res = await api.onboard(
+      pbm({ clusters: [demo, restore], serviceAccounts: ['pbm-agent', 'pbm-restore'], bucket: crossBucket('multi/') }),
+    );
     expect(res.status).toBe(201);
     expect(actions(res)).toEqual([
       'create-pod-identity-association',
@@ -177,7 +251,13 @@ describe('EKS Pod Identity, same account', () => {
     ]);
     for (const cluster of [demo, restore]) {
       for (const sa of ['pbm-agent', 'pbm-restore']) {
-        expect(await probe(await podIdentityCredentials(stack.emulator, pod(cluster, sa)), 'demo-backups', `multi/${cluster.name}-${sa}`)).toEqual(RW);
+        expect(
+          await probe(
+            await podIdentityCredentials(stack.emulator, pod(cluster, sa)),
+            'demo-backups',
+            `multi/${cluster.name}-${sa}`,
+          ),
+        ).toEqual(RW);
       }
     }
     expect((await verify(res.body.id)).body.ok).toBe(true);
@@ -222,18 +302,37 @@ describe('EKS Pod Identity, same account', () => {
 
 describe('EKS Pod Identity, cross account', () => {
   it('bucket-policy mode, restore level: the role in the cluster account, granted by the bucket policy; the pod reads everything and never deletes or overwrites a backup', async () => {
-    await clients(stack, rootCredentials(BACKUPS)).s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1', Body: 'backup' }));
+    await clients(stack, rootCredentials(BACKUPS)).s3.send(
+      new PutObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1', Body: 'backup' }),
+    );
     const res = await api.onboard(pbm({ bucket: crossBucket('dr/'), access: 'restore' }));
     expect(res.status).toBe(201);
     expect(res.body.roleArn).toMatch(new RegExp(`^arn:aws:iam::${WORKLOADS}:role/`));
-    expect(actions(res)).toEqual(['create-pod-identity-association', 'create-role', 'put-bucket-policy-statements', 'put-role-policy']);
+    expect(actions(res)).toEqual([
+      'create-pod-identity-association',
+      'create-role',
+      'put-bucket-policy-statements',
+      'put-role-policy',
+    ]);
     const creds = await podIdentityCredentials(stack.emulator, pod(demo));
     const s3 = clients(stack, creds).s3;
-    expect(await attempt(() => s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1' })))).toBe('ok');
-    expect(await attempt(() => s3.send(new ListObjectsV2Command({ Bucket: 'demo-backups', Prefix: 'dr/' })))).toBe('ok');
-    expect(await attempt(() => s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1', Body: 'overwrite' })))).toBe('AccessDenied');
-    expect(await attempt(() => s3.send(new DeleteObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1' })))).toBe('AccessDenied');
-    expect(await attempt(() => s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'other/x' })))).toBe('AccessDenied');
+    expect(await attempt(() => s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1' })))).toBe(
+      'ok',
+    );
+    expect(await attempt(() => s3.send(new ListObjectsV2Command({ Bucket: 'demo-backups', Prefix: 'dr/' })))).toBe(
+      'ok',
+    );
+    expect(
+      await attempt(() =>
+        s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1', Body: 'overwrite' })),
+      ),
+    ).toBe('AccessDenied');
+    expect(await attempt(() => s3.send(new DeleteObjectCommand({ Bucket: 'demo-backups', Key: 'dr/backup-1' })))).toBe(
+      'AccessDenied',
+    );
+    expect(await attempt(() => s3.send(new GetObjectCommand({ Bucket: 'demo-backups', Key: 'other/x' })))).toBe(
+      'AccessDenied',
+    );
     expect((await verify(res.body.id)).body.ok).toBe(true);
   });
 
@@ -247,7 +346,9 @@ describe('EKS Pod Identity, cross account', () => {
       { arn: target, accountId: BACKUPS, purpose: 'pod-identity-workload' },
       { arn: source, accountId: WORKLOADS, purpose: 'pod-identity-association' },
     ]);
-    expect(res.body.changes.map((c: { action: string; accountId: string }) => `${c.accountId} ${c.action}`).sort()).toEqual([
+    expect(
+      res.body.changes.map((c: { action: string; accountId: string }) => `${c.accountId} ${c.action}`).sort(),
+    ).toEqual([
       `${WORKLOADS} create-pod-identity-association`,
       `${WORKLOADS} create-role`,
       `${WORKLOADS} put-role-policy`,
@@ -272,12 +373,18 @@ describe('EKS Pod Identity, cross account', () => {
       },
     ]);
     const a = await associationOf(demo);
-    const described = await eksIn(demo).send(new DescribePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId }));
+    const described = await eksIn(demo).send(
+      new DescribePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId }),
+    );
     expect(described.association).toMatchObject({ roleArn: source, targetRoleArn: target, disableSessionTags: false });
     expect(res.body.snippets['pod-identity.md']).toContain(`| \`${source}\` | \`${target}\` |`);
     // the source role: bounded, its only permission is to assume the target
-    const sourceRole = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: roleName(source) }))).Role!;
-    expect(sourceRole.PermissionsBoundary?.PermissionsBoundaryArn).toBe(`arn:aws:iam::${WORKLOADS}:policy/s3-onboarding/s3-onboarding-workload-boundary`);
+    const sourceRole = (
+      await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: roleName(source) }))
+    ).Role!;
+    expect(sourceRole.PermissionsBoundary?.PermissionsBoundaryArn).toBe(
+      `arn:aws:iam::${WORKLOADS}:policy/s3-onboarding/s3-onboarding-workload-boundary`,
+    );
 
     const answer = await assumeForPod(stack.emulator, pod(demo));
     expect(answer.assumedRoleArn).toMatch(new RegExp(`^arn:aws:sts::${BACKUPS}:assumed-role/${roleName(target)}/`));
@@ -286,7 +393,9 @@ describe('EKS Pod Identity, cross account', () => {
     expect((await verify(res.body.id)).body.ok).toBe(true);
 
     await admin.clearCalls();
-    expect((await api.onboard(pbm({ bucket: crossBucket('chain/'), crossAccountMode: 'role-in-bucket-account' }))).status).toBe(200);
+    expect(
+      (await api.onboard(pbm({ bucket: crossBucket('chain/'), crossAccountMode: 'role-in-bucket-account' }))).status,
+    ).toBe(200);
     expect(await writes(stack)).toEqual([]);
   });
 
@@ -295,26 +404,45 @@ describe('EKS Pod Identity, cross account', () => {
     const target: string = res.body.roleArn;
     const source = target.replace(`::${BACKUPS}:`, `::${WORKLOADS}:`);
     // another role of the cluster account, allowed to assume the target, associated with its own target
-    const other = await foreignPodRole(WORKLOADS, 'other-pod-role', [{ Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: target }]);
+    const other = await foreignPodRole(WORKLOADS, 'other-pod-role', [
+      { Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: target },
+    ]);
     await associate(demo, 'intruder', other, { targetRoleArn: target });
     const viaOther = await assumeForPod(stack.emulator, pod(demo, 'intruder'));
     expect(viaOther.errorType).toBe('AccessDeniedException');
     expect(viaOther.message).toContain(`sts:AssumeRole on resource: ${target}`);
     // the service's source role associated (by someone else) with another service account: its trust refuses it
     await associate(demo, 'intruder2', source, { targetRoleArn: target });
-    expect((await assumeForPod(stack.emulator, pod(demo, 'intruder2'))).message).toContain(`sts:AssumeRole on resource: ${source}`);
+    expect((await assumeForPod(stack.emulator, pod(demo, 'intruder2'))).message).toContain(
+      `sts:AssumeRole on resource: ${source}`,
+    );
     // the source role's own session, asking STS directly (no pod session tags): refused
     const sourceSession = clients(stack, await admin.roleCredentials(source));
-    expect((await failure(sourceSession.sts.send(new AssumeRoleCommand({ RoleArn: target, RoleSessionName: 'direct' })))).name).toBe('AccessDenied');
+    expect(
+      (await failure(sourceSession.sts.send(new AssumeRoleCommand({ RoleArn: target, RoleSessionName: 'direct' }))))
+        .name,
+    ).toBe('AccessDenied');
     // nor with made-up tags of another service account
     expect(
-      (await failure(sourceSession.sts.send(new AssumeRoleCommand({ RoleArn: target, RoleSessionName: 'direct', Tags: [{ Key: 'kubernetes-service-account', Value: 'intruder' }] })))).name,
+      (
+        await failure(
+          sourceSession.sts.send(
+            new AssumeRoleCommand({
+              RoleArn: target,
+              RoleSessionName: 'direct',
+              Tags: [{ Key: 'kubernetes-service-account', Value: 'intruder' }],
+            }),
+          ),
+        )
+      ).name,
     ).toBe('AccessDenied');
     // a pod of another cluster (restore), through the source role: its trust pins the demo cluster
     await associate(restore, 'pbm-agent', source, { targetRoleArn: target });
     expect((await assumeForPod(stack.emulator, pod(restore))).errorType).toBe('AccessDeniedException');
     // the granted pod still works
-    expect((await probe(await podIdentityCredentials(stack.emulator, pod(demo)), 'demo-backups', 'chain/ok')).put).toBe('ok');
+    expect((await probe(await podIdentityCredentials(stack.emulator, pod(demo)), 'demo-backups', 'chain/ok')).put).toBe(
+      'ok',
+    );
   });
 
   it('clusters in two accounts share the target role, each through a source role in its own account; DELETE leaves nothing in any account', async () => {
@@ -323,7 +451,10 @@ describe('EKS Pod Identity, cross account', () => {
     expect(res.status).toBe(201);
     const target: string = res.body.roleArn;
     expect(res.body.roles.map((r: { accountId: string }) => r.accountId)).toEqual([BACKUPS, WORKLOADS, DR]);
-    expect(res.body.policies.trust.Statement.map((s: { Sid: string }) => s.Sid)).toEqual([`EksPodIdentityChain${WORKLOADS}`, `EksPodIdentityChain${DR}`]);
+    expect(res.body.policies.trust.Statement.map((s: { Sid: string }) => s.Sid)).toEqual([
+      `EksPodIdentityChain${WORKLOADS}`,
+      `EksPodIdentityChain${DR}`,
+    ]);
     for (const cluster of [demo, dr]) {
       const answer = await assumeForPod(stack.emulator, pod(cluster));
       expect(answer.assumedRoleArn).toMatch(new RegExp(`^arn:aws:sts::${BACKUPS}:assumed-role/${roleName(target)}/`));
@@ -334,12 +465,19 @@ describe('EKS Pod Identity, cross account', () => {
       [WORKLOADS, demo],
       [DR, dr],
     ] as const) {
-      const source = res.body.roles.find((r: { accountId: string; purpose: string }) => r.accountId === account && r.purpose === 'pod-identity-association');
-      const role = await clients(stack, rootCredentials(account)).iam.send(new GetRoleCommand({ RoleName: roleName(source.arn) }));
+      const source = res.body.roles.find(
+        (r: { accountId: string; purpose: string }) =>
+          r.accountId === account && r.purpose === 'pod-identity-association',
+      );
+      const role = await clients(stack, rootCredentials(account)).iam.send(
+        new GetRoleCommand({ RoleName: roleName(source.arn) }),
+      );
       const trust = JSON.parse(decodeURIComponent(role.Role!.AssumeRolePolicyDocument!));
-      expect(trust.Statement.flatMap((st: { Condition: { StringEquals: Record<string, string | string[]> } }) => [st.Condition.StringEquals['aws:RequestTag/eks-cluster-arn']].flat())).toEqual([
-        `arn:aws:eks:${cluster.region}:${account}:cluster/${cluster.name}`,
-      ]);
+      expect(
+        trust.Statement.flatMap((st: { Condition: { StringEquals: Record<string, string | string[]> } }) =>
+          [st.Condition.StringEquals['aws:RequestTag/eks-cluster-arn']].flat(),
+        ),
+      ).toEqual([`arn:aws:eks:${cluster.region}:${account}:cluster/${cluster.name}`]);
     }
     // and a source role carries only the onboarded service accounts: another one's association is refused by EKS Auth
     await associate(demo, 'pbm-agent-x', target.replace(`::${BACKUPS}:`, `::${WORKLOADS}:`), { targetRoleArn: target });
@@ -379,8 +517,25 @@ describe('EKS Pod Identity: preconditions, each a 409 naming the cause, before a
   it('an association someone else made whose role merely sits under the service’s path and name prefix: 409, never taken over', async () => {
     // ownership is by what the service tagged, never by a name pattern (the look-alike was re-pointed, then deleted)
     const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
-    const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] }] };
-    const lookalike = (await iam.send(new CreateRoleCommand({ RoleName: 's3ob-ffffffffffffffff', Path: '/s3-onboarding/', AssumeRolePolicyDocument: JSON.stringify(trust) }))).Role!.Arn!;
+    const trust = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'pods.eks.amazonaws.com' },
+          Action: ['sts:AssumeRole', 'sts:TagSession'],
+        },
+      ],
+    };
+    const lookalike = (
+      await iam.send(
+        new CreateRoleCommand({
+          RoleName: 's3ob-ffffffffffffffff',
+          Path: '/s3-onboarding/',
+          AssumeRolePolicyDocument: JSON.stringify(trust),
+        }),
+      )
+    ).Role!.Arn!;
     const existing = (await associate(demo, 'pbm-agent', lookalike)).association!;
     await admin.clearCalls();
     const res = await api.onboard(pbm());
@@ -394,13 +549,18 @@ describe('EKS Pod Identity: preconditions, each a 409 naming the cause, before a
   it('a cluster that does not exist is a 400 naming it', async () => {
     const res = await api.onboard(pbm({ clusters: [{ name: 'nope', accountId: WORKLOADS, region: 'eu-west-1' }] }));
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'workload.clusters.0.name', message: expect.stringContaining('no EKS cluster named nope') }]);
+    expect(res.body.errors).toEqual([
+      { path: 'workload.clusters.0.name', message: expect.stringContaining('no EKS cluster named nope') },
+    ]);
     expect(await writes(stack)).toEqual([]);
   });
 });
 
 describe('One role per workload identity, across IRSA and EKS Pod Identity', () => {
-  const irsa = (bucket: object) => ({ ...pbm({ bucket }), workload: { type: 'eks', clusters: [demo], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] } });
+  const irsa = (bucket: object) => ({
+    ...pbm({ bucket }),
+    workload: { type: 'eks', clusters: [demo], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  });
 
   it('refuses Pod Identity for a service account an IRSA onboarding binds, and IRSA for one Pod Identity binds, before any write (AWS is only read)', async () => {
     const first = await api.onboard(irsa(crossBucket('irsa/')));
@@ -441,12 +601,23 @@ describe('EKS Pod Identity: an onboarding whose service accounts change', () => 
     const moved = await api.onboard(pbm({ serviceAccounts: ['pbm-agent', 'pbm-restore'] }));
     expect(moved.status).toBe(201);
     expect(moved.body.id).toBe(first.body.id);
-    expect(actions(moved)).toEqual(['create-pod-identity-association', 'create-role', 'delete-role', 'delete-role-policy', 'put-role-policy', 'update-pod-identity-association']);
+    expect(actions(moved)).toEqual([
+      'create-pod-identity-association',
+      'create-role',
+      'delete-role',
+      'delete-role-policy',
+      'put-role-policy',
+      'update-pod-identity-association',
+    ]);
     const now = await associations(demo);
     expect(now.map((a) => a.serviceAccount).sort()).toEqual(['pbm-agent', 'pbm-restore']);
     expect(now.find((a) => a.serviceAccount === 'pbm-agent')!.associationId).toBe(kept.associationId);
     expect(await serviceRoles(WORKLOADS)).toEqual([moved.body.roleArn]);
-    for (const sa of ['pbm-agent', 'pbm-restore']) expect((await probe(await podIdentityCredentials(stack.emulator, pod(demo, sa)), 'workload-local-backups', `db/${sa}`)).put).toBe('ok');
+    for (const sa of ['pbm-agent', 'pbm-restore'])
+      expect(
+        (await probe(await podIdentityCredentials(stack.emulator, pod(demo, sa)), 'workload-local-backups', `db/${sa}`))
+          .put,
+      ).toBe('ok');
     expect((await verify(moved.body.id)).body.ok).toBe(true);
   });
 });
@@ -455,11 +626,15 @@ describe('EKS Pod Identity: drift', () => {
   it('an association removed: verify fails naming it, a repeat POST re-creates it', async () => {
     const res = await api.onboard(pbm());
     const a = await associationOf(demo);
-    await eksIn(demo).send(new DeletePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId }));
+    await eksIn(demo).send(
+      new DeletePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId }),
+    );
     const v = await verify(res.body.id);
     expect(v.body.ok).toBe(false);
     expect(failedChecks(v)).toEqual(['pod-identity-associations']);
-    expect(v.body.checks.find((c: { name: string }) => c.name === 'pod-identity-associations').detail).toContain('service account mongodb/pbm-agent of cluster demo has no EKS Pod Identity association');
+    expect(v.body.checks.find((c: { name: string }) => c.name === 'pod-identity-associations').detail).toContain(
+      'service account mongodb/pbm-agent of cluster demo has no EKS Pod Identity association',
+    );
     const again = await api.onboard(pbm());
     expect(again.status).toBe(201);
     expect(actions(again)).toEqual(['create-pod-identity-association']);
@@ -470,10 +645,14 @@ describe('EKS Pod Identity: drift', () => {
     const res = await api.onboard(pbm());
     const theirs = await foreignPodRole(WORKLOADS, 'team-pbm-role');
     const a = await associationOf(demo);
-    await eksIn(demo).send(new UpdatePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId, roleArn: theirs }));
+    await eksIn(demo).send(
+      new UpdatePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId, roleArn: theirs }),
+    );
     const v = await verify(res.body.id);
     expect(failedChecks(v)).toEqual(['pod-identity-associations']);
-    expect(v.body.checks.find((c: { name: string }) => c.name === 'pod-identity-associations').detail).toContain(theirs);
+    expect(v.body.checks.find((c: { name: string }) => c.name === 'pod-identity-associations').detail).toContain(
+      theirs,
+    );
     await admin.clearCalls();
     const again = await api.onboard(pbm());
     expect(again.status).toBe(409);
@@ -487,22 +666,30 @@ describe('EKS Pod Identity: drift', () => {
     const body = pbm({ bucket: crossBucket('chain/'), crossAccountMode: 'role-in-bucket-account' });
     const res = await api.onboard(body);
     const a = await associationOf(demo);
-    await eksIn(demo).send(new UpdatePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId, ...change }));
-    expect((await assumeForPod(stack.emulator, pod(demo))).assumedRoleArn ?? '').not.toContain(`::${BACKUPS}:assumed-role/${roleName(res.body.roleArn)}`);
+    await eksIn(demo).send(
+      new UpdatePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId, ...change }),
+    );
+    expect((await assumeForPod(stack.emulator, pod(demo))).assumedRoleArn ?? '').not.toContain(
+      `::${BACKUPS}:assumed-role/${roleName(res.body.roleArn)}`,
+    );
     const v = await verify(res.body.id);
     expect(failedChecks(v)).toEqual(['pod-identity-associations']);
     const again = await api.onboard(body);
     expect(again.status).toBe(201);
     expect(actions(again)).toEqual(['update-pod-identity-association']);
     expect((await verify(res.body.id)).body.ok).toBe(true);
-    expect(await probe(await podIdentityCredentials(stack.emulator, pod(demo)), 'demo-backups', 'chain/again')).toEqual(RW);
+    expect(await probe(await podIdentityCredentials(stack.emulator, pod(demo)), 'demo-backups', 'chain/again')).toEqual(
+      RW,
+    );
   });
 
   it('the source role’s chain policy removed: verify names the source role, a repeat POST puts it back', async () => {
     const body = pbm({ bucket: crossBucket('chain/'), crossAccountMode: 'role-in-bucket-account' });
     const res = await api.onboard(body);
     const source = res.body.roles[1].arn as string;
-    await clients(stack, rootCredentials(WORKLOADS)).iam.send(new DeleteRolePolicyCommand({ RoleName: roleName(source), PolicyName: 's3-onboarding-assume-target' }));
+    await clients(stack, rootCredentials(WORKLOADS)).iam.send(
+      new DeleteRolePolicyCommand({ RoleName: roleName(source), PolicyName: 's3-onboarding-assume-target' }),
+    );
     const v = await verify(res.body.id);
     expect(failedChecks(v).sort()).toEqual([`pod-role:${WORKLOADS}`, 'reach:pod-identity:200000000002/eu-west-1/demo']);
     const again = await api.onboard(body);
@@ -519,7 +706,13 @@ describe('EKS Pod Identity: a fault on each new write step', () => {
   };
 
   it('CreatePodIdentityAssociation fails after the roles were written: 503 (never a 4xx), the record says so, a retry converges, DELETE leaves nothing', async () => {
-    await admin.fault({ service: 'eks', operation: 'CreatePodIdentityAssociation', errorCode: 'ServerException', httpStatus: 500, count: 10 });
+    await admin.fault({
+      service: 'eks',
+      operation: 'CreatePodIdentityAssociation',
+      errorCode: 'ServerException',
+      httpStatus: 500,
+      count: 10,
+    });
     const failed = await api.onboard(body());
     expect(failed.status).toBe(503);
     expect(failed.body.detail).toMatch(/partially applied/);
@@ -537,8 +730,20 @@ describe('EKS Pod Identity: a fault on each new write step', () => {
   it('UpdatePodIdentityAssociation fails (the only write of the repair): 503 with nothing written, a retry converges', async () => {
     const res = await api.onboard(body());
     const a = await associationOf(demo);
-    await eksIn(demo).send(new UpdatePodIdentityAssociationCommand({ clusterName: 'demo', associationId: a.associationId, targetRoleArn: '' }));
-    await admin.fault({ service: 'eks', operation: 'UpdatePodIdentityAssociation', errorCode: 'ServerException', httpStatus: 500, count: 10 });
+    await eksIn(demo).send(
+      new UpdatePodIdentityAssociationCommand({
+        clusterName: 'demo',
+        associationId: a.associationId,
+        targetRoleArn: '',
+      }),
+    );
+    await admin.fault({
+      service: 'eks',
+      operation: 'UpdatePodIdentityAssociation',
+      errorCode: 'ServerException',
+      httpStatus: 500,
+      count: 10,
+    });
     await admin.clearCalls();
     const failed = await api.onboard(body());
     expect(failed.status).toBe(503);
@@ -555,7 +760,13 @@ describe('EKS Pod Identity: a fault on each new write step', () => {
 
   it('DeletePodIdentityAssociation fails during DELETE: 503 naming what is done, a repeated DELETE finishes, nothing is left', async () => {
     const res = await api.onboard(body());
-    await admin.fault({ service: 'eks', operation: 'DeletePodIdentityAssociation', errorCode: 'ServerException', httpStatus: 500, count: 10 });
+    await admin.fault({
+      service: 'eks',
+      operation: 'DeletePodIdentityAssociation',
+      errorCode: 'ServerException',
+      httpStatus: 500,
+      count: 10,
+    });
     const failed = await api.send('DELETE', `/v1/onboardings/${res.body.id}`);
     expect(failed.status).toBe(503);
     await admin.clearFaults();

@@ -37,14 +37,33 @@ function memoryTarget(key: string, opts: { readDelayMs?: number } = {}) {
       state.text = renderRawPolicy(p);
     },
   };
-  return { target, state, sids: () => (state.text ? (JSON.parse(state.text) as { Statement: Statement[] }).Statement.map((s) => s.Sid) : []) };
+  return {
+    target,
+    state,
+    sids: () => (state.text ? (JSON.parse(state.text) as { Statement: Statement[] }).Statement.map((s) => s.Sid) : []),
+  };
 }
 
-const grant = (id: string): Statement => ({ Sid: `S3Onboarding${id}`, Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::200000000002:root' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::b/${id}/*` });
+const grant = (id: string): Statement => ({
+  Sid: `S3Onboarding${id}`,
+  Effect: 'Allow',
+  Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+  Action: 's3:GetObject',
+  Resource: `arn:aws:s3:::b/${id}/*`,
+});
 const change = (id: string) => ({ onboardingId: id, remove: [], add: [grant(id)] });
 
 const queued = async (key: string) =>
-  (await store.doc.send(new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `PQ#${key}` }, ConsistentRead: true }))).Items ?? [];
+  (
+    await store.doc.send(
+      new QueryCommand({
+        TableName: store.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `PQ#${key}` },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items ?? [];
 
 describe('Shared resource-policy writer', () => {
   it('applies an uncontended change with one read and one write, leaving no queue item; a repeat writes nothing', async () => {
@@ -74,52 +93,64 @@ describe('Shared resource-policy writer', () => {
   it.each([
     ['alone (the lease was free)', false],
     ['as the queue’s leader (the lease was held when it came)', true],
-  ])('a holder that stalls past its lease, %s, answers 503 and does not write over the next holder', async (_how, queuedFirst) => {
-    const leaseMs = 100;
-    const key = `pw-stall-${queuedFirst ? 'queue' : 'alone'}`;
-    const slow = queuedPolicyWriter(store, { leaseMs, pollMs: 5 });
-    const fast = queuedPolicyWriter(store, { leaseMs });
-    const t = memoryTarget(key);
-    // the same policy, read by a holder that stalls until the test lets it go on
-    let readStarted!: () => void;
-    const reading = new Promise<void>((r) => (readStarted = r));
-    let releaseRead!: () => void;
-    const released = new Promise<void>((r) => (releaseRead = r));
-    const stalled: PolicyTarget = {
-      ...t.target,
-      read: async () => {
-        const text = t.state.text;
-        readStarted();
-        await released;
-        return text === undefined ? undefined : parseRawPolicy(text);
-      },
-    };
-    if (queuedFirst) expect(await store.tryLock(`policy#${key}`, 'another-request', 10_000)).toBe(true);
-    const first = slow(stalled, change('slow')).then(
-      () => 'written',
-      (e: unknown) => e,
-    );
-    if (queuedFirst) {
-      for (let i = 0; i < 200 && (await queued(key)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(await queued(key)).toHaveLength(1);
-      await store.unlock(`policy#${key}`, 'another-request');
-    }
-    // the slow holder has the lease and is reading: let its lease lapse, then another request takes it and writes
-    await reading;
-    await new Promise((r) => setTimeout(r, 1.5 * leaseMs));
-    expect(await fast(t.target, change('fast'))).toBe(true);
-    releaseRead();
-    const outcome = await first;
-    expect(outcome).toBeInstanceOf(TransientError);
-    expect((outcome as Error).message).toContain('lost the lease');
-    expect(t.sids()).toEqual(['S3Onboardingfast']);
-    expect(await queued(key)).toEqual([]);
-  });
+  ])(
+    'a holder that stalls past its lease, %s, answers 503 and does not write over the next holder',
+    async (_how, queuedFirst) => {
+      const leaseMs = 100;
+      const key = `pw-stall-${queuedFirst ? 'queue' : 'alone'}`;
+      const slow = queuedPolicyWriter(store, { leaseMs, pollMs: 5 });
+      const fast = queuedPolicyWriter(store, { leaseMs });
+      const t = memoryTarget(key);
+      // the same policy, read by a holder that stalls until the test lets it go on
+      let readStarted!: () => void;
+      const reading = new Promise<void>((r) => (readStarted = r));
+      let releaseRead!: () => void;
+      const released = new Promise<void>((r) => (releaseRead = r));
+      const stalled: PolicyTarget = {
+        ...t.target,
+        read: async () => {
+          const text = t.state.text;
+          readStarted();
+          await released;
+          return text === undefined ? undefined : parseRawPolicy(text);
+        },
+      };
+      if (queuedFirst) expect(await store.tryLock(`policy#${key}`, 'another-request', 10_000)).toBe(true);
+      const first = slow(stalled, change('slow')).then(
+        () => 'written',
+        (e: unknown) => e,
+      );
+      if (queuedFirst) {
+        for (let i = 0; i < 200 && (await queued(key)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(await queued(key)).toHaveLength(1);
+        await store.unlock(`policy#${key}`, 'another-request');
+      }
+      // the slow holder has the lease and is reading: let its lease lapse, then another request takes it and writes
+      await reading;
+      await new Promise((r) => setTimeout(r, 1.5 * leaseMs));
+      expect(await fast(t.target, change('fast'))).toBe(true);
+      releaseRead();
+      const outcome = await first;
+      expect(outcome).toBeInstanceOf(TransientError);
+      expect((outcome as Error).message).toContain('lost the lease');
+      expect(t.sids()).toEqual(['S3Onboardingfast']);
+      expect(await queued(key)).toEqual([]);
+    },
+  );
 });
 
 describe('Policy leases reserved ahead of a change', () => {
   const lockHolder = async (key: string) =>
-    (await store.doc.send(new QueryCommand({ TableName: store.table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `LOCK#policy#${key}` }, ConsistentRead: true }))).Items?.[0]?.owner;
+    (
+      await store.doc.send(
+        new QueryCommand({
+          TableName: store.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `LOCK#policy#${key}` },
+          ConsistentRead: true,
+        }),
+      )
+    ).Items?.[0]?.owner;
 
   it('reads the policy under its lease at once; the change is then one write, and settle() lets the lease go', async () => {
     const reservations = new PolicyReservations(store, 15_000);
@@ -151,9 +182,11 @@ describe('Policy leases reserved ahead of a change', () => {
     const dropped = memoryTarget('pr-dropped');
     reservations.reserve(kept.target);
     reservations.reserve(dropped.target);
-    for (let i = 0; i < 100 && (kept.state.reads === 0 || dropped.state.reads === 0); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 100 && (kept.state.reads === 0 || dropped.state.reads === 0); i++)
+      await new Promise((r) => setTimeout(r, 5));
     reservations.keepOnly(['pr-kept']);
-    for (let i = 0; i < 100 && (await lockHolder('pr-dropped')) !== undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 100 && (await lockHolder('pr-dropped')) !== undefined; i++)
+      await new Promise((r) => setTimeout(r, 5));
     expect(await lockHolder('pr-dropped')).toBeUndefined();
     expect(await lockHolder('pr-kept')).toBeDefined();
     await reservations.settle();
@@ -208,9 +241,14 @@ describe('Policy leases reserved ahead of a change', () => {
   it('a change that cannot be applied (a foreign statement with its Sid) is refused, and the lease still goes', async () => {
     const reservations = new PolicyReservations(store, 15_000);
     const t = memoryTarget('pr-collide');
-    t.state.text = JSON.stringify({ Version: '2012-10-17', Statement: [{ ...grant('x1'), Resource: 'arn:aws:s3:::b/elsewhere/*' }] });
+    t.state.text = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ ...grant('x1'), Resource: 'arn:aws:s3:::b/elsewhere/*' }],
+    });
     reservations.reserve(t.target);
-    await expect(reservations.writer(queuedPolicyWriter(store))(t.target, change('x1'))).rejects.toThrow(/did not write/);
+    await expect(reservations.writer(queuedPolicyWriter(store))(t.target, change('x1'))).rejects.toThrow(
+      /did not write/,
+    );
     expect(t.state.writes).toBe(0);
     await reservations.settle();
     expect(await lockHolder('pr-collide')).toBeUndefined();

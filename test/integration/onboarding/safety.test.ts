@@ -39,7 +39,9 @@ const s3 = () => clients(stack, rootCredentials(BACKUPS)).s3;
 const policyText = async (bucket: string) => (await s3().send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy!;
 const addOwnerStatement = async (bucket: string, statement: string) => {
   const current = await policyText(bucket);
-  await s3().send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: current.replace(/\]\s*\}\s*$/, `,${statement}]}`) }));
+  await s3().send(
+    new PutBucketPolicyCommand({ Bucket: bucket, Policy: current.replace(/\]\s*\}\s*$/, `,${statement}]}`) }),
+  );
 };
 
 describe('Ownership by content, not by Sid prefix (finding 1) and foreign statements kept exactly (finding 2)', () => {
@@ -57,13 +59,19 @@ describe('Ownership by content, not by Sid prefix (finding 1) and foreign statem
     const after = await policyText('demo-backups');
     expect(after).toContain(hold);
     expect(after).toContain('12345678901234567891');
-    expect(JSON.parse(after).Statement.map((s: { Sid: string }) => s.Sid)).toEqual(['DenyInsecureTransport', `${ours}LegalHold`]);
+    expect(JSON.parse(after).Statement.map((s: { Sid: string }) => s.Sid)).toEqual([
+      'DenyInsecureTransport',
+      `${ours}LegalHold`,
+    ]);
   });
 
   it('refuses (409, nothing written) when a statement it did not write holds the Sid it needs', async () => {
     const plan = await api.onboard({ ...generic('squat/'), dryRun: true });
     const sid: string = plan.body.policies.bucketPolicyStatements[0].Sid;
-    await addOwnerStatement('demo-backups', `{"Sid":"${sid}","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::demo-backups/squat/*"}`);
+    await addOwnerStatement(
+      'demo-backups',
+      `{"Sid":"${sid}","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::demo-backups/squat/*"}`,
+    );
     await admin.clearCalls();
     const res = await api.onboard(generic('squat/'));
     expect(res.status).toBe(409);
@@ -74,11 +82,19 @@ describe('Ownership by content, not by Sid prefix (finding 1) and foreign statem
 
 describe('Failures that can be foreseen are refused before any write (finding 4)', () => {
   it('an instance role its owner did not opt in (no s3-onboarding-grantable=true): 409 saying how, nothing written', async () => {
-    await clients(stack, rootCredentials(WORKLOADS)).iam.send(new UntagRoleCommand({ RoleName: 'pbm-ec2-instance-role', TagKeys: ['s3-onboarding-grantable'] }));
+    await clients(stack, rootCredentials(WORKLOADS)).iam.send(
+      new UntagRoleCommand({ RoleName: 'pbm-ec2-instance-role', TagKeys: ['s3-onboarding-grantable'] }),
+    );
     await admin.clearCalls();
-    const res = await api.onboard({ workload: { type: 'ec2', instanceRoleArn: `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role` }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/' }, tool: 'pbm' });
+    const res = await api.onboard({
+      workload: { type: 'ec2', instanceRoleArn: `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role` },
+      bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/' },
+      tool: 'pbm',
+    });
     expect(res.status).toBe(409);
-    expect(res.body.detail).toMatch(/not tagged s3-onboarding-grantable=true.*aws iam tag-role --role-name pbm-ec2-instance-role/);
+    expect(res.body.detail).toMatch(
+      /not tagged s3-onboarding-grantable=true.*aws iam tag-role --role-name pbm-ec2-instance-role/,
+    );
     expect(await writes(stack)).toEqual([]);
     expect((await api.send('GET', '/v1/onboardings')).body.items).toEqual([]);
   });
@@ -86,8 +102,19 @@ describe('Failures that can be foreseen are refused before any write (finding 4)
   it('a foreign statement naming a deleted role (AROA…): POST and DELETE refuse with 409 naming it, nothing written', async () => {
     const existing = await api.onboard(generic('before/'));
     const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
-    await iam.send(new CreateRoleCommand({ RoleName: 'soon-gone', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] }) }));
-    await addOwnerStatement('demo-backups', `{"Sid":"OldReader","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::${WORKLOADS}:role/soon-gone"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/old/*"}`);
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'soon-gone',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    await addOwnerStatement(
+      'demo-backups',
+      `{"Sid":"OldReader","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::${WORKLOADS}:role/soon-gone"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/old/*"}`,
+    );
     await iam.send(new DeleteRoleCommand({ RoleName: 'soon-gone' }));
     expect(await policyText('demo-backups')).toMatch(/"AROA[A-Z0-9]+"/);
     await admin.clearCalls();
@@ -102,25 +129,55 @@ describe('Failures that can be foreseen are refused before any write (finding 4)
   });
 
   it.each([
-    ['a bucket', { bucket: { name: 'unmanaged-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'x/' } }, /bucket unmanaged-backups is not opted in.*put-bucket-abac --bucket unmanaged-backups.*s3-onboarding-managed/],
-    ['a key', { bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'x/', kmsKeyArn: UNMANAGED_KEY } }, /key .*99999999.* is not opted in.*aws kms tag-resource/],
-  ])('%s whose owner did not opt in (s3-onboarding-managed=true): 409 saying how, nothing written', async (_what, over, detail) => {
-    await admin.clearCalls();
-    const res = await api.onboard(generic('x/', over));
-    expect(res.status).toBe(409);
-    expect(res.body.detail).toMatch(detail);
-    expect(await writes(stack)).toEqual([]);
-  });
+    [
+      'a bucket',
+      { bucket: { name: 'unmanaged-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'x/' } },
+      /bucket unmanaged-backups is not opted in.*put-bucket-abac --bucket unmanaged-backups.*s3-onboarding-managed/,
+    ],
+    [
+      'a key',
+      {
+        bucket: {
+          name: 'demo-encrypted-backups',
+          accountId: BACKUPS,
+          region: 'eu-west-1',
+          prefix: 'x/',
+          kmsKeyArn: UNMANAGED_KEY,
+        },
+      },
+      /key .*99999999.* is not opted in.*aws kms tag-resource/,
+    ],
+  ])(
+    '%s whose owner did not opt in (s3-onboarding-managed=true): 409 saying how, nothing written',
+    async (_what, over, detail) => {
+      await admin.clearCalls();
+      const res = await api.onboard(generic('x/', over));
+      expect(res.status).toBe(409);
+      expect(res.body.detail).toMatch(detail);
+      expect(await writes(stack)).toEqual([]);
+    },
+  );
 });
 
 describe('Capacity found only after a concurrent batch wrote (finding 4, contract: a 4xx leaves nothing written)', () => {
   it('60 onboardings at once into a bucket that fits 50: 50 × 201 and 10 × 409, and the ten leave nothing behind', async () => {
     // identical sizes: namespaces and prefixes of one width, role names of one width
-    const body = (i: number) => generic(`t${String(i).padStart(2, '0')}/`, {
-      workload: { type: 'eks', clusters: [demo], namespace: `team-${String(i).padStart(2, '0')}`, serviceAccounts: ['pbm-agent'] },
-      bucket: { name: 'full-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: `t${String(i).padStart(2, '0')}/` },
-      tool: 'pbm',
-    });
+    const body = (i: number) =>
+      generic(`t${String(i).padStart(2, '0')}/`, {
+        workload: {
+          type: 'eks',
+          clusters: [demo],
+          namespace: `team-${String(i).padStart(2, '0')}`,
+          serviceAccounts: ['pbm-agent'],
+        },
+        bucket: {
+          name: 'full-backups',
+          accountId: BACKUPS,
+          region: 'eu-west-1',
+          prefix: `t${String(i).padStart(2, '0')}/`,
+        },
+        tool: 'pbm',
+      });
     // measure one statement, then pad the owner's policy so that exactly 50 fit
     const one = await api.onboard(body(99));
     const size = (t: string) => t.replace(/\s+(?=(?:[^"]*"[^"]*")*[^"]*$)/g, '').length;
@@ -139,12 +196,19 @@ describe('Capacity found only after a concurrent batch wrote (finding 4, contrac
     expect(statuses.filter((s) => s === 409)).toHaveLength(10);
     const refused = results.filter((r) => r.status === 409);
     for (const r of refused) {
-      expect(r.body.detail).toMatch(/full-backups would be \d+ bytes, over its 20480-byte limit.*crossAccountMode role-in-bucket-account .*access-point/);
+      expect(r.body.detail).toMatch(
+        /full-backups would be \d+ bytes, over its 20480-byte limit.*crossAccountMode role-in-bucket-account .*access-point/,
+      );
       // issue 18: the modes that do not grow a bucket policy, as data too
       expect(r.body.modesThatDoNotGrowIt).toEqual(['role-in-bucket-account', 'access-point']);
     }
     // nothing of the ten: no role, no record, no statement
-    const roles = (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new (await import('@aws-sdk/client-iam')).ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles ?? [];
+    const roles =
+      (
+        await clients(stack, rootCredentials(WORKLOADS)).iam.send(
+          new (await import('@aws-sdk/client-iam')).ListRolesCommand({ PathPrefix: '/s3-onboarding/' }),
+        )
+      ).Roles ?? [];
     expect(roles).toHaveLength(50);
     expect(JSON.parse(await policyText('full-backups')).Statement).toHaveLength(51);
     expect((await api.send('GET', '/v1/onboardings?bucket=full-backups&limit=100')).body.items).toHaveLength(50);
@@ -152,14 +216,32 @@ describe('Capacity found only after a concurrent batch wrote (finding 4, contrac
 
   it('40 onboardings at once sharing one KMS key at 100 ms per AWS call: all 201 (key policies are grouped too)', async () => {
     await admin.latency(100);
-    const body = (i: number) => generic(`k${String(i).padStart(2, '0')}/`, {
-      workload: { type: 'eks', clusters: [demo], namespace: `keyed-${String(i).padStart(2, '0')}`, serviceAccounts: ['worker'] },
-      bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: `k${String(i).padStart(2, '0')}/`, kmsKeyArn: KEY },
-    });
+    const body = (i: number) =>
+      generic(`k${String(i).padStart(2, '0')}/`, {
+        workload: {
+          type: 'eks',
+          clusters: [demo],
+          namespace: `keyed-${String(i).padStart(2, '0')}`,
+          serviceAccounts: ['worker'],
+        },
+        bucket: {
+          name: 'demo-encrypted-backups',
+          accountId: BACKUPS,
+          region: 'eu-west-1',
+          prefix: `k${String(i).padStart(2, '0')}/`,
+          kmsKeyArn: KEY,
+        },
+      });
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => api.onboard(body(i))));
     await admin.latency(0);
     expect(results.map((r) => r.status)).toEqual(Array(40).fill(201));
-    const keyPolicy = JSON.parse((await clients(stack, rootCredentials(BACKUPS)).kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))).Policy!);
+    const keyPolicy = JSON.parse(
+      (
+        await clients(stack, rootCredentials(BACKUPS)).kms.send(
+          new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }),
+        )
+      ).Policy!,
+    );
     expect(keyPolicy.Statement.filter((s: { Sid?: string }) => s.Sid?.startsWith('S3Onboarding'))).toHaveLength(40);
     const puts = (await admin.calls()).filter((c) => c.operation === 'PutKeyPolicy');
     expect(puts.length).toBeLessThan(40);
@@ -170,7 +252,13 @@ describe('Idempotency-Key (finding 5)', () => {
   it('the same fields in another order are the same body: the retry gets the first answer', async () => {
     const body = generic('order/');
     const first = await api.onboard(body, { 'idempotency-key': 'order-1' });
-    const reordered = JSON.parse(JSON.stringify({ tool: body.tool, bucket: { prefix: 'order/', region: 'eu-west-1', accountId: BACKUPS, name: 'demo-backups' }, workload: body.workload }));
+    const reordered = JSON.parse(
+      JSON.stringify({
+        tool: body.tool,
+        bucket: { prefix: 'order/', region: 'eu-west-1', accountId: BACKUPS, name: 'demo-backups' },
+        workload: body.workload,
+      }),
+    );
     await admin.clearCalls();
     const retry = await api.onboard(reordered, { 'idempotency-key': 'order-1' });
     expect(retry.status).toBe(first.status);
@@ -179,17 +267,28 @@ describe('Idempotency-Key (finding 5)', () => {
   });
 
   it('a request in flight holds its key only for the function’s remaining time: after that a retry runs', async () => {
-    const { handler } = (await import('../../../handlers/create')) as { handler: (e: unknown, c: Context) => Promise<{ statusCode: number; body: string }> };
+    const { handler } = (await import('../../../handlers/create')) as {
+      handler: (e: unknown, c: Context) => Promise<{ statusCode: number; body: string }>;
+    };
     const event = (remaining: number) => ({
       version: '2.0',
       routeKey: 'POST /v1/onboardings',
       rawPath: '/v1/onboardings',
       headers: { 'content-type': 'application/json', 'idempotency-key': `inflight-${remaining}` },
-      requestContext: { requestId: `r-${remaining}-${Math.random()}`, routeKey: 'POST /v1/onboardings', authorizer: { iam: { userArn: 'arn:aws:iam::100000000001:role/platform-admin' } } },
+      requestContext: {
+        requestId: `r-${remaining}-${Math.random()}`,
+        routeKey: 'POST /v1/onboardings',
+        authorizer: { iam: { userArn: 'arn:aws:iam::100000000001:role/platform-admin' } },
+      },
       body: JSON.stringify(generic(`inflight-${remaining}/`)),
       isBase64Encoded: false,
     });
-    const context = (remaining: number) => ({ awsRequestId: 'x', functionName: 'createOnboarding', getRemainingTimeInMillis: () => remaining }) as unknown as Context;
+    const context = (remaining: number) =>
+      ({
+        awsRequestId: 'x',
+        functionName: 'createOnboarding',
+        getRemainingTimeInMillis: () => remaining,
+      }) as unknown as Context;
     // a request has claimed its key once it calls AWS (the key is claimed before any AWS call)
     const started = async () => {
       for (let i = 0; i < 500 && (await admin.calls()).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
@@ -217,10 +316,18 @@ describe('Idempotency-Key (finding 5)', () => {
   });
 
   it('a 503 after a partial write tells the caller what to do', async () => {
-    await admin.fault({ service: 'iam', operation: 'PutRolePolicy', errorCode: 'ServiceUnavailable', httpStatus: 503, count: 10 });
+    await admin.fault({
+      service: 'iam',
+      operation: 'PutRolePolicy',
+      errorCode: 'ServiceUnavailable',
+      httpStatus: 503,
+      count: 10,
+    });
     const res = await api.onboard(generic('partial/'));
     expect(res.status).toBe(503);
-    expect(res.body.detail).toMatch(/was partially applied \(\d of \d steps: .*create-role.*\) before it failed: .*Retry the same request to finish it, or DELETE \/v1\/onboardings\/ob-[0-9a-f]{12}/);
+    expect(res.body.detail).toMatch(
+      /was partially applied \(\d of \d steps: .*create-role.*\) before it failed: .*Retry the same request to finish it, or DELETE \/v1\/onboardings\/ob-[0-9a-f]{12}/,
+    );
   });
 });
 
@@ -230,7 +337,13 @@ describe('Request data never becomes an object key (finding 6)', () => {
     const res = await api.onboard(generic('proto/', { tags }));
     expect(res.status).toBe(201);
     const roleName = res.body.roleArn.split('/').pop();
-    const roleTags = async () => Object.fromEntries(((await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!.Tags ?? []).map((t) => [t.Key, t.Value]));
+    const roleTags = async () =>
+      Object.fromEntries(
+        (
+          (await clients(stack, rootCredentials(WORKLOADS)).iam.send(new GetRoleCommand({ RoleName: roleName }))).Role!
+            .Tags ?? []
+        ).map((t) => [t.Key, t.Value]),
+      );
     expect(await roleTags()).toMatchObject(tags);
     const again = await api.onboard(generic('proto/', { tags: { ticket: 'OPS-1' } }));
     expect(again.status).toBe(201);
@@ -254,9 +367,14 @@ describe('Clear answers (findings 9 and 10)', () => {
   });
 
   it('a GovCloud region is refused with 400 (the service writes aws-partition ARNs only)', async () => {
-    const res = await api.onboard({ ...generic('gov/'), bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'us-gov-west-1', prefix: 'gov/' } });
+    const res = await api.onboard({
+      ...generic('gov/'),
+      bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'us-gov-west-1', prefix: 'gov/' },
+    });
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: 'bucket.region', message: expect.stringContaining('GovCloud (aws-us-gov)') }]);
+    expect(res.body.errors).toEqual([
+      { path: 'bucket.region', message: expect.stringContaining('GovCloud (aws-us-gov)') },
+    ]);
   });
 });
 
@@ -276,7 +394,13 @@ describe('lastError is written for the caller (finding 3)', () => {
     expect(res.body.detail).toMatch(/AWS denied the provisioner role \(AccessDenied\)/);
     expect(JSON.stringify(res.body)).not.toMatch(/DenyEditingItself|is not authorized/);
     // undone: the role it had created is gone, and there is no record
-    expect((await clients(stack, rootCredentials(WORKLOADS)).iam.send(new (await import('@aws-sdk/client-iam')).ListRolesCommand({ PathPrefix: '/s3-onboarding/' }))).Roles).toEqual([]);
+    expect(
+      (
+        await clients(stack, rootCredentials(WORKLOADS)).iam.send(
+          new (await import('@aws-sdk/client-iam')).ListRolesCommand({ PathPrefix: '/s3-onboarding/' }),
+        )
+      ).Roles,
+    ).toEqual([]);
     expect((await api.send('GET', '/v1/onboardings')).body.items).toEqual([]);
   });
 

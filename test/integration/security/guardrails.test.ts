@@ -18,7 +18,12 @@ afterAll(async () => {
 beforeEach(() => emulatorAdmin(stack.emulator).clearCalls());
 
 const allowed = () => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'team-a-mongo', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'team-a-mongo',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'team-a/mongo/' },
   tool: 'pbm',
 });
@@ -30,11 +35,19 @@ describe('Guardrails (examples/guardrails.yaml, caller: the dba-portal role)', (
   });
 
   it.each([
-    ['a namespace outside team-a-', { ...allowed(), workload: { ...allowed().workload, namespace: 'payments' } }, /namespace "payments"/],
+    [
+      'a namespace outside team-a-',
+      { ...allowed(), workload: { ...allowed().workload, namespace: 'payments' } },
+      /namespace "payments"/,
+    ],
     ['a prefix outside team-a/', { ...allowed(), bucket: { ...allowed().bucket, prefix: 'team-b/' } }, /prefix/],
     ['the whole bucket', { ...allowed(), bucket: { ...allowed().bucket, prefix: undefined } }, /prefix/],
     ['another bucket', { ...allowed(), bucket: { ...allowed().bucket, name: 'shared-backups' } }, /bucket/],
-    ['another tool', { ...allowed(), tool: 'velero', workload: { ...allowed().workload, serviceAccounts: ['velero'] } }, /tool/],
+    [
+      'another tool',
+      { ...allowed(), tool: 'velero', workload: { ...allowed().workload, serviceAccounts: ['velero'] } },
+      /tool/,
+    ],
   ])('refuses %s with 403 naming the rule, and writes nothing', async (_n, body, detail) => {
     const res = await api.onboard(body);
     expect(res.status).toBe(403);
@@ -48,11 +61,17 @@ describe('Guardrails (examples/guardrails.yaml, caller: the dba-portal role)', (
     const body = { ...allowed(), bucket: { ...allowed().bucket, prefix: 'team-a/replay/' } };
     const first = await api.onboard(body, { 'idempotency-key': 'replay-1' });
     expect(first.status).toBe(201);
-    const intruder = await api.onboard(body, { 'idempotency-key': 'replay-1', 'x-local-caller': 'arn:aws:iam::100000000001:role/intruder' });
+    const intruder = await api.onboard(body, {
+      'idempotency-key': 'replay-1',
+      'x-local-caller': 'arn:aws:iam::100000000001:role/intruder',
+    });
     expect(intruder.status).toBe(403);
     expect(intruder.body.roleArn).toBeUndefined();
     // the admin replaying the same key and body (in another account's name) is a different key scope: it runs, and converges
-    const admin = await api.onboard(body, { 'idempotency-key': 'replay-1', 'x-local-caller': 'arn:aws:iam::100000000001:role/platform-admin' });
+    const admin = await api.onboard(body, {
+      'idempotency-key': 'replay-1',
+      'x-local-caller': 'arn:aws:iam::100000000001:role/platform-admin',
+    });
     expect(admin.status).toBe(200);
   });
 
@@ -67,14 +86,22 @@ describe('Guardrails (examples/guardrails.yaml, caller: the dba-portal role)', (
 describe('Reads are scoped by the guardrails like writes (contract section 4)', () => {
   const ADMIN = { 'x-local-caller': 'arn:aws:iam::100000000001:role/platform-admin' };
   const INTRUDER = { 'x-local-caller': 'arn:aws:iam::100000000001:role/intruder' };
-  const adminOnly = () => ({ ...allowed(), workload: { ...allowed().workload, namespace: 'payments' }, bucket: { ...allowed().bucket, prefix: 'payments/' } });
+  const adminOnly = () => ({
+    ...allowed(),
+    workload: { ...allowed().workload, namespace: 'payments' },
+    bucket: { ...allowed().bucket, prefix: 'payments/' },
+  });
 
   it('a record outside the caller’s rules answers exactly as an unknown id: GET, verify and DELETE 404, and lists leave it out', async () => {
     const theirs = await api.onboard(adminOnly(), ADMIN);
     expect(theirs.status).toBe(201);
     const mine = await api.onboard({ ...allowed(), bucket: { ...allowed().bucket, prefix: 'team-a/scoped/' } });
     const unknown = 'ob-000000000000';
-    const strip = (b: Record<string, unknown>) => ({ ...b, requestId: undefined, detail: String(b.detail).replace(/ob-[0-9a-f]{12}/, 'ID') });
+    const strip = (b: Record<string, unknown>) => ({
+      ...b,
+      requestId: undefined,
+      detail: String(b.detail).replace(/ob-[0-9a-f]{12}/, 'ID'),
+    });
     for (const [method, suffix] of [
       ['GET', ''],
       ['POST', '/verify'],
@@ -88,23 +115,42 @@ describe('Reads are scoped by the guardrails like writes (contract section 4)', 
       }
     }
     // the DBA portal lists only what its rule covers; the intruder nothing
-    const listed = (await api.send('GET', '/v1/onboardings?bucket=demo-backups')).body.items.map((i: { id: string }) => i.id);
+    const listed = (await api.send('GET', '/v1/onboardings?bucket=demo-backups')).body.items.map(
+      (i: { id: string }) => i.id,
+    );
     expect(listed).toContain(mine.body.id);
     expect(listed).not.toContain(theirs.body.id);
     expect((await api.send('GET', '/v1/onboardings', undefined, INTRUDER)).body.items).toEqual([]);
     // and nothing was removed by the refused DELETEs
-    expect((await api.send('GET', `/v1/onboardings/${theirs.body.id}`, undefined, ADMIN)).body.status).toBe('provisioned');
+    expect((await api.send('GET', `/v1/onboardings/${theirs.body.id}`, undefined, ADMIN)).body.status).toBe(
+      'provisioned',
+    );
   });
 
   it('a rule grants only the KMS keys it lists: the DBA portal cannot add the admin’s key to its onboarding', async () => {
     const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
-    const res = await api.onboard({ ...allowed(), bucket: { ...allowed().bucket, prefix: 'team-a/keyed/', kmsKeyArn: KEY } });
+    const res = await api.onboard({
+      ...allowed(),
+      bucket: { ...allowed().bucket, prefix: 'team-a/keyed/', kmsKeyArn: KEY },
+    });
     expect(res.status).toBe(403);
     expect(res.body.rule).toBe('dba-team');
     expect(res.body.detail).toContain(`kmsKeyArn "${KEY}" is not allowed by rule "dba-team" (allowed: no KMS key)`);
     expect(await writes(stack)).toEqual([]);
     // the admin's rule lists it
-    const admin = await api.onboard({ ...adminOnly(), bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'payments/', kmsKeyArn: KEY } }, ADMIN);
+    const admin = await api.onboard(
+      {
+        ...adminOnly(),
+        bucket: {
+          name: 'demo-encrypted-backups',
+          accountId: BACKUPS,
+          region: 'eu-west-1',
+          prefix: 'payments/',
+          kmsKeyArn: KEY,
+        },
+      },
+      ADMIN,
+    );
     expect(admin.status).toBe(201);
   });
 });

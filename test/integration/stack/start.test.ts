@@ -29,8 +29,11 @@ describe('npm start (the local stack)', () => {
     try {
       const started = Date.now();
       // the ready line and the hints after it are separate writes: wait for the last hint, not only the first line
-      while (!/\/v1\/onboardings/.test(out) && Date.now() - started < 60_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-      expect(out).toMatch(/s3-onboarding ready: API (http:\/\/127\.0\.0\.1:\d+)\s+emulator (http:\/\/127\.0\.0\.1:\d+)/);
+      while (!/\/v1\/onboardings/.test(out) && Date.now() - started < 60_000 && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out).toMatch(
+        /s3-onboarding ready: API (http:\/\/127\.0\.0\.1:\d+)\s+emulator (http:\/\/127\.0\.0\.1:\d+)/,
+      );
       const [, apiUrl, emulatorUrl] = /API (\S+)\s+emulator (\S+)/.exec(out)!;
       expect(out).toMatch(/curl -s -X POST .*\/v1\/onboardings/);
 
@@ -56,7 +59,14 @@ describe('npm start with an invalid file', () => {
     new Promise<{ code: number | null; out: string }>((resolve) => {
       const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts'], {
         cwd: ROOT,
-        env: { ...process.env, PORT: '0', EMULATOR_PORT: '0', EMULATOR_IMDS_PORT: '0', POWERTOOLS_LOG_LEVEL: 'ERROR', ...env },
+        env: {
+          ...process.env,
+          PORT: '0',
+          EMULATOR_PORT: '0',
+          EMULATOR_IMDS_PORT: '0',
+          POWERTOOLS_LOG_LEVEL: 'ERROR',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -76,7 +86,14 @@ describe('npm start with an invalid file', () => {
 
   it('exits non-zero before ready on a topology with invalid fields, naming the file and each field', async () => {
     const file = path.join(dir, 'topology.json');
-    writeFileSync(file, JSON.stringify({ platformAccountId: '1', accounts: ['100000000001'], buckets: [{ name: 'b', accountId: '100000000001', region: 'eu-west-1' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        platformAccountId: '1',
+        accounts: ['100000000001'],
+        buckets: [{ name: 'b', accountId: '100000000001', region: 'eu-west-1' }],
+      }),
+    );
     const { code, out } = await startWith({ TOPOLOGY: file });
     expect(code).not.toBe(0);
     expect(out).not.toMatch(/ready/);

@@ -17,7 +17,12 @@ beforeAll(async () => {
 });
 
 const body = (prefix: string) => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }], namespace: 'locks', serviceAccounts: ['worker'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: 'eu-west-1' }],
+    namespace: 'locks',
+    serviceAccounts: ['worker'],
+  },
   bucket: { name: 'workload-local-backups', region: 'eu-west-1', prefix },
   tool: 'generic',
 });

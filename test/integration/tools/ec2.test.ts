@@ -37,7 +37,12 @@ const put = (Key) => new S3Client({ forcePathStyle: true }).send(new PutObjectCo
 })();`;
 
 /** Runs TOOL with exactly `vars` (plus the emulator's endpoints and a region) in an otherwise empty environment. */
-function runOnInstance(vars: Record<string, string>, bucket: string, inside: string, outside: string): Promise<{ who: string; inside: string; outside: string }> {
+function runOnInstance(
+  vars: Record<string, string>,
+  bucket: string,
+  inside: string,
+  outside: string,
+): Promise<{ who: string; inside: string; outside: string }> {
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: dir, // no ~/.aws to fall back on
@@ -48,8 +53,14 @@ function runOnInstance(vars: Record<string, string>, bucket: string, inside: str
     ...vars,
   };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', TOOL, bucket, inside, outside], { cwd: REPO_ROOT, env, timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout) as { who: string; inside: string; outside: string }),
+    execFile(
+      process.execPath,
+      ['-e', TOOL, bucket, inside, outside],
+      { cwd: REPO_ROOT, env, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`${err.message}\n${stderr}`))
+          : resolve(JSON.parse(stdout) as { who: string; inside: string; outside: string }),
     );
   });
 }
@@ -66,25 +77,65 @@ function install(snippets: Record<string, string>, name: string): Record<string,
 
 describe('EC2: the returned aws-config and pbm-agent.env drive an unmodified SDK credential chain', () => {
   it.each([
-    ['pbm', 'bucket-policy', { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/pbm/' }, 'pbm-agent'],
-    ['generic', 'same account', { name: 'workload-local-backups', accountId: WORKLOADS, region: 'eu-west-1', prefix: 'ec2/generic/' }, 's3-onboarding'],
-  ] as const)('%s (%s): assumes the role from the instance role and writes under the prefix, and only there', async (tool, _mode, bucket, session) => {
-    const res = await api.onboard({ workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket, tool });
-    expect(res.status).toBe(201);
-    const snippets = res.body.snippets as Record<string, string>;
-    for (const file of ['aws-config', 'pbm-agent.env']) expect({ file, errors: validateSnippet(file, snippets[file]!) }).toEqual({ file, errors: [] });
-    const roleName = String(res.body.roleArn).split('/').pop();
+    [
+      'pbm',
+      'bucket-policy',
+      { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/pbm/' },
+      'pbm-agent',
+    ],
+    [
+      'generic',
+      'same account',
+      { name: 'workload-local-backups', accountId: WORKLOADS, region: 'eu-west-1', prefix: 'ec2/generic/' },
+      's3-onboarding',
+    ],
+  ] as const)(
+    '%s (%s): assumes the role from the instance role and writes under the prefix, and only there',
+    async (tool, _mode, bucket, session) => {
+      const res = await api.onboard({ workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket, tool });
+      expect(res.status).toBe(201);
+      const snippets = res.body.snippets as Record<string, string>;
+      for (const file of ['aws-config', 'pbm-agent.env'])
+        expect({ file, errors: validateSnippet(file, snippets[file]!) }).toEqual({ file, errors: [] });
+      const roleName = String(res.body.roleArn).split('/').pop();
 
-    const out = await runOnInstance(install(snippets, `${tool}-aws-config`), bucket.name, `${bucket.prefix}from-ec2`, 'elsewhere/from-ec2');
-    expect(out).toEqual({ who: `arn:aws:sts::${WORKLOADS}:assumed-role/${roleName}/${session}-${res.body.id}`, inside: 'ok', outside: 'AccessDenied' });
-  });
+      const out = await runOnInstance(
+        install(snippets, `${tool}-aws-config`),
+        bucket.name,
+        `${bucket.prefix}from-ec2`,
+        'elsewhere/from-ec2',
+      );
+      expect(out).toEqual({
+        who: `arn:aws:sts::${WORKLOADS}:assumed-role/${roleName}/${session}-${res.body.id}`,
+        inside: 'ok',
+        outside: 'AccessDenied',
+      });
+    },
+  );
 
   it('without the files the chain stops at the instance role, which S3 refuses; AWS_ROLE_ARN and AWS_SESSION_NAME alone change nothing', async () => {
-    const res = await api.onboard({ workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/pbm/' }, tool: 'pbm' });
+    const res = await api.onboard({
+      workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE },
+      bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/pbm/' },
+      tool: 'pbm',
+    });
     expect(res.status).toBeLessThan(300);
-    const bare = { who: expect.stringMatching(new RegExp(`^arn:aws:sts::${WORKLOADS}:assumed-role/pbm-ec2-instance-role/i-[0-9a-f]{17}$`)), inside: 'AccessDenied', outside: 'AccessDenied' };
+    const bare = {
+      who: expect.stringMatching(
+        new RegExp(`^arn:aws:sts::${WORKLOADS}:assumed-role/pbm-ec2-instance-role/i-[0-9a-f]{17}$`),
+      ),
+      inside: 'AccessDenied',
+      outside: 'AccessDenied',
+    };
     expect(await runOnInstance({}, 'demo-backups', 'ec2/pbm/from-ec2', 'elsewhere/from-ec2')).toEqual(bare);
     // the variables the service returned before: the SDK reads AWS_ROLE_ARN only with a web-identity token file
-    expect(await runOnInstance({ AWS_ROLE_ARN: res.body.roleArn, AWS_SESSION_NAME: `pbm-agent-${res.body.id}` }, 'demo-backups', 'ec2/pbm/from-ec2', 'elsewhere/from-ec2')).toEqual(bare);
+    expect(
+      await runOnInstance(
+        { AWS_ROLE_ARN: res.body.roleArn, AWS_SESSION_NAME: `pbm-agent-${res.body.id}` },
+        'demo-backups',
+        'ec2/pbm/from-ec2',
+        'elsewhere/from-ec2',
+      ),
+    ).toEqual(bare);
   });
 });

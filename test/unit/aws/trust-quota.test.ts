@@ -27,7 +27,11 @@ describe('trustPolicyQuota: read once per account and container', () => {
   });
 
   it('keeps no failure: the next caller reads again', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'Throttling',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
     const { client, state } = fakeIam([throttled, 2048]);
     await expect(trustPolicyQuota(client, 5)).rejects.toBeInstanceOf(TransientError);
     expect(await trustPolicyQuota(client, 6)).toBe(2048);

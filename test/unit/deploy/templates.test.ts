@@ -42,20 +42,27 @@ interface FullTemplate extends CfnTemplate {
 
 const provisioner = readTemplate(path.join(ROOT, 'deploy/provisioner.yaml')) as FullTemplate;
 // serverless.yml's own variables (`${param:eventBusName, 'default'}`) as deployed without parameters, as the emulator seeds it
-const sls = serverlessDefaults((readTemplate(path.join(ROOT, 'serverless.yml')) as unknown as { resources: FullTemplate }).resources) as FullTemplate;
+const sls = serverlessDefaults(
+  (readTemplate(path.join(ROOT, 'serverless.yml')) as unknown as { resources: FullTemplate }).resources,
+) as FullTemplate;
 
 // ---------------------------------------------------------------------------------------------------------------
 // walking a template
 
 /** Every Ref target, Fn::GetAtt resource and Fn::Sub variable (minus Sub's own local variables) in a value. */
-function references(value: unknown, out: { ref: string[]; getAtt: string[]; sub: string[] } = { ref: [], getAtt: [], sub: [] }) {
+function references(
+  value: unknown,
+  out: { ref: string[]; getAtt: string[]; sub: string[] } = { ref: [], getAtt: [], sub: [] },
+) {
   if (Array.isArray(value)) value.forEach((v) => references(v, out));
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       if (k === 'Ref') out.ref.push(String(v));
       else if (k === 'Fn::GetAtt') out.getAtt.push(Array.isArray(v) ? String(v[0]) : String(v).split('.')[0]);
       else if (k === 'Fn::Sub') {
-        const [tpl, local] = Array.isArray(v) ? [String(v[0]), (v[1] ?? {}) as Record<string, unknown>] : [String(v), {}];
+        const [tpl, local] = Array.isArray(v)
+          ? [String(v[0]), (v[1] ?? {}) as Record<string, unknown>]
+          : [String(v), {}];
         for (const m of tpl.matchAll(/\$\{([^}]+)\}/g)) {
           const name = m[1];
           if (name.startsWith('!') || name in local) continue; // ${!Literal} is no variable
@@ -85,7 +92,12 @@ function substituteGetAtt(value: unknown, attrs: Record<string, string>): unknow
 }
 
 function vars(t: FullTemplate, accountId: string, params: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = { 'AWS::AccountId': accountId, 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::StackName': 'sample' };
+  const out: Record<string, string> = {
+    'AWS::AccountId': accountId,
+    'AWS::Partition': 'aws',
+    'AWS::Region': 'eu-west-1',
+    'AWS::StackName': 'sample',
+  };
   for (const [k, p] of Object.entries(t.Parameters ?? {})) if (p.Default !== undefined) out[k] = p.Default;
   return { ...out, ...params };
 }
@@ -101,7 +113,12 @@ interface FoundPolicy {
 }
 
 /** Every policy document of the template's IAM resources, resolved for one account. */
-function policies(resources: Resources, v: Record<string, string>, refs: Record<string, string>, attrs: Record<string, string> = {}): FoundPolicy[] {
+function policies(
+  resources: Resources,
+  v: Record<string, string>,
+  refs: Record<string, string>,
+  attrs: Record<string, string> = {},
+): FoundPolicy[] {
   const out: FoundPolicy[] = [];
   const r = (x: unknown) => {
     try {
@@ -109,16 +126,30 @@ function policies(resources: Resources, v: Record<string, string>, refs: Record<
     } catch (e) {
       // reported by the "resolves" test; the document is left out of the per-policy checks
       unresolved.push(`${(e as Error).message}`);
-      return { Version: '2012-10-17', Statement: [{ Sid: 'Unresolvable', Effect: 'Deny', Action: 'none:None', Resource: '*' }] } as PolicyDocument;
+      return {
+        Version: '2012-10-17',
+        Statement: [{ Sid: 'Unresolvable', Effect: 'Deny', Action: 'none:None', Resource: '*' }],
+      } as PolicyDocument;
     }
   };
   for (const [name, res] of Object.entries(resources)) {
     const p = res.Properties ?? {};
-    if (res.Type === 'AWS::IAM::ManagedPolicy') out.push({ where: `${name}.PolicyDocument`, kind: 'identity', doc: r(p.PolicyDocument), maxSize: 6144 });
+    if (res.Type === 'AWS::IAM::ManagedPolicy')
+      out.push({ where: `${name}.PolicyDocument`, kind: 'identity', doc: r(p.PolicyDocument), maxSize: 6144 });
     if (res.Type === 'AWS::IAM::Role') {
-      out.push({ where: `${name}.AssumeRolePolicyDocument`, kind: 'trust', doc: r(p.AssumeRolePolicyDocument), maxSize: 2048 });
+      out.push({
+        where: `${name}.AssumeRolePolicyDocument`,
+        kind: 'trust',
+        doc: r(p.AssumeRolePolicyDocument),
+        maxSize: 2048,
+      });
       for (const pol of (p.Policies as { PolicyName: string; PolicyDocument: unknown }[] | undefined) ?? []) {
-        out.push({ where: `${name}.Policies.${pol.PolicyName}`, kind: 'identity', doc: r(pol.PolicyDocument), maxSize: 10240 });
+        out.push({
+          where: `${name}.Policies.${pol.PolicyName}`,
+          kind: 'identity',
+          doc: r(pol.PolicyDocument),
+          maxSize: 10240,
+        });
       }
     }
   }
@@ -128,7 +159,12 @@ function policies(resources: Resources, v: Record<string, string>, refs: Record<
 const provisionerVars = vars(provisioner, ACCOUNT, { PlatformAccountId: PLATFORM, ExternalId: EXTERNAL_ID });
 const provisionerRefs = { WorkloadBoundary: BOUNDARY_ARN, ProvisionerRole: 's3-onboarding-provisioner' };
 const provisionerPolicies = policies(provisioner.Resources, provisionerVars, provisionerRefs);
-const slsPolicies = policies(sls.Resources, vars(sls, PLATFORM, {}), { OnboardingsTable: 'OnboardingsTable' }, { 'OnboardingsTable.Arn': TABLE_ARN, 'OnboardingsTable.StreamArn': STREAM_ARN });
+const slsPolicies = policies(
+  sls.Resources,
+  vars(sls, PLATFORM, {}),
+  { OnboardingsTable: 'OnboardingsTable' },
+  { 'OnboardingsTable.Arn': TABLE_ARN, 'OnboardingsTable.StreamArn': STREAM_ARN },
+);
 const allPolicies = [...provisionerPolicies, ...slsPolicies];
 
 const policyAt = (list: FoundPolicy[], where: string): PolicyDocument => {
@@ -177,7 +213,12 @@ describe('Templates: structure', () => {
     const { ref, sub } = references(provisioner.Resources);
     const used = new Set([...ref, ...sub]);
     expect(Object.keys(provisioner.Parameters ?? {}).filter((p) => !used.has(p))).toEqual([]);
-    expect(Object.entries(provisioner.Parameters ?? {}).filter(([, p]) => p.Default === undefined).map(([k]) => k).sort()).toEqual(['ExternalId', 'PlatformAccountId']);
+    expect(
+      Object.entries(provisioner.Parameters ?? {})
+        .filter(([, p]) => p.Default === undefined)
+        .map(([k]) => k)
+        .sort(),
+    ).toEqual(['ExternalId', 'PlatformAccountId']);
   });
 
   it('every IAM resource resolves for a sample account (nothing left unresolvable)', () => {
@@ -230,7 +271,8 @@ describe('Provisioner role: delegated role creation', () => {
   const allows = statements(provision).filter((s) => s.Effect === 'Allow');
   const boundaryCondition = { StringEquals: { 'iam:PermissionsBoundary': BOUNDARY_ARN } };
   const grantableCondition = { StringEquals: { 'aws:ResourceTag/s3-onboarding-grantable': 'true' } };
-  const allowing = (action: string) => allows.filter((s) => actionsOf(s).some((a) => a.toLowerCase() === action.toLowerCase()));
+  const allowing = (action: string) =>
+    allows.filter((s) => actionsOf(s).some((a) => a.toLowerCase() === action.toLowerCase()));
 
   it.each(['iam:CreateRole', 'iam:AttachRolePolicy', 'iam:PutRolePermissionsBoundary'])(
     'every Allow on %s requires the boundary (iam:PermissionsBoundary) and the workload path and prefix',
@@ -247,25 +289,49 @@ describe('Provisioner role: delegated role creation', () => {
     expect(allowing('iam:AttachRolePolicy')).toEqual([]);
   });
 
-  it.each(['iam:PutRolePolicy', 'iam:DeleteRolePolicy'])('every Allow on %s requires the boundary or a role tagged s3-onboarding-grantable=true', (action) => {
-    const found = allowing(action);
-    expect(found.map((s) => s.Sid)).toEqual(['WorkloadRolesOnlyWithTheBoundary', 'InstanceRoleGrantForEc2Workloads']);
-    for (const st of found) expect([boundaryCondition, grantableCondition]).toContainEqual(st.Condition);
-  });
+  it.each(['iam:PutRolePolicy', 'iam:DeleteRolePolicy'])(
+    'every Allow on %s requires the boundary or a role tagged s3-onboarding-grantable=true',
+    (action) => {
+      const found = allowing(action);
+      expect(found.map((s) => s.Sid)).toEqual(['WorkloadRolesOnlyWithTheBoundary', 'InstanceRoleGrantForEc2Workloads']);
+      for (const st of found) expect([boundaryCondition, grantableCondition]).toContainEqual(st.Condition);
+    },
+  );
 
   it('changes trust, tags and existence only of workload roles the service tagged as its own', () => {
-    for (const action of ['iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:TagRole', 'iam:UntagRole', 'iam:DeleteRole']) {
+    for (const action of [
+      'iam:UpdateAssumeRolePolicy',
+      'iam:UpdateRole',
+      'iam:TagRole',
+      'iam:UntagRole',
+      'iam:DeleteRole',
+    ]) {
       for (const st of allowing(action)) {
         expect(st.Resource).toBe(WORKLOAD_ROLES);
-        const tagOnCreate = { StringEquals: { 'aws:RequestTag/managed-by': 's3-onboarding', 'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/s3-onboarding/s3-onboarding-workload-boundary` } };
-        expect([{ StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } }, ...(action === 'iam:TagRole' ? [tagOnCreate] : [])]).toContainEqual(st.Condition);
+        const tagOnCreate = {
+          StringEquals: {
+            'aws:RequestTag/managed-by': 's3-onboarding',
+            'iam:PermissionsBoundary': `arn:aws:iam::${ACCOUNT}:policy/s3-onboarding/s3-onboarding-workload-boundary`,
+          },
+        };
+        expect([
+          { StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } },
+          ...(action === 'iam:TagRole' ? [tagOnCreate] : []),
+        ]).toContainEqual(st.Condition);
       }
     }
   });
 
   it('grants no sts:AssumeRole, policy creation or user management at all', () => {
     const granted = allows.flatMap(actionsOf).map((a) => a.toLowerCase());
-    for (const a of ['sts:assumerole', 'iam:createpolicy', 'iam:createpolicyversion', 'iam:createuser', 'iam:createaccesskey', 'iam:attachuserpolicy']) {
+    for (const a of [
+      'sts:assumerole',
+      'iam:createpolicy',
+      'iam:createpolicyversion',
+      'iam:createuser',
+      'iam:createaccesskey',
+      'iam:attachuserpolicy',
+    ]) {
       expect(granted).not.toContain(a);
     }
     expect(granted.every((a) => /^(iam|s3|kms|eks):[A-Za-z]+$/.test(a))).toBe(true);
@@ -288,8 +354,16 @@ describe('Provisioner role: delegated role creation', () => {
     const eks = allows.filter((s) => actionsOf(s).some((a) => a.startsWith('eks:')));
     expect(eks.map((s) => [s.Sid, actionsOf(s).sort(), s.Resource])).toEqual([
       ['AccountReads', ['eks:DescribeCluster', 'iam:GetAccountSummary', 'iam:ListOpenIDConnectProviders'], '*'],
-      ['PodIdentityAssociationsOfClusters', ['eks:CreatePodIdentityAssociation', 'eks:ListPodIdentityAssociations'], `arn:aws:eks:*:${ACCOUNT}:cluster/*`],
-      ['PodIdentityAssociationChanges', ['eks:DeletePodIdentityAssociation', 'eks:DescribePodIdentityAssociation', 'eks:UpdatePodIdentityAssociation'], `arn:aws:eks:*:${ACCOUNT}:podidentityassociation/*/*`],
+      [
+        'PodIdentityAssociationsOfClusters',
+        ['eks:CreatePodIdentityAssociation', 'eks:ListPodIdentityAssociations'],
+        `arn:aws:eks:*:${ACCOUNT}:cluster/*`,
+      ],
+      [
+        'PodIdentityAssociationChanges',
+        ['eks:DeletePodIdentityAssociation', 'eks:DescribePodIdentityAssociation', 'eks:UpdatePodIdentityAssociation'],
+        `arn:aws:eks:*:${ACCOUNT}:podidentityassociation/*/*`,
+      ],
       ['PodIdentityAgentAddon', ['eks:DescribeAddon'], `arn:aws:eks:*:${ACCOUNT}:addon/*/eks-pod-identity-agent/*`],
     ]);
   });
@@ -301,21 +375,49 @@ describe('Provisioner role: delegated role creation', () => {
       return st;
     };
     expect(deny('DenyBoundaryTampering')).toMatchObject({ Resource: BOUNDARY_ARN });
-    expect(actionsOf(deny('DenyBoundaryTampering'))).toEqual(expect.arrayContaining(['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:SetDefaultPolicyVersion']));
-    expect(deny('DenyRemovingBoundaries')).toMatchObject({ Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' });
-    expect(deny('DenyEditingItself')).toMatchObject({ Resource: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding-provisioner` });
-    expect(actionsOf(deny('DenyEditingItself'))).toEqual(expect.arrayContaining(['iam:PutRolePolicy', 'iam:AttachRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:TagRole']));
+    expect(actionsOf(deny('DenyBoundaryTampering'))).toEqual(
+      expect.arrayContaining(['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:SetDefaultPolicyVersion']),
+    );
+    expect(deny('DenyRemovingBoundaries')).toMatchObject({
+      Action: 'iam:DeleteRolePermissionsBoundary',
+      Resource: '*',
+    });
+    expect(deny('DenyEditingItself')).toMatchObject({
+      Resource: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding-provisioner`,
+    });
+    expect(actionsOf(deny('DenyEditingItself'))).toEqual(
+      expect.arrayContaining([
+        'iam:PutRolePolicy',
+        'iam:AttachRolePolicy',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:TagRole',
+      ]),
+    );
     expect(deny('DenyRoleChangesOutsideTheServicePath')).toMatchObject({ NotResource: WORKLOAD_ROLES });
-    expect(deny('DenyRoleChangesBelowTheServicePath')).toMatchObject({ Resource: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/*/*` });
+    expect(deny('DenyRoleChangesBelowTheServicePath')).toMatchObject({
+      Resource: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/*/*`,
+    });
     for (const sid of ['DenyRoleChangesOutsideTheServicePath', 'DenyRoleChangesBelowTheServicePath']) {
-      expect(actionsOf(deny(sid))).toEqual(expect.arrayContaining(['iam:CreateRole', 'iam:DeleteRole', 'iam:UpdateAssumeRolePolicy', 'iam:AttachRolePolicy', 'iam:TagRole']));
+      expect(actionsOf(deny(sid))).toEqual(
+        expect.arrayContaining([
+          'iam:CreateRole',
+          'iam:DeleteRole',
+          'iam:UpdateAssumeRolePolicy',
+          'iam:AttachRolePolicy',
+          'iam:TagRole',
+        ]),
+      );
     }
   });
 
   it('may touch OIDC providers only of EKS issuers, and keys only of its own account', () => {
     expect(bySid(provision, 'OidcProvidersForEks').Resource).toBe(`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.*`);
-    for (const sid of ['ReadKeys', 'ChangeOptedInKeyPolicies']) expect(bySid(provision, sid).Resource).toBe(`arn:aws:kms:*:${ACCOUNT}:key/*`);
-    for (const sid of ['ChangeOptedInBucketPolicies', 'ChangeOptedInKeyPolicies']) expect(bySid(provision, sid).Condition).toEqual({ StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } });
+    for (const sid of ['ReadKeys', 'ChangeOptedInKeyPolicies'])
+      expect(bySid(provision, sid).Resource).toBe(`arn:aws:kms:*:${ACCOUNT}:key/*`);
+    for (const sid of ['ChangeOptedInBucketPolicies', 'ChangeOptedInKeyPolicies'])
+      expect(bySid(provision, sid).Condition).toEqual({
+        StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' },
+      });
   });
 });
 
@@ -335,7 +437,10 @@ describe('Provisioner role: trust (confused deputy)', () => {
   });
 
   it('requires an external id parameter of at least two characters and a 12-digit platform account', () => {
-    const p = provisioner.Parameters as Record<string, { MinLength?: number; AllowedPattern?: string; Default?: string }>;
+    const p = provisioner.Parameters as Record<
+      string,
+      { MinLength?: number; AllowedPattern?: string; Default?: string }
+    >;
     expect(p.ExternalId.Default).toBeUndefined();
     expect(p.ExternalId.MinLength).toBeGreaterThanOrEqual(2);
     expect(new RegExp(p.PlatformAccountId.AllowedPattern!).test('100000000001')).toBe(true);
@@ -365,9 +470,15 @@ describe('Workload permissions boundary', () => {
     for (const st of statements(boundary).filter((x) => actionsOf(x).some((a) => /^(s3|kms):/.test(a)))) {
       expect(Object.values(st.Condition?.StringEquals ?? {})).toEqual(['true']);
     }
-    expect(bySid(boundary, 'S3BucketReadOptedIn').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } });
-    expect(bySid(boundary, 'S3ObjectsOfOptedInBuckets').Condition).toEqual({ StringEquals: { 's3:BucketTag/s3-onboarding-managed': 'true' } });
-    expect(bySid(boundary, 'KmsForSseKmsOptedInKeys').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } });
+    expect(bySid(boundary, 'S3BucketReadOptedIn').Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' },
+    });
+    expect(bySid(boundary, 'S3ObjectsOfOptedInBuckets').Condition).toEqual({
+      StringEquals: { 's3:BucketTag/s3-onboarding-managed': 'true' },
+    });
+    expect(bySid(boundary, 'KmsForSseKmsOptedInKeys').Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' },
+    });
     const granted = statements(boundary).flatMap(actionsOf);
     expect(granted.filter((a) => a.startsWith('s3:')).sort()).toEqual(S3_ALLOWED);
     expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
@@ -379,8 +490,19 @@ describe('Workload permissions boundary', () => {
   });
 
   it('allows no bucket-policy, ACL, IAM or key-management action', () => {
-    const granted = statements(boundary).flatMap(actionsOf).map((a) => a.toLowerCase());
-    for (const a of ['s3:putbucketpolicy', 's3:getbucketpolicy', 's3:putbucketacl', 's3:putobjectacl', 'kms:putkeypolicy', 'kms:creategrant', 'iam:createrole', 'iam:passrole']) {
+    const granted = statements(boundary)
+      .flatMap(actionsOf)
+      .map((a) => a.toLowerCase());
+    for (const a of [
+      's3:putbucketpolicy',
+      's3:getbucketpolicy',
+      's3:putbucketacl',
+      's3:putobjectacl',
+      'kms:putkeypolicy',
+      'kms:creategrant',
+      'iam:createrole',
+      'iam:passrole',
+    ]) {
       expect(granted).not.toContain(a);
     }
   });
@@ -391,18 +513,40 @@ describe('Workload permissions boundary', () => {
     for (const t of tools) {
       for (const a of accessLevels(t)) {
         const needed = toolActions(t, a);
-        for (const action of [...needed.bucket, ...objectActions(needed), ...kmsActions(t, a)]) expect({ tool: t, access: a, action, covered: granted.has(action) }).toMatchObject({ covered: true });
+        for (const action of [...needed.bucket, ...objectActions(needed), ...kmsActions(t, a)])
+          expect({ tool: t, access: a, action, covered: granted.has(action) }).toMatchObject({ covered: true });
       }
     }
   });
 
-  describe('enforces the owner\'s opt-in, evaluated with the IAM evaluator (a role that may do everything, bounded)', () => {
-    const role = { arn: `arn:aws:sts::${ACCOUNT}:assumed-role/s3ob-x/pod`, accountId: ACCOUNT, roleArn: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/s3ob-x` };
-    const everything: PolicyDocument = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+  describe("enforces the owner's opt-in, evaluated with the IAM evaluator (a role that may do everything, bounded)", () => {
+    const role = {
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/s3ob-x/pod`,
+      accountId: ACCOUNT,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding/s3ob-x`,
+    };
+    const everything: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+    };
     const can = (action: string, resource: string, context: Record<string, string> = {}) =>
-      authorize({ principal: role, action, resource, resourceAccountId: ACCOUNT, identityPolicies: [everything], permissionsBoundary: boundary, context }).allowed;
+      authorize({
+        principal: role,
+        action,
+        resource,
+        resourceAccountId: ACCOUNT,
+        identityPolicies: [everything],
+        permissionsBoundary: boundary,
+        context,
+      }).allowed;
     const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/k`;
-    const OBJECT_ACTIONS = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+    const OBJECT_ACTIONS = [
+      's3:GetObject',
+      's3:PutObject',
+      's3:DeleteObject',
+      's3:AbortMultipartUpload',
+      's3:ListMultipartUploadParts',
+    ];
 
     it('object actions: only with s3:BucketTag/s3-onboarding-managed=true (the key S3 sets for them while ABAC is on)', () => {
       for (const action of OBJECT_ACTIONS) {
@@ -426,7 +570,9 @@ describe('Workload permissions boundary', () => {
     it('KMS: only keys tagged s3-onboarding-managed=true, in any account', () => {
       for (const action of ['kms:Decrypt', 'kms:GenerateDataKey']) {
         expect(can(action, KEY, { 'aws:ResourceTag/s3-onboarding-managed': 'true' })).toBe(true);
-        expect(can(action, `arn:aws:kms:eu-west-1:300000000003:key/k`, { 'aws:ResourceTag/s3-onboarding-managed': 'true' })).toBe(true);
+        expect(
+          can(action, `arn:aws:kms:eu-west-1:300000000003:key/k`, { 'aws:ResourceTag/s3-onboarding-managed': 'true' }),
+        ).toBe(true);
         expect(can(action, KEY)).toBe(false);
       }
     });
@@ -446,7 +592,10 @@ describe('Workload permissions boundary', () => {
   });
 
   it('lives under the workload role path, where the service expects it', () => {
-    expect(provisioner.Resources.WorkloadBoundary.Properties).toMatchObject({ Path: { Ref: 'WorkloadRolePath' }, ManagedPolicyName: { Ref: 'BoundaryPolicyName' } });
+    expect(provisioner.Resources.WorkloadBoundary.Properties).toMatchObject({
+      Path: { Ref: 'WorkloadRolePath' },
+      ManagedPolicyName: { Ref: 'BoundaryPolicyName' },
+    });
     expect(resolve(provisioner.Resources.WorkloadBoundary.Properties.Path, provisionerVars)).toBe('/s3-onboarding/');
   });
 });
@@ -463,12 +612,23 @@ describe('API role (serverless.yml)', () => {
   it('may assume only the provisioner roles, use only its table and its stream, put events on its bus and write only its logs: no IAM, S3 or KMS action', () => {
     const granted = statements(api).flatMap(actionsOf);
     expect(granted.filter((a) => /^(iam|s3|kms|eks):/.test(a))).toEqual([]);
-    expect(bySid(api, 'AssumeProvisionerRoles')).toMatchObject({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::*:role/s3-onboarding-provisioner' });
+    expect(bySid(api, 'AssumeProvisionerRoles')).toMatchObject({
+      Action: 'sts:AssumeRole',
+      Resource: 'arn:aws:iam::*:role/s3-onboarding-provisioner',
+    });
     expect(bySid(api, 'OwnTable').Resource).toEqual([TABLE_ARN, `${TABLE_ARN}/index/byKey`]);
-    expect(bySid(api, 'Logs').Resource).toBe(`arn:aws:logs:eu-west-1:${PLATFORM}:log-group:/aws/lambda/s3-onboarding-*:*`);
+    expect(bySid(api, 'Logs').Resource).toBe(
+      `arn:aws:logs:eu-west-1:${PLATFORM}:log-group:/aws/lambda/s3-onboarding-*:*`,
+    );
     // events: put on its own bus only; the table's stream: read only
-    expect(bySid(api, 'PublishEvents')).toMatchObject({ Action: 'events:PutEvents', Resource: `arn:aws:events:eu-west-1:${PLATFORM}:event-bus/default` });
-    expect(bySid(api, 'ReadOwnStream')).toMatchObject({ Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'], Resource: STREAM_ARN });
+    expect(bySid(api, 'PublishEvents')).toMatchObject({
+      Action: 'events:PutEvents',
+      Resource: `arn:aws:events:eu-west-1:${PLATFORM}:event-bus/default`,
+    });
+    expect(bySid(api, 'ReadOwnStream')).toMatchObject({
+      Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'],
+      Resource: STREAM_ARN,
+    });
     expect(statements(api).every((s) => s.Resource !== '*')).toBe(true);
   });
 });

@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { NotAllowedError } from '../../../lib/errors';
 import { checkGuardrails, type Caller } from '../../../lib/guardrails/check';
-import { GuardrailsFileError, allowAllFromTopology, loadGuardrails, parseGuardrails } from '../../../lib/guardrails/load';
+import {
+  GuardrailsFileError,
+  allowAllFromTopology,
+  loadGuardrails,
+  parseGuardrails,
+} from '../../../lib/guardrails/load';
 import type { Guardrails } from '../../../lib/guardrails/schema';
 import type { OnboardingInput } from '../../../lib/onboarding/model';
 
@@ -26,7 +31,11 @@ const STRANGER: Caller = { principalArn: 'arn:aws:iam::100000000001:role/someone
 
 /** A request the dba-team rule allows: pbm in team-a-mongo on demo, under team-a/ in demo-backups. */
 const dbaRequest = (): OnboardingInput => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: WORKLOADS, region: REGION }], namespace: 'team-a-mongo' },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: WORKLOADS, region: REGION }],
+    namespace: 'team-a-mongo',
+  },
   bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION, prefix: 'team-a/mongo/' },
   tool: 'pbm',
   access: 'read-write',
@@ -129,18 +138,25 @@ describe('Module: guardrails', () => {
 
       it('a bad caller ARN', () => {
         const err = loadError(withRule({ callers: ['arn:aws:iam::1000000001:role/dba-portal'] }));
-        expect(err.issues).toEqual([{ path: 'rules.0.callers.0', message: expect.stringContaining('must be "*" or an IAM principal ARN') }]);
+        expect(err.issues).toEqual([
+          { path: 'rules.0.callers.0', message: expect.stringContaining('must be "*" or an IAM principal ARN') },
+        ]);
       });
 
       it('a wildcard outside the last segment of a caller', () => {
         const err = loadError(withRule({ callers: ['arn:aws:sts::100000000001:assumed-role/*/alice'] }));
         expect(err.issues.map((i) => i.path)).toEqual(['rules.0.callers.0']);
-        expect(loadError(withRule({ callers: ['arn:aws:iam::*:role/dba-portal'] })).issues.map((i) => i.path)).toEqual(['rules.0.callers.0']);
+        expect(loadError(withRule({ callers: ['arn:aws:iam::*:role/dba-portal'] })).issues.map((i) => i.path)).toEqual([
+          'rules.0.callers.0',
+        ]);
       });
 
       it('a bad instance role ARN and a KMS alias', () => {
         const doc = baseDoc();
-        Object.assign(doc.rules[0], { ec2InstanceRoles: ['arn:aws:iam::200000000002:user/bob'], kmsKeys: ['arn:aws:kms:eu-west-1:300000000003:alias/backups'] });
+        Object.assign(doc.rules[0], {
+          ec2InstanceRoles: ['arn:aws:iam::200000000002:user/bob'],
+          kmsKeys: ['arn:aws:kms:eu-west-1:300000000003:alias/backups'],
+        });
         const err = loadError(toYaml(doc));
         expect(err.issues).toEqual([
           { path: 'rules.0.ec2InstanceRoles.0', message: expect.stringContaining('IAM role ARN') },
@@ -151,14 +167,21 @@ describe('Module: guardrails', () => {
       it('a top-level kmsKeys list (keys are granted per rule)', () => {
         const doc = baseDoc();
         Object.assign(doc, { kmsKeys: [KMS_KEY] });
-        expect(loadError(toYaml(doc)).issues).toEqual([{ path: 'kmsKeys', message: expect.stringContaining('must move under the rules that may grant them (rules[].kmsKeys)') }]);
+        expect(loadError(toYaml(doc)).issues).toEqual([
+          {
+            path: 'kmsKeys',
+            message: expect.stringContaining('must move under the rules that may grant them (rules[].kmsKeys)'),
+          },
+        ]);
       });
 
       it('a rule naming an account that is not listed', () => {
         const doc = baseDoc();
         doc.rules[0].buckets[0].accountId = '400000000004';
         const err = loadError(toYaml(doc));
-        expect(err.issues).toEqual([{ path: 'rules.0.buckets.0.accountId', message: 'bucket account 400000000004 is not listed under accounts' }]);
+        expect(err.issues).toEqual([
+          { path: 'rules.0.buckets.0.accountId', message: 'bucket account 400000000004 is not listed under accounts' },
+        ]);
       });
 
       it('a rule account, a cluster account and a key account that are not listed', () => {
@@ -181,13 +204,21 @@ describe('Module: guardrails', () => {
           .replace(`"${PLATFORM}": {}`, `"${PLATFORM}": {}\n  "12345": {}`);
         expect(loadError(text).issues).toEqual([
           { path: 'accounts.12345', message: 'account keys must be 12-digit AWS account ids' },
-          { path: 'rules.0.accounts.0', message: 'must be a quoted string: YAML reads an unquoted account id as a number' },
+          {
+            path: 'rules.0.accounts.0',
+            message: 'must be a quoted string: YAML reads an unquoted account id as a number',
+          },
         ]);
       });
 
       it('a permissions boundary in another account (cross-checks run once every field is valid)', () => {
-        const text = toYaml(baseDoc()).replace(`"${BACKUPS}": {}`, `"${BACKUPS}": { permissionsBoundaryArn: "arn:aws:iam::200000000002:policy/b" }`);
-        expect(loadError(text).issues).toEqual([{ path: `accounts.${BACKUPS}.permissionsBoundaryArn`, message: `must be a policy in account ${BACKUPS}` }]);
+        const text = toYaml(baseDoc()).replace(
+          `"${BACKUPS}": {}`,
+          `"${BACKUPS}": { permissionsBoundaryArn: "arn:aws:iam::200000000002:policy/b" }`,
+        );
+        expect(loadError(text).issues).toEqual([
+          { path: `accounts.${BACKUPS}.permissionsBoundaryArn`, message: `must be a policy in account ${BACKUPS}` },
+        ]);
       });
 
       it('clusters without namespaces, no callers, a duplicate rule name and the reserved name', () => {
@@ -208,11 +239,15 @@ describe('Module: guardrails', () => {
       it('broken YAML, an empty file, a missing file', () => {
         expect(loadError('rules: [\n').message).toMatch(/is not valid YAML or JSON/);
         expect(loadError('').message).toMatch(/is empty$/);
-        expect(() => loadGuardrails('/nonexistent/guardrails.yaml')).toThrow('guardrails file /nonexistent/guardrails.yaml cannot be read: ENOENT');
+        expect(() => loadGuardrails('/nonexistent/guardrails.yaml')).toThrow(
+          'guardrails file /nonexistent/guardrails.yaml cannot be read: ENOENT',
+        );
       });
 
       it('a wrong version', () => {
-        expect(loadError(toYaml({ ...baseDoc(), version: 2 })).issues).toEqual([{ path: 'version', message: 'must be 1 (the only guardrails file version)' }]);
+        expect(loadError(toYaml({ ...baseDoc(), version: 2 })).issues).toEqual([
+          { path: 'version', message: 'must be 1 (the only guardrails file version)' },
+        ]);
       });
     });
   });
@@ -223,20 +258,29 @@ describe('Module: guardrails', () => {
       expect(checkGuardrails(example, ADMIN, ec2Request())).toEqual({ rule: 'demo-admin' });
       const local = { ...dbaRequest(), bucket: { name: 'workload-local-backups', region: REGION } };
       expect(checkGuardrails(example, ADMIN, local)).toEqual({ rule: 'demo-admin' });
-      const encrypted = { ...dbaRequest(), bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: REGION, kmsKeyArn: KMS_KEY } };
-      expect(checkGuardrails(example, ADMIN, { ...encrypted, crossAccountMode: 'role-in-bucket-account' })).toEqual({ rule: 'demo-admin' });
+      const encrypted = {
+        ...dbaRequest(),
+        bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: REGION, kmsKeyArn: KMS_KEY },
+      };
+      expect(checkGuardrails(example, ADMIN, { ...encrypted, crossAccountMode: 'role-in-bucket-account' })).toEqual({
+        rule: 'demo-admin',
+      });
     });
 
     it('allows the DBA portal its own request, with the dba-team rule', () => {
       expect(checkGuardrails(example, DBA, dbaRequest())).toEqual({ rule: 'dba-team' });
-      expect(checkGuardrails(example, DBA, { ...dbaRequest(), access: 'restore', tool: 'psmdb-operator' })).toEqual({ rule: 'dba-team' });
+      expect(checkGuardrails(example, DBA, { ...dbaRequest(), access: 'restore', tool: 'psmdb-operator' })).toEqual({
+        rule: 'dba-team',
+      });
     });
 
     describe('caller', () => {
       it('refuses a caller no rule lists, with no-rule-for-caller', () => {
         const err = refusal(() => checkGuardrails(example, STRANGER, dbaRequest()));
         expect(err.rule).toBe('no-rule-for-caller');
-        expect(err.message).toBe('caller "arn:aws:iam::100000000001:role/someone-else" is not allowed by any guardrails rule');
+        expect(err.message).toBe(
+          'caller "arn:aws:iam::100000000001:role/someone-else" is not allowed by any guardrails rule',
+        );
         expect(refusal(() => checkGuardrails(example, {}, dbaRequest())).rule).toBe('no-rule-for-caller');
       });
 
@@ -249,22 +293,50 @@ describe('Module: guardrails', () => {
           'arn:aws:sts::100000000001:assumed-role/dba-portal',
           'arn:aws:sts::999999999999:assumed-role/dba-portal/alice',
         ]) {
-          expect(refusal(() => checkGuardrails(example, { principalArn }, dbaRequest())).rule).toBe('no-rule-for-caller');
+          expect(refusal(() => checkGuardrails(example, { principalArn }, dbaRequest())).rule).toBe(
+            'no-rule-for-caller',
+          );
         }
-        const g = parse({ ...baseDoc(), rules: [{ ...baseDoc().rules[0], callers: ['arn:aws:iam::100000000001:role/ops/*'] }] });
-        expect(checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/ops/dba' }, { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb' }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } })).toEqual({ rule: 'r1' });
-        expect(refusal(() => checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/ops/team/dba' }, dbaRequest())).rule).toBe('no-rule-for-caller');
-        expect(refusal(() => checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/opsx/dba' }, dbaRequest())).rule).toBe('no-rule-for-caller');
+        const g = parse({
+          ...baseDoc(),
+          rules: [{ ...baseDoc().rules[0], callers: ['arn:aws:iam::100000000001:role/ops/*'] }],
+        });
+        expect(
+          checkGuardrails(
+            g,
+            { principalArn: 'arn:aws:iam::100000000001:role/ops/dba' },
+            {
+              ...dbaRequest(),
+              workload: { ...ekw(), namespace: 'mongodb' },
+              bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
+            },
+          ),
+        ).toEqual({ rule: 'r1' });
+        expect(
+          refusal(() =>
+            checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/ops/team/dba' }, dbaRequest()),
+          ).rule,
+        ).toBe('no-rule-for-caller');
+        expect(
+          refusal(() => checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/opsx/dba' }, dbaRequest()))
+            .rule,
+        ).toBe('no-rule-for-caller');
       });
 
       it('matches JWT subjects and groups', () => {
         const doc = baseDoc();
         Object.assign(doc.rules[0], { callers: undefined, jwt: { subjects: ['alice'], groups: ['dba'] } });
         const g = parse(doc);
-        const ok = { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb' }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } };
+        const ok = {
+          ...dbaRequest(),
+          workload: { ...ekw(), namespace: 'mongodb' },
+          bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
+        };
         expect(checkGuardrails(g, { jwt: { sub: 'alice' } }, ok)).toEqual({ rule: 'r1' });
         expect(checkGuardrails(g, { jwt: { sub: 'bob', groups: ['web', 'dba'] } }, ok)).toEqual({ rule: 'r1' });
-        expect(refusal(() => checkGuardrails(g, { jwt: { sub: 'bob', groups: ['web'] } }, ok)).rule).toBe('no-rule-for-caller');
+        expect(refusal(() => checkGuardrails(g, { jwt: { sub: 'bob', groups: ['web'] } }, ok)).rule).toBe(
+          'no-rule-for-caller',
+        );
         expect(refusal(() => checkGuardrails(g, DBA, ok)).rule).toBe('no-rule-for-caller');
       });
     });
@@ -278,10 +350,20 @@ describe('Module: guardrails', () => {
         ],
         [
           'every cluster (the second one)',
-          (r) => ({ ...r, workload: { ...ekw(), clusters: [ekw().clusters[0], { name: 'demo', accountId: WORKLOADS, region: 'us-east-1' }] } }),
+          (r) => ({
+            ...r,
+            workload: {
+              ...ekw(),
+              clusters: [ekw().clusters[0], { name: 'demo', accountId: WORKLOADS, region: 'us-east-1' }],
+            },
+          }),
           'cluster "200000000002/us-east-1/demo" is not allowed by rule "dba-team"',
         ],
-        ['namespace', (r) => ({ ...r, workload: { ...ekw(), namespace: 'payments' } }), 'namespace "payments" is not allowed by rule "dba-team" (allowed: prefixes [team-a-])'],
+        [
+          'namespace',
+          (r) => ({ ...r, workload: { ...ekw(), namespace: 'payments' } }),
+          'namespace "payments" is not allowed by rule "dba-team" (allowed: prefixes [team-a-])',
+        ],
         [
           'workload type ec2',
           () => ec2Request(),
@@ -297,13 +379,21 @@ describe('Module: guardrails', () => {
           (r) => ({ ...r, bucket: { name: 'demo-backups', region: REGION, prefix: 'team-a/' } }),
           'bucket "demo-backups" in account "200000000002" is not allowed by rule "dba-team"',
         ],
-        ['prefix', (r) => ({ ...r, bucket: { ...r.bucket, prefix: 'team-b/' } }), 'bucket prefix "team-b/" is not allowed by rule "dba-team" (allowed: prefixes [team-a/] of bucket demo-backups)'],
+        [
+          'prefix',
+          (r) => ({ ...r, bucket: { ...r.bucket, prefix: 'team-b/' } }),
+          'bucket prefix "team-b/" is not allowed by rule "dba-team" (allowed: prefixes [team-a/] of bucket demo-backups)',
+        ],
         [
           'no prefix (the whole bucket)',
           (r) => ({ ...r, bucket: { ...r.bucket, prefix: undefined } }),
           'bucket prefix (none: the whole bucket) is not allowed by rule "dba-team" (allowed: prefixes [team-a/] of bucket demo-backups)',
         ],
-        ['tool', (r) => ({ ...r, tool: 'velero' }), 'tool "velero" is not allowed by rule "dba-team" (allowed: [pbm, psmdb-operator])'],
+        [
+          'tool',
+          (r) => ({ ...r, tool: 'velero' }),
+          'tool "velero" is not allowed by rule "dba-team" (allowed: [pbm, psmdb-operator])',
+        ],
         [
           'crossAccountMode',
           (r) => ({ ...r, crossAccountMode: 'role-in-bucket-account' }),
@@ -316,7 +406,13 @@ describe('Module: guardrails', () => {
         ],
         [
           'kmsKeyArn outside kmsKeys',
-          (r) => ({ ...r, bucket: { ...r.bucket, kmsKeyArn: 'arn:aws:kms:eu-west-1:300000000003:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee' } }),
+          (r) => ({
+            ...r,
+            bucket: {
+              ...r.bucket,
+              kmsKeyArn: 'arn:aws:kms:eu-west-1:300000000003:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
+            },
+          }),
           'kmsKeyArn "arn:aws:kms:eu-west-1:300000000003:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" is not allowed by rule "dba-team" (allowed: no KMS key)',
         ],
         [
@@ -324,7 +420,11 @@ describe('Module: guardrails', () => {
           (r) => ({ ...r, bucket: { ...r.bucket, kmsKeyArn: 'arn:aws:kms:eu-west-1:300000000003:alias/backups' } }),
           'kmsKeyArn "arn:aws:kms:eu-west-1:300000000003:alias/backups" is a key alias: guardrails allow key ARNs only',
         ],
-        ['bare kmsKeyArn alias', (r) => ({ ...r, bucket: { ...r.bucket, kmsKeyArn: 'alias/aws/s3' } }), 'kmsKeyArn "alias/aws/s3" is a key alias'],
+        [
+          'bare kmsKeyArn alias',
+          (r) => ({ ...r, bucket: { ...r.bucket, kmsKeyArn: 'alias/aws/s3' } }),
+          'kmsKeyArn "alias/aws/s3" is a key alias',
+        ],
       ];
       it.each(cases)('%s', (_name, change, message) => {
         const err = refusal(() => checkGuardrails(example, DBA, change(dbaRequest())));
@@ -334,10 +434,18 @@ describe('Module: guardrails', () => {
 
       it('access', () => {
         const g = parse({ ...baseDoc(), rules: [{ ...baseDoc().rules[0], access: ['read-only'] }] });
-        const ok: OnboardingInput = { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb' }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION }, access: 'read-only' };
+        const ok: OnboardingInput = {
+          ...dbaRequest(),
+          workload: { ...ekw(), namespace: 'mongodb' },
+          bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
+          access: 'read-only',
+        };
         expect(checkGuardrails(g, DBA, ok)).toEqual({ rule: 'r1' });
         const err = refusal(() => checkGuardrails(g, DBA, { ...ok, access: 'read-write' }));
-        expect([err.rule, err.message]).toEqual(['r1', 'access "read-write" is not allowed by rule "r1" (allowed: [read-only])']);
+        expect([err.rule, err.message]).toEqual([
+          'r1',
+          'access "read-write" is not allowed by rule "r1" (allowed: [read-only])',
+        ]);
       });
 
       it('workload account', () => {
@@ -345,9 +453,20 @@ describe('Module: guardrails', () => {
         doc.rules[0].clusters = ['*/eu-west-1/demo'];
         const g = parse(doc);
         const err = refusal(() =>
-          checkGuardrails(g, DBA, { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb', clusters: [{ name: 'demo', accountId: BACKUPS, region: REGION }] }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } }),
+          checkGuardrails(g, DBA, {
+            ...dbaRequest(),
+            workload: {
+              ...ekw(),
+              namespace: 'mongodb',
+              clusters: [{ name: 'demo', accountId: BACKUPS, region: REGION }],
+            },
+            bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
+          }),
         );
-        expect([err.rule, err.message]).toEqual(['r1', 'workload account "300000000003" is not allowed by rule "r1" (allowed: [200000000002])']);
+        expect([err.rule, err.message]).toEqual([
+          'r1',
+          'workload account "300000000003" is not allowed by rule "r1" (allowed: [200000000002])',
+        ]);
       });
 
       it('ec2 instance role', () => {
@@ -356,27 +475,54 @@ describe('Module: guardrails', () => {
         const g = parse(doc);
         expect(checkGuardrails(g, DBA, ec2Request())).toEqual({ rule: 'r1' });
         const other = 'arn:aws:iam::200000000002:role/web-instance-role';
-        const err = refusal(() => checkGuardrails(g, DBA, { ...ec2Request(), workload: { type: 'ec2', instanceRoleArn: other } }));
-        expect([err.rule, err.message]).toEqual(['r1', `ec2 instance role "${other}" is not allowed by rule "r1" (allowed: [arn:aws:iam::200000000002:role/pbm-*])`]);
+        const err = refusal(() =>
+          checkGuardrails(g, DBA, { ...ec2Request(), workload: { type: 'ec2', instanceRoleArn: other } }),
+        );
+        expect([err.rule, err.message]).toEqual([
+          'r1',
+          `ec2 instance role "${other}" is not allowed by rule "r1" (allowed: [arn:aws:iam::200000000002:role/pbm-*])`,
+        ]);
         // an eks request against an ec2-only rule
         delete (doc.rules[0] as Partial<(typeof doc.rules)[0]>).clusters;
         delete (doc.rules[0] as Partial<(typeof doc.rules)[0]>).namespaces;
-        expect(refusal(() => checkGuardrails(parse(doc), DBA, dbaRequest())).message).toContain('eks workload is not allowed by rule "r1" (it lists no clusters; only ec2InstanceRoles)');
+        expect(refusal(() => checkGuardrails(parse(doc), DBA, dbaRequest())).message).toContain(
+          'eks workload is not allowed by rule "r1" (it lists no clusters; only ec2InstanceRoles)',
+        );
       });
 
       it('an account outside the guardrails accounts, even with a rule matching every bucket name', () => {
         const g = allowAllFromTopology([WORKLOADS]);
-        const err = refusal(() => checkGuardrails(g, ADMIN, { ...dbaRequest(), bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } }));
+        const err = refusal(() =>
+          checkGuardrails(g, ADMIN, {
+            ...dbaRequest(),
+            bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
+          }),
+        );
         expect(err.rule).toBe('local-allow-all');
-        expect(err.message).toContain('bucket "demo-backups" in account "300000000003" is not allowed by rule "local-allow-all"');
+        expect(err.message).toContain(
+          'bucket "demo-backups" in account "300000000003" is not allowed by rule "local-allow-all"',
+        );
         expect(err.message).toContain('bucket account "300000000003" is not in the guardrails accounts');
       });
 
       it('names every field out of bounds, the namespace in the format of the contract', () => {
-        const g = parse({ ...baseDoc(), rules: [{ ...baseDoc().rules[0], name: 'dba-team-mongodb', namespaces: { exact: ['mongodb'], prefixes: ['team-a-'] } }] });
-        const err = refusal(() => checkGuardrails(g, DBA, { ...dbaRequest(), workload: { ...ekw(), namespace: 'payments' }, tool: 'velero' }));
+        const g = parse({
+          ...baseDoc(),
+          rules: [
+            {
+              ...baseDoc().rules[0],
+              name: 'dba-team-mongodb',
+              namespaces: { exact: ['mongodb'], prefixes: ['team-a-'] },
+            },
+          ],
+        });
+        const err = refusal(() =>
+          checkGuardrails(g, DBA, { ...dbaRequest(), workload: { ...ekw(), namespace: 'payments' }, tool: 'velero' }),
+        );
         expect(err.rule).toBe('dba-team-mongodb');
-        expect(err.message).toBe('namespace "payments" is not allowed by rule "dba-team-mongodb" (allowed: exact [mongodb], prefixes [team-a-])');
+        expect(err.message).toBe(
+          'namespace "payments" is not allowed by rule "dba-team-mongodb" (allowed: exact [mongodb], prefixes [team-a-])',
+        );
       });
 
       it('reports the closest rule: the applying one with the fewest objections', () => {
@@ -384,33 +530,60 @@ describe('Module: guardrails', () => {
         const strict = { ...structuredClone(doc.rules[0]), name: 'strict', tools: ['velero'], access: ['read-only'] };
         const loose = { ...structuredClone(doc.rules[0]), name: 'loose', tools: ['velero'] };
         const g = parse({ ...doc, rules: [strict, loose] });
-        const req: OnboardingInput = { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb' }, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } };
+        const req: OnboardingInput = {
+          ...dbaRequest(),
+          workload: { ...ekw(), namespace: 'mongodb' },
+          bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
+        };
         const err = refusal(() => checkGuardrails(g, DBA, req));
-        expect([err.rule, err.message]).toEqual(['loose', 'tool "pbm" is not allowed by rule "loose" (allowed: [velero])']);
+        expect([err.rule, err.message]).toEqual([
+          'loose',
+          'tool "pbm" is not allowed by rule "loose" (allowed: [velero])',
+        ]);
       });
     });
 
     describe('prefix boundaries', () => {
-      const withPrefix = (prefix: string | undefined): OnboardingInput => ({ ...dbaRequest(), bucket: { ...dbaRequest().bucket, prefix } });
+      const withPrefix = (prefix: string | undefined): OnboardingInput => ({
+        ...dbaRequest(),
+        bucket: { ...dbaRequest().bucket, prefix },
+      });
       it.each(['team-a/', 'team-a', 'team-a/x/', 'team-a/x', 'team-a/x/y/'])('team-a/ allows %s', (prefix) => {
         expect(checkGuardrails(example, DBA, withPrefix(prefix))).toEqual({ rule: 'dba-team' });
       });
-      it.each(['team-a-evil/', 'team-ab/', 'team-ab', 'team-', 'xteam-a/', 'other/team-a/'])('team-a/ refuses %s', (prefix) => {
-        const err = refusal(() => checkGuardrails(example, DBA, withPrefix(prefix)));
-        expect(err.rule).toBe('dba-team');
-        expect(err.message).toMatch(/^bucket prefix ".*" is not allowed by rule "dba-team"/);
-      });
+      it.each(['team-a-evil/', 'team-ab/', 'team-ab', 'team-', 'xteam-a/', 'other/team-a/'])(
+        'team-a/ refuses %s',
+        (prefix) => {
+          const err = refusal(() => checkGuardrails(example, DBA, withPrefix(prefix)));
+          expect(err.rule).toBe('dba-team');
+          expect(err.message).toMatch(/^bucket prefix ".*" is not allowed by rule "dba-team"/);
+        },
+      );
       it('a rule without prefixes allows the whole bucket and any prefix', () => {
         const g = parse(baseDoc());
         const base: OnboardingInput = { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb' } };
-        expect(checkGuardrails(g, DBA, { ...base, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } })).toEqual({ rule: 'r1' });
-        expect(checkGuardrails(g, DBA, { ...base, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION, prefix: 'any/where/' } })).toEqual({ rule: 'r1' });
+        expect(
+          checkGuardrails(g, DBA, { ...base, bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION } }),
+        ).toEqual({ rule: 'r1' });
+        expect(
+          checkGuardrails(g, DBA, {
+            ...base,
+            bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION, prefix: 'any/where/' },
+          }),
+        ).toEqual({ rule: 'r1' });
       });
     });
 
     it('returns the first rule that allows the request', () => {
       const doc = baseDoc();
-      const g = parse({ ...doc, rules: [{ ...doc.rules[0], name: 'narrow', tools: ['velero'] }, { ...doc.rules[0], name: 'wide' }, { ...doc.rules[0], name: 'also' }] });
+      const g = parse({
+        ...doc,
+        rules: [
+          { ...doc.rules[0], name: 'narrow', tools: ['velero'] },
+          { ...doc.rules[0], name: 'wide' },
+          { ...doc.rules[0], name: 'also' },
+        ],
+      });
       const req: OnboardingInput = { ...dbaRequest(), workload: { ...ekw(), namespace: 'mongodb' } };
       expect(checkGuardrails(g, DBA, req)).toEqual({ rule: 'wide' });
     });
@@ -423,10 +596,21 @@ describe('Module: guardrails', () => {
 
     it('allows every caller, cluster, namespace, bucket, tool, mode and key of its accounts', () => {
       const requests: OnboardingInput[] = [
-        { ...dbaRequest(), workload: { ...ekw(), namespace: 'payments', clusters: [{ name: 'anything', accountId: WORKLOADS, region: 'us-east-1' }] }, tool: 'velero' },
+        {
+          ...dbaRequest(),
+          workload: {
+            ...ekw(),
+            namespace: 'payments',
+            clusters: [{ name: 'anything', accountId: WORKLOADS, region: 'us-east-1' }],
+          },
+          tool: 'velero',
+        },
         { ...dbaRequest(), bucket: { name: 'whatever', region: REGION }, access: 'read-only' },
         { ...ec2Request(), crossAccountMode: 'role-in-bucket-account' },
-        { ...dbaRequest(), bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: REGION, kmsKeyArn: KMS_KEY } },
+        {
+          ...dbaRequest(),
+          bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: REGION, kmsKeyArn: KMS_KEY },
+        },
       ];
       for (const req of requests) {
         expect(checkGuardrails(g, anyone, req)).toEqual({ rule: 'local-allow-all' });
@@ -435,15 +619,25 @@ describe('Module: guardrails', () => {
     });
 
     it('refuses another account, and keys from a bare account list', () => {
-      const outside: OnboardingInput = { ...dbaRequest(), bucket: { name: 'demo-backups', accountId: '400000000004', region: REGION } };
+      const outside: OnboardingInput = {
+        ...dbaRequest(),
+        bucket: { name: 'demo-backups', accountId: '400000000004', region: REGION },
+      };
       const err = refusal(() => checkGuardrails(g, anyone, outside));
       expect(err.rule).toBe('local-allow-all');
       expect(err.message).toContain('account "400000000004"');
-      const cluster = { ...dbaRequest(), workload: { ...ekw(), clusters: [{ name: 'demo', accountId: '400000000004', region: REGION }] } };
-      expect(refusal(() => checkGuardrails(g, anyone, cluster)).message).toContain('workload account "400000000004" is not allowed by rule "local-allow-all"');
+      const cluster = {
+        ...dbaRequest(),
+        workload: { ...ekw(), clusters: [{ name: 'demo', accountId: '400000000004', region: REGION }] },
+      };
+      expect(refusal(() => checkGuardrails(g, anyone, cluster)).message).toContain(
+        'workload account "400000000004" is not allowed by rule "local-allow-all"',
+      );
       const bare = allowAllFromTopology(topology.accounts);
       const keyed = { ...dbaRequest(), bucket: { ...dbaRequest().bucket, kmsKeyArn: KMS_KEY } };
-      expect(refusal(() => checkGuardrails(bare, anyone, keyed)).message).toContain('is not allowed by rule "local-allow-all" (allowed: no KMS key)');
+      expect(refusal(() => checkGuardrails(bare, anyone, keyed)).message).toContain(
+        'is not allowed by rule "local-allow-all" (allowed: no KMS key)',
+      );
       expect(refusal(() => checkGuardrails(g, {}, dbaRequest())).rule).toBe('no-rule-for-caller');
     });
   });
@@ -455,11 +649,10 @@ function ekw(): Extract<OnboardingInput['workload'], { type: 'eks' }> {
 }
 
 describe('Function: checkGuardrailsAgainstConfig', () => {
-   
   const { checkGuardrailsAgainstConfig } = require('../../../lib/runtime') as typeof import('../../../lib/runtime');
-   
+
   const { loadConfig } = require('../../../lib/config') as typeof import('../../../lib/config');
-   
+
   const { loadGuardrails } = require('../../../lib/guardrails/load') as typeof import('../../../lib/guardrails/load');
   const example = loadGuardrails(require('node:path').resolve(__dirname, '../../../examples/guardrails.yaml'));
 
@@ -468,7 +661,11 @@ describe('Function: checkGuardrailsAgainstConfig', () => {
   });
 
   it('refuses a file whose role path or boundary is not what is deployed', () => {
-    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({ WORKLOAD_ROLE_PATH: '/other/' }))).toThrow(/defaults.rolePath \/s3-onboarding\/ is not the deployed \/other\//);
-    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({ BOUNDARY_POLICY_NAME: 'another' }))).toThrow(/permissionsBoundaryArn/);
+    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({ WORKLOAD_ROLE_PATH: '/other/' }))).toThrow(
+      /defaults.rolePath \/s3-onboarding\/ is not the deployed \/other\//,
+    );
+    expect(() => checkGuardrailsAgainstConfig(example, loadConfig({ BOUNDARY_POLICY_NAME: 'another' }))).toThrow(
+      /permissionsBoundaryArn/,
+    );
   });
 });

@@ -11,7 +11,13 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../../lib/errors';
-import { INTERNAL_DETAIL, kebabName, problemFromError, problemJson, UNAVAILABLE_DETAIL } from '../../../lib/http/problem';
+import {
+  INTERNAL_DETAIL,
+  kebabName,
+  problemFromError,
+  problemJson,
+  UNAVAILABLE_DETAIL,
+} from '../../../lib/http/problem';
 import { parseOnboardingRequest } from '../../../lib/onboarding/request';
 import { problemSchema } from '../../../lib/onboarding/response-schema';
 
@@ -32,7 +38,9 @@ describe('Function: problemFromError', () => {
   const cases: Array<[string, unknown, number, Record<string, unknown>]> = [
     [
       'ValidationError',
-      new ValidationError('The request body is invalid: 1 error.', [{ path: 'bucket.name', message: 'must be 3-63 characters (S3 bucket naming rules)' }]),
+      new ValidationError('The request body is invalid: 1 error.', [
+        { path: 'bucket.name', message: 'must be 3-63 characters (S3 bucket naming rules)' },
+      ]),
       400,
       {
         type: `${TYPE}validation`,
@@ -46,25 +54,46 @@ describe('Function: problemFromError', () => {
       'ValidationError without field errors',
       new ValidationError('the request body is not valid JSON'),
       400,
-      { type: `${TYPE}validation`, title: 'Validation failed', status: 400, detail: 'the request body is not valid JSON' },
+      {
+        type: `${TYPE}validation`,
+        title: 'Validation failed',
+        status: 400,
+        detail: 'the request body is not valid JSON',
+      },
     ],
     [
       'UnsupportedMediaTypeError',
       new UnsupportedMediaTypeError('the request body must be application/json'),
       415,
-      { type: `${TYPE}unsupported-media-type`, title: 'Unsupported media type', status: 415, detail: 'the request body must be application/json' },
+      {
+        type: `${TYPE}unsupported-media-type`,
+        title: 'Unsupported media type',
+        status: 415,
+        detail: 'the request body must be application/json',
+      },
     ],
     [
       'PayloadTooLargeError',
       new PayloadTooLargeError('the request body is over 65536 bytes'),
       413,
-      { type: `${TYPE}payload-too-large`, title: 'Payload too large', status: 413, detail: 'the request body is over 65536 bytes' },
+      {
+        type: `${TYPE}payload-too-large`,
+        title: 'Payload too large',
+        status: 413,
+        detail: 'the request body is over 65536 bytes',
+      },
     ],
     [
       'NotAllowedError with a rule',
       new NotAllowedError('bucket demo-backups is not allowed for cluster demo', 'buckets'),
       403,
-      { type: `${TYPE}not-allowed`, title: 'Not allowed', status: 403, detail: 'bucket demo-backups is not allowed for cluster demo', rule: 'buckets' },
+      {
+        type: `${TYPE}not-allowed`,
+        title: 'Not allowed',
+        status: 403,
+        detail: 'bucket demo-backups is not allowed for cluster demo',
+        rule: 'buckets',
+      },
     ],
     [
       'NotAllowedError without a rule',
@@ -82,11 +111,20 @@ describe('Function: problemFromError', () => {
       'ConflictError',
       new ConflictError('Idempotency-Key k1 was used with another body'),
       409,
-      { type: `${TYPE}conflict`, title: 'Conflict', status: 409, detail: 'Idempotency-Key k1 was used with another body' },
+      {
+        type: `${TYPE}conflict`,
+        title: 'Conflict',
+        status: 409,
+        detail: 'Idempotency-Key k1 was used with another body',
+      },
     ],
     [
       'QuotaExceededError',
-      new QuotaExceededError('the trust policy is over the quota', { trustPolicySize: 2100, quota: 2048, clustersThatFit: 9 }),
+      new QuotaExceededError('the trust policy is over the quota', {
+        trustPolicySize: 2100,
+        quota: 2048,
+        clustersThatFit: 9,
+      }),
       409,
       {
         type: `${TYPE}quota-exceeded`,
@@ -100,7 +138,16 @@ describe('Function: problemFromError', () => {
     ],
     [
       'QuotaExceededError whose details name standard members',
-      new QuotaExceededError('over', { status: 200, type: 'x', title: 'x', detail: 'x', errors: [], rule: 'x', requestId: 'x', limit: 1 }),
+      new QuotaExceededError('over', {
+        status: 200,
+        type: 'x',
+        title: 'x',
+        detail: 'x',
+        errors: [],
+        rule: 'x',
+        requestId: 'x',
+        limit: 1,
+      }),
       409,
       { type: `${TYPE}quota-exceeded`, title: 'Quota exceeded', status: 409, detail: 'over', limit: 1 },
     ],
@@ -134,8 +181,18 @@ describe('Function: problemFromError', () => {
       500,
       { type: `${TYPE}internal`, title: 'Internal error', status: 500, detail: INTERNAL_DETAIL },
     ],
-    ['a thrown string', 'boom', 500, { type: `${TYPE}internal`, title: 'Internal error', status: 500, detail: INTERNAL_DETAIL }],
-    ['undefined', undefined, 500, { type: `${TYPE}internal`, title: 'Internal error', status: 500, detail: INTERNAL_DETAIL }],
+    [
+      'a thrown string',
+      'boom',
+      500,
+      { type: `${TYPE}internal`, title: 'Internal error', status: 500, detail: INTERNAL_DETAIL },
+    ],
+    [
+      'undefined',
+      undefined,
+      500,
+      { type: `${TYPE}internal`, title: 'Internal error', status: 500, detail: INTERNAL_DETAIL },
+    ],
     [
       'an HTTP-looking error that is no ServiceError',
       Object.assign(new Error('Unprocessable Entity'), { statusCode: 422, expose: true }),
@@ -147,7 +204,9 @@ describe('Function: problemFromError', () => {
   it.each(cases)('maps %s', (_name, error, status, body) => {
     const response = problemFromError(error, REQUEST_ID);
     expect(response.statusCode).toBe(status);
-    expect(response.headers).toStrictEqual(status === 503 ? { ...PROBLEM_HEADERS, 'retry-after': '5' } : PROBLEM_HEADERS);
+    expect(response.headers).toStrictEqual(
+      status === 503 ? { ...PROBLEM_HEADERS, 'retry-after': '5' } : PROBLEM_HEADERS,
+    );
     expect(JSON.parse(response.body)).toStrictEqual({ ...body, requestId: REQUEST_ID });
   });
 
@@ -175,7 +234,13 @@ describe('Function: problemFromError', () => {
   it('keeps a QuotaExceededError whose details hold __proto__ from changing the body prototype', () => {
     const details = JSON.parse('{"__proto__":{"polluted":true},"quota":1}') as Record<string, unknown>;
     const body = JSON.parse(problemFromError(new QuotaExceededError('over', details)).body) as Record<string, unknown>;
-    expect(body).toStrictEqual({ type: `${TYPE}quota-exceeded`, title: 'Quota exceeded', status: 409, detail: 'over', quota: 1 });
+    expect(body).toStrictEqual({
+      type: `${TYPE}quota-exceeded`,
+      title: 'Quota exceeded',
+      status: 409,
+      detail: 'over',
+      quota: 1,
+    });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
@@ -189,13 +254,20 @@ describe('Function: problemFromError', () => {
   });
 
   it('names an unlisted 409 subclass after its class', () => {
-    expect(JSON.parse(problemFromError(new PolicyTooLargeQuotaError('x')).body)).toMatchObject({ type: `${TYPE}policy-too-large-quota`, title: 'Policy too large quota' });
+    expect(JSON.parse(problemFromError(new PolicyTooLargeQuotaError('x')).body)).toMatchObject({
+      type: `${TYPE}policy-too-large-quota`,
+      title: 'Policy too large quota',
+    });
   });
 
   it('turns a real validation failure into a 400 listing each field', () => {
     let error: unknown;
     try {
-      parseOnboardingRequest({ workload: { type: 'ec2', instanceRoleArn: 'arn:aws-cn:iam::200000000002:role/r' }, bucket: { name: 'b', region: 'eu-west-1' }, tool: 'pbm' });
+      parseOnboardingRequest({
+        workload: { type: 'ec2', instanceRoleArn: 'arn:aws-cn:iam::200000000002:role/r' },
+        bucket: { name: 'b', region: 'eu-west-1' },
+        tool: 'pbm',
+      });
     } catch (e) {
       error = e;
     }
@@ -219,7 +291,12 @@ describe('Function: problemFromError', () => {
       ['InternalError', new InternalError(`AccessDenied for ${SECRET}`, { cause: new Error(SECRET) })],
       ['TransientError', new TransientError(`Throttling on ${SECRET}`)],
       ['Error', new Error(`AccessDenied for ${SECRET}`)],
-      ['a custom 5xx ServiceError', new (class BackendError extends ServiceError { readonly status = 502; })(SECRET)],
+      [
+        'a custom 5xx ServiceError',
+        new (class BackendError extends ServiceError {
+          readonly status = 502;
+        })(SECRET),
+      ],
     ])('never show the message or the stack of %s', (_name, error) => {
       const { body } = problemFromError(error, REQUEST_ID);
       expect(body).not.toContain('SECRET');
@@ -243,7 +320,9 @@ describe('Function: problemFromError', () => {
           const response = problemFromError(e, requestId);
           expect(response.statusCode).toBeGreaterThanOrEqual(500);
           const body = JSON.parse(response.body) as Record<string, unknown>;
-          expect(Object.keys(body).sort()).toEqual(requestId ? ['detail', 'requestId', 'status', 'title', 'type'] : ['detail', 'status', 'title', 'type']);
+          expect(Object.keys(body).sort()).toEqual(
+            requestId ? ['detail', 'requestId', 'status', 'title', 'type'] : ['detail', 'status', 'title', 'type'],
+          );
           expect(response.body).not.toContain('X7q');
         }),
       );
@@ -257,7 +336,12 @@ describe('Function: problemJson', () => {
     expect(response).toStrictEqual({
       statusCode: 404,
       headers: PROBLEM_HEADERS,
-      body: JSON.stringify({ type: `${TYPE}not-found`, title: 'Not found', status: 404, detail: 'no route GET /v2/onboardings' }),
+      body: JSON.stringify({
+        type: `${TYPE}not-found`,
+        title: 'Not found',
+        status: 404,
+        detail: 'no route GET /v2/onboardings',
+      }),
     });
   });
 
@@ -274,7 +358,9 @@ describe('Function: problemJson', () => {
   });
 
   it('answers with a body the Problem schema accepts', () => {
-    expect(() => problemSchema.parse(JSON.parse(problemJson(405, 'Method not allowed', 'use POST').body))).not.toThrow();
+    expect(() =>
+      problemSchema.parse(JSON.parse(problemJson(405, 'Method not allowed', 'use POST').body)),
+    ).not.toThrow();
   });
 });
 

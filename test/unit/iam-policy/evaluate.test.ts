@@ -18,14 +18,24 @@ const ISSUER = 'oidc.eks.eu-west-1.amazonaws.com/id/ABC';
 const PROVIDER = `arn:aws:iam::${A}:oidc-provider/${ISSUER}`;
 
 const roleArn = (acct: string, name = 'r1') => `arn:aws:iam::${acct}:role/s3-onboarding/${name}`;
-const sessionArn = (acct: string, name = 'r1', session = 'sess') => `arn:aws:sts::${acct}:assumed-role/${name}/${session}`;
-const session = (acct = A, name = 'r1', s = 'sess'): PrincipalInfo => ({ arn: sessionArn(acct, name, s), accountId: acct, roleArn: roleArn(acct, name) });
+const sessionArn = (acct: string, name = 'r1', session = 'sess') =>
+  `arn:aws:sts::${acct}:assumed-role/${name}/${session}`;
+const session = (acct = A, name = 'r1', s = 'sess'): PrincipalInfo => ({
+  arn: sessionArn(acct, name, s),
+  accountId: acct,
+  roleArn: roleArn(acct, name),
+});
 const root = (acct = A): PrincipalInfo => ({ arn: `arn:aws:iam::${acct}:root`, accountId: acct });
-const user = (acct = A, name = 'alice'): PrincipalInfo => ({ arn: `arn:aws:iam::${acct}:user/${name}`, accountId: acct });
+const user = (acct = A, name = 'alice'): PrincipalInfo => ({
+  arn: `arn:aws:iam::${acct}:user/${name}`,
+  accountId: acct,
+});
 
 const doc = (...statements: Statement[]): PolicyDocument => ({ Version: '2012-10-17', Statement: statements });
-const allowId = (st: Partial<Statement> = {}): PolicyDocument => doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: OBJ, ...st });
-const denyId = (st: Partial<Statement> = {}): PolicyDocument => doc({ Effect: 'Deny', Action: 's3:GetObject', Resource: OBJ, ...st });
+const allowId = (st: Partial<Statement> = {}): PolicyDocument =>
+  doc({ Effect: 'Allow', Action: 's3:GetObject', Resource: OBJ, ...st });
+const denyId = (st: Partial<Statement> = {}): PolicyDocument =>
+  doc({ Effect: 'Deny', Action: 's3:GetObject', Resource: OBJ, ...st });
 const grant = (principal: Principal, st: Partial<Statement> = {}): PolicyDocument =>
   doc({ Effect: 'Allow', Principal: principal, Action: 's3:GetObject', Resource: OBJ, ...st });
 const refuse = (principal: Principal, st: Partial<Statement> = {}): PolicyDocument =>
@@ -44,7 +54,11 @@ const req = (over: Partial<RequestContext> = {}): RequestContext => ({
 });
 
 /** Whether an Allow statement with this condition applies to a request with this context. */
-function condition(cond: ConditionBlock, context: Record<string, ContextValue>, principal: PrincipalInfo = session()): boolean {
+function condition(
+  cond: ConditionBlock,
+  context: Record<string, ContextValue>,
+  principal: PrincipalInfo = session(),
+): boolean {
   const result = evaluatePolicy(allowId({ Condition: cond }), req({ context, principal }));
   return result === 'Allow';
 }
@@ -120,15 +134,18 @@ describe('evaluatePolicy: resources', () => {
     expect(evaluatePolicy(allowId({ Resource: 'arn:aws:s3:::other-bucket/*' }), req())).toBe('NotApplicable');
   });
   it('does not match the bucket ARN with an object pattern', () => {
-    expect(evaluatePolicy(allowId({ Resource: 'arn:aws:s3:::data-bucket/*' }), req({ resource: 'arn:aws:s3:::data-bucket' }))).toBe(
-      'NotApplicable',
-    );
+    expect(
+      evaluatePolicy(
+        allowId({ Resource: 'arn:aws:s3:::data-bucket/*' }),
+        req({ resource: 'arn:aws:s3:::data-bucket' }),
+      ),
+    ).toBe('NotApplicable');
   });
   it('matches "?" in a resource', () => {
     expect(evaluatePolicy(allowId({ Resource: 'arn:aws:s3:::data-bucket/reports/q?.csv' }), req())).toBe('Allow');
-    expect(evaluatePolicy(allowId({ Resource: 'arn:aws:s3:::data-bucket/reports/q?.csv' }), req({ resource: `${OBJ}x` }))).toBe(
-      'NotApplicable',
-    );
+    expect(
+      evaluatePolicy(allowId({ Resource: 'arn:aws:s3:::data-bucket/reports/q?.csv' }), req({ resource: `${OBJ}x` })),
+    ).toBe('NotApplicable');
   });
   it('applies NotResource to every resource except the listed ones', () => {
     const policy = allowId({ Resource: undefined, NotResource: 'arn:aws:s3:::data-bucket/secret/*' });
@@ -137,13 +154,20 @@ describe('evaluatePolicy: resources', () => {
   });
   it('matches any resource when the statement names none (trust policies)', () => {
     const trust = doc({ Effect: 'Allow', Principal: { AWS: A }, Action: 'sts:AssumeRole' });
-    expect(evaluatePolicy(trust, req({ action: 'sts:AssumeRole', resource: roleArn(A, 'target') }), { checkPrincipal: true })).toBe('Allow');
+    expect(
+      evaluatePolicy(trust, req({ action: 'sts:AssumeRole', resource: roleArn(A, 'target') }), {
+        checkPrincipal: true,
+      }),
+    ).toBe('Allow');
   });
 });
 
 describe('evaluatePolicy: effects and principals', () => {
   it('returns Deny when a Deny and an Allow statement both apply', () => {
-    const policy = doc({ Effect: 'Allow', Action: '*', Resource: '*' }, { Effect: 'Deny', Action: 's3:GetObject', Resource: '*' });
+    const policy = doc(
+      { Effect: 'Allow', Action: '*', Resource: '*' },
+      { Effect: 'Deny', Action: 's3:GetObject', Resource: '*' },
+    );
     expect(evaluatePolicy(policy, req())).toBe('Deny');
   });
   it('returns NotApplicable when nothing applies', () => {
@@ -331,22 +355,34 @@ describe('conditions: numeric, date, IP and binary operators', () => {
 });
 
 describe('conditions: missing keys', () => {
-  it.each(['StringEquals', 'StringEqualsIgnoreCase', 'StringLike', 'ArnEquals', 'ArnLike', 'NumericEquals', 'IpAddress'])(
-    'positive operator %s does not match a missing key',
-    (op) => {
-      expect(condition({ [op]: { 'ex:key': '*' } }, {})).toBe(false);
-    },
-  );
-  it.each(['StringNotEquals', 'StringNotEqualsIgnoreCase', 'StringNotLike', 'ArnNotEquals', 'ArnNotLike', 'NumericNotEquals', 'NotIpAddress'])(
-    'negated operator %s matches a missing key (AWS: "the condition is true")',
-    (op) => {
-      expect(condition({ [op]: { 'ex:key': 'x' } }, {})).toBe(true);
-    },
-  );
+  it.each([
+    'StringEquals',
+    'StringEqualsIgnoreCase',
+    'StringLike',
+    'ArnEquals',
+    'ArnLike',
+    'NumericEquals',
+    'IpAddress',
+  ])('positive operator %s does not match a missing key', (op) => {
+    expect(condition({ [op]: { 'ex:key': '*' } }, {})).toBe(false);
+  });
+  it.each([
+    'StringNotEquals',
+    'StringNotEqualsIgnoreCase',
+    'StringNotLike',
+    'ArnNotEquals',
+    'ArnNotLike',
+    'NumericNotEquals',
+    'NotIpAddress',
+  ])('negated operator %s matches a missing key (AWS: "the condition is true")', (op) => {
+    expect(condition({ [op]: { 'ex:key': 'x' } }, {})).toBe(true);
+  });
   it('denies outside a VPC endpoint with StringNotEquals on aws:SourceVpce (key absent)', () => {
     const policy = refuse('*', { Condition: { StringNotEquals: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } } });
     expect(evaluatePolicy(policy, req(), { checkPrincipal: true })).toBe('Deny');
-    expect(evaluatePolicy(policy, req({ context: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } }), { checkPrincipal: true })).toBe('NotApplicable');
+    expect(
+      evaluatePolicy(policy, req({ context: { 'aws:SourceVpce': 'vpce-1a2b3c4d' } }), { checkPrincipal: true }),
+    ).toBe('NotApplicable');
   });
   it('treats an empty list as a missing key', () => {
     expect(condition({ StringEquals: { 'aws:TagKeys': 'a' } }, { 'aws:TagKeys': [] })).toBe(false);
@@ -374,8 +410,12 @@ describe('conditions: IfExists', () => {
   });
   it('works for Bool and ARN operators', () => {
     expect(condition({ BoolIfExists: { 'aws:MultiFactorAuthPresent': 'true' } }, {})).toBe(true);
-    expect(condition({ BoolIfExists: { 'aws:MultiFactorAuthPresent': 'true' } }, { 'aws:MultiFactorAuthPresent': false })).toBe(false);
-    expect(condition({ ArnLikeIfExists: { 'aws:SourceArn': 'arn:aws:s3:::b' } }, { 'aws:SourceArn': 'arn:aws:s3:::c' })).toBe(false);
+    expect(
+      condition({ BoolIfExists: { 'aws:MultiFactorAuthPresent': 'true' } }, { 'aws:MultiFactorAuthPresent': false }),
+    ).toBe(false);
+    expect(
+      condition({ ArnLikeIfExists: { 'aws:SourceArn': 'arn:aws:s3:::b' } }, { 'aws:SourceArn': 'arn:aws:s3:::c' }),
+    ).toBe(false);
   });
 });
 
@@ -400,7 +440,9 @@ describe('conditions: Null', () => {
 describe('conditions: multi-valued keys', () => {
   const tags = (...v: string[]) => ({ 'aws:TagKeys': v });
   it('ForAnyValue matches when one request value matches', () => {
-    expect(condition({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('env', 'other'))).toBe(true);
+    expect(condition({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('env', 'other'))).toBe(
+      true,
+    );
   });
   it('ForAnyValue does not match when no request value matches', () => {
     expect(condition({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('other'))).toBe(false);
@@ -409,10 +451,14 @@ describe('conditions: multi-valued keys', () => {
     expect(condition({ 'ForAnyValue:StringEquals': { 'aws:TagKeys': 'team' } }, {})).toBe(false);
   });
   it('ForAllValues matches when every request value matches some policy value', () => {
-    expect(condition({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('env', 'team'))).toBe(true);
+    expect(condition({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('env', 'team'))).toBe(
+      true,
+    );
   });
   it('ForAllValues does not match when one request value is outside the policy values', () => {
-    expect(condition({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('env', 'other'))).toBe(false);
+    expect(condition({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team', 'env'] } }, tags('env', 'other'))).toBe(
+      false,
+    );
   });
   it('ForAllValues matches a missing key (as AWS documents)', () => {
     expect(condition({ 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } }, {})).toBe(true);
@@ -497,14 +543,26 @@ describe('conditions: combination and key names', () => {
 
 describe('authorize: same account', () => {
   it('allows when an identity policy allows and there is no resource policy', () => {
-    expect(decide({ identityPolicies: [allowId()] })).toEqual({ allowed: true, decision: 'Allow', reason: 'allowed by identity-based policy' });
+    expect(decide({ identityPolicies: [allowId()] })).toEqual({
+      allowed: true,
+      decision: 'Allow',
+      reason: 'allowed by identity-based policy',
+    });
   });
   it('denies implicitly when nothing allows', () => {
-    expect(decide({})).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'no identity-based policy allows s3:GetObject' });
+    expect(decide({})).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'no identity-based policy allows s3:GetObject',
+    });
   });
   it('denies implicitly when identity policies allow another action only', () => {
     const d = decide({ action: 's3:PutObject', identityPolicies: [allowId()] });
-    expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'no identity-based policy allows s3:PutObject' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'no identity-based policy allows s3:PutObject',
+    });
   });
   it('allows when any one of several identity policies allows', () => {
     expect(decide({ identityPolicies: [allowId({ Action: 's3:PutObject' }), allowId()] }).allowed).toBe(true);
@@ -524,13 +582,19 @@ describe('authorize: same account', () => {
   });
   it('does not allow when the resource policy only grants the account root', () => {
     const d = decide({ resourcePolicy: grant({ AWS: `arn:aws:iam::${A}:root` }) });
-    expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'no identity-based policy allows s3:GetObject' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'no identity-based policy allows s3:GetObject',
+    });
   });
   it('does not allow when the resource policy only grants the account id', () => {
     expect(decide({ resourcePolicy: grant({ AWS: A }) }).allowed).toBe(false);
   });
   it('allows an account-root grant together with an identity allow', () => {
-    expect(decide({ identityPolicies: [allowId()], resourcePolicy: grant({ AWS: `arn:aws:iam::${A}:root` }) }).allowed).toBe(true);
+    expect(
+      decide({ identityPolicies: [allowId()], resourcePolicy: grant({ AWS: `arn:aws:iam::${A}:root` }) }).allowed,
+    ).toBe(true);
   });
   it('does not allow when the resource policy names another role', () => {
     expect(decide({ resourcePolicy: grant({ AWS: roleArn(A, 'r2') }) }).allowed).toBe(false);
@@ -556,7 +620,11 @@ describe('authorize: cross account', () => {
     });
   });
   it('denies a cross-account call when the resource policy exists but names another account', () => {
-    const d = decide({ ...base, identityPolicies: [allowId()], resourcePolicy: grant({ AWS: `arn:aws:iam::${A}:root` }) });
+    const d = decide({
+      ...base,
+      identityPolicies: [allowId()],
+      resourcePolicy: grant({ AWS: `arn:aws:iam::${A}:root` }),
+    });
     expect(d.reason).toBe('the bucket policy does not grant cross-account access');
   });
   it('denies a cross-account call when only the resource policy allows', () => {
@@ -581,7 +649,11 @@ describe('authorize: cross account', () => {
     });
   });
   it('requires the identity policy to cover the resource', () => {
-    const d = decide({ ...base, identityPolicies: [allowId({ Resource: 'arn:aws:s3:::other/*' })], resourcePolicy: grant({ AWS: B }) });
+    const d = decide({
+      ...base,
+      identityPolicies: [allowId({ Resource: 'arn:aws:s3:::other/*' })],
+      resourcePolicy: grant({ AWS: B }),
+    });
     expect(d.allowed).toBe(false);
   });
   it('caps a cross-account identity allow with the permissions boundary', () => {
@@ -591,7 +663,11 @@ describe('authorize: cross account', () => {
       permissionsBoundary: allowId({ Action: 's3:ListBucket' }),
       resourcePolicy: grant({ AWS: roleArn(B) }),
     });
-    expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'permissions boundary does not allow s3:GetObject' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'permissions boundary does not allow s3:GetObject',
+    });
   });
   it('allows the root of another account when the resource policy grants its account', () => {
     expect(decide({ principal: root(B), resourceAccountId: A, resourcePolicy: grant({ AWS: B }) }).allowed).toBe(true);
@@ -609,37 +685,64 @@ describe('authorize: cross account', () => {
 describe('authorize: explicit deny', () => {
   it('lets an explicit deny in an identity policy win over an identity allow', () => {
     const d = decide({ identityPolicies: [allowId({ Action: 's3:*' }), denyId({ Sid: 'NoReports' })] });
-    expect(d).toEqual({ allowed: false, decision: 'ExplicitDeny', reason: 'explicit deny in identity-based policy (Sid NoReports)' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ExplicitDeny',
+      reason: 'explicit deny in identity-based policy (Sid NoReports)',
+    });
   });
   it('lets an explicit deny in an identity policy win over a resource-policy allow', () => {
     const d = decide({ identityPolicies: [denyId()], resourcePolicy: grant({ AWS: sessionArn(A) }) });
-    expect(d).toEqual({ allowed: false, decision: 'ExplicitDeny', reason: 'explicit deny in identity-based policy (statement #1)' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ExplicitDeny',
+      reason: 'explicit deny in identity-based policy (statement #1)',
+    });
   });
   it('lets an explicit deny in the resource policy win over an identity allow', () => {
     const d = decide({ identityPolicies: [allowId()], resourcePolicy: refuse('*', { Sid: 'DenyX' }) });
-    expect(d).toEqual({ allowed: false, decision: 'ExplicitDeny', reason: 'explicit deny in resource-based policy (Sid DenyX)' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ExplicitDeny',
+      reason: 'explicit deny in resource-based policy (Sid DenyX)',
+    });
   });
   it('lets an explicit deny in the resource policy win over its own allow', () => {
     const policy = doc(
       { Effect: 'Allow', Principal: { AWS: roleArn(A) }, Action: 's3:*', Resource: OBJ },
       { Sid: 'DenyGet', Effect: 'Deny', Principal: { AWS: roleArn(A) }, Action: 's3:GetObject', Resource: OBJ },
     );
-    expect(decide({ resourcePolicy: policy, resourcePolicyName: 'bucket policy' }).reason).toBe('explicit deny in bucket policy (Sid DenyGet)');
+    expect(decide({ resourcePolicy: policy, resourcePolicyName: 'bucket policy' }).reason).toBe(
+      'explicit deny in bucket policy (Sid DenyGet)',
+    );
   });
   it('lets an explicit deny in the permissions boundary win', () => {
-    const boundary = doc({ Effect: 'Allow', Action: '*', Resource: '*' }, { Sid: 'B', Effect: 'Deny', Action: 's3:GetObject', Resource: '*' });
+    const boundary = doc(
+      { Effect: 'Allow', Action: '*', Resource: '*' },
+      { Sid: 'B', Effect: 'Deny', Action: 's3:GetObject', Resource: '*' },
+    );
     const d = decide({ identityPolicies: [allowId()], permissionsBoundary: boundary });
-    expect(d).toEqual({ allowed: false, decision: 'ExplicitDeny', reason: 'explicit deny in permissions boundary (Sid B)' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ExplicitDeny',
+      reason: 'explicit deny in permissions boundary (Sid B)',
+    });
   });
   it('does not apply a resource-policy deny that names another principal', () => {
-    expect(decide({ identityPolicies: [allowId()], resourcePolicy: refuse({ AWS: roleArn(A, 'r2') }) }).allowed).toBe(true);
+    expect(decide({ identityPolicies: [allowId()], resourcePolicy: refuse({ AWS: roleArn(A, 'r2') }) }).allowed).toBe(
+      true,
+    );
   });
   it('does not apply a deny whose condition does not match', () => {
     const policy = refuse('*', { Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
-    expect(decide({ identityPolicies: [allowId()], resourcePolicy: policy, context: { 'aws:SecureTransport': 'true' } }).allowed).toBe(true);
-    expect(decide({ identityPolicies: [allowId()], resourcePolicy: policy, context: { 'aws:SecureTransport': 'false' } }).decision).toBe(
-      'ExplicitDeny',
-    );
+    expect(
+      decide({ identityPolicies: [allowId()], resourcePolicy: policy, context: { 'aws:SecureTransport': 'true' } })
+        .allowed,
+    ).toBe(true);
+    expect(
+      decide({ identityPolicies: [allowId()], resourcePolicy: policy, context: { 'aws:SecureTransport': 'false' } })
+        .decision,
+    ).toBe('ExplicitDeny');
   });
   it('denies the account root when the resource policy denies it explicitly', () => {
     expect(decide({ principal: root(A), resourcePolicy: refuse({ AWS: A }) }).decision).toBe('ExplicitDeny');
@@ -647,7 +750,9 @@ describe('authorize: explicit deny', () => {
   it('applies a NotPrincipal deny to everyone but the listed role', () => {
     const policy = doc({ Effect: 'Deny', NotPrincipal: { AWS: roleArn(A) }, Action: 's3:*', Resource: OBJ });
     expect(decide({ identityPolicies: [allowId()], resourcePolicy: policy }).allowed).toBe(true);
-    expect(decide({ principal: session(A, 'r2'), identityPolicies: [allowId()], resourcePolicy: policy }).decision).toBe('ExplicitDeny');
+    expect(
+      decide({ principal: session(A, 'r2'), identityPolicies: [allowId()], resourcePolicy: policy }).decision,
+    ).toBe('ExplicitDeny');
   });
   it('applies a NotAction deny to all other actions', () => {
     const deny = doc({ Effect: 'Deny', NotAction: 's3:GetObject', Resource: '*' });
@@ -659,17 +764,25 @@ describe('authorize: explicit deny', () => {
     const deny = doc({ Effect: 'Deny', Action: 's3:*', NotResource: 'arn:aws:s3:::data-bucket/reports/*' });
     const all = doc({ Effect: 'Allow', Action: '*', Resource: '*' });
     expect(decide({ identityPolicies: [all, deny] }).allowed).toBe(true);
-    expect(decide({ resource: 'arn:aws:s3:::data-bucket/private/x', identityPolicies: [all, deny] }).decision).toBe('ExplicitDeny');
+    expect(decide({ resource: 'arn:aws:s3:::data-bucket/private/x', identityPolicies: [all, deny] }).decision).toBe(
+      'ExplicitDeny',
+    );
   });
 });
 
 describe('authorize: permissions boundary', () => {
   it('allows when both the identity policy and the boundary allow', () => {
-    expect(decide({ identityPolicies: [allowId()], permissionsBoundary: allowId({ Action: 's3:*' }) }).allowed).toBe(true);
+    expect(decide({ identityPolicies: [allowId()], permissionsBoundary: allowId({ Action: 's3:*' }) }).allowed).toBe(
+      true,
+    );
   });
   it('caps an identity allow the boundary does not allow', () => {
     const d = decide({ identityPolicies: [allowId()], permissionsBoundary: allowId({ Action: 's3:ListBucket' }) });
-    expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'permissions boundary does not allow s3:GetObject' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'permissions boundary does not allow s3:GetObject',
+    });
   });
   it('grants nothing by itself', () => {
     expect(decide({ permissionsBoundary: allowId() })).toEqual({
@@ -679,11 +792,21 @@ describe('authorize: permissions boundary', () => {
     });
   });
   it('caps a resource-policy grant that names the role ARN', () => {
-    const d = decide({ permissionsBoundary: allowId({ Action: 's3:ListBucket' }), resourcePolicy: grant({ AWS: roleArn(A) }) });
-    expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'permissions boundary does not allow s3:GetObject' });
+    const d = decide({
+      permissionsBoundary: allowId({ Action: 's3:ListBucket' }),
+      resourcePolicy: grant({ AWS: roleArn(A) }),
+    });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'permissions boundary does not allow s3:GetObject',
+    });
   });
   it('does not cap a resource-policy grant that names the exact session ARN', () => {
-    const d = decide({ permissionsBoundary: allowId({ Action: 's3:ListBucket' }), resourcePolicy: grant({ AWS: sessionArn(A) }) });
+    const d = decide({
+      permissionsBoundary: allowId({ Action: 's3:ListBucket' }),
+      resourcePolicy: grant({ AWS: sessionArn(A) }),
+    });
     expect(d.allowed).toBe(true);
   });
   it('allows a role-ARN grant the boundary also allows', () => {
@@ -691,12 +814,20 @@ describe('authorize: permissions boundary', () => {
   });
   it('is evaluated with conditions (iam:PermissionsBoundary style keys)', () => {
     const boundary = allowId({ Condition: { StringEquals: { 's3:ExistingObjectTag/team': 'blue' } } });
-    expect(decide({ identityPolicies: [allowId()], permissionsBoundary: boundary, context: { 's3:ExistingObjectTag/team': 'blue' } }).allowed).toBe(
-      true,
-    );
-    expect(decide({ identityPolicies: [allowId()], permissionsBoundary: boundary, context: { 's3:ExistingObjectTag/team': 'red' } }).allowed).toBe(
-      false,
-    );
+    expect(
+      decide({
+        identityPolicies: [allowId()],
+        permissionsBoundary: boundary,
+        context: { 's3:ExistingObjectTag/team': 'blue' },
+      }).allowed,
+    ).toBe(true);
+    expect(
+      decide({
+        identityPolicies: [allowId()],
+        permissionsBoundary: boundary,
+        context: { 's3:ExistingObjectTag/team': 'red' },
+      }).allowed,
+    ).toBe(false);
   });
   it('ignores Principal elements inside a boundary', () => {
     expect(decide({ identityPolicies: [allowId()], permissionsBoundary: grant({ AWS: B }) }).allowed).toBe(true);
@@ -705,10 +836,17 @@ describe('authorize: permissions boundary', () => {
 
 describe('authorize: account root', () => {
   it('allows the root of the resource account without identity policies', () => {
-    expect(decide({ principal: root(A) })).toEqual({ allowed: true, decision: 'Allow', reason: 'allowed by identity-based policy' });
+    expect(decide({ principal: root(A) })).toEqual({
+      allowed: true,
+      decision: 'Allow',
+      reason: 'allowed by identity-based policy',
+    });
   });
   it('ignores a permissions boundary for the root', () => {
-    expect(decide({ principal: root(A), permissionsBoundary: doc({ Effect: 'Allow', Action: 'iam:Get*', Resource: '*' }) }).allowed).toBe(true);
+    expect(
+      decide({ principal: root(A), permissionsBoundary: doc({ Effect: 'Allow', Action: 'iam:Get*', Resource: '*' }) })
+        .allowed,
+    ).toBe(true);
   });
   it('does not treat a role session as root', () => {
     expect(decide({ principal: session(A) }).allowed).toBe(false);
@@ -716,13 +854,24 @@ describe('authorize: account root', () => {
 });
 
 describe('authorize: KMS key policies (resourcePolicyRequired)', () => {
-  const kms = { action: 'kms:Decrypt', resource: KEY, resourceAccountId: A, resourcePolicyRequired: true, resourcePolicyName: 'key policy' };
-  const keyGrant = (principal: Principal): PolicyDocument => doc({ Effect: 'Allow', Principal: principal, Action: 'kms:*', Resource: '*' });
+  const kms = {
+    action: 'kms:Decrypt',
+    resource: KEY,
+    resourceAccountId: A,
+    resourcePolicyRequired: true,
+    resourcePolicyName: 'key policy',
+  };
+  const keyGrant = (principal: Principal): PolicyDocument =>
+    doc({ Effect: 'Allow', Principal: principal, Action: 'kms:*', Resource: '*' });
   const kmsAllow = doc({ Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY });
 
   it('denies when only the identity policy allows and the key policy is silent', () => {
     const d = decide({ ...kms, identityPolicies: [kmsAllow], resourcePolicy: keyGrant({ AWS: roleArn(A, 'admin') }) });
-    expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'the key policy does not allow kms:Decrypt' });
+    expect(d).toEqual({
+      allowed: false,
+      decision: 'ImplicitDeny',
+      reason: 'the key policy does not allow kms:Decrypt',
+    });
   });
   it('denies when there is no key policy at all', () => {
     expect(decide({ ...kms, identityPolicies: [kmsAllow] }).reason).toBe('the key policy does not allow kms:Decrypt');
@@ -742,7 +891,9 @@ describe('authorize: KMS key policies (resourcePolicyRequired)', () => {
     });
   });
   it('allows when the key policy grants the account root and the identity policy allows', () => {
-    expect(decide({ ...kms, identityPolicies: [kmsAllow], resourcePolicy: keyGrant({ AWS: `arn:aws:iam::${A}:root` }) })).toEqual({
+    expect(
+      decide({ ...kms, identityPolicies: [kmsAllow], resourcePolicy: keyGrant({ AWS: `arn:aws:iam::${A}:root` }) }),
+    ).toEqual({
       allowed: true,
       decision: 'Allow',
       reason: 'allowed by identity-based policy (the key policy grants the account)',
@@ -755,7 +906,11 @@ describe('authorize: KMS key policies (resourcePolicyRequired)', () => {
     expect(decide({ ...kms, principal: root(A), resourcePolicy: keyGrant({ AWS: A }) }).allowed).toBe(true);
   });
   it('caps a key-policy grant to the role ARN with the permissions boundary', () => {
-    const d = decide({ ...kms, permissionsBoundary: allowId({ Action: 's3:*' }), resourcePolicy: keyGrant({ AWS: roleArn(A) }) });
+    const d = decide({
+      ...kms,
+      permissionsBoundary: allowId({ Action: 's3:*' }),
+      resourcePolicy: keyGrant({ AWS: roleArn(A) }),
+    });
     expect(d.reason).toBe('permissions boundary does not allow kms:Decrypt');
   });
   it('needs both the key policy and the identity policy across accounts', () => {
@@ -772,14 +927,22 @@ describe('authorize: KMS key policies (resourcePolicyRequired)', () => {
       Resource: '*',
       Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
     });
-    expect(decide({ ...kms, resourcePolicy: policy, context: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } }).allowed).toBe(true);
+    expect(
+      decide({ ...kms, resourcePolicy: policy, context: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } }).allowed,
+    ).toBe(true);
     expect(decide({ ...kms, resourcePolicy: policy }).allowed).toBe(false);
   });
 });
 
 describe('authorize: role trust policies', () => {
   const target = roleArn(A, 'target');
-  const assume = { action: 'sts:AssumeRole', resource: target, resourceAccountId: A, resourcePolicyRequired: true, resourcePolicyName: 'trust policy' };
+  const assume = {
+    action: 'sts:AssumeRole',
+    resource: target,
+    resourceAccountId: A,
+    resourcePolicyRequired: true,
+    resourcePolicyName: 'trust policy',
+  };
   const trust = (principal: Principal, cond?: ConditionBlock, action = 'sts:AssumeRole'): PolicyDocument =>
     doc({ Effect: 'Allow', Principal: principal, Action: action, ...(cond ? { Condition: cond } : {}) });
   const assumeAllow = doc({ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: target });
@@ -789,16 +952,21 @@ describe('authorize: role trust policies', () => {
   });
   it('requires the identity policy when the trust policy names the account', () => {
     expect(decide({ ...assume, resourcePolicy: trust({ AWS: A }) }).allowed).toBe(false);
-    expect(decide({ ...assume, identityPolicies: [assumeAllow], resourcePolicy: trust({ AWS: A }) }).allowed).toBe(true);
+    expect(decide({ ...assume, identityPolicies: [assumeAllow], resourcePolicy: trust({ AWS: A }) }).allowed).toBe(
+      true,
+    );
   });
   it('denies a same-account caller the trust policy does not name, even with an identity allow', () => {
-    expect(decide({ ...assume, identityPolicies: [assumeAllow], resourcePolicy: trust({ Service: 'lambda.amazonaws.com' }) }).reason).toBe(
-      'the trust policy does not allow sts:AssumeRole',
-    );
+    expect(
+      decide({ ...assume, identityPolicies: [assumeAllow], resourcePolicy: trust({ Service: 'lambda.amazonaws.com' }) })
+        .reason,
+    ).toBe('the trust policy does not allow sts:AssumeRole');
   });
   it('allows a service principal named in the trust policy', () => {
     const lambda: PrincipalInfo = { arn: '', accountId: A, service: 'lambda.amazonaws.com' };
-    expect(decide({ ...assume, principal: lambda, resourcePolicy: trust({ Service: 'lambda.amazonaws.com' }) })).toEqual({
+    expect(
+      decide({ ...assume, principal: lambda, resourcePolicy: trust({ Service: 'lambda.amazonaws.com' }) }),
+    ).toEqual({
       allowed: true,
       decision: 'Allow',
       reason: 'allowed by trust policy (service principal)',
@@ -826,16 +994,31 @@ describe('authorize: role trust policies', () => {
       { StringEquals: { [sub]: 'system:serviceaccount:team-a:reader', [aud]: 'sts.amazonaws.com' } },
       'sts:AssumeRoleWithWebIdentity',
     );
-    const webIdentity: PrincipalInfo = { arn: sessionArn(A, 'target', 'botocore'), accountId: A, roleArn: target, federated: PROVIDER };
+    const webIdentity: PrincipalInfo = {
+      arn: sessionArn(A, 'target', 'botocore'),
+      accountId: A,
+      roleArn: target,
+      federated: PROVIDER,
+    };
     const base = { ...assume, action: 'sts:AssumeRoleWithWebIdentity', principal: webIdentity, resourcePolicy: policy };
 
     it('allows the right service account and audience', () => {
-      const d = decide({ ...base, context: { [sub]: 'system:serviceaccount:team-a:reader', [aud]: 'sts.amazonaws.com' } });
+      const d = decide({
+        ...base,
+        context: { [sub]: 'system:serviceaccount:team-a:reader', [aud]: 'sts.amazonaws.com' },
+      });
       expect(d).toEqual({ allowed: true, decision: 'Allow', reason: 'allowed by trust policy (federated principal)' });
     });
     it('denies another service account', () => {
-      const d = decide({ ...base, context: { [sub]: 'system:serviceaccount:team-b:reader', [aud]: 'sts.amazonaws.com' } });
-      expect(d).toEqual({ allowed: false, decision: 'ImplicitDeny', reason: 'the trust policy does not allow sts:AssumeRoleWithWebIdentity' });
+      const d = decide({
+        ...base,
+        context: { [sub]: 'system:serviceaccount:team-b:reader', [aud]: 'sts.amazonaws.com' },
+      });
+      expect(d).toEqual({
+        allowed: false,
+        decision: 'ImplicitDeny',
+        reason: 'the trust policy does not allow sts:AssumeRoleWithWebIdentity',
+      });
     });
     it('denies another audience', () => {
       const d = decide({ ...base, context: { [sub]: 'system:serviceaccount:team-a:reader', [aud]: 'other' } });
@@ -845,14 +1028,31 @@ describe('authorize: role trust policies', () => {
       expect(decide({ ...base, context: { [aud]: 'sts.amazonaws.com' } }).allowed).toBe(false);
     });
     it('denies a token from another provider', () => {
-      const other = { ...webIdentity, federated: `arn:aws:iam::${A}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/XYZ` };
-      const d = decide({ ...base, principal: other, context: { [sub]: 'system:serviceaccount:team-a:reader', [aud]: 'sts.amazonaws.com' } });
+      const other = {
+        ...webIdentity,
+        federated: `arn:aws:iam::${A}:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/XYZ`,
+      };
+      const d = decide({
+        ...base,
+        principal: other,
+        context: { [sub]: 'system:serviceaccount:team-a:reader', [aud]: 'sts.amazonaws.com' },
+      });
       expect(d.allowed).toBe(false);
     });
     it('allows a namespace wildcard with StringLike', () => {
-      const likePolicy = trust({ Federated: PROVIDER }, { StringLike: { [sub]: 'system:serviceaccount:team-a:*' } }, 'sts:AssumeRoleWithWebIdentity');
-      expect(decide({ ...base, resourcePolicy: likePolicy, context: { [sub]: 'system:serviceaccount:team-a:writer' } }).allowed).toBe(true);
-      expect(decide({ ...base, resourcePolicy: likePolicy, context: { [sub]: 'system:serviceaccount:team-b:writer' } }).allowed).toBe(false);
+      const likePolicy = trust(
+        { Federated: PROVIDER },
+        { StringLike: { [sub]: 'system:serviceaccount:team-a:*' } },
+        'sts:AssumeRoleWithWebIdentity',
+      );
+      expect(
+        decide({ ...base, resourcePolicy: likePolicy, context: { [sub]: 'system:serviceaccount:team-a:writer' } })
+          .allowed,
+      ).toBe(true);
+      expect(
+        decide({ ...base, resourcePolicy: likePolicy, context: { [sub]: 'system:serviceaccount:team-b:writer' } })
+          .allowed,
+      ).toBe(false);
     });
   });
 });

@@ -18,7 +18,9 @@ const identity = (statement: Record<string, unknown>, extra: Record<string, unkn
 
 const trust = (statement: Record<string, unknown>) => ({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'sts:AssumeRole', ...statement }],
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCT}:root` }, Action: 'sts:AssumeRole', ...statement },
+  ],
 });
 
 const bucket = (statement: Record<string, unknown>) => ({
@@ -47,7 +49,12 @@ describe('asArray / normalizeStatements', () => {
     expect(normalizeStatements(doc)).toEqual([{ Effect: 'Allow', Action: '*', Resource: '*' }]);
   });
   it('returns a Statement array as is', () => {
-    const doc: PolicyDocument = { Statement: [{ Effect: 'Allow', Action: '*' }, { Effect: 'Deny', Action: '*' }] };
+    const doc: PolicyDocument = {
+      Statement: [
+        { Effect: 'Allow', Action: '*' },
+        { Effect: 'Deny', Action: '*' },
+      ],
+    };
     expect(normalizeStatements(doc)).toHaveLength(2);
   });
 });
@@ -57,7 +64,9 @@ describe('validatePolicy: document level', () => {
     expect(validatePolicy(identity({}), 'identity')).toBeNull();
   });
   it('accepts a single Statement object instead of an array', () => {
-    expect(validatePolicy({ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: '*', Resource: '*' } }, 'identity')).toBeNull();
+    expect(
+      validatePolicy({ Version: '2012-10-17', Statement: { Effect: 'Allow', Action: '*', Resource: '*' } }, 'identity'),
+    ).toBeNull();
   });
   it('accepts the legacy 2008-10-17 version and a missing version', () => {
     expect(validatePolicy(identity({}, { Version: '2008-10-17' }), 'identity')).toBeNull();
@@ -112,7 +121,12 @@ describe('validatePolicy: statement fields', () => {
     expect(validatePolicy(bucket({ Sid: 'Public read' }), 'bucket')).toBeNull();
   });
   it('rejects duplicate Sids', () => {
-    const doc = { Statement: [{ Sid: 'A', Effect: 'Allow', Action: '*', Resource: '*' }, { Sid: 'A', Effect: 'Deny', Action: '*', Resource: '*' }] };
+    const doc = {
+      Statement: [
+        { Sid: 'A', Effect: 'Allow', Action: '*', Resource: '*' },
+        { Sid: 'A', Effect: 'Deny', Action: '*', Resource: '*' },
+      ],
+    };
     expect(validatePolicy(doc, 'identity')).toBe('Statement IDs (SID) in a single policy must be unique.');
   });
   it('rejects a non-string Sid', () => {
@@ -122,15 +136,26 @@ describe('validatePolicy: statement fields', () => {
 
 describe('validatePolicy: Principal', () => {
   it('rejects a Principal in an identity policy', () => {
-    expect(validatePolicy(identity({ Principal: '*' }), 'identity')).toBe('Policy document should not specify a principal.');
+    expect(validatePolicy(identity({ Principal: '*' }), 'identity')).toBe(
+      'Policy document should not specify a principal.',
+    );
   });
   it('rejects a NotPrincipal in an identity policy', () => {
-    expect(validatePolicy(identity({ NotPrincipal: { AWS: ACCT } }), 'identity')).toBe('Policy document should not specify a principal.');
+    expect(validatePolicy(identity({ NotPrincipal: { AWS: ACCT } }), 'identity')).toBe(
+      'Policy document should not specify a principal.',
+    );
   });
-  it.each<[PolicyKind]>([['trust'], ['resource'], ['bucket'], ['key']])('requires a Principal in a %s policy', (kind) => {
-    const st = { Effect: 'Allow', Action: kind === 'trust' ? 'sts:AssumeRole' : 's3:GetObject', ...(kind === 'trust' ? {} : { Resource: '*' }) };
-    expect(validatePolicy({ Statement: [st] }, kind)).toBe('Missing required field Principal');
-  });
+  it.each<[PolicyKind]>([['trust'], ['resource'], ['bucket'], ['key']])(
+    'requires a Principal in a %s policy',
+    (kind) => {
+      const st = {
+        Effect: 'Allow',
+        Action: kind === 'trust' ? 'sts:AssumeRole' : 's3:GetObject',
+        ...(kind === 'trust' ? {} : { Resource: '*' }),
+      };
+      expect(validatePolicy({ Statement: [st] }, kind)).toBe('Missing required field Principal');
+    },
+  );
   it('accepts NotPrincipal instead of Principal in a resource policy', () => {
     expect(validatePolicy(bucket({ Principal: undefined, NotPrincipal: { AWS: ACCT } }), 'bucket')).toBeNull();
   });
@@ -158,7 +183,9 @@ describe('validatePolicy: Principal', () => {
     expect(validatePolicy(bucket({ Principal: {} }), 'bucket')).toBe('Invalid principal in policy');
   });
   it('rejects an AWS principal that is neither an account, an ARN nor "*"', () => {
-    expect(validatePolicy(bucket({ Principal: { AWS: 'bob' } }), 'bucket')).toBe('Invalid principal in policy: "AWS":"bob"');
+    expect(validatePolicy(bucket({ Principal: { AWS: 'bob' } }), 'bucket')).toBe(
+      'Invalid principal in policy: "AWS":"bob"',
+    );
   });
   it('rejects a non-string principal value', () => {
     expect(validatePolicy(bucket({ Principal: { AWS: [1] } }), 'bucket')).toBe('Invalid principal in policy');
@@ -195,14 +222,18 @@ describe('validatePolicy: Action', () => {
     expect(validatePolicy(identity({ Action: [42] }), 'identity')).toBe('Syntax errors in policy.');
   });
   it('allows only STS actions in a trust policy', () => {
-    expect(validatePolicy(trust({ Action: 's3:GetObject' }), 'trust')).toBe('AssumeRole policy may only specify STS AssumeRole actions.');
+    expect(validatePolicy(trust({ Action: 's3:GetObject' }), 'trust')).toBe(
+      'AssumeRole policy may only specify STS AssumeRole actions.',
+    );
     expect(validatePolicy(trust({ Action: ['sts:AssumeRole', 'sts:TagSession'] }), 'trust')).toBeNull();
   });
 });
 
 describe('validatePolicy: Resource', () => {
   it('requires Resource or NotResource in an identity policy', () => {
-    expect(validatePolicy(identity({ Resource: undefined }), 'identity')).toBe('Policy statement must contain resources.');
+    expect(validatePolicy(identity({ Resource: undefined }), 'identity')).toBe(
+      'Policy statement must contain resources.',
+    );
   });
   it('requires Resource in a bucket policy', () => {
     expect(validatePolicy(bucket({ Resource: undefined }), 'bucket')).toBe('Policy statement must contain resources.');
@@ -211,7 +242,9 @@ describe('validatePolicy: Resource', () => {
     expect(validatePolicy(identity({ Resource: [] }), 'identity')).toBe('Policy statement must contain resources.');
   });
   it('accepts NotResource', () => {
-    expect(validatePolicy(identity({ Resource: undefined, NotResource: 'arn:aws:s3:::secret/*' }), 'identity')).toBeNull();
+    expect(
+      validatePolicy(identity({ Resource: undefined, NotResource: 'arn:aws:s3:::secret/*' }), 'identity'),
+    ).toBeNull();
   });
   it('rejects Resource together with NotResource', () => {
     expect(validatePolicy(identity({ NotResource: 'arn:aws:s3:::x' }), 'identity')).toBe('Syntax errors in policy.');
@@ -223,7 +256,9 @@ describe('validatePolicy: Resource', () => {
     expect(validatePolicy(trust({ Resource: '*' }), 'trust')).toBe('Has prohibited field Resource');
   });
   it('rejects a resource that is not an ARN', () => {
-    expect(validatePolicy(identity({ Resource: 'my-bucket' }), 'identity')).toBe('Resource my-bucket must be in ARN format or "*".');
+    expect(validatePolicy(identity({ Resource: 'my-bucket' }), 'identity')).toBe(
+      'Resource my-bucket must be in ARN format or "*".',
+    );
   });
 });
 
@@ -244,7 +279,9 @@ describe('validatePolicy: Condition', () => {
     expect(validatePolicy(identity({ Condition: cond }), 'identity')).toBeNull();
   });
   it('rejects an unknown condition operator', () => {
-    expect(validatePolicy(identity({ Condition: { StringEqualz: { 'aws:x': 'y' } } }), 'identity')).toBe('Invalid Condition type : StringEqualz');
+    expect(validatePolicy(identity({ Condition: { StringEqualz: { 'aws:x': 'y' } } }), 'identity')).toBe(
+      'Invalid Condition type : StringEqualz',
+    );
   });
   it('rejects NullIfExists', () => {
     expect(validatePolicy(identity({ Condition: { NullIfExists: { 'aws:x': 'true' } } }), 'identity')).toBe(
@@ -252,9 +289,9 @@ describe('validatePolicy: Condition', () => {
     );
   });
   it('rejects an unknown set prefix', () => {
-    expect(validatePolicy(identity({ Condition: { 'ForSomeValues:StringEquals': { 'aws:x': 'y' } } }), 'identity')).toBe(
-      'Invalid Condition type : ForSomeValues:StringEquals',
-    );
+    expect(
+      validatePolicy(identity({ Condition: { 'ForSomeValues:StringEquals': { 'aws:x': 'y' } } }), 'identity'),
+    ).toBe('Invalid Condition type : ForSomeValues:StringEquals');
   });
   it('requires a vendor prefix on condition keys', () => {
     expect(validatePolicy(identity({ Condition: { StringEquals: { SecureTransport: 'true' } } }), 'identity')).toBe(
@@ -269,10 +306,14 @@ describe('validatePolicy: Condition', () => {
     expect(validatePolicy(identity({ Condition: { StringEquals: 'x' } }), 'identity')).toBe('Syntax errors in policy.');
   });
   it('rejects an object as a condition value', () => {
-    expect(validatePolicy(identity({ Condition: { StringEquals: { 'aws:x': { a: 1 } } } }), 'identity')).toBe('Syntax errors in policy.');
+    expect(validatePolicy(identity({ Condition: { StringEquals: { 'aws:x': { a: 1 } } } }), 'identity')).toBe(
+      'Syntax errors in policy.',
+    );
   });
   it('rejects an empty list of condition values', () => {
-    expect(validatePolicy(identity({ Condition: { StringEquals: { 'aws:x': [] } } }), 'identity')).toBe('Syntax errors in policy.');
+    expect(validatePolicy(identity({ Condition: { StringEquals: { 'aws:x': [] } } }), 'identity')).toBe(
+      'Syntax errors in policy.',
+    );
   });
 });
 
@@ -321,7 +362,9 @@ describe('parsePolicyText', () => {
     );
   });
   it('rejects control characters other than tab, LF and CR', () => {
-    expect(parsePolicyText('{"Id":"a\u0001"}').error).toMatch(/^The policy contains invalid characters \(U\+0001 at offset 8\)/);
+    expect(parsePolicyText('{"Id":"a\u0001"}').error).toMatch(
+      /^The policy contains invalid characters \(U\+0001 at offset 8\)/,
+    );
   });
   it('checks only the raw text, so a \\u escape of a character above U+00FF is accepted', () => {
     expect(parsePolicyText('{"Id":"\\u20ac"}')).toEqual({ doc: { Id: '\u20ac' } });

@@ -2,7 +2,15 @@ import { execute } from '../../../lib/onboarding/execute';
 import type { Step } from '../../../lib/onboarding/steps';
 
 const step = (id: string, after: string[] = []): Step =>
-  ({ id, action: 'tag-role', accountId: '1', resource: id, params: { role: id, tags: [] }, after, scope: { kind: 'identity', key: 'k' } }) as Step;
+  ({
+    id,
+    action: 'tag-role',
+    accountId: '1',
+    resource: id,
+    params: { role: id, tags: [] },
+    after,
+    scope: { kind: 'identity', key: 'k' },
+  }) as Step;
 
 /** A runner whose steps finish when the test says so. */
 function controlled() {

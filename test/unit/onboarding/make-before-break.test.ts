@@ -30,15 +30,33 @@ const statement = { Sid: 'x', Effect: 'Allow', Action: 's3:GetObject', Resource:
 /** A step as the planners make them; statement puts that replace (remove non-empty) are swaps. */
 function step(id: string, action: Action, after: string[], swap = false): Step {
   const params = action.includes('policy-statement')
-    ? { target: { kind: 'bucket', accountId: '1', bucket: 'b', region: 'r' }, onboardingId: 'ob', remove: swap ? [statement] : [], add: action.startsWith('put') ? [statement] : [] }
+    ? {
+        target: { kind: 'bucket', accountId: '1', bucket: 'b', region: 'r' },
+        onboardingId: 'ob',
+        remove: swap ? [statement] : [],
+        add: action.startsWith('put') ? [statement] : [],
+      }
     : {};
-  return { id, action, accountId: '1', resource: id, params, after, scope: { kind: 'identity', key: 'k' } } as unknown as Step;
+  return {
+    id,
+    action,
+    accountId: '1',
+    resource: id,
+    params,
+    after,
+    scope: { kind: 'identity', key: 'k' },
+  } as unknown as Step;
 }
 
 /** Random DAGs (a step waits only on earlier ones) of random actions: any order at all, removals before makes too. */
 const anyPlans = fc
-  .array(fc.record({ action: fc.constantFrom(...ACTIONS), swap: fc.boolean(), deps: fc.array(fc.nat(), { maxLength: 3 }) }), { maxLength: 14 })
-  .map((xs) => xs.map((x, i) => step(`s${i}`, x.action, i ? [...new Set(x.deps.map((d) => `s${d % i}`))] : [], x.swap)));
+  .array(
+    fc.record({ action: fc.constantFrom(...ACTIONS), swap: fc.boolean(), deps: fc.array(fc.nat(), { maxLength: 3 }) }),
+    { maxLength: 14 },
+  )
+  .map((xs) =>
+    xs.map((x, i) => step(`s${i}`, x.action, i ? [...new Set(x.deps.map((d) => `s${d % i}`))] : [], x.swap)),
+  );
 
 /**
  * Plans as the planners make them: a step never waits on one of a higher rank (a removal may wait on a make, as
@@ -47,7 +65,8 @@ const anyPlans = fc
 const plans = anyPlans.map((steps) =>
   steps.map((s) => {
     const rank = rankOf(s);
-    const after = rank === undefined ? [] : s.after.filter((d) => (rankOf(steps.find((x) => x.id === d)!) ?? Infinity) <= rank);
+    const after =
+      rank === undefined ? [] : s.after.filter((d) => (rankOf(steps.find((x) => x.id === d)!) ?? Infinity) <= rank);
     return { ...s, after } as Step;
   }),
 );

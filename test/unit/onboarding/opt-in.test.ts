@@ -28,12 +28,17 @@ describe('checkOptIn (pure)', () => {
     ['no tags', []],
     ['another value', [['s3-onboarding-managed', 'yes']]],
     ['the key in another case', [['S3-Onboarding-Managed', 'true']]],
-  ] as [string, [string, string][]][])('refuses a bucket with %s on bucket.name, naming the mode and both commands', (_what, tags) => {
-    const e = refusal(optIn({ tags }), 'role-in-bucket-account');
-    expect(e).toBeInstanceOf(ConflictError);
-    expect(e.errors.map((x) => x.path)).toEqual(['bucket.name']);
-    expect(e.message).toMatch(/mode role-in-bucket-account.*put-bucket-abac --bucket b --abac-status Status=Enabled.*s3control tag-resource --account-id 300000000003/);
-  });
+  ] as [string, [string, string][]][])(
+    'refuses a bucket with %s on bucket.name, naming the mode and both commands',
+    (_what, tags) => {
+      const e = refusal(optIn({ tags }), 'role-in-bucket-account');
+      expect(e).toBeInstanceOf(ConflictError);
+      expect(e.errors.map((x) => x.path)).toEqual(['bucket.name']);
+      expect(e.message).toMatch(
+        /mode role-in-bucket-account.*put-bucket-abac --bucket b --abac-status Status=Enabled.*s3control tag-resource --account-id 300000000003/,
+      );
+    },
+  );
 
   it('refuses a tagged bucket whose ABAC is off, naming the command that enables it', () => {
     const e = refusal(optIn({ abac: false }));
@@ -43,6 +48,9 @@ describe('checkOptIn (pure)', () => {
 
   it('refuses an untagged key on bucket.kmsKeyArn, beside the bucket', () => {
     expect(refusal(optIn({}, [])).errors.map((x) => x.path)).toEqual(['bucket.kmsKeyArn']);
-    expect(refusal(optIn({ tags: [] }, [['team', 'db']])).errors.map((x) => x.path)).toEqual(['bucket.name', 'bucket.kmsKeyArn']);
+    expect(refusal(optIn({ tags: [] }, [['team', 'db']])).errors.map((x) => x.path)).toEqual([
+      'bucket.name',
+      'bucket.kmsKeyArn',
+    ]);
   });
 });

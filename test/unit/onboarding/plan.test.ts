@@ -16,7 +16,12 @@ const config = loadConfig({});
 const ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/DEMO';
 const PROVIDER = 'arn:aws:iam::200000000002:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/DEMO';
 const input = (over: Partial<OnboardingInput> = {}): OnboardingInput => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'] },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+  },
   bucket: { name: 'backups', accountId: '300000000003', region: 'eu-west-1', prefix: 'db/' },
   tool: 'pbm',
   access: 'read-write',
@@ -26,8 +31,20 @@ const r = resolveRequest(config, input());
 const ROLE = r.identity.roleArn;
 const POLICY = `s3-onboarding-${r.id}`;
 
-const empty = (): Observed => ({ issuers: [ISSUER], providers: [PROVIDER], trustQuota: 2048, resourcePolicies: new Map(), resourceTags: new Map(), managedDocuments: new Map() });
-const summary = (steps: Step[]) => steps.map((s) => ({ action: s.action, resource: s.resource.replace(ROLE, 'ROLE'), after: s.after.map((a) => a.replace(`${r.identity.key}:`, '')) }));
+const empty = (): Observed => ({
+  issuers: [ISSUER],
+  providers: [PROVIDER],
+  trustQuota: 2048,
+  resourcePolicies: new Map(),
+  resourceTags: new Map(),
+  managedDocuments: new Map(),
+});
+const summary = (steps: Step[]) =>
+  steps.map((s) => ({
+    action: s.action,
+    resource: s.resource.replace(ROLE, 'ROLE'),
+    after: s.after.map((a) => a.replace(`${r.identity.key}:`, '')),
+  }));
 
 /** The role as the service would have left it for these grants. */
 function liveRole(grants: GrantRef[], extra: Partial<ObservedRole> = {}): ObservedRole {
@@ -39,14 +56,25 @@ function liveRole(grants: GrantRef[], extra: Partial<ObservedRole> = {}): Observ
     trust: d.role.trust,
     tags: d.role.tags,
     boundaryArn: d.role.boundaryArn,
-    inline: new Map(grants.map((x) => [`s3-onboarding-${x.id}`, { document: g.permissions, size: JSON.stringify(g.permissions).length }])),
+    inline: new Map(
+      grants.map((x) => [
+        `s3-onboarding-${x.id}`,
+        { document: g.permissions, size: JSON.stringify(g.permissions).length },
+      ]),
+    ),
     attached: [],
     ...extra,
   };
 }
 
 const plan = (observed: Observed, grants: GrantRef[] = [{ id: r.id, tags: [] }]) =>
-  planRole({ config, identity: r.identity, observed, desired: identityDesired(config, r.identity, grants, observed.issuers), grant: grantDesired(r.identity, r.grant) }).steps;
+  planRole({
+    config,
+    identity: r.identity,
+    observed,
+    desired: identityDesired(config, r.identity, grants, observed.issuers),
+    grant: grantDesired(r.identity, r.grant),
+  }).steps;
 
 describe('Function: planRole', () => {
   it('create: the role after the missing provider, then the grant policy after the role', () => {
@@ -57,7 +85,9 @@ describe('Function: planRole', () => {
       { action: 'put-role-policy', resource: `ROLE#${POLICY}`, after: ['role'] },
     ]);
     const create = steps[1] as Extract<Step, { action: 'create-role' }>;
-    expect(create.params.boundaryArn).toBe('arn:aws:iam::200000000002:policy/s3-onboarding/s3-onboarding-workload-boundary');
+    expect(create.params.boundaryArn).toBe(
+      'arn:aws:iam::200000000002:policy/s3-onboarding/s3-onboarding-workload-boundary',
+    );
     expect(create.params.tags).toEqual([
       ['managed-by', 's3-onboarding'],
       ['s3-onboarding/identity', r.identity.key],
@@ -69,12 +99,30 @@ describe('Function: planRole', () => {
   });
 
   it.each([
-    ['a widened trust', { trust: { Version: '2012-10-17' as const, Statement: [] } }, [{ action: 'update-trust-policy', resource: 'ROLE', after: [] }]],
-    ['a lost boundary', { boundaryArn: undefined }, [{ action: 'set-permissions-boundary', resource: 'ROLE', after: [] }]],
-    ['a stray tag', { tags: [...liveRole([{ id: r.id, tags: [] }]).tags, ['owner', 'someone'] as [string, string]] }, [{ action: 'untag-role', resource: 'ROLE', after: [] }]],
-    ['an attached managed policy', { attached: [{ arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess', name: 'AmazonS3FullAccess' }] }, [{ action: 'detach-role-policy', resource: 'ROLE#arn:aws:iam::aws:policy/AmazonS3FullAccess', after: [] }]],
+    [
+      'a widened trust',
+      { trust: { Version: '2012-10-17' as const, Statement: [] } },
+      [{ action: 'update-trust-policy', resource: 'ROLE', after: [] }],
+    ],
+    [
+      'a lost boundary',
+      { boundaryArn: undefined },
+      [{ action: 'set-permissions-boundary', resource: 'ROLE', after: [] }],
+    ],
+    [
+      'a stray tag',
+      { tags: [...liveRole([{ id: r.id, tags: [] }]).tags, ['owner', 'someone'] as [string, string]] },
+      [{ action: 'untag-role', resource: 'ROLE', after: [] }],
+    ],
+    [
+      'an attached managed policy',
+      { attached: [{ arn: 'arn:aws:iam::aws:policy/AmazonS3FullAccess', name: 'AmazonS3FullAccess' }] },
+      [{ action: 'detach-role-policy', resource: 'ROLE#arn:aws:iam::aws:policy/AmazonS3FullAccess', after: [] }],
+    ],
   ])('converge %s', (_what, drift, expected) => {
-    expect(summary(plan({ ...empty(), role: liveRole([{ id: r.id, tags: [] }], drift as Partial<ObservedRole>) }))).toEqual(expected);
+    expect(
+      summary(plan({ ...empty(), role: liveRole([{ id: r.id, tags: [] }], drift as Partial<ObservedRole>) })),
+    ).toEqual(expected);
   });
 
   it('converge a removed tag: the grant’s tag is put back on the role', () => {
@@ -90,7 +138,10 @@ describe('Function: planRole', () => {
 
   it('converge a tampered grant policy and an extra inline policy: put the one, delete the other, both after a restored boundary', () => {
     const role = liveRole([{ id: r.id, tags: [] }], { boundaryArn: undefined });
-    role.inline.set(POLICY, { document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] }, size: 80 });
+    role.inline.set(POLICY, {
+      document: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }] },
+      size: 80,
+    });
     role.inline.set('by-hand', { document: { Version: '2012-10-17', Statement: [] }, size: 40 });
     expect(summary(plan({ ...empty(), role }))).toEqual([
       { action: 'set-permissions-boundary', resource: 'ROLE', after: [] },
@@ -111,12 +162,24 @@ describe('Function: planRole', () => {
   });
 
   it('the last grant removed: every policy deleted and managed ones detached before the role, providers after it', () => {
-    const role = liveRole([{ id: r.id, tags: [] }], { attached: [{ arn: 'arn:aws:iam::200000000002:policy/x', name: 'x' }] });
-    const steps = planRole({ config, identity: r.identity, observed: { ...empty(), role }, desired: undefined, removableProviders: [PROVIDER] }).steps;
+    const role = liveRole([{ id: r.id, tags: [] }], {
+      attached: [{ arn: 'arn:aws:iam::200000000002:policy/x', name: 'x' }],
+    });
+    const steps = planRole({
+      config,
+      identity: r.identity,
+      observed: { ...empty(), role },
+      desired: undefined,
+      removableProviders: [PROVIDER],
+    }).steps;
     expect(summary(steps)).toEqual([
       { action: 'delete-role-policy', resource: `ROLE#${POLICY}`, after: [] },
       { action: 'detach-role-policy', resource: 'ROLE#arn:aws:iam::200000000002:policy/x', after: [] },
-      { action: 'delete-role', resource: 'ROLE', after: [`delete-policy:${POLICY}`, 'detach:arn:aws:iam::200000000002:policy/x'] },
+      {
+        action: 'delete-role',
+        resource: 'ROLE',
+        after: [`delete-policy:${POLICY}`, 'detach:arn:aws:iam::200000000002:policy/x'],
+      },
       { action: 'delete-oidc-provider', resource: PROVIDER, after: ['delete-role'] },
     ]);
     expect(steps[0].scope).toEqual({ kind: 'grant', id: r.id });
@@ -125,7 +188,12 @@ describe('Function: planRole', () => {
   it('a grant removed from a role that keeps others: only that grant’s policy', () => {
     const other = { id: 'ob-000000000001', tags: [] };
     const role = liveRole([other, { id: r.id, tags: [] }]);
-    const steps = planRole({ config, identity: r.identity, observed: { ...empty(), role }, desired: identityDesired(config, r.identity, [other], [ISSUER]) }).steps;
+    const steps = planRole({
+      config,
+      identity: r.identity,
+      observed: { ...empty(), role },
+      desired: identityDesired(config, r.identity, [other], [ISSUER]),
+    }).steps;
     expect(summary(steps)).toEqual([{ action: 'delete-role-policy', resource: `ROLE#${POLICY}`, after: [] }]);
   });
 
@@ -135,42 +203,99 @@ describe('Function: planRole', () => {
   });
 
   it('refuses a trust over the account quota, saying how many clusters fit', () => {
-    const many = resolveRequest(config, input({ workload: { type: 'eks', clusters: Array.from({ length: 8 }, (_, i) => ({ name: `c${i}`, accountId: '200000000002', region: 'eu-west-1' })), namespace: 'mongodb', serviceAccounts: ['pbm-agent', 'default'] } }));
-    const issuers = many.identity.clusters.map((c) => `https://oidc.eks.eu-west-1.amazonaws.com/id/${c.name.toUpperCase()}`);
+    const many = resolveRequest(
+      config,
+      input({
+        workload: {
+          type: 'eks',
+          clusters: Array.from({ length: 8 }, (_, i) => ({
+            name: `c${i}`,
+            accountId: '200000000002',
+            region: 'eu-west-1',
+          })),
+          namespace: 'mongodb',
+          serviceAccounts: ['pbm-agent', 'default'],
+        },
+      }),
+    );
+    const issuers = many.identity.clusters.map(
+      (c) => `https://oidc.eks.eu-west-1.amazonaws.com/id/${c.name.toUpperCase()}`,
+    );
     const observed: Observed = { ...empty(), issuers, providers: [] };
-    const run = () => planRole({ config, identity: many.identity, observed, desired: identityDesired(config, many.identity, [{ id: many.id, tags: [] }], issuers), grant: grantDesired(many.identity, many.grant) });
+    const run = () =>
+      planRole({
+        config,
+        identity: many.identity,
+        observed,
+        desired: identityDesired(config, many.identity, [{ id: many.id, tags: [] }], issuers),
+        grant: grantDesired(many.identity, many.grant),
+      });
     expect(run).toThrow(QuotaExceededError);
     try {
       run();
     } catch (e) {
-      expect((e as QuotaExceededError).message).toMatch(/AssumeRolePolicySizeQuota of 2048; [1-7] cluster\(s\) fit in one role with these 2 service account\(s\)/);
-      expect((e as QuotaExceededError).details).toMatchObject({ clustersRequested: 8, clustersThatFit: expect.any(Number) });
+      expect((e as QuotaExceededError).message).toMatch(
+        /AssumeRolePolicySizeQuota of 2048; [1-7] cluster\(s\) fit in one role with these 2 service account\(s\)/,
+      );
+      expect((e as QuotaExceededError).details).toMatchObject({
+        clustersRequested: 8,
+        clustersThatFit: expect.any(Number),
+      });
     }
   });
 
   it('says plainly when not even one cluster fits (many long service accounts)', () => {
     const sas = Array.from({ length: 10 }, (_, i) => `backup-agent-${i}-${'x'.repeat(180)}`);
-    const big = resolveRequest(config, input({ workload: { type: 'eks', clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: sas } }));
+    const big = resolveRequest(
+      config,
+      input({
+        workload: {
+          type: 'eks',
+          clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }],
+          namespace: 'mongodb',
+          serviceAccounts: sas,
+        },
+      }),
+    );
     expect(() =>
-      planRole({ config, identity: big.identity, observed: empty(), desired: identityDesired(config, big.identity, [{ id: big.id, tags: [] }], [ISSUER]), grant: grantDesired(big.identity, big.grant) }),
-    ).toThrow(/not even one cluster fits: one cluster's statement with these 10 service account\(s\) is \d+ characters/);
+      planRole({
+        config,
+        identity: big.identity,
+        observed: empty(),
+        desired: identityDesired(config, big.identity, [{ id: big.id, tags: [] }], [ISSUER]),
+        grant: grantDesired(big.identity, big.grant),
+      }),
+    ).toThrow(
+      /not even one cluster fits: one cluster's statement with these 10 service account\(s\) is \d+ characters/,
+    );
   });
 
   it('refuses a grant that does not fit the role’s inline policy bytes, saying how many more fit', () => {
     const size = JSON.stringify(grantDesired(r.identity, r.grant).permissions).length;
     const n = Math.floor(10_240 / size); // as many as fit: no room for one more
-    const grants = Array.from({ length: n }, (_, i) => ({ id: `ob-${String(i).padStart(12, '0')}`, tags: [] as [string, string][] }));
-    expect(() => plan({ ...empty(), role: liveRole(grants.slice(1)) }, [...grants.slice(1), { id: r.id, tags: [] }])).not.toThrow();
+    const grants = Array.from({ length: n }, (_, i) => ({
+      id: `ob-${String(i).padStart(12, '0')}`,
+      tags: [] as [string, string][],
+    }));
+    expect(() =>
+      plan({ ...empty(), role: liveRole(grants.slice(1)) }, [...grants.slice(1), { id: r.id, tags: [] }]),
+    ).not.toThrow();
     expect(() => plan({ ...empty(), role: liveRole(grants) }, [...grants, { id: r.id, tags: [] }])).toThrow(
-      new RegExp(`holds ${n} other grant\\(s\\) using ${n * size} of IAM's 10240 bytes of inline policies per role; this grant needs ${size} bytes, so 0 more grant\\(s\\) of this size fit`),
+      new RegExp(
+        `holds ${n} other grant\\(s\\) using ${n * size} of IAM's 10240 bytes of inline policies per role; this grant needs ${size} bytes, so 0 more grant\\(s\\) of this size fit`,
+      ),
     );
   });
 });
 
 describe('Function: planStatements', () => {
   const want = grantDesired(r.identity, r.grant);
-  const withPolicy = (text?: string): Observed => ({ ...empty(), resourcePolicies: new Map([[bucketTargetKey('300000000003', 'backups'), text ? parseRawPolicy(text) : undefined]]) });
-  const foreign = '{"Version":"2012-10-17","Statement":[{"Sid":"Owner","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::backups/legal/*","Condition":{"NumericEquals":{"s3:x":12345678901234567891}}}]}';
+  const withPolicy = (text?: string): Observed => ({
+    ...empty(),
+    resourcePolicies: new Map([[bucketTargetKey('300000000003', 'backups'), text ? parseRawPolicy(text) : undefined]]),
+  });
+  const foreign =
+    '{"Version":"2012-10-17","Statement":[{"Sid":"Owner","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::backups/legal/*","Condition":{"NumericEquals":{"s3:x":12345678901234567891}}}]}';
 
   it('adds the grant’s statement when missing', () => {
     const steps = planStatements(r.id, withPolicy(foreign), {}, want);
@@ -179,25 +304,41 @@ describe('Function: planStatements', () => {
   });
 
   it('writes nothing when the policy already holds it', () => {
-    const text = JSON.stringify({ Version: '2012-10-17', Statement: [...JSON.parse(foreign).Statement, ...want.bucketStatements!.statements] });
+    const text = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [...JSON.parse(foreign).Statement, ...want.bucketStatements!.statements],
+    });
     expect(planStatements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, want)).toEqual([]);
   });
 
   it('removes exactly what it wrote on DELETE', () => {
     const text = JSON.stringify({ Version: '2012-10-17', Statement: want.bucketStatements!.statements });
     const steps = planStatements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, undefined);
-    expect(steps.map((s) => [s.action, s.params])).toEqual([['remove-bucket-policy-statements', expect.objectContaining({ remove: want.bucketStatements!.statements, add: [] })]]);
+    expect(steps.map((s) => [s.action, s.params])).toEqual([
+      [
+        'remove-bucket-policy-statements',
+        expect.objectContaining({ remove: want.bucketStatements!.statements, add: [] }),
+      ],
+    ]);
   });
 
   it('refuses (409) an owner’s statement that took the Sid it needs, never overwriting it', () => {
     const collision = { ...JSON.parse(foreign).Statement[0], Sid: want.bucketStatements!.statements[0].Sid };
     const text = JSON.stringify({ Version: '2012-10-17', Statement: [collision] });
-    expect(() => planStatements(r.id, withPolicy(text), {}, want)).toThrow(/holds a statement with Sid S3Onboarding[0-9a-f]+ that this service did not write/);
+    expect(() => planStatements(r.id, withPolicy(text), {}, want)).toThrow(
+      /holds a statement with Sid S3Onboarding[0-9a-f]+ that this service did not write/,
+    );
   });
 
   it('keeps an owner statement whose Sid merely starts like the service’s (ownership by content)', () => {
-    const lookalike = { ...JSON.parse(foreign).Statement[0], Sid: `${want.bucketStatements!.statements[0].Sid}LegalHold` };
-    const text = JSON.stringify({ Version: '2012-10-17', Statement: [lookalike, ...want.bucketStatements!.statements] });
+    const lookalike = {
+      ...JSON.parse(foreign).Statement[0],
+      Sid: `${want.bucketStatements!.statements[0].Sid}LegalHold`,
+    };
+    const text = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [lookalike, ...want.bucketStatements!.statements],
+    });
     const steps = planStatements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, undefined);
     expect(steps).toHaveLength(1);
     const remove = steps[0].params as { remove: unknown[] };
@@ -207,9 +348,35 @@ describe('Function: planStatements', () => {
   it('moves a key grant from a dropped key: removed from the old key’s policy', () => {
     const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
     const withKey = grantDesired(r.identity, { ...r.grant, bucket: { ...r.grant.bucket, kmsKeyArn: KEY } });
-    const keyText = JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Root', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::300000000003:root' }, Action: 'kms:*', Resource: '*' }, ...withKey.keyStatements!.statements] });
-    const observed: Observed = { ...withPolicy(JSON.stringify({ Version: '2012-10-17', Statement: want.bucketStatements!.statements })), resourcePolicies: new Map([[bucketTargetKey('300000000003', 'backups'), parseRawPolicy(JSON.stringify({ Version: '2012-10-17', Statement: want.bucketStatements!.statements }))], [`key:${KEY}`, parseRawPolicy(keyText)]]) };
-    const steps = planStatements(r.id, observed, { bucketStatements: want.bucketStatements, keyStatements: withKey.keyStatements }, want);
+    const keyText = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'Root',
+          Effect: 'Allow',
+          Principal: { AWS: 'arn:aws:iam::300000000003:root' },
+          Action: 'kms:*',
+          Resource: '*',
+        },
+        ...withKey.keyStatements!.statements,
+      ],
+    });
+    const observed: Observed = {
+      ...withPolicy(JSON.stringify({ Version: '2012-10-17', Statement: want.bucketStatements!.statements })),
+      resourcePolicies: new Map([
+        [
+          bucketTargetKey('300000000003', 'backups'),
+          parseRawPolicy(JSON.stringify({ Version: '2012-10-17', Statement: want.bucketStatements!.statements })),
+        ],
+        [`key:${KEY}`, parseRawPolicy(keyText)],
+      ]),
+    };
+    const steps = planStatements(
+      r.id,
+      observed,
+      { bucketStatements: want.bucketStatements, keyStatements: withKey.keyStatements },
+      want,
+    );
     expect(steps.map((s) => [s.action, s.resource])).toEqual([['remove-key-policy-statement', KEY]]);
   });
 });

@@ -4,7 +4,13 @@ import { parseOnboardingRequest } from '../../../lib/onboarding/request';
 /** `workload.identity` (contract section 4): irsa (the default) or pod-identity, for eks workloads only. */
 
 const body = (workload: Record<string, unknown> = {}) => ({
-  workload: { type: 'eks', clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }], namespace: 'mongodb', serviceAccounts: ['pbm-agent'], ...workload },
+  workload: {
+    type: 'eks',
+    clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }],
+    namespace: 'mongodb',
+    serviceAccounts: ['pbm-agent'],
+    ...workload,
+  },
   bucket: { name: 'demo-backups', accountId: '300000000003', region: 'eu-west-1' },
   tool: 'pbm',
 });
@@ -29,8 +35,19 @@ describe('Function: parseOnboardingRequest › workload.identity', () => {
   });
 
   it('refuses another value, and the field on an ec2 workload, naming the field', () => {
-    expect(errorsOf(body({ identity: 'kube2iam' }))).toEqual([{ path: 'workload.identity', message: 'must be one of: "irsa", "pod-identity"' }]);
-    const ec2 = { ...body(), workload: { type: 'ec2', instanceRoleArn: 'arn:aws:iam::200000000002:role/pbm-ec2-instance-role', identity: 'pod-identity' } };
-    expect(errorsOf(ec2)).toEqual([{ path: 'workload.identity', message: 'is not an allowed field (unknown fields are rejected)' }]);
+    expect(errorsOf(body({ identity: 'kube2iam' }))).toEqual([
+      { path: 'workload.identity', message: 'must be one of: "irsa", "pod-identity"' },
+    ]);
+    const ec2 = {
+      ...body(),
+      workload: {
+        type: 'ec2',
+        instanceRoleArn: 'arn:aws:iam::200000000002:role/pbm-ec2-instance-role',
+        identity: 'pod-identity',
+      },
+    };
+    expect(errorsOf(ec2)).toEqual([
+      { path: 'workload.identity', message: 'is not an allowed field (unknown fields are rejected)' },
+    ]);
   });
 });

@@ -75,7 +75,8 @@ function errorsOf(body: unknown): FieldError[] {
   } catch (e) {
     thrown = e;
   }
-  if (thrown === undefined) throw new Error(`expected a ValidationError, but the body was accepted: ${JSON.stringify(body)}`);
+  if (thrown === undefined)
+    throw new Error(`expected a ValidationError, but the body was accepted: ${JSON.stringify(body)}`);
   expect(thrown).toBeInstanceOf(ValidationError);
   const errors = (thrown as ValidationError).errors;
   expect(errors.length).toBeGreaterThan(0);
@@ -207,7 +208,12 @@ describe('Function: parseOnboardingRequest', () => {
 
     it('parses an ec2 request for generic with a role path and cross-account mode', () => {
       const arn = 'arn:aws:iam::200000000002:role/service-role/ops/generic-ec2';
-      const body = { ...ec2Body(), workload: { type: 'ec2', instanceRoleArn: arn }, tool: 'generic', crossAccountMode: 'role-in-bucket-account' };
+      const body = {
+        ...ec2Body(),
+        workload: { type: 'ec2', instanceRoleArn: arn },
+        tool: 'generic',
+        crossAccountMode: 'role-in-bucket-account',
+      };
       expect(parseOnboardingRequest(body)).toStrictEqual({
         workload: { type: 'ec2', instanceRoleArn: arn },
         bucket: { name: 'demo-backups', accountId: BACKUPS, region: REGION },
@@ -242,107 +248,456 @@ describe('Function: parseOnboardingRequest', () => {
     const cases: Array<[string, Body, string, RegExp]> = [
       // workload
       ['workload missing', withValue(eksBody(), 'workload', DELETE), 'workload', /is required/],
-      ['unknown workload type', withValue(eksBody(), 'workload.type', 'lambda'), 'workload.type', /one of: "eks", "ec2"/],
+      [
+        'unknown workload type',
+        withValue(eksBody(), 'workload.type', 'lambda'),
+        'workload.type',
+        /one of: "eks", "ec2"/,
+      ],
       ['workload type missing', withValue(eksBody(), 'workload.type', DELETE), 'workload.type', /one of: "eks", "ec2"/],
       ['clusters missing', withValue(eksBody(), 'workload.clusters', DELETE), 'workload.clusters', /is required/],
       ['no clusters', withValue(eksBody(), 'workload.clusters', []), 'workload.clusters', /1-10 clusters/],
-      ['cluster name empty', withValue(eksBody(), 'workload.clusters.0.name', ''), 'workload.clusters.0.name', /1-100 characters \(EKS cluster name\)/],
-      ['cluster name starts with -', withValue(eksBody(), 'workload.clusters.0.name', '-demo'), 'workload.clusters.0.name', /start with a letter or digit.*EKS cluster name/],
-      ['cluster name with a dot', withValue(eksBody(), 'workload.clusters.0.name', 'demo.eu'), 'workload.clusters.0.name', /letters, digits, - and _ \(EKS cluster name\)/],
-      ['cluster account 11 digits', withValue(eksBody(), 'workload.clusters.0.accountId', '20000000000'), 'workload.clusters.0.accountId', /12-digit AWS account id/],
-      ['cluster account 13 digits', withValue(eksBody(), 'workload.clusters.0.accountId', '2000000000020'), 'workload.clusters.0.accountId', /12-digit AWS account id/],
-      ['cluster account with letters', withValue(eksBody(), 'workload.clusters.0.accountId', '20000000000a'), 'workload.clusters.0.accountId', /12-digit AWS account id/],
-      ['cluster account as a number', withValue(eksBody(), 'workload.clusters.0.accountId', 200000000002), 'workload.clusters.0.accountId', /must be a string, not a number/],
-      ['cluster region misspelt', withValue(eksBody(), 'workload.clusters.0.region', 'eu-west'), 'workload.clusters.0.region', /AWS region code/],
-      ['cluster region upper case', withValue(eksBody(), 'workload.clusters.0.region', 'EU-WEST-1'), 'workload.clusters.0.region', /AWS region code/],
+      [
+        'cluster name empty',
+        withValue(eksBody(), 'workload.clusters.0.name', ''),
+        'workload.clusters.0.name',
+        /1-100 characters \(EKS cluster name\)/,
+      ],
+      [
+        'cluster name starts with -',
+        withValue(eksBody(), 'workload.clusters.0.name', '-demo'),
+        'workload.clusters.0.name',
+        /start with a letter or digit.*EKS cluster name/,
+      ],
+      [
+        'cluster name with a dot',
+        withValue(eksBody(), 'workload.clusters.0.name', 'demo.eu'),
+        'workload.clusters.0.name',
+        /letters, digits, - and _ \(EKS cluster name\)/,
+      ],
+      [
+        'cluster account 11 digits',
+        withValue(eksBody(), 'workload.clusters.0.accountId', '20000000000'),
+        'workload.clusters.0.accountId',
+        /12-digit AWS account id/,
+      ],
+      [
+        'cluster account 13 digits',
+        withValue(eksBody(), 'workload.clusters.0.accountId', '2000000000020'),
+        'workload.clusters.0.accountId',
+        /12-digit AWS account id/,
+      ],
+      [
+        'cluster account with letters',
+        withValue(eksBody(), 'workload.clusters.0.accountId', '20000000000a'),
+        'workload.clusters.0.accountId',
+        /12-digit AWS account id/,
+      ],
+      [
+        'cluster account as a number',
+        withValue(eksBody(), 'workload.clusters.0.accountId', 200000000002),
+        'workload.clusters.0.accountId',
+        /must be a string, not a number/,
+      ],
+      [
+        'cluster region misspelt',
+        withValue(eksBody(), 'workload.clusters.0.region', 'eu-west'),
+        'workload.clusters.0.region',
+        /AWS region code/,
+      ],
+      [
+        'cluster region upper case',
+        withValue(eksBody(), 'workload.clusters.0.region', 'EU-WEST-1'),
+        'workload.clusters.0.region',
+        /AWS region code/,
+      ],
       ['namespace missing', withValue(eksBody(), 'workload.namespace', DELETE), 'workload.namespace', /is required/],
       ['namespace empty', withValue(eksBody(), 'workload.namespace', ''), 'workload.namespace', /RFC 1123 label/],
-      ['namespace upper case', withValue(eksBody(), 'workload.namespace', 'MongoDB'), 'workload.namespace', /RFC 1123 label/],
-      ['namespace with a dot', withValue(eksBody(), 'workload.namespace', 'mongo.db'), 'workload.namespace', /RFC 1123 label/],
-      ['namespace ending with -', withValue(eksBody(), 'workload.namespace', 'mongodb-'), 'workload.namespace', /RFC 1123 label/],
-      ['no service accounts', withValue(eksBody(), 'workload.serviceAccounts', []), 'workload.serviceAccounts', /1-10 service accounts/],
-      ['service account upper case', withValue(eksBody(), 'workload.serviceAccounts', ['PBM']), 'workload.serviceAccounts.0', /RFC 1123 subdomain/],
-      ['service account with ..', withValue(eksBody(), 'workload.serviceAccounts', ['a..b']), 'workload.serviceAccounts.0', /RFC 1123 subdomain/],
-      ['service account with :', withValue(eksBody(), 'workload.serviceAccounts', ['system:serviceaccount:x']), 'workload.serviceAccounts.0', /RFC 1123 subdomain/],
-      ['duplicate service account', withValue(eksBody(), 'workload.serviceAccounts', ['pbm-agent', 'default', 'pbm-agent']), 'workload.serviceAccounts.2', /duplicate service account/],
-      ['instance role missing', withValue(ec2Body(), 'workload.instanceRoleArn', DELETE), 'workload.instanceRoleArn', /is required/],
-      ['instance role is a user', withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:user/pbm'), 'workload.instanceRoleArn', /IAM role ARN/],
-      ['instance profile instead of role', withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:instance-profile/pbm'), 'workload.instanceRoleArn', /IAM role ARN/],
-      ['instance role name of 65', withValue(ec2Body(), 'workload.instanceRoleArn', `arn:aws:iam::200000000002:role/${'r'.repeat(65)}`), 'workload.instanceRoleArn', /name: 1-64/],
-      ['instance role with a region', withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam:eu-west-1:200000000002:role/pbm'), 'workload.instanceRoleArn', /IAM role ARN/],
-      ['instance role with a wildcard', withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:role/*'), 'workload.instanceRoleArn', /IAM role ARN/],
-      ['instance role with a .. path segment', withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:role/a/../pbm'), 'workload.instanceRoleArn', /"\." or "\.\." path segment/],
+      [
+        'namespace upper case',
+        withValue(eksBody(), 'workload.namespace', 'MongoDB'),
+        'workload.namespace',
+        /RFC 1123 label/,
+      ],
+      [
+        'namespace with a dot',
+        withValue(eksBody(), 'workload.namespace', 'mongo.db'),
+        'workload.namespace',
+        /RFC 1123 label/,
+      ],
+      [
+        'namespace ending with -',
+        withValue(eksBody(), 'workload.namespace', 'mongodb-'),
+        'workload.namespace',
+        /RFC 1123 label/,
+      ],
+      [
+        'no service accounts',
+        withValue(eksBody(), 'workload.serviceAccounts', []),
+        'workload.serviceAccounts',
+        /1-10 service accounts/,
+      ],
+      [
+        'service account upper case',
+        withValue(eksBody(), 'workload.serviceAccounts', ['PBM']),
+        'workload.serviceAccounts.0',
+        /RFC 1123 subdomain/,
+      ],
+      [
+        'service account with ..',
+        withValue(eksBody(), 'workload.serviceAccounts', ['a..b']),
+        'workload.serviceAccounts.0',
+        /RFC 1123 subdomain/,
+      ],
+      [
+        'service account with :',
+        withValue(eksBody(), 'workload.serviceAccounts', ['system:serviceaccount:x']),
+        'workload.serviceAccounts.0',
+        /RFC 1123 subdomain/,
+      ],
+      [
+        'duplicate service account',
+        withValue(eksBody(), 'workload.serviceAccounts', ['pbm-agent', 'default', 'pbm-agent']),
+        'workload.serviceAccounts.2',
+        /duplicate service account/,
+      ],
+      [
+        'instance role missing',
+        withValue(ec2Body(), 'workload.instanceRoleArn', DELETE),
+        'workload.instanceRoleArn',
+        /is required/,
+      ],
+      [
+        'instance role is a user',
+        withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:user/pbm'),
+        'workload.instanceRoleArn',
+        /IAM role ARN/,
+      ],
+      [
+        'instance profile instead of role',
+        withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:instance-profile/pbm'),
+        'workload.instanceRoleArn',
+        /IAM role ARN/,
+      ],
+      [
+        'instance role name of 65',
+        withValue(ec2Body(), 'workload.instanceRoleArn', `arn:aws:iam::200000000002:role/${'r'.repeat(65)}`),
+        'workload.instanceRoleArn',
+        /name: 1-64/,
+      ],
+      [
+        'instance role with a region',
+        withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam:eu-west-1:200000000002:role/pbm'),
+        'workload.instanceRoleArn',
+        /IAM role ARN/,
+      ],
+      [
+        'instance role with a wildcard',
+        withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:role/*'),
+        'workload.instanceRoleArn',
+        /IAM role ARN/,
+      ],
+      [
+        'instance role with a .. path segment',
+        withValue(ec2Body(), 'workload.instanceRoleArn', 'arn:aws:iam::200000000002:role/a/../pbm'),
+        'workload.instanceRoleArn',
+        /"\." or "\.\." path segment/,
+      ],
       // bucket
       ['bucket missing', withValue(eksBody(), 'bucket', DELETE), 'bucket', /is required/],
       ['bucket name missing', withValue(eksBody(), 'bucket.name', DELETE), 'bucket.name', /is required/],
-      ['bucket name upper case', withValue(eksBody(), 'bucket.name', 'Demo-backups'), 'bucket.name', /lowercase letters, digits, dots and hyphens/],
-      ['bucket name with _', withValue(eksBody(), 'bucket.name', 'demo_backups'), 'bucket.name', /lowercase letters, digits, dots and hyphens/],
-      ['bucket name starting with -', withValue(eksBody(), 'bucket.name', '-demo'), 'bucket.name', /begin and end with a lowercase letter or digit/],
-      ['bucket name ending with .', withValue(eksBody(), 'bucket.name', 'demo.'), 'bucket.name', /begin and end with a lowercase letter or digit/],
-      ['bucket name with ..', withValue(eksBody(), 'bucket.name', 'demo..backups'), 'bucket.name', /two adjacent periods/],
+      [
+        'bucket name upper case',
+        withValue(eksBody(), 'bucket.name', 'Demo-backups'),
+        'bucket.name',
+        /lowercase letters, digits, dots and hyphens/,
+      ],
+      [
+        'bucket name with _',
+        withValue(eksBody(), 'bucket.name', 'demo_backups'),
+        'bucket.name',
+        /lowercase letters, digits, dots and hyphens/,
+      ],
+      [
+        'bucket name starting with -',
+        withValue(eksBody(), 'bucket.name', '-demo'),
+        'bucket.name',
+        /begin and end with a lowercase letter or digit/,
+      ],
+      [
+        'bucket name ending with .',
+        withValue(eksBody(), 'bucket.name', 'demo.'),
+        'bucket.name',
+        /begin and end with a lowercase letter or digit/,
+      ],
+      [
+        'bucket name with ..',
+        withValue(eksBody(), 'bucket.name', 'demo..backups'),
+        'bucket.name',
+        /two adjacent periods/,
+      ],
       ['bucket name an IP address', withValue(eksBody(), 'bucket.name', '192.168.5.4'), 'bucket.name', /IP address/],
       ['bucket name xn--', withValue(eksBody(), 'bucket.name', 'xn--demo'), 'bucket.name', /reserved prefix/],
       ['bucket name sthree-', withValue(eksBody(), 'bucket.name', 'sthree-demo'), 'bucket.name', /reserved prefix/],
-      ['bucket name sthree-configurator', withValue(eksBody(), 'bucket.name', 'sthree-configurator-x'), 'bucket.name', /reserved prefix/],
-      ['bucket name amzn-s3-demo-', withValue(eksBody(), 'bucket.name', 'amzn-s3-demo-bucket'), 'bucket.name', /reserved prefix/],
+      [
+        'bucket name sthree-configurator',
+        withValue(eksBody(), 'bucket.name', 'sthree-configurator-x'),
+        'bucket.name',
+        /reserved prefix/,
+      ],
+      [
+        'bucket name amzn-s3-demo-',
+        withValue(eksBody(), 'bucket.name', 'amzn-s3-demo-bucket'),
+        'bucket.name',
+        /reserved prefix/,
+      ],
       ['bucket name -s3alias', withValue(eksBody(), 'bucket.name', 'demo-s3alias'), 'bucket.name', /reserved suffix/],
       ['bucket name --ol-s3', withValue(eksBody(), 'bucket.name', 'demo--ol-s3'), 'bucket.name', /reserved suffix/],
       ['bucket name .mrap', withValue(eksBody(), 'bucket.name', 'demo.mrap'), 'bucket.name', /reserved suffix/],
-      ['bucket name --x-s3', withValue(eksBody(), 'bucket.name', 'demo--usw2-az1--x-s3'), 'bucket.name', /reserved suffix/],
-      ['bucket name --table-s3', withValue(eksBody(), 'bucket.name', 'demo--table-s3'), 'bucket.name', /reserved suffix/],
-      ['bucket account of 11 digits', withValue(eksBody(), 'bucket.accountId', '30000000000'), 'bucket.accountId', /12-digit AWS account id/],
+      [
+        'bucket name --x-s3',
+        withValue(eksBody(), 'bucket.name', 'demo--usw2-az1--x-s3'),
+        'bucket.name',
+        /reserved suffix/,
+      ],
+      [
+        'bucket name --table-s3',
+        withValue(eksBody(), 'bucket.name', 'demo--table-s3'),
+        'bucket.name',
+        /reserved suffix/,
+      ],
+      [
+        'bucket account of 11 digits',
+        withValue(eksBody(), 'bucket.accountId', '30000000000'),
+        'bucket.accountId',
+        /12-digit AWS account id/,
+      ],
       ['bucket region missing', withValue(eksBody(), 'bucket.region', DELETE), 'bucket.region', /is required/],
-      ['bucket region of a partition we do not support', withValue(eksBody(), 'bucket.region', 'cn-north-1x'), 'bucket.region', /AWS region code/],
+      [
+        'bucket region of a partition we do not support',
+        withValue(eksBody(), 'bucket.region', 'cn-north-1x'),
+        'bucket.region',
+        /AWS region code/,
+      ],
       ['prefix empty', withValue(eksBody(), 'bucket.prefix', ''), 'bucket.prefix', /1-512 characters/],
-      ['prefix starting with /', withValue(eksBody(), 'bucket.prefix', '/demo'), 'bucket.prefix', /must not start with \//],
+      [
+        'prefix starting with /',
+        withValue(eksBody(), 'bucket.prefix', '/demo'),
+        'bucket.prefix',
+        /must not start with \//,
+      ],
       ['prefix /', withValue(eksBody(), 'bucket.prefix', '/'), 'bucket.prefix', /must not start with \//],
-      ['prefix with //', withValue(eksBody(), 'bucket.prefix', 'demo//mongodb'), 'bucket.prefix', /must not contain \/\//],
-      ['prefix with a .. segment', withValue(eksBody(), 'bucket.prefix', 'demo/../etc'), 'bucket.prefix', /"\." or "\.\." segment/],
-      ['prefix ending in a .. segment', withValue(eksBody(), 'bucket.prefix', 'demo/..'), 'bucket.prefix', /"\." or "\.\." segment/],
-      ['prefix with a . segment', withValue(eksBody(), 'bucket.prefix', './demo'), 'bucket.prefix', /"\." or "\.\." segment/],
+      [
+        'prefix with //',
+        withValue(eksBody(), 'bucket.prefix', 'demo//mongodb'),
+        'bucket.prefix',
+        /must not contain \/\//,
+      ],
+      [
+        'prefix with a .. segment',
+        withValue(eksBody(), 'bucket.prefix', 'demo/../etc'),
+        'bucket.prefix',
+        /"\." or "\.\." segment/,
+      ],
+      [
+        'prefix ending in a .. segment',
+        withValue(eksBody(), 'bucket.prefix', 'demo/..'),
+        'bucket.prefix',
+        /"\." or "\.\." segment/,
+      ],
+      [
+        'prefix with a . segment',
+        withValue(eksBody(), 'bucket.prefix', './demo'),
+        'bucket.prefix',
+        /"\." or "\.\." segment/,
+      ],
       ['prefix with *', withValue(eksBody(), 'bucket.prefix', 'demo/*'), 'bucket.prefix', /wildcards \* or \?/],
       ['prefix with ?', withValue(eksBody(), 'bucket.prefix', 'demo?'), 'bucket.prefix', /wildcards \* or \?/],
       ['prefix with a space', withValue(eksBody(), 'bucket.prefix', 'my backups'), 'bucket.prefix', /printable ASCII/],
       ['prefix with a tab', withValue(eksBody(), 'bucket.prefix', 'a\tb'), 'bucket.prefix', /printable ASCII/],
       ['prefix with DEL', withValue(eksBody(), 'bucket.prefix', 'a\x7Fb'), 'bucket.prefix', /printable ASCII/],
-      ['prefix with non-ASCII', withValue(eksBody(), 'bucket.prefix', 'sauvegardes/été'), 'bucket.prefix', /printable ASCII/],
-      ['prefix with "', withValue(eksBody(), 'bucket.prefix', 'a"b'), 'bucket.prefix', /must not contain ", \\, \{ or \}/],
-      ['prefix with \\', withValue(eksBody(), 'bucket.prefix', 'a\\b'), 'bucket.prefix', /must not contain ", \\, \{ or \}/],
-      ['prefix with {', withValue(eksBody(), 'bucket.prefix', 'a{b'), 'bucket.prefix', /must not contain ", \\, \{ or \}/],
-      ['prefix with a policy variable', withValue(eksBody(), 'bucket.prefix', 'home/${aws:username}'), 'bucket.prefix', /must not contain ", \\, \{ or \}/],
-      ['kms key alias name', withValue(eksBody(), 'bucket.kmsKeyArn', 'alias/backups'), 'bucket.kmsKeyArn', /not an alias: use the key ARN/],
-      ['kms key alias ARN', withValue(eksBody(), 'bucket.kmsKeyArn', 'arn:aws:kms:eu-west-1:300000000003:alias/backups'), 'bucket.kmsKeyArn', /not an alias: use the key ARN/],
-      ['kms key id without ARN', withValue(eksBody(), 'bucket.kmsKeyArn', '11111111-2222-3333-4444-555555555555'), 'bucket.kmsKeyArn', /KMS key ARN/],
-      ['kms key with upper-case id', withValue(eksBody(), 'bucket.kmsKeyArn', 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-AAAAAAAAAAAA'), 'bucket.kmsKeyArn', /KMS key ARN/],
-      ['kms multi-Region key id too short', withValue(eksBody(), 'bucket.kmsKeyArn', 'arn:aws:kms:eu-west-1:300000000003:key/mrk-1234'), 'bucket.kmsKeyArn', /multi-Region/],
+      [
+        'prefix with non-ASCII',
+        withValue(eksBody(), 'bucket.prefix', 'sauvegardes/été'),
+        'bucket.prefix',
+        /printable ASCII/,
+      ],
+      [
+        'prefix with "',
+        withValue(eksBody(), 'bucket.prefix', 'a"b'),
+        'bucket.prefix',
+        /must not contain ", \\, \{ or \}/,
+      ],
+      [
+        'prefix with \\',
+        withValue(eksBody(), 'bucket.prefix', 'a\\b'),
+        'bucket.prefix',
+        /must not contain ", \\, \{ or \}/,
+      ],
+      [
+        'prefix with {',
+        withValue(eksBody(), 'bucket.prefix', 'a{b'),
+        'bucket.prefix',
+        /must not contain ", \\, \{ or \}/,
+      ],
+      [
+        'prefix with a policy variable',
+        withValue(eksBody(), 'bucket.prefix', 'home/${aws:username}'),
+        'bucket.prefix',
+        /must not contain ", \\, \{ or \}/,
+      ],
+      [
+        'kms key alias name',
+        withValue(eksBody(), 'bucket.kmsKeyArn', 'alias/backups'),
+        'bucket.kmsKeyArn',
+        /not an alias: use the key ARN/,
+      ],
+      [
+        'kms key alias ARN',
+        withValue(eksBody(), 'bucket.kmsKeyArn', 'arn:aws:kms:eu-west-1:300000000003:alias/backups'),
+        'bucket.kmsKeyArn',
+        /not an alias: use the key ARN/,
+      ],
+      [
+        'kms key id without ARN',
+        withValue(eksBody(), 'bucket.kmsKeyArn', '11111111-2222-3333-4444-555555555555'),
+        'bucket.kmsKeyArn',
+        /KMS key ARN/,
+      ],
+      [
+        'kms key with upper-case id',
+        withValue(
+          eksBody(),
+          'bucket.kmsKeyArn',
+          'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-AAAAAAAAAAAA',
+        ),
+        'bucket.kmsKeyArn',
+        /KMS key ARN/,
+      ],
+      [
+        'kms multi-Region key id too short',
+        withValue(eksBody(), 'bucket.kmsKeyArn', 'arn:aws:kms:eu-west-1:300000000003:key/mrk-1234'),
+        'bucket.kmsKeyArn',
+        /multi-Region/,
+      ],
       // tool, access, crossAccountMode, dryRun
       ['tool missing', withValue(eksBody(), 'tool', DELETE), 'tool', /is required/],
-      ['unknown tool', withValue(eksBody(), 'tool', 'restic'), 'tool', /one of: "pbm", "psmdb-operator", "stackgres", "velero", "mountpoint-s3-csi", "generic"/],
+      [
+        'unknown tool',
+        withValue(eksBody(), 'tool', 'restic'),
+        'tool',
+        /one of: "pbm", "psmdb-operator", "stackgres", "velero", "mountpoint-s3-csi", "generic"/,
+      ],
       ['tool in upper case', withValue(eksBody(), 'tool', 'PBM'), 'tool', /one of:/],
-      ['unknown access', withValue(eksBody(), 'access', 'write-only'), 'access', /one of: "read-write", "restore", "read-only"/],
-      ['unknown cross-account mode', withValue(eksBody(), 'crossAccountMode', 'assume-role'), 'crossAccountMode', /one of: "bucket-policy", "role-in-bucket-account"/],
+      [
+        'unknown access',
+        withValue(eksBody(), 'access', 'write-only'),
+        'access',
+        /one of: "read-write", "restore", "read-only"/,
+      ],
+      [
+        'unknown cross-account mode',
+        withValue(eksBody(), 'crossAccountMode', 'assume-role'),
+        'crossAccountMode',
+        /one of: "bucket-policy", "role-in-bucket-account"/,
+      ],
       ['dryRun as a string', withValue(eksBody(), 'dryRun', 'true'), 'dryRun', /must be a boolean, not a string/],
       ['dryRun as null', withValue(eksBody(), 'dryRun', null), 'dryRun', /must be a boolean, not null/],
       // tags
-      ['tag key with aws:', withValue(eksBody(), 'tags', { 'aws:cloudformation:stack-name': 'x' }), 'tags["aws:cloudformation:stack-name"]', /reserved prefix: aws:, s3-onboarding/],
-      ['tag key with AWS: in upper case', withValue(eksBody(), 'tags', { 'AWS:x': 'x' }), 'tags["AWS:x"]', /reserved prefix/],
-      ['tag key of the service', withValue(eksBody(), 'tags', { 's3-onboarding-id': 'x' }), 'tags.s3-onboarding-id', /reserved prefix/],
-      ['tag key of the service in other case', withValue(eksBody(), 'tags', { 'S3-Onboarding': 'x' }), 'tags.S3-Onboarding', /reserved prefix/],
-      ['tag key managed-by (the service recognises its roles by it)', withValue(eksBody(), 'tags', { 'Managed-By': 'me' }), 'tags.Managed-By', /must not be managed-by/],
+      [
+        'tag key with aws:',
+        withValue(eksBody(), 'tags', { 'aws:cloudformation:stack-name': 'x' }),
+        'tags["aws:cloudformation:stack-name"]',
+        /reserved prefix: aws:, s3-onboarding/,
+      ],
+      [
+        'tag key with AWS: in upper case',
+        withValue(eksBody(), 'tags', { 'AWS:x': 'x' }),
+        'tags["AWS:x"]',
+        /reserved prefix/,
+      ],
+      [
+        'tag key of the service',
+        withValue(eksBody(), 'tags', { 's3-onboarding-id': 'x' }),
+        'tags.s3-onboarding-id',
+        /reserved prefix/,
+      ],
+      [
+        'tag key of the service in other case',
+        withValue(eksBody(), 'tags', { 'S3-Onboarding': 'x' }),
+        'tags.S3-Onboarding',
+        /reserved prefix/,
+      ],
+      [
+        'tag key managed-by (the service recognises its roles by it)',
+        withValue(eksBody(), 'tags', { 'Managed-By': 'me' }),
+        'tags.Managed-By',
+        /must not be managed-by/,
+      ],
       ['tag key empty', withValue(eksBody(), 'tags', { '': 'x' }), 'tags[""]', /1-128 characters \(tag key\)/],
-      ['tag key with *', withValue(eksBody(), 'tags', { 'a*': 'x' }), 'tags["a*"]', /tag key may contain only letters, digits, spaces/],
-      ['tag value with ,', withValue(eksBody(), 'tags', { team: 'a,b' }), 'tags.team', /tag value may contain only letters, digits, spaces/],
-      ['tag value with a line separator', withValue(eksBody(), 'tags', { team: 'a\u2028b' }), 'tags.team', /tag value may contain only/],
-      ['tag value as a number', withValue(eksBody(), 'tags', { team: 7 }), 'tags.team', /must be a string, not a number/],
-      ['tag keys differing only in case', withValue(eksBody(), 'tags', { Team: 'a', team: 'b' }), 'tags.team', /differing only in case/],
+      [
+        'tag key with *',
+        withValue(eksBody(), 'tags', { 'a*': 'x' }),
+        'tags["a*"]',
+        /tag key may contain only letters, digits, spaces/,
+      ],
+      [
+        'tag value with ,',
+        withValue(eksBody(), 'tags', { team: 'a,b' }),
+        'tags.team',
+        /tag value may contain only letters, digits, spaces/,
+      ],
+      [
+        'tag value with a line separator',
+        withValue(eksBody(), 'tags', { team: 'a\u2028b' }),
+        'tags.team',
+        /tag value may contain only/,
+      ],
+      [
+        'tag value as a number',
+        withValue(eksBody(), 'tags', { team: 7 }),
+        'tags.team',
+        /must be a string, not a number/,
+      ],
+      [
+        'tag keys differing only in case',
+        withValue(eksBody(), 'tags', { Team: 'a', team: 'b' }),
+        'tags.team',
+        /differing only in case/,
+      ],
       ['tags as an array', withValue(eksBody(), 'tags', ['team']), 'tags', /must be a record, not an array/],
       // unknown fields
       ['unknown top-level field', withValue(eksBody(), 'owner', 'me'), 'owner', /not an allowed field/],
-      ['unknown workload field', withValue(eksBody(), 'workload.roleName', 'x'), 'workload.roleName', /not an allowed field/],
-      ['eks field on an ec2 workload', withValue(ec2Body(), 'workload.namespace', 'mongodb'), 'workload.namespace', /not an allowed field/],
-      ['unknown cluster field', withValue(eksBody(), 'workload.clusters.0.oidcIssuer', 'https://x'), 'workload.clusters.0.oidcIssuer', /not an allowed field/],
-      ['unknown bucket field', withValue(eksBody(), 'bucket.arn', 'arn:aws:s3:::demo-backups'), 'bucket.arn', /not an allowed field/],
-      ['unknown field with a dot in its name', withValue(eksBody(), 'bucket', { ...(eksBody().bucket as Body), 'a.b': 1 }), 'bucket["a.b"]', /not an allowed field/],
+      [
+        'unknown workload field',
+        withValue(eksBody(), 'workload.roleName', 'x'),
+        'workload.roleName',
+        /not an allowed field/,
+      ],
+      [
+        'eks field on an ec2 workload',
+        withValue(ec2Body(), 'workload.namespace', 'mongodb'),
+        'workload.namespace',
+        /not an allowed field/,
+      ],
+      [
+        'unknown cluster field',
+        withValue(eksBody(), 'workload.clusters.0.oidcIssuer', 'https://x'),
+        'workload.clusters.0.oidcIssuer',
+        /not an allowed field/,
+      ],
+      [
+        'unknown bucket field',
+        withValue(eksBody(), 'bucket.arn', 'arn:aws:s3:::demo-backups'),
+        'bucket.arn',
+        /not an allowed field/,
+      ],
+      [
+        'unknown field with a dot in its name',
+        withValue(eksBody(), 'bucket', { ...(eksBody().bucket as Body), 'a.b': 1 }),
+        'bucket["a.b"]',
+        /not an allowed field/,
+      ],
     ];
 
     it.each(cases)('rejects %s', (_rule, body, path, rule) => {
@@ -350,7 +705,13 @@ describe('Function: parseOnboardingRequest', () => {
     });
 
     it('reports an unknown __proto__ field at its own path', () => {
-      expectRejected(JSON.parse('{"__proto__":{"x":1},"workload":{"type":"ec2","instanceRoleArn":"arn:aws:iam::200000000002:role/r"},"bucket":{"name":"abc","region":"eu-west-1"},"tool":"pbm"}'), '__proto__', /not an allowed field/);
+      expectRejected(
+        JSON.parse(
+          '{"__proto__":{"x":1},"workload":{"type":"ec2","instanceRoleArn":"arn:aws:iam::200000000002:role/r"},"bucket":{"name":"abc","region":"eu-west-1"},"tool":"pbm"}',
+        ),
+        '__proto__',
+        /not an allowed field/,
+      );
     });
 
     it('rejects a __proto__ tag key rather than dropping it', () => {
@@ -364,27 +725,129 @@ describe('Function: parseOnboardingRequest', () => {
     });
 
     it('lists every failing field at once', () => {
-      const body = withValue(withValue(withValue(eksBody(), 'bucket.name', 'A'), 'workload.namespace', 'Mongo'), 'tool', 'x');
-      expect([...new Set(errorsOf(body).map((e) => e.path))].sort()).toEqual(['bucket.name', 'tool', 'workload.namespace']);
+      const body = withValue(
+        withValue(withValue(eksBody(), 'bucket.name', 'A'), 'workload.namespace', 'Mongo'),
+        'tool',
+        'x',
+      );
+      expect([...new Set(errorsOf(body).map((e) => e.path))].sort()).toEqual([
+        'bucket.name',
+        'tool',
+        'workload.namespace',
+      ]);
     });
   });
 
   describe('limits', () => {
     // [field, body at the limit, body just past it, error path, rule]
     const limits: Array<[string, Body, Body, string, RegExp]> = [
-      ['namespace 63/64', withValue(eksBody(), 'workload.namespace', 'n'.repeat(63)), withValue(eksBody(), 'workload.namespace', 'n'.repeat(64)), 'workload.namespace', /1-63 characters \(RFC 1123 label\)/],
-      ['service account 253/254', withValue(eksBody(), 'workload.serviceAccounts', [subdomainOf(253)]), withValue(eksBody(), 'workload.serviceAccounts', [subdomainOf(254)]), 'workload.serviceAccounts.0', /1-253 characters \(RFC 1123 subdomain\)/],
-      ['service accounts 10/11', withValue(eksBody(), 'workload.serviceAccounts', range(10).map((i) => `sa-${i}`)), withValue(eksBody(), 'workload.serviceAccounts', range(11).map((i) => `sa-${i}`)), 'workload.serviceAccounts', /1-10 service accounts/],
-      ['bucket name 3/2', withValue(eksBody(), 'bucket.name', 'abc'), withValue(eksBody(), 'bucket.name', 'ab'), 'bucket.name', /3-63 characters \(S3 bucket naming rules\)/],
-      ['bucket name 63/64', withValue(eksBody(), 'bucket.name', 'b'.repeat(63)), withValue(eksBody(), 'bucket.name', 'b'.repeat(64)), 'bucket.name', /3-63 characters \(S3 bucket naming rules\)/],
-      ['prefix 512/513', withValue(eksBody(), 'bucket.prefix', `${'p'.repeat(511)}/`), withValue(eksBody(), 'bucket.prefix', `${'p'.repeat(512)}/`), 'bucket.prefix', /1-512 characters \(bucket prefix\)/],
-      ['prefix 511/512 without the trailing /', withValue(eksBody(), 'bucket.prefix', 'p'.repeat(511)), withValue(eksBody(), 'bucket.prefix', 'p'.repeat(512)), 'bucket.prefix', /at most 512 characters including the trailing \//],
-      ['tags 40/41', withValue(eksBody(), 'tags', tags(40)), withValue(eksBody(), 'tags', tags(41)), 'tags', /at most 40 tags/],
-      ['tag key 128/129', withValue(eksBody(), 'tags', { ['k'.repeat(128)]: 'v' }), withValue(eksBody(), 'tags', { ['k'.repeat(129)]: 'v' }), `tags["${'k'.repeat(100)}..."]`, /1-128 characters \(tag key\)/],
-      ['tag value 256/257', withValue(eksBody(), 'tags', { team: 'v'.repeat(256) }), withValue(eksBody(), 'tags', { team: 'v'.repeat(257) }), 'tags.team', /0-256 characters \(tag value\)/],
-      ['clusters 10/11', withValue(eksBody(), 'workload.clusters', range(10).map((i) => ({ ...DEMO, name: `c${i}` }))), withValue(eksBody(), 'workload.clusters', range(11).map((i) => ({ ...DEMO, name: `c${i}` }))), 'workload.clusters', /1-10 clusters/],
-      ['cluster name 100/101', withValue(eksBody(), 'workload.clusters.0.name', 'c'.repeat(100)), withValue(eksBody(), 'workload.clusters.0.name', 'c'.repeat(101)), 'workload.clusters.0.name', /1-100 characters \(EKS cluster name\)/],
-      ['instance role name 64/65', withValue(ec2Body(), 'workload.instanceRoleArn', `arn:aws:iam::200000000002:role/${'r'.repeat(64)}`), withValue(ec2Body(), 'workload.instanceRoleArn', `arn:aws:iam::200000000002:role/${'r'.repeat(65)}`), 'workload.instanceRoleArn', /name: 1-64/],
+      [
+        'namespace 63/64',
+        withValue(eksBody(), 'workload.namespace', 'n'.repeat(63)),
+        withValue(eksBody(), 'workload.namespace', 'n'.repeat(64)),
+        'workload.namespace',
+        /1-63 characters \(RFC 1123 label\)/,
+      ],
+      [
+        'service account 253/254',
+        withValue(eksBody(), 'workload.serviceAccounts', [subdomainOf(253)]),
+        withValue(eksBody(), 'workload.serviceAccounts', [subdomainOf(254)]),
+        'workload.serviceAccounts.0',
+        /1-253 characters \(RFC 1123 subdomain\)/,
+      ],
+      [
+        'service accounts 10/11',
+        withValue(
+          eksBody(),
+          'workload.serviceAccounts',
+          range(10).map((i) => `sa-${i}`),
+        ),
+        withValue(
+          eksBody(),
+          'workload.serviceAccounts',
+          range(11).map((i) => `sa-${i}`),
+        ),
+        'workload.serviceAccounts',
+        /1-10 service accounts/,
+      ],
+      [
+        'bucket name 3/2',
+        withValue(eksBody(), 'bucket.name', 'abc'),
+        withValue(eksBody(), 'bucket.name', 'ab'),
+        'bucket.name',
+        /3-63 characters \(S3 bucket naming rules\)/,
+      ],
+      [
+        'bucket name 63/64',
+        withValue(eksBody(), 'bucket.name', 'b'.repeat(63)),
+        withValue(eksBody(), 'bucket.name', 'b'.repeat(64)),
+        'bucket.name',
+        /3-63 characters \(S3 bucket naming rules\)/,
+      ],
+      [
+        'prefix 512/513',
+        withValue(eksBody(), 'bucket.prefix', `${'p'.repeat(511)}/`),
+        withValue(eksBody(), 'bucket.prefix', `${'p'.repeat(512)}/`),
+        'bucket.prefix',
+        /1-512 characters \(bucket prefix\)/,
+      ],
+      [
+        'prefix 511/512 without the trailing /',
+        withValue(eksBody(), 'bucket.prefix', 'p'.repeat(511)),
+        withValue(eksBody(), 'bucket.prefix', 'p'.repeat(512)),
+        'bucket.prefix',
+        /at most 512 characters including the trailing \//,
+      ],
+      [
+        'tags 40/41',
+        withValue(eksBody(), 'tags', tags(40)),
+        withValue(eksBody(), 'tags', tags(41)),
+        'tags',
+        /at most 40 tags/,
+      ],
+      [
+        'tag key 128/129',
+        withValue(eksBody(), 'tags', { ['k'.repeat(128)]: 'v' }),
+        withValue(eksBody(), 'tags', { ['k'.repeat(129)]: 'v' }),
+        `tags["${'k'.repeat(100)}..."]`,
+        /1-128 characters \(tag key\)/,
+      ],
+      [
+        'tag value 256/257',
+        withValue(eksBody(), 'tags', { team: 'v'.repeat(256) }),
+        withValue(eksBody(), 'tags', { team: 'v'.repeat(257) }),
+        'tags.team',
+        /0-256 characters \(tag value\)/,
+      ],
+      [
+        'clusters 10/11',
+        withValue(
+          eksBody(),
+          'workload.clusters',
+          range(10).map((i) => ({ ...DEMO, name: `c${i}` })),
+        ),
+        withValue(
+          eksBody(),
+          'workload.clusters',
+          range(11).map((i) => ({ ...DEMO, name: `c${i}` })),
+        ),
+        'workload.clusters',
+        /1-10 clusters/,
+      ],
+      [
+        'cluster name 100/101',
+        withValue(eksBody(), 'workload.clusters.0.name', 'c'.repeat(100)),
+        withValue(eksBody(), 'workload.clusters.0.name', 'c'.repeat(101)),
+        'workload.clusters.0.name',
+        /1-100 characters \(EKS cluster name\)/,
+      ],
+      [
+        'instance role name 64/65',
+        withValue(ec2Body(), 'workload.instanceRoleArn', `arn:aws:iam::200000000002:role/${'r'.repeat(64)}`),
+        withValue(ec2Body(), 'workload.instanceRoleArn', `arn:aws:iam::200000000002:role/${'r'.repeat(65)}`),
+        'workload.instanceRoleArn',
+        /name: 1-64/,
+      ],
     ];
 
     it.each(limits)('accepts %s at the limit and rejects it just past', (_field, atLimit, pastLimit, path, rule) => {
@@ -422,7 +885,12 @@ describe('Function: parseOnboardingRequest', () => {
       ['workload.clusters.0.region', eksBody, 'workload.clusters.0.region', (h) => `${REGION}${h}`],
       ['workload.namespace', eksBody, 'workload.namespace', (h) => `mongodb${h}`],
       ['workload.serviceAccounts.0', eksBody, 'workload.serviceAccounts.0', (h) => `pbm-agent${h}`],
-      ['workload.instanceRoleArn', ec2Body, 'workload.instanceRoleArn', (h) => INSTANCE_ROLE.replace('role/', `role/${h}`)],
+      [
+        'workload.instanceRoleArn',
+        ec2Body,
+        'workload.instanceRoleArn',
+        (h) => INSTANCE_ROLE.replace('role/', `role/${h}`),
+      ],
       ['bucket.name', eksBody, 'bucket.name', (h) => `demo-backups${h}`],
       ['bucket.accountId', eksBody, 'bucket.accountId', (h) => `${BACKUPS}${h}`],
       ['bucket.region', eksBody, 'bucket.region', (h) => `${REGION}${h}`],
@@ -464,7 +932,9 @@ describe('Function: parseOnboardingRequest', () => {
     });
 
     it('accepts ../ in tags, as IAM does', () => {
-      expect(parseOnboardingRequest(withValue(eksBody(), 'tags', { '../': '../' })).tags).toStrictEqual({ '../': '../' });
+      expect(parseOnboardingRequest(withValue(eksBody(), 'tags', { '../': '../' })).tags).toStrictEqual({
+        '../': '../',
+      });
     });
 
     it('escapes hostile characters in the paths of unknown fields', () => {
@@ -506,53 +976,80 @@ describe('Function: parseOnboardingRequest', () => {
   });
 
   describe('partitions', () => {
-    it.each(['aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b'])('rejects an instance role in the %s partition', (partition) => {
-      expectRejected(
-        withValue(ec2Body(), 'workload.instanceRoleArn', `arn:${partition}:iam::200000000002:role/pbm-ec2-instance-role`),
-        'workload.instanceRoleArn',
-        /only the aws partition is supported/,
-      );
-    });
+    it.each(['aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b'])(
+      'rejects an instance role in the %s partition',
+      (partition) => {
+        expectRejected(
+          withValue(
+            ec2Body(),
+            'workload.instanceRoleArn',
+            `arn:${partition}:iam::200000000002:role/pbm-ec2-instance-role`,
+          ),
+          'workload.instanceRoleArn',
+          /only the aws partition is supported/,
+        );
+      },
+    );
 
     it.each([
       ['aws-cn', 'cn-north-1'],
       ['aws-us-gov', 'us-gov-west-1'],
     ])('rejects a KMS key in the %s partition', (partition, region) => {
       expectRejected(
-        withValue(eksBody(), 'bucket.kmsKeyArn', `arn:${partition}:kms:${region}:300000000003:key/11111111-2222-3333-4444-555555555555`),
+        withValue(
+          eksBody(),
+          'bucket.kmsKeyArn',
+          `arn:${partition}:kms:${region}:300000000003:key/11111111-2222-3333-4444-555555555555`,
+        ),
         'bucket.kmsKeyArn',
         /only the aws partition is supported/,
       );
     });
 
-    it.each(['us-gov-west-1', 'us-gov-east-1', 'cn-north-1', 'cn-northwest-1'])('rejects region %s of another partition, naming each field', (region) => {
-      const body = withValue(withValue(eksBody(), 'bucket.region', region), 'workload.clusters.0.region', region);
-      const err = (() => {
-        try {
-          parseOnboardingRequest(body);
-        } catch (e) {
-          return e as ValidationError;
-        }
-        throw new Error('accepted');
-      })();
-      expect(err.errors.map((e) => e.path).sort()).toEqual(['bucket.region', 'workload.clusters.0.region']);
-      expect(err.errors[0].message).toMatch(/must be a region of the aws partition: GovCloud \(aws-us-gov\) and China \(aws-cn\)/);
-    });
+    it.each(['us-gov-west-1', 'us-gov-east-1', 'cn-north-1', 'cn-northwest-1'])(
+      'rejects region %s of another partition, naming each field',
+      (region) => {
+        const body = withValue(withValue(eksBody(), 'bucket.region', region), 'workload.clusters.0.region', region);
+        const err = (() => {
+          try {
+            parseOnboardingRequest(body);
+          } catch (e) {
+            return e as ValidationError;
+          }
+          throw new Error('accepted');
+        })();
+        expect(err.errors.map((e) => e.path).sort()).toEqual(['bucket.region', 'workload.clusters.0.region']);
+        expect(err.errors[0].message).toMatch(
+          /must be a region of the aws partition: GovCloud \(aws-us-gov\) and China \(aws-cn\)/,
+        );
+      },
+    );
   });
 
   describe('rules across fields', () => {
-    it.each(['psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi'])('rejects tool %s for an ec2 workload', (tool) => {
-      expectRejected(withValue(ec2Body(), 'tool', tool), 'tool', /must be pbm or generic for an ec2 workload/);
-    });
+    it.each(['psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi'])(
+      'rejects tool %s for an ec2 workload',
+      (tool) => {
+        expectRejected(withValue(ec2Body(), 'tool', tool), 'tool', /must be pbm or generic for an ec2 workload/);
+      },
+    );
 
     it.each(['pbm', 'stackgres', 'generic'])('requires service accounts for %s (no default)', (tool) => {
       const body = withValue(withValue(eksBody(), 'tool', tool), 'workload.serviceAccounts', DELETE);
-      expectRejected(body, 'workload.serviceAccounts', new RegExp(`is required for tool ${tool} \\(it has no default service account\\)`));
+      expectRejected(
+        body,
+        'workload.serviceAccounts',
+        new RegExp(`is required for tool ${tool} \\(it has no default service account\\)`),
+      );
     });
 
     it('requires service accounts for mountpoint-s3-csi outside kube-system', () => {
       const body = withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', DELETE);
-      expectRejected(body, 'workload.serviceAccounts', /required for tool mountpoint-s3-csi outside namespace kube-system/);
+      expectRejected(
+        body,
+        'workload.serviceAccounts',
+        /required for tool mountpoint-s3-csi outside namespace kube-system/,
+      );
     });
 
     it.each([
@@ -562,9 +1059,18 @@ describe('Function: parseOnboardingRequest', () => {
       ['mountpoint-s3-csi', 'kube-system'],
     ])('does not require service accounts for %s in %s', (tool, namespace) => {
       const extra = tool === 'mountpoint-s3-csi' ? { claimNamespace: 'analytics' } : {};
-      let body = withValue(withValue(withValue(eksBody(), 'tool', tool), 'workload.serviceAccounts', DELETE), 'workload.namespace', namespace);
+      let body = withValue(
+        withValue(withValue(eksBody(), 'tool', tool), 'workload.serviceAccounts', DELETE),
+        'workload.namespace',
+        namespace,
+      );
       if (tool === 'mountpoint-s3-csi') body = withValue(body, 'workload.claimNamespace', 'analytics');
-      expect(parseOnboardingRequest(body).workload).toStrictEqual({ type: 'eks', clusters: [DEMO], namespace, ...extra });
+      expect(parseOnboardingRequest(body).workload).toStrictEqual({
+        type: 'eks',
+        clusters: [DEMO],
+        namespace,
+        ...extra,
+      });
     });
 
     // the levels each tool can work with (docs/tool-research.md §1, read from the tools' source)
@@ -575,8 +1081,13 @@ describe('Function: parseOnboardingRequest', () => {
       ['mountpoint-s3-csi', 'restore', /one of: "read-write", "read-only" for tool mountpoint-s3-csi/],
       ['generic', 'restore', /one of: "read-write", "read-only" for tool generic/],
     ])('rejects tool %s with access %s, naming the levels it can work with', (tool, access, rule) => {
-      const sas = tool === 'mountpoint-s3-csi' || tool === 'generic' ? ['app'] : tool === 'velero' ? DELETE : ['pbm-agent'];
-      expectRejected(withValue(withValue(withValue(eksBody(), 'tool', tool), 'access', access), 'workload.serviceAccounts', sas), 'access', rule);
+      const sas =
+        tool === 'mountpoint-s3-csi' || tool === 'generic' ? ['app'] : tool === 'velero' ? DELETE : ['pbm-agent'];
+      expectRejected(
+        withValue(withValue(withValue(eksBody(), 'tool', tool), 'access', access), 'workload.serviceAccounts', sas),
+        'access',
+        rule,
+      );
     });
 
     it.each([
@@ -588,68 +1099,162 @@ describe('Function: parseOnboardingRequest', () => {
       ['mountpoint-s3-csi', 'read-only'],
       ['generic', 'read-only'],
     ])('accepts tool %s with access %s', (tool, access) => {
-      const sas = tool === 'stackgres' ? ['main-patroni'] : tool === 'velero' || tool === 'psmdb-operator' ? DELETE : ['app'];
-      const body = withValue(withValue(withValue(eksBody(), 'tool', tool), 'access', access), 'workload.serviceAccounts', sas);
+      const sas =
+        tool === 'stackgres' ? ['main-patroni'] : tool === 'velero' || tool === 'psmdb-operator' ? DELETE : ['app'];
+      const body = withValue(
+        withValue(withValue(eksBody(), 'tool', tool), 'access', access),
+        'workload.serviceAccounts',
+        sas,
+      );
       expect(parseOnboardingRequest(body).access).toBe(access);
     });
 
     it('requires workload.claimNamespace for mountpoint-s3-csi with driver-level credentials', () => {
-      const body = withValue(withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', ['s3-csi-driver-sa']), 'workload.namespace', 'kube-system');
-      expectRejected(body, 'workload.claimNamespace', /is required for mountpoint-s3-csi with driver-level credentials \(kube-system\/s3-csi-driver-sa\): the namespace of the pods that mount the volume/);
+      const body = withValue(
+        withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', ['s3-csi-driver-sa']),
+        'workload.namespace',
+        'kube-system',
+      );
+      expectRejected(
+        body,
+        'workload.claimNamespace',
+        /is required for mountpoint-s3-csi with driver-level credentials \(kube-system\/s3-csi-driver-sa\): the namespace of the pods that mount the volume/,
+      );
     });
 
     it('rejects a workload.claimNamespace other than the namespace with pod-level credentials, and for other tools', () => {
-      const mp = withValue(withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', ['reader']), 'workload.claimNamespace', 'elsewhere');
+      const mp = withValue(
+        withValue(withValue(eksBody(), 'tool', 'mountpoint-s3-csi'), 'workload.serviceAccounts', ['reader']),
+        'workload.claimNamespace',
+        'elsewhere',
+      );
       expectRejected(mp, 'workload.claimNamespace', /must equal workload.namespace with pod-level credentials/);
-      expect(parseOnboardingRequest(withValue(mp, 'workload.claimNamespace', 'mongodb')).workload).toMatchObject({ claimNamespace: 'mongodb' });
-      expectRejected(withValue(eksBody(), 'workload.claimNamespace', 'mongodb'), 'workload.claimNamespace', /only for tool mountpoint-s3-csi/);
+      expect(parseOnboardingRequest(withValue(mp, 'workload.claimNamespace', 'mongodb')).workload).toMatchObject({
+        claimNamespace: 'mongodb',
+      });
+      expectRejected(
+        withValue(eksBody(), 'workload.claimNamespace', 'mongodb'),
+        'workload.claimNamespace',
+        /only for tool mountpoint-s3-csi/,
+      );
     });
 
     it('takes workload.velero for velero only: helm needs the release name unless the service account is named, and one service account', () => {
-      const velero = withValue(withValue(withValue(eksBody(), 'tool', 'velero'), 'workload.serviceAccounts', DELETE), 'workload.namespace', 'velero');
-      expect(parseOnboardingRequest(withValue(velero, 'workload.velero', { installMethod: 'helm', helmReleaseName: 'backup' })).workload).toMatchObject({
+      const velero = withValue(
+        withValue(withValue(eksBody(), 'tool', 'velero'), 'workload.serviceAccounts', DELETE),
+        'workload.namespace',
+        'velero',
+      );
+      expect(
+        parseOnboardingRequest(
+          withValue(velero, 'workload.velero', { installMethod: 'helm', helmReleaseName: 'backup' }),
+        ).workload,
+      ).toMatchObject({
         velero: { installMethod: 'helm', helmReleaseName: 'backup' },
       });
-      expect(parseOnboardingRequest(withValue(velero, 'workload.velero', { installMethod: 'cli' })).workload).toMatchObject({ velero: { installMethod: 'cli' } });
-      expectRejected(withValue(velero, 'workload.velero', { installMethod: 'helm' }), 'workload.velero.helmReleaseName', /is required for a Helm install of Velero/);
-      expect(() => parseOnboardingRequest(withValue(withValue(velero, 'workload.velero', { installMethod: 'helm' }), 'workload.serviceAccounts', ['velero-server']))).not.toThrow();
-      expectRejected(withValue(withValue(velero, 'workload.velero', { installMethod: 'cli' }), 'workload.serviceAccounts', ['a', 'b']), 'workload.serviceAccounts', /must name one service account/);
-      expectRejected(withValue(velero, 'workload.velero', { installMethod: 'cli', helmReleaseName: 'x' }), 'workload.velero.helmReleaseName', /not an allowed field/);
-      expectRejected(withValue(velero, 'workload.velero', { installMethod: 'helm', helmReleaseName: 'Backup' }), 'workload.velero.helmReleaseName', /RFC 1123/);
-      expectRejected(withValue(eksBody(), 'workload.velero', { installMethod: 'cli' }), 'workload.velero', /only for tool velero/);
+      expect(
+        parseOnboardingRequest(withValue(velero, 'workload.velero', { installMethod: 'cli' })).workload,
+      ).toMatchObject({ velero: { installMethod: 'cli' } });
+      expectRejected(
+        withValue(velero, 'workload.velero', { installMethod: 'helm' }),
+        'workload.velero.helmReleaseName',
+        /is required for a Helm install of Velero/,
+      );
+      expect(() =>
+        parseOnboardingRequest(
+          withValue(withValue(velero, 'workload.velero', { installMethod: 'helm' }), 'workload.serviceAccounts', [
+            'velero-server',
+          ]),
+        ),
+      ).not.toThrow();
+      expectRejected(
+        withValue(withValue(velero, 'workload.velero', { installMethod: 'cli' }), 'workload.serviceAccounts', [
+          'a',
+          'b',
+        ]),
+        'workload.serviceAccounts',
+        /must name one service account/,
+      );
+      expectRejected(
+        withValue(velero, 'workload.velero', { installMethod: 'cli', helmReleaseName: 'x' }),
+        'workload.velero.helmReleaseName',
+        /not an allowed field/,
+      );
+      expectRejected(
+        withValue(velero, 'workload.velero', { installMethod: 'helm', helmReleaseName: 'Backup' }),
+        'workload.velero.helmReleaseName',
+        /RFC 1123/,
+      );
+      expectRejected(
+        withValue(eksBody(), 'workload.velero', { installMethod: 'cli' }),
+        'workload.velero',
+        /only for tool velero/,
+      );
     });
 
     it('requires <sgcluster>-patroni service accounts for stackgres', () => {
-      const sg = withValue(withValue(eksBody(), 'tool', 'stackgres'), 'workload.serviceAccounts', ['main-patroni', 'postgres']);
+      const sg = withValue(withValue(eksBody(), 'tool', 'stackgres'), 'workload.serviceAccounts', [
+        'main-patroni',
+        'postgres',
+      ]);
       expectRejected(sg, 'workload.serviceAccounts.1', /must be <sgcluster>-patroni for tool stackgres/);
-      expectRejected(withValue(sg, 'workload.serviceAccounts', ['patroni']), 'workload.serviceAccounts.0', /<sgcluster>-patroni/);
+      expectRejected(
+        withValue(sg, 'workload.serviceAccounts', ['patroni']),
+        'workload.serviceAccounts.0',
+        /<sgcluster>-patroni/,
+      );
     });
 
     it('accepts clusters in several accounts only with crossAccountMode role-in-bucket-account (one role in the bucket account)', () => {
       const clusters = [DEMO, { ...RESTORE, accountId: '400000000004' }];
       const body = withValue(eksBody(), 'workload.clusters', clusters);
-      expectRejected(body, 'crossAccountMode', /must be role-in-bucket-account when the clusters are in several accounts/);
-      expect(parseOnboardingRequest(withValue(body, 'crossAccountMode', 'role-in-bucket-account')).workload).toMatchObject({ clusters });
-      const noBucketAccount = errorsOf(withValue(withValue(body, 'crossAccountMode', 'role-in-bucket-account'), 'bucket.accountId', DELETE));
-      expect(noBucketAccount).toContainEqual({ path: 'bucket.accountId', message: expect.stringMatching(/is required when the clusters are in several accounts/) });
+      expectRejected(
+        body,
+        'crossAccountMode',
+        /must be role-in-bucket-account when the clusters are in several accounts/,
+      );
+      expect(
+        parseOnboardingRequest(withValue(body, 'crossAccountMode', 'role-in-bucket-account')).workload,
+      ).toMatchObject({ clusters });
+      const noBucketAccount = errorsOf(
+        withValue(withValue(body, 'crossAccountMode', 'role-in-bucket-account'), 'bucket.accountId', DELETE),
+      );
+      expect(noBucketAccount).toContainEqual({
+        path: 'bucket.accountId',
+        message: expect.stringMatching(/is required when the clusters are in several accounts/),
+      });
     });
 
     it('rejects the same cluster twice', () => {
-      expectRejected(withValue(eksBody(), 'workload.clusters', [DEMO, RESTORE, { ...DEMO }]), 'workload.clusters.2', /duplicate cluster: \(accountId, region, name\) must be unique/);
+      expectRejected(
+        withValue(eksBody(), 'workload.clusters', [DEMO, RESTORE, { ...DEMO }]),
+        'workload.clusters.2',
+        /duplicate cluster: \(accountId, region, name\) must be unique/,
+      );
     });
 
     it('accepts clusters of one name in different regions', () => {
       const clusters = [DEMO, { ...DEMO, region: 'eu-central-1' }];
-      expect(parseOnboardingRequest(withValue(eksBody(), 'workload.clusters', clusters)).workload).toMatchObject({ clusters });
+      expect(parseOnboardingRequest(withValue(eksBody(), 'workload.clusters', clusters)).workload).toMatchObject({
+        clusters,
+      });
     });
 
     it('rejects crossAccountMode without bucket.accountId', () => {
       const body = withValue(withValue(eksBody(), 'bucket.accountId', DELETE), 'crossAccountMode', 'bucket-policy');
-      expectRejected(body, 'crossAccountMode', /only allowed when bucket.accountId is given and differs from the workload's account/);
+      expectRejected(
+        body,
+        'crossAccountMode',
+        /only allowed when bucket.accountId is given and differs from the workload's account/,
+      );
     });
 
     it('rejects crossAccountMode when the bucket is in the clusters’ account', () => {
-      const body = withValue(withValue(eksBody(), 'bucket.accountId', WORKLOADS), 'crossAccountMode', 'role-in-bucket-account');
+      const body = withValue(
+        withValue(eksBody(), 'bucket.accountId', WORKLOADS),
+        'crossAccountMode',
+        'role-in-bucket-account',
+      );
       expectRejected(body, 'crossAccountMode', /only allowed when bucket.accountId is given and differs/);
     });
 
@@ -659,7 +1264,9 @@ describe('Function: parseOnboardingRequest', () => {
     });
 
     it.each([eksBody, ec2Body])('accepts crossAccountMode when the accounts differ (%#)', (body) => {
-      expect(parseOnboardingRequest(withValue(body(), 'crossAccountMode', 'bucket-policy')).crossAccountMode).toBe('bucket-policy');
+      expect(parseOnboardingRequest(withValue(body(), 'crossAccountMode', 'bucket-policy')).crossAccountMode).toBe(
+        'bucket-policy',
+      );
     });
 
     it("rejects a KMS key outside the bucket's region", () => {
@@ -719,7 +1326,9 @@ describe('Function: formatPath', () => {
 
 describe('Function: parseListOnboardingsQuery', () => {
   it('accepts the filters and turns limit into a number', () => {
-    expect(parseListOnboardingsQuery({ cluster: 'demo', bucket: 'demo-backups', limit: '25', nextToken: 'eyJrIjoxfQ==' })).toStrictEqual({
+    expect(
+      parseListOnboardingsQuery({ cluster: 'demo', bucket: 'demo-backups', limit: '25', nextToken: 'eyJrIjoxfQ==' }),
+    ).toStrictEqual({
       cluster: 'demo',
       bucket: 'demo-backups',
       limit: 25,
@@ -758,7 +1367,9 @@ describe('Examples: examples/requests', () => {
 
   it('holds one example per tool and one per workload type', () => {
     const parsed = files.map((f) => parseOnboardingRequest(JSON.parse(readFileSync(join(dir, f), 'utf8'))));
-    expect(new Set(parsed.map((r) => r.tool))).toEqual(new Set(['pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi', 'generic']));
+    expect(new Set(parsed.map((r) => r.tool))).toEqual(
+      new Set(['pbm', 'psmdb-operator', 'stackgres', 'velero', 'mountpoint-s3-csi', 'generic']),
+    );
     expect(new Set(parsed.map((r) => r.workload.type))).toEqual(new Set(['eks', 'ec2']));
   });
 
@@ -780,7 +1391,11 @@ const tagText = fc.stringMatching(/^[\p{L}\p{N} _.:/=+@-]{0,20}$/u);
 const tagKey = tagText.filter((k) => k.length > 0 && !/^(aws:|s3-onboarding)/i.test(k) && k !== '__proto__');
 const tagsArb = fc
   .dictionary(tagKey, tagText, { maxKeys: 40 })
-  .map((t) => Object.fromEntries(Object.entries(t).filter(([k], i, all) => all.findIndex(([o]) => o.toLowerCase() === k.toLowerCase()) === i)));
+  .map((t) =>
+    Object.fromEntries(
+      Object.entries(t).filter(([k], i, all) => all.findIndex(([o]) => o.toLowerCase() === k.toLowerCase()) === i),
+    ),
+  );
 
 /** Requests that are valid by construction. */
 const validRequest = fc
@@ -801,7 +1416,18 @@ const validRequest = fc
       tags: tagsArb,
       dryRun: fc.boolean(),
     },
-    { requiredKeys: ['eks', 'clusters', 'namespace', 'serviceAccounts', 'bucketName', 'bucketAccount', 'eksTool', 'ec2Tool'] },
+    {
+      requiredKeys: [
+        'eks',
+        'clusters',
+        'namespace',
+        'serviceAccounts',
+        'bucketName',
+        'bucketAccount',
+        'eksTool',
+        'ec2Tool',
+      ],
+    },
   )
   .map((r) => {
     const body: Record<string, unknown> = {
@@ -820,7 +1446,8 @@ const validRequest = fc
     // only a level the tool can work with (lib/policy/actions.ts)
     if (r.access !== undefined && accessLevels(body.tool as Tool).includes(r.access)) body.access = r.access;
     // StackGres runs as <sgcluster>-patroni
-    if (body.tool === 'stackgres') (body.workload as { serviceAccounts: string[] }).serviceAccounts = r.serviceAccounts.map((sa) => `${sa}-patroni`);
+    if (body.tool === 'stackgres')
+      (body.workload as { serviceAccounts: string[] }).serviceAccounts = r.serviceAccounts.map((sa) => `${sa}-patroni`);
     if (r.mode !== undefined && r.bucketAccount !== WORKLOADS) body.crossAccountMode = r.mode;
     if (r.tags !== undefined) body.tags = r.tags;
     if (r.dryRun !== undefined) body.dryRun = r.dryRun;
@@ -874,9 +1501,15 @@ describe('Properties: parseOnboardingRequest', () => {
 
   it('throws nothing but a ValidationError for any JSON object, even one with __proto__ or constructor keys', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('workload', 'bucket', 'tool', 'tags', '__proto__', 'constructor', 'x'), fc.jsonValue({ maxDepth: 3 })), (value) => {
-        parseOrValidationError(value);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom('workload', 'bucket', 'tool', 'tags', '__proto__', 'constructor', 'x'),
+          fc.jsonValue({ maxDepth: 3 }),
+        ),
+        (value) => {
+          parseOrValidationError(value);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -941,7 +1574,9 @@ describe('Properties: documented patterns', () => {
     const prefix = fc.oneof(
       fc.stringMatching(/^[a-z./*?"{}\\ -]{0,12}$/),
       fc.string({ unit: 'binary-ascii', maxLength: 12 }),
-      fc.tuple(fc.integer({ min: 508, max: 514 }), fc.constantFrom('', '/', '.', 'x')).map(([n, end]) => 'p'.repeat(n) + end),
+      fc
+        .tuple(fc.integer({ min: 508, max: 514 }), fc.constantFrom('', '/', '.', 'x'))
+        .map(([n, end]) => 'p'.repeat(n) + end),
     );
     fc.assert(
       fc.property(prefix, (s) => {

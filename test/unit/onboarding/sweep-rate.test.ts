@@ -38,7 +38,8 @@ describe('Class: AccountRateLimiter', () => {
       await limiter.acquire('a');
       sends.push(now);
     }
-    for (let i = 0; i < sends.length; i++) expect(sends.filter((s) => s > sends[i] - 1000 && s <= sends[i]).length).toBeLessThanOrEqual(4);
+    for (let i = 0; i < sends.length; i++)
+      expect(sends.filter((s) => s > sends[i] - 1000 && s <= sends[i]).length).toBeLessThanOrEqual(4);
     expect(sends).toEqual([0, 250, 500, 750, 1000, 1250, 1500, 1750, 2000]);
     // slots that came late (the clock jumped past them while callers waited): the window holds the rest back
     const late = new AccountRateLimiter(
@@ -66,9 +67,19 @@ describe('Class: AccountRateLimiter', () => {
 
 describe('Function: sweepOptions', () => {
   it('reads its configuration, with defaults, and refuses what is not a positive number', () => {
-    expect(sweepOptions({})).toEqual({ concurrency: 8, callsPerSecond: 10, marginMs: 30_000, attempts: 5, pageSize: 100 });
-    expect(sweepOptions({ SWEEP_CONCURRENCY: '3', SWEEP_CALLS_PER_SECOND: '2.5', SWEEP_PAGE_SIZE: '500' })).toMatchObject({ concurrency: 3, callsPerSecond: 2.5, pageSize: 100 });
-    expect(() => sweepOptions({ SWEEP_CALLS_PER_SECOND: '0' })).toThrow('SWEEP_CALLS_PER_SECOND must be a positive number, not "0"');
+    expect(sweepOptions({})).toEqual({
+      concurrency: 8,
+      callsPerSecond: 10,
+      marginMs: 30_000,
+      attempts: 5,
+      pageSize: 100,
+    });
+    expect(
+      sweepOptions({ SWEEP_CONCURRENCY: '3', SWEEP_CALLS_PER_SECOND: '2.5', SWEEP_PAGE_SIZE: '500' }),
+    ).toMatchObject({ concurrency: 3, callsPerSecond: 2.5, pageSize: 100 });
+    expect(() => sweepOptions({ SWEEP_CALLS_PER_SECOND: '0' })).toThrow(
+      'SWEEP_CALLS_PER_SECOND must be a positive number, not "0"',
+    );
     expect(() => sweepOptions({ SWEEP_CONCURRENCY: 'many' })).toThrow('SWEEP_CONCURRENCY');
   });
 });

@@ -6,7 +6,13 @@
  */
 import { validatePolicy } from '../../../lib/iam-policy/grammar';
 import type { PolicyKind } from '../../../lib/iam-policy/types';
-import { accessLevels, kmsActions, objectActions, toolActions, UnsupportedAccessError } from '../../../lib/policy/actions';
+import {
+  accessLevels,
+  kmsActions,
+  objectActions,
+  toolActions,
+  UnsupportedAccessError,
+} from '../../../lib/policy/actions';
 import {
   assumeRoleGrant,
   bucketPolicyStatements,
@@ -90,7 +96,11 @@ const list = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.i
 
 /** Runs a rule over every case and every statement; the test fails with the list of violations. */
 function violations(rule: (c: Case) => (string | false | undefined)[]): string[] {
-  return cases.flatMap((c) => rule(c).filter((v): v is string => !!v).map((v) => `${c.name}: ${v}`));
+  return cases.flatMap((c) =>
+    rule(c)
+      .filter((v): v is string => !!v)
+      .map((v) => `${c.name}: ${v}`),
+  );
 }
 
 const allStatements = (c: Case): { where: string; st: Statement }[] => [
@@ -123,16 +133,39 @@ const RESTORE_WRITES: Record<Tool, { put: string[]; del: string[] }> = {
   pbm: { put: ['.pbm.init', '.pbm.restore/R.json', '.pbm.restore/R/rs.rs0/node.host1.starting'], del: ['.pbm.init'] },
   'psmdb-operator': { put: ['.pbm.init', '.pbm.restore/R.json'], del: ['.pbm.init'] },
   stackgres: { put: [], del: [] },
-  velero: { put: ['restores/r/restore-r-logs.gz', 'restores/r/r-volumeinfo.json.gz'], del: ['restores/r/restore-r-logs.gz'] },
+  velero: {
+    put: ['restores/r/restore-r-logs.gz', 'restores/r/r-volumeinfo.json.gz'],
+    del: ['restores/r/restore-r-logs.gz'],
+  },
   'mountpoint-s3-csi': { put: [], del: [] },
   generic: { put: [], del: [] },
 };
 /** Backup objects of each tool (relative to the prefix): a restore level may never write or delete them. */
 const BACKUP_KEYS: Record<Tool, string[]> = {
-  pbm: ['2026-01-02T03:04:05Z.pbm.json', '2026-01-02T03:04:05Z/rs0/metadata.json', '2026-01-02T03:04:05Z/rs0/db.coll.s2', 'pbmPitr/rs0/20260102/a.oplog.s2', 'x'],
-  'psmdb-operator': ['2026-01-02T03:04:05Z.pbm.json', '2026-01-02T03:04:05Z/rs0/metadata.json', 'pbmPitr/rs0/20260102/a.oplog.s2'],
-  stackgres: ['basebackups_005/base_000000010000000000000003/metadata.json', 'basebackups_005/base_000000010000000000000003_backup_stop_sentinel.json', 'wal_005/000000010000000000000003.lz4'],
-  velero: ['backups/nightly-1/velero-backup.json', 'backups/nightly-1/nightly-1.tar.gz', 'kopia/ns1/p0123', 'restic/ns1/x', 'metadata/revision'],
+  pbm: [
+    '2026-01-02T03:04:05Z.pbm.json',
+    '2026-01-02T03:04:05Z/rs0/metadata.json',
+    '2026-01-02T03:04:05Z/rs0/db.coll.s2',
+    'pbmPitr/rs0/20260102/a.oplog.s2',
+    'x',
+  ],
+  'psmdb-operator': [
+    '2026-01-02T03:04:05Z.pbm.json',
+    '2026-01-02T03:04:05Z/rs0/metadata.json',
+    'pbmPitr/rs0/20260102/a.oplog.s2',
+  ],
+  stackgres: [
+    'basebackups_005/base_000000010000000000000003/metadata.json',
+    'basebackups_005/base_000000010000000000000003_backup_stop_sentinel.json',
+    'wal_005/000000010000000000000003.lz4',
+  ],
+  velero: [
+    'backups/nightly-1/velero-backup.json',
+    'backups/nightly-1/nightly-1.tar.gz',
+    'kopia/ns1/p0123',
+    'restic/ns1/x',
+    'metadata/revision',
+  ],
   'mountpoint-s3-csi': ['dir/f'],
   generic: ['x'],
 };
@@ -140,7 +173,12 @@ const BACKUP_KEYS: Record<Tool, string[]> = {
 const WRITES = /^s3:(PutObject|DeleteObject|AbortMultipartUpload)$/;
 /** Whether a policy resource (with IAM wildcards) matches an ARN. */
 const matches = (resource: string, arn: string) =>
-  new RegExp(`^${resource.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(arn);
+  new RegExp(
+    `^${resource
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  ).test(arn);
 const objectArn = (c: { prefix: string }, key: string) => `arn:aws:s3:::${BUCKET}/${c.prefix}${key}`;
 /** Whether any of the statements allows `action` on `arn`. */
 const grants = (statements: Statement[], action: string, arn: string) =>
@@ -150,7 +188,9 @@ describe('Policy lint: every generated policy', () => {
   const levels = TOOLS.reduce((n, t) => n + accessLevels(t).length, 0);
   it(`covers ${TOOLS.length} tools × their ${levels} access levels × prefixes × keys × cluster counts × service-account sets`, () => {
     expect(levels).toBe(13);
-    expect(cases).toHaveLength(levels * PREFIXES.length * KEYS.length * CLUSTER_COUNTS.length * SERVICE_ACCOUNT_SETS.length);
+    expect(cases).toHaveLength(
+      levels * PREFIXES.length * KEYS.length * CLUSTER_COUNTS.length * SERVICE_ACCOUNT_SETS.length,
+    );
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
   });
 
@@ -161,7 +201,15 @@ describe('Policy lint: every generated policy', () => {
       expect(() => kmsActions(tool, access)).toThrow(UnsupportedAccessError);
       // a 400 on access, like the request parser's, should a record of a withdrawn level reach the builders
       expect(() => toolActions(tool, access)).toThrow(
-        expect.objectContaining({ status: 400, errors: [{ path: 'access', message: expect.stringContaining(`must be one of: ${SUPPORTED[tool].map((l) => `"${l}"`).join(', ')}`) }] }),
+        expect.objectContaining({
+          status: 400,
+          errors: [
+            {
+              path: 'access',
+              message: expect.stringContaining(`must be one of: ${SUPPORTED[tool].map((l) => `"${l}"`).join(', ')}`),
+            },
+          ],
+        }),
       );
     }
   });
@@ -181,20 +229,29 @@ describe('Policy lint: every generated policy', () => {
     ).toEqual([]);
   });
 
-  it("IRSA trust: one statement per cluster, StringEquals on both <issuer>:sub and <issuer>:aud = sts.amazonaws.com, no StringLike", () => {
+  it('IRSA trust: one statement per cluster, StringEquals on both <issuer>:sub and <issuer>:aud = sts.amazonaws.com, no StringLike', () => {
     expect(
       violations((c) => {
-        const out: (string | false)[] = [c.trust.Statement.length !== c.issuers.length && `${c.trust.Statement.length} statements for ${c.issuers.length} clusters`];
+        const out: (string | false)[] = [
+          c.trust.Statement.length !== c.issuers.length &&
+            `${c.trust.Statement.length} statements for ${c.issuers.length} clusters`,
+        ];
         c.trust.Statement.forEach((st, i) => {
           const key = issuerKey(c.issuers[i]);
           const cond = st.Condition ?? {};
           out.push(
-            JSON.stringify(st.Principal) !== JSON.stringify({ Federated: oidcProviderArn(WORKLOADS, c.issuers[i]) }) && `statement ${i}: principal ${JSON.stringify(st.Principal)}`,
+            JSON.stringify(st.Principal) !== JSON.stringify({ Federated: oidcProviderArn(WORKLOADS, c.issuers[i]) }) &&
+              `statement ${i}: principal ${JSON.stringify(st.Principal)}`,
             st.Action !== 'sts:AssumeRoleWithWebIdentity' && `statement ${i}: action ${JSON.stringify(st.Action)}`,
-            JSON.stringify(Object.keys(cond)) !== '["StringEquals"]' && `statement ${i}: condition operators ${Object.keys(cond).join(',')}`,
-            JSON.stringify(Object.keys(cond.StringEquals ?? {}).sort()) !== JSON.stringify([`${key}:aud`, `${key}:sub`]) && `statement ${i}: keys ${Object.keys(cond.StringEquals ?? {})}`,
-            cond.StringEquals?.[`${key}:aud`] !== STS_AUDIENCE && `statement ${i}: aud ${JSON.stringify(cond.StringEquals?.[`${key}:aud`])}`,
-            JSON.stringify(list(cond.StringEquals?.[`${key}:sub`]).sort()) !== JSON.stringify(c.serviceAccounts.map((sa) => `system:serviceaccount:mongodb:${sa}`).sort()) &&
+            JSON.stringify(Object.keys(cond)) !== '["StringEquals"]' &&
+              `statement ${i}: condition operators ${Object.keys(cond).join(',')}`,
+            JSON.stringify(Object.keys(cond.StringEquals ?? {}).sort()) !==
+              JSON.stringify([`${key}:aud`, `${key}:sub`]) &&
+              `statement ${i}: keys ${Object.keys(cond.StringEquals ?? {})}`,
+            cond.StringEquals?.[`${key}:aud`] !== STS_AUDIENCE &&
+              `statement ${i}: aud ${JSON.stringify(cond.StringEquals?.[`${key}:aud`])}`,
+            JSON.stringify(list(cond.StringEquals?.[`${key}:sub`]).sort()) !==
+              JSON.stringify(c.serviceAccounts.map((sa) => `system:serviceaccount:mongodb:${sa}`).sort()) &&
               `statement ${i}: sub ${JSON.stringify(cond.StringEquals?.[`${key}:sub`])}`,
             list(cond.StringEquals?.[`${key}:sub`]).some((s) => /[*?]/.test(s)) && `statement ${i}: wildcard in sub`,
           );
@@ -205,20 +262,36 @@ describe('Policy lint: every generated policy', () => {
   });
 
   it("has no '*' action, no service wildcard (s3:*) and no wildcard in any action", () => {
-    expect(violations((c) => allStatements(c).flatMap(({ where, st }) => list(st.Action).map((a) => /[*?]/.test(a) && `${where}: action ${a}`)))).toEqual([]);
+    expect(
+      violations((c) =>
+        allStatements(c).flatMap(({ where, st }) =>
+          list(st.Action).map((a) => /[*?]/.test(a) && `${where}: action ${a}`),
+        ),
+      ),
+    ).toEqual([]);
   });
 
-  it("names only arn:aws:s3:::BUCKET, BUCKET/PREFIX* and the restore paths under the prefix (and the key ARN for KMS)", () => {
+  it('names only arn:aws:s3:::BUCKET, BUCKET/PREFIX* and the restore paths under the prefix (and the key ARN for KMS)', () => {
     expect(
       violations((c) => {
-        const s3 = [`arn:aws:s3:::${BUCKET}`, objectArn(c, '*'), ...(c.access === 'restore' ? RESTORE_PATHS[c.tool].map((p) => objectArn(c, p)) : [])];
+        const s3 = [
+          `arn:aws:s3:::${BUCKET}`,
+          objectArn(c, '*'),
+          ...(c.access === 'restore' ? RESTORE_PATHS[c.tool].map((p) => objectArn(c, p)) : []),
+        ];
         return [
           ...c.permissions.Statement.flatMap((st) =>
-            list(st.Resource).map((r) => !(st.Sid === 'Kms' ? r === c.keyArn : s3.includes(r)) && `permissions ${st.Sid}: resource ${r}`),
+            list(st.Resource).map(
+              (r) => !(st.Sid === 'Kms' ? r === c.keyArn : s3.includes(r)) && `permissions ${st.Sid}: resource ${r}`,
+            ),
           ),
-          ...c.bucketStatements.flatMap((st) => list(st.Resource).map((r) => !s3.includes(r) && `bucket policy: resource ${r}`)),
+          ...c.bucketStatements.flatMap((st) =>
+            list(st.Resource).map((r) => !s3.includes(r) && `bucket policy: resource ${r}`),
+          ),
           // in a key policy "*" means the key the policy is attached to
-          c.keyStatement && c.keyStatement.Resource !== '*' && `key policy: resource ${JSON.stringify(c.keyStatement.Resource)}`,
+          c.keyStatement &&
+            c.keyStatement.Resource !== '*' &&
+            `key policy: resource ${JSON.stringify(c.keyStatement.Resource)}`,
           c.trust.Statement.some((st) => st.Resource !== undefined) && 'trust names a resource',
         ];
       }),
@@ -232,7 +305,8 @@ describe('Policy lint: every generated policy', () => {
         return c.permissions.Statement.filter((st) => st.Sid !== 'Kms').flatMap((st) =>
           list(st.Action).map((a) => {
             const r = list(st.Resource);
-            if (actions.bucket.includes(a)) return JSON.stringify(r) !== JSON.stringify([`arn:aws:s3:::${BUCKET}`]) && `${a} on ${r}`;
+            if (actions.bucket.includes(a))
+              return JSON.stringify(r) !== JSON.stringify([`arn:aws:s3:::${BUCKET}`]) && `${a} on ${r}`;
             return r.some((x) => !x.startsWith(`arn:aws:s3:::${BUCKET}/${c.prefix}`)) && `${a} on ${r}`;
           }),
         );
@@ -249,7 +323,8 @@ describe('Policy lint: every generated policy', () => {
           probes.map((k) => {
             const role = grants(own, a, objectArn(c, k));
             const bucket = grants(c.bucketStatements, a, objectArn(c, k));
-            const restorePath = c.access === 'restore' && RESTORE_PATHS[c.tool].some((p) => matches(objectArn(c, p), objectArn(c, k)));
+            const restorePath =
+              c.access === 'restore' && RESTORE_PATHS[c.tool].some((p) => matches(objectArn(c, p), objectArn(c, k)));
             return (role ? !bucket : bucket && !restorePath) && `${a} on ${k}: role ${role}, bucket policy ${bucket}`;
           }),
         );
@@ -263,7 +338,10 @@ describe('Policy lint: every generated policy', () => {
         const listSt = c.permissions.Statement.find((st) => list(st.Action).includes('s3:ListBucket'));
         if (!listSt) return ['no ListBucket statement'];
         const expected = c.prefix ? { StringLike: { 's3:prefix': [c.prefix, `${c.prefix}*`] } } : undefined;
-        return [JSON.stringify(listSt.Condition) !== JSON.stringify(expected) && `ListBucket condition ${JSON.stringify(listSt.Condition)}`];
+        return [
+          JSON.stringify(listSt.Condition) !== JSON.stringify(expected) &&
+            `ListBucket condition ${JSON.stringify(listSt.Condition)}`,
+        ];
       }),
     ).toEqual([]);
   });
@@ -275,7 +353,10 @@ describe('Policy lint: every generated policy', () => {
           const p = st.Principal as '*' | Record<string, string | string[]> | undefined;
           return [
             p === '*' && `${where}: Principal "*"`,
-            p !== undefined && p !== '*' && Object.values(p).some((v) => list(v).includes('*')) && `${where}: wildcard principal`,
+            p !== undefined &&
+              p !== '*' &&
+              Object.values(p).some((v) => list(v).includes('*')) &&
+              `${where}: wildcard principal`,
             'NotPrincipal' in st && `${where}: NotPrincipal`,
             where === 'permissions' && p !== undefined && `${where}: identity policy with a principal`,
           ];
@@ -290,8 +371,10 @@ describe('Policy lint: every generated policy', () => {
         [...c.bucketStatements, ...(c.keyStatement ? [c.keyStatement] : [])].flatMap((st) => [
           !(st.Sid ?? '').startsWith('S3Onboarding') && `Sid ${st.Sid}`,
           !(st.Sid ?? '').startsWith(sidPrefix(c.id)) && `Sid ${st.Sid} is not this onboarding's`,
-          JSON.stringify(st.Principal) !== JSON.stringify({ AWS: `arn:aws:iam::${WORKLOADS}:root` }) && `principal ${JSON.stringify(st.Principal)}`,
-          JSON.stringify(st.Condition) !== JSON.stringify({ ArnEquals: { 'aws:PrincipalArn': c.roleArn } }) && `condition ${JSON.stringify(st.Condition)}`,
+          JSON.stringify(st.Principal) !== JSON.stringify({ AWS: `arn:aws:iam::${WORKLOADS}:root` }) &&
+            `principal ${JSON.stringify(st.Principal)}`,
+          JSON.stringify(st.Condition) !== JSON.stringify({ ArnEquals: { 'aws:PrincipalArn': c.roleArn } }) &&
+            `condition ${JSON.stringify(st.Condition)}`,
           st.Effect !== 'Allow' && `effect ${st.Effect}`,
         ]),
       ),
@@ -304,9 +387,13 @@ describe('Policy lint: every generated policy', () => {
         const granted = allStatements(c)
           .filter(({ where }) => where !== 'trust')
           .flatMap(({ st }) => list(st.Action));
-        if (c.access === 'read-only') return granted.map((a) => /Put|Delete|Abort|GenerateDataKey/.test(a) && `read-only grants ${a}`);
+        if (c.access === 'read-only')
+          return granted.map((a) => /Put|Delete|Abort|GenerateDataKey/.test(a) && `read-only grants ${a}`);
         if (c.access === 'restore') return [];
-        return [!granted.includes('s3:PutObject') && 'read-write without s3:PutObject', !!c.keyArn && !granted.includes('kms:GenerateDataKey') && 'read-write without kms:GenerateDataKey'];
+        return [
+          !granted.includes('s3:PutObject') && 'read-write without s3:PutObject',
+          !!c.keyArn && !granted.includes('kms:GenerateDataKey') && 'read-write without kms:GenerateDataKey',
+        ];
       }),
     ).toEqual([]);
   });
@@ -322,14 +409,30 @@ describe('Policy lint: every generated policy', () => {
         const writes = put.length > 0;
         return [
           ...BACKUP_KEYS[c.tool].flatMap((k) =>
-            ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'].map((a) => grants(statements, a, objectArn(c, k)) && `grants ${a} on backup object ${k}`),
+            ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'].map(
+              (a) => grants(statements, a, objectArn(c, k)) && `grants ${a} on backup object ${k}`,
+            ),
           ),
-          ...statements.flatMap((st) => list(st.Action).filter((a) => WRITES.test(a)).flatMap((a) => list(st.Resource).map((r) => r === objectArn(c, '*') && `${a} on everything under the prefix`))),
+          ...statements.flatMap((st) =>
+            list(st.Action)
+              .filter((a) => WRITES.test(a))
+              .flatMap((a) =>
+                list(st.Resource).map((r) => r === objectArn(c, '*') && `${a} on everything under the prefix`),
+              ),
+          ),
           ...put.map((k) => !grants(c.permissions.Statement, 's3:PutObject', objectArn(c, k)) && `cannot write ${k}`),
-          ...del.map((k) => !grants(c.permissions.Statement, 's3:DeleteObject', objectArn(c, k)) && `cannot delete ${k}`),
-          ...BACKUP_KEYS[c.tool].map((k) => !grants(c.permissions.Statement, 's3:GetObject', objectArn(c, k)) && `cannot read ${k}`),
-          !!c.keyArn && writes !== (c.keyStatement !== undefined && list(c.keyStatement.Action).includes('kms:GenerateDataKey')) && `kms:GenerateDataKey ${writes ? 'missing' : 'granted without writes'}`,
-          !!c.keyArn && writes !== c.permissions.Statement.some((st) => list(st.Action).includes('kms:GenerateDataKey')) && 'kms:GenerateDataKey does not follow the writes',
+          ...del.map(
+            (k) => !grants(c.permissions.Statement, 's3:DeleteObject', objectArn(c, k)) && `cannot delete ${k}`,
+          ),
+          ...BACKUP_KEYS[c.tool].map(
+            (k) => !grants(c.permissions.Statement, 's3:GetObject', objectArn(c, k)) && `cannot read ${k}`,
+          ),
+          !!c.keyArn &&
+            writes !== (c.keyStatement !== undefined && list(c.keyStatement.Action).includes('kms:GenerateDataKey')) &&
+            `kms:GenerateDataKey ${writes ? 'missing' : 'granted without writes'}`,
+          !!c.keyArn &&
+            writes !== c.permissions.Statement.some((st) => list(st.Action).includes('kms:GenerateDataKey')) &&
+            'kms:GenerateDataKey does not follow the writes',
         ];
       }),
     ).toEqual([]);
@@ -340,7 +443,14 @@ describe('Policy lint: every generated policy', () => {
       violations((c) =>
         allStatements(c)
           .filter(({ where }) => where !== 'trust')
-          .flatMap(({ where, st }) => list(st.Action).map((a) => !/^s3:(Get|Put|Delete)Object$|^s3:(ListBucket|GetBucketLocation|AbortMultipartUpload|ListMultipartUploadParts)$|^kms:(Decrypt|GenerateDataKey)$/.test(a) && `${where}: ${a}`)),
+          .flatMap(({ where, st }) =>
+            list(st.Action).map(
+              (a) =>
+                !/^s3:(Get|Put|Delete)Object$|^s3:(ListBucket|GetBucketLocation|AbortMultipartUpload|ListMultipartUploadParts)$|^kms:(Decrypt|GenerateDataKey)$/.test(
+                  a,
+                ) && `${where}: ${a}`,
+            ),
+          ),
       ),
     ).toEqual([]);
   });
@@ -353,7 +463,9 @@ describe('Policy lint: every generated policy', () => {
       expect(validatePolicy(trust, 'trust')).toBeNull();
       expect(validatePolicy(grant, 'identity')).toBeNull();
       expect(trust.Statement).toEqual([{ Effect: 'Allow', Principal: { AWS: instance }, Action: 'sts:AssumeRole' }]);
-      expect(grant.Statement).toEqual([{ Sid: 'AssumeS3OnboardingRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: c.roleArn }]);
+      expect(grant.Statement).toEqual([
+        { Sid: 'AssumeS3OnboardingRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: c.roleArn },
+      ]);
     }
   });
 });
@@ -375,7 +487,12 @@ describe('Policy golden outputs', () => {
           Effect: 'Allow',
           Principal: { Federated: `arn:aws:iam::200000000002:oidc-provider/${I1}` },
           Action: 'sts:AssumeRoleWithWebIdentity',
-          Condition: { StringEquals: { [`${I1}:sub`]: 'system:serviceaccount:mongodb:pbm-agent', [`${I1}:aud`]: 'sts.amazonaws.com' } },
+          Condition: {
+            StringEquals: {
+              [`${I1}:sub`]: 'system:serviceaccount:mongodb:pbm-agent',
+              [`${I1}:aud`]: 'sts.amazonaws.com',
+            },
+          },
         },
       ],
     });
@@ -393,7 +510,12 @@ describe('Policy golden outputs', () => {
   });
 
   it('permissions policy: pbm read-write with a prefix and a KMS key', () => {
-    expect(permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'read-write'), { keyArn: KEY_ARN, actions: kmsActions('pbm', 'read-write') })).toEqual({
+    expect(
+      permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'read-write'), {
+        keyArn: KEY_ARN,
+        actions: kmsActions('pbm', 'read-write'),
+      }),
+    ).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -403,14 +525,24 @@ describe('Policy golden outputs', () => {
           Resource: 'arn:aws:s3:::demo-backups',
           Condition: { StringLike: { 's3:prefix': ['team-a/mongo/', 'team-a/mongo/*'] } },
         },
-        { Sid: 'Objects', Effect: 'Allow', Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/*' },
+        {
+          Sid: 'Objects',
+          Effect: 'Allow',
+          Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+          Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/*',
+        },
         { Sid: 'Kms', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KEY_ARN },
       ],
     });
   });
 
   it('permissions policy: pbm restore with a prefix and a KMS key (reads everything, writes only .pbm.init and .pbm.restore/)', () => {
-    expect(permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'restore'), { keyArn: KEY_ARN, actions: kmsActions('pbm', 'restore') })).toEqual({
+    expect(
+      permissionsPolicy({ bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'restore'), {
+        keyArn: KEY_ARN,
+        actions: kmsActions('pbm', 'restore'),
+      }),
+    ).toEqual({
       Version: '2012-10-17',
       Statement: [
         {
@@ -420,13 +552,26 @@ describe('Policy golden outputs', () => {
           Resource: 'arn:aws:s3:::demo-backups',
           Condition: { StringLike: { 's3:prefix': ['team-a/mongo/', 'team-a/mongo/*'] } },
         },
-        { Sid: 'Objects', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/*' },
-        { Sid: 'Objects2', Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init' },
+        {
+          Sid: 'Objects',
+          Effect: 'Allow',
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/*',
+        },
+        {
+          Sid: 'Objects2',
+          Effect: 'Allow',
+          Action: 's3:DeleteObject',
+          Resource: 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init',
+        },
         {
           Sid: 'Objects3',
           Effect: 'Allow',
           Action: 's3:PutObject',
-          Resource: ['arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init', 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.restore/*'],
+          Resource: [
+            'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init',
+            'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.restore/*',
+          ],
         },
         { Sid: 'Kms', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: KEY_ARN },
       ],
@@ -447,18 +592,26 @@ describe('Policy golden outputs', () => {
       '{"Version":"2012-10-17","Statement":[' +
       '{"Sid":"List","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::demo-backups"},' +
       '{"Sid":"Objects","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::demo-backups/*"}]}';
-    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('stackgres', 'read-only')))).toBe(expected);
-    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('stackgres', 'restore')))).toBe(expected);
+    expect(
+      JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('stackgres', 'read-only'))),
+    ).toBe(expected);
+    expect(JSON.stringify(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('stackgres', 'restore')))).toBe(
+      expected,
+    );
   });
 
   it('permissions policy: generic read-write keeps GetBucketLocation', () => {
-    expect(permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('generic', 'read-write')).Statement.slice(0, 1)).toEqual([
+    expect(
+      permissionsPolicy({ bucket: BUCKET, prefix: '' }, toolActions('generic', 'read-write')).Statement.slice(0, 1),
+    ).toEqual([
       { Sid: 'Location', Effect: 'Allow', Action: 's3:GetBucketLocation', Resource: 'arn:aws:s3:::demo-backups' },
     ]);
   });
 
   it('bucket-policy statements: pbm restore, one statement for the reads and one for the restore paths', () => {
-    expect(bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'restore'), ROLE)).toEqual([
+    expect(
+      bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'team-a/mongo/' }, toolActions('pbm', 'restore'), ROLE),
+    ).toEqual([
       {
         Sid: 'S3Onboarding0123456789ab',
         Effect: 'Allow',
@@ -472,7 +625,10 @@ describe('Policy golden outputs', () => {
         Effect: 'Allow',
         Principal: { AWS: 'arn:aws:iam::200000000002:root' },
         Action: ['s3:DeleteObject', 's3:PutObject'],
-        Resource: ['arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init', 'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.restore/*'],
+        Resource: [
+          'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.init',
+          'arn:aws:s3:::demo-backups/team-a/mongo/.pbm.restore/*',
+        ],
         Condition: { ArnEquals: { 'aws:PrincipalArn': ROLE } },
       },
     ]);
@@ -480,7 +636,14 @@ describe('Policy golden outputs', () => {
 
   it('bucket-policy statements: mountpoint-s3-csi read-write with a prefix', () => {
     const roleArn = `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-mp-0123456789ab`;
-    expect(bucketPolicyStatements(ID, { bucket: BUCKET, prefix: 'data/' }, toolActions('mountpoint-s3-csi', 'read-write'), roleArn)).toEqual([
+    expect(
+      bucketPolicyStatements(
+        ID,
+        { bucket: BUCKET, prefix: 'data/' },
+        toolActions('mountpoint-s3-csi', 'read-write'),
+        roleArn,
+      ),
+    ).toEqual([
       {
         Sid: 'S3Onboarding0123456789ab',
         Effect: 'Allow',

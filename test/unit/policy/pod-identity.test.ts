@@ -1,5 +1,12 @@
 import { validatePolicy } from '../../../lib/iam-policy/grammar';
-import { chainGrant, desiredAssociations, podIdentityTrust, podRoleAccounts, podRoleTrust, type PodIdentityWho } from '../../../lib/policy/pod-identity';
+import {
+  chainGrant,
+  desiredAssociations,
+  podIdentityTrust,
+  podRoleAccounts,
+  podRoleTrust,
+  type PodIdentityWho,
+} from '../../../lib/policy/pod-identity';
 import type { PolicyDocument } from '../../../lib/policy/types';
 
 /** Golden documents of the EKS Pod Identity builders (lib/policy/pod-identity.ts), each valid IAM grammar. */
@@ -29,7 +36,10 @@ describe('Function: podIdentityTrust', () => {
           Action: ['sts:AssumeRole', 'sts:TagSession'],
           Condition: {
             StringEquals: {
-              'aws:RequestTag/eks-cluster-arn': ['arn:aws:eks:eu-west-1:200000000002:cluster/demo', 'arn:aws:eks:eu-west-1:200000000002:cluster/restore'],
+              'aws:RequestTag/eks-cluster-arn': [
+                'arn:aws:eks:eu-west-1:200000000002:cluster/demo',
+                'arn:aws:eks:eu-west-1:200000000002:cluster/restore',
+              ],
               'aws:RequestTag/kubernetes-namespace': 'mongodb',
               'aws:RequestTag/kubernetes-service-account': ['pbm-agent', 'pbm-restore'],
             },
@@ -87,12 +97,16 @@ describe('Function: podRoleTrust and chainGrant', () => {
     const w = who('300000000003', [demo, dr]);
     const trust = podRoleTrust(w, '400000000004');
     expect(trust.Statement).toHaveLength(1);
-    expect(trust.Statement[0].Condition!.StringEquals['aws:RequestTag/eks-cluster-arn']).toBe('arn:aws:eks:eu-central-1:400000000004:cluster/dr');
+    expect(trust.Statement[0].Condition!.StringEquals['aws:RequestTag/eks-cluster-arn']).toBe(
+      'arn:aws:eks:eu-central-1:400000000004:cluster/dr',
+    );
     valid(trust, 'trust');
     const grant = chainGrant(w.roleArn);
     expect(grant).toEqual({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'AssumeTargetRole', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: w.roleArn }],
+      Statement: [
+        { Sid: 'AssumeTargetRole', Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: w.roleArn },
+      ],
     });
     valid(grant, 'identity');
   });
@@ -102,10 +116,32 @@ describe('Function: desiredAssociations', () => {
   it('one per cluster × service account, naming the role of the cluster’s account and, across accounts, the target', () => {
     const w = who('300000000003', [demo]);
     expect(desiredAssociations({ ...w, clusters: [demo, { ...demo, accountId: '300000000003' }] })).toEqual([
-      { cluster: demo, namespace: 'mongodb', serviceAccount: 'pbm-agent', roleArn: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-0123456789abcdef', targetRoleArn: w.roleArn },
-      { cluster: demo, namespace: 'mongodb', serviceAccount: 'pbm-restore', roleArn: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-0123456789abcdef', targetRoleArn: w.roleArn },
-      { cluster: { ...demo, accountId: '300000000003' }, namespace: 'mongodb', serviceAccount: 'pbm-agent', roleArn: w.roleArn },
-      { cluster: { ...demo, accountId: '300000000003' }, namespace: 'mongodb', serviceAccount: 'pbm-restore', roleArn: w.roleArn },
+      {
+        cluster: demo,
+        namespace: 'mongodb',
+        serviceAccount: 'pbm-agent',
+        roleArn: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-0123456789abcdef',
+        targetRoleArn: w.roleArn,
+      },
+      {
+        cluster: demo,
+        namespace: 'mongodb',
+        serviceAccount: 'pbm-restore',
+        roleArn: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-0123456789abcdef',
+        targetRoleArn: w.roleArn,
+      },
+      {
+        cluster: { ...demo, accountId: '300000000003' },
+        namespace: 'mongodb',
+        serviceAccount: 'pbm-agent',
+        roleArn: w.roleArn,
+      },
+      {
+        cluster: { ...demo, accountId: '300000000003' },
+        namespace: 'mongodb',
+        serviceAccount: 'pbm-restore',
+        roleArn: w.roleArn,
+      },
     ]);
   });
 });

@@ -1,8 +1,20 @@
 import { canonicalPolicy, samePolicy, sameStatements } from '../../../lib/policy/compare';
-import { editStatements, parseRawPolicy, presentStatements, renderRawPolicy } from '../../../lib/policy/resource-policy';
+import {
+  editStatements,
+  parseRawPolicy,
+  presentStatements,
+  renderRawPolicy,
+} from '../../../lib/policy/resource-policy';
 import type { Statement } from '../../../lib/policy/types';
 
-const ours: Statement = { Sid: 'S3Onboardingabc', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::200000000002:root' }, Action: ['s3:GetObject', 's3:ListBucket'], Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/p/*'], Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::200000000002:role/s3-onboarding/r' } } };
+const ours: Statement = {
+  Sid: 'S3Onboardingabc',
+  Effect: 'Allow',
+  Principal: { AWS: 'arn:aws:iam::200000000002:root' },
+  Action: ['s3:GetObject', 's3:ListBucket'],
+  Resource: ['arn:aws:s3:::b', 'arn:aws:s3:::b/p/*'],
+  Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::200000000002:role/s3-onboarding/r' } },
+};
 
 describe('Function: samePolicy', () => {
   const doc = { Version: '2012-10-17', Statement: [ours, { Effect: 'Deny', Action: 's3:*', Resource: '*' }] };
@@ -11,7 +23,12 @@ describe('Function: samePolicy', () => {
     const reformatted = {
       Statement: [
         { Resource: ['*'], Action: ['S3:*'], Effect: 'Deny' },
-        { ...ours, Action: ['s3:ListBucket', 's3:getobject'], Resource: [...(ours.Resource as string[])].reverse(), Principal: { AWS: ['arn:aws:iam::200000000002:root'] } },
+        {
+          ...ours,
+          Action: ['s3:ListBucket', 's3:getobject'],
+          Resource: [...(ours.Resource as string[])].reverse(),
+          Principal: { AWS: ['arn:aws:iam::200000000002:root'] },
+        },
       ],
       Version: '2012-10-17',
     };
@@ -23,7 +40,13 @@ describe('Function: samePolicy', () => {
     for (const changed of [
       { ...doc, Statement: [{ ...ours, Effect: 'Deny' }, doc.Statement[1]] },
       { ...doc, Statement: [{ ...ours, Resource: 'arn:aws:s3:::b/*' }, doc.Statement[1]] },
-      { ...doc, Statement: [{ ...ours, Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::200000000002:role/other' } } }, doc.Statement[1]] },
+      {
+        ...doc,
+        Statement: [
+          { ...ours, Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::200000000002:role/other' } } },
+          doc.Statement[1],
+        ],
+      },
       { ...doc, Statement: [{ ...ours, Sid: 'Other' }, doc.Statement[1]] },
       { ...doc, Statement: [ours] },
       { ...doc, Statement: [ours, ours, doc.Statement[1]] },
@@ -35,13 +58,19 @@ describe('Function: samePolicy', () => {
   });
 
   it('compares statement lists as multisets', () => {
-    expect(sameStatements([ours, { Effect: 'Allow', Action: 'a', Resource: '*' }], [{ Effect: 'Allow', Action: ['a'], Resource: ['*'] }, ours])).toBe(true);
+    expect(
+      sameStatements(
+        [ours, { Effect: 'Allow', Action: 'a', Resource: '*' }],
+        [{ Effect: 'Allow', Action: ['a'], Resource: ['*'] }, ours],
+      ),
+    ).toBe(true);
     expect(sameStatements([ours], [ours, ours])).toBe(false);
   });
 });
 
 describe('Lossless resource-policy editing', () => {
-  const owner = '{"Sid":"LegalHold","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/legal/*","Condition":{"NumericLessThan":{"s3:x":12345678901234567891}}}';
+  const owner =
+    '{"Sid":"LegalHold","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/legal/*","Condition":{"NumericLessThan":{"s3:x":12345678901234567891}}}';
   const text = `{ "Version": "2012-10-17", "Id": "owner-policy",\n  "Statement": [ ${owner} ] }`;
 
   it('keeps every statement it does not own byte for byte (a 20-digit number stays as written)', () => {
@@ -56,7 +85,9 @@ describe('Lossless resource-policy editing', () => {
 
   it('removes only statements equal to what it wrote, in any formatting; a look-alike Sid is not its own', () => {
     const lookalike = owner.replace('LegalHold', 'S3OnboardingabcLegalHold');
-    const current = parseRawPolicy(`{"Version":"2012-10-17","Statement":[${lookalike},${JSON.stringify({ ...ours, Action: [...(ours.Action as string[])].reverse() }, null, 2)}]}`);
+    const current = parseRawPolicy(
+      `{"Version":"2012-10-17","Statement":[${lookalike},${JSON.stringify({ ...ours, Action: [...(ours.Action as string[])].reverse() }, null, 2)}]}`,
+    );
     const edit = editStatements(current, { remove: [ours], add: [] });
     expect(renderRawPolicy(edit.policy)).toBe(`{"Version":"2012-10-17","Statement":[${lookalike}]}`);
     expect(edit.collisions).toEqual([]);
@@ -64,7 +95,10 @@ describe('Lossless resource-policy editing', () => {
 
   it('reports a foreign statement holding a Sid it needs, and never drops it', () => {
     const squatter = owner.replace('LegalHold', ours.Sid!);
-    const edit = editStatements(parseRawPolicy(`{"Version":"2012-10-17","Statement":[${squatter}]}`), { remove: [ours], add: [ours] });
+    const edit = editStatements(parseRawPolicy(`{"Version":"2012-10-17","Statement":[${squatter}]}`), {
+      remove: [ours],
+      add: [ours],
+    });
     expect(edit.collisions.map((s) => s.Sid)).toEqual([ours.Sid]);
     expect(renderRawPolicy(edit.policy)).toContain(squatter);
   });
@@ -77,7 +111,9 @@ describe('Lossless resource-policy editing', () => {
   });
 
   it('reads a single statement object, and refuses text that is not a policy object', () => {
-    expect(parseRawPolicy(`{"Version":"2012-10-17","Statement":${owner}}`).statements.map((s) => s.raw)).toEqual([owner]);
+    expect(parseRawPolicy(`{"Version":"2012-10-17","Statement":${owner}}`).statements.map((s) => s.raw)).toEqual([
+      owner,
+    ]);
     expect(() => parseRawPolicy('[1]')).toThrow(SyntaxError);
     expect(() => parseRawPolicy('{"Statement":[}')).toThrow(SyntaxError);
     expect(() => parseRawPolicy('{"Version":"2012-10-17"} x')).toThrow(SyntaxError);

@@ -19,7 +19,17 @@ const input = (over: Partial<SnippetInput> & { namespace?: string; serviceAccoun
     roleArn: TARGET,
     bucket: { name: 'demo-backups', region: 'eu-west-1', prefix: 'db/' },
     workload: { type: 'eks', clusters, namespace, serviceAccounts },
-    podIdentity: { associations: clusters.flatMap((cluster) => serviceAccounts.map((serviceAccount) => ({ cluster, namespace, serviceAccount, roleArn: SOURCE, targetRoleArn: TARGET }))) },
+    podIdentity: {
+      associations: clusters.flatMap((cluster) =>
+        serviceAccounts.map((serviceAccount) => ({
+          cluster,
+          namespace,
+          serviceAccount,
+          roleArn: SOURCE,
+          targetRoleArn: TARGET,
+        })),
+      ),
+    },
     ...rest,
   };
 };
@@ -64,21 +74,54 @@ aws eks list-pod-identity-associations --region 'eu-west-1' --cluster-name 'rest
 `);
   });
 
-  const veleroHelm = { tool: 'velero' as const, namespace: 'velero', serviceAccounts: ['velero-server'], workload: { type: 'eks' as const, clusters: [demo], namespace: 'velero', serviceAccounts: ['velero-server'], velero: { installMethod: 'helm' as const, helmReleaseName: 'velero' } } };
+  const veleroHelm = {
+    tool: 'velero' as const,
+    namespace: 'velero',
+    serviceAccounts: ['velero-server'],
+    workload: {
+      type: 'eks' as const,
+      clusters: [demo],
+      namespace: 'velero',
+      serviceAccounts: ['velero-server'],
+      velero: { installMethod: 'helm' as const, helmReleaseName: 'velero' },
+    },
+  };
 
   it.each([
-    ['stackgres', { tool: 'stackgres' as const, namespace: 'postgres', serviceAccounts: ['main-patroni'] }, ['pod-identity.md', 'sgobjectstorage.yaml']],
+    [
+      'stackgres',
+      { tool: 'stackgres' as const, namespace: 'postgres', serviceAccounts: ['main-patroni'] },
+      ['pod-identity.md', 'sgobjectstorage.yaml'],
+    ],
     ['velero installed with Helm', veleroHelm, ['pod-identity.md', 'velero-bsl.yaml', 'velero-values.yaml']],
-    ['velero installed with velero install', { ...veleroHelm, workload: { ...veleroHelm.workload, velero: { installMethod: 'cli' as const } } }, ['pod-identity.md', 'velero-bsl.yaml']],
-  ])('%s: the tool’s configuration, and nothing that annotates its service account or points to such a file', (_what, over, files) => {
-    const snippets = renderSnippets(input(over));
-    expect(Object.keys(snippets).sort()).toEqual(files);
-    expect(Object.values(snippets).join('\n')).not.toContain('eks.amazonaws.com/role-arn:');
-    // the tool's own files name no file that is not there, and no IRSA step
-    const toolFiles = Object.entries(snippets).filter(([f]) => f !== 'pod-identity.md').map(([, t]) => t).join('\n');
-    for (const gone of ['serviceaccount.yaml', 'annotate.sh', 'sgcluster-annotations.yaml', 'IRSA', '--sa-annotations']) expect({ gone, mentioned: toolFiles.includes(gone) }).toEqual({ gone, mentioned: false });
-    for (const [file, text] of Object.entries(snippets)) expect({ file, errors: validateSnippet(file, text, { podIdentity: true }) }).toEqual({ file, errors: [] });
-  });
+    [
+      'velero installed with velero install',
+      { ...veleroHelm, workload: { ...veleroHelm.workload, velero: { installMethod: 'cli' as const } } },
+      ['pod-identity.md', 'velero-bsl.yaml'],
+    ],
+  ])(
+    '%s: the tool’s configuration, and nothing that annotates its service account or points to such a file',
+    (_what, over, files) => {
+      const snippets = renderSnippets(input(over));
+      expect(Object.keys(snippets).sort()).toEqual(files);
+      expect(Object.values(snippets).join('\n')).not.toContain('eks.amazonaws.com/role-arn:');
+      // the tool's own files name no file that is not there, and no IRSA step
+      const toolFiles = Object.entries(snippets)
+        .filter(([f]) => f !== 'pod-identity.md')
+        .map(([, t]) => t)
+        .join('\n');
+      for (const gone of [
+        'serviceaccount.yaml',
+        'annotate.sh',
+        'sgcluster-annotations.yaml',
+        'IRSA',
+        '--sa-annotations',
+      ])
+        expect({ gone, mentioned: toolFiles.includes(gone) }).toEqual({ gone, mentioned: false });
+      for (const [file, text] of Object.entries(snippets))
+        expect({ file, errors: validateSnippet(file, text, { podIdentity: true }) }).toEqual({ file, errors: [] });
+    },
+  );
 
   it('velero installed with Helm: the values turn the credentials secret off, which Pod Identity needs, and set nothing else', () => {
     const values = renderSnippets(input(veleroHelm))['velero-values.yaml']!;

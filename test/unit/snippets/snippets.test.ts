@@ -1,7 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { parse, parseAllDocuments } from 'yaml';
-import { defaultNamespace, defaultServiceAccounts, defaultStorageName, veleroHelmServiceAccount } from '../../../lib/snippets/defaults';
+import {
+  defaultNamespace,
+  defaultServiceAccounts,
+  defaultStorageName,
+  veleroHelmServiceAccount,
+} from '../../../lib/snippets/defaults';
 import { k8sName, shellQuote, trimPrefix } from '../../../lib/snippets/format';
 import { renderMountpointVolume } from '../../../lib/snippets/mountpoint';
 import { pbmSessionName, renderAwsConfig, renderPbmAgentEnv } from '../../../lib/snippets/ec2';
@@ -61,8 +66,19 @@ function input(tool: Tool, kase: Case): SnippetInput {
         ? { type: 'ec2', instanceRoleArn: INSTANCE_ROLE_ARN }
         : kase === 'helm'
           ? // the service account as lib/snippets/defaults.ts names it for release "backup"
-            { type: 'eks', namespace: 'velero', serviceAccounts: ['backup-velero-server'], clusters: [CLUSTER], velero: { installMethod: 'helm', helmReleaseName: 'backup' } }
-          : { type: 'eks', ...WORKLOADS[tool], serviceAccounts: [...WORKLOADS[tool].serviceAccounts], clusters: [CLUSTER] },
+            {
+              type: 'eks',
+              namespace: 'velero',
+              serviceAccounts: ['backup-velero-server'],
+              clusters: [CLUSTER],
+              velero: { installMethod: 'helm', helmReleaseName: 'backup' },
+            }
+          : {
+              type: 'eks',
+              ...WORKLOADS[tool],
+              serviceAccounts: [...WORKLOADS[tool].serviceAccounts],
+              clusters: [CLUSTER],
+            },
   };
 }
 
@@ -595,7 +611,6 @@ set -eu
 kubectl annotate serviceaccount --overwrite --namespace 'apps' -- 'app' 'eks.amazonaws.com/role-arn=arn:aws:iam::200000000002:role/s3-onboarding/ob-3f9a2c7d' 'eks.amazonaws.com/sts-regional-endpoints=true'
 `;
 
-
 const EC2_PBM_AWS_CONFIG = `# AWS shared config profile for pbm-agent and the pbm CLI on EC2. No secrets in it.
 # Install as root: install -D -m 0644 aws-config /etc/s3-onboarding/aws-config
 # (if that file already holds other s3-onboarding profiles, add this section to it instead).
@@ -644,32 +659,101 @@ AWS_PROFILE=s3-onboarding-ob-3f9a2c7d
 
 const GOLDEN: Record<Tool, Partial<Record<Case, Snippets>>> = {
   pbm: {
-    'read-write': { 'serviceaccount.yaml': PBM_SERVICE_ACCOUNTS, 'annotate.sh': PBM_ANNOTATE, 'pbm-config.yaml': PBM_RW },
-    restore: { 'serviceaccount.yaml': PBM_SERVICE_ACCOUNTS, 'annotate.sh': PBM_ANNOTATE, 'pbm-config.yaml': PBM_RESTORE },
+    'read-write': {
+      'serviceaccount.yaml': PBM_SERVICE_ACCOUNTS,
+      'annotate.sh': PBM_ANNOTATE,
+      'pbm-config.yaml': PBM_RW,
+    },
+    restore: {
+      'serviceaccount.yaml': PBM_SERVICE_ACCOUNTS,
+      'annotate.sh': PBM_ANNOTATE,
+      'pbm-config.yaml': PBM_RESTORE,
+    },
     kms: { 'serviceaccount.yaml': PBM_SERVICE_ACCOUNTS, 'annotate.sh': PBM_ANNOTATE, 'pbm-config.yaml': PBM_KMS },
     ec2: { 'aws-config': EC2_PBM_AWS_CONFIG, 'pbm-agent.env': EC2_PBM_ENV, 'pbm-config.yaml': PBM_RW },
   },
   'psmdb-operator': {
-    'read-write': { 'serviceaccount.yaml': PSMDB_SERVICE_ACCOUNTS, 'annotate.sh': PSMDB_ANNOTATE, 'psmdb-backup-storages.yaml': PSMDB_RW },
-    restore: { 'serviceaccount.yaml': PSMDB_SERVICE_ACCOUNTS, 'annotate.sh': PSMDB_ANNOTATE, 'psmdb-backup-storages.yaml': PSMDB_RESTORE },
-    kms: { 'serviceaccount.yaml': PSMDB_SERVICE_ACCOUNTS, 'annotate.sh': PSMDB_ANNOTATE, 'psmdb-backup-storages.yaml': PSMDB_KMS },
+    'read-write': {
+      'serviceaccount.yaml': PSMDB_SERVICE_ACCOUNTS,
+      'annotate.sh': PSMDB_ANNOTATE,
+      'psmdb-backup-storages.yaml': PSMDB_RW,
+    },
+    restore: {
+      'serviceaccount.yaml': PSMDB_SERVICE_ACCOUNTS,
+      'annotate.sh': PSMDB_ANNOTATE,
+      'psmdb-backup-storages.yaml': PSMDB_RESTORE,
+    },
+    kms: {
+      'serviceaccount.yaml': PSMDB_SERVICE_ACCOUNTS,
+      'annotate.sh': PSMDB_ANNOTATE,
+      'psmdb-backup-storages.yaml': PSMDB_KMS,
+    },
   },
   stackgres: {
-    'read-write': { 'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS, 'annotate.sh': STACKGRES_ANNOTATE, 'sgobjectstorage.yaml': STACKGRES_RW, 'sgcluster-annotations.yaml': STACKGRES_CLUSTER },
-    restore: { 'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS, 'annotate.sh': STACKGRES_ANNOTATE, 'sgobjectstorage.yaml': STACKGRES_RESTORE, 'sgcluster-annotations.yaml': STACKGRES_CLUSTER },
-    'read-only': { 'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS, 'annotate.sh': STACKGRES_ANNOTATE, 'sgobjectstorage.yaml': STACKGRES_RO, 'sgcluster-annotations.yaml': STACKGRES_CLUSTER },
-    kms: { 'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS, 'annotate.sh': STACKGRES_ANNOTATE, 'sgobjectstorage.yaml': STACKGRES_KMS, 'sgcluster-annotations.yaml': STACKGRES_CLUSTER },
+    'read-write': {
+      'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS,
+      'annotate.sh': STACKGRES_ANNOTATE,
+      'sgobjectstorage.yaml': STACKGRES_RW,
+      'sgcluster-annotations.yaml': STACKGRES_CLUSTER,
+    },
+    restore: {
+      'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS,
+      'annotate.sh': STACKGRES_ANNOTATE,
+      'sgobjectstorage.yaml': STACKGRES_RESTORE,
+      'sgcluster-annotations.yaml': STACKGRES_CLUSTER,
+    },
+    'read-only': {
+      'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS,
+      'annotate.sh': STACKGRES_ANNOTATE,
+      'sgobjectstorage.yaml': STACKGRES_RO,
+      'sgcluster-annotations.yaml': STACKGRES_CLUSTER,
+    },
+    kms: {
+      'serviceaccount.yaml': STACKGRES_SERVICE_ACCOUNTS,
+      'annotate.sh': STACKGRES_ANNOTATE,
+      'sgobjectstorage.yaml': STACKGRES_KMS,
+      'sgcluster-annotations.yaml': STACKGRES_CLUSTER,
+    },
   },
   velero: {
-    'read-write': { 'serviceaccount.yaml': VELERO_SERVICE_ACCOUNTS, 'annotate.sh': VELERO_ANNOTATE, 'velero-bsl.yaml': VELERO_RW },
-    restore: { 'serviceaccount.yaml': VELERO_SERVICE_ACCOUNTS, 'annotate.sh': VELERO_ANNOTATE, 'velero-bsl.yaml': VELERO_RESTORE },
-    kms: { 'serviceaccount.yaml': VELERO_SERVICE_ACCOUNTS, 'annotate.sh': VELERO_ANNOTATE, 'velero-bsl.yaml': VELERO_KMS },
-    helm: { 'serviceaccount.yaml': VELERO_HELM_SERVICE_ACCOUNTS, 'annotate.sh': VELERO_HELM_ANNOTATE, 'velero-bsl.yaml': VELERO_HELM_BSL, 'velero-values.yaml': VELERO_HELM_VALUES },
+    'read-write': {
+      'serviceaccount.yaml': VELERO_SERVICE_ACCOUNTS,
+      'annotate.sh': VELERO_ANNOTATE,
+      'velero-bsl.yaml': VELERO_RW,
+    },
+    restore: {
+      'serviceaccount.yaml': VELERO_SERVICE_ACCOUNTS,
+      'annotate.sh': VELERO_ANNOTATE,
+      'velero-bsl.yaml': VELERO_RESTORE,
+    },
+    kms: {
+      'serviceaccount.yaml': VELERO_SERVICE_ACCOUNTS,
+      'annotate.sh': VELERO_ANNOTATE,
+      'velero-bsl.yaml': VELERO_KMS,
+    },
+    helm: {
+      'serviceaccount.yaml': VELERO_HELM_SERVICE_ACCOUNTS,
+      'annotate.sh': VELERO_HELM_ANNOTATE,
+      'velero-bsl.yaml': VELERO_HELM_BSL,
+      'velero-values.yaml': VELERO_HELM_VALUES,
+    },
   },
   'mountpoint-s3-csi': {
-    'read-write': { 'serviceaccount.yaml': MOUNTPOINT_SERVICE_ACCOUNTS, 'annotate.sh': MOUNTPOINT_ANNOTATE, 'mountpoint-pv.yaml': MOUNTPOINT_RW },
-    'read-only': { 'serviceaccount.yaml': MOUNTPOINT_SERVICE_ACCOUNTS, 'annotate.sh': MOUNTPOINT_ANNOTATE, 'mountpoint-pv.yaml': MOUNTPOINT_RO },
-    kms: { 'serviceaccount.yaml': MOUNTPOINT_SERVICE_ACCOUNTS, 'annotate.sh': MOUNTPOINT_ANNOTATE, 'mountpoint-pv.yaml': MOUNTPOINT_KMS },
+    'read-write': {
+      'serviceaccount.yaml': MOUNTPOINT_SERVICE_ACCOUNTS,
+      'annotate.sh': MOUNTPOINT_ANNOTATE,
+      'mountpoint-pv.yaml': MOUNTPOINT_RW,
+    },
+    'read-only': {
+      'serviceaccount.yaml': MOUNTPOINT_SERVICE_ACCOUNTS,
+      'annotate.sh': MOUNTPOINT_ANNOTATE,
+      'mountpoint-pv.yaml': MOUNTPOINT_RO,
+    },
+    kms: {
+      'serviceaccount.yaml': MOUNTPOINT_SERVICE_ACCOUNTS,
+      'annotate.sh': MOUNTPOINT_ANNOTATE,
+      'mountpoint-pv.yaml': MOUNTPOINT_KMS,
+    },
   },
   generic: {
     'read-write': { 'serviceaccount.yaml': GENERIC_SERVICE_ACCOUNTS, 'annotate.sh': GENERIC_ANNOTATE },
@@ -680,8 +764,6 @@ const GOLDEN: Record<Tool, Partial<Record<Case, Snippets>>> = {
 };
 
 const MATRIX = TOOLS.flatMap((tool) => CASES[tool].map((kase) => [tool, kase] as const));
-
-
 
 // ---------- helpers ----------
 
@@ -711,12 +793,16 @@ describe('Module: lib/snippets', () => {
     });
 
     it('returns only the two service-account files for a generic eks request', () => {
-      expect(Object.keys(renderSnippets(input('generic', 'read-write'))).sort()).toEqual(['annotate.sh', 'serviceaccount.yaml']);
+      expect(Object.keys(renderSnippets(input('generic', 'read-write'))).sort()).toEqual([
+        'annotate.sh',
+        'serviceaccount.yaml',
+      ]);
     });
 
     it('returns aws-config and pbm-agent.env (+ pbm-config.yaml for pbm) for every ec2 request', () => {
       for (const tool of ['pbm', 'generic'] as const) {
-        const expected = tool === 'pbm' ? ['aws-config', 'pbm-agent.env', 'pbm-config.yaml'] : ['aws-config', 'pbm-agent.env'];
+        const expected =
+          tool === 'pbm' ? ['aws-config', 'pbm-agent.env', 'pbm-config.yaml'] : ['aws-config', 'pbm-agent.env'];
         expect(Object.keys(renderSnippets(input(tool, 'ec2'))).sort()).toEqual(expected);
       }
     });
@@ -729,14 +815,18 @@ describe('Module: lib/snippets', () => {
         expect([...env.keys()].sort()).toEqual(['AWS_CONFIG_FILE', 'AWS_PROFILE']);
         expect([...sections.keys()]).toEqual([`profile ${env.get('AWS_PROFILE')}`]);
         expect(sections.get(`profile ${env.get('AWS_PROFILE')}`)?.get('role_arn')).toBe(ROLE_ARN);
-        expect(files['pbm-agent.env']).not.toMatch(/^AWS_(ROLE_ARN|SESSION_NAME|ROLE_SESSION_NAME|WEB_IDENTITY_TOKEN_FILE)=/m);
+        expect(files['pbm-agent.env']).not.toMatch(
+          /^AWS_(ROLE_ARN|SESSION_NAME|ROLE_SESSION_NAME|WEB_IDENTITY_TOKEN_FILE)=/m,
+        );
       }
     });
 
     it('annotate.sh sets exactly the annotations of serviceaccount.yaml, for every tool', () => {
       for (const [tool, kase] of MATRIX.filter(([, k]) => k !== 'ec2')) {
         const files = renderSnippets(input(tool, kase));
-        const docs = yamlDocuments(files['serviceaccount.yaml'] as string) as { metadata: { name: string; namespace: string; annotations: Record<string, string> } }[];
+        const docs = yamlDocuments(files['serviceaccount.yaml'] as string) as {
+          metadata: { name: string; namespace: string; annotations: Record<string, string> };
+        }[];
         const calls = kubectlCalls(files['annotate.sh'] as string);
         expect(calls).toEqual(
           docs.map((d) => [
@@ -754,11 +844,10 @@ describe('Module: lib/snippets', () => {
     });
 
     it('never writes credentials or secrets into any snippet', () => {
-      const forbiddenKeys = /^(credentials?|credentialsSecret|credentialsFile|secretKeySelectors|access-key-id|secret-access-key|session-token|sseCustomerKey)$/;
+      const forbiddenKeys =
+        /^(credentials?|credentialsSecret|credentialsFile|secretKeySelectors|access-key-id|secret-access-key|session-token|sseCustomerKey)$/;
       const keysOf = (value: unknown): string[] =>
-        typeof value === 'object' && value !== null
-          ? Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)])
-          : [];
+        typeof value === 'object' && value !== null ? Object.entries(value).flatMap(([k, v]) => [k, ...keysOf(v)]) : [];
       for (const [tool, kase] of MATRIX) {
         for (const [file, text] of Object.entries(renderSnippets(input(tool, kase)))) {
           expect(text).not.toMatch(/AKIA|ASIA|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN/);
@@ -768,7 +857,11 @@ describe('Module: lib/snippets', () => {
             expect(credentials).toEqual({ useSecret: false });
             expect(keysOf(rest).filter((k) => forbiddenKeys.test(k))).toEqual([]);
           } else if (file.endsWith('.yaml')) {
-            expect(yamlDocuments(text).flatMap(keysOf).filter((k) => forbiddenKeys.test(k))).toEqual([]);
+            expect(
+              yamlDocuments(text)
+                .flatMap(keysOf)
+                .filter((k) => forbiddenKeys.test(k)),
+            ).toEqual([]);
           }
         }
       }
@@ -803,7 +896,8 @@ describe('Module: lib/snippets', () => {
         clusters: [CLUSTER],
         claimNamespace: 'analytics',
       });
-      expect(text).toBe(`# Driver-level credentials: the role belongs to the CSI driver (kube-system/s3-csi-driver-sa), so every pod
+      expect(text)
+        .toBe(`# Driver-level credentials: the role belongs to the CSI driver (kube-system/s3-csi-driver-sa), so every pod
 # on every node that mounts a Mountpoint volume without authenticationSource: pod uses it. The claim is in
 # the namespace of the pods that mount it. Prefer pod-level credentials (onboard the service account of the pods).
 apiVersion: v1
@@ -856,7 +950,12 @@ spec:
 
     it('puts the claim in the service account namespace with pod-level credentials, whatever claimNamespace says', () => {
       const [pv, pvc] = yamlDocuments(
-        renderMountpointVolume(PREFIXED_BUCKET, 'read-write', { namespace: 'analytics', serviceAccounts: ['reports'], clusters: [CLUSTER], claimNamespace: 'analytics' }),
+        renderMountpointVolume(PREFIXED_BUCKET, 'read-write', {
+          namespace: 'analytics',
+          serviceAccounts: ['reports'],
+          clusters: [CLUSTER],
+          claimNamespace: 'analytics',
+        }),
       ) as [{ spec: { claimRef: { namespace: string } } }, { metadata: { namespace: string } }];
       expect([pv.spec.claimRef.namespace, pvc.metadata.namespace]).toEqual(['analytics', 'analytics']);
     });
@@ -881,9 +980,18 @@ spec:
       ['onboardingId', { onboardingId: 'ob-1\nAWS_ROLE_ARN=evil' }],
       ['onboardingId', { onboardingId: 'ob-1]\n[profile x' }],
     ])('refuses a value that could break out of its line (%s)', (path, override) => {
-      const base = { onboardingId: 'ob-1', tool: 'pbm' as const, roleArn: ROLE_ARN, instanceRoleArn: INSTANCE_ROLE_ARN };
-      expect(() => renderPbmAgentEnv({ ...base, ...override })).toThrow(expect.objectContaining({ name: 'SnippetInputError', path }));
-      expect(() => renderAwsConfig({ ...base, ...override })).toThrow(expect.objectContaining({ name: 'SnippetInputError', path }));
+      const base = {
+        onboardingId: 'ob-1',
+        tool: 'pbm' as const,
+        roleArn: ROLE_ARN,
+        instanceRoleArn: INSTANCE_ROLE_ARN,
+      };
+      expect(() => renderPbmAgentEnv({ ...base, ...override })).toThrow(
+        expect.objectContaining({ name: 'SnippetInputError', path }),
+      );
+      expect(() => renderAwsConfig({ ...base, ...override })).toThrow(
+        expect.objectContaining({ name: 'SnippetInputError', path }),
+      );
     });
 
     it('keeps the session name within the 64 characters STS allows', () => {
@@ -928,10 +1036,19 @@ spec:
       // trunc 63, then trimSuffix "-"
       ['a'.repeat(57) + '-b', undefined, `${'a'.repeat(57)}-b-vel-server`],
       ['a'.repeat(62), undefined, `${'a'.repeat(62)}-server`],
-    ] as const)('the Helm chart names the server service account of release %s (fullnameOverride %s) %s', (release, override, expected) => {
-      expect(veleroHelmServiceAccount(release, override)).toBe(expected);
-      expect(defaultServiceAccounts('velero', 'velero', { installMethod: 'helm', helmReleaseName: release, ...(override && { helmFullnameOverride: override }) })).toEqual([expected]);
-    });
+    ] as const)(
+      'the Helm chart names the server service account of release %s (fullnameOverride %s) %s',
+      (release, override, expected) => {
+        expect(veleroHelmServiceAccount(release, override)).toBe(expected);
+        expect(
+          defaultServiceAccounts('velero', 'velero', {
+            installMethod: 'helm',
+            helmReleaseName: release,
+            ...(override && { helmFullnameOverride: override }),
+          }),
+        ).toEqual([expected]);
+      },
+    );
 
     it('has no default Velero service account for a Helm install without its release name; velero for velero install', () => {
       expect(defaultServiceAccounts('velero', 'velero', { installMethod: 'helm' })).toBeUndefined();
@@ -950,7 +1067,9 @@ spec:
       expect(defaultStorageName({ name: 'my.bucket' }, 'restore')).toBe('s3-my-bucket-restore');
       expect(defaultStorageName(long, 'read-write')).toMatch(/^s3-b+-[0-9a-f]{8}$/);
       expect(defaultStorageName(long, 'read-write')).toHaveLength(63);
-      expect(defaultStorageName(long, 'read-write')).not.toBe(defaultStorageName({ ...long, prefix: 'q' + long.prefix }, 'read-write'));
+      expect(defaultStorageName(long, 'read-write')).not.toBe(
+        defaultStorageName({ ...long, prefix: 'q' + long.prefix }, 'read-write'),
+      );
     });
 
     it('k8sName always yields a valid DNS label', () => {
@@ -993,27 +1112,59 @@ spec:
       ['pbm-config.yaml', PBM_RW + '    credentials:\n      access-key-id: AKIA\n', /credentials/],
       ['pbm-config.yaml', PBM_RW.replace('bucket: demo-backups', 'bucket: 12'), /string/],
       ['psmdb-backup-storages.yaml', PSMDB_RW.replace('        type: s3\n', ''), /type/],
-      ['psmdb-backup-storages.yaml', PSMDB_RW + '          serverSideEncryption:\n            sseAlgorithm: aws:kms\n', /serverSideEncryption/],
+      [
+        'psmdb-backup-storages.yaml',
+        PSMDB_RW + '          serverSideEncryption:\n            sseAlgorithm: aws:kms\n',
+        /serverSideEncryption/,
+      ],
       ['sgobjectstorage.yaml', STACKGRES_RW.replace('useIAMRole: true', 'useIAMRole: false'), /useIAMRole/],
       ['sgobjectstorage.yaml', STACKGRES_RW.replace('type: s3', 'type: s4'), /enum|s3/],
       ['velero-bsl.yaml', VELERO_RW + '    s3ForcePathStyle: true\n', /string/],
       ['velero-bsl.yaml', VELERO_RW + '    credential: x\n', /additional/],
       ['velero-bsl.yaml', VELERO_RW.replace('provider: aws', 'provider: gcp'), /provider/],
-      ['mountpoint-pv.yaml', MOUNTPOINT_RW.replace('authenticationSource: pod', 'authenticationSource: secret'), /allowed values/],
-      ['mountpoint-pv.yaml', MOUNTPOINT_RW.replace('    - allow-delete\n', '    - allow-delete\n    - foreground\n'), /foreground/],
+      [
+        'mountpoint-pv.yaml',
+        MOUNTPOINT_RW.replace('authenticationSource: pod', 'authenticationSource: secret'),
+        /allowed values/,
+      ],
+      [
+        'mountpoint-pv.yaml',
+        MOUNTPOINT_RW.replace('    - allow-delete\n', '    - allow-delete\n    - foreground\n'),
+        /foreground/,
+      ],
       ['mountpoint-pv.yaml', MOUNTPOINT_RW.replace('prefix=team-a/db/', 'prefix=team-a/db'), /prefix/],
       ['mountpoint-pv.yaml', MOUNTPOINT_RO.replace('    - read-only\n', '    - allow-delete\n'), /allow-delete/],
-      ['serviceaccount.yaml', VELERO_SERVICE_ACCOUNTS.replace('role-arn: arn:aws:iam', 'role-arn: arn:aws:s3'), /pattern/],
+      [
+        'serviceaccount.yaml',
+        VELERO_SERVICE_ACCOUNTS.replace('role-arn: arn:aws:iam', 'role-arn: arn:aws:s3'),
+        /pattern/,
+      ],
       ['annotate.sh', VELERO_ANNOTATE.replace("'velero' 'eks", "'velero 'eks"), /sh -n/],
       ['pbm-agent.env', EC2_PBM_ENV + 'AWS_ACCESS_KEY_ID=AKIA\n', /unexpected variable/],
-      ['pbm-agent.env', 'AWS_ROLE_ARN=arn:aws:iam::200000000002:role/x\nAWS_SESSION_NAME=pbm\n', /unexpected variable AWS_ROLE_ARN/],
+      [
+        'pbm-agent.env',
+        'AWS_ROLE_ARN=arn:aws:iam::200000000002:role/x\nAWS_SESSION_NAME=pbm\n',
+        /unexpected variable AWS_ROLE_ARN/,
+      ],
       ['aws-config', EC2_PBM_AWS_CONFIG.replace('Ec2InstanceMetadata', 'Environment'), /credential_source/],
       ['aws-config', EC2_PBM_AWS_CONFIG.replace('[profile ', '['), /profile NAME/],
       ['aws-config', EC2_PBM_AWS_CONFIG + 'aws_access_key_id = AKIA\n', /unexpected key/],
-      ['annotate.sh', VELERO_ANNOTATE.replace(" 'eks.amazonaws.com/sts-regional-endpoints=true'", ''), /sts-regional-endpoints/],
+      [
+        'annotate.sh',
+        VELERO_ANNOTATE.replace(" 'eks.amazonaws.com/sts-regional-endpoints=true'", ''),
+        /sts-regional-endpoints/,
+      ],
       ['psmdb-backup-storages.yaml', PSMDB_RW.replace('        main: true\n', ''), /main/],
-      ['sgcluster-annotations.yaml', STACKGRES_CLUSTER.replace('serviceAccount:', 'clusterPods:'), /serviceAccount|additional/],
-      ['velero-values.yaml', 'credentials:\n  useSecret: true\nserviceAccount:\n  server:\n    create: true\n    annotations: {}\n', /useSecret|role-arn/],
+      [
+        'sgcluster-annotations.yaml',
+        STACKGRES_CLUSTER.replace('serviceAccount:', 'clusterPods:'),
+        /serviceAccount|additional/,
+      ],
+      [
+        'velero-values.yaml',
+        'credentials:\n  useSecret: true\nserviceAccount:\n  server:\n    create: true\n    annotations: {}\n',
+        /useSecret|role-arn/,
+      ],
       ['nothing.txt', '', /unknown snippet file/],
     ])('rejects a broken %s', (file, text, message) => {
       const errors = validateSnippet(file, text);
@@ -1101,10 +1252,13 @@ spec:
     // of them as internal markers, so the property covers printable text: ASCII and beyond, quotes included.
     it('keeps any printable string intact through shell quoting (property)', () => {
       fc.assert(
-        fc.property(fc.string({ unit: 'binary' }).filter((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s)), (value) => {
-          const [call] = kubectlCalls(`kubectl ${shellQuote(value)}\n`);
-          expect(call).toEqual([value]);
-        }),
+        fc.property(
+          fc.string({ unit: 'binary' }).filter((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s)),
+          (value) => {
+            const [call] = kubectlCalls(`kubectl ${shellQuote(value)}\n`);
+            expect(call).toEqual([value]);
+          },
+        ),
         { numRuns: 50 },
       );
     });
@@ -1115,17 +1269,30 @@ spec:
       expect(pbm).toEqual({
         storage: {
           type: 's3',
-          s3: { region: value, bucket: value, prefix, serverSideEncryption: { sseAlgorithm: 'aws:kms', kmsKeyID: value } },
+          s3: {
+            region: value,
+            bucket: value,
+            prefix,
+            serverSideEncryption: { sseAlgorithm: 'aws:kms', kmsKeyID: value },
+          },
         },
       });
 
-      const psmdb = parse(renderSnippets(hostileInput('psmdb-operator', value))['psmdb-backup-storages.yaml'] as string);
-      expect(Object.values(psmdb.spec.backup.storages)).toEqual([{ type: 's3', main: true, s3: { bucket: value, region: value, prefix } }]);
+      const psmdb = parse(
+        renderSnippets(hostileInput('psmdb-operator', value))['psmdb-backup-storages.yaml'] as string,
+      );
+      expect(Object.values(psmdb.spec.backup.storages)).toEqual([
+        { type: 's3', main: true, s3: { bucket: value, region: value, prefix } },
+      ]);
 
       const stackgres = renderSnippets(hostileInput('stackgres', value));
       const sg = parse(stackgres['sgobjectstorage.yaml'] as string);
       expect(sg.metadata.namespace).toBe(value);
-      expect((yamlDocuments(stackgres['sgcluster-annotations.yaml'] as string) as { metadata: unknown }[]).map((d) => d.metadata)).toEqual([
+      expect(
+        (yamlDocuments(stackgres['sgcluster-annotations.yaml'] as string) as { metadata: unknown }[]).map(
+          (d) => d.metadata,
+        ),
+      ).toEqual([
         { name: value, namespace: value },
         { name: `${value}2`, namespace: value },
       ]);
@@ -1136,8 +1303,16 @@ spec:
       expect(bsl.spec.objectStorage).toEqual({ bucket: value, prefix });
       expect(bsl.spec.config).toEqual({ region: value, kmsKeyId: value });
 
-      const [pv, pvc] = yamlDocuments(renderSnippets(hostileInput('mountpoint-s3-csi', value))['mountpoint-pv.yaml'] as string) as [
-        { spec: { mountOptions: string[]; claimRef: { namespace: string }; csi: { volumeAttributes: { bucketName: string } } } },
+      const [pv, pvc] = yamlDocuments(
+        renderSnippets(hostileInput('mountpoint-s3-csi', value))['mountpoint-pv.yaml'] as string,
+      ) as [
+        {
+          spec: {
+            mountOptions: string[];
+            claimRef: { namespace: string };
+            csi: { volumeAttributes: { bucketName: string } };
+          };
+        },
         { metadata: { namespace: string } },
       ];
       expect(pv.spec.csi.volumeAttributes.bucketName).toBe(value);
@@ -1155,11 +1330,13 @@ spec:
 
     it('keeps generated Kubernetes names valid whatever the input', () => {
       for (const value of HOSTILE) {
-        const sg = parse(renderSnippets(hostileInput('stackgres', value, 'read-only'))['sgobjectstorage.yaml'] as string);
+        const sg = parse(
+          renderSnippets(hostileInput('stackgres', value, 'read-only'))['sgobjectstorage.yaml'] as string,
+        );
         expect(sg.metadata.name).toMatch(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
-        const [pv] = yamlDocuments(renderSnippets(hostileInput('mountpoint-s3-csi', value))['mountpoint-pv.yaml'] as string) as [
-          { metadata: { name: string } },
-        ];
+        const [pv] = yamlDocuments(
+          renderSnippets(hostileInput('mountpoint-s3-csi', value))['mountpoint-pv.yaml'] as string,
+        ) as [{ metadata: { name: string } }];
         expect(pv.metadata.name).toMatch(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/);
       }
     });
