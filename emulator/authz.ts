@@ -21,7 +21,7 @@ export function principalOf(caller: Caller): PrincipalInfo {
 }
 
 /** The identity side of a caller: the role's inline and attached policies and its boundary. */
-export function identityOf(
+function identityOf(
   world: World,
   caller: Caller,
 ): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {
@@ -35,7 +35,7 @@ export function identityOf(
   return rolePolicies(world, role);
 }
 
-export function rolePolicies(
+function rolePolicies(
   world: World,
   role: Role,
 ): { identityPolicies: PolicyDocument[]; permissionsBoundary?: PolicyDocument } {

@@ -19,7 +19,7 @@ const REFRESH_BEFORE_MS = 60 * 60 * 1000;
 const imdsTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The instance id the stand-in reports for a role: stable, so restarts keep session names. */
-export const instanceIdOf = (roleArn: string): string =>
+const instanceIdOf = (roleArn: string): string =>
   `i-${createHash('sha256').update(roleArn).digest('hex').slice(0, 17)}`;
 
 export interface ImdsState {

@@ -17,7 +17,7 @@ import {
 import { asArray } from '../lib/iam-policy/grammar';
 import type { Statement } from '../lib/iam-policy/types';
 
-export const REPO_ROOT = path.resolve(__dirname, '..');
+const REPO_ROOT = path.resolve(__dirname, '..');
 export const DEFAULT_EXTERNAL_ID = 's3-onboarding-local';
 /** The thumbprint AWS documents for EKS issuers (IAM no longer checks it for them). */
 export const EKS_THUMBPRINT = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
@@ -194,7 +194,7 @@ const seededRoleId = (arn: string): string => {
   return `AROA${Array.from(h.subarray(0, 17), (b) => alphabet[b % 32]).join('')}`;
 };
 
-export function putRole(account: Account, s: RoleSpec): Role {
+function putRole(account: Account, s: RoleSpec): Role {
   const path = s.path ?? '/';
   const role: Role = {
     roleId: seededRoleId(`arn:aws:iam::${account.id}:role${path}${s.name}`),

@@ -127,7 +127,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Service and access key from the SigV4 credential scope (signatures are not verified). */
-export function parseAuthorization(
+function parseAuthorization(
   header: string | undefined,
 ): { accessKeyId: string; region: string; service: string } | undefined {
   const m = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(header ?? '');

@@ -96,7 +96,7 @@ export interface Bucket {
   createDate: Date;
 }
 
-export interface StoredObject {
+interface StoredObject {
   body: Buffer;
   etag: string;
   lastModified: Date;
@@ -191,7 +191,7 @@ export interface CallRecord {
   write: boolean;
 }
 
-export interface Fault {
+interface Fault {
   id: number;
   service?: string;
   operation?: string;
@@ -208,7 +208,7 @@ export interface Fault {
 }
 
 /** An event EventBridge accepted (PutEvents), as `GET /_emulator/events` lists it. */
-export interface EventRecord {
+interface EventRecord {
   id: string;
   time: string;
   eventBusName: string;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
 const policy = z.record(z.string(), z.unknown());
 
-export const topologySchema = z.strictObject({
+const topologySchema = z.strictObject({
   $comment: z.string().optional(),
   platformAccountId: accountId,
   accounts: z.array(accountId).min(1),
@@ -92,7 +92,7 @@ export type Topology = z.output<typeof topologySchema>;
 export type TopologyInput = z.input<typeof topologySchema>;
 
 /** A topology that cannot be read, parsed or validated: the message names the source and every invalid field. */
-export class TopologyError extends Error {
+class TopologyError extends Error {
   constructor(
     message: string,
     readonly issues: { path: string; message: string }[] = [],

@@ -33,14 +33,14 @@ function element(key: string, value: XmlValue): string {
 }
 
 /** A list rendered as repeated elements named like the key (S3 style), not wrapped in `member`. */
-export class FlatList {
+class FlatList {
   [key: string]: XmlValue;
   constructor(readonly items: XmlValue[]) {}
 }
 export const flat = (items: XmlValue[]): XmlNode => new FlatList(items) as unknown as XmlNode;
 
 /** A map rendered as `<entry><key/><value/></entry>` elements (IAM's SummaryMap). */
-export class XmlMap {
+class XmlMap {
   [key: string]: XmlValue;
   constructor(readonly entries: Record<string, XmlValue>) {}
 }

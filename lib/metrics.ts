@@ -13,9 +13,9 @@ import type { DetailType } from './events/onboarding-events';
  * - AwsCalls (Count) and AwsCallLatency (Milliseconds, one value per call) per request; AwsCallsPerRequest
  * - SweepChecked, SweepDrifted, SweepDurationMs per sweep invocation
  */
-export const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE || 's3-onboarding';
+const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE || 's3-onboarding';
 
-export const newMetrics = (): Metrics =>
+const newMetrics = (): Metrics =>
   new Metrics({ namespace: NAMESPACE, serviceName: process.env.POWERTOOLS_SERVICE_NAME || 's3-onboarding' });
 
 export const metrics = newMetrics();

@@ -30,7 +30,7 @@ interface PodClaims {
 }
 
 /** The six session tags EKS Pod Identity adds (all transitive), unless the association disables them. */
-export function podSessionTags(
+function podSessionTags(
   cluster: Cluster,
   namespace: string,
   serviceAccount: string,

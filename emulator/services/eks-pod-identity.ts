@@ -12,7 +12,7 @@ import { findRoleByArn, parseDoc, type Cluster, type PodIdentityAssociation, typ
 import { asArray, normalizeStatements } from '../../lib/iam-policy/grammar';
 import { matchesWildcard } from '../../lib/iam-policy/evaluate';
 
-export const POD_IDENTITY_AGENT = 'eks-pod-identity-agent';
+const POD_IDENTITY_AGENT = 'eks-pod-identity-agent';
 export const PODS_SERVICE_PRINCIPAL = 'pods.eks.amazonaws.com';
 /** the version DescribeAddon reports (fixed: the emulator models presence, not versions) */
 const AGENT_VERSION = 'v1.3.8-eksbuild.2';
@@ -75,7 +75,7 @@ function route(method: string, path: string): Route | undefined {
 /** The operation a request names, or undefined when it is not a Pod Identity / add-on route. */
 export const podIdentityOperation = (method: string, path: string): string | undefined => route(method, path)?.op;
 
-export function associationJson(a: PodIdentityAssociation) {
+function associationJson(a: PodIdentityAssociation) {
   return {
     clusterName: a.clusterName,
     namespace: a.namespace,

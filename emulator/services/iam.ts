@@ -9,11 +9,11 @@ import { parsePolicyText, policySize, validatePolicy } from '../../lib/iam-polic
 import { xmlMap, type XmlNode } from '../xml';
 
 const NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
-export const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
-export const MANAGED_POLICY_BYTES = 6_144;
-export const MANAGED_POLICIES_PER_ROLE = 10;
-export const ROLES_PER_ACCOUNT = 1_000;
-export const OIDC_PROVIDERS_PER_ACCOUNT = 100;
+const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
+const MANAGED_POLICY_BYTES = 6_144;
+const MANAGED_POLICIES_PER_ROLE = 10;
+const ROLES_PER_ACCOUNT = 1_000;
+const OIDC_PROVIDERS_PER_ACCOUNT = 100;
 
 type Handler = (ctx: CallContext, p: QueryParams, account: Account, caller: Caller) => XmlNode | undefined;
 
@@ -25,13 +25,13 @@ const malformed = (msg: string) => new AwsError('MalformedPolicyDocument', msg, 
 const limitExceeded = (msg: string) => new AwsError('LimitExceeded', msg, 409);
 
 // ---------- validation like IAM's ----------
-export function checkName(value: string, field: string, max = 64): void {
+function checkName(value: string, field: string, max = 64): void {
   if (value.length > max) throw constraint(value, field, `Member must have length less than or equal to ${max}`);
   if (!/^[\w+=,.@-]+$/.test(value))
     throw constraint(value, field, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
 }
 
-export function checkPath(value: string, field = 'path'): void {
+function checkPath(value: string, field = 'path'): void {
   if (value.length > 512) throw constraint(value, field, 'Member must have length less than or equal to 512');
   if (!/^(\/|\/[\u0021-\u007F]+\/)$/.test(value)) {
     throw constraint(
@@ -42,7 +42,7 @@ export function checkPath(value: string, field = 'path'): void {
   }
 }
 
-export function checkTags(tags: { Key: string; Value: string }[], existing = 0): void {
+function checkTags(tags: { Key: string; Value: string }[], existing = 0): void {
   // one request holds at most 50 (the API's own constraint); the resource too (a quota)
   if (tags.length > 50)
     throw validation(

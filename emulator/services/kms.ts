@@ -85,7 +85,7 @@ function constraintsMet(g: KmsGrant, ec: Record<string, string> | undefined): bo
 }
 
 /** The first grant on `key` that lets the caller perform `operation` with this encryption context. */
-export function grantFor(
+function grantFor(
   world: World,
   caller: Caller,
   key: KmsKey,
@@ -196,7 +196,7 @@ function keyFor(ctx: CallContext, caller: Caller, id: unknown): KmsKey {
 const validation = (m: string) => new AwsError('ValidationException', `1 validation error detected: ${m}`, 400);
 
 /** The operations a grant may allow (KMS API Reference, CreateGrant `Operations`). */
-export const GRANT_OPERATIONS = [
+const GRANT_OPERATIONS = [
   'Decrypt',
   'Encrypt',
   'GenerateDataKey',
@@ -243,7 +243,7 @@ const CONTEXT_OPERATIONS = new Set([
   'RetireGrant',
 ]);
 /** Grants per KMS key (AWS's quota). */
-export const GRANTS_PER_KEY = 50_000;
+const GRANTS_PER_KEY = 50_000;
 
 /** A grantee or retiring principal: an IAM principal ARN that exists now, or an AWS service principal. */
 function checkGrantPrincipal(ctx: CallContext, field: string, p: unknown): string {

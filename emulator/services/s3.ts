@@ -27,7 +27,7 @@ import {
 } from '../../lib/iam-policy/grammar';
 import { authorizeKeyUse, findKey } from './kms';
 
-export const BUCKET_POLICY_MAX_BYTES = 20_480;
+const BUCKET_POLICY_MAX_BYTES = 20_480;
 const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 const malformedPolicy = (m: string) => new AwsError('MalformedPolicy', m, 400);
@@ -36,7 +36,7 @@ const malformedPolicy = (m: string) => new AwsError('MalformedPolicy', m, 400);
  * An access point addressed virtual-hosted style, as the SDK sends an access point ARN given as `Bucket` against
  * a custom endpoint: `<name>-<account>.<endpoint host>` (AWS: `<name>-<account>.s3-accesspoint.<region>.amazonaws.com`).
  */
-export function accessPointHost(req: EmulatorRequest): { name: string; accountId: string } | undefined {
+function accessPointHost(req: EmulatorRequest): { name: string; accountId: string } | undefined {
   const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
   const m = /^([a-z0-9][a-z0-9-]{1,48}[a-z0-9])-(\d{12})\.[^.]/.exec(host);
   return m ? { name: m[1] as string, accountId: m[2] as string } : undefined;
@@ -54,7 +54,7 @@ function route(req: EmulatorRequest): { bucket?: string; key?: string; apHost?: 
   return { bucket, key: rest ? decodeURIComponent(rest) : undefined };
 }
 
-export function s3Operation(req: EmulatorRequest): string {
+function s3Operation(req: EmulatorRequest): string {
   const { bucket, key, apHost } = route(req);
   const q = req.query;
   const m = req.method;
@@ -141,7 +141,7 @@ const xmlResponse = (root: string, node: XmlNode, status = 200): ServiceResponse
 });
 
 /** What a request addresses: a bucket, directly or through one of its access points (by alias or ARN). */
-export interface Target {
+interface Target {
   bucket: Bucket;
   ap?: AccessPoint;
 }
@@ -325,7 +325,7 @@ function crc32Base64(body: Buffer): string {
 const canonicalId = (accountId: string): string => createHash('sha256').update(`canonical:${accountId}`).digest('hex');
 
 /** Decodes an aws-chunked body (streaming uploads with trailing checksums). */
-export function decodeBody(req: EmulatorRequest): Buffer {
+function decodeBody(req: EmulatorRequest): Buffer {
   const sha = String(req.headers['x-amz-content-sha256'] ?? '');
   const enc = String(req.headers['content-encoding'] ?? '');
   if (!sha.startsWith('STREAMING-') && !enc.includes('aws-chunked')) return req.body;

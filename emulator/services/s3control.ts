@@ -20,9 +20,9 @@ import type { Statement } from '../../lib/iam-policy/types';
  */
 export const S3CONTROL_PREFIX = '/v20180820/';
 const NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/';
-export const ACCESS_POINT_POLICY_MAX_BYTES = 20_480;
+const ACCESS_POINT_POLICY_MAX_BYTES = 20_480;
 /** Access points per account and Region (Service Quotas L-FCEEF8B2: adjustable; AWS's default). */
-export const ACCESS_POINTS_PER_REGION = 10_000;
+const ACCESS_POINTS_PER_REGION = 10_000;
 
 const NAME = /^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$/;
 
@@ -32,7 +32,7 @@ function route(req: EmulatorRequest): { name?: string; sub?: string } {
   return { name: m[1] === undefined ? undefined : decodeURIComponent(m[1]), sub: m[2] };
 }
 
-export function s3controlOperation(req: EmulatorRequest): string {
+function s3controlOperation(req: EmulatorRequest): string {
   if (!/^\/v20180820\/accesspoint(\/|$)/.test(req.path)) return 'Unknown';
   const { name, sub } = route(req);
   const m = req.method;
@@ -138,7 +138,7 @@ const RESTRICTING_KEYS = [
 ];
 
 /** Whether a policy is public as Block Public Access sees it: an Allow to any principal not pinned by a restricting condition. */
-export function isPublicPolicy(statements: Statement[]): boolean {
+function isPublicPolicy(statements: Statement[]): boolean {
   return statements.some((st) => {
     if (st.Effect !== 'Allow') return false;
     const p = st.Principal;

@@ -15,7 +15,7 @@ interface SdkError {
 }
 
 export const errorName = (e: unknown): string => (e as SdkError)?.name ?? '';
-export const httpStatusOf = (e: unknown): number | undefined => (e as SdkError)?.$metadata?.httpStatusCode;
+const httpStatusOf = (e: unknown): number | undefined => (e as SdkError)?.$metadata?.httpStatusCode;
 
 const THROTTLING = new Set([
   'Throttling',

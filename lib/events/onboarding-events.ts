@@ -9,7 +9,7 @@ import type { OnboardingRecord } from '../onboarding/records';
 
 export const EVENT_SOURCE = 's3-onboarding';
 
-export const DETAIL_TYPES = {
+const DETAIL_TYPES = {
   provisioned: 'Onboarding Provisioned',
   updated: 'Onboarding Updated',
   removed: 'Onboarding Removed',
@@ -21,7 +21,7 @@ export const DETAIL_TYPES = {
 export type DetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
 
 /** `detail` of every event (events.schema.json). */
-export interface OnboardingEventDetail {
+interface OnboardingEventDetail {
   /** stable for de-duplication: the same change of the same record always has the same id */
   eventId: string;
   id: string;

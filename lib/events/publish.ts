@@ -10,7 +10,7 @@ let defaultClient: { key: string; client: EventBridgeClient } | undefined;
  * The client every invocation of a container shares (endpoint, region and credentials from the environment; made
  * again when those change, as when the local stack restarts in one process).
  */
-export function eventBridge(env: NodeJS.ProcessEnv = process.env): EventBridgeClient {
+function eventBridge(env: NodeJS.ProcessEnv = process.env): EventBridgeClient {
   const key = [
     env.AWS_ENDPOINT_URL,
     env.AWS_ENDPOINT_URL_EVENTBRIDGE,
@@ -22,9 +22,9 @@ export function eventBridge(env: NodeJS.ProcessEnv = process.env): EventBridgeCl
   return defaultClient.client;
 }
 
-export const eventBusName = (env: NodeJS.ProcessEnv = process.env): string => env.EVENT_BUS_NAME || 'default';
+const eventBusName = (env: NodeJS.ProcessEnv = process.env): string => env.EVENT_BUS_NAME || 'default';
 
-export function entryOf(e: OnboardingEvent, bus: string): PutEventsRequestEntry {
+function entryOf(e: OnboardingEvent, bus: string): PutEventsRequestEntry {
   return {
     EventBusName: bus,
     Source: EVENT_SOURCE,

@@ -45,7 +45,7 @@ function globMatches(pattern: string, value: string): boolean {
   return new RegExp(`^${source}$`).test(value);
 }
 
-export function callerMatches(rule: GuardrailsRule, caller: Caller): boolean {
+function callerMatches(rule: GuardrailsRule, caller: Caller): boolean {
   const { principalArn, jwt } = caller;
   if (principalArn !== undefined && rule.callers?.some((p) => p === '*' || globMatches(p, principalArn))) return true;
   if (jwt !== undefined && rule.callers?.includes('*')) return true;
@@ -58,7 +58,7 @@ const q = (v: string): string => JSON.stringify(v);
 const listOf = (values: readonly string[]): string => `[${values.join(', ')}]`;
 
 /** The request prefix as the rules compare it: ending with `/`; undefined for the whole bucket. */
-export function normalisedPrefix(prefix: string | undefined): string | undefined {
+function normalisedPrefix(prefix: string | undefined): string | undefined {
   if (prefix === undefined || prefix === '') return undefined;
   return prefix.endsWith('/') ? prefix : `${prefix}/`;
 }

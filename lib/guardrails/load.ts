@@ -7,7 +7,7 @@ import { guardrailsSchema, type Guardrails, type GuardrailsInput } from './schem
 import { accountOfArn } from '../arn';
 
 /** Name of the one rule of `allowAllFromTopology`. */
-export const LOCAL_ALLOW_ALL = 'local-allow-all';
+const LOCAL_ALLOW_ALL = 'local-allow-all';
 
 /** A guardrails file that cannot be read, parsed or validated; `issues` holds the zod issues as data. */
 export class GuardrailsFileError extends Error {
@@ -36,7 +36,7 @@ function invalid(source: string, error: z.ZodError): GuardrailsFileError {
 }
 
 /** Validates a guardrails document already parsed from YAML or JSON; `source` names it in errors. */
-export function validateGuardrails(doc: unknown, source: string): Guardrails {
+function validateGuardrails(doc: unknown, source: string): Guardrails {
   if (doc === null || doc === undefined) throw new GuardrailsFileError(`guardrails file ${source} is empty`);
   const result = guardrailsSchema.safeParse(doc);
   if (!result.success) throw invalid(source, result.error);

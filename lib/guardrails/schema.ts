@@ -40,7 +40,7 @@ const LAST_SEG_GLOB = '[\\w+=,.@*-]+';
  * of characters other than `/`): `arn:aws:iam::<acct>:role/[path/]<name>`, `…:user/[path/]<name>`,
  * `…:root`, `arn:aws:sts::<acct>:assumed-role/<role>/<session>`. The lone `*` matches every caller.
  */
-export const CALLER_PATTERN = new RegExp(
+const CALLER_PATTERN = new RegExp(
   `^arn:aws:(iam::\\d{12}:(root|(role|user)/(${SEG}/)*${LAST_SEG_GLOB})|sts::\\d{12}:assumed-role/${SEG}/${LAST_SEG_GLOB})$`,
 );
 
@@ -55,7 +55,7 @@ const callerPattern = z
   });
 
 /** An IAM role ARN, `*` allowed in the last segment only; the lone `*` matches every role in the rule's accounts. */
-export const ROLE_PATTERN = new RegExp(`^arn:aws:iam::\\d{12}:role/(${SEG}/)*${LAST_SEG_GLOB}$`);
+const ROLE_PATTERN = new RegExp(`^arn:aws:iam::\\d{12}:role/(${SEG}/)*${LAST_SEG_GLOB}$`);
 
 const rolePattern = z
   .string()
@@ -66,7 +66,7 @@ const rolePattern = z
   });
 
 /** `account/region/name`; the account is 12 digits or `*`, region and name may contain `*`. */
-export const CLUSTER_PATTERN = /^(\d{12}|\*)\/[a-z0-9*-]+\/[A-Za-z0-9_*-]+$/;
+const CLUSTER_PATTERN = /^(\d{12}|\*)\/[a-z0-9*-]+\/[A-Za-z0-9_*-]+$/;
 
 const clusterPattern = z
   .string()

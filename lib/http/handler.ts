@@ -7,7 +7,7 @@ import { logger } from '../log';
 import { problemFromError } from './problem';
 import { countRefused, flushMetrics, recordAwsCalls, withAwsCallTally, type AwsCallTally } from '../metrics';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export type HttpEvent = Omit<APIGatewayProxyEventV2, 'body'> & { body?: unknown; rawBody?: string };
 export type Route = (event: HttpEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;

@@ -18,15 +18,15 @@ import {
  * anything that is not a ServiceError, shows a fixed text and never the original message or a stack.
  */
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-export const PROBLEM_TYPE_BASE = 'https://s3-onboarding.dev/problems/';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_TYPE_BASE = 'https://s3-onboarding.dev/problems/';
 export const INTERNAL_DETAIL = 'An internal error occurred. Quote the request id when you report it.';
 export const UNAVAILABLE_DETAIL =
   'A service this API depends on is temporarily unavailable. Retry later; quote the request id if it persists.';
 /** Seconds a client should wait before retrying after a 503. */
-export const RETRY_AFTER_SECONDS = 5;
+const RETRY_AFTER_SECONDS = 5;
 
-export interface Problem {
+interface Problem {
   type: string;
   title: string;
   status: number;

@@ -62,7 +62,7 @@ export function matchesWildcard(pattern: string, value: string, ignoreCase = fal
 
 const ROOT_ARN = /^arn:[^:]+:iam::(\d{12}):root$/;
 
-export const isRootPrincipal = (p: PrincipalInfo): boolean => ROOT_ARN.test(p.arn) && !p.roleArn;
+const isRootPrincipal = (p: PrincipalInfo): boolean => ROOT_ARN.test(p.arn) && !p.roleArn;
 
 function matchAwsValue(v: string, p: PrincipalInfo): PrincipalMatch | undefined {
   if (v === '*') return 'wildcard';

@@ -4,8 +4,8 @@
  */
 import type { PolicyDocument, PolicyKind, Statement } from './types';
 
-export const SYNTAX_ERROR = 'Syntax errors in policy.';
-export const VENDOR_ERROR = 'Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.';
+const SYNTAX_ERROR = 'Syntax errors in policy.';
+const VENDOR_ERROR = 'Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.';
 
 const VERSIONS = ['2012-10-17', '2008-10-17'];
 const TOP_FIELDS = ['Version', 'Id', 'Statement'];
@@ -36,7 +36,7 @@ export function normalizeStatements(doc: PolicyDocument): Statement[] {
 // ---------------------------------------------------------------------------------------------------------------
 // condition operators (shared with the evaluator)
 
-export type ConditionFamily = 'String' | 'Numeric' | 'Date' | 'Bool' | 'Binary' | 'IpAddress' | 'Arn' | 'Null';
+type ConditionFamily = 'String' | 'Numeric' | 'Date' | 'Bool' | 'Binary' | 'IpAddress' | 'Arn' | 'Null';
 
 export interface ConditionOperator {
   /** The operator without set prefix or IfExists suffix, e.g. `StringNotLike`. */
@@ -109,7 +109,7 @@ export interface ParsedPolicy {
 }
 
 /** The first character IAM does not accept in a policy (allowed: tab, LF, CR, U+0020–U+00FF), or -1. */
-export function firstInvalidCharacter(text: string): number {
+function firstInvalidCharacter(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x09 || c === 0x0a || c === 0x0d) continue;

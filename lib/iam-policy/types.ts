@@ -15,7 +15,7 @@ export type Principal =
     };
 
 /** One value (or several) of a condition key. JSON booleans and numbers are compared as their string form. */
-export type ConditionValue = string | number | boolean | (string | number | boolean)[];
+type ConditionValue = string | number | boolean | (string | number | boolean)[];
 
 /** `{ "StringEquals": { "aws:PrincipalArn": "arn:..." } }`: operator -> key -> value(s). */
 export type ConditionBlock = Record<string, Record<string, ConditionValue>>;

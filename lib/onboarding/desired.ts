@@ -24,7 +24,6 @@ import {
   TAG_IDENTITY,
   TAG_MANAGED_BY,
   workloadIdentity,
-  type ClusterRef,
   type Mode,
   type OnboardingInput,
   type WorkloadIdentity,
@@ -127,7 +126,7 @@ export interface ProviderRef {
   arn: string;
 }
 
-export interface RoleDesired {
+interface RoleDesired {
   name: string;
   path: string;
   arn: string;
@@ -281,5 +280,3 @@ export function grantDesired(identity: WorkloadIdentity, grant: Grant): GrantDes
       : {}),
   };
 }
-
-export const clusterRefs = (identity: WorkloadIdentity): ClusterRef[] => identity.clusters;

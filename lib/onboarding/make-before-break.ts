@@ -11,7 +11,7 @@ import type { Action, Step } from './steps';
  */
 
 /** Actions that take access away. */
-export const BREAK_ACTIONS: ReadonlySet<Action> = new Set<Action>([
+const BREAK_ACTIONS: ReadonlySet<Action> = new Set<Action>([
   'delete-role-policy',
   'detach-role-policy',
   'delete-role',
@@ -48,8 +48,6 @@ export function rankOf(s: Step): 0 | 1 | 2 | 3 | 4 | undefined {
   if (s.action === 'create-pod-identity-association') return 1;
   return 0;
 }
-
-export const isBreak = (s: Step): boolean => rankOf(s) === 4;
 
 /** Whether `to` waits (directly or not) on `from`, in the graph as it stands. */
 function waitsOn(after: Map<string, Set<string>>, to: string, from: string): boolean {

@@ -70,7 +70,7 @@ export interface OnboardingResult {
 export const clusterKey = (c: ClusterRef): string => `${c.accountId}/${c.region}/${c.name}`;
 
 /** The accounts the workload's identity lives in: the clusters' accounts, or the instance role's. */
-export function workloadAccounts(w: OnboardingInput['workload']): string[] {
+function workloadAccounts(w: OnboardingInput['workload']): string[] {
   return w.type === 'eks' ? [...new Set(w.clusters.map((c) => c.accountId))].sort() : [accountOfArn(w.instanceRoleArn)];
 }
 
@@ -98,7 +98,7 @@ export function modeOf(input: OnboardingInput): {
 }
 
 /** 48 bits of a SHA-256: unique in practice, and short, because it appears in every bucket-policy Sid. */
-export const ONBOARDING_ID_HEX = 12;
+const ONBOARDING_ID_HEX = 12;
 export const ONBOARDING_ID = /^ob-[0-9a-f]{12}$/;
 
 const hex = (value: unknown, n: number): string =>
@@ -141,14 +141,12 @@ export interface WorkloadIdentity extends IdentitySpec {
   bindings: string[];
 }
 
-export const IDENTITY_KEY = /^wi-[0-9a-f]{16}$/;
-
 /** The binding of a service account: `sa:<account>/<region>/<cluster>/<namespace>/<service account>`. */
 export const bindingOf = (cluster: ClusterRef, namespace: string, serviceAccount: string): string =>
   `sa:${clusterKey(cluster)}/${namespace}/${serviceAccount}`;
 
 /** Each service account's binding (`bindingOf`), or `ec2:<instance role ARN>`. */
-export function bindingsOf(spec: IdentitySpec): string[] {
+function bindingsOf(spec: IdentitySpec): string[] {
   if (spec.kind === 'ec2') return [`ec2:${spec.instanceRoleArn}`];
   return spec.clusters.flatMap((c) => spec.serviceAccounts.map((sa) => bindingOf(c, spec.namespace!, sa)));
 }

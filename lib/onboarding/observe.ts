@@ -28,7 +28,7 @@ export interface ObservedRole {
   attached: { arn: string; name: string }[];
 }
 
-export interface ObservedInstanceRole {
+interface ObservedInstanceRole {
   arn: string;
   tags: TagList;
   /** the identity's assume grant on it, when present */

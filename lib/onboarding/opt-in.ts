@@ -13,11 +13,11 @@ import { MANAGED_TAG } from './plan';
  */
 
 /** The command an owner runs to opt a bucket in (ABAC on first: with it on, bucket tags are set through S3 Control). */
-export const abacCommand = (bucket: string): string =>
+const abacCommand = (bucket: string): string =>
   `aws s3api put-bucket-abac --bucket ${bucket} --abac-status Status=Enabled`;
-export const bucketTagCommand = (accountId: string, bucket: string): string =>
+const bucketTagCommand = (accountId: string, bucket: string): string =>
   `aws s3control tag-resource --account-id ${accountId} --resource-arn arn:aws:s3:::${bucket} --tags Key=${MANAGED_TAG},Value=true`;
-export const keyTagCommand = (keyArn: string): string =>
+const keyTagCommand = (keyArn: string): string =>
   `aws kms tag-resource --key-id ${keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true`;
 
 /** Throws a 409 naming every field whose resource is not opted in (bucket.name, bucket.kmsKeyArn). */

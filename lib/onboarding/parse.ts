@@ -68,7 +68,7 @@ const errorMap: z.core.$ZodErrorMap = (iss) => {
 };
 
 /** zod issues as `{ path, message }`: one per unknown key, and one per rule a record key breaks. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
+function fieldErrors(error: z.ZodError): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {

@@ -34,10 +34,10 @@ import { bucketPolicyCapacityAdvice, MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY } 
  * service's, an identity policy or trust over IAM's quotas, a foreign statement in the way, a policy over size.
  */
 
-export const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
+const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
 export const BUCKET_POLICY_MAX_BYTES = 20_480;
 export const KEY_POLICY_MAX_BYTES = 32_768;
-export const GRANTABLE_TAG = 's3-onboarding-grantable';
+const GRANTABLE_TAG = 's3-onboarding-grantable';
 /** A bucket's or key's owner opts in to the service changing its policy with this tag (value `true`). */
 export const MANAGED_TAG = 's3-onboarding-managed';
 

@@ -279,7 +279,7 @@ export function podIdentitySteps(input: PodIdentityPlanInput): Step[] {
   return steps;
 }
 
-export const isPodIdentityStep = (s: Step): s is PodIdentityStep => ASSOCIATION_ACTIONS.has(s.action);
+const isPodIdentityStep = (s: Step): s is PodIdentityStep => ASSOCIATION_ACTIONS.has(s.action);
 
 /** What an association step does in AWS. */
 export async function runPodIdentityStep(sessions: ProvisionerSessions, s: PodIdentityStep): Promise<boolean> {
@@ -314,7 +314,7 @@ export async function runPodIdentityStep(sessions: ProvisionerSessions, s: PodId
 // ---------- verify ----------
 
 export const ASSOCIATIONS_CHECK = 'pod-identity-associations';
-export const AGENT_CHECK = 'pod-identity-agent';
+const AGENT_CHECK = 'pod-identity-agent';
 
 /** The drift check a step of this module means: the associations, or a chaining role (by account). */
 export function podIdentityCheckName(s: Step, identity: WorkloadIdentity): string | undefined {

@@ -37,7 +37,7 @@ export interface PolicyTarget {
   write(policy: RawPolicy): Promise<void>;
 }
 
-export interface StatementChange {
+interface StatementChange {
   onboardingId: string;
   /** what the grant wrote before, removed where found unchanged */
   remove: Statement[];
@@ -48,7 +48,7 @@ export interface StatementChange {
 export type PolicyWriter = (target: PolicyTarget, change: StatementChange) => Promise<boolean>;
 
 /** One change applied to a policy in memory, or the reason it cannot be. */
-export function applyChange(
+function applyChange(
   target: PolicyTarget,
   current: RawPolicy | undefined,
   change: StatementChange,
@@ -75,13 +75,6 @@ export function applyChange(
   }
   return { policy: edit.policy, changed: edit.changed };
 }
-
-/** Read, edit, write: correct only when nothing else writes the policy at the same time. */
-export const directPolicyWriter: PolicyWriter = async (target, change) => {
-  const { policy, changed } = applyChange(target, await target.read(), change);
-  if (changed) await target.write(policy);
-  return changed;
-};
 
 interface Pending {
   pk: string;

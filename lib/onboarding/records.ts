@@ -9,7 +9,7 @@ import { requirementsOf } from './requirements';
  * its desired state as applied.
  */
 
-export type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
+type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
 
 /** What this grant holds in AWS, as far as finished steps say (never what a failed step meant to write). */
 export interface GrantLive {

@@ -34,12 +34,12 @@ import {
  * `crossFieldIssues`), so their messages never pile onto a field error.
  */
 
-export const MAX_CLUSTERS = 10;
-export const MAX_SERVICE_ACCOUNTS = 10;
+const MAX_CLUSTERS = 10;
+const MAX_SERVICE_ACCOUNTS = 10;
 /** Tools that run on an EC2 instance (as the instance role) rather than in a Kubernetes pod. */
-export const EC2_TOOLS: readonly Tool[] = ['pbm', 'generic'];
+const EC2_TOOLS: readonly Tool[] = ['pbm', 'generic'];
 
-export const eksClusterSchema = z
+const eksClusterSchema = z
   .strictObject({
     name: eksClusterNameSchema,
     accountId: accountIdSchema,
@@ -51,12 +51,12 @@ const clusterKey = (c: { name: string; accountId: string; region: string }): str
   `${c.accountId}/${c.region}/${c.name}`;
 
 /** Helm release names: an RFC 1123 subdomain of at most 53 characters (Helm's own rule). */
-export const helmReleaseNameSchema = k8sNameSchema.max(53, 'must be 1-53 characters (Helm release name)').meta({
+const helmReleaseNameSchema = k8sNameSchema.max(53, 'must be 1-53 characters (Helm release name)').meta({
   description: 'The Helm release name Velero was installed with (helm install <release> vmware-tanzu/velero).',
   example: 'velero',
 });
 
-export const veleroInstallSchema = z
+const veleroInstallSchema = z
   .discriminatedUnion('installMethod', [
     z.strictObject({ installMethod: z.literal('cli') }),
     z.strictObject({
@@ -73,7 +73,7 @@ export const veleroInstallSchema = z
       'tool velero only: how Velero was installed, which names its service account. cli (the default): `velero install` names it velero. helm: the chart names it <fullname>-server (fullname: helmFullnameOverride, else the release name when it contains "velero", else <release>-velero), so helmReleaseName is required unless workload.serviceAccounts names it.',
   });
 
-export const psmdbOperatorInstallSchema = z
+const psmdbOperatorInstallSchema = z
   .strictObject({
     installMethod: z.enum(['bundle', 'helm']).default('bundle'),
     helmReleaseName: helmReleaseNameSchema.optional().meta({
@@ -93,7 +93,7 @@ export const psmdbOperatorInstallSchema = z
       'tool psmdb-operator only: how the operator was installed, which names its service account. bundle (the default; deploy/bundle.yaml or cw-bundle.yaml): percona-server-mongodb-operator. helm (percona/psmdb-operator chart): the chart\'s fullname (helmFullnameOverride, else the release name when it contains "psmdb-operator", else <release>-psmdb-operator), so helmReleaseName is required unless workload.serviceAccounts names it. The pbm-agent sidecars run as the cluster\'s own service account (default). A cluster-wide install runs the operator in another namespace: that needs a second onboarding (see namespace).',
   });
 
-export const eksWorkloadSchema = z
+const eksWorkloadSchema = z
   .strictObject({
     type: z.literal('eks'),
     clusters: z
@@ -152,7 +152,7 @@ export const eksWorkloadSchema = z
     description: 'Pods in EKS clusters, through IAM roles for service accounts (IRSA) or EKS Pod Identity.',
   });
 
-export const ec2WorkloadSchema = z
+const ec2WorkloadSchema = z
   .strictObject({
     type: z.literal('ec2'),
     instanceRoleArn: iamRoleArnSchema,
@@ -163,9 +163,9 @@ export const ec2WorkloadSchema = z
       'An EC2 instance acting as its instance role (tool pbm or generic only). The role must be in the aws partition.',
   });
 
-export const workloadSchema = z.discriminatedUnion('type', [eksWorkloadSchema, ec2WorkloadSchema]);
+const workloadSchema = z.discriminatedUnion('type', [eksWorkloadSchema, ec2WorkloadSchema]);
 
-export const bucketSchema = z
+const bucketSchema = z
   .strictObject({
     name: bucketNameSchema,
     accountId: accountIdSchema.optional().meta({ description: "The bucket's account; defaults to the workload's." }),
@@ -433,9 +433,6 @@ export const onboardingRequestSchema = onboardingRequestFields
   });
 
 export type OnboardingRequest = z.output<typeof onboardingRequestSchema>;
-export type OnboardingRequestInput = z.input<typeof onboardingRequestSchema>;
-export type EksWorkloadRequest = Extract<OnboardingRequest['workload'], { type: 'eks' }>;
-export type Ec2WorkloadRequest = Extract<OnboardingRequest['workload'], { type: 'ec2' }>;
 
 /** Validates the body of POST /v1/onboardings (already JSON-parsed). Throws ValidationError. */
 export function parseOnboardingRequest(body: unknown): OnboardingRequest {
@@ -447,5 +444,5 @@ import { requirementsOf } from './requirements';
 
 // the request's field paths and messages, and the list query, live in their own light modules
 import { parseWith } from './parse';
-export { fieldErrors, formatPath, parseWith } from './parse';
-export { listOnboardingsQuerySchema, parseListOnboardingsQuery, type ListOnboardingsQuery } from './list-query';
+export { formatPath } from './parse';
+export { listOnboardingsQuerySchema, parseListOnboardingsQuery } from './list-query';

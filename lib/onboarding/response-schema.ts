@@ -10,7 +10,7 @@ import { accountIdSchema } from './validators';
 
 // ---------- errors ----------
 
-export const fieldErrorSchema = z
+const fieldErrorSchema = z
   .object({
     path: z.string().meta({
       description:
@@ -51,7 +51,7 @@ export const problemSchema = z
 
 const stringOrList = z.union([z.string(), z.array(z.string())]);
 
-export const policyStatementSchema = z
+const policyStatementSchema = z
   .looseObject({
     Sid: z.string().optional(),
     Effect: z.enum(['Allow', 'Deny']),
@@ -67,7 +67,7 @@ export const policyStatementSchema = z
   })
   .meta({ id: 'PolicyStatement', description: 'An IAM policy statement.' });
 
-export const policyDocumentSchema = z
+const policyDocumentSchema = z
   .looseObject({
     Version: z.literal('2012-10-17'),
     Id: z.string().optional(),
@@ -86,7 +86,7 @@ const roleArnSchema = z
   .string()
   .meta({ example: 'arn:aws:iam::200000000002:role/s3-onboarding/s3ob-pbm-mongodb-3f9a2c7d5e1b04a6c8d2' });
 
-export const changeSchema = z
+const changeSchema = z
   .object({
     action: z.string().meta({ example: 'CreateRole' }),
     accountId: accountIdSchema,
@@ -96,7 +96,7 @@ export const changeSchema = z
   })
   .meta({ id: 'Change', description: 'A change made (or, for a dry run, to be made).' });
 
-export const requirementSchema = z
+const requirementSchema = z
   .object({
     component: z.enum(COMPONENTS),
     minimumVersion: z.string().meta({ example: '2.10.0' }),
@@ -241,11 +241,3 @@ export const healthResponseSchema = z
     ),
   })
   .meta({ id: 'Health' });
-
-export type ProblemBody = z.output<typeof problemSchema>;
-export type OnboardingResponse = z.output<typeof onboardingResponseSchema>;
-export type OnboardingRecord = z.output<typeof onboardingRecordSchema>;
-export type OnboardingList = z.output<typeof onboardingListSchema>;
-export type DeleteResponse = z.output<typeof deleteResponseSchema>;
-export type VerifyResponse = z.output<typeof verifyResponseSchema>;
-export type HealthResponse = z.output<typeof healthResponseSchema>;

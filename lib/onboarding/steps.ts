@@ -31,7 +31,7 @@ export interface ResourceStatementParams {
 }
 
 /** An EKS Pod Identity association: a service account of a namespace of a cluster (in the step's account). */
-export interface AssociationRef {
+interface AssociationRef {
   clusterName: string;
   region: string;
   namespace: string;

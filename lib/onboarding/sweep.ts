@@ -126,7 +126,7 @@ async function saveCursor(store: Store, nextToken: string | undefined): Promise<
  * never makes an API request's conditional write fail (an API save that read the record before the finding was
  * saved keeps the finding it read, and the next sweep saves the new one).
  */
-export async function saveDrift(store: Store, rec: OnboardingRecord, drift: DriftState): Promise<boolean> {
+async function saveDrift(store: Store, rec: OnboardingRecord, drift: DriftState): Promise<boolean> {
   const next: OnboardingRecord = { ...rec, drift };
   return store.conditionally(
     new UpdateCommand({

@@ -12,7 +12,7 @@ import * as z from 'zod';
 // ---------- AWS identifiers ----------
 
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
-export const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 export const accountIdSchema = z
   .string()
@@ -20,7 +20,7 @@ export const accountIdSchema = z
   .meta({ description: 'A 12-digit AWS account id.', example: '200000000002' });
 
 /** Regions of other partitions (aws-us-gov, aws-cn): their ARNs are not arn:aws:, which is all the service writes. */
-export const OTHER_PARTITION_REGION = /^(us-gov-|cn-)/;
+const OTHER_PARTITION_REGION = /^(us-gov-|cn-)/;
 
 export const regionSchema = z
   .string()
@@ -35,12 +35,12 @@ export const regionSchema = z
   });
 
 /** ARN partitions this service can act in. */
-export const SUPPORTED_PARTITION = 'aws';
+const SUPPORTED_PARTITION = 'aws';
 
 const ARN_PARTITION = /^arn:([^:]*):/;
 
 /** The partition of something that looks like an ARN, else undefined. */
-export function arnPartition(value: string): string | undefined {
+function arnPartition(value: string): string | undefined {
   return ARN_PARTITION.exec(value)?.[1];
 }
 
@@ -51,7 +51,7 @@ const PARTITION_MESSAGE = `only the ${SUPPORTED_PARTITION} partition is supporte
  * then a 1–64 character role name. Stricter than IAM (which allows any printable ASCII in a path) so that no
  * ARN we accept can carry `*`, `"`, `${…}` or `\` into a policy.
  */
-export const IAM_ROLE_ARN_PATTERN = /^arn:aws:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+const IAM_ROLE_ARN_PATTERN = /^arn:aws:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
 export const iamRoleArnSchema = z
   .string()
@@ -70,7 +70,7 @@ export const iamRoleArnSchema = z
     example: 'arn:aws:iam::200000000002:role/pbm-ec2-instance-role',
   });
 
-export const KMS_KEY_ARN_PATTERN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/;
+const KMS_KEY_ARN_PATTERN = /^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/([0-9a-f-]{36}|mrk-[0-9a-f]{32})$/;
 
 export const kmsKeyArnSchema = z
   .string()
@@ -94,8 +94,8 @@ export const kmsKeyArnSchema = z
 
 // ---------- S3 ----------
 
-export const BUCKET_NAME_RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'] as const;
-export const BUCKET_NAME_RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'] as const;
+const BUCKET_NAME_RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'] as const;
+const BUCKET_NAME_RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'] as const;
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -134,7 +134,7 @@ export const bucketNameSchema = z
     pattern: BUCKET_NAME_DOC_PATTERN,
   });
 
-export const BUCKET_PREFIX_MAX = 512;
+const BUCKET_PREFIX_MAX = 512;
 
 /** The prefix rules as one ECMA-262 pattern (length aside), for documentation. */
 export const BUCKET_PREFIX_DOC_PATTERN =
@@ -174,7 +174,7 @@ export const bucketPrefixSchema = z
 
 // ---------- Kubernetes / EKS ----------
 
-export const EKS_CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
+const EKS_CLUSTER_NAME_PATTERN = /^[0-9A-Za-z][A-Za-z0-9\-_]*$/;
 
 export const eksClusterNameSchema = z
   .string()
@@ -186,8 +186,8 @@ export const eksClusterNameSchema = z
   )
   .meta({ description: 'An EKS cluster name.', example: 'demo' });
 
-export const RFC1123_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const RFC1123_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const RFC1123_LABEL_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const RFC1123_SUBDOMAIN_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** An RFC 1123 DNS label (Kubernetes namespace names). */
 export const k8sLabelSchema = z
@@ -226,14 +226,12 @@ export type Tool = (typeof TOOLS)[number];
 export const toolSchema = z.enum(TOOLS).meta({ description: 'The tool whose access and snippets to provision.' });
 
 export const ACCESS_LEVELS = ['read-write', 'restore', 'read-only'] as const;
-export type Access = (typeof ACCESS_LEVELS)[number];
 export const accessSchema = z.enum(ACCESS_LEVELS).meta({
   description:
     "What the workload may do under the prefix, defined per tool from its source: read-write (the default: backups and restores); restore (reads everything, writes only what the tool's restore and catalogue sync write, never deletes or overwrites a backup: pbm, psmdb-operator, velero, stackgres); read-only (no writes: stackgres, mountpoint-s3-csi, generic). A level the tool cannot work with is a 400 listing the ones it can.",
 });
 
 export const CROSS_ACCOUNT_MODES = ['bucket-policy', 'role-in-bucket-account'] as const;
-export type CrossAccountMode = (typeof CROSS_ACCOUNT_MODES)[number];
 export const crossAccountModeSchema = z.enum(CROSS_ACCOUNT_MODES).meta({
   description:
     'Where the workload role lives when the bucket is in another account: bucket-policy (workload account; the bucket policy grants it) or role-in-bucket-account.',
@@ -241,13 +239,13 @@ export const crossAccountModeSchema = z.enum(CROSS_ACCOUNT_MODES).meta({
 
 // ---------- tags ----------
 
-export const MAX_REQUEST_TAGS = 40;
-export const TAG_KEY_MAX = 128;
-export const TAG_VALUE_MAX = 256;
+const MAX_REQUEST_TAGS = 40;
+const TAG_KEY_MAX = 128;
+const TAG_VALUE_MAX = 256;
 /** Prefixes (case-insensitive) the caller may not use: AWS's own, and the tags this service sets. */
-export const RESERVED_TAG_KEY_PREFIXES = ['aws:', 's3-onboarding'] as const;
+const RESERVED_TAG_KEY_PREFIXES = ['aws:', 's3-onboarding'] as const;
 /** Exact keys (case-insensitive) the service sets and relies on to recognise what it owns. */
-export const RESERVED_TAG_KEYS = ['managed-by'] as const;
+const RESERVED_TAG_KEYS = ['managed-by'] as const;
 
 /**
  * IAM's tag character set `[\p{L}\p{Z}\p{N}_.:/=+\-@]`, narrowed to space separators (`\p{Zs}`): the line and
@@ -257,7 +255,7 @@ const TAG_CHARS_CLASS = '[\\p{L}\\p{Zs}\\p{N}_.:/=+\\-@]';
 const TAG_CHARS = new RegExp(`^${TAG_CHARS_CLASS}*$`, 'u');
 const TAG_CHARS_MESSAGE = 'may contain only letters, digits, spaces and _ . : / = + - @ (IAM tag rules)';
 
-export const tagKeySchema = z
+const tagKeySchema = z
   .string()
   .min(1, `must be 1-${TAG_KEY_MAX} characters (tag key)`)
   .max(TAG_KEY_MAX, `must be 1-${TAG_KEY_MAX} characters (tag key)`)
@@ -270,7 +268,7 @@ export const tagKeySchema = z
     `tag key is reserved: it must not be ${RESERVED_TAG_KEYS.join(', ')} nor start with a reserved prefix: ${RESERVED_TAG_KEY_PREFIXES.join(', ')}`,
   );
 
-export const tagValueSchema = z
+const tagValueSchema = z
   .string()
   .max(TAG_VALUE_MAX, `must be 0-${TAG_VALUE_MAX} characters (tag value)`)
   .regex(TAG_CHARS, `tag value ${TAG_CHARS_MESSAGE}`)

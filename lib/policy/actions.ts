@@ -13,7 +13,7 @@ import type { Access, Tool } from '../snippets/types';
  */
 
 /** `s3:ListBucket` stays limited to the prefix by an `s3:prefix` condition (lib/policy/documents.ts). */
-export interface ObjectGrant {
+interface ObjectGrant {
   /** sorted */
   actions: string[];
   /** relative to the prefix, sorted; `*` only ever as the last character */
@@ -244,7 +244,7 @@ export function accessLevels(tool: Tool): Access[] {
 }
 
 /** Why a tool cannot work at a level (undefined when it can). */
-export function unsupportedReason(tool: Tool, access: Access): string | undefined {
+function unsupportedReason(tool: Tool, access: Access): string | undefined {
   const entry = TABLE[tool][access];
   return isRow(entry) ? undefined : entry.reason;
 }

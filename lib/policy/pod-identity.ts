@@ -58,7 +58,7 @@ export const associationRoleArn = (who: PodIdentityWho, accountId: string): stri
   accountId === who.roleAccount ? who.roleArn : roleArnIn(who.roleArn, accountId);
 
 /** The session tags EKS Pod Identity passes, pinned to these clusters, the namespace and the service accounts. */
-export function podRequestTags(
+function podRequestTags(
   clusters: PodCluster[],
   namespace: string,
   serviceAccounts: string[],
@@ -71,7 +71,7 @@ export function podRequestTags(
 }
 
 /** EKS Pod Identity (the service principal) may assume the role for these pods only. */
-export function podServiceStatement(clusters: PodCluster[], namespace: string, serviceAccounts: string[]): Statement {
+function podServiceStatement(clusters: PodCluster[], namespace: string, serviceAccounts: string[]): Statement {
   return {
     Sid: 'EksPodIdentity',
     Effect: 'Allow',
@@ -82,7 +82,7 @@ export function podServiceStatement(clusters: PodCluster[], namespace: string, s
 }
 
 /** The association role of one cluster account may assume the target, carrying these pods' session tags. */
-export function chainStatement(
+function chainStatement(
   sourceRoleArn: string,
   sourceAccount: string,
   clusters: PodCluster[],

@@ -20,8 +20,8 @@ export const COMPONENTS = [
 
 export type Component = (typeof COMPONENTS)[number];
 
-export type IdentityKind = 'irsa' | 'pod-identity' | 'ec2';
-export type RequirementMode = 'same-account' | 'bucket-policy' | 'role-in-bucket-account' | 'access-point';
+type IdentityKind = 'irsa' | 'pod-identity' | 'ec2';
+type RequirementMode = 'same-account' | 'bucket-policy' | 'role-in-bucket-account' | 'access-point';
 /** Mountpoint: whose credentials mount the volume (`authenticationSource` of the PersistentVolume) */
 export type MountpointCredentials = 'driver' | 'pod';
 

@@ -10,7 +10,7 @@ import type { Statement } from './types';
  * never by Sid prefix: an owner's statement whose Sid happens to look like the service's is the owner's).
  */
 
-export interface RawStatement {
+interface RawStatement {
   /** the statement's text exactly as read (or as the service serialised it) */
   raw: string;
   value: Statement;
@@ -111,7 +111,7 @@ export function parseRawPolicy(text: string): RawPolicy {
 }
 
 /** A new policy holding only the given statements. */
-export const emptyRawPolicy = (): RawPolicy => ({
+const emptyRawPolicy = (): RawPolicy => ({
   members: [{ name: 'Version', raw: '"2012-10-17"' }],
   statementIndex: 1,
   statements: [],

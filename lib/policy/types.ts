@@ -1,4 +1,4 @@
-export type Condition = Record<string, Record<string, string | string[]>>;
+type Condition = Record<string, Record<string, string | string[]>>;
 
 export interface Statement {
   Sid?: string;

@@ -1,2 +1,2 @@
 /** The light part of the composition root (records and guardrails); the write routes import ./service. */
-export { baseRuntime, checkGuardrailsAgainstConfig, resetRuntime, setLocalGuardrails, type BaseRuntime } from './base';
+export { baseRuntime, checkGuardrailsAgainstConfig, resetRuntime, setLocalGuardrails } from './base';

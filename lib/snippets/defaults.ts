@@ -7,7 +7,7 @@ export const MOUNTPOINT_DRIVER_NAMESPACE = 'kube-system';
 export const MOUNTPOINT_DRIVER_SERVICE_ACCOUNT = 's3-csi-driver-sa';
 
 /** The service account `velero install` creates (vmware-tanzu/velero pkg/install/resources.go:37). */
-export const VELERO_CLI_SERVICE_ACCOUNT = 'velero';
+const VELERO_CLI_SERVICE_ACCOUNT = 'velero';
 /** The Helm chart's name, part of its fullname unless the release name contains it. */
 const VELERO_CHART_NAME = 'velero';
 
@@ -35,7 +35,7 @@ export function veleroHelmServiceAccount(releaseName: string, fullnameOverride?:
 }
 
 /** The operator's service account in deploy/bundle.yaml and deploy/cw-bundle.yaml (percona-server-mongodb-operator@v1.22.0 deploy/operator.yaml:25). */
-export const PSMDB_OPERATOR_SERVICE_ACCOUNT = 'percona-server-mongodb-operator';
+const PSMDB_OPERATOR_SERVICE_ACCOUNT = 'percona-server-mongodb-operator';
 const PSMDB_CHART_NAME = 'psmdb-operator';
 
 /**
@@ -44,7 +44,7 @@ const PSMDB_CHART_NAME = 'psmdb-operator';
  * charts/psmdb-operator/templates/_helpers.tpl:14-25, deployment.yaml:37 `serviceAccountName: {{ include
  * "psmdb-operator.fullname" . }}`).
  */
-export function psmdbOperatorHelmServiceAccount(releaseName: string, fullnameOverride?: string): string {
+function psmdbOperatorHelmServiceAccount(releaseName: string, fullnameOverride?: string): string {
   if (fullnameOverride !== undefined && fullnameOverride !== '') return trunc63(fullnameOverride);
   return releaseName.includes(PSMDB_CHART_NAME) ? trunc63(releaseName) : trunc63(`${releaseName}-${PSMDB_CHART_NAME}`);
 }

@@ -8,7 +8,7 @@ const ONBOARDING_ID = /^[a-z0-9-]+$/;
 const MAX_SESSION_NAME = 64;
 
 /** Where the instructions install the profile; one file may hold the profiles of several onboardings. */
-export const EC2_AWS_CONFIG_PATH = '/etc/s3-onboarding/aws-config';
+const EC2_AWS_CONFIG_PATH = '/etc/s3-onboarding/aws-config';
 
 export interface Ec2ProfileInput {
   onboardingId: string;
@@ -25,12 +25,12 @@ export function pbmSessionName(onboardingId: string): string {
 }
 
 /** The session name the profile gives the assumed role: it shows in CloudTrail as the role session. */
-export function ec2SessionName(tool: Tool, onboardingId: string): string {
+function ec2SessionName(tool: Tool, onboardingId: string): string {
   return tool === 'pbm' ? pbmSessionName(onboardingId) : cut(`s3-onboarding-${onboardingId}`);
 }
 
 /** `s3-onboarding-<onboardingId>`: the profile in aws-config that AWS_PROFILE selects. */
-export const ec2ProfileName = (onboardingId: string): string => `s3-onboarding-${onboardingId}`;
+const ec2ProfileName = (onboardingId: string): string => `s3-onboarding-${onboardingId}`;
 
 function assertMatches(value: string, pattern: RegExp, path: string, what: string, where: string): void {
   if (!pattern.test(value)) throw new SnippetInputError(`${what} cannot be written to ${where} safely`, path);

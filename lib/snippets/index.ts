@@ -18,7 +18,6 @@ import {
 
 export * from './types';
 export { SnippetInputError } from './errors';
-export { defaultNamespace, defaultServiceAccounts, defaultStorageName } from './defaults';
 
 /** The tool's own file(s) for an eks request. */
 function renderEksToolFiles(input: SnippetInput, workload: EksWorkload, credentials: PodCredentials): Snippets {

@@ -8,9 +8,9 @@ import { SnippetInputError } from './errors';
 import { toYamlStream, trimPrefix, withComments } from './format';
 import type { Access, BucketRef, EksCluster } from './types';
 
-export const MOUNTPOINT_CSI_DRIVER = 's3.csi.aws.com';
+const MOUNTPOINT_CSI_DRIVER = 's3.csi.aws.com';
 /** Required by Kubernetes, ignored by the driver (S3 has no capacity). */
-export const MOUNTPOINT_CAPACITY = '1200Gi';
+const MOUNTPOINT_CAPACITY = '1200Gi';
 
 export interface MountpointTarget {
   namespace: string;
@@ -41,7 +41,7 @@ export function mountpointAuthSource(
  * Delete is allowed only for read-write (anything else mounts read-only); SSE-KMS (full key ARN only) only
  * matters for writes.
  */
-export function mountpointMountOptions(bucket: BucketRef, access: Access): string[] {
+function mountpointMountOptions(bucket: BucketRef, access: Access): string[] {
   const prefix = trimPrefix(bucket.prefix);
   const options = [`region=${bucket.region}`];
   if (prefix !== undefined) options.push(`prefix=${prefix}/`);
@@ -55,7 +55,7 @@ export function mountpointMountOptions(bucket: BucketRef, access: Access): strin
 }
 
 /** volumeAttributes: pod-level auth gets `stsRegion` when every cluster is in one region. */
-export function mountpointVolumeAttributes(bucket: BucketRef, target: MountpointTarget): Record<string, string> {
+function mountpointVolumeAttributes(bucket: BucketRef, target: MountpointTarget): Record<string, string> {
   const source = mountpointAuthSource(target);
   const regions = [...new Set(target.clusters.map((c) => c.region))];
   return {
@@ -70,7 +70,7 @@ export function mountpointVolumeAttributes(bucket: BucketRef, target: Mountpoint
  * run as the service accounts of the request, so it is theirs; with driver-level credentials the role is the
  * driver's (kube-system) and the claim goes to the namespace of the pods that mount it.
  */
-export function mountpointClaimNamespace(target: MountpointTarget): string {
+function mountpointClaimNamespace(target: MountpointTarget): string {
   if (mountpointAuthSource(target) === 'pod') return target.namespace;
   if (target.claimNamespace === undefined) {
     throw new SnippetInputError(
@@ -82,7 +82,7 @@ export function mountpointClaimNamespace(target: MountpointTarget): string {
 }
 
 /** A static PersistentVolume for the Mountpoint CSI driver and the PVC bound to it. */
-export function buildMountpointVolume(bucket: BucketRef, access: Access, target: MountpointTarget): [object, object] {
+function buildMountpointVolume(bucket: BucketRef, access: Access, target: MountpointTarget): [object, object] {
   const claimName = defaultStorageName(bucket, access);
   const claimNamespace = mountpointClaimNamespace(target);
   const volumeName = defaultPersistentVolumeName(claimNamespace, claimName);

@@ -2,7 +2,7 @@ import { toYaml, trimPrefix, withComments } from './format';
 import type { Access, BucketRef } from './types';
 
 /** The subset of the PBM config file (pbm/config/config.go, pbm/storage/s3/s3.go yaml tags) this service writes. */
-export interface PbmConfig {
+interface PbmConfig {
   storage: {
     type: 's3';
     s3: {
@@ -19,7 +19,7 @@ export interface PbmConfig {
  * (IRSA web identity, or on EC2 the aws-config profile that pbm-agent.env selects). PBM trims leading/trailing '/' from the prefix itself; we
  * emit it already trimmed. SSE-KMS is requested explicitly when the bucket has a key.
  */
-export function buildPbmConfig(bucket: BucketRef): PbmConfig {
+function buildPbmConfig(bucket: BucketRef): PbmConfig {
   const prefix = trimPrefix(bucket.prefix);
   return {
     storage: {
@@ -37,7 +37,7 @@ export function buildPbmConfig(bucket: BucketRef): PbmConfig {
 }
 
 /** What a restore-level role lets a DR cluster's pbm-agents do, and what it refuses. */
-export const PBM_RESTORE_COMMENTS = [
+const PBM_RESTORE_COMMENTS = [
   'Access restore: resync (pbm config --file, pbm config --force-resync) and logical and physical restores work;',
   'backups, PITR and deleting backups are denied (the role may write only .pbm.init and .pbm.restore/).',
 ] as const;

@@ -2,13 +2,13 @@ import { defaultStorageName } from './defaults';
 import { toYaml, trimPrefix, withComments } from './format';
 import type { Access, BucketRef } from './types';
 
-export interface PsmdbS3Storage {
+interface PsmdbS3Storage {
   type: 's3';
   main: true;
   s3: { bucket: string; region: string; prefix?: string };
 }
 
-export interface PsmdbBackupStoragesPatch {
+interface PsmdbBackupStoragesPatch {
   spec: { backup: { storages: Record<string, PsmdbS3Storage> } };
 }
 
@@ -19,7 +19,7 @@ export interface PsmdbBackupStoragesPatch {
  * (percona/percona-server-mongodb-operator@b15af50030bfc5558813b86b160e87fd304a409c
  * pkg/apis/psmdb/v1/psmdb_defaults.go:623-638); with a single storage it is the main one anyway.
  */
-export function buildPsmdbBackupStorages(bucket: BucketRef, access: Access): PsmdbBackupStoragesPatch {
+function buildPsmdbBackupStorages(bucket: BucketRef, access: Access): PsmdbBackupStoragesPatch {
   const prefix = trimPrefix(bucket.prefix);
   const storage: PsmdbS3Storage = {
     type: 's3',

@@ -35,7 +35,7 @@ function wrap(text: string, width = WIDTH): string[] {
 }
 
 /** One requirement in words: the minimum, why, and where its source says so. */
-export const requirementText = (r: Requirement): string =>
+const requirementText = (r: Requirement): string =>
   `Requires ${r.component} ${r.minimumVersion} or later: ${r.why} (source: ${r.source}).`;
 
 export function withRequirements(snippets: Snippets, requirements: readonly Requirement[]): Snippets {

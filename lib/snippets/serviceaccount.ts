@@ -1,7 +1,7 @@
 import { shellQuote, toYamlStream, withComments } from './format';
 
-export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
-export const STS_REGIONAL_ENDPOINTS_ANNOTATION = 'eks.amazonaws.com/sts-regional-endpoints';
+const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
+const STS_REGIONAL_ENDPOINTS_ANNOTATION = 'eks.amazonaws.com/sts-regional-endpoints';
 
 export interface ServiceAccountBinding {
   namespace: string;
@@ -9,7 +9,7 @@ export interface ServiceAccountBinding {
   roleArn: string;
 }
 
-export interface ServiceAccountManifest {
+interface ServiceAccountManifest {
   apiVersion: 'v1';
   kind: 'ServiceAccount';
   metadata: { name: string; namespace: string; annotations: Record<string, string> };
@@ -23,7 +23,7 @@ export function serviceAccountAnnotations(roleArn: string): Record<string, strin
   };
 }
 
-export function buildServiceAccounts(binding: ServiceAccountBinding): ServiceAccountManifest[] {
+function buildServiceAccounts(binding: ServiceAccountBinding): ServiceAccountManifest[] {
   return binding.serviceAccounts.map((name) => ({
     apiVersion: 'v1',
     kind: 'ServiceAccount',
@@ -37,7 +37,7 @@ export function renderServiceAccounts(binding: ServiceAccountBinding, comments: 
 }
 
 /** One `kubectl annotate` command setting every annotation; every variable argument single-quoted, `--` ends the options. */
-export function annotateCommand(namespace: string, serviceAccount: string, roleArn: string): string {
+function annotateCommand(namespace: string, serviceAccount: string, roleArn: string): string {
   return [
     'kubectl annotate serviceaccount --overwrite --namespace',
     shellQuote(namespace),

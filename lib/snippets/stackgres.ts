@@ -6,7 +6,7 @@ import type { Access, BucketRef } from './types';
 /** StackGres names the patroni service account `<sgcluster>-patroni` (PatroniUtil.java:80, 136-142). */
 export const STACKGRES_SA_SUFFIX = '-patroni';
 
-export interface SgObjectStorage {
+interface SgObjectStorage {
   apiVersion: 'stackgres.io/v1beta1';
   kind: 'SGObjectStorage';
   metadata: { name: string; namespace: string };
@@ -21,7 +21,7 @@ export interface SgObjectStorage {
  * `^((s3|https?)://)?[^/]+(/[^/]*)*$`) and StackGres appends its own backup path after it.
  * `useIAMRole: true` (StackGres >= 1.18.3; 1.18.0-1.18.2 throw without secretKeySelectors) makes WAL-G use the `<sgcluster>-patroni` service account's role.
  */
-export function buildSgObjectStorage(bucket: BucketRef, access: Access, namespace: string): SgObjectStorage {
+function buildSgObjectStorage(bucket: BucketRef, access: Access, namespace: string): SgObjectStorage {
   const prefix = trimPrefix(bucket.prefix);
   return {
     apiVersion: 'stackgres.io/v1beta1',
@@ -55,7 +55,7 @@ export function renderSgObjectStorage(bucket: BucketRef, access: Access, namespa
   );
 }
 
-export interface SgClusterAnnotationsFragment {
+interface SgClusterAnnotationsFragment {
   apiVersion: 'stackgres.io/v1';
   kind: 'SGCluster';
   metadata: { name: string; namespace: string };
@@ -74,7 +74,7 @@ export function sgClusterOf(serviceAccount: string): string | undefined {
  * `SGCluster.spec.metadata.annotations.serviceAccount` (ongres/stackgres 1.18: PatroniRole.java:92-96; the field
  * exists from 1.18.0-rc1): one fragment per cluster, to merge into the existing SGClusters.
  */
-export function buildSgClusterAnnotations(
+function buildSgClusterAnnotations(
   namespace: string,
   serviceAccounts: readonly string[],
   roleArn: string,

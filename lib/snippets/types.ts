@@ -48,7 +48,7 @@ export interface EksWorkload {
   psmdbOperator?: PsmdbOperatorInstall;
 }
 
-export interface Ec2Workload {
+interface Ec2Workload {
   type: 'ec2';
   instanceRoleArn: string;
 }

@@ -4,12 +4,12 @@ import { serviceAccountAnnotations } from './serviceaccount';
 import type { Access, BucketRef, VeleroInstall } from './types';
 
 /** Keys of the AWS plugin's spec.config this service sets (all values are strings: map[string]string). */
-export interface VeleroAwsConfig {
+interface VeleroAwsConfig {
   region: string;
   kmsKeyId?: string;
 }
 
-export interface VeleroBackupStorageLocation {
+interface VeleroBackupStorageLocation {
   apiVersion: 'velero.io/v1';
   kind: 'BackupStorageLocation';
   metadata: { name: string; namespace: string };
@@ -28,7 +28,7 @@ export interface VeleroBackupStorageLocation {
  * runs no backups, garbage collection, deletion or repository maintenance against it, while restores (which
  * write only under restores/, as the role allows) still work.
  */
-export function buildVeleroBsl(bucket: BucketRef, access: Access, namespace: string): VeleroBackupStorageLocation {
+function buildVeleroBsl(bucket: BucketRef, access: Access, namespace: string): VeleroBackupStorageLocation {
   const prefix = trimPrefix(bucket.prefix);
   return {
     apiVersion: 'velero.io/v1',
@@ -101,7 +101,7 @@ export function renderVeleroBsl(
   );
 }
 
-export interface VeleroHelmValues {
+interface VeleroHelmValues {
   credentials: { useSecret: false };
   serviceAccount: { server: { create: true; name?: string; annotations: Record<string, string> } };
 }
@@ -111,7 +111,7 @@ export interface VeleroHelmValues {
  * service account the chart creates (used by the deployment, the node-agent and the pods Velero creates). A
  * service account named in the request that differs from the chart's default name is set as its name.
  */
-export function buildVeleroHelmValues(
+function buildVeleroHelmValues(
   install: Extract<VeleroInstall, { installMethod: 'helm' }>,
   serviceAccount: string,
   roleArn: string,

@@ -24,7 +24,7 @@ import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
  * - whether an OIDC provider is still used: its reference item (`PROV#<arn>`, the identities trusting it).
  */
 
-export const INDEX_NAME = 'byKey';
+const INDEX_NAME = 'byKey';
 const ALL = 'ONBOARDINGS';
 
 const isConditionFailed = (e: unknown) =>
