@@ -28,24 +28,24 @@ const NEUTRAL_ACTIONS: ReadonlySet<Action> = new Set<Action>(['tag-role', 'untag
 /**
  * The order of a transition, by rank; each step waits for every step of a lower rank, neutral steps (tags) for
  * none:
- * 0. what new access needs: roles, their trust, boundary and policies, OIDC providers, new statements;
- * 1. a new association (a pod keeps using IRSA while its service account is still annotated, so this adds a way
- *    in and takes none away);
- * 2. a statement swapped from the old principal to the new one, in one write (atomic: until it lands the old
+ * 0. what new access needs: roles, their trust, boundary and policies, OIDC providers, new statements, and a new
+ *    Pod Identity association (it adds a way in and takes none away: a pod keeps using IRSA while its service
+ *    account is annotated, and a new identity has nothing to lose; it waits only for the role it names, so a
+ *    first onboarding is no deeper than before);
+ * 1. a statement swapped from the old principal to the new one, in one write (atomic: until it lands the old
  *    principal has the bucket, after it the new one);
- * 3. an association re-pointed to the new role (after the swap, so a failure leaves the new identity working);
- * 4. removals of the old access.
+ * 2. an association re-pointed to the new role (after the swap, so a failure leaves the new identity working);
+ * 3. removals of the old access.
  */
-export function rankOf(s: Step): 0 | 1 | 2 | 3 | 4 | undefined {
+export function rankOf(s: Step): 0 | 1 | 2 | 3 | undefined {
   if (NEUTRAL_ACTIONS.has(s.action)) return undefined;
-  if (BREAK_ACTIONS.has(s.action)) return 4;
-  if (s.action === 'update-pod-identity-association') return 3;
+  if (BREAK_ACTIONS.has(s.action)) return 3;
+  if (s.action === 'update-pod-identity-association') return 2;
   if (
     (s.action === 'put-bucket-policy-statements' || s.action === 'put-key-policy-statement') &&
     s.params.remove.length > 0
   )
-    return 2;
-  if (s.action === 'create-pod-identity-association') return 1;
+    return 1;
   return 0;
 }
 
