@@ -13,14 +13,13 @@ import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from './model';
 import { checkOptIn } from './opt-in';
 import { bucketTargetKey, observe, type Observed } from './observe';
 import { planRole, planStatements } from './plan';
+import { planPodIdentity, type PodIdentityPlan } from './pod-identity';
 import {
   ASSOCIATIONS_CHECK,
-  planPodIdentity,
   podIdentityCheckName,
   podIdentityChecks,
   podIdentityDriftDetail,
-  type PodIdentityPlan,
-} from './pod-identity';
+} from './pod-identity-verify';
 import { writtenOf } from './records';
 import type { Step } from './steps';
 
