@@ -7,7 +7,11 @@
  * Type-only imports are not dependencies at run time and are ignored (tsPreCompilationDeps: false).
  */
 const PURE = '^lib/(policy|iam-policy|snippets)/';
-const ENGINE = '^lib/onboarding/(plan|provision|offboard|verify|apply|execute|desired|observe)\\.ts$';
+const ENGINE =
+  '^lib/onboarding/(plan/(role|statements|transition|provision|pod-identity)|gather/observe|act/(apply|execute)|model/desired|verbs/(provision|offboard|verify))\\.ts$';
+/** lib/onboarding is a pipeline: model → request → gather → plan → act → verbs; a stage uses only earlier ones. */
+const STAGES = ['model', 'request', 'gather', 'plan', 'act', 'verbs'];
+const later = (stage) => STAGES.slice(STAGES.indexOf(stage) + 1);
 
 module.exports = {
   forbidden: [
@@ -38,13 +42,20 @@ module.exports = {
       name: 'planner-is-pure',
       severity: 'error',
       comment:
-        'desired state, the planner and the make-before-break order are pure: what is live comes in as data, steps go out as data',
-      from: { path: '^lib/onboarding/(plan|desired|model|steps|make-before-break|capacity|opt-in)\\.ts$' },
+        'the request, the model and the planner are pure: what is live comes in as data, steps and refusals go out as data',
+      from: { path: '^lib/onboarding/(request|model|plan)/' },
       to: {
-        path: '^lib/(aws|store|runtime|http)/|^@aws-sdk/|^node:(fs|net|http)|^lib/onboarding/(?!(plan|desired|model|steps|make-before-break|capacity|opt-in)\\.ts$)',
+        path: '^lib/(aws|store|runtime|http)/|^@aws-sdk/|^node:(fs|net|http)|^lib/onboarding/(gather|act|verbs)/',
         reachable: true,
       },
     },
+    ...STAGES.slice(0, -1).map((stage) => ({
+      name: `pipeline-${stage}-uses-only-earlier-stages`,
+      severity: 'error',
+      comment: 'lib/onboarding/{model,request,gather,plan,act,verbs}: each stage imports only the stages before it',
+      from: { path: `^lib/onboarding/${stage}/` },
+      to: { path: `^lib/onboarding/(${later(stage).join('|')})/` },
+    })),
     {
       name: 'adapters-know-no-domain',
       severity: 'error',

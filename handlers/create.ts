@@ -2,9 +2,9 @@ import { callerOf, httpHandler, json } from '../lib/http/handler';
 import { idempotencyKey } from '../lib/http/params';
 import { logger } from '../lib/log';
 import { serviceRuntime } from '../lib/runtime/service';
-import { parseOnboardingRequest } from '../lib/onboarding/request';
-import { idempotent } from '../lib/onboarding/idempotency';
-import { provision } from '../lib/onboarding/provision';
+import { parseOnboardingRequest } from '../lib/onboarding/request/request';
+import { idempotent } from '../lib/onboarding/verbs/idempotency';
+import { provision } from '../lib/onboarding/verbs/provision';
 
 /** POST /v1/onboardings: validate, plan and apply (or only plan, with dryRun). */
 export const handler = httpHandler(

@@ -1,8 +1,8 @@
 import { callerOf, httpHandler, json } from '../lib/http/handler';
 import { dryRunOf, idempotencyKey, idOf } from '../lib/http/params';
 import { serviceRuntime } from '../lib/runtime/service';
-import { idempotent } from '../lib/onboarding/idempotency';
-import { offboard } from '../lib/onboarding/offboard';
+import { idempotent } from '../lib/onboarding/verbs/idempotency';
+import { offboard } from '../lib/onboarding/verbs/offboard';
 
 /** DELETE /v1/onboardings/{id}[?dryRun=true]: removes exactly what this service added for the onboarding. */
 export const handler = httpHandler(async (event, context) => {

@@ -1,8 +1,8 @@
 import { callerOf, httpHandler, json } from '../lib/http/handler';
 import { idOf } from '../lib/http/params';
 import { baseRuntime } from '../lib/runtime';
-import { getOnboarding } from '../lib/onboarding/reads';
-import { recordBody } from '../lib/onboarding/records';
+import { getOnboarding } from '../lib/onboarding/verbs/read';
+import { recordBody } from '../lib/onboarding/model/records';
 
 /** GET /v1/onboardings/{id} */
 export const handler = httpHandler(async (event) =>

@@ -1,8 +1,8 @@
 import { callerOf, httpHandler, json } from '../lib/http/handler';
 import { baseRuntime } from '../lib/runtime';
-import { parseListOnboardingsQuery } from '../lib/onboarding/list-query';
-import { listOnboardings } from '../lib/onboarding/reads';
-import { recordBody } from '../lib/onboarding/records';
+import { parseListOnboardingsQuery } from '../lib/onboarding/request/list-query';
+import { listOnboardings } from '../lib/onboarding/verbs/read';
+import { recordBody } from '../lib/onboarding/model/records';
 
 /** GET /v1/onboardings?cluster=&bucket=&requester=&drift=&limit=&nextToken= */
 export const handler = httpHandler(async (event) => {

@@ -5,7 +5,7 @@ import { logger } from '../lib/log';
 import { eventsOf } from '../lib/events/onboarding-events';
 import { publishEvents } from '../lib/events/publish';
 import { countEvents, flushMetrics } from '../lib/metrics';
-import type { OnboardingRecord } from '../lib/onboarding/records';
+import type { OnboardingRecord } from '../lib/onboarding/model/records';
 
 /** An onboarding record from a stream image (other items of the table: undefined). */
 function recordOf(image: Record<string, unknown> | undefined): OnboardingRecord | undefined {

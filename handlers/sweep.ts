@@ -5,8 +5,14 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger } from '../lib/log';
 import { flushMetrics, metrics, recordAwsCalls, withAwsCallTally } from '../lib/metrics';
 import { serviceRuntime } from '../lib/runtime/service';
-import { AccountRateLimiter, sweep, sweepOptions, sweepSessions, type SweepSummary } from '../lib/onboarding/sweep';
-import type { ServiceDeps } from '../lib/onboarding/context';
+import {
+  AccountRateLimiter,
+  sweep,
+  sweepOptions,
+  sweepSessions,
+  type SweepSummary,
+} from '../lib/onboarding/verbs/sweep';
+import type { ServiceDeps } from '../lib/onboarding/model/deps';
 
 /** The sweep's runtime: the service's, with provisioner sessions of its own that keep to the per-account rate. */
 let current: { base: ServiceDeps; deps: ServiceDeps } | undefined;

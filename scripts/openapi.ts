@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import { stringify } from 'yaml';
-import { listOnboardingsQuerySchema, onboardingRequestSchema } from '../lib/onboarding/request';
+import { listOnboardingsQuerySchema, onboardingRequestSchema } from '../lib/onboarding/request/request';
 import {
   deleteResponseSchema,
   healthResponseSchema,
@@ -21,8 +21,8 @@ import {
   onboardingResponseSchema,
   problemSchema,
   verifyResponseSchema,
-} from '../lib/onboarding/response-schema';
-import { idempotencyKeySchema } from '../lib/onboarding/validators';
+} from '../lib/onboarding/request/response-schema';
+import { idempotencyKeySchema } from '../lib/onboarding/request/validators';
 
 export const OPENAPI_FILE = join(__dirname, '..', 'openapi.yaml');
 export const API_VERSION = '1.0.0';

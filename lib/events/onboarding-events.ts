@@ -1,5 +1,5 @@
-import type { Change } from '../onboarding/model';
-import type { OnboardingRecord } from '../onboarding/records';
+import type { Change } from '../onboarding/model/onboarding';
+import type { OnboardingRecord } from '../onboarding/model/records';
 
 /**
  * The events of an onboarding, derived from one change of its record (a DynamoDB stream record's old and new

@@ -1,6 +1,6 @@
 import { accountOfArn } from '../arn';
 import { NotAllowedError } from '../errors';
-import { modeOf, type OnboardingInput } from '../onboarding/model';
+import { modeOf, type OnboardingInput } from '../onboarding/model/onboarding';
 import { NO_RULE_FOR_CALLER, type Guardrails, type GuardrailsRule } from './schema';
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { YAMLParseError, parse as parseYaml } from 'yaml';
 import type * as z from 'zod';
 import type { FieldError } from '../errors';
-import { formatPath } from '../onboarding/parse';
+import { formatPath } from '../onboarding/request/parse';
 import { guardrailsSchema, type Guardrails, type GuardrailsInput } from './schema';
 import { accountOfArn } from '../arn';
 

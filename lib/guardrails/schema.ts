@@ -8,7 +8,7 @@ import {
   bucketPrefixSchema,
   k8sLabelSchema,
   kmsKeyArnSchema,
-} from '../onboarding/validators';
+} from '../onboarding/request/validators';
 import { accountOfArn } from '../arn';
 
 /**

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors';
-import { ONBOARDING_ID } from '../onboarding/model';
+import { ONBOARDING_ID } from '../onboarding/model/onboarding';
 import type { HttpEvent } from './handler';
 
 /** The onboarding id of a `/v1/onboardings/{id}` route. */

@@ -1,6 +1,6 @@
 import { ProvisionerSessions } from '../aws/session';
-import type { ServiceDeps } from '../onboarding/context';
-import { queuedPolicyWriter } from '../onboarding/policy-writer';
+import type { ServiceDeps } from '../onboarding/model/deps';
+import { queuedPolicyWriter } from '../onboarding/act/policy-writer';
 import { baseRuntime, type BaseRuntime } from './base';
 import { instrumentClient } from '../metrics';
 

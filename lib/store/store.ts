@@ -10,7 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ContentionError, TransientError, ValidationError } from '../errors';
-import type { IdentityRecord, OnboardingRecord } from '../onboarding/records';
+import type { IdentityRecord, OnboardingRecord } from '../onboarding/model/records';
 
 /**
  * Records, identities, bindings, provider references, idempotency keys, locks and queued policy changes in one

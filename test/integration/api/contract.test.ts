@@ -11,7 +11,7 @@ import {
   onboardingResponseSchema,
   problemSchema,
   verifyResponseSchema,
-} from '../../../lib/onboarding/response-schema';
+} from '../../../lib/onboarding/request/response-schema';
 
 let stack: Stack;
 let api: TestStack['api'];

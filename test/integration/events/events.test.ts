@@ -6,7 +6,7 @@ import { DeleteRolePolicyCommand, GetRolePolicyCommand, PutRolePolicyCommand } f
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
 import { clients, useTestStack, type TestStack } from '../../helpers/stack';
-import { grantPolicyName } from '../../../lib/onboarding/model';
+import { grantPolicyName } from '../../../lib/onboarding/model/onboarding';
 
 // each test drives whole onboardings (and sweeps) over the local stack: on a loaded 2-core machine they take seconds
 jest.setTimeout(60_000);

@@ -1,7 +1,7 @@
 import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
 import { clients, useTestStack, type TestStack } from '../../helpers/stack';
-import { grantPolicyName } from '../../../lib/onboarding/model';
+import { grantPolicyName } from '../../../lib/onboarding/model/onboarding';
 import { serviceRuntime } from '../../../lib/runtime/service';
 import {
   AccountRateLimiter,
@@ -9,8 +9,8 @@ import {
   sweepOptions,
   sweepSessions,
   type SweepOptions,
-} from '../../../lib/onboarding/sweep';
-import type { ServiceDeps } from '../../../lib/onboarding/context';
+} from '../../../lib/onboarding/verbs/sweep';
+import type { ServiceDeps } from '../../../lib/onboarding/model/deps';
 import type { Store } from '../../../lib/store/store';
 
 // each test drives whole onboardings (and sweeps) over the local stack: on a loaded 2-core machine they take seconds

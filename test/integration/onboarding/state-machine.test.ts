@@ -6,7 +6,7 @@ import { DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, emulatorAdmin, rootCredentials } from '../../helpers/emulator';
 import { clients, startTestStack } from '../../helpers/stack';
-import { grantPolicyName } from '../../../lib/onboarding/model';
+import { grantPolicyName } from '../../../lib/onboarding/model/onboarding';
 
 // each test drives whole onboardings (and sweeps) over the local stack: on a loaded 2-core machine they take seconds
 jest.setTimeout(60_000);

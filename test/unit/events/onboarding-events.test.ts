@@ -1,5 +1,5 @@
 import { eventsOf } from '../../../lib/events/onboarding-events';
-import type { OnboardingRecord } from '../../../lib/onboarding/records';
+import type { OnboardingRecord } from '../../../lib/onboarding/model/records';
 
 const base: OnboardingRecord = {
   schema: 2,

@@ -11,7 +11,7 @@ import {
   parseGuardrails,
 } from '../../../lib/guardrails/load';
 import type { Guardrails } from '../../../lib/guardrails/schema';
-import type { OnboardingInput } from '../../../lib/onboarding/model';
+import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 
 // ---------- fixtures: the demo topology ----------
 

@@ -18,8 +18,8 @@ import {
   problemJson,
   UNAVAILABLE_DETAIL,
 } from '../../../lib/http/problem';
-import { parseOnboardingRequest } from '../../../lib/onboarding/request';
-import { problemSchema } from '../../../lib/onboarding/response-schema';
+import { parseOnboardingRequest } from '../../../lib/onboarding/request/request';
+import { problemSchema } from '../../../lib/onboarding/request/response-schema';
 
 const REQUEST_ID = 'c0ffee00-1234-4abc-8def-0123456789ab';
 const TYPE = 'https://s3-onboarding.dev/problems/';

@@ -1,5 +1,5 @@
-import { execute } from '../../../lib/onboarding/execute';
-import type { Step } from '../../../lib/onboarding/steps';
+import { execute } from '../../../lib/onboarding/act/execute';
+import type { Step } from '../../../lib/onboarding/model/steps';
 
 const step = (id: string, after: string[] = []): Step =>
   ({

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { execute } from '../../../lib/onboarding/execute';
-import { orderMakeBeforeBreak, rankOf } from '../../../lib/onboarding/make-before-break';
-import type { Action, Step } from '../../../lib/onboarding/steps';
+import { execute } from '../../../lib/onboarding/act/execute';
+import { orderMakeBeforeBreak, rankOf } from '../../../lib/onboarding/plan/make-before-break';
+import type { Action, Step } from '../../../lib/onboarding/model/steps';
 
 const ACTIONS: Action[] = [
   'create-oidc-provider',

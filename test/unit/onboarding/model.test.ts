@@ -1,5 +1,5 @@
 import { loadConfig } from '../../../lib/config';
-import { modeOf, onboardingId, workloadIdentity, type OnboardingInput } from '../../../lib/onboarding/model';
+import { modeOf, onboardingId, workloadIdentity, type OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 
 const config = loadConfig({});
 const base: OnboardingInput = {

@@ -1,7 +1,7 @@
 import { ConflictError } from '../../../lib/errors';
-import { checkOptIn } from '../../../lib/onboarding/opt-in';
-import type { Mode } from '../../../lib/onboarding/model';
-import type { ObservedOptIn } from '../../../lib/onboarding/observe';
+import { checkOptIn } from '../../../lib/onboarding/plan/opt-in';
+import type { Mode } from '../../../lib/onboarding/model/onboarding';
+import type { ObservedOptIn } from '../../../lib/onboarding/gather/observe';
 
 const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/k';
 const tagged: [string, string][] = [['s3-onboarding-managed', 'true']];

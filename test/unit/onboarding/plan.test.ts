@@ -1,10 +1,10 @@
 import { loadConfig } from '../../../lib/config';
 import { ConflictError, QuotaExceededError } from '../../../lib/errors';
-import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/desired';
-import type { OnboardingInput } from '../../../lib/onboarding/model';
-import { bucketTargetKey, type Observed, type ObservedRole } from '../../../lib/onboarding/observe';
-import { planRole, planStatements } from '../../../lib/onboarding/plan';
-import type { Step } from '../../../lib/onboarding/steps';
+import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
+import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
+import { bucketTargetKey, type Observed, type ObservedRole } from '../../../lib/onboarding/gather/observe';
+import { planRole, planStatements } from '../../../lib/onboarding/plan/role';
+import type { Step } from '../../../lib/onboarding/model/steps';
 import { parseRawPolicy } from '../../../lib/policy/resource-policy';
 
 /**

@@ -1,12 +1,12 @@
 import { loadConfig } from '../../../lib/config';
 import { ConflictError } from '../../../lib/errors';
-import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/desired';
-import type { OnboardingInput } from '../../../lib/onboarding/model';
-import type { Observed, ObservedRole } from '../../../lib/onboarding/observe';
-import { planRole } from '../../../lib/onboarding/plan';
-import { planPodIdentity, podIdentitySteps } from '../../../lib/onboarding/pod-identity';
-import type { ObservedAssociation, ObservedPodIdentity } from '../../../lib/onboarding/pod-identity-reads';
-import type { Step } from '../../../lib/onboarding/steps';
+import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
+import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
+import type { Observed, ObservedRole } from '../../../lib/onboarding/gather/observe';
+import { planRole } from '../../../lib/onboarding/plan/role';
+import { planPodIdentity, podIdentitySteps } from '../../../lib/onboarding/plan/pod-identity';
+import type { ObservedAssociation, ObservedPodIdentity } from '../../../lib/onboarding/gather/pod-identity';
+import type { Step } from '../../../lib/onboarding/model/steps';
 import { CHAIN_POLICY_NAME, chainGrant, podRoleTrust } from '../../../lib/policy/pod-identity';
 
 /**

@@ -1,5 +1,5 @@
 import { ValidationError } from '../../../lib/errors';
-import { parseOnboardingRequest } from '../../../lib/onboarding/request';
+import { parseOnboardingRequest } from '../../../lib/onboarding/request/request';
 
 /** `workload.identity` (contract section 4): irsa (the default) or pod-identity, for eks workloads only. */
 

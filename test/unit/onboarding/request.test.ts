@@ -8,13 +8,13 @@ import {
   parseListOnboardingsQuery,
   parseOnboardingRequest,
   type OnboardingRequest,
-} from '../../../lib/onboarding/request';
+} from '../../../lib/onboarding/request/request';
 import {
   BUCKET_NAME_DOC_PATTERN,
   BUCKET_PREFIX_DOC_PATTERN,
   bucketNameSchema,
   bucketPrefixSchema,
-} from '../../../lib/onboarding/validators';
+} from '../../../lib/onboarding/request/validators';
 import { accessLevels } from '../../../lib/policy/actions';
 import type { Tool } from '../../../lib/snippets/types';
 

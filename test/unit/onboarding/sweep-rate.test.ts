@@ -1,4 +1,4 @@
-import { AccountRateLimiter, sweepOptions } from '../../../lib/onboarding/sweep';
+import { AccountRateLimiter, sweepOptions } from '../../../lib/onboarding/verbs/sweep';
 
 describe('Class: AccountRateLimiter', () => {
   /** a clock that only moves when the limiter sleeps: the waits it asks for are exactly its spacing */

@@ -8,7 +8,7 @@ import {
   versionIssues,
   type RequirementContext,
 } from '../../../lib/policy/requirements';
-import { mountpointCredentialsOf } from '../../../lib/onboarding/requirements';
+import { mountpointCredentialsOf } from '../../../lib/onboarding/model/requirements';
 import { mountpointAuthSource } from '../../../lib/snippets/mountpoint';
 import { defaultServiceAccounts } from '../../../lib/snippets/defaults';
 

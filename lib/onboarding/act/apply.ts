@@ -1,0 +1,118 @@
+import type { ProvisionerSessions } from '../../aws/session';
+import * as iamApi from '../../aws/iam';
+import * as s3Api from '../../aws/s3';
+import * as kmsApi from '../../aws/kms';
+import { InternalError } from '../../errors';
+import { parseRawPolicy, renderRawPolicy } from '../../policy/resource-policy';
+import { BUCKET_POLICY_MAX_BYTES, KEY_POLICY_MAX_BYTES } from '../plan/role';
+import { bucketTargetKey, keyTargetKey } from '../gather/observe';
+import { runPodIdentityStep } from './pod-identity';
+import type { PolicyTarget, PolicyWriter } from './policy-writer';
+import type { ResourceStatementParams, Step } from '../model/steps';
+import type { StepRunner } from './execute';
+import type { ProviderDeletion } from './record-keeping';
+
+/** What each step does in AWS: the executor's only link to the adapters. */
+
+/** The name of a resource policy: its lease, its queue, its entry in what was observed. */
+export const targetKey = (t: ResourceStatementParams['target']): string =>
+  t.kind === 'bucket' ? bucketTargetKey(t.accountId, t.bucket) : keyTargetKey(t.keyArn);
+
+export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatementParams['target']): PolicyTarget {
+  if (t.kind === 'bucket') {
+    const s3 = sessions.s3(t.accountId, t.region);
+    return {
+      key: targetKey(t),
+      describe: `bucket ${t.bucket}`,
+      maxBytes: BUCKET_POLICY_MAX_BYTES,
+      read: async () => {
+        const text = await s3Api.getBucketPolicyText(s3, t.bucket, t.accountId);
+        return text === undefined ? undefined : parseRawPolicy(text);
+      },
+      write: async (p) => {
+        if (p.statements.length) await s3Api.putBucketPolicy(s3, t.bucket, t.accountId, renderRawPolicy(p));
+        else await s3Api.deleteBucketPolicy(s3, t.bucket, t.accountId);
+      },
+    };
+  }
+  const kms = sessions.kms(t.accountId, t.region);
+  return {
+    key: targetKey(t),
+    describe: `key ${t.keyArn}`,
+    maxBytes: KEY_POLICY_MAX_BYTES,
+    read: async () => parseRawPolicy(await kmsApi.getKeyPolicyText(kms, t.keyArn)),
+    write: async (p) => {
+      // a key policy is never left empty: the account's own statements always remain
+      if (!p.statements.length) throw new InternalError(`refusing to leave the policy of key ${t.keyArn} empty`);
+      await kmsApi.putKeyPolicy(kms, t.keyArn, renderRawPolicy(p));
+    },
+  };
+}
+
+export interface RunnerDeps {
+  sessions: ProvisionerSessions;
+  writer: PolicyWriter;
+  /** how OIDC providers are deleted: a claim right before (false: something adopted it meanwhile; skip) */
+  providers?: ProviderDeletion;
+}
+
+export function stepRunner(deps: RunnerDeps): StepRunner {
+  const { sessions } = deps;
+  return async (s: Step): Promise<boolean> => {
+    const iam = sessions.iam(s.accountId);
+    switch (s.action) {
+      case 'create-oidc-provider':
+        await iamApi.createOidcProvider(iam, s.params.issuerUrl, s.params.tags);
+        return true;
+      case 'create-role':
+        await iamApi.createRole(iam, s.params);
+        return true;
+      case 'update-trust-policy':
+        await iamApi.updateTrust(iam, s.params.role, s.params.trust);
+        return true;
+      case 'tag-role':
+        await iamApi.tagRole(iam, s.params.role, s.params.tags);
+        return true;
+      case 'untag-role':
+        await iamApi.untagRole(iam, s.params.role, s.params.keys);
+        return true;
+      case 'set-permissions-boundary':
+        await iamApi.putBoundary(iam, s.params.role, s.params.boundaryArn);
+        return true;
+      case 'put-role-policy':
+      case 'put-instance-role-grant':
+        await iamApi.putRolePolicy(iam, s.params.role, s.params.policyName, s.params.document);
+        return true;
+      case 'delete-role-policy':
+      case 'delete-instance-role-grant':
+        return (await iamApi.deleteRolePolicy(iam, s.params.role, s.params.policyName)) !== undefined;
+      case 'detach-role-policy':
+        return (await iamApi.detachRolePolicy(iam, s.params.role, s.params.policyArn)) !== undefined;
+      case 'delete-role':
+        return (await iamApi.deleteRole(iam, s.params.role)) !== undefined;
+      case 'delete-oidc-provider': {
+        if (deps.providers && !(await deps.providers.claim(s.params.arn))) return false;
+        let deleted = false;
+        try {
+          deleted = (await iamApi.deleteOidcProvider(iam, s.params.arn)) !== undefined;
+          return deleted;
+        } finally {
+          await deps.providers?.release(s.params.arn, deleted);
+        }
+      }
+      case 'put-bucket-policy-statements':
+      case 'remove-bucket-policy-statements':
+      case 'put-key-policy-statement':
+      case 'remove-key-policy-statement':
+        return deps.writer(policyTarget(sessions, s.params.target), {
+          onboardingId: s.params.onboardingId,
+          remove: s.params.remove,
+          add: s.params.add,
+        });
+      case 'create-pod-identity-association':
+      case 'update-pod-identity-association':
+      case 'delete-pod-identity-association':
+        return runPodIdentityStep(sessions, s);
+    }
+  };
+}

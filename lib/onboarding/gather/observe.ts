@@ -1,0 +1,340 @@
+import type { ProvisionerSessions } from '../../aws/session';
+import * as iamApi from '../../aws/iam';
+import * as s3Api from '../../aws/s3';
+import * as kmsApi from '../../aws/kms';
+import { clusterIssuer } from '../../aws/eks';
+import { ValidationError } from '../../errors';
+import { parseRawPolicy, type RawPolicy } from '../../policy/resource-policy';
+import type { PolicyDocument } from '../../policy/types';
+import { accountOfArn, nameOfArn, regionOfArn } from '../../arn';
+import type { TagList } from '../model/desired';
+import { instanceGrantName, type WorkloadIdentity } from '../model/onboarding';
+import { observePodIdentity, type ObservedPodIdentity, type PodIdentityReadMode } from './pod-identity';
+
+/**
+ * Reads what AWS holds, every independent read in parallel. What is read depends on the verb: provisioning reads
+ * the clusters' issuers and the account's trust quota; every verb reads the role with all its inline and attached
+ * policies (so nothing on the role goes unnoticed), and the resource policies the grant has or wants statements in.
+ */
+
+export interface ObservedRole {
+  arn: string;
+  path: string;
+  trust: PolicyDocument;
+  tags: TagList;
+  boundaryArn?: string;
+  /** every inline policy: its document and the size IAM counts */
+  inline: Map<string, { document: PolicyDocument; size: number }>;
+  attached: { arn: string; name: string }[];
+}
+
+interface ObservedInstanceRole {
+  arn: string;
+  tags: TagList;
+  /** the identity's assume grant on it, when present */
+  grant?: PolicyDocument;
+}
+
+export interface Observed {
+  /** issuers[i] belongs to identity.clusters[i] (provisioning only) */
+  issuers: string[];
+  /** IAM OIDC providers that exist in the role's account */
+  providers: string[];
+  trustQuota: number;
+  role?: ObservedRole;
+  instanceRole?: ObservedInstanceRole;
+  /** resource policies by target: `bucket:<account>/<name>` or `key:<arn>` (absent: the resource has none) */
+  resourcePolicies: Map<string, RawPolicy | undefined>;
+  /** the same targets' tags, when asked for: whether their owner opted in to changes by the service */
+  resourceTags: Map<string, TagList>;
+  /** verify: documents of attached managed policies, and of the boundary */
+  managedDocuments: Map<string, PolicyDocument>;
+  /** a pod-identity identity: its chaining roles, associations and agents (lib/onboarding/pod-identity-reads.ts) */
+  podIdentity?: ObservedPodIdentity;
+  /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
+  optIn?: ObservedOptIn;
+}
+
+export interface ObservedOptIn {
+  bucket: { accountId: string; bucket: string; tags: TagList; abac: boolean };
+  key?: { keyArn: string; tags: TagList };
+}
+
+import { bucketTargetKey, keyTargetKey } from '../model/onboarding';
+
+export { bucketTargetKey, keyTargetKey };
+
+export interface ObserveRequest {
+  identity: WorkloadIdentity;
+  /** DescribeCluster every cluster and read the trust quota (provisioning) */
+  clusters?: boolean;
+  /** verify the bucket exists in this account and region (provisioning) */
+  bucketLocation?: { accountId: string; name: string; region: string; path: string };
+  /** the key the request names: refuse AWS managed keys (provisioning) */
+  key?: string;
+  /** inline policies we expect on the role (read at once; others are read after listing them) */
+  knownPolicies: string[];
+  /**
+   * reads that become known shortly (what the store says, while its answer is on the way): inline policies,
+   * resource policies; each is read as soon as it is known, beside the others, unless already read
+   */
+  later?: Promise<{
+    knownPolicies: string[];
+    buckets: { accountId: string; bucket: string; region: string }[];
+    keys: string[];
+  }>;
+  /** resource policies to read */
+  buckets: { accountId: string; bucket: string; region: string }[];
+  keys: string[];
+  /**
+   * what the store says of whether the identity's roles exist (it holds a record of the identity): until it says
+   * so, or GetRole finds a role, a role's policies are not read
+   */
+  roleExists?: Promise<boolean>;
+  /** read the buckets' and keys' tags too (a write needs the owner's opt-in tag) */
+  tags?: boolean;
+  /** verify: read the documents of attached managed policies and of the boundary */
+  managedDocuments?: { boundaryArn?: string };
+  /** a pod-identity identity: what its Pod Identity reads are for (default `remove`: no agent check) */
+  podIdentity?: PodIdentityReadMode;
+  /** provisioning: the requested bucket's tags and S3 ABAC status and the requested key's tags, whatever the mode */
+  optIn?: {
+    bucket: { accountId: string; bucket: string; region: string };
+    key?: string;
+    /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean;
+  };
+}
+
+const none = async <T>(): Promise<T | undefined> => undefined;
+
+/**
+ * A role with every inline and attached policy. `exists`: what the store says of whether the role exists; until
+ * it says yes, or GetRole finds the role, only GetRole is sent (a new identity's role is one read, not four; a
+ * role the store does not know of costs a second level of reads). Without it, everything is read at once.
+ */
+async function readRole(
+  sessions: ProvisionerSessions,
+  identity: WorkloadIdentity,
+  knownNow: string[],
+  knownLater?: Promise<string[]>,
+  exists?: Promise<boolean>,
+): Promise<ObservedRole | undefined> {
+  const iam = sessions.iam(identity.roleAccount);
+  const name = identity.roleName;
+  const get = (names: string[]) => Promise.all(names.map((p) => iamApi.getRolePolicySized(iam, name, p)));
+  // the store's answer may fail while its policies are never wanted (a new identity's role): that failure is
+  // the store's to report, not an unhandled rejection here
+  knownLater?.catch(() => undefined);
+  const roleP = iamApi.getRole(iam, name);
+  const policiesWanted = exists
+    ? new Promise<boolean>((resolve) => {
+        // the store failing says nothing: GetRole decides
+        exists.then(
+          (yes) => yes && resolve(true),
+          () => undefined,
+        );
+        roleP.then(
+          (r) => resolve(!!r),
+          () => resolve(false),
+        );
+      })
+    : Promise.resolve(true);
+  const readPolicies = () =>
+    Promise.all([
+      iamApi.listRolePolicies(iam, name),
+      iamApi.listAttachedRolePolicies(iam, name),
+      get(knownNow),
+      (knownLater ?? Promise.resolve([])).then(async (more) => {
+        const extra = [...new Set(more)].filter((p) => !knownNow.includes(p));
+        return { extra, docs: await get(extra) };
+      }),
+    ]);
+  // a role that exists always gets its policies read (GetRole finding it is enough)
+  const [role, policies] = await Promise.all([
+    roleP,
+    policiesWanted.then((wanted) => (wanted ? readPolicies() : undefined)),
+  ]);
+  if (!role || !policies) return undefined;
+  const [names, attached, nowDocs, later] = policies;
+  const known = [...knownNow, ...later.extra];
+  const knownDocs = [...nowDocs, ...later.docs];
+  const inline = new Map<string, { document: PolicyDocument; size: number }>();
+  known.forEach((p, i) => {
+    const doc = knownDocs[i];
+    if (doc && (names ?? []).includes(p)) inline.set(p, doc);
+  });
+  // policies nobody told us about: read them too (a second level of reads only when they exist)
+  const unknown = (names ?? []).filter((n) => !inline.has(n));
+  const rest = await Promise.all(unknown.map((p) => iamApi.getRolePolicySized(iam, name, p)));
+  unknown.forEach((p, i) => {
+    const doc = rest[i];
+    if (doc) inline.set(p, doc);
+  });
+  return {
+    arn: role.arn,
+    path: role.path,
+    trust: role.trust,
+    tags: role.tags,
+    boundaryArn: role.boundaryArn,
+    inline,
+    attached: attached ?? [],
+  };
+}
+
+export async function observe(sessions: ProvisionerSessions, req: ObserveRequest): Promise<Observed> {
+  const { identity } = req;
+  const roleIam = sessions.iam(identity.roleAccount);
+  const irsa = identity.kind === 'irsa';
+  const instanceRoleArn = identity.instanceRoleArn;
+  const resourcePolicies = new Map<string, RawPolicy | undefined>();
+  const resourceTags = new Map<string, TagList>();
+  const managedDocuments = new Map<string, PolicyDocument>();
+  let podIdentity: ObservedPodIdentity | undefined;
+  let optIn: ObservedOptIn | undefined;
+  // a bucket's or key's tags are read once, whether the opt-in check or a resource policy's edit asks first
+  const tagReads = new Map<string, Promise<TagList>>();
+  const once = (key: string, read: () => Promise<TagList>): Promise<TagList> => {
+    let p = tagReads.get(key);
+    if (!p) tagReads.set(key, (p = read()));
+    return p;
+  };
+  const bucketTags = (b: { accountId: string; bucket: string; region: string }) =>
+    once(bucketTargetKey(b.accountId, b.bucket), () =>
+      s3Api.getBucketTags(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
+    );
+  const keyTags = (k: string) =>
+    once(keyTargetKey(k), () => kmsApi.getKeyTags(sessions.kms(accountOfArn(k), regionOfArn(k)), k));
+  const readBucket = async (b: { accountId: string; bucket: string; region: string }) => {
+    const s3 = sessions.s3(b.accountId, b.region);
+    const [text, tags] = await Promise.all([
+      s3Api.getBucketPolicyText(s3, b.bucket, b.accountId),
+      req.tags ? bucketTags(b) : undefined,
+    ]);
+    resourcePolicies.set(bucketTargetKey(b.accountId, b.bucket), text === undefined ? undefined : parseRawPolicy(text));
+    if (tags) resourceTags.set(bucketTargetKey(b.accountId, b.bucket), tags);
+  };
+  // a key's tags may be unreadable where DescribeKey says why (an AWS managed key: a 400 on bucket.kmsKeyArn): that
+  // answer comes first, whichever read fails first
+  let keyTagsFailure: { error: unknown } | undefined;
+  const readOptIn = async (o: NonNullable<ObserveRequest['optIn']>) => {
+    const b = o.bucket;
+    const [tags, abac, kTags] = await Promise.all([
+      bucketTags(b),
+      o.readAbac === false ? true : s3Api.getBucketAbac(sessions.s3(b.accountId, b.region), b.bucket, b.accountId),
+      o.key
+        ? keyTags(o.key).catch((error: unknown) => {
+            keyTagsFailure = { error };
+            return undefined;
+          })
+        : undefined,
+    ]);
+    optIn = {
+      bucket: { accountId: b.accountId, bucket: b.bucket, tags, abac },
+      ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}),
+    };
+  };
+  const readKey = async (k: string) => {
+    const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
+    const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? keyTags(k) : undefined]);
+    resourcePolicies.set(keyTargetKey(k), parseRawPolicy(text));
+    if (tags) resourceTags.set(keyTargetKey(k), tags);
+  };
+
+  const [issuers, providers, trustQuota, role, instanceRole, instanceGrant, key] = await Promise.all([
+    req.clusters
+      ? Promise.all(
+          identity.clusters.map((c, i) =>
+            clusterIssuer(sessions.eks(c.accountId, c.region), c.name, `workload.clusters.${i}.name`),
+          ),
+        )
+      : Promise.resolve([] as string[]),
+    irsa ? iamApi.listOidcProviders(roleIam) : Promise.resolve([] as string[]),
+    req.clusters ? iamApi.trustPolicyQuota(roleIam) : Promise.resolve(Infinity),
+    readRole(
+      sessions,
+      identity,
+      req.knownPolicies,
+      req.later?.then((l) => l.knownPolicies),
+      req.roleExists,
+    ),
+    instanceRoleArn
+      ? iamApi.getRole(sessions.iam(accountOfArn(instanceRoleArn)), nameOfArn(instanceRoleArn))
+      : none<iamApi.RoleState>(),
+    instanceRoleArn
+      ? iamApi.getRolePolicy(
+          sessions.iam(accountOfArn(instanceRoleArn)),
+          nameOfArn(instanceRoleArn),
+          instanceGrantName(identity.roleName),
+        )
+      : none<PolicyDocument>(),
+    req.key
+      ? kmsApi.describeKey(sessions.kms(accountOfArn(req.key), regionOfArn(req.key)), req.key)
+      : none<{ arn: string; awsManaged: boolean }>(),
+    req.bucketLocation
+      ? s3Api
+          .bucketRegion(
+            sessions.s3(req.bucketLocation.accountId, req.bucketLocation.region),
+            req.bucketLocation.name,
+            req.bucketLocation.accountId,
+          )
+          .then((region) => {
+            const b = req.bucketLocation!;
+            if (region !== b.region)
+              throw new ValidationError(`bucket ${b.name} is in ${region}`, [
+                { path: `${b.path}.region`, message: `the bucket is in ${region}, not ${b.region}` },
+              ]);
+          })
+      : Promise.resolve(),
+    ...req.buckets.map(readBucket),
+    ...req.keys.map(readKey),
+    req.later?.then((l) =>
+      Promise.all([
+        ...l.buckets
+          .filter((b) => !req.buckets.some((x) => x.accountId === b.accountId && x.bucket === b.bucket))
+          .map(readBucket),
+        ...l.keys.filter((k) => !req.keys.includes(k)).map(readKey),
+      ]),
+    ),
+    req.managedDocuments?.boundaryArn
+      ? iamApi.getManagedPolicyDocument(roleIam, req.managedDocuments.boundaryArn).then((d) => {
+          if (d) managedDocuments.set(req.managedDocuments!.boundaryArn!, d);
+        })
+      : Promise.resolve(),
+    req.optIn ? readOptIn(req.optIn) : Promise.resolve(),
+    identity.kind === 'pod-identity'
+      ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) =>
+          readRole(sessions, id, known, undefined, req.roleExists),
+        ).then((p) => void (podIdentity = p))
+      : Promise.resolve(),
+  ]);
+  if (key?.awsManaged) {
+    throw new ValidationError('AWS managed keys cannot be granted', [
+      { path: 'bucket.kmsKeyArn', message: 'the AWS managed aws/s3 key cannot be shared; use a customer managed key' },
+    ]);
+  }
+  if (keyTagsFailure) throw keyTagsFailure.error;
+  if (req.managedDocuments && role) {
+    await Promise.all(
+      role.attached.map(async (p) => {
+        const d = await iamApi.getManagedPolicyDocument(roleIam, p.arn);
+        if (d) managedDocuments.set(p.arn, d);
+      }),
+    );
+  }
+  return {
+    issuers,
+    providers,
+    trustQuota: podIdentity?.quotas.get(identity.roleAccount) ?? trustQuota,
+    role,
+    // what is read, not a refusal: a missing instance role stops a grant (the planner refuses it) but never its removal
+    instanceRole:
+      instanceRole && instanceRole.arn === instanceRoleArn
+        ? { arn: instanceRole.arn, tags: instanceRole.tags, grant: instanceGrant }
+        : undefined,
+    resourcePolicies,
+    resourceTags,
+    managedDocuments,
+    ...(podIdentity ? { podIdentity } : {}),
+    ...(optIn ? { optIn } : {}),
+  };
+}

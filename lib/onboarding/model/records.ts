@@ -1,0 +1,204 @@
+import type { PolicyDocument } from '../../policy/types';
+import type { BucketStatements, GrantDesired, GrantRef, KeyStatements, ProviderRef } from './desired';
+import type {
+  Change,
+  ClusterRef,
+  IdentityKind,
+  OnboardingInput,
+  OnboardingResult,
+  WorkloadIdentity,
+} from './onboarding';
+import type { Step } from './steps';
+import { requirementsOf } from './requirements';
+
+/**
+ * The records the service keeps. They say what is live, step by step: a refused or failed change never records
+ * its desired state as applied.
+ */
+
+type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
+
+/** What this grant holds in AWS, as far as finished steps say (never what a failed step meant to write). */
+export interface GrantLive {
+  permissions?: PolicyDocument;
+  bucketStatements?: BucketStatements;
+  keyStatements?: KeyStatements;
+}
+
+export interface OnboardingRecord {
+  schema: 2;
+  id: string;
+  version: number;
+  status: RecordStatus;
+  /** the request last applied or attempted */
+  request: OnboardingInput;
+  identityKey: string;
+  /** the identity the grant is moving away from (its service accounts changed) until its policy there is gone */
+  movingFrom?: string;
+  roleArn: string;
+  live: GrantLive;
+  /** what the last fully applied change wanted: verify compares the live state with it */
+  desired?: GrantDesired;
+  /** the answer of the last fully applied change */
+  result?: OnboardingResult;
+  /** the change under way, or the one that failed; `writing`: the statements it set out to write */
+  attempt?: { stepsPlanned: Change[]; stepsDone: Change[]; error?: string; writing?: GrantLive };
+  createdAt: string;
+  updatedAt: string;
+  requestedBy: string;
+  /** the drift sweep's last finding (lib/onboarding/sweep.ts): written by the sweep only, kept by the API's saves */
+  drift?: DriftState;
+}
+
+/** What the last drift sweep found: `failing` names the verify checks that failed. */
+export interface DriftState {
+  ok: boolean;
+  checkedAt: string;
+  failing: string[];
+}
+
+export interface IdentityRecord {
+  key: string;
+  version: number;
+  kind: IdentityKind;
+  roleAccount: string;
+  roleName: string;
+  roleArn: string;
+  clusters: ClusterRef[];
+  namespace?: string;
+  serviceAccounts: string[];
+  instanceRoleArn?: string;
+  bindings: string[];
+  /** IRSA: the IAM OIDC providers the role trusts, in cluster order */
+  providers: ProviderRef[];
+  /** the onboardings granted on this role (applied, under way or failed: each still holds something) */
+  grants: GrantRef[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * What is live once a plan for the grant fully succeeded: exactly what it wanted (a step changed what differed,
+ * and what was already in place needed none, whoever wrote it: an earlier attempt that did not get to record it).
+ */
+export const liveOf = (want: GrantDesired): GrantLive => ({
+  permissions: want.permissions,
+  ...(want.bucketStatements ? { bucketStatements: want.bucketStatements } : {}),
+  ...(want.keyStatements ? { keyStatements: want.keyStatements } : {}),
+});
+
+/** A finished step's effect on its grant's live state. */
+export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLive {
+  if (step.scope.kind !== 'grant' || step.scope.id !== grantId) return live;
+  switch (step.action) {
+    case 'put-role-policy':
+      return { ...live, permissions: step.params.document };
+    case 'delete-role-policy':
+      return { ...live, permissions: undefined };
+    case 'put-bucket-policy-statements':
+    case 'remove-bucket-policy-statements': {
+      const t = step.params.target;
+      if (t.kind !== 'bucket') return live;
+      return {
+        ...live,
+        bucketStatements: step.params.add.length
+          ? { accountId: t.accountId, bucket: t.bucket, region: t.region, statements: step.params.add }
+          : undefined,
+      };
+    }
+    case 'put-key-policy-statement':
+    case 'remove-key-policy-statement': {
+      const t = step.params.target;
+      if (t.kind !== 'key') return live;
+      return {
+        ...live,
+        keyStatements: step.params.add.length
+          ? { accountId: t.accountId, region: t.region, keyArn: t.keyArn, statements: step.params.add }
+          : undefined,
+      };
+    }
+    default:
+      return live;
+  }
+}
+
+const sameTarget = (a: object | undefined, b: object | undefined): boolean =>
+  !!a && !!b && JSON.stringify({ ...a, statements: undefined }) === JSON.stringify({ ...b, statements: undefined });
+
+/**
+ * The statements this grant may have written: what finished steps recorded, plus what an interrupted attempt set
+ * out to write (a step can finish in AWS and the process die before recording it). Removal is by content, so
+ * listing a statement that never made it is harmless.
+ */
+export function writtenOf(rec: Pick<OnboardingRecord, 'live' | 'attempt'>): GrantLive {
+  const live = rec.live;
+  const w = rec.attempt?.writing;
+  if (!w) return live;
+  const merge = <T extends { statements: PolicyDocument['Statement'] }>(
+    a: T | undefined,
+    b: T | undefined,
+  ): T | undefined =>
+    !a
+      ? b
+      : !b
+        ? a
+        : sameTarget(a, b)
+          ? {
+              ...a,
+              statements: [
+                ...a.statements,
+                ...b.statements.filter((s) => !a.statements.some((x) => JSON.stringify(x) === JSON.stringify(s))),
+              ],
+            }
+          : a;
+  return {
+    ...live,
+    bucketStatements: merge(live.bucketStatements, w.bucketStatements),
+    keyStatements: merge(live.keyStatements, w.keyStatements),
+  };
+}
+
+/** GET's body: the POST answer plus the record's own fields (contract section 4). */
+export function recordBody(rec: OnboardingRecord): Record<string, unknown> {
+  const base = rec.result ?? {
+    id: rec.id,
+    roleArn: rec.roleArn,
+    roles: [],
+    changes: [],
+    policies: { trust: {}, permissions: rec.live.permissions ?? {}, bucketPolicyStatements: [] },
+    snippets: {},
+  };
+  return {
+    ...base,
+    // what the snippets need, by today's table (a record written before it changed answers with the current one)
+    requirements: requirementsOf(rec.request),
+    id: rec.id,
+    status: rec.status,
+    createdAt: rec.createdAt,
+    updatedAt: rec.updatedAt,
+    requestedBy: rec.requestedBy,
+    ...(rec.drift ? { drift: rec.drift } : {}),
+    ...(rec.status !== 'provisioned' && rec.attempt
+      ? {
+          stepsPlanned: rec.attempt.stepsPlanned.map((c) => c.action),
+          stepsDone: rec.attempt.stepsDone.map((c) => c.action),
+          ...(rec.attempt.error ? { lastError: rec.attempt.error } : {}),
+        }
+      : {}),
+  };
+}
+
+export function identityOfRecord(r: IdentityRecord): WorkloadIdentity {
+  return {
+    key: r.key,
+    kind: r.kind,
+    roleAccount: r.roleAccount,
+    roleName: r.roleName,
+    roleArn: r.roleArn,
+    clusters: r.clusters,
+    namespace: r.namespace,
+    serviceAccounts: r.serviceAccounts,
+    instanceRoleArn: r.instanceRoleArn,
+    bindings: r.bindings,
+  };
+}

@@ -1,0 +1,559 @@
+import { boundaryArn, type Config } from '../../config';
+import { ConflictError, QuotaExceededError, ValidationError } from '../../errors';
+import { samePolicy } from '../../policy/compare';
+import { editStatements, renderRawPolicy } from '../../policy/resource-policy';
+import { policySize as textSize } from '../../iam-policy/grammar';
+import type { PolicyDocument } from '../../policy/types';
+import {
+  tagValue,
+  type GrantDesired,
+  type IdentityDesired,
+  type KeyStatements,
+  type BucketStatements,
+} from '../model/desired';
+import type { Observed } from '../gather/observe';
+import { accountOfArn, nameOfArn } from '../../arn';
+import {
+  bucketTargetKey,
+  instanceGrantName,
+  keyTargetKey,
+  onboardingIdOfPolicy,
+  TAG_IDENTITY,
+  TAG_MANAGED_BY,
+  type WorkloadIdentity,
+} from '../model/onboarding';
+import type { ResourceStatementParams, Step } from '../model/steps';
+import { bucketPolicyCapacityAdvice, MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY } from './capacity';
+
+/**
+ * Pure: the diff between what AWS holds (observed) and what it should hold (desired), as steps. One planner
+ * for every verb: POST plans the identity with its grants plus this grant; DELETE plans the identity without
+ * this grant (or its removal, with the last grant); verify reports the same diff as drift.
+ *
+ * Everything that can be foreseen from what was read is refused here, before any write: a role that is not the
+ * service's, an identity policy or trust over IAM's quotas, a foreign statement in the way, a policy over size.
+ */
+
+const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
+export const BUCKET_POLICY_MAX_BYTES = 20_480;
+export const KEY_POLICY_MAX_BYTES = 32_768;
+const GRANTABLE_TAG = 's3-onboarding-grantable';
+/** A bucket's or key's owner opts in to the service changing its policy with this tag (value `true`). */
+export const MANAGED_TAG = 's3-onboarding-managed';
+
+/** Principals AWS shows by unique id once they are deleted (a role: AROA…, a user: AIDA…): S3 and KMS refuse them. */
+const DELETED_PRINCIPAL = /^A(ROA|IDA|GPA|NPA|NVA|SIA|PKA|CCA)[A-Z0-9]{12,}$/;
+
+function deletedPrincipals(s: { Principal?: unknown; NotPrincipal?: unknown }): string[] {
+  const out: string[] = [];
+  for (const p of [s.Principal, s.NotPrincipal]) {
+    if (!p || typeof p !== 'object') continue;
+    for (const v of Object.values(p as Record<string, unknown>))
+      for (const x of Array.isArray(v) ? v : [v]) if (typeof x === 'string' && DELETED_PRINCIPAL.test(x)) out.push(x);
+  }
+  return out;
+}
+
+const docSize = (d: PolicyDocument): number => JSON.stringify(d).length;
+
+export interface RolePlanInput {
+  config: Config;
+  identity: WorkloadIdentity;
+  observed: Observed;
+  /** what the identity should hold; undefined: its role and everything that goes with it are removed */
+  desired?: IdentityDesired;
+  /** the grant whose inline policy this request puts (POST) */
+  grant?: GrantDesired;
+  /** when removing: the providers to delete after the role (decided from what else uses them) */
+  removableProviders?: string[];
+}
+
+/** Something the service added that a removal leaves in place, because its owner withdrew the service's access to it. */
+export interface LeftToOwner {
+  accountId: string;
+  resource: string;
+  detail: string;
+}
+
+export interface RolePlan {
+  steps: Step[];
+  /** steps an inline policy write must wait for (the role's creation, or its boundary restored) */
+  roleReady: string[];
+  /** removals the service may no longer make (an opt-in withdrawn): left to the owner, never a refusal */
+  left?: LeftToOwner[];
+}
+
+/** The role is the service's own for this identity: tagged by it, for this identity, at the expected ARN. */
+function assertOwned(config: Config, identity: WorkloadIdentity, observed: Observed): void {
+  const role = observed.role;
+  if (!role) return;
+  if (
+    tagValue(role.tags, TAG_MANAGED_BY) !== config.managedByTag ||
+    tagValue(role.tags, TAG_IDENTITY) !== identity.key ||
+    role.arn !== identity.roleArn
+  ) {
+    throw new ConflictError(
+      `role ${identity.roleName} exists in account ${identity.roleAccount} but was not created by this service for workload identity ${identity.key} (its ${TAG_MANAGED_BY} and ${TAG_IDENTITY} tags do not say so); refusing to take it over or change it`,
+    );
+  }
+}
+
+function checkTrustSize(identity: WorkloadIdentity, trust: PolicyDocument, quota: number): void {
+  const size = docSize(trust);
+  if (size <= quota) return;
+  // one statement per cluster: how many of them fit, with these service accounts
+  let fit = 0;
+  while (fit < trust.Statement.length && docSize({ ...trust, Statement: trust.Statement.slice(0, fit + 1) }) <= quota)
+    fit++;
+  const sas = identity.serviceAccounts.length;
+  const clusters = identity.clusters.length || 1;
+  const advice =
+    fit > 0
+      ? `${fit} cluster(s) fit in one role with these ${sas} service account(s) — onboard at most ${fit} cluster(s) per workload identity, or raise the quota (L-C07B4B0D)`
+      : `not even one cluster fits: one cluster's statement with these ${sas} service account(s) is ${docSize({ ...trust, Statement: trust.Statement.slice(0, 1) })} characters — name fewer or shorter service accounts, or raise the quota (L-C07B4B0D)`;
+  throw new QuotaExceededError(
+    `the trust policy of role ${identity.roleName} would be ${size} characters for ${clusters} cluster(s), over this account's AssumeRolePolicySizeQuota of ${quota}; ${advice}`,
+    { trustPolicySize: size, quota, clustersRequested: clusters, clustersThatFit: fit, serviceAccountsRequested: sas },
+  );
+}
+
+function checkInlineSize(
+  identity: WorkloadIdentity,
+  observed: Observed,
+  desired: IdentityDesired,
+  grant?: GrantDesired,
+): void {
+  if (!grant) return;
+  const grantBytes = docSize(grant.permissions);
+  const others = desired.policyNames
+    .filter((n) => n !== grant.policyName)
+    .map((n) => observed.role?.inline.get(n)?.size ?? 0);
+  const used = others.reduce((a, b) => a + b, 0);
+  if (used + grantBytes <= INLINE_POLICIES_PER_ROLE_BYTES) return;
+  const fit = Math.max(0, Math.floor((INLINE_POLICIES_PER_ROLE_BYTES - used) / grantBytes));
+  throw new QuotaExceededError(
+    `role ${identity.roleName} holds ${others.length} other grant(s) using ${used} of IAM's ${INLINE_POLICIES_PER_ROLE_BYTES} bytes of inline policies per role; this grant needs ${grantBytes} bytes, so ${fit} more grant(s) of this size fit — remove a grant of this workload identity first`,
+    {
+      roleInlinePolicyBytes: used,
+      grantBytes,
+      quota: INLINE_POLICIES_PER_ROLE_BYTES,
+      grantsOnRole: others.length,
+      moreGrantsThatFit: fit,
+    },
+  );
+}
+
+/** The role-level steps of an identity, and its grant's inline policy. */
+export function planRole(input: RolePlanInput): RolePlan {
+  const { config, identity, observed, desired, grant } = input;
+  assertOwned(config, identity, observed);
+  const k = identity.key;
+  const scope = { kind: 'identity' as const, key: k };
+  const role = observed.role;
+  const roleArn = identity.roleArn;
+  const steps: Step[] = [];
+  const id = (suffix: string) => `${k}:${suffix}`;
+  const policyScope = (name: string) => {
+    const owner = onboardingIdOfPolicy(name);
+    return owner ? { kind: 'grant' as const, id: owner } : scope;
+  };
+
+  if (!desired) {
+    // the identity keeps no grant: its role goes, and what exists only for it
+    const deletes: string[] = [];
+    if (role) {
+      const boundary = boundaryArn(config, identity.roleAccount);
+      // the provisioner may change inline policies only of bounded roles: put a removed boundary back first
+      const ready: string[] = [];
+      if (boundary && role.boundaryArn !== boundary) {
+        steps.push({
+          id: id('boundary'),
+          action: 'set-permissions-boundary',
+          accountId: identity.roleAccount,
+          resource: roleArn,
+          params: { role: identity.roleName, boundaryArn: boundary },
+          after: [],
+          scope,
+        });
+        ready.push(id('boundary'));
+      }
+      for (const name of [...role.inline.keys()].sort()) {
+        const sid = id(`delete-policy:${name}`);
+        deletes.push(sid);
+        steps.push({
+          id: sid,
+          action: 'delete-role-policy',
+          accountId: identity.roleAccount,
+          resource: `${roleArn}#${name}`,
+          params: { role: identity.roleName, policyName: name },
+          after: ready,
+          scope: policyScope(name),
+        });
+      }
+      for (const p of role.attached) {
+        const sid = id(`detach:${p.arn}`);
+        deletes.push(sid);
+        steps.push({
+          id: sid,
+          action: 'detach-role-policy',
+          accountId: identity.roleAccount,
+          resource: `${roleArn}#${p.arn}`,
+          params: { role: identity.roleName, policyArn: p.arn },
+          after: [],
+          scope,
+        });
+      }
+      steps.push({
+        id: id('delete-role'),
+        action: 'delete-role',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName },
+        after: deletes,
+        scope,
+      });
+    }
+    const instanceRoleArn = identity.instanceRoleArn;
+    const left: LeftToOwner[] = [];
+    if (observed.instanceRole?.grant && instanceRoleArn) {
+      const policyName = instanceGrantName(identity.roleName);
+      const resource = `${instanceRoleArn}#${policyName}`;
+      if (tagValue(observed.instanceRole.tags, GRANTABLE_TAG) === 'true') {
+        steps.push({
+          id: id('delete-instance-grant'),
+          action: 'delete-instance-role-grant',
+          accountId: accountOfArn(instanceRoleArn),
+          resource,
+          params: { role: nameOfArn(instanceRoleArn), policyName },
+          after: [],
+          scope,
+        });
+      } else {
+        // the owner withdrew the opt-in: the provisioner may no longer change the instance role. The grant only
+        // lets it assume a role that is being deleted, so the removal goes on and says what is left
+        left.push({
+          accountId: accountOfArn(instanceRoleArn),
+          resource,
+          detail: `the instance role is no longer tagged ${GRANTABLE_TAG}=true, so the service may not change it; its inline policy ${policyName} (which only allowed assuming the deleted role ${identity.roleArn}) is left for its owner to delete: aws iam delete-role-policy --role-name ${nameOfArn(instanceRoleArn)} --policy-name ${policyName}`,
+        });
+      }
+    }
+    for (const arn of input.removableProviders ?? []) {
+      steps.push({
+        id: id(`delete-oidc:${arn}`),
+        action: 'delete-oidc-provider',
+        accountId: identity.roleAccount,
+        resource: arn,
+        params: { arn },
+        after: role ? [id('delete-role')] : [],
+        scope,
+      });
+    }
+    return { steps, roleReady: [], ...(left.length ? { left } : {}) };
+  }
+
+  // providers the trust names that do not exist yet
+  const providerSteps: string[] = [];
+  for (const p of desired.providers) {
+    if (observed.providers.includes(p.arn)) continue;
+    const sid = id(`oidc:${p.arn}`);
+    providerSteps.push(sid);
+    steps.push({
+      id: sid,
+      action: 'create-oidc-provider',
+      accountId: identity.roleAccount,
+      resource: p.arn,
+      params: {
+        issuerUrl: p.issuerUrl,
+        tags: [
+          [TAG_MANAGED_BY, config.managedByTag],
+          [TAG_IDENTITY, identity.key],
+        ],
+      },
+      after: [],
+      scope,
+    });
+  }
+
+  const roleReady: string[] = [];
+  if (!role) {
+    checkTrustSize(identity, desired.role.trust, observed.trustQuota);
+    steps.push({
+      id: id('role'),
+      action: 'create-role',
+      accountId: identity.roleAccount,
+      resource: roleArn,
+      params: {
+        name: desired.role.name,
+        path: desired.role.path,
+        trust: desired.role.trust,
+        tags: desired.role.tags,
+        boundaryArn: desired.role.boundaryArn,
+        description: desired.role.description,
+      },
+      after: providerSteps,
+      scope,
+    });
+    roleReady.push(id('role'));
+  } else {
+    if (!samePolicy(role.trust, desired.role.trust)) {
+      checkTrustSize(identity, desired.role.trust, observed.trustQuota);
+      steps.push({
+        id: id('trust'),
+        action: 'update-trust-policy',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, trust: desired.role.trust },
+        after: providerSteps,
+        scope,
+      });
+    }
+    // IAM compares tag keys ignoring case: a key in another case is the same tag (tagging it overwrites it,
+    // untagging it removes it), so it is neither stale nor changed unless its value differs
+    const have = new Map(role.tags.map(([key, v]) => [key.toLowerCase(), v]));
+    const want = new Set(desired.role.tags.map(([key]) => key.toLowerCase()));
+    const changed = desired.role.tags.filter(([key, v]) => have.get(key.toLowerCase()) !== v);
+    const stale = role.tags.map(([key]) => key).filter((key) => !want.has(key.toLowerCase()));
+    if (changed.length)
+      steps.push({
+        id: id('tag'),
+        action: 'tag-role',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, tags: changed },
+        after: [],
+        scope,
+      });
+    if (stale.length)
+      steps.push({
+        id: id('untag'),
+        action: 'untag-role',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, keys: stale },
+        after: [],
+        scope,
+      });
+    if (desired.role.boundaryArn && role.boundaryArn !== desired.role.boundaryArn) {
+      steps.push({
+        id: id('boundary'),
+        action: 'set-permissions-boundary',
+        accountId: identity.roleAccount,
+        resource: roleArn,
+        params: { role: identity.roleName, boundaryArn: desired.role.boundaryArn },
+        after: [],
+        scope,
+      });
+      roleReady.push(id('boundary'));
+    }
+    // nothing on the role but its grants' policies: an extra inline policy or an attached managed policy widens
+    // what the workload can do beyond what any onboarding asked for
+    const wanted = new Set(desired.policyNames);
+    for (const name of [...role.inline.keys()].sort()) {
+      if (wanted.has(name)) continue;
+      steps.push({
+        id: id(`delete-policy:${name}`),
+        action: 'delete-role-policy',
+        accountId: identity.roleAccount,
+        resource: `${roleArn}#${name}`,
+        params: { role: identity.roleName, policyName: name },
+        after: [...roleReady],
+        scope: policyScope(name),
+      });
+    }
+    for (const p of role.attached) {
+      steps.push({
+        id: id(`detach:${p.arn}`),
+        action: 'detach-role-policy',
+        accountId: identity.roleAccount,
+        resource: `${roleArn}#${p.arn}`,
+        params: { role: identity.roleName, policyArn: p.arn },
+        after: [],
+        scope,
+      });
+    }
+  }
+
+  if (grant) {
+    checkInlineSize(identity, observed, desired, grant);
+    const current = role?.inline.get(grant.policyName)?.document;
+    if (!samePolicy(current, grant.permissions)) {
+      steps.push({
+        id: id(`policy:${grant.policyName}`),
+        action: 'put-role-policy',
+        accountId: identity.roleAccount,
+        resource: `${roleArn}#${grant.policyName}`,
+        params: { role: identity.roleName, policyName: grant.policyName, document: grant.permissions },
+        after: roleReady,
+        scope: { kind: 'grant', id: grant.id },
+      });
+    }
+  }
+
+  if (desired.instanceGrant) {
+    const ig = desired.instanceGrant;
+    const instance = observed.instanceRole;
+    if (!instance)
+      throw new ValidationError('the instance role does not exist', [
+        { path: 'workload.instanceRoleArn', message: `no role ${identity.instanceRoleArn}` },
+      ]);
+    if (instance && tagValue(instance.tags, GRANTABLE_TAG) !== 'true') {
+      throw new ConflictError(
+        `the instance role ${instance.arn} is not tagged ${GRANTABLE_TAG}=true: the provisioner may add the assume grant only to instance roles their account owner opted in. Tag the role (aws iam tag-role --role-name ${ig.roleName} --tags Key=${GRANTABLE_TAG},Value=true) and retry`,
+      );
+    }
+    if (!samePolicy(instance?.grant, ig.document)) {
+      steps.push({
+        id: id('instance-grant'),
+        action: 'put-instance-role-grant',
+        accountId: ig.accountId,
+        resource: `${identity.instanceRoleArn}#${ig.policyName}`,
+        params: { role: ig.roleName, policyName: ig.policyName, document: ig.document },
+        after: [],
+        scope,
+      });
+    }
+  }
+  return { steps, roleReady };
+}
+
+/** What the grant wrote before (from its record), per resource policy. */
+export interface WrittenStatements {
+  bucketStatements?: BucketStatements;
+  keyStatements?: KeyStatements;
+}
+
+type Target = ResourceStatementParams['target'];
+
+function statementStep(
+  grantId: string,
+  target: Target,
+  observed: Observed,
+  remove: { statements: ResourceStatementParams['remove'] } | undefined,
+  add: { statements: ResourceStatementParams['add'] } | undefined,
+): Step[] {
+  const key = target.kind === 'bucket' ? bucketTargetKey(target.accountId, target.bucket) : keyTargetKey(target.keyArn);
+  const current = observed.resourcePolicies.get(key);
+  const edit = editStatements(current, { remove: remove?.statements ?? [], add: add?.statements ?? [] });
+  const what = target.kind === 'bucket' ? `bucket ${target.bucket}` : `key ${target.keyArn}`;
+  if (edit.collisions.length) {
+    throw new ConflictError(
+      `the policy of ${what} holds a statement with Sid ${edit.collisions.map((s) => s.Sid).join(', ')} that this service did not write (or that was changed after it wrote it); it is never overwritten. Remove or rename that statement, then retry`,
+    );
+  }
+  if (!edit.changed) return [];
+  // a write needs the owner's opt-in: the provisioner may change only the policies of tagged buckets and keys
+  const tags = observed.resourceTags.get(key);
+  if (tags && tagValue(tags, MANAGED_TAG) !== 'true') {
+    throw new ConflictError(
+      target.kind === 'bucket'
+        ? `bucket ${target.bucket} is not opted in to policy changes by s3-onboarding: its owner enables attribute-based access control on it and tags it ${MANAGED_TAG}=true (aws s3api put-bucket-abac --bucket ${target.bucket} --abac-status Status=Enabled; aws s3control tag-resource --account-id ${target.accountId} --resource-arn arn:aws:s3:::${target.bucket} --tags Key=${MANAGED_TAG},Value=true), then retry`
+        : `key ${target.keyArn} is not opted in to policy changes by s3-onboarding: its owner tags it ${MANAGED_TAG}=true (aws kms tag-resource --key-id ${target.keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true), then retry`,
+    );
+  }
+  // S3 and KMS refuse a policy naming a deleted principal: no write of this policy can succeed until its owner fixes it
+  const stale = edit.policy.statements.flatMap((s) => deletedPrincipals(s.value).map((p) => ({ sid: s.value.Sid, p })));
+  if (stale.length) {
+    throw new ConflictError(
+      `the policy of ${what} holds ${stale.map((x) => `statement ${x.sid ? `Sid ${x.sid}` : '(no Sid)'} naming ${x.p}`).join(', ')}: a principal that was deleted (AWS shows it by its unique id), so AWS refuses every change to this policy until its owner removes or fixes that statement`,
+    );
+  }
+  if (add?.statements.length) {
+    const size = textSize(renderRawPolicy(edit.policy));
+    const max = target.kind === 'bucket' ? BUCKET_POLICY_MAX_BYTES : KEY_POLICY_MAX_BYTES;
+    if (size > max) {
+      // a bucket policy need not grow with the onboardings: name the modes that leave it as it is
+      const modes = target.kind === 'bucket' ? bucketPolicyCapacityAdvice : '';
+      throw new QuotaExceededError(
+        `the policy of ${what} would be ${size} bytes, over the ${max}-byte limit; remove other statements or onboardings from it first${modes}`,
+        {
+          [target.kind === 'bucket' ? 'bucketPolicySize' : 'keyPolicySize']: size,
+          quota: max,
+          ...(target.kind === 'bucket' ? { modesThatDoNotGrowIt: [...MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY] } : {}),
+        },
+      );
+    }
+  }
+  const adding = !!add?.statements.length;
+  const action =
+    target.kind === 'bucket'
+      ? adding
+        ? 'put-bucket-policy-statements'
+        : 'remove-bucket-policy-statements'
+      : adding
+        ? 'put-key-policy-statement'
+        : 'remove-key-policy-statement';
+  const resource = target.kind === 'bucket' ? `arn:aws:s3:::${target.bucket}` : target.keyArn;
+  return [
+    {
+      id: `${grantId}:${action}:${resource}`,
+      action,
+      accountId: target.accountId,
+      resource,
+      params: { target, onboardingId: grantId, remove: remove?.statements ?? [], add: add?.statements ?? [] },
+      after: [],
+      scope: { kind: 'grant', id: grantId },
+    } as Step,
+  ];
+}
+
+const bucketTarget = (b: BucketStatements): Target => ({
+  kind: 'bucket',
+  accountId: b.accountId,
+  bucket: b.bucket,
+  region: b.region,
+});
+const keyTarget = (k: KeyStatements): Target => ({
+  kind: 'key',
+  accountId: k.accountId,
+  region: k.region,
+  keyArn: k.keyArn,
+});
+
+/** The resource policies a grant wants statements in. */
+export const wantedTargets = (want: GrantDesired): Target[] => [
+  ...(want.bucketStatements ? [bucketTarget(want.bucketStatements)] : []),
+  ...(want.keyStatements ? [keyTarget(want.keyStatements)] : []),
+];
+
+/**
+ * The grant's statements in resource policies: what it wrote before is removed where found unchanged, what it
+ * wants is added; a policy that already holds exactly what is wanted is not written. A grant whose key changed
+ * loses its statement in the old key's policy and gains one in the new key's.
+ */
+export function planStatements(
+  grantId: string,
+  observed: Observed,
+  written: WrittenStatements,
+  want?: GrantDesired,
+): Step[] {
+  const steps: Step[] = [];
+  const pairs: [
+    Target | undefined,
+    WrittenStatements['bucketStatements'] | KeyStatements | undefined,
+    Target | undefined,
+    BucketStatements | KeyStatements | undefined,
+  ][] = [
+    [
+      written.bucketStatements && bucketTarget(written.bucketStatements),
+      written.bucketStatements,
+      want?.bucketStatements && bucketTarget(want.bucketStatements),
+      want?.bucketStatements,
+    ],
+    [
+      written.keyStatements && keyTarget(written.keyStatements),
+      written.keyStatements,
+      want?.keyStatements && keyTarget(want.keyStatements),
+      want?.keyStatements,
+    ],
+  ];
+  for (const [beforeTarget, before, afterTarget, after] of pairs) {
+    if (beforeTarget && afterTarget && JSON.stringify(beforeTarget) === JSON.stringify(afterTarget)) {
+      steps.push(...statementStep(grantId, afterTarget, observed, before, after));
+    } else {
+      if (beforeTarget) steps.push(...statementStep(grantId, beforeTarget, observed, before, undefined));
+      if (afterTarget) steps.push(...statementStep(grantId, afterTarget, observed, undefined, after));
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,369 @@
+import { boundaryArn } from '../../config';
+import { ServiceError } from '../../errors';
+import { authorize } from '../../iam-policy/evaluate';
+import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
+import { serviceAccountSubject, STS_AUDIENCE } from '../../policy/documents';
+import { renderRawPolicy } from '../../policy/resource-policy';
+import type { PolicyDocument } from '../../policy/types';
+import { samplePath, toolActions } from '../../policy/actions';
+import { identityOfRecord } from '../model/records';
+import { type Caller, type ServiceDeps } from '../model/deps';
+import { getOnboarding } from './read';
+import { identityDesired } from '../model/desired';
+import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from '../model/onboarding';
+import { checkOptIn } from '../plan/opt-in';
+import { bucketTargetKey, observe, type Observed } from '../gather/observe';
+import { planRole, planStatements } from '../plan/role';
+import { planPodIdentity, type PodIdentityPlan } from '../plan/pod-identity';
+import {
+  ASSOCIATIONS_CHECK,
+  podIdentityCheckName,
+  podIdentityChecks,
+  podIdentityDriftDetail,
+} from './verify-pod-identity';
+import { writtenOf } from '../model/records';
+import type { Step } from '../model/steps';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const asEval = (d: PolicyDocument | undefined): EvalDocument | undefined => d as unknown as EvalDocument | undefined;
+
+/** The drift checks a plan step means, named after what it would change. */
+function checkNameOf(s: Step, grantId: string): string {
+  switch (s.action) {
+    case 'create-role':
+      return 'role';
+    case 'create-oidc-provider':
+      return `oidc-provider:${s.resource}`;
+    case 'update-trust-policy':
+      return 'trust-policy';
+    case 'tag-role':
+    case 'untag-role':
+      return 'role-tags';
+    case 'set-permissions-boundary':
+      return 'permissions-boundary';
+    case 'put-role-policy':
+      return 'permissions-policy';
+    case 'delete-role-policy':
+      return s.params.policyName === grantPolicyName(grantId)
+        ? 'permissions-policy'
+        : `extra-policy:${s.params.policyName}`;
+    case 'detach-role-policy':
+      return `attached-policy:${s.params.policyArn}`;
+    case 'put-instance-role-grant':
+    case 'delete-instance-role-grant':
+      return 'instance-role-grant';
+    case 'put-bucket-policy-statements':
+    case 'remove-bucket-policy-statements':
+      return 'bucket-policy-statements';
+    case 'put-key-policy-statement':
+    case 'remove-key-policy-statement':
+      return 'key-policy-statement';
+    case 'delete-role':
+    case 'delete-oidc-provider':
+      return 'role';
+    case 'create-pod-identity-association':
+    case 'update-pod-identity-association':
+    case 'delete-pod-identity-association':
+      return ASSOCIATIONS_CHECK;
+  }
+}
+
+function driftDetail(s: Step): string {
+  switch (s.action) {
+    case 'create-role':
+      return `role ${s.resource} does not exist`;
+    case 'create-oidc-provider':
+      return `the IAM OIDC provider ${s.resource} the trust names does not exist`;
+    case 'update-trust-policy':
+      return 'the trust policy differs from what was provisioned';
+    case 'tag-role':
+    case 'untag-role':
+      return "the role's tags differ from what was provisioned";
+    case 'set-permissions-boundary':
+      return `the role is not bounded by ${s.params.boundaryArn}`;
+    case 'put-role-policy':
+      return `inline policy ${s.params.policyName} is missing or differs from what was provisioned`;
+    case 'delete-role-policy':
+      return s.params.policyName.startsWith(GRANT_POLICY_PREFIX)
+        ? `inline policy ${s.params.policyName} belongs to no onboarding of this role: it widens what the workload can do`
+        : `inline policy ${s.params.policyName} was added outside this service: it widens what the workload can do`;
+    case 'detach-role-policy':
+      return `managed policy ${s.params.policyArn} is attached to the role outside this service: it widens what the workload can do`;
+    case 'put-instance-role-grant':
+      return 'the instance role grant is missing or changed';
+    case 'put-bucket-policy-statements':
+    case 'remove-bucket-policy-statements':
+      return `the bucket policy does not hold this onboarding's statements as provisioned`;
+    case 'put-key-policy-statement':
+    case 'remove-key-policy-statement':
+      return `the key policy does not hold this onboarding's statement as provisioned`;
+    default:
+      return s.action;
+  }
+}
+
+/**
+ * Verify is the planner's diff, not executed: every step it would take is drift, named after what it would change
+ * (each extra policy on the role by its name). Then reachability, evaluated over the role's whole effective
+ * policy set (every inline and attached policy, the boundary, the bucket policy, the key policy) with the same
+ * evaluator the emulator uses.
+ */
+export async function verify(
+  deps: ServiceDeps,
+  id: string,
+  caller?: Caller,
+): Promise<{ ok: boolean; checks: Check[] }> {
+  const rec = await getOnboarding(deps, id, caller);
+  const idRec = await deps.store.getIdentity(rec.identityKey);
+  const checks: Check[] = [];
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
+    checks.push({ name, ok, detail: ok ? ifOk : ifNot });
+  if (!idRec || !rec.desired) {
+    check(
+      'record',
+      false,
+      '',
+      `onboarding ${id} has not been fully provisioned (status ${rec.status}); retry the POST that created it`,
+    );
+    return { ok: false, checks };
+  }
+  const identity = identityOfRecord(idRec);
+  const want = rec.desired;
+  const b = rec.request.bucket;
+  const bucketAccount = want.bucketStatements?.accountId ?? b.accountId ?? identity.roleAccount;
+  const written = writtenOf(rec);
+  const wantBoundary = boundaryArn(deps.config, identity.roleAccount);
+  const observed = await observe(deps.sessions, {
+    identity,
+    knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
+    // always the bucket: a bucket policy can deny what the role's own policy allows, in any mode
+    buckets: [{ accountId: bucketAccount, bucket: b.name, region: b.region }],
+    keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
+    managedDocuments: { boundaryArn: wantBoundary },
+    podIdentity: 'verify',
+    // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
+    optIn: {
+      bucket: { accountId: bucketAccount, bucket: b.name, region: b.region },
+      key: b.kmsKeyArn,
+      readAbac: deps.config.s3AbacCheck,
+    },
+  });
+  if (!observed.role) {
+    check('role', false, '', `role ${identity.roleArn} does not exist`);
+    return { ok: false, checks };
+  }
+
+  const desired = identityDesired(
+    deps.config,
+    identity,
+    idRec.grants,
+    idRec.providers.map((p) => p.issuerUrl),
+  );
+  let steps: Step[];
+  try {
+    steps = [
+      ...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps,
+      ...planStatements(id, observed, written, want),
+    ];
+  } catch (e) {
+    // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here
+    check(
+      'plan',
+      false,
+      '',
+      e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged',
+    );
+    steps = [];
+  }
+  // EKS Pod Identity: chaining roles and associations (lib/onboarding/pod-identity.ts)
+  let pod: PodIdentityPlan = { steps: [], conflicts: [] };
+  try {
+    pod = planPodIdentity({ config: deps.config, identity, observed, grants: idRec.grants, roleSteps: steps });
+  } catch (e) {
+    check(
+      'plan',
+      false,
+      '',
+      e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged',
+    );
+  }
+  steps.push(...pod.steps);
+  const drift = new Map<string, string[]>();
+  for (const s of steps) {
+    const name = podIdentityCheckName(s, identity) ?? checkNameOf(s, id);
+    drift.set(name, [...(drift.get(name) ?? []), podIdentityDriftDetail(s) ?? driftDetail(s)]);
+  }
+  const named = (name: string, ok: string) => check(name, !drift.has(name), ok, (drift.get(name) ?? []).join('; '));
+  named('role', `role ${identity.roleArn} exists and carries this workload identity's tags`);
+  named('trust-policy', 'the trust policy is as provisioned');
+  named('role-tags', "the role's tags are as provisioned");
+  if (wantBoundary) named('permissions-boundary', `bounded by ${wantBoundary}`);
+  named('permissions-policy', `inline policy ${want.policyName} is as provisioned`);
+  if (want.bucketStatements)
+    named('bucket-policy-statements', `the policy of ${b.name} holds this onboarding's statements as provisioned`);
+  if (want.keyStatements) named('key-policy-statement', 'the key policy grants the role');
+  if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
+  const extras = [...drift.keys()].filter(
+    (n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'),
+  );
+  if (!extras.length) check('extra-policies', true, "the role holds no policy beyond its onboardings' own", '');
+  for (const name of extras) check(name, false, '', drift.get(name)!.join('; '));
+  checks.push(...podIdentityChecks(identity, observed, pod, drift));
+
+  try {
+    checkOptIn(modeOf(rec.request).mode, observed.optIn);
+    check(
+      'opt-in',
+      true,
+      `the owners of ${b.name}${b.kmsKeyArn ? ' and its key' : ''} opted in (s3-onboarding-managed=true, S3 ABAC on)`,
+      '',
+    );
+  } catch (e) {
+    check('opt-in', false, '', e instanceof ServiceError && e.expose ? e.message : 'the opt-in could not be checked');
+  }
+
+  checks.push(
+    ...reachability(
+      deps,
+      rec.request,
+      identity,
+      idRec.grants.map((g) => g.id),
+      observed,
+      bucketAccount,
+      wantBoundary,
+    ),
+  );
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+/** Whether the workload's identity can (and cannot) do what the grant says, over the live policies. */
+function reachability(
+  deps: ServiceDeps,
+  request: import('../model/onboarding').OnboardingInput,
+  identity: import('../model/onboarding').WorkloadIdentity,
+  grantIds: string[],
+  observed: Observed,
+  bucketAccount: string,
+  wantBoundary: string | undefined,
+): Check[] {
+  const checks: Check[] = [];
+  const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
+    checks.push({ name, ok, detail: ok ? ifOk : ifNot });
+  const role = observed.role!;
+  const w = request.workload;
+  if (w.type === 'eks' && identity.kind === 'irsa') {
+    const sa = identity.serviceAccounts[0];
+    for (const statement of role.trust.Statement) {
+      const federated = (statement.Principal as { Federated?: string } | undefined)?.Federated;
+      if (!federated) continue;
+      const key = federated.split(':oidc-provider/')[1];
+      const can = (serviceAccount: string) =>
+        authorize({
+          principal: { arn: federated, accountId: identity.roleAccount, federated },
+          action: 'sts:AssumeRoleWithWebIdentity',
+          resource: identity.roleArn,
+          resourceAccountId: identity.roleAccount,
+          identityPolicies: [],
+          resourcePolicy: asEval(role.trust),
+          resourcePolicyRequired: true,
+          context: { [`${key}:sub`]: serviceAccountSubject(w.namespace, serviceAccount), [`${key}:aud`]: STS_AUDIENCE },
+        }).allowed;
+      const granted = can(sa);
+      const others = can(`${sa}-not-granted`);
+      check(
+        `reach:assume:${key}`,
+        granted && !others,
+        `${w.namespace}/${sa} can assume the role; other service accounts cannot`,
+        granted ? 'other service accounts can assume the role too' : `${w.namespace}/${sa} cannot assume the role`,
+      );
+    }
+  }
+  // the role's whole effective policy set: every inline and every attached policy
+  const identityPolicies = [
+    ...[...role.inline.values()].map((p) => asEval(p.document)!),
+    ...role.attached.map((p) => asEval(observed.managedDocuments.get(p.arn))).filter((d): d is EvalDocument => !!d),
+  ];
+  const boundary = wantBoundary
+    ? (asEval(observed.managedDocuments.get(wantBoundary)) ?? { Statement: [] })
+    : undefined;
+  const b = request.bucket;
+  const bucketPolicy = observed.resourcePolicies.get(bucketTargetKey(bucketAccount, b.name));
+  const session = {
+    arn: `arn:aws:sts::${identity.roleAccount}:assumed-role/${identity.roleName}/verify`,
+    accountId: identity.roleAccount,
+    roleArn: identity.roleArn,
+  };
+  // the condition keys S3 sets from the bucket's tags while its ABAC is on: aws:ResourceTag for bucket-level
+  // actions, s3:BucketTag for bucket- and object-level ones (as the emulator does; the boundary reads them)
+  const optIn = observed.optIn?.bucket;
+  const tagged = (prefix: string) =>
+    optIn?.abac ? Object.fromEntries(optIn.tags.map(([k, v]) => [`${prefix}/${k}`, v])) : {};
+  const s3Can = (action: string, resource: string, context: Record<string, string> = {}) =>
+    authorize({
+      principal: session,
+      action,
+      resource,
+      resourceAccountId: bucketAccount,
+      identityPolicies,
+      permissionsBoundary: boundary,
+      resourcePolicy: bucketPolicy ? (JSON.parse(renderRawPolicy(bucketPolicy)) as EvalDocument) : undefined,
+      context: {
+        'aws:SecureTransport': 'true',
+        ...tagged('s3:BucketTag'),
+        ...(resource === `arn:aws:s3:::${b.name}` ? tagged('aws:ResourceTag') : {}),
+        ...context,
+      },
+    });
+  const prefix = b.prefix ?? '';
+  const probe = `${prefix}s3-onboarding-verify`;
+  const actions = toolActions(request.tool, request.access);
+  // each action where the grant gives it: everywhere under the prefix, or only on the paths a level names
+  for (const g of actions.object) {
+    for (const action of g.actions) {
+      const where = g.paths.map((p) => `${prefix}${samplePath(p, 's3-onboarding-verify')}`);
+      const denied = where
+        .map((key) => ({ key, d: s3Can(action, `arn:aws:s3:::${b.name}/${key}`) }))
+        .filter((x) => !x.d.allowed);
+      check(
+        `reach:${action}`,
+        denied.length === 0,
+        `the role can ${action} under s3://${b.name}/${prefix}${g.paths.join(', ') === '*' ? '' : ` (${g.paths.join(', ')})`}`,
+        `the role cannot ${action} on s3://${b.name}/${denied[0]?.key}: ${denied[0]?.d.reason}`,
+      );
+    }
+  }
+  const list = s3Can('s3:ListBucket', `arn:aws:s3:::${b.name}`, { 's3:prefix': prefix });
+  check(
+    'reach:s3:ListBucket',
+    list.allowed,
+    `the role can list s3://${b.name}/${prefix}`,
+    `the role cannot list s3://${b.name}/${prefix}: ${list.reason}`,
+  );
+  if (prefix) {
+    const outside = s3Can('s3:GetObject', `arn:aws:s3:::${b.name}/s3-onboarding-outside-every-grant/${probe}`);
+    check(
+      'deny:outside-prefix',
+      !outside.allowed,
+      `the role cannot read outside the prefixes of its ${grantIds.length} onboarding(s)`,
+      `the role can read outside its prefix (${outside.reason})`,
+    );
+  }
+  if (request.access !== 'read-write') {
+    // read-only never writes; restore never deletes or overwrites a backup object
+    for (const action of ['s3:PutObject', 's3:DeleteObject']) {
+      const d = s3Can(action, `arn:aws:s3:::${b.name}/${probe}`);
+      check(
+        `deny:${action}`,
+        !d.allowed,
+        `the ${request.access} role cannot ${action} a backup object`,
+        `a ${request.access} role can ${action} s3://${b.name}/${probe} (${d.reason})`,
+      );
+    }
+  }
+  return checks;
+}
