@@ -4,7 +4,7 @@ import * as s3Api from '../../aws/s3';
 import * as kmsApi from '../../aws/kms';
 import { InternalError } from '../../errors';
 import { parseRawPolicy, renderRawPolicy } from '../../policy/resource-policy';
-import { BUCKET_POLICY_MAX_BYTES, KEY_POLICY_MAX_BYTES } from '../plan/role';
+import { BUCKET_POLICY_MAX_BYTES, KEY_POLICY_MAX_BYTES } from '../plan/statements';
 import { bucketTargetKey, keyTargetKey } from '../gather/observe';
 import { runPodIdentityStep } from './pod-identity';
 import type { PolicyTarget, PolicyWriter } from './policy-writer';

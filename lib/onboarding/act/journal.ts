@@ -7,7 +7,8 @@ import { identityDesired, type GrantRef, type ProviderRef, type Resolved } from 
 import { execute } from './execute';
 import { describeBinding, grantPolicyName, type OnboardingInput, type WorkloadIdentity } from '../model/onboarding';
 import { observe } from '../gather/observe';
-import { planRole, planStatements } from '../plan/role';
+import { planRole } from '../plan/role';
+import { planStatements } from '../plan/statements';
 import { orderMakeBeforeBreak } from '../plan/make-before-break';
 import { planPodIdentity } from '../plan/pod-identity';
 import { type GrantLive, type IdentityRecord, type OnboardingRecord } from '../model/records';

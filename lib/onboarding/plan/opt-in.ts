@@ -2,7 +2,7 @@ import { ConflictError, type FieldError } from '../../errors';
 import { tagValue } from '../model/desired';
 import type { Mode } from '../model/onboarding';
 import type { ObservedOptIn } from '../gather/observe';
-import { MANAGED_TAG } from './role';
+import { MANAGED_TAG } from './statements';
 
 /**
  * Pure: the owner's opt-in, in every mode. A bucket or KMS key is granted to a workload only when its owner opted

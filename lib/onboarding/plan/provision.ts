@@ -8,7 +8,8 @@ import {
   type Resolved,
 } from '../model/desired';
 import { type Change, type OnboardingResult } from '../model/onboarding';
-import { planRole, planStatements } from './role';
+import { planRole } from './role';
+import { planStatements } from './statements';
 import { checkOptIn } from './opt-in';
 import { requirementsOf } from '../model/requirements';
 import { orderMakeBeforeBreak } from './make-before-break';

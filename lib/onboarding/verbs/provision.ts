@@ -16,7 +16,7 @@ import { resolveRequest, type Resolved } from '../model/desired';
 import { beforeDeadline, execute, fenced } from '../act/execute';
 import { type Change, type OnboardingInput, type OnboardingResult } from '../model/onboarding';
 import { type Observed } from '../gather/observe';
-import { wantedTargets } from '../plan/role';
+import { wantedTargets } from '../plan/statements';
 import { PolicyReservations } from '../act/policy-writer';
 import { liveAfter, liveOf, recordBody, writtenOf, type IdentityRecord, type OnboardingRecord } from '../model/records';
 import { changeOf } from '../model/steps';

@@ -13,7 +13,8 @@ import { identityDesired } from '../model/desired';
 import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from '../model/onboarding';
 import { checkOptIn } from '../plan/opt-in';
 import { bucketTargetKey, observe, type Observed } from '../gather/observe';
-import { planRole, planStatements } from '../plan/role';
+import { planRole } from '../plan/role';
+import { planStatements } from '../plan/statements';
 import { planPodIdentity, type PodIdentityPlan } from '../plan/pod-identity';
 import {
   ASSOCIATIONS_CHECK,

@@ -3,7 +3,8 @@ import { ConflictError, QuotaExceededError } from '../../../lib/errors';
 import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
 import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 import { bucketTargetKey, type Observed, type ObservedRole } from '../../../lib/onboarding/gather/observe';
-import { planRole, planStatements } from '../../../lib/onboarding/plan/role';
+import { planRole } from '../../../lib/onboarding/plan/role';
+import { planStatements } from '../../../lib/onboarding/plan/statements';
 import type { Step } from '../../../lib/onboarding/model/steps';
 import { parseRawPolicy } from '../../../lib/policy/resource-policy';
 
