@@ -30,7 +30,7 @@ import { NO_RULE_FOR_CALLER, type Guardrails, type GuardrailsRule } from './sche
 
 export interface Caller {
   /** the IAM principal that signed the request */
-  principalArn?: string;
+  principal?: string;
   /** a verified JWT's subject and groups */
   jwt?: { sub?: string; groups?: string[] };
 }
@@ -46,8 +46,8 @@ function globMatches(pattern: string, value: string): boolean {
 }
 
 function callerMatches(rule: GuardrailsRule, caller: Caller): boolean {
-  const { principalArn, jwt } = caller;
-  if (principalArn !== undefined && rule.callers?.some((p) => p === '*' || globMatches(p, principalArn))) return true;
+  const { principal, jwt } = caller;
+  if (principal !== undefined && rule.callers?.some((p) => p === '*' || globMatches(p, principal))) return true;
   if (jwt !== undefined && rule.callers?.includes('*')) return true;
   if (jwt?.sub !== undefined && rule.jwt?.subjects?.includes(jwt.sub)) return true;
   if (jwt?.groups?.some((g) => rule.jwt?.groups?.includes(g))) return true;
@@ -180,7 +180,7 @@ function globalObjections(g: Guardrails, input: OnboardingInput): string[] {
 }
 
 function describeCaller(caller: Caller): string {
-  if (caller.principalArn !== undefined) return `caller ${q(caller.principalArn)}`;
+  if (caller.principal !== undefined) return `caller ${q(caller.principal)}`;
   if (caller.jwt?.sub !== undefined) return `caller with JWT subject ${q(caller.jwt.sub)}`;
   if (caller.jwt !== undefined) return 'caller with a JWT without subject';
   return 'anonymous caller';

@@ -1,4 +1,5 @@
 import { document, type PolicyDocument, type Statement } from './types';
+import type { EksCluster } from '../arn';
 
 /**
  * Pure builders for EKS Pod Identity (AWS EKS User Guide, "Create IAM role with trust policy required by EKS Pod
@@ -21,22 +22,16 @@ export const POD_IDENTITY_AGENT_ADDON = 'eks-pod-identity-agent';
 /** The association role's inline policy: it may assume (and tag the session of) the target role, nothing else. */
 export const CHAIN_POLICY_NAME = 's3-onboarding-assume-target';
 
-export interface PodCluster {
-  name: string;
-  accountId: string;
-  region: string;
-}
-
 /** Who a Pod Identity role is for: its ARN (and account), and the service accounts of the clusters it serves. */
 export interface PodIdentityWho {
   roleArn: string;
   roleAccount: string;
-  clusters: PodCluster[];
+  clusters: EksCluster[];
   namespace: string;
   serviceAccounts: string[];
 }
 
-export const eksClusterArn = (c: PodCluster): string => `arn:aws:eks:${c.region}:${c.accountId}:cluster/${c.name}`;
+export const eksClusterArn = (c: EksCluster): string => `arn:aws:eks:${c.region}:${c.accountId}:cluster/${c.name}`;
 
 /** The same role name and path in another account. */
 export const roleArnIn = (roleArn: string, accountId: string): string =>
@@ -59,7 +54,7 @@ export const associationRoleArn = (who: PodIdentityWho, accountId: string): stri
 
 /** The session tags EKS Pod Identity passes, pinned to these clusters, the namespace and the service accounts. */
 function podRequestTags(
-  clusters: PodCluster[],
+  clusters: EksCluster[],
   namespace: string,
   serviceAccounts: string[],
 ): Record<string, string | string[]> {
@@ -71,7 +66,7 @@ function podRequestTags(
 }
 
 /** EKS Pod Identity (the service principal) may assume the role for these pods only. */
-function podServiceStatement(clusters: PodCluster[], namespace: string, serviceAccounts: string[]): Statement {
+function podServiceStatement(clusters: EksCluster[], namespace: string, serviceAccounts: string[]): Statement {
   return {
     Sid: 'EksPodIdentity',
     Effect: 'Allow',
@@ -85,7 +80,7 @@ function podServiceStatement(clusters: PodCluster[], namespace: string, serviceA
 function chainStatement(
   sourceRoleArn: string,
   sourceAccount: string,
-  clusters: PodCluster[],
+  clusters: EksCluster[],
   namespace: string,
   serviceAccounts: string[],
 ): Statement {
@@ -128,7 +123,7 @@ export function chainGrant(targetRoleArn: string): PolicyDocument {
 }
 
 export interface DesiredAssociation {
-  cluster: PodCluster;
+  cluster: EksCluster;
   namespace: string;
   serviceAccount: string;
   roleArn: string;

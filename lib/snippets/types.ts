@@ -11,11 +11,10 @@ export interface BucketRef {
   kmsKeyArn?: string;
 }
 
-export interface EksCluster {
-  name: string;
-  accountId: string;
-  region: string;
-}
+import type { EksCluster } from '../arn';
+import type { DesiredAssociation } from '../policy/pod-identity';
+
+export type { EksCluster };
 
 /** How Velero was installed: it decides the service account's name and where its annotation goes. */
 export type VeleroInstall =
@@ -69,13 +68,7 @@ export interface SnippetInput {
 }
 
 /** One EKS Pod Identity association: a service account of a cluster, the role it gets, and the target it chains to. */
-export interface PodIdentityAssociation {
-  cluster: EksCluster;
-  namespace: string;
-  serviceAccount: string;
-  roleArn: string;
-  targetRoleArn?: string;
-}
+export type PodIdentityAssociation = DesiredAssociation;
 
 /** file name -> text */
 export type Snippets = Record<string, string>;

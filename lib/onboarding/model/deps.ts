@@ -1,5 +1,6 @@
 import type { Config } from '../../config';
 import type { ProvisionerSessions } from '../../aws/session';
+import type { Caller as AnyCaller } from '../../guardrails/check';
 import type { Guardrails } from '../../guardrails/schema';
 import type { Store } from '../../store/store';
 import type { PolicyWriter } from '../act/policy-writer';
@@ -14,9 +15,9 @@ export interface ServiceDeps {
   guardrails?: Guardrails;
 }
 
-export interface Caller {
+/** Who asks: the guardrails' caller (lib/guardrails/check.ts), always with the IAM principal that signed the request. */
+export interface Caller extends AnyCaller {
   principal: string;
-  jwt?: { sub?: string; groups?: string[] };
 }
 
 export interface HttpResult {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Access, PsmdbOperatorInstall, Tool, VeleroInstall } from '../../snippets/types';
 import type { Config } from '../../config';
-import { accountOfArn } from '../../arn';
+import { accountOfArn, type EksCluster } from '../../arn';
 import type { Requirement } from '../../policy/requirements';
 import { roleArnIn, type PodIdentityWho } from '../../policy/pod-identity';
 
@@ -12,11 +12,8 @@ import { roleArnIn, type PodIdentityWho } from '../../policy/pod-identity';
  * on that role plus its own bucket- and key-policy statements. The role goes with its identity's last grant.
  */
 
-export interface ClusterRef {
-  name: string;
-  accountId: string;
-  region: string;
-}
+/** An EKS cluster (lib/arn.ts). */
+export type ClusterRef = EksCluster;
 
 /** What the engine needs of a validated request (lib/onboarding/request.ts produces it). */
 export interface OnboardingInput {

@@ -10,7 +10,7 @@ import type { Caller } from '../model/deps';
 /** Refuses (403, naming the rule) what the guardrails do not allow, before any AWS call. */
 export function enforceGuardrails(deps: { guardrails?: Guardrails }, caller: Caller, input: OnboardingInput): void {
   if (!deps.guardrails) return;
-  checkGuardrails(deps.guardrails, { principalArn: caller.principal, jwt: caller.jwt }, input);
+  checkGuardrails(deps.guardrails, caller, input);
 }
 
 export function checkTargetAccounts(config: Config, accounts: string[]): void {

@@ -43,9 +43,6 @@ const eksClusterSchema = z
   })
   .meta({ id: 'EksCluster', description: 'An EKS cluster, identified by account, region and name.' });
 
-const clusterKey = (c: { name: string; accountId: string; region: string }): string =>
-  `${c.accountId}/${c.region}/${c.name}`;
-
 /** Helm release names: an RFC 1123 subdomain of at most 53 characters (Helm's own rule). */
 const helmReleaseNameSchema = k8sNameSchema.max(53, 'must be 1-53 characters (Helm release name)').meta({
   description: 'The Helm release name Velero was installed with (helm install <release> vmware-tanzu/velero).',
@@ -334,6 +331,7 @@ export function parseOnboardingRequest(body: unknown): OnboardingRequest {
 
 import { COMPONENTS, MAX_VERSION_LENGTH, versionIssues } from '../../policy/requirements';
 import { requirementsOf } from '../model/requirements';
+import { clusterKey } from '../model/onboarding';
 
 // the request's field paths and messages, and the list query, live in their own light modules
 import { parseWith } from './parse';

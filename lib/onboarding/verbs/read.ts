@@ -19,7 +19,7 @@ export interface ReadDeps {
 export function visibleTo(deps: ReadDeps, caller: Caller | undefined, rec: OnboardingRecord): boolean {
   if (!deps.guardrails || !caller) return true;
   try {
-    checkGuardrails(deps.guardrails, { principalArn: caller.principal, jwt: caller.jwt }, rec.request);
+    checkGuardrails(deps.guardrails, caller, rec.request);
     return true;
   } catch (e) {
     if (e instanceof ServiceError && e.status === 403) return false;

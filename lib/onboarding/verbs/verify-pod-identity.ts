@@ -1,3 +1,4 @@
+import type { EksCluster } from '../../arn';
 import { authorize, type ContextValue } from '../../iam-policy/evaluate';
 import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
 import {
@@ -7,7 +8,6 @@ import {
   podRoleAccounts,
   PODS_SERVICE_PRINCIPAL,
   roleArnIn,
-  type PodCluster,
 } from '../../policy/pod-identity';
 import type { PolicyDocument } from '../../policy/types';
 import { clusterKey, type WorkloadIdentity } from '../model/onboarding';
@@ -60,7 +60,7 @@ interface Check {
 const asEval = (d: PolicyDocument): EvalDocument => d as unknown as EvalDocument;
 
 /** The session tags EKS Pod Identity passes for a pod, as request context. */
-function podContext(cluster: PodCluster, namespace: string, serviceAccount: string): Record<string, ContextValue> {
+function podContext(cluster: EksCluster, namespace: string, serviceAccount: string): Record<string, ContextValue> {
   const tags: Record<string, string> = {
     'eks-cluster-arn': eksClusterArn(cluster),
     'eks-cluster-name': cluster.name,
@@ -129,7 +129,7 @@ export function podIdentityChecks(
     const roleArn = associationRoleArn(who, account);
     const role = account === identity.roleAccount ? observed.role : pi.podRoles.get(account);
     if (!role) continue; // reported as drift above
-    const eksCan = (c: PodCluster, namespace: string, serviceAccount: string) =>
+    const eksCan = (c: EksCluster, namespace: string, serviceAccount: string) =>
       ['sts:AssumeRole', 'sts:TagSession'].every(
         (action) =>
           authorize({

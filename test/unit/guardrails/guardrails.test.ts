@@ -24,10 +24,10 @@ const REGION = 'eu-west-1';
 const KMS_KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
 const INSTANCE_ROLE = 'arn:aws:iam::200000000002:role/pbm-ec2-instance-role';
 
-const ADMIN: Caller = { principalArn: 'arn:aws:iam::100000000001:role/platform-admin' };
-const DBA: Caller = { principalArn: 'arn:aws:iam::100000000001:role/dba-portal' };
-const DBA_SESSION: Caller = { principalArn: 'arn:aws:sts::100000000001:assumed-role/dba-portal/alice' };
-const STRANGER: Caller = { principalArn: 'arn:aws:iam::100000000001:role/someone-else' };
+const ADMIN: Caller = { principal: 'arn:aws:iam::100000000001:role/platform-admin' };
+const DBA: Caller = { principal: 'arn:aws:iam::100000000001:role/dba-portal' };
+const DBA_SESSION: Caller = { principal: 'arn:aws:sts::100000000001:assumed-role/dba-portal/alice' };
+const STRANGER: Caller = { principal: 'arn:aws:iam::100000000001:role/someone-else' };
 
 /** A request the dba-team rule allows: pbm in team-a-mongo on demo, under team-a/ in demo-backups. */
 const dbaRequest = (): OnboardingInput => ({
@@ -287,15 +287,13 @@ describe('Module: guardrails', () => {
       it('matches * in the last segment only', () => {
         expect(checkGuardrails(example, DBA_SESSION, dbaRequest())).toEqual({ rule: 'dba-team' });
         // the session part is one segment: a longer path or another role does not match
-        for (const principalArn of [
+        for (const principal of [
           'arn:aws:sts::100000000001:assumed-role/dba-portal-x/alice',
           'arn:aws:sts::100000000001:assumed-role/other/dba-portal/alice',
           'arn:aws:sts::100000000001:assumed-role/dba-portal',
           'arn:aws:sts::999999999999:assumed-role/dba-portal/alice',
         ]) {
-          expect(refusal(() => checkGuardrails(example, { principalArn }, dbaRequest())).rule).toBe(
-            'no-rule-for-caller',
-          );
+          expect(refusal(() => checkGuardrails(example, { principal }, dbaRequest())).rule).toBe('no-rule-for-caller');
         }
         const g = parse({
           ...baseDoc(),
@@ -304,7 +302,7 @@ describe('Module: guardrails', () => {
         expect(
           checkGuardrails(
             g,
-            { principalArn: 'arn:aws:iam::100000000001:role/ops/dba' },
+            { principal: 'arn:aws:iam::100000000001:role/ops/dba' },
             {
               ...dbaRequest(),
               workload: { ...ekw(), namespace: 'mongodb' },
@@ -313,12 +311,11 @@ describe('Module: guardrails', () => {
           ),
         ).toEqual({ rule: 'r1' });
         expect(
-          refusal(() =>
-            checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/ops/team/dba' }, dbaRequest()),
-          ).rule,
+          refusal(() => checkGuardrails(g, { principal: 'arn:aws:iam::100000000001:role/ops/team/dba' }, dbaRequest()))
+            .rule,
         ).toBe('no-rule-for-caller');
         expect(
-          refusal(() => checkGuardrails(g, { principalArn: 'arn:aws:iam::100000000001:role/opsx/dba' }, dbaRequest()))
+          refusal(() => checkGuardrails(g, { principal: 'arn:aws:iam::100000000001:role/opsx/dba' }, dbaRequest()))
             .rule,
         ).toBe('no-rule-for-caller');
       });
@@ -592,7 +589,7 @@ describe('Module: guardrails', () => {
   describe('Function: allowAllFromTopology', () => {
     const topology = JSON.parse(readFileSync(TOPOLOGY, 'utf8')) as { accounts: string[]; kmsKeys: { arn: string }[] };
     const g = allowAllFromTopology(topology);
-    const anyone: Caller = { principalArn: 'arn:aws:iam::999999999999:user/anyone' };
+    const anyone: Caller = { principal: 'arn:aws:iam::999999999999:user/anyone' };
 
     it('allows every caller, cluster, namespace, bucket, tool, mode and key of its accounts', () => {
       const requests: OnboardingInput[] = [
