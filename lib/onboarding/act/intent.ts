@@ -1,22 +1,13 @@
 import { ConflictError, TransientError } from '../../errors';
 import { canonicalJson } from '../../json';
-import { stepRunner } from './apply';
-import { providerDeletion } from './record-keeping';
 import { type Caller, type ServiceDeps } from '../model/deps';
-import { identityDesired, type GrantRef, type ProviderRef, type Resolved } from '../model/desired';
-import { execute } from './execute';
-import { describeBinding, grantPolicyName, type OnboardingInput, type WorkloadIdentity } from '../model/onboarding';
-import { observe } from '../gather/observe';
-import { planRole } from '../plan/role';
-import { planStatements } from '../plan/statements';
-import { orderMakeBeforeBreak } from '../plan/make-before-break';
-import { planPodIdentity } from '../plan/pod-identity';
-import { type GrantLive, type IdentityRecord, type OnboardingRecord } from '../model/records';
-
-import { type ProvisionContext, type StoreContext } from '../gather/provision';
+import { type GrantRef, type ProviderRef, type Resolved } from '../model/desired';
+import { describeBinding, type OnboardingInput, type WorkloadIdentity } from '../model/onboarding';
+import { type IdentityRecord, type OnboardingRecord } from '../model/records';
+import { type StoreContext } from '../gather/provision';
 import { upsertGrant, type ProvisionPlan } from '../plan/provision';
 
-/** POST's record-keeping around its writes: the intent before the first, its rollback, and the undo of a refused new grant. */
+/** POST's intent: what it records before its first write, and how it is taken back when nothing got written. */
 
 export interface Intent {
   record: OnboardingRecord;
@@ -193,67 +184,3 @@ export async function rollback(deps: ServiceDeps, r: Resolved, intent: Intent): 
   tasks.push(...intent.providersAdded.map((arn) => store.removeProviderUser(arn, r.identity.key)));
   await Promise.allSettled(tasks);
 }
-
-/**
- * Takes a new grant back out of AWS: the identity with the grants it had before (none: its role goes, with the
- * OIDC providers this request created), this grant's policy and statements gone. True when every step of that
- * plan succeeded.
- */
-export async function undo(
-  deps: ServiceDeps,
-  r: Resolved,
-  ctx: ProvisionContext,
-  written: GrantLive,
-  createdProviders: string[],
-): Promise<boolean> {
-  // a new grant: the identity keeps the grants it had, and this one goes
-  const before = (ctx.identityRecord?.grants ?? []).filter((g) => g.id !== r.id);
-  const targets = [written.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b);
-  const observed = await observe(deps.sessions, {
-    identity: r.identity,
-    knownPolicies: [...new Set([...before.map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
-    buckets: [
-      ...new Map(
-        targets.map((b) => [
-          `${b.accountId}/${b.bucket}`,
-          { accountId: b.accountId, bucket: b.bucket, region: b.region },
-        ]),
-      ).values(),
-    ],
-    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
-  });
-  const desired = before.length ? identityDesired(deps.config, r.identity, before, ctx.observed.issuers) : undefined;
-  const rolePlan = planRole({
-    config: deps.config,
-    identity: r.identity,
-    observed,
-    desired,
-    removableProviders: desired ? [] : createdProviders,
-  }).steps;
-  // an identity that stays keeps everything but this grant: undoing takes back this grant's policy and the role's
-  // tags, and repairs nothing (a 4xx leaves the identity as the request found it, drift included)
-  const ownPolicy = grantPolicyName(r.id);
-  const roleSteps = desired
-    ? rolePlan.filter(
-        (s) =>
-          (s.action === 'delete-role-policy' && s.params.policyName === ownPolicy) ||
-          s.action === 'tag-role' ||
-          s.action === 'untag-role',
-      )
-    : rolePlan;
-  const steps = orderMakeBeforeBreak([
-    ...roleSteps,
-    // EKS Pod Identity: with the identity's last grant, its chaining roles and associations go too
-    ...(desired
-      ? []
-      : planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps),
-    ...planStatements(r.id, observed, written, undefined),
-  ]);
-  const exec = await execute(
-    steps,
-    stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: providerDeletion(deps, [r.identity.key]) }),
-  );
-  return exec.failed.length === 0;
-}
-
-/** `deadline`: when the function will be stopped (ms since the epoch); no step starts that it cannot cover. */

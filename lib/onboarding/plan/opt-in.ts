@@ -1,4 +1,4 @@
-import { ConflictError, type FieldError } from '../../errors';
+import { ConflictError, type FieldError, type ServiceError } from '../../errors';
 import { tagValue } from '../model/desired';
 import type { Mode } from '../model/onboarding';
 import type { ObservedOptIn } from '../gather/observe';
@@ -20,9 +20,9 @@ const bucketTagCommand = (accountId: string, bucket: string): string =>
 const keyTagCommand = (keyArn: string): string =>
   `aws kms tag-resource --key-id ${keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true`;
 
-/** Throws a 409 naming every field whose resource is not opted in (bucket.name, bucket.kmsKeyArn). */
-export function checkOptIn(mode: Mode, optIn: ObservedOptIn | undefined): void {
-  if (!optIn) return;
+/** A 409 naming every field whose resource is not opted in (bucket.name, bucket.kmsKeyArn), or undefined. */
+export function optInRefusal(mode: Mode, optIn: ObservedOptIn | undefined): ServiceError | undefined {
+  if (!optIn) return undefined;
   const problems: { field: FieldError; detail: string }[] = [];
   const b = optIn.bucket;
   if (tagValue(b.tags, MANAGED_TAG) !== 'true') {
@@ -46,9 +46,9 @@ export function checkOptIn(mode: Mode, optIn: ObservedOptIn | undefined): void {
       detail: `key ${k} is not opted in to use granted by s3-onboarding (mode ${mode}): its owner tags it ${MANAGED_TAG}=true (${keyTagCommand(k)}), then retry`,
     });
   }
-  if (problems.length)
-    throw new ConflictError(
-      problems.map((p) => p.detail).join('; '),
-      problems.map((p) => p.field),
-    );
+  if (!problems.length) return undefined;
+  return new ConflictError(
+    problems.map((p) => p.detail).join('; '),
+    problems.map((p) => p.field),
+  );
 }

@@ -1,5 +1,5 @@
 import { boundaryArn, type Config } from '../../config';
-import { ConflictError } from '../../errors';
+import type { ServiceError } from '../../errors';
 import {
   CHAIN_POLICY_NAME,
   chainGrant,
@@ -130,18 +130,21 @@ export interface PodIdentityPlan {
   steps: Step[];
   /** what refuses a POST (a 409 before any write) and fails verify: missing agents, associations of foreign roles */
   conflicts: { kind: 'agent' | 'foreign-association'; message: string }[];
+  /** what refuses the chaining roles' changes (a role that is not the service's, a trust over its quota) */
+  refusals: ServiceError[];
 }
 
 export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
   const { config, identity, observed, grants, roleSteps } = input;
   const pi = observed.podIdentity;
-  if (identity.kind !== 'pod-identity' || !pi) return { steps: [], conflicts: [] };
+  if (identity.kind !== 'pod-identity' || !pi) return { steps: [], conflicts: [], refusals: [] };
   const who = whoOf(identity);
   const keep = grants.length > 0;
   const k = identity.key;
   const scope = { kind: 'identity' as const, key: k };
   const steps: Step[] = [];
   const conflicts: PodIdentityPlan['conflicts'] = [];
+  const refusals: ServiceError[] = [];
 
   // role ARN → the steps an association naming it waits for
   const ready = new Map<string, string[]>([
@@ -171,6 +174,7 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
           } satisfies GrantDesired)
         : undefined,
     });
+    refusals.push(...plan.refusals);
     const relabelled = plan.steps.map((s) => relabel(s, k, `${k}@${account}`));
     steps.push(...relabelled);
     ready.set(
@@ -261,14 +265,8 @@ export function planPodIdentity(input: PodIdentityPlanInput): PodIdentityPlan {
       });
     }
   }
-  return { steps, conflicts };
+  return { steps, conflicts, refusals };
 }
 
 /** The plan's steps; what the plan cannot do is a 409 naming every cause, before any write. */
-export function podIdentitySteps(input: PodIdentityPlanInput): Step[] {
-  const { steps, conflicts } = planPodIdentity(input);
-  if (conflicts.length) throw new ConflictError(conflicts.map((c) => c.message).join('; '));
-  return steps;
-}
-
 export const isPodIdentityStep = (s: Step): s is PodIdentityStep => ASSOCIATION_ACTIONS.has(s.action);

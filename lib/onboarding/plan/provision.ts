@@ -1,29 +1,13 @@
 import { renderSnippets } from '../../snippets';
 import { type ServiceDeps } from '../model/deps';
-import {
-  identityDesired,
-  type GrantDesired,
-  type GrantRef,
-  type IdentityDesired,
-  type Resolved,
-} from '../model/desired';
+import { type GrantDesired, type GrantRef, type IdentityDesired, type Resolved } from '../model/desired';
 import { type Change, type OnboardingResult } from '../model/onboarding';
-import { planRole } from './role';
-import { planStatements } from './statements';
-import { checkOptIn } from './opt-in';
 import { requirementsOf } from '../model/requirements';
-import { orderMakeBeforeBreak } from './make-before-break';
-import {
-  identityRoleArns,
-  planPodIdentity,
-  podIdentityAssociations,
-  podIdentityRoles,
-  podIdentitySteps,
-} from './pod-identity';
 import { writtenOf } from '../model/records';
 import { type Step } from '../model/steps';
-
 import { type ProvisionContext } from '../gather/provision';
+import { podIdentityAssociations, podIdentityRoles } from './pod-identity';
+import { firstRefusal, planTransition } from './transition';
 
 /** POST's plan and answer: pure, from what the reads found. */
 
@@ -38,61 +22,40 @@ export const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[
   [...grants.filter((x) => x.id !== g.id), g].sort((a, b) => a.id.localeCompare(b.id));
 
 export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
-  // the bucket's and key's owners opted in, whatever the mode (refused here, before any write)
-  checkOptIn(r.grant.mode, ctx.observed.optIn);
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
-  const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
-  const grant = r.want;
-  const steps = [
-    ...planRole({ config: deps.config, identity: r.identity, observed: ctx.observed, desired, grant }).steps,
-  ];
-  // the service accounts this grant moves from another identity of the service keep their associations: re-pointed
-  const adopt = ctx.moving ? identityRoleArns(ctx.moving.identity) : [];
-  steps.push(
-    ...podIdentitySteps({
+  const m = ctx.moving;
+  const t = planTransition(
+    {
       config: deps.config,
-      identity: r.identity,
-      observed: ctx.observed,
-      grants,
-      roleSteps: steps,
-      adopt,
-    }),
+      grantId: r.id,
+      identities: [
+        { identity: r.identity, observed: ctx.observed, issuers: ctx.observed.issuers },
+        ...(m
+          ? [
+              {
+                identity: m.identity,
+                observed: m.observed,
+                issuers: m.record.providers.map((p) => p.issuerUrl),
+                removableProviders: m.removable,
+              },
+            ]
+          : []),
+      ],
+      written: ctx.record ? writtenOf(ctx.record) : {},
+      resources: ctx.observed,
+    },
+    {
+      grants: new Map([
+        [r.identity.key, grants],
+        ...(m ? [[m.identity.key, m.record.grants.filter((g) => g.id !== r.id)] as const] : []),
+      ]),
+      grant: { identityKey: r.identity.key, want: r.want, mode: r.grant.mode },
+    },
   );
-  if (ctx.moving) {
-    const m = ctx.moving;
-    const rest = m.record.grants.filter((g) => g.id !== r.id);
-    const restDesired = rest.length
-      ? identityDesired(
-          deps.config,
-          m.identity,
-          rest,
-          m.record.providers.map((p) => p.issuerUrl),
-        )
-      : undefined;
-    const away = planRole({
-      config: deps.config,
-      identity: m.identity,
-      observed: m.observed,
-      desired: restDesired,
-      removableProviders: m.removable,
-    }).steps;
-    // the service accounts this grant takes along keep their associations when the new identity re-points them
-    // (Pod Identity to Pod Identity); moving to IRSA, the old associations go with the old identity
-    const handOver = r.identity.kind === 'pod-identity' ? r.identity.bindings : [];
-    steps.push(
-      ...away,
-      ...planPodIdentity({
-        config: deps.config,
-        identity: m.identity,
-        observed: m.observed,
-        grants: rest,
-        roleSteps: away,
-        handOver,
-      }).steps,
-    );
-  }
-  steps.push(...planStatements(r.id, ctx.observed, ctx.record ? writtenOf(ctx.record) : {}, grant));
-  return { desired, grant, grants, steps: orderMakeBeforeBreak(steps) };
+  // everything foreseeable from what was read is refused here, before any write
+  const refusal = firstRefusal(t);
+  if (refusal) throw refusal;
+  return { desired: t.identities.get(r.identity.key)!, grant: r.want, grants, steps: t.steps };
 }
 
 /** The answer to POST: the role, what changed (or would), the policies and the tool's snippets. */

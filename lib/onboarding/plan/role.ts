@@ -1,5 +1,5 @@
 import { boundaryArn, type Config } from '../../config';
-import { ConflictError, QuotaExceededError, ValidationError } from '../../errors';
+import { ConflictError, QuotaExceededError, ValidationError, type ServiceError } from '../../errors';
 import { samePolicy } from '../../policy/compare';
 import type { PolicyDocument } from '../../policy/types';
 import { tagValue, type GrantDesired, type IdentityDesired } from '../model/desired';
@@ -37,7 +37,7 @@ export interface RolePlanInput {
   /** the grant whose inline policy this request puts (POST) */
   grant?: GrantDesired;
   /** when removing: the providers to delete after the role (decided from what else uses them) */
-  removableProviders?: string[];
+  removableProviders?: readonly string[];
 }
 
 /** Something the service added that a removal leaves in place, because its owner withdrew the service's access to it. */
@@ -49,6 +49,8 @@ export interface LeftToOwner {
 
 export interface RolePlan {
   steps: Step[];
+  /** what refuses this change, from what was read (never thrown: each verb decides what a refusal means to it) */
+  refusals: ServiceError[];
   /** steps an inline policy write must wait for (the role's creation, or its boundary restored) */
   roleReady: string[];
   /** removals the service may no longer make (an opt-in withdrawn): left to the owner, never a refusal */
@@ -56,23 +58,23 @@ export interface RolePlan {
 }
 
 /** The role is the service's own for this identity: tagged by it, for this identity, at the expected ARN. */
-function assertOwned(config: Config, identity: WorkloadIdentity, observed: Observed): void {
+function ownershipRefusal(config: Config, identity: WorkloadIdentity, observed: Observed): ServiceError | undefined {
   const role = observed.role;
-  if (!role) return;
+  if (!role) return undefined;
   if (
     tagValue(role.tags, TAG_MANAGED_BY) !== config.managedByTag ||
     tagValue(role.tags, TAG_IDENTITY) !== identity.key ||
     role.arn !== identity.roleArn
   ) {
-    throw new ConflictError(
+    return new ConflictError(
       `role ${identity.roleName} exists in account ${identity.roleAccount} but was not created by this service for workload identity ${identity.key} (its ${TAG_MANAGED_BY} and ${TAG_IDENTITY} tags do not say so); refusing to take it over or change it`,
     );
   }
 }
 
-function checkTrustSize(identity: WorkloadIdentity, trust: PolicyDocument, quota: number): void {
+function trustSizeRefusal(identity: WorkloadIdentity, trust: PolicyDocument, quota: number): ServiceError | undefined {
   const size = docSize(trust);
-  if (size <= quota) return;
+  if (size <= quota) return undefined;
   // one statement per cluster: how many of them fit, with these service accounts
   let fit = 0;
   while (fit < trust.Statement.length && docSize({ ...trust, Statement: trust.Statement.slice(0, fit + 1) }) <= quota)
@@ -83,27 +85,26 @@ function checkTrustSize(identity: WorkloadIdentity, trust: PolicyDocument, quota
     fit > 0
       ? `${fit} cluster(s) fit in one role with these ${sas} service account(s) — onboard at most ${fit} cluster(s) per workload identity, or raise the quota (L-C07B4B0D)`
       : `not even one cluster fits: one cluster's statement with these ${sas} service account(s) is ${docSize({ ...trust, Statement: trust.Statement.slice(0, 1) })} characters — name fewer or shorter service accounts, or raise the quota (L-C07B4B0D)`;
-  throw new QuotaExceededError(
+  return new QuotaExceededError(
     `the trust policy of role ${identity.roleName} would be ${size} characters for ${clusters} cluster(s), over this account's AssumeRolePolicySizeQuota of ${quota}; ${advice}`,
     { trustPolicySize: size, quota, clustersRequested: clusters, clustersThatFit: fit, serviceAccountsRequested: sas },
   );
 }
 
-function checkInlineSize(
+function inlineSizeRefusal(
   identity: WorkloadIdentity,
   observed: Observed,
   desired: IdentityDesired,
-  grant?: GrantDesired,
-): void {
-  if (!grant) return;
+  grant: GrantDesired,
+): ServiceError | undefined {
   const grantBytes = docSize(grant.permissions);
   const others = desired.policyNames
     .filter((n) => n !== grant.policyName)
     .map((n) => observed.role?.inline.get(n)?.size ?? 0);
   const used = others.reduce((a, b) => a + b, 0);
-  if (used + grantBytes <= INLINE_POLICIES_PER_ROLE_BYTES) return;
+  if (used + grantBytes <= INLINE_POLICIES_PER_ROLE_BYTES) return undefined;
   const fit = Math.max(0, Math.floor((INLINE_POLICIES_PER_ROLE_BYTES - used) / grantBytes));
-  throw new QuotaExceededError(
+  return new QuotaExceededError(
     `role ${identity.roleName} holds ${others.length} other grant(s) using ${used} of IAM's ${INLINE_POLICIES_PER_ROLE_BYTES} bytes of inline policies per role; this grant needs ${grantBytes} bytes, so ${fit} more grant(s) of this size fit — remove a grant of this workload identity first`,
     {
       roleInlinePolicyBytes: used,
@@ -118,7 +119,10 @@ function checkInlineSize(
 /** The role-level steps of an identity, and its grant's inline policy. */
 export function planRole(input: RolePlanInput): RolePlan {
   const { config, identity, observed, desired, grant } = input;
-  assertOwned(config, identity, observed);
+  const notOwned = ownershipRefusal(config, identity, observed);
+  if (notOwned) return { steps: [], roleReady: [], refusals: [notOwned] };
+  const refusals: ServiceError[] = [];
+  const refuse = (e: ServiceError | undefined) => void (e && refusals.push(e));
   const k = identity.key;
   const scope = { kind: 'identity' as const, key: k };
   const role = observed.role;
@@ -221,7 +225,7 @@ export function planRole(input: RolePlanInput): RolePlan {
         scope,
       });
     }
-    return { steps, roleReady: [], ...(left.length ? { left } : {}) };
+    return { steps, roleReady: [], refusals, ...(left.length ? { left } : {}) };
   }
 
   // providers the trust names that do not exist yet
@@ -249,7 +253,7 @@ export function planRole(input: RolePlanInput): RolePlan {
 
   const roleReady: string[] = [];
   if (!role) {
-    checkTrustSize(identity, desired.role.trust, observed.trustQuota);
+    refuse(trustSizeRefusal(identity, desired.role.trust, observed.trustQuota));
     steps.push({
       id: id('role'),
       action: 'create-role',
@@ -269,7 +273,7 @@ export function planRole(input: RolePlanInput): RolePlan {
     roleReady.push(id('role'));
   } else {
     if (!samePolicy(role.trust, desired.role.trust)) {
-      checkTrustSize(identity, desired.role.trust, observed.trustQuota);
+      refuse(trustSizeRefusal(identity, desired.role.trust, observed.trustQuota));
       steps.push({
         id: id('trust'),
         action: 'update-trust-policy',
@@ -347,7 +351,7 @@ export function planRole(input: RolePlanInput): RolePlan {
   }
 
   if (grant) {
-    checkInlineSize(identity, observed, desired, grant);
+    refuse(inlineSizeRefusal(identity, observed, desired, grant));
     const current = role?.inline.get(grant.policyName)?.document;
     if (!samePolicy(current, grant.permissions)) {
       steps.push({
@@ -365,16 +369,22 @@ export function planRole(input: RolePlanInput): RolePlan {
   if (desired.instanceGrant) {
     const ig = desired.instanceGrant;
     const instance = observed.instanceRole;
-    if (!instance)
-      throw new ValidationError('the instance role does not exist', [
-        { path: 'workload.instanceRoleArn', message: `no role ${identity.instanceRoleArn}` },
-      ]);
-    if (instance && tagValue(instance.tags, GRANTABLE_TAG) !== 'true') {
-      throw new ConflictError(
-        `the instance role ${instance.arn} is not tagged ${GRANTABLE_TAG}=true: the provisioner may add the assume grant only to instance roles their account owner opted in. Tag the role (aws iam tag-role --role-name ${ig.roleName} --tags Key=${GRANTABLE_TAG},Value=true) and retry`,
-      );
-    }
-    if (!samePolicy(instance?.grant, ig.document)) {
+    // refused only when adding the grant: an identity that merely keeps its other grants is not blocked by it
+    if (!instance) {
+      if (grant)
+        refuse(
+          new ValidationError('the instance role does not exist', [
+            { path: 'workload.instanceRoleArn', message: `no role ${identity.instanceRoleArn}` },
+          ]),
+        );
+    } else if (tagValue(instance.tags, GRANTABLE_TAG) !== 'true') {
+      if (grant)
+        refuse(
+          new ConflictError(
+            `the instance role ${instance.arn} is not tagged ${GRANTABLE_TAG}=true: the provisioner may add the assume grant only to instance roles their account owner opted in. Tag the role (aws iam tag-role --role-name ${ig.roleName} --tags Key=${GRANTABLE_TAG},Value=true) and retry`,
+          ),
+        );
+    } else if (!samePolicy(instance.grant, ig.document)) {
       steps.push({
         id: id('instance-grant'),
         action: 'put-instance-role-grant',
@@ -386,5 +396,5 @@ export function planRole(input: RolePlanInput): RolePlan {
       });
     }
   }
-  return { steps, roleReady };
+  return { steps, roleReady, refusals };
 }

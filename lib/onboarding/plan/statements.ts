@@ -1,4 +1,4 @@
-import { ConflictError, QuotaExceededError } from '../../errors';
+import { ConflictError, QuotaExceededError, type ServiceError } from '../../errors';
 import { editStatements, renderRawPolicy } from '../../policy/resource-policy';
 import { policySize as textSize } from '../../iam-policy/grammar';
 import { tagValue, type GrantDesired, type KeyStatements, type BucketStatements } from '../model/desired';
@@ -39,19 +39,22 @@ export interface WrittenStatements {
 
 type Target = ResourceStatementParams['target'];
 
+/** What the resource policies hold now, and their tags (the owner's opt-in). */
+type PolicyState = Pick<Observed, 'resourcePolicies' | 'resourceTags'>;
+
 function statementStep(
   grantId: string,
   target: Target,
-  observed: Observed,
+  observed: PolicyState,
   remove: { statements: ResourceStatementParams['remove'] } | undefined,
   add: { statements: ResourceStatementParams['add'] } | undefined,
-): Step[] {
+): Step[] | ServiceError {
   const key = target.kind === 'bucket' ? bucketTargetKey(target.accountId, target.bucket) : keyTargetKey(target.keyArn);
   const current = observed.resourcePolicies.get(key);
   const edit = editStatements(current, { remove: remove?.statements ?? [], add: add?.statements ?? [] });
   const what = target.kind === 'bucket' ? `bucket ${target.bucket}` : `key ${target.keyArn}`;
   if (edit.collisions.length) {
-    throw new ConflictError(
+    return new ConflictError(
       `the policy of ${what} holds a statement with Sid ${edit.collisions.map((s) => s.Sid).join(', ')} that this service did not write (or that was changed after it wrote it); it is never overwritten. Remove or rename that statement, then retry`,
     );
   }
@@ -59,7 +62,7 @@ function statementStep(
   // a write needs the owner's opt-in: the provisioner may change only the policies of tagged buckets and keys
   const tags = observed.resourceTags.get(key);
   if (tags && tagValue(tags, MANAGED_TAG) !== 'true') {
-    throw new ConflictError(
+    return new ConflictError(
       target.kind === 'bucket'
         ? `bucket ${target.bucket} is not opted in to policy changes by s3-onboarding: its owner enables attribute-based access control on it and tags it ${MANAGED_TAG}=true (aws s3api put-bucket-abac --bucket ${target.bucket} --abac-status Status=Enabled; aws s3control tag-resource --account-id ${target.accountId} --resource-arn arn:aws:s3:::${target.bucket} --tags Key=${MANAGED_TAG},Value=true), then retry`
         : `key ${target.keyArn} is not opted in to policy changes by s3-onboarding: its owner tags it ${MANAGED_TAG}=true (aws kms tag-resource --key-id ${target.keyArn} --tags TagKey=${MANAGED_TAG},TagValue=true), then retry`,
@@ -68,7 +71,7 @@ function statementStep(
   // S3 and KMS refuse a policy naming a deleted principal: no write of this policy can succeed until its owner fixes it
   const stale = edit.policy.statements.flatMap((s) => deletedPrincipals(s.value).map((p) => ({ sid: s.value.Sid, p })));
   if (stale.length) {
-    throw new ConflictError(
+    return new ConflictError(
       `the policy of ${what} holds ${stale.map((x) => `statement ${x.sid ? `Sid ${x.sid}` : '(no Sid)'} naming ${x.p}`).join(', ')}: a principal that was deleted (AWS shows it by its unique id), so AWS refuses every change to this policy until its owner removes or fixes that statement`,
     );
   }
@@ -78,7 +81,7 @@ function statementStep(
     if (size > max) {
       // a bucket policy need not grow with the onboardings: name the modes that leave it as it is
       const modes = target.kind === 'bucket' ? bucketPolicyCapacityAdvice : '';
-      throw new QuotaExceededError(
+      return new QuotaExceededError(
         `the policy of ${what} would be ${size} bytes, over the ${max}-byte limit; remove other statements or onboardings from it first${modes}`,
         {
           [target.kind === 'bucket' ? 'bucketPolicySize' : 'keyPolicySize']: size,
@@ -137,10 +140,10 @@ export const wantedTargets = (want: GrantDesired): Target[] => [
  */
 export function planStatements(
   grantId: string,
-  observed: Observed,
+  observed: PolicyState,
   written: WrittenStatements,
   want?: GrantDesired,
-): Step[] {
+): { steps: Step[]; refusals: ServiceError[] } {
   const steps: Step[] = [];
   const pairs: [
     Target | undefined,
@@ -161,13 +164,19 @@ export function planStatements(
       want?.keyStatements,
     ],
   ];
+  const refusals: ServiceError[] = [];
+  const plan = (...args: Parameters<typeof statementStep>) => {
+    const out = statementStep(...args);
+    if (Array.isArray(out)) steps.push(...out);
+    else refusals.push(out);
+  };
   for (const [beforeTarget, before, afterTarget, after] of pairs) {
     if (beforeTarget && afterTarget && JSON.stringify(beforeTarget) === JSON.stringify(afterTarget)) {
-      steps.push(...statementStep(grantId, afterTarget, observed, before, after));
+      plan(grantId, afterTarget, observed, before, after);
     } else {
-      if (beforeTarget) steps.push(...statementStep(grantId, beforeTarget, observed, before, undefined));
-      if (afterTarget) steps.push(...statementStep(grantId, afterTarget, observed, undefined, after));
+      if (beforeTarget) plan(grantId, beforeTarget, observed, before, undefined);
+      if (afterTarget) plan(grantId, afterTarget, observed, undefined, after);
     }
   }
-  return steps;
+  return { steps, refusals };
 }

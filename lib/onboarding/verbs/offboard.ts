@@ -1,8 +1,7 @@
-import { NotFoundError, PartiallyAppliedError } from '../../errors';
+import { NotFoundError } from '../../errors';
 import { stepRunner } from '../act/apply';
 import { visibleTo } from './read';
 import {
-  callerSafe,
   forgetIdentity,
   identityLock,
   providerDeletion,
@@ -13,15 +12,13 @@ import {
 import { identityOfRecord } from '../model/records';
 import { removableProviders } from '../gather/providers';
 import { type Caller, type ServiceDeps } from '../model/deps';
-import { identityDesired } from '../model/desired';
-import { beforeDeadline, execute, fenced } from '../act/execute';
+import { beforeDeadline, fenced } from '../act/execute';
+import { failedAfterWrites, runRecorded } from '../act/run';
 import { grantPolicyName, type Change } from '../model/onboarding';
 import { observe } from '../gather/observe';
-import { planRole, type LeftToOwner } from '../plan/role';
-import { planStatements } from '../plan/statements';
-import { planPodIdentity } from '../plan/pod-identity';
-import { orderMakeBeforeBreak } from '../plan/make-before-break';
-import { liveAfter, writtenOf, type OnboardingRecord } from '../model/records';
+import { type LeftToOwner } from '../plan/role';
+import { firstRefusal, planTransition } from '../plan/transition';
+import { writtenOf, type OnboardingRecord } from '../model/records';
 import { changeOf, type Step } from '../model/steps';
 
 /**
@@ -62,50 +59,44 @@ export async function offboard(
     const leftToOwner = left.length ? { leftToOwner: left } : {};
     if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf), ...leftToOwner };
 
-    let current = await deps.store.saveRecord(
+    const current = await deps.store.saveRecord(
       { ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } },
       rec.version,
       rec,
     );
-    let live = current.live;
-    const done: Change[] = [];
     const runner = fenced(
       stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: finish.providers }),
       () => held.fence(),
     );
-    const exec = await execute(steps, beforeDeadline(runner, opts.deadline, deps.config.stepBudgetMs), (step) => {
-      live = liveAfter(live, step, id);
-      done.push(changeOf(step));
-    });
-    const wrote = exec.done.some((d) => d.wrote);
-    if (exec.failed.length) {
-      const cause = exec.failed[0].error;
-      if (!wrote) {
-        // nothing was removed: the record says what it said before
-        await deps.store.saveRecord({ ...rec }, current.version, current);
+    const ran = await runRecorded(
+      deps.store,
+      current,
+      steps,
+      beforeDeadline(runner, opts.deadline, deps.config.stepBudgetMs),
+    );
+    if (ran.exec.failed.length) {
+      const cause = ran.exec.failed[0].error;
+      // nothing was removed: the record says what it said before
+      if (!ran.wrote) {
+        await deps.store.saveRecord({ ...rec }, ran.record.version, ran.record);
         throw cause;
       }
-      current = await recordAfterWrites(
-        id,
-        deps.store.saveRecord(
-          {
-            ...current,
-            live,
-            attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: done, error: callerSafe(cause) },
-          },
-          current.version,
-          current,
-        ),
-      );
-      throw new PartiallyAppliedError(
-        `onboarding ${id} was partly removed (${done.length} of ${steps.length} steps: ${done.map((c) => c.action).join(', ')}) before it failed: ${callerSafe(cause)}. Retry the DELETE to finish it.`,
-      );
+      return failedAfterWrites(deps.store, ran, steps, cause, {
+        status: 'deleting',
+        what: 'partly removed',
+        todo: 'Retry the DELETE to finish it.',
+      });
     }
     await recordAfterWrites(id, finish.after());
     await recordAfterWrites(
       id,
-      deps.store.saveRecord({ ...current, status: 'deleted', live, attempt: undefined }, current.version, current),
+      deps.store.saveRecord(
+        { ...ran.record, status: 'deleted', live: ran.live, attempt: undefined },
+        ran.record.version,
+        ran.record,
+      ),
     );
+    const exec = ran.exec;
     return {
       id,
       status: 'deleted' as const,
@@ -126,10 +117,8 @@ async function planOffboard(
 }> {
   const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
   const identities = await deps.store.getIdentities(keys);
-  const parts: Step[][] = keys.map(() => []);
   const afters: (() => Promise<void>)[] = [];
   const removed: string[] = [];
-  const left: LeftToOwner[] = [];
   const written = writtenOf(rec);
   const buckets = written.bucketStatements
     ? [
@@ -142,59 +131,57 @@ async function planOffboard(
     : [];
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
 
-  await Promise.all(
-    keys.map(async (key, i) => {
-      const idRec = identities.get(key);
-      if (!idRec) return;
-      const identity = identityOfRecord(idRec);
-      const rest = idRec.grants.filter((g) => g.id !== rec.id);
-      const [observed, removable] = await Promise.all([
-        observe(deps.sessions, {
-          identity,
-          knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
-          buckets: i === 0 ? buckets : [],
-          keys: i === 0 ? keyArns : [],
-          tags: true,
-        }),
-        rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
-      ]);
-      const desired = rest.length
-        ? identityDesired(
-            deps.config,
+  const states = (
+    await Promise.all(
+      keys.map(async (key, i) => {
+        const idRec = identities.get(key);
+        if (!idRec) return undefined;
+        const identity = identityOfRecord(idRec);
+        const rest = idRec.grants.filter((g) => g.id !== rec.id);
+        const [observed, removable] = await Promise.all([
+          observe(deps.sessions, {
             identity,
-            rest,
-            idRec.providers.map((p) => p.issuerUrl),
-          )
-        : undefined;
-      const rolePlan = planRole({ config: deps.config, identity, observed, desired, removableProviders: removable });
-      const roleSteps = rolePlan.steps;
-      left.push(...(rolePlan.left ?? []));
-      // EKS Pod Identity: a removed identity's associations go, except those of an identity here that stays
-      // (only a Pod Identity identity re-points an association; an IRSA one never uses it)
-      const staying = keys
-        .filter((k) => k !== key)
-        .flatMap((k) =>
-          identities.get(k)?.kind === 'pod-identity' && identities.get(k)!.grants.some((g) => g.id !== rec.id)
-            ? identities.get(k)!.bindings
-            : [],
-        );
-      parts[i].push(
-        ...roleSteps,
-        ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying })
-          .steps,
-      );
-      if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
-      if (!rest.length) removed.push(key);
-      afters.push(async () => {
-        if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);
-        else await forgetIdentity(deps, idRec);
-      });
-    }),
+            knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
+            buckets: i === 0 ? buckets : [],
+            keys: i === 0 ? keyArns : [],
+            tags: true,
+          }),
+          rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
+        ]);
+        if (!rest.length) removed.push(key);
+        afters.push(async () => {
+          if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);
+          else await forgetIdentity(deps, idRec);
+        });
+        return {
+          rest,
+          state: {
+            identity,
+            observed,
+            issuers: idRec.providers.map((p) => p.issuerUrl),
+            removableProviders: removable,
+          },
+        };
+      }),
+    )
+  ).filter((s) => s !== undefined);
+  const t = planTransition(
+    {
+      config: deps.config,
+      grantId: rec.id,
+      identities: states.map((s) => s.state),
+      written,
+      resources: states[0]?.state.observed ?? { resourcePolicies: new Map(), resourceTags: new Map() },
+    },
+    { grants: new Map(states.map((s) => [s.state.identity.key, s.rest])) },
   );
+  // what stops a removal (a role that is not the service's, a foreign statement in the way) is refused before it
+  const refusal = firstRefusal(t);
+  if (refusal) throw refusal;
   // a provider is deleted only if, once the identities removed here stop using it, nothing else does
   return {
-    steps: orderMakeBeforeBreak(parts.flat()),
-    left,
+    steps: t.steps,
+    left: t.left,
     finish: {
       after: async () => void (await Promise.all(afters.map((f) => f()))),
       providers: providerDeletion(deps, removed),

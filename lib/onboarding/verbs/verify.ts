@@ -1,5 +1,4 @@
 import { boundaryArn } from '../../config';
-import { ServiceError } from '../../errors';
 import { authorize } from '../../iam-policy/evaluate';
 import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
 import { serviceAccountSubject, STS_AUDIENCE } from '../../policy/documents';
@@ -9,13 +8,10 @@ import { samplePath, toolActions } from '../../policy/actions';
 import { identityOfRecord } from '../model/records';
 import { type Caller, type ServiceDeps } from '../model/deps';
 import { getOnboarding } from './read';
-import { identityDesired } from '../model/desired';
 import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from '../model/onboarding';
-import { checkOptIn } from '../plan/opt-in';
 import { bucketTargetKey, observe, type Observed } from '../gather/observe';
-import { planRole } from '../plan/role';
-import { planStatements } from '../plan/statements';
-import { planPodIdentity, type PodIdentityPlan } from '../plan/pod-identity';
+import { type PodIdentityPlan } from '../plan/pod-identity';
+import { planTransition } from '../plan/transition';
 import {
   ASSOCIATIONS_CHECK,
   podIdentityCheckName,
@@ -159,41 +155,27 @@ export async function verify(
     return { ok: false, checks };
   }
 
-  const desired = identityDesired(
-    deps.config,
-    identity,
-    idRec.grants,
-    idRec.providers.map((p) => p.issuerUrl),
+  const t = planTransition(
+    {
+      config: deps.config,
+      grantId: id,
+      identities: [{ identity, observed, issuers: idRec.providers.map((p) => p.issuerUrl) }],
+      written,
+      resources: observed,
+    },
+    {
+      grants: new Map([[identity.key, idRec.grants]]),
+      grant: { identityKey: identity.key, want, mode: modeOf(rec.request).mode },
+    },
   );
-  let steps: Step[];
-  try {
-    steps = [
-      ...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps,
-      ...planStatements(id, observed, written, want),
-    ];
-  } catch (e) {
-    // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here
-    check(
-      'plan',
-      false,
-      '',
-      e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged',
-    );
-    steps = [];
-  }
-  // EKS Pod Identity: chaining roles and associations (lib/onboarding/pod-identity.ts)
-  let pod: PodIdentityPlan = { steps: [], conflicts: [] };
-  try {
-    pod = planPodIdentity({ config: deps.config, identity, observed, grants: idRec.grants, roleSteps: steps });
-  } catch (e) {
-    check(
-      'plan',
-      false,
-      '',
-      e instanceof ServiceError && e.expose ? e.message : 'the current state cannot be converged',
-    );
-  }
-  steps.push(...pod.steps);
+  const desired = t.identities.get(identity.key)!;
+  const steps = t.steps;
+  // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here; Pod
+  // Identity's conflicts are its own checks below, and the opt-in its own
+  for (const r of t.refusals.filter((x) => x.check === 'plan'))
+    check('plan', false, '', r.error.expose ? r.error.message : 'the current state cannot be converged');
+  // EKS Pod Identity: chaining roles and associations (plan/pod-identity.ts)
+  const pod: PodIdentityPlan = t.podIdentity.get(identity.key) ?? { steps: [], conflicts: [], refusals: [] };
   const drift = new Map<string, string[]>();
   for (const s of steps) {
     const name = podIdentityCheckName(s, identity) ?? checkNameOf(s, id);
@@ -216,17 +198,13 @@ export async function verify(
   for (const name of extras) check(name, false, '', drift.get(name)!.join('; '));
   checks.push(...podIdentityChecks(identity, observed, pod, drift));
 
-  try {
-    checkOptIn(modeOf(rec.request).mode, observed.optIn);
-    check(
-      'opt-in',
-      true,
-      `the owners of ${b.name}${b.kmsKeyArn ? ' and its key' : ''} opted in (s3-onboarding-managed=true, S3 ABAC on)`,
-      '',
-    );
-  } catch (e) {
-    check('opt-in', false, '', e instanceof ServiceError && e.expose ? e.message : 'the opt-in could not be checked');
-  }
+  const optIn = t.refusals.find((x) => x.check === 'opt-in');
+  check(
+    'opt-in',
+    !optIn,
+    `the owners of ${b.name}${b.kmsKeyArn ? ' and its key' : ''} opted in (s3-onboarding-managed=true, S3 ABAC on)`,
+    optIn?.error.expose ? optIn.error.message : 'the opt-in could not be checked',
+  );
 
   checks.push(
     ...reachability(

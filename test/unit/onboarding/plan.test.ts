@@ -1,5 +1,5 @@
 import { loadConfig } from '../../../lib/config';
-import { ConflictError, QuotaExceededError } from '../../../lib/errors';
+import { ConflictError, QuotaExceededError, type ServiceError } from '../../../lib/errors';
 import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
 import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 import { bucketTargetKey, type Observed, type ObservedRole } from '../../../lib/onboarding/gather/observe';
@@ -68,14 +68,23 @@ function liveRole(grants: GrantRef[], extra: Partial<ObservedRole> = {}): Observ
   };
 }
 
+/** The planners return refusals as data; here the first is thrown, as POST answers it. */
+const orThrow = <T extends { refusals: ServiceError[] }>(p: T): T => {
+  if (p.refusals.length) throw p.refusals[0];
+  return p;
+};
+const statements = (...a: Parameters<typeof planStatements>) => orThrow(planStatements(...a)).steps;
+
 const plan = (observed: Observed, grants: GrantRef[] = [{ id: r.id, tags: [] }]) =>
-  planRole({
-    config,
-    identity: r.identity,
-    observed,
-    desired: identityDesired(config, r.identity, grants, observed.issuers),
-    grant: grantDesired(r.identity, r.grant),
-  }).steps;
+  orThrow(
+    planRole({
+      config,
+      identity: r.identity,
+      observed,
+      desired: identityDesired(config, r.identity, grants, observed.issuers),
+      grant: grantDesired(r.identity, r.grant),
+    }),
+  ).steps;
 
 describe('Function: planRole', () => {
   it('create: the role after the missing provider, then the grant policy after the role', () => {
@@ -224,13 +233,15 @@ describe('Function: planRole', () => {
     );
     const observed: Observed = { ...empty(), issuers, providers: [] };
     const run = () =>
-      planRole({
-        config,
-        identity: many.identity,
-        observed,
-        desired: identityDesired(config, many.identity, [{ id: many.id, tags: [] }], issuers),
-        grant: grantDesired(many.identity, many.grant),
-      });
+      orThrow(
+        planRole({
+          config,
+          identity: many.identity,
+          observed,
+          desired: identityDesired(config, many.identity, [{ id: many.id, tags: [] }], issuers),
+          grant: grantDesired(many.identity, many.grant),
+        }),
+      );
     expect(run).toThrow(QuotaExceededError);
     try {
       run();
@@ -259,13 +270,15 @@ describe('Function: planRole', () => {
       }),
     );
     expect(() =>
-      planRole({
-        config,
-        identity: big.identity,
-        observed: empty(),
-        desired: identityDesired(config, big.identity, [{ id: big.id, tags: [] }], [ISSUER]),
-        grant: grantDesired(big.identity, big.grant),
-      }),
+      orThrow(
+        planRole({
+          config,
+          identity: big.identity,
+          observed: empty(),
+          desired: identityDesired(config, big.identity, [{ id: big.id, tags: [] }], [ISSUER]),
+          grant: grantDesired(big.identity, big.grant),
+        }),
+      ),
     ).toThrow(
       /not even one cluster fits: one cluster's statement with these 10 service account\(s\) is \d+ characters/,
     );
@@ -299,7 +312,7 @@ describe('Function: planStatements', () => {
     '{"Version":"2012-10-17","Statement":[{"Sid":"Owner","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::backups/legal/*","Condition":{"NumericEquals":{"s3:x":12345678901234567891}}}]}';
 
   it('adds the grant’s statement when missing', () => {
-    const steps = planStatements(r.id, withPolicy(foreign), {}, want);
+    const steps = statements(r.id, withPolicy(foreign), {}, want);
     expect(steps.map((s) => s.action)).toEqual(['put-bucket-policy-statements']);
     expect(steps[0].params).toMatchObject({ remove: [], add: want.bucketStatements!.statements });
   });
@@ -309,12 +322,12 @@ describe('Function: planStatements', () => {
       Version: '2012-10-17',
       Statement: [...JSON.parse(foreign).Statement, ...want.bucketStatements!.statements],
     });
-    expect(planStatements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, want)).toEqual([]);
+    expect(statements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, want)).toEqual([]);
   });
 
   it('removes exactly what it wrote on DELETE', () => {
     const text = JSON.stringify({ Version: '2012-10-17', Statement: want.bucketStatements!.statements });
-    const steps = planStatements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, undefined);
+    const steps = statements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, undefined);
     expect(steps.map((s) => [s.action, s.params])).toEqual([
       [
         'remove-bucket-policy-statements',
@@ -326,7 +339,7 @@ describe('Function: planStatements', () => {
   it('refuses (409) an owner’s statement that took the Sid it needs, never overwriting it', () => {
     const collision = { ...JSON.parse(foreign).Statement[0], Sid: want.bucketStatements!.statements[0].Sid };
     const text = JSON.stringify({ Version: '2012-10-17', Statement: [collision] });
-    expect(() => planStatements(r.id, withPolicy(text), {}, want)).toThrow(
+    expect(() => statements(r.id, withPolicy(text), {}, want)).toThrow(
       /holds a statement with Sid S3Onboarding[0-9a-f]+ that this service did not write/,
     );
   });
@@ -340,7 +353,7 @@ describe('Function: planStatements', () => {
       Version: '2012-10-17',
       Statement: [lookalike, ...want.bucketStatements!.statements],
     });
-    const steps = planStatements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, undefined);
+    const steps = statements(r.id, withPolicy(text), { bucketStatements: want.bucketStatements }, undefined);
     expect(steps).toHaveLength(1);
     const remove = steps[0].params as { remove: unknown[] };
     expect(remove.remove).toEqual(want.bucketStatements!.statements);
@@ -372,7 +385,7 @@ describe('Function: planStatements', () => {
         [`key:${KEY}`, parseRawPolicy(keyText)],
       ]),
     };
-    const steps = planStatements(
+    const steps = statements(
       r.id,
       observed,
       { bucketStatements: want.bucketStatements, keyStatements: withKey.keyStatements },

@@ -1,10 +1,9 @@
 import { loadConfig } from '../../../lib/config';
-import { ConflictError } from '../../../lib/errors';
 import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
 import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 import type { Observed, ObservedRole } from '../../../lib/onboarding/gather/observe';
 import { planRole } from '../../../lib/onboarding/plan/role';
-import { planPodIdentity, podIdentitySteps } from '../../../lib/onboarding/plan/pod-identity';
+import { planPodIdentity } from '../../../lib/onboarding/plan/pod-identity';
 import type { ObservedAssociation, ObservedPodIdentity } from '../../../lib/onboarding/gather/pod-identity';
 import type { Step } from '../../../lib/onboarding/model/steps';
 import { CHAIN_POLICY_NAME, chainGrant, podRoleTrust } from '../../../lib/policy/pod-identity';
@@ -136,7 +135,7 @@ describe('Function: planPodIdentity', () => {
           pod({ podRoles: new Map([[WORKLOADS, liveSource()]]), associations: new Map([[BINDING, association()]]) }),
         ),
       ),
-    ).toEqual({ steps: [], conflicts: [] });
+    ).toEqual({ steps: [], conflicts: [], refusals: [] });
   });
 
   it.each([
@@ -209,9 +208,6 @@ describe('Function: planPodIdentity', () => {
         ),
       },
     ]);
-    expect(() => podIdentitySteps({ config, identity: r.identity, observed: o, grants, roleSteps: [] })).toThrow(
-      ConflictError,
-    );
   });
 
   it('with the last grant: the association and the source role go; an association of a foreign role stays; a handed-over binding stays', () => {
@@ -265,6 +261,7 @@ describe('Function: planPodIdentity', () => {
     expect(planPodIdentity({ config, identity: irsa.identity, observed: o, grants, roleSteps: [] })).toEqual({
       steps: [],
       conflicts: [],
+      refusals: [],
     });
   });
 });
