@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ContentionError, TransientError, ValidationError } from '../errors';
 import type { IdentityRecord, OnboardingRecord } from '../onboarding/model/records';
+import { PolicyQueue } from './policy-queue';
 
 /**
  * Records, identities, bindings, provider references, idempotency keys, locks and queued policy changes in one
@@ -76,6 +77,8 @@ function indexChanges(
 
 export class Store {
   readonly doc: DynamoDBDocumentClient;
+  /** the changes waiting for a shared resource policy's lease */
+  readonly policyQueue = new PolicyQueue(this);
 
   constructor(
     readonly table: string,

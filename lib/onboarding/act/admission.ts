@@ -8,7 +8,7 @@ import { checkBindings, readAws, type Hint } from '../gather/provision';
 import type { Observed } from '../gather/observe';
 import { wantedTargets } from '../plan/statements';
 import { policyTarget } from './apply';
-import { PolicyReservations } from './policy-writer';
+import { PolicyReservations } from './policy-reservations';
 import { identityLock, providerLock } from './record-keeping';
 
 /**

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ConflictError,
   ContentionError,
@@ -14,6 +13,7 @@ import { policySize } from '../../iam-policy/grammar';
 import { editStatements, renderRawPolicy, type RawPolicy } from '../../policy/resource-policy';
 import type { Statement } from '../../policy/types';
 import type { Store } from '../../store/store';
+import type { QueuedChange as Pending } from '../../store/policy-queue';
 import { bucketPolicyCapacityAdvice, MODES_THAT_DO_NOT_GROW_THE_BUCKET_POLICY } from '../plan/capacity';
 
 /**
@@ -76,15 +76,6 @@ function applyChange(
   return { policy: edit.policy, changed: edit.changed };
 }
 
-interface Pending {
-  pk: string;
-  sk: string;
-  /** the change as JSON text: statements are stored verbatim, whatever keys they hold */
-  change: string;
-  outcome?: 'written' | 'unchanged' | 'failed';
-  error?: { name: string; message: string; details?: Record<string, unknown> };
-}
-
 export interface QueueOptions {
   /** how long a caller waits for its change to be applied */
   waitMs?: number;
@@ -92,116 +83,12 @@ export interface QueueOptions {
   pollMs?: number;
 }
 
-const policyLock = (target: PolicyTarget) => `policy#${target.key}`;
+export const policyLock = (target: PolicyTarget) => `policy#${target.key}`;
 
 /** A holder's fence: one that stalled for half its lease renews it before writing (false: it lost it meanwhile). */
-const renewedIfStalled = (store: Store, lock: string, owner: string, taken: number, leaseMs: number) => () =>
+export const renewedIfStalled = (store: Store, lock: string, owner: string, taken: number, leaseMs: number) => () =>
   Date.now() - taken > leaseMs / 2 ? store.renewLock(lock, owner, leaseMs) : Promise.resolve(true);
-const queueKey = (target: PolicyTarget) => `PQ#${target.key}`;
-
-interface Held {
-  target: PolicyTarget;
-  owner: string;
-  taken: number;
-  /** the policy as read under the lease */
-  read: Promise<{ policy: RawPolicy | undefined } | { error: unknown }>;
-  used: boolean;
-}
-
-/**
- * Leases on the policies a request is about to change, taken while its reads are still out: each policy is read
- * under its lease right away, so when the plan is ready its change is one write (not lease, read, write). Only a
- * lease that is free at once is reserved; for any other policy, and for one whose read failed, the change goes
- * through the given writer as usual. The change is applied to that read, together with every change others
- * queued while the lease was held (their leader is the holder: one write for all).
- * `settle()` lets go of every lease, used or not; the request answers only once it has.
- */
-export class PolicyReservations {
-  private readonly held = new Map<string, Promise<Held | undefined>>();
-  private readonly releases: Promise<unknown>[] = [];
-
-  constructor(
-    private readonly store: Store,
-    private readonly leaseMs: number,
-  ) {}
-
-  reserve(target: PolicyTarget): void {
-    if (this.held.has(target.key)) return;
-    const owner = randomUUID();
-    const taken = Date.now();
-    this.held.set(
-      target.key,
-      this.store.tryLock(policyLock(target), owner, this.leaseMs).then(
-        (free): Held | undefined =>
-          free
-            ? {
-                target,
-                owner,
-                taken,
-                read: target.read().then(
-                  (policy) => ({ policy }),
-                  (error: unknown) => ({ error }),
-                ),
-                used: false,
-              }
-            : undefined,
-        // the store failed: the writer's usual path will say so, if the change is still wanted
-        () => undefined,
-      ),
-    );
-  }
-
-  /** `writer`, with the reserved policies' changes applied to their reads */
-  writer(writer: PolicyWriter): PolicyWriter {
-    return async (target, change) => {
-      const h = await this.held.get(target.key);
-      if (!h || h.used) return writer(target, change);
-      h.used = true;
-      const read = await h.read;
-      if ('error' in read) {
-        await this.release(h);
-        return writer(target, change);
-      }
-      try {
-        // changes others queued while this lease was held go in the same write (renewed first by a holder that
-        // stalled for half its lease)
-        return await commitQueue(
-          this.store,
-          target,
-          queueKey(target),
-          renewedIfStalled(this.store, policyLock(target), h.owner, h.taken, this.leaseMs),
-          { policy: read.policy, change },
-        );
-      } finally {
-        // let go at once, but off this step's path: settle() waits for it
-        this.releases.push(this.release(h));
-      }
-    };
-  }
-
-  /** Lets go (in the background; `settle()` waits for it) of every reserved lease but those of `keys`. */
-  keepOnly(keys: string[]): void {
-    for (const [key, held] of this.held) {
-      if (keys.includes(key)) continue;
-      this.held.delete(key);
-      this.releases.push(held.then((h) => (h && !h.used ? this.release(h) : undefined)));
-    }
-  }
-
-  /** Lets go of every lease; resolves once all are released (a failed release only leaves a lease to expire). */
-  async settle(): Promise<void> {
-    const held = await Promise.all(this.held.values());
-    this.held.clear();
-    for (const h of held) if (h && !h.used) this.releases.push(this.release(h));
-    await Promise.all(this.releases.splice(0));
-  }
-
-  private async release(h: Held): Promise<void> {
-    h.used = true;
-    await h.read;
-    await this.store.unlock(policyLock(h.target), h.owner).catch(() => undefined);
-  }
-}
+export const queueKey = (target: PolicyTarget) => `PQ#${target.key}`;
 
 /** Group commit over DynamoDB (see the module comment). */
 export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): PolicyWriter {
@@ -231,16 +118,11 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
       sk: `${Date.now().toString().padStart(15, '0')}#${randomUUID()}`,
       change: JSON.stringify(change),
     };
-    await store.doc.send(
-      new PutCommand({
-        TableName: store.table,
-        Item: { ...item, type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
-      }),
-    );
+    await store.policyQueue.enqueue(item);
     const deadline = Date.now() + waitMs;
     try {
       for (;;) {
-        const mine = await read(store, pk, item.sk);
+        const mine = await store.policyQueue.get(pk, item.sk);
         if (mine?.outcome) return await settle(store, mine);
         if (await store.tryLock(lock, owner, leaseMs)) {
           try {
@@ -255,26 +137,10 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
       }
     } catch (e) {
       // a change whose caller was told it failed must not be applied by a later batch
-      await withdraw(store, pk, item.sk);
+      await store.policyQueue.withdraw(pk, item.sk);
       throw e;
     }
   };
-}
-
-/** Removes a queued change unless a leader already decided it. */
-async function withdraw(store: Store, pk: string, sk: string): Promise<void> {
-  await store.conditionally(
-    new DeleteCommand({
-      TableName: store.table,
-      Key: { pk, sk },
-      ConditionExpression: 'attribute_not_exists(outcome)',
-    }),
-  );
-}
-
-async function read(store: Store, pk: string, sk: string): Promise<Pending | undefined> {
-  const out = await store.doc.send(new GetCommand({ TableName: store.table, Key: { pk, sk }, ConsistentRead: true }));
-  return out.Item as Pending | undefined;
 }
 
 /** The leader's error, as the class it was, so the caller answers what a direct write would have. */
@@ -298,7 +164,7 @@ function revive(e: NonNullable<Pending['error']>): ServiceError {
 }
 
 async function settle(store: Store, p: Pending): Promise<boolean> {
-  await store.doc.send(new DeleteCommand({ TableName: store.table, Key: { pk: p.pk, sk: p.sk } }));
+  await store.policyQueue.remove(p);
   if (p.outcome === 'failed') throw revive(p.error!);
   return p.outcome === 'written';
 }
@@ -317,23 +183,14 @@ const errorRecord = (e: unknown): NonNullable<Pending['error']> => {
  * `own`: a holder with a change of its own and the policy it read under the lease (a reservation); that change
  * comes first, and its outcome is returned (its refusal thrown) once the queued ones are marked.
  */
-async function commitQueue(
+export async function commitQueue(
   store: Store,
   target: PolicyTarget,
   pk: string,
   stillHolding: () => Promise<boolean>,
   own?: { policy: RawPolicy | undefined; change: StatementChange },
 ): Promise<boolean> {
-  const out = await store.doc.send(
-    new QueryCommand({
-      TableName: store.table,
-      KeyConditionExpression: 'pk = :pk',
-      FilterExpression: 'attribute_not_exists(outcome)',
-      ExpressionAttributeValues: { ':pk': pk },
-      ConsistentRead: true,
-    }),
-  );
-  const queue = (out.Items ?? []) as Pending[];
+  const queue = await store.policyQueue.undecided(pk);
   if (!queue.length && !own) return false;
   const outcomes = new Map<string, Pick<Pending, 'outcome' | 'error'>>();
   let policy: RawPolicy | undefined;
@@ -384,17 +241,7 @@ async function commitQueue(
   }
   // mark each change once: one its caller withdrew meanwhile stays withdrawn, and one a later holder already
   // marked (this holder stalled past its lease) keeps that mark (the condition fails, and is ignored)
-  const marking = Promise.all(
-    queue.map((p) =>
-      store.conditionally(
-        new PutCommand({
-          TableName: store.table,
-          Item: { ...p, ...outcomes.get(p.sk), type: 'policy-change', expiresAt: Math.floor(Date.now() / 1000) + 3600 },
-          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(outcome)',
-        }),
-      ),
-    ),
-  );
+  const marking = Promise.all(queue.map((p) => store.policyQueue.mark(p, outcomes.get(p.sk))));
   // a holder's own change stands on its write, not on the marks: a caller left unmarked times out, withdraws and
   // answers 503, and its retry finds what was written
   if (own) await marking.catch(() => undefined);

@@ -182,6 +182,8 @@ export const instanceGrantName = (roleName: string): string => `s3-onboarding-as
 export const bucketTargetKey = (accountId: string, bucket: string): string => `bucket:${accountId}/${bucket}`;
 export const keyTargetKey = (keyArn: string): string => `key:${keyArn}`;
 
+/** An instance role's owner opts in to the service adding its assume grant with this tag (value `true`). */
+export const GRANTABLE_TAG = 's3-onboarding-grantable';
 export const TAG_MANAGED_BY = 'managed-by';
 export const TAG_IDENTITY = 's3-onboarding/identity';
 

@@ -1,18 +1,18 @@
-import { boundaryArn, type Config } from '../../config';
+import type { Config } from '../../config';
 import { ConflictError, QuotaExceededError, ValidationError, type ServiceError } from '../../errors';
 import { samePolicy } from '../../policy/compare';
 import type { PolicyDocument } from '../../policy/types';
 import { tagValue, type GrantDesired, type IdentityDesired } from '../model/desired';
 import type { Observed } from '../gather/observe';
-import { accountOfArn, nameOfArn } from '../../arn';
 import {
-  instanceGrantName,
+  GRANTABLE_TAG,
   onboardingIdOfPolicy,
   TAG_IDENTITY,
   TAG_MANAGED_BY,
   type WorkloadIdentity,
 } from '../model/onboarding';
 import type { Step } from '../model/steps';
+import { planRoleRemoval } from './role-removal';
 
 /**
  * Pure: the diff between what AWS holds (observed) and what it should hold (desired), as steps. One planner
@@ -24,7 +24,6 @@ import type { Step } from '../model/steps';
  */
 
 const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
-const GRANTABLE_TAG = 's3-onboarding-grantable';
 
 const docSize = (d: PolicyDocument): number => JSON.stringify(d).length;
 
@@ -134,99 +133,8 @@ export function planRole(input: RolePlanInput): RolePlan {
     return owner ? { kind: 'grant' as const, id: owner } : scope;
   };
 
-  if (!desired) {
-    // the identity keeps no grant: its role goes, and what exists only for it
-    const deletes: string[] = [];
-    if (role) {
-      const boundary = boundaryArn(config, identity.roleAccount);
-      // the provisioner may change inline policies only of bounded roles: put a removed boundary back first
-      const ready: string[] = [];
-      if (boundary && role.boundaryArn !== boundary) {
-        steps.push({
-          id: id('boundary'),
-          action: 'set-permissions-boundary',
-          accountId: identity.roleAccount,
-          resource: roleArn,
-          params: { role: identity.roleName, boundaryArn: boundary },
-          after: [],
-          scope,
-        });
-        ready.push(id('boundary'));
-      }
-      for (const name of [...role.inline.keys()].sort()) {
-        const sid = id(`delete-policy:${name}`);
-        deletes.push(sid);
-        steps.push({
-          id: sid,
-          action: 'delete-role-policy',
-          accountId: identity.roleAccount,
-          resource: `${roleArn}#${name}`,
-          params: { role: identity.roleName, policyName: name },
-          after: ready,
-          scope: policyScope(name),
-        });
-      }
-      for (const p of role.attached) {
-        const sid = id(`detach:${p.arn}`);
-        deletes.push(sid);
-        steps.push({
-          id: sid,
-          action: 'detach-role-policy',
-          accountId: identity.roleAccount,
-          resource: `${roleArn}#${p.arn}`,
-          params: { role: identity.roleName, policyArn: p.arn },
-          after: [],
-          scope,
-        });
-      }
-      steps.push({
-        id: id('delete-role'),
-        action: 'delete-role',
-        accountId: identity.roleAccount,
-        resource: roleArn,
-        params: { role: identity.roleName },
-        after: deletes,
-        scope,
-      });
-    }
-    const instanceRoleArn = identity.instanceRoleArn;
-    const left: LeftToOwner[] = [];
-    if (observed.instanceRole?.grant && instanceRoleArn) {
-      const policyName = instanceGrantName(identity.roleName);
-      const resource = `${instanceRoleArn}#${policyName}`;
-      if (tagValue(observed.instanceRole.tags, GRANTABLE_TAG) === 'true') {
-        steps.push({
-          id: id('delete-instance-grant'),
-          action: 'delete-instance-role-grant',
-          accountId: accountOfArn(instanceRoleArn),
-          resource,
-          params: { role: nameOfArn(instanceRoleArn), policyName },
-          after: [],
-          scope,
-        });
-      } else {
-        // the owner withdrew the opt-in: the provisioner may no longer change the instance role. The grant only
-        // lets it assume a role that is being deleted, so the removal goes on and says what is left
-        left.push({
-          accountId: accountOfArn(instanceRoleArn),
-          resource,
-          detail: `the instance role is no longer tagged ${GRANTABLE_TAG}=true, so the service may not change it; its inline policy ${policyName} (which only allowed assuming the deleted role ${identity.roleArn}) is left for its owner to delete: aws iam delete-role-policy --role-name ${nameOfArn(instanceRoleArn)} --policy-name ${policyName}`,
-        });
-      }
-    }
-    for (const arn of input.removableProviders ?? []) {
-      steps.push({
-        id: id(`delete-oidc:${arn}`),
-        action: 'delete-oidc-provider',
-        accountId: identity.roleAccount,
-        resource: arn,
-        params: { arn },
-        after: role ? [id('delete-role')] : [],
-        scope,
-      });
-    }
-    return { steps, roleReady: [], refusals, ...(left.length ? { left } : {}) };
-  }
+  // the identity keeps no grant: its role goes, and what exists only for it
+  if (!desired) return planRoleRemoval(input);
 
   // providers the trust names that do not exist yet
   const providerSteps: string[] = [];

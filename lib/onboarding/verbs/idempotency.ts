@@ -6,9 +6,9 @@ import {
   IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context } from 'aws-lambda';
 import { ConflictError, ContentionError, TransientError } from '../../errors';
+import { idempotencyStore } from '../../store/idempotency';
 import type { Store } from '../../store/store';
 import type { HttpResult } from '../model/deps';
 
@@ -20,29 +20,6 @@ import type { HttpResult } from '../model/deps';
  * time), so a timed-out attempt never blocks its retries for long; a failed request frees its key; a completed
  * one answers every retry for 24 hours with its first response, without touching AWS.
  */
-
-const persistence = new WeakMap<Store, DynamoDBPersistenceLayer>();
-
-/** The utility's records live in the service's own table, under their own partition. */
-function persistenceOf(store: Store): DynamoDBPersistenceLayer {
-  let layer = persistence.get(store);
-  if (!layer) {
-    layer = new DynamoDBPersistenceLayer({
-      tableName: store.table,
-      awsSdkV3Client: store.client,
-      keyAttr: 'pk',
-      sortKeyAttr: 'sk',
-      staticPkValue: 'IDEMPOTENCY',
-      expiryAttr: 'expiresAt',
-      inProgressExpiryAttr: 'inProgressExpiresAt',
-      statusAttr: 'idempotencyStatus',
-      dataAttr: 'response',
-      validationKeyAttr: 'bodyHash',
-    });
-    persistence.set(store, layer);
-  }
-  return layer;
-}
 
 interface Keyed {
   scope: string;
@@ -72,7 +49,7 @@ export async function idempotent(
       const out = await fn();
       return { statusCode: out.statusCode, body: JSON.stringify(out.body) };
     },
-    { persistenceStore: persistenceOf(store), config },
+    { persistenceStore: idempotencyStore(store), config },
   );
   try {
     const out = await run({ scope, key, body });

@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../../../lib/errors';
-import { PolicyReservations, queuedPolicyWriter, type PolicyTarget } from '../../../lib/onboarding/act/policy-writer';
+import { queuedPolicyWriter, type PolicyTarget } from '../../../lib/onboarding/act/policy-writer';
+import { PolicyReservations } from '../../../lib/onboarding/act/policy-reservations';
 import { parseRawPolicy, renderRawPolicy, type RawPolicy } from '../../../lib/policy/resource-policy';
 import type { Statement } from '../../../lib/policy/types';
 import type { Store } from '../../../lib/store/store';
