@@ -23,7 +23,7 @@ export interface QuotaDef {
 
 const IAM = 'AWS Identity and Access Management (IAM)';
 /** every quota here is adjustable (a quota increase can be requested) */
-export const QUOTAS: readonly QuotaDef[] = [
+const QUOTAS: readonly QuotaDef[] = [
   q('iam', IAM, 'L-FE177D64', 'Roles per account', 1000, true),
   q('iam', IAM, 'L-858F3967', 'OpenId connect providers per account', 100, true),
   q('iam', IAM, 'L-C07B4B0D', 'Role trust policy length', 2048, true),
