@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ROLE_TRUST_POLICY_LENGTH } from './quotas';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -25,6 +26,15 @@ export const EKS_THUMBPRINT = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
 export const externalIdFor = (t: Topology, accountId: string): string =>
   t.accountSettings[accountId]?.externalId ?? DEFAULT_EXTERNAL_ID;
 
+/** An account's Service Quotas values from the topology (`assumeRolePolicySizeQuota` is the trust policy length's). */
+function accountQuotas(t: Topology, accountId: string): Map<string, number> {
+  const settings = t.accountSettings[accountId];
+  const quotas = new Map(Object.entries(settings?.quotas ?? {}));
+  if (settings?.assumeRolePolicySizeQuota !== undefined)
+    quotas.set(ROLE_TRUST_POLICY_LENGTH, settings.assumeRolePolicySizeQuota);
+  return quotas;
+}
+
 export function buildWorld(
   t: Topology,
   repoRoot = REPO_ROOT,
@@ -32,7 +42,7 @@ export function buildWorld(
   sessions: World['sessions'] = new Map(),
 ): World {
   const world: World = {
-    accounts: new Map(t.accounts.map((id) => [id, newAccount(id, t.accountSettings[id]?.assumeRolePolicySizeQuota)])),
+    accounts: new Map(t.accounts.map((id) => [id, newAccount(id, accountQuotas(t, id))])),
     clusters: [],
     buckets: new Map(),
     kmsKeys: new Map(),

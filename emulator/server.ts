@@ -14,9 +14,20 @@ import { kms } from './services/kms';
 import { s3control, S3CONTROL_PREFIX } from './services/s3control';
 import { eksAuth } from './services/eks-auth';
 import { events } from './services/events';
+import { servicequotas } from './services/servicequotas';
 import { handleImds, newImdsState } from './imds';
 
-const services: Record<string, ServiceModule> = { iam, sts, s3, s3control, eks, kms, 'eks-auth': eksAuth, events };
+const services: Record<string, ServiceModule> = {
+  iam,
+  sts,
+  s3,
+  s3control,
+  eks,
+  kms,
+  'eks-auth': eksAuth,
+  events,
+  servicequotas,
+};
 /** calls that change a resource (the call log's `write`); publishing an event changes none */
 const WRITE = /^(Create|Put|Update|Delete|Attach|Detach|Tag|Untag|Add|Remove|Set|Upload|Abort|Complete|Retire|Revoke)/;
 const isWrite = (service: string, operation: string): boolean => service !== 'events' && WRITE.test(operation);

@@ -1,4 +1,5 @@
 import { randomBytes, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { ROLE_TRUST_POLICY_LENGTH } from './quotas';
 import type { PolicyDocument } from '../lib/iam-policy/types';
 
 export interface Role {
@@ -49,6 +50,8 @@ export interface Account {
   policies: Map<string, ManagedPolicy>; // key: arn
   oidcProviders: Map<string, OidcProvider>; // key: arn
   assumeRolePolicySizeQuota: number;
+  /** Service Quotas values set for this account (`<serviceCode>/<quotaCode>` → value); others are AWS's defaults */
+  quotas: Map<string, number>;
 }
 
 export interface Cluster {
@@ -258,8 +261,10 @@ export const requestId = (): string => {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 };
 
-export function newAccount(id: string, assumeRolePolicySizeQuota = 2048): Account {
-  return { id, roles: new Map(), policies: new Map(), oidcProviders: new Map(), assumeRolePolicySizeQuota };
+export function newAccount(id: string, quotas: Map<string, number> = new Map()): Account {
+  // the trust policy length quota (iam/L-C07B4B0D) is also GetAccountSummary's AssumeRolePolicySizeQuota
+  const assumeRolePolicySizeQuota = quotas.get(ROLE_TRUST_POLICY_LENGTH) ?? 2048;
+  return { id, roles: new Map(), policies: new Map(), oidcProviders: new Map(), assumeRolePolicySizeQuota, quotas };
 }
 
 export function newSigningKey(): World['signingKey'] {

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { KNOWN_QUOTA_KEYS, ROLE_TRUST_POLICY_LENGTH } from './quotas';
 
 const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit account id');
 const policy = z.record(z.string(), z.unknown());
@@ -83,6 +84,8 @@ const topologySchema = z.strictObject({
       z.strictObject({
         assumeRolePolicySizeQuota: z.number().int().positive().optional(),
         externalId: z.string().optional(),
+        /** Service Quotas values applied to the account, `"<serviceCode>/<quotaCode>": value` (emulator/quotas.ts) */
+        quotas: z.record(z.string(), z.number().int().nonnegative()).optional(),
       }),
     )
     .default({}),
@@ -145,6 +148,26 @@ export function parseTopology(input: unknown, source = 'topology'): Topology {
           message: `access point ${a.name}: must be in its bucket's region ${b.region}`,
         });
     });
+    for (const [id, settings] of Object.entries(t.accountSettings)) {
+      if (!t.accounts.includes(id))
+        issues.push({ path: `accountSettings.${id}`, message: `account ${id} is not in accounts` });
+      for (const key of Object.keys(settings.quotas ?? {}))
+        if (!KNOWN_QUOTA_KEYS.includes(key))
+          issues.push({
+            path: `accountSettings.${id}.quotas.${key}`,
+            message: `not a quota the emulator knows (one of ${KNOWN_QUOTA_KEYS.join(', ')})`,
+          });
+      const trust = settings.quotas?.[ROLE_TRUST_POLICY_LENGTH];
+      if (
+        trust !== undefined &&
+        settings.assumeRolePolicySizeQuota !== undefined &&
+        trust !== settings.assumeRolePolicySizeQuota
+      )
+        issues.push({
+          path: `accountSettings.${id}.quotas.${ROLE_TRUST_POLICY_LENGTH}`,
+          message: `disagrees with assumeRolePolicySizeQuota (${settings.assumeRolePolicySizeQuota}): they are the same quota`,
+        });
+    }
     if (!t.accounts.includes(t.platformAccountId))
       issues.push({ path: 'platformAccountId', message: 'must be in accounts' });
   }

@@ -23,6 +23,8 @@ export interface Config {
   policyLeaseMs: number;
   /** no step starts when the function has less time left than this: what one AWS write may take, retries included */
   stepBudgetMs: number;
+  /** how long a quota's applied value (Service Quotas) is kept per account before it is read again; usage never is */
+  quotaLimitTtlMs: number;
 }
 
 /** A whole number of ms/s from the environment; anything else stops the cold start (a NaN lease would break every lock). */
@@ -55,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockLeaseMs: positiveInt(env, 'LOCK_LEASE_MS', 30_000),
     policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),
     stepBudgetMs: positiveInt(env, 'STEP_TIME_BUDGET_MS', 5_000),
+    quotaLimitTtlMs: positiveInt(env, 'QUOTA_LIMIT_CACHE_SECONDS', 300) * 1000,
   };
 }
 

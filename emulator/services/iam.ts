@@ -7,13 +7,12 @@ import { authorizeCall, requestTagContext, resourceTagContext } from '../authz';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
 import { parsePolicyText, policySize, validatePolicy } from '../../lib/iam-policy/grammar';
 import { xmlMap, type XmlNode } from '../xml';
+import { appliedQuota, OIDC_PROVIDERS_PER_ACCOUNT, ROLES_PER_ACCOUNT } from '../quotas';
 
 const NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
 const INLINE_POLICIES_PER_ROLE_BYTES = 10_240;
 const MANAGED_POLICY_BYTES = 6_144;
 const MANAGED_POLICIES_PER_ROLE = 10;
-const ROLES_PER_ACCOUNT = 1_000;
-const OIDC_PROVIDERS_PER_ACCOUNT = 100;
 
 type Handler = (ctx: CallContext, p: QueryParams, account: Account, caller: Caller) => XmlNode | undefined;
 
@@ -195,8 +194,8 @@ const ops: Record<string, Handler> = {
     const trust = p.req('AssumeRolePolicyDocument');
     if (account.roles.has(name.toLowerCase()))
       throw new AwsError('EntityAlreadyExists', `Role with name ${name} already exists.`, 409);
-    if (account.roles.size >= ROLES_PER_ACCOUNT)
-      throw limitExceeded(`Cannot exceed quota for RolesPerAccount: ${ROLES_PER_ACCOUNT}`);
+    const rolesQuota = appliedQuota(account, ROLES_PER_ACCOUNT);
+    if (account.roles.size >= rolesQuota) throw limitExceeded(`Cannot exceed quota for RolesPerAccount: ${rolesQuota}`);
     checkPolicy(trust, 'trust');
     checkTrustQuota(account, trust);
     if (boundary) findPolicy(ctx.world, account, boundary);
@@ -493,8 +492,9 @@ const ops: Record<string, Handler> = {
     if (thumbprints.length > 5) throw limitExceeded('Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: 5');
     if (account.oidcProviders.has(arn))
       throw new AwsError('EntityAlreadyExists', `Provider with url ${rawUrl} already exists.`, 409);
-    if (account.oidcProviders.size >= OIDC_PROVIDERS_PER_ACCOUNT)
-      throw limitExceeded(`Cannot exceed quota for OpenIdIdpsPerAccount: ${OIDC_PROVIDERS_PER_ACCOUNT}`);
+    const providersQuota = appliedQuota(account, OIDC_PROVIDERS_PER_ACCOUNT);
+    if (account.oidcProviders.size >= providersQuota)
+      throw limitExceeded(`Cannot exceed quota for OpenIdIdpsPerAccount: ${providersQuota}`);
     const provider: OidcProvider = {
       arn,
       url,
@@ -582,10 +582,12 @@ const ops: Record<string, Handler> = {
       AssumeRolePolicySizeQuota: account.assumeRolePolicySizeQuota,
       InstanceProfiles: 0,
       InstanceProfilesQuota: 1000,
+      // identity providers of both kinds (SAML and OIDC; the emulator has no SAML): no quota key, and not the
+      // OIDC quota's usage against AWS, where SAML providers count here too
       Providers: account.oidcProviders.size,
       RolePolicySizeQuota: INLINE_POLICIES_PER_ROLE_BYTES,
       Roles: account.roles.size,
-      RolesQuota: ROLES_PER_ACCOUNT,
+      RolesQuota: appliedQuota(account, ROLES_PER_ACCOUNT),
     };
     return { SummaryMap: xmlMap(summary) };
   },

@@ -1,6 +1,7 @@
 import type { CallContext, Caller, ServiceModule } from '../context';
 import { requireCaller } from '../context';
 import { AwsError, accessDenied } from '../errors';
+import { appliedQuota, GRANTS_PER_KEY } from '../quotas';
 import { findRoleByArn, type KmsGrant, type KmsKey, type World } from '../state';
 import { authorizeCall, decide, isRoot, requestTagContext, resourceTagContext, type AuthzRequest } from '../authz';
 import { bindPrincipals, checkPrincipal } from '../principals';
@@ -243,7 +244,6 @@ const CONTEXT_OPERATIONS = new Set([
   'RetireGrant',
 ]);
 /** Grants per KMS key (AWS's quota). */
-const GRANTS_PER_KEY = 50_000;
 
 /** A grantee or retiring principal: an IAM principal ARN that exists now, or an AWS service principal. */
 function checkGrantPrincipal(ctx: CallContext, field: string, p: unknown): string {
@@ -410,10 +410,12 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
               JSON.stringify(g.constraints) === JSON.stringify(constraints),
           );
     if (same) return { GrantId: same.grantId, GrantToken: randomBytes(96).toString('base64url') };
-    if (key.grants.size >= GRANTS_PER_KEY)
+    // the key's account's quota (an account's value holds in every Region)
+    const grantsQuota = appliedQuota(ctx.world.accounts.get(key.arn.split(':')[4])!, GRANTS_PER_KEY);
+    if (key.grants.size >= grantsQuota)
       throw new AwsError(
         'LimitExceededException',
-        `The request was rejected because the number of grants on key ${key.arn} exceeds the quota (${GRANTS_PER_KEY})`,
+        `The request was rejected because the number of grants on key ${key.arn} exceeds the quota (${grantsQuota})`,
         400,
       );
     const grant: KmsGrant = {

@@ -4,6 +4,7 @@ import { AwsError, accessDenied } from '../errors';
 import { escapeXml, flat, toXml, xmlMap, type XmlNode } from '../xml';
 import { accessPointKey, newAccessPoint, type AccessPoint, type World } from '../state';
 import { authorizeCall, isRoot, livePolicy } from '../authz';
+import { ACCESS_POINTS_PER_REGION, appliedQuota } from '../quotas';
 import { bindPrincipals, renderBoundPolicy } from '../principals';
 import {
   asArray,
@@ -21,8 +22,6 @@ import type { Statement } from '../../lib/iam-policy/types';
 export const S3CONTROL_PREFIX = '/v20180820/';
 const NS = 'http://awss3control.amazonaws.com/doc/2018-08-20/';
 const ACCESS_POINT_POLICY_MAX_BYTES = 20_480;
-/** Access points per account and Region (Service Quotas L-FCEEF8B2: adjustable; AWS's default). */
-const ACCESS_POINTS_PER_REGION = 10_000;
 
 const NAME = /^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$/;
 
@@ -227,7 +226,8 @@ function handle(ctx: CallContext): ServiceResponse {
       const count = [...world.accessPoints.values()].filter(
         (a) => a.accountId === accountId && a.region === region,
       ).length;
-      if (count >= ACCESS_POINTS_PER_REGION)
+      // Service Quotas s3 "Access Points" (emulator/quotas.ts): the account's value, the same in every Region
+      if (count >= appliedQuota(world.accounts.get(accountId)!, ACCESS_POINTS_PER_REGION))
         throw new AwsError(
           'TooManyAccessPoints',
           'You have attempted to create more access points than are allowed for an account in this Region.',

@@ -18,7 +18,7 @@ const bytes = (d: SourceData): string | Uint8Array =>
       ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
       : new Uint8Array(d);
 
-class Sha256 implements Checksum {
+export class Sha256 implements Checksum {
   private h: Hash | Hmac;
   constructor(private readonly secret?: SourceData) {
     this.h = this.fresh();

@@ -13,6 +13,12 @@ describe('Function: loadConfig', () => {
     });
   });
 
+  it('keeps quota limits 5 minutes unless QUOTA_LIMIT_CACHE_SECONDS says otherwise', () => {
+    expect(loadConfig({}).quotaLimitTtlMs).toBe(300_000);
+    expect(loadConfig({ QUOTA_LIMIT_CACHE_SECONDS: '30' }).quotaLimitTtlMs).toBe(30_000);
+    expect(() => loadConfig({ QUOTA_LIMIT_CACHE_SECONDS: '0' })).toThrow('QUOTA_LIMIT_CACHE_SECONDS');
+  });
+
   it.each(['abc', '-5', '0', '1.5'])(
     'refuses LOCK_LEASE_MS=%s at cold start, naming it (a NaN lease would break every lock)',
     (value) => {

@@ -334,7 +334,7 @@ describe('Provisioner role: delegated role creation', () => {
     ]) {
       expect(granted).not.toContain(a);
     }
-    expect(granted.every((a) => /^(iam|s3|kms|eks):[A-Za-z]+$/.test(a))).toBe(true);
+    expect(granted.every((a) => /^(iam|s3|kms|eks|servicequotas):[A-Za-z]+$/.test(a))).toBe(true);
   });
 
   it('passes roles (iam:PassRole) only of the workload path and prefix, only to EKS Pod Identity, and never below the path', () => {
@@ -408,6 +408,25 @@ describe('Provisioner role: delegated role creation', () => {
         ]),
       );
     }
+  });
+
+  it('reads the quotas it checks before writing: applied values of its own account only, and what counts against them', () => {
+    expect(allowing('servicequotas:GetServiceQuota')).toEqual([
+      {
+        Sid: 'QuotaReads',
+        Effect: 'Allow',
+        Action: 'servicequotas:GetServiceQuota',
+        Resource: ['iam', 's3', 'kms'].map((s) => `arn:aws:servicequotas:*:${ACCOUNT}:${s}/*`),
+      },
+    ]);
+    const granted = allows.flatMap(actionsOf);
+    expect(granted.filter((a) => a.startsWith('servicequotas:'))).toEqual(['servicequotas:GetServiceQuota']);
+    expect(allowing('s3:ListAccessPoints').map((s) => s.Sid)).toEqual(['CountAccessPoints']);
+    expect(allowing('kms:ListGrants').map((s) => [s.Sid, s.Resource])).toEqual([
+      ['ReadKeys', `arn:aws:kms:*:${ACCOUNT}:key/*`],
+    ]);
+    expect(allowing('iam:GetAccountSummary').map((s) => s.Sid)).toEqual(['AccountReads']);
+    expect(allowing('iam:ListOpenIDConnectProviders').map((s) => s.Sid)).toEqual(['AccountReads']);
   });
 
   it('may touch OIDC providers only of EKS issuers, and keys only of its own account', () => {
