@@ -3,6 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -155,5 +156,13 @@ export class ProvisionerSessions {
         ...(endpoint ? { endpoint, endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
       });
     });
+  }
+
+  /** Service Quotas of an account in a Region (IAM's global quotas are answered in us-east-1). */
+  serviceQuotas(accountId: string, region: string): ServiceQuotasClient {
+    return this.client(
+      `servicequotas:${accountId}:${region}`,
+      () => new ServiceQuotasClient({ region, credentials: this.provider(accountId) }),
+    );
   }
 }

@@ -5,6 +5,7 @@ import { type ServiceDeps } from '../model/deps';
 import { type Resolved } from '../model/desired';
 import { describeBinding, grantPolicyName, type WorkloadIdentity } from '../model/onboarding';
 import { observe, type Observed } from './observe';
+import type { QuotaReading } from '../../policy/quotas';
 import { writtenOf, type IdentityRecord, type OnboardingRecord } from '../model/records';
 
 /** POST's reads: the store's view and AWS's, side by side, and the identity a grant moves away from. */
@@ -25,6 +26,8 @@ export interface ProvisionContext {
   bindings: Map<string, string>;
   observed: Observed;
   moving?: MovingAway;
+  /** the AWS quotas this request may add to (a new identity's role, its OIDC providers), read beside the rest */
+  quotas: QuotaReading[];
 }
 
 /**
@@ -162,9 +165,10 @@ export async function readContext(
   // a hint may miss what the store says now (a statement written by an attempt the hint did not see): read it too
   const st = await storeP;
   const movingRecord = st.movingFrom ? st.holders.get(st.movingFrom) : undefined;
-  const [observed0, moving] = await Promise.all([
+  const [observed0, moving, quotas] = await Promise.all([
     observedP,
     movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined),
+    readQuotas(deps, r, st),
   ]);
   const observed = hint && hintMissed(r, hint, st) ? await readAws(deps, r, st) : observed0;
   return {
@@ -174,7 +178,20 @@ export async function readContext(
     bindings: st.bindings,
     observed,
     moving,
+    quotas,
   };
+}
+
+/**
+ * The quotas a POST may add to, read only where it may: a new identity creates its role (roles per account) and,
+ * with IRSA, may create OIDC providers (providers per account). Usage is read fresh, limits are kept a while
+ * (lib/aws/quotas.ts); the planner refuses a plan that would go beyond one, before any write.
+ */
+function readQuotas(deps: ServiceDeps, r: Resolved, st: StoreContext): Promise<QuotaReading[]> {
+  const reader = deps.quotas;
+  if (!reader || st.identityRecord) return Promise.resolve([]);
+  const account = r.identity.roleAccount;
+  return Promise.all([reader.roles(account), ...(r.identity.kind === 'irsa' ? [reader.oidcProviders(account)] : [])]);
 }
 
 /** True when the store, read under the lock, names a resource policy (a key the grant used) the early reads skipped. */

@@ -1,5 +1,6 @@
 import type { Config } from '../../config';
 import type { ProvisionerSessions } from '../../aws/session';
+import type { QuotaReader } from '../../aws/quotas';
 import type { Caller as AnyCaller } from '../../guardrails/check';
 import type { Guardrails } from '../../guardrails/schema';
 import type { Store } from '../../store/store';
@@ -11,6 +12,8 @@ export interface ServiceDeps {
   sessions: ProvisionerSessions;
   store: Store;
   writer: PolicyWriter;
+  /** reads the AWS quotas a plan adds to (the runtime always gives one; without it no quota is checked) */
+  quotas?: QuotaReader;
   /** who may onboard what; every verb is checked against it first */
   guardrails?: Guardrails;
 }

@@ -43,6 +43,7 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
       ],
       written: ctx.record ? writtenOf(ctx.record) : {},
       resources: ctx.observed,
+      quotas: ctx.quotas,
     },
     {
       grants: new Map([

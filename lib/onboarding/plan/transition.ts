@@ -5,6 +5,7 @@ import type { ObservedOptIn, Observed } from '../gather/observe';
 import { identityDesired, type GrantDesired, type GrantRef, type IdentityDesired } from '../model/desired';
 import { grantPolicyName, type Mode, type WorkloadIdentity } from '../model/onboarding';
 import type { Step } from '../model/steps';
+import { quotaExceeded, quotaRefusals, type QuotaAdds, type QuotaReading } from '../../policy/quotas';
 import { orderMakeBeforeBreak } from './make-before-break';
 import { optInRefusal } from './opt-in';
 import { identityRoleArns, planPodIdentity, type PodIdentityPlan } from './pod-identity';
@@ -41,6 +42,8 @@ export interface Current {
   written: WrittenStatements;
   /** what the grant's resource policies (bucket, key) hold now, and their owners' opt-in */
   resources: Pick<Observed, 'resourcePolicies' | 'resourceTags'> & { optIn?: ObservedOptIn };
+  /** the AWS quotas the change may add to, as read (only those read are checked) */
+  quotas?: readonly QuotaReading[];
 }
 
 export interface Desired {
@@ -54,7 +57,7 @@ export interface Desired {
 
 /** Why a change cannot be made, named after what forbids it (verify reports each as the check of that name). */
 interface Refusal {
-  check: 'opt-in' | 'plan' | 'pod-identity';
+  check: 'opt-in' | 'plan' | 'pod-identity' | 'quota';
   error: ServiceError;
 }
 
@@ -135,7 +138,26 @@ export function planTransition(current: Current, desired: Desired): Transition {
   const statements = planStatements(grantId, current.resources, current.written, grant?.want);
   refuse('plan', statements.refusals);
   out.steps = orderMakeBeforeBreak([...out.steps, ...statements.steps]);
+  // what the steps create, against the quotas read: a full one refuses the change before any write
+  const full = quotaExceeded(quotaRefusals(current.quotas ?? [], quotaAdds(out.steps), QUOTA_FIELDS));
+  if (full) refuse('quota', [full]);
   return out;
+}
+
+const QUOTA_FIELDS = { roles: 'workload', oidcProviders: 'workload.clusters' } as const;
+
+/** How many of each quota's things the steps create, by the scope each quota is counted over. */
+function quotaAdds(steps: readonly Step[]): QuotaAdds {
+  const adds: Record<string, Record<string, number>> = {};
+  const add = (kind: string, scope: string) => {
+    adds[kind] ??= {};
+    adds[kind][scope] = (adds[kind][scope] ?? 0) + 1;
+  };
+  for (const s of steps) {
+    if (s.action === 'create-role') add('roles', s.accountId);
+    else if (s.action === 'create-oidc-provider') add('oidcProviders', s.accountId);
+  }
+  return adds;
 }
 
 /** The first refusal, for a verb that answers it (POST, a dry run); undefined: the change may be made. */

@@ -6,7 +6,8 @@ import type { Emulator } from '../../../emulator/server';
 import { buildWorld } from '../../../emulator/seed';
 import { parseTopology, type TopologyInput } from '../../../emulator/topology';
 import { ProvisionerSessions } from '../../../lib/aws/session';
-import { QuotaReader, quotaExceeded, quotaRefusals } from '../../../lib/aws/quotas';
+import { QuotaReader } from '../../../lib/aws/quotas';
+import { quotaExceeded, quotaRefusals } from '../../../lib/policy/quotas';
 import { loadConfig } from '../../../lib/config';
 import { NotAllowedError } from '../../../lib/errors';
 import {

@@ -1,4 +1,4 @@
-import { QUOTAS, quotaExceeded, quotaRefusals, type QuotaKind, type QuotaReading } from '../../../lib/aws/quotas';
+import { QUOTAS, quotaExceeded, quotaRefusals, type QuotaKind, type QuotaReading } from '../../../lib/policy/quotas';
 import { QuotaExceededError } from '../../../lib/errors';
 import { problemFromError } from '../../../lib/http/problem';
 
