@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { startDynalite } from '../../../scripts/dynalite';
+import { tableDefinition } from '../../../scripts/stack';
+import { loadGuardrails } from '../../../lib/guardrails/load';
+import { listOnboardings } from '../../../lib/onboarding/reads';
+import type { OnboardingRecord } from '../../../lib/onboarding/records';
+import { parseOnboardingRequest } from '../../../lib/onboarding/request';
+import { LIST_ROUNDS, Store, type ListQuery } from '../../../lib/store/store';
+
+/**
+ * Lists at estate size: 2,000 onboardings over four clusters, three buckets and five requesters, in dynalite through
+ * the real DynamoDB document client. Every list is Query pages on the index (and BatchGets of the records), never
+ * a Scan, each record exactly once in id order, a caller's guardrails scope applied without endless empty pages.
+ */
+
+const N = 2_000;
+const WORKLOADS = '200000000002';
+const BACKUPS = '300000000003';
+const CLUSTERS = ['demo', 'restore', 'prod-a', 'prod-b'];
+const BUCKETS = ['demo-backups', 'shared-backups', 'archive-backups'];
+const REQUESTERS = [0, 1, 2, 3, 4].map((i) => `arn:aws:iam::100000000001:role/team-${i}-portal`);
+const DBA = { principal: 'arn:aws:sts::100000000001:assumed-role/dba-portal/alice' };
+
+let close: () => Promise<void>;
+let client: DynamoDBClient;
+let store: Store;
+/** the DynamoDB operations sent on the wire (X-Amz-Target), in order */
+const ops: string[] = [];
+const records: OnboardingRecord[] = [];
+
+const idOf = (i: number) => `ob-${createHash('sha256').update(`record-${i}`).digest('hex').slice(0, 12)}`;
+
+/** Record i: every 25th is one the DBA portal's rule covers (pbm, team-a-, demo-backups under team-a/). */
+function recordOf(i: number): OnboardingRecord {
+  const dba = i % 25 === 0;
+  const clusters = [CLUSTERS[i % 4], ...(i % 7 === 0 ? [CLUSTERS[(i + 1) % 4]] : [])].map((name) => ({
+    name: dba ? 'demo' : name,
+    accountId: WORKLOADS,
+    region: 'eu-west-1',
+  }));
+  const request = parseOnboardingRequest({
+    workload: {
+      type: 'eks',
+      clusters: dba ? clusters.slice(0, 1) : clusters,
+      namespace: dba ? `team-a-mongo-${i}` : `ns-${i}`,
+      serviceAccounts: [dba ? 'pbm-agent' : 'worker'],
+    },
+    bucket: {
+      name: dba ? 'demo-backups' : BUCKETS[i % 3],
+      accountId: BACKUPS,
+      region: 'eu-west-1',
+      prefix: dba ? `team-a/mongo-${i}/` : `app-${i}/`,
+    },
+    tool: dba ? 'pbm' : 'generic',
+  });
+  const now = new Date(Date.UTC(2026, 11, 1)).toISOString();
+  return {
+    schema: 2,
+    id: idOf(i),
+    version: 0,
+    status: 'provisioned',
+    request,
+    identityKey: `eks/${i}`,
+    roleArn: `arn:aws:iam::${WORKLOADS}:role/s3-onboarding/s3ob-${i}`,
+    live: {},
+    createdAt: now,
+    updatedAt: now,
+    requestedBy: REQUESTERS[i % 5],
+  };
+}
+
+beforeAll(async () => {
+  const ddb = await startDynalite(0);
+  close = ddb.close;
+  client = new DynamoDBClient({
+    endpoint: ddb.url,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const target = (args.request as { headers?: Record<string, string> }).headers?.['x-amz-target'];
+      ops.push(String(target).replace(/^DynamoDB_\d+\./, ''));
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordOperations' },
+  );
+  await client.send(new CreateTableCommand({ TableName: 'lists', ...tableDefinition() }));
+  store = new Store('lists', client);
+  // through the store's own writes (a record and its index entries), 50 at a time
+  for (let i = 0; i < N; i++) records.push(recordOf(i));
+  for (let i = 0; i < N; i += 50)
+    await Promise.all(records.slice(i, i + 50).map((r, j) => store.saveRecord(r, 0).then((s) => (records[i + j] = s))));
+  // and 20 more, deleted since: in no list
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, j) => {
+      const r = await store.saveRecord(recordOf(N + j), 0);
+      await store.saveRecord({ ...r, status: 'deleted' }, r.version, r);
+    }),
+  );
+}, 60_000);
+afterAll(async () => {
+  client?.destroy();
+  await close?.();
+});
+
+interface Walk {
+  ids: string[];
+  sizes: number[];
+  /** DynamoDB operations of each page */
+  calls: string[][];
+}
+
+/** Follows the tokens of one list to its end. */
+async function walk(list: (nextToken?: string) => Promise<{ items: OnboardingRecord[]; nextToken?: string }>) {
+  const out: Walk = { ids: [], sizes: [], calls: [] };
+  let token: string | undefined;
+  do {
+    ops.length = 0;
+    const page = await list(token);
+    out.calls.push([...ops]);
+    out.ids.push(...page.items.map((r) => r.id));
+    out.sizes.push(page.items.length);
+    token = page.nextToken;
+    if (out.sizes.length > N) throw new Error('the list never ends');
+  } while (token);
+  return out;
+}
+
+const expected = (keep: (r: OnboardingRecord) => boolean) =>
+  records
+    .filter(keep)
+    .map((r) => r.id)
+    .sort();
+
+const lists: [string, Omit<ListQuery, 'limit'>, (r: OnboardingRecord) => boolean][] = [
+  ['all', {}, () => true],
+  ['a bucket', { bucket: 'shared-backups' }, (r) => r.request.bucket.name === 'shared-backups'],
+  [
+    'a cluster',
+    { cluster: 'prod-a' },
+    (r) => r.request.workload.type === 'eks' && r.request.workload.clusters.some((c) => c.name === 'prod-a'),
+  ],
+  ['a requester', { requester: REQUESTERS[3] }, (r) => r.requestedBy === REQUESTERS[3]],
+];
+
+describe.each(lists)('the list of %s, 2,000 records', (_name, query, keep) => {
+  it.each([50, 100, 7])(
+    'in pages of %i: every record once, in id order, full pages, only Query and BatchGet',
+    async (limit) => {
+      const w = await walk((nextToken) => store.listRecords({ ...query, limit, nextToken }));
+      const want = expected(keep);
+      expect(want.length).toBeGreaterThan(300);
+      expect(w.ids).toEqual(want);
+      // every page but the last is full; the last holds the rest, and no empty page trails it
+      expect(w.sizes.slice(0, -1).every((s) => s === limit)).toBe(true);
+      expect(w.sizes.length).toBe(Math.ceil(want.length / limit));
+      // one Query and one BatchGetItem a page, nothing else
+      for (const calls of w.calls) expect(calls).toEqual(['Query', 'BatchGetItem']);
+    },
+  );
+});
+
+describe('scoped by the guardrails (examples/guardrails.yaml, the DBA portal sees 1 record in 25)', () => {
+  const guardrails = loadGuardrails(path.resolve(__dirname, '../../../examples/guardrails.yaml'));
+  const dba = (r: OnboardingRecord) => r.request.tool === 'pbm';
+
+  const inCluster = (r: OnboardingRecord, name: string) =>
+    r.request.workload.type === 'eks' && r.request.workload.clusters.some((c) => c.name === name);
+  it.each<[string, Omit<ListQuery, 'limit'>, number, (r: OnboardingRecord) => boolean]>([
+    ['all', {}, 50, () => true],
+    ['all', {}, 1, () => true],
+    ['a bucket', { bucket: 'demo-backups' }, 10, (r) => r.request.bucket.name === 'demo-backups'],
+    ['a requester', { requester: REQUESTERS[0] }, 3, (r) => r.requestedBy === REQUESTERS[0]],
+    ['a cluster', { cluster: 'demo' }, 100, (r) => inCluster(r, 'demo')],
+  ])('%s %j, limit %i: the records it covers, once each, in bounded pages that end', async (_n, query, limit, keep) => {
+    const w = await walk((nextToken) => listOnboardings({ store, guardrails }, DBA, { ...query, limit, nextToken }));
+    const want = expected((r) => dba(r) && keep(r));
+    expect(want.length).toBeGreaterThanOrEqual(15);
+    expect(w.ids).toEqual(want);
+    expect(w.sizes.every((s) => s <= limit)).toBe(true);
+    // a page reads at most LIST_ROUNDS rounds of one Query and one BatchGet: short pages, never an endless list
+    for (const calls of w.calls) {
+      expect(calls.length).toBeLessThanOrEqual(2 * LIST_ROUNDS);
+      expect(new Set(calls)).toEqual(new Set(['Query', 'BatchGetItem']));
+    }
+  });
+
+  it('a caller no rule covers walks the 2,000 entries in a few empty pages, and sees nothing', async () => {
+    const w = await walk((nextToken) =>
+      listOnboardings(
+        { store, guardrails },
+        { principal: 'arn:aws:iam::100000000001:role/intruder' },
+        {
+          limit: 1,
+          nextToken,
+        },
+      ),
+    );
+    expect(w.ids).toEqual([]);
+    // limit 1: rounds of 1, 2, 4 … up to 100 entries, LIST_ROUNDS rounds a page
+    expect(w.sizes.length).toBeGreaterThan(1);
+    expect(w.sizes.length).toBeLessThanOrEqual(Math.ceil(N / 100));
+    for (const calls of w.calls) expect(calls.length).toBeLessThanOrEqual(2 * LIST_ROUNDS);
+  });
+});
+
+it('a record whose cluster changes moves from one cluster list to the other; a deleted one leaves them all', async () => {
+  const ids = async (query: Omit<ListQuery, 'limit'>) =>
+    (await walk((nextToken) => store.listRecords({ ...query, limit: 100, nextToken }))).ids;
+  const r = records.find(
+    (x) =>
+      x.request.workload.type === 'eks' &&
+      x.request.workload.clusters.length === 1 &&
+      x.request.workload.clusters[0].name === 'prod-b',
+  )!;
+  expect(await ids({ cluster: 'prod-b' })).toContain(r.id);
+  const w = r.request.workload as Extract<OnboardingRecord['request']['workload'], { type: 'eks' }>;
+  const moved = await store.saveRecord(
+    { ...r, request: { ...r.request, workload: { ...w, clusters: [{ ...w.clusters[0], name: 'prod-a' }] } } },
+    r.version,
+    r,
+  );
+  expect(await ids({ cluster: 'prod-b' })).not.toContain(r.id);
+  expect(await ids({ cluster: 'prod-a' })).toContain(r.id);
+  expect(await ids({})).toContain(r.id);
+  await store.saveRecord({ ...moved, status: 'deleted' }, moved.version, moved);
+  for (const q of [{ cluster: 'prod-a' }, { bucket: r.request.bucket.name }, { requester: r.requestedBy }, {}])
+    expect(await ids(q)).not.toContain(r.id);
+});
