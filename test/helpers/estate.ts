@@ -65,20 +65,21 @@ export function recordOf(i: number): OnboardingRecord {
 }
 
 /**
- * Writes ESTATE_SIZE records as the store writes them (a record and its index entries, the items `saveRecord`
+ * Writes `size` records (ESTATE_SIZE unless told) as the store writes them (a record and its index entries, the items `saveRecord`
  * would put, captured from it), 25 items to a BatchWriteItem, 8 at a time: a tenth of the calls of saving each
  * record. Then `deleted` more are saved and deleted through the store itself (in no list). Returns the live ones.
  */
-export async function seedEstate(store: Store, deleted = 20): Promise<OnboardingRecord[]> {
+export async function seedEstate(store: Store, size = ESTATE_SIZE, deleted = 20): Promise<OnboardingRecord[]> {
   const capture = new Store(store.table, store.client);
   const items: Record<string, unknown>[] = [];
-  jest.spyOn(capture.doc, 'send').mockImplementation((async (cmd: PutCommand | BatchWriteCommand) => {
+  const spy = jest.spyOn(capture.doc, 'send').mockImplementation((async (cmd: PutCommand | BatchWriteCommand) => {
     if (cmd instanceof PutCommand) items.push(cmd.input.Item!);
     else for (const r of cmd.input.RequestItems![store.table]) items.push(r.PutRequest!.Item!);
     return {};
   }) as never);
   const records: OnboardingRecord[] = [];
-  for (let i = 0; i < ESTATE_SIZE; i++) records.push(await capture.saveRecord(recordOf(i), 0));
+  for (let i = 0; i < size; i++) records.push(await capture.saveRecord(recordOf(i), 0));
+  spy.mockRestore();
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
   await Promise.all(
@@ -94,7 +95,7 @@ export async function seedEstate(store: Store, deleted = 20): Promise<Onboarding
   );
   await Promise.all(
     Array.from({ length: deleted }, async (_, j) => {
-      const r = await store.saveRecord(recordOf(ESTATE_SIZE + j), 0);
+      const r = await store.saveRecord(recordOf(size + j), 0);
       await store.saveRecord({ ...r, status: 'deleted' }, r.version, r);
     }),
   );

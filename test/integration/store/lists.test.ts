@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { TransientError } from '../../../lib/errors';
 import { startDynalite } from '../../../scripts/dynalite';
 import { tableDefinition } from '../../../scripts/stack';
 import { loadGuardrails } from '../../../lib/guardrails/load';
@@ -42,7 +44,7 @@ beforeAll(async () => {
   await client.send(new CreateTableCommand({ TableName: 'lists', ...tableDefinition() }));
   store = new Store('lists', client);
   records = await seedEstate(store);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   client?.destroy();
   await close?.();
@@ -140,6 +142,37 @@ describe('scoped by the guardrails (examples/guardrails.yaml, the DBA portal see
     expect(w.sizes.length).toBeLessThanOrEqual(Math.ceil(N / 100));
     for (const calls of w.calls) expect(calls.length).toBeLessThanOrEqual(2 * LIST_ROUNDS);
   });
+});
+
+it('keys a BatchGet leaves unprocessed are asked again, and after 5 attempts the page fails with a TransientError', async () => {
+  const table = store.table;
+  const send = store.doc.send.bind(store.doc) as (c: unknown) => Promise<Record<string, any>>;
+  let batchGets = 0;
+  // the first BatchGet answers half its keys and leaves the rest unprocessed, as DynamoDB does under load
+  const spy = jest.spyOn(store.doc, 'send').mockImplementation((async (cmd: unknown) => {
+    if (!(cmd instanceof BatchGetCommand)) return send(cmd);
+    const { Keys, ...rest } = cmd.input.RequestItems![table];
+    if (batchGets++) return send(cmd);
+    const half = Keys!.slice(0, Math.ceil(Keys!.length / 2));
+    const out = await send(new BatchGetCommand({ RequestItems: { [table]: { ...rest, Keys: half } } }));
+    return { ...out, UnprocessedKeys: { [table]: { ...rest, Keys: Keys!.slice(half.length) } } };
+  }) as never);
+  try {
+    const page = await store.listRecords({ limit: 100 });
+    expect(page.items.map((r) => r.id)).toEqual(expected(() => true).slice(0, 100));
+    expect(batchGets).toBe(2);
+    // DynamoDB never gets to them: no record is left out silently
+    batchGets = 0;
+    spy.mockImplementation((async (cmd: unknown) => {
+      if (!(cmd instanceof BatchGetCommand)) return send(cmd);
+      batchGets++;
+      return { Responses: { [table]: [] }, UnprocessedKeys: cmd.input.RequestItems };
+    }) as never);
+    await expect(store.listRecords({ limit: 10 })).rejects.toBeInstanceOf(TransientError);
+    expect(batchGets).toBe(5);
+  } finally {
+    spy.mockRestore();
+  }
 });
 
 it('a record whose cluster changes moves from one cluster list to the other; a deleted one leaves them all', async () => {
