@@ -21,12 +21,15 @@ import { PolicyQueue } from './policy-queue';
  *
  * Access patterns, none of them a Scan:
  * - an onboarding by id, an identity by key, a binding by key, a provider by ARN: GetItem (strongly consistent);
- * - the onboardings of a cluster, a bucket or a requester, or all of them: Query on `byKey`, then BatchGet;
+ * - the onboardings of a cluster, a bucket or a requester, or all of them: Query on `byKey`, then BatchGet, at
+ *   most LIST_ROUNDS of each a page (listRecords);
  * - whether an OIDC provider is still used: its reference item (`PROV#<arn>`, the identities trusting it).
  */
 
 const INDEX_NAME = 'byKey';
 const ALL = 'ONBOARDINGS';
+/** Query-and-BatchGet rounds one page of a list may take at most (listRecords). */
+export const LIST_ROUNDS = 10;
 
 const isConditionFailed = (e: unknown) =>
   e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException';
@@ -199,11 +202,14 @@ export class Store {
     }
   }
 
+  /** BatchGetItem, 100 keys to a call; what DynamoDB leaves unprocessed is asked again, never silently dropped. */
   private async getMany(keys: { pk: string; sk: string }[]): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < keys.length; i += 100) {
       let pending: { pk: string; sk: string }[] | undefined = keys.slice(i, i + 100);
-      for (let attempt = 0; pending?.length && attempt < 5; attempt++) {
+      for (let attempt = 0; pending?.length; attempt++) {
+        if (attempt === 5) throw new TransientError('DynamoDB left reads unprocessed after 5 attempts; retry');
+        if (attempt) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
         const res = await this.doc.send(
           new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
         );
@@ -214,7 +220,14 @@ export class Store {
     return out;
   }
 
-  /** Onboardings by cluster name, bucket name or requester (or all), live ones only, in pages. */
+  /**
+   * Onboardings by cluster name, bucket name or requester (or all), live ones only, in pages ordered by id. A
+   * round is one Query of index entries and one BatchGet of their records; the first reads just what the page
+   * needs, the next ones (when the caller's scope, `accept`, or a stale entry thinned it out) read as many as the
+   * share kept so far says are needed, up to 100. After LIST_ROUNDS rounds the page ends short, even empty, with
+   * a token: a list the scope hides almost entirely costs a bounded number of calls per page, and a client that
+   * follows the tokens still reaches the end, each page starting after the last entry the one before examined.
+   */
   async listRecords(q: ListQuery): Promise<{ items: OnboardingRecord[]; nextToken?: string }> {
     const partition = q.cluster
       ? `CLUSTER#${q.cluster}`
@@ -225,8 +238,12 @@ export class Store {
           : ALL;
     let start = q.nextToken ? decodeNextToken(q.nextToken, partition) : undefined;
     const items: OnboardingRecord[] = [];
-    // each query reads at most what is still missing, so no item is skipped between pages
-    do {
+    let examined = 0;
+    let kept = 0;
+    for (let round = 0; round < LIST_ROUNDS && items.length < q.limit; round++) {
+      const missing = q.limit - items.length;
+      const want = Math.min(100, Math.max(missing, Math.ceil((missing * examined) / Math.max(kept, 1))));
+      // one entry more than is read: whether the list goes on, so its last page comes without a token
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.table,
@@ -234,11 +251,12 @@ export class Store {
           KeyConditionExpression: 'gsi1pk = :p',
           ExpressionAttributeValues: { ':p': partition },
           ExclusiveStartKey: start,
-          Limit: q.limit - items.length,
+          Limit: want + 1,
         }),
       );
-      const ids = (out.Items ?? []).map((i) => i.gsi1sk as string);
-      const records = (await this.getMany(ids.map((id) => ({ pk: `ONB#${id}`, sk: 'RECORD' }))))
+      const entries = out.Items ?? [];
+      const read = entries.slice(0, want);
+      const records = (await this.getMany(read.map((e) => ({ pk: `ONB#${e.gsi1sk as string}`, sk: 'RECORD' }))))
         .map((i) => JSON.parse(i.doc as string) as OnboardingRecord)
         .filter((r) => r.status !== 'deleted')
         .filter((r) => !q.bucket || r.request.bucket.name === q.bucket)
@@ -250,9 +268,21 @@ export class Store {
         )
         .filter((r) => !q.accept || q.accept(r));
       const byId = new Map(records.map((r) => [r.id, r]));
-      for (const id of ids) if (byId.has(id)) items.push(byId.get(id)!);
-      start = out.LastEvaluatedKey;
-    } while (start && items.length < q.limit);
+      examined += read.length;
+      kept += records.length;
+      // entries in index order until the page is full: the next page starts after the last one taken
+      let taken = 0;
+      while (taken < read.length && items.length < q.limit) {
+        const r = byId.get(read[taken++].gsi1sk as string);
+        if (r) items.push(r);
+      }
+      if (entries.length === taken && !out.LastEvaluatedKey) {
+        start = undefined;
+        break;
+      }
+      const e = read[taken - 1];
+      start = e ? { gsi1pk: e.gsi1pk, gsi1sk: e.gsi1sk, pk: e.pk, sk: e.sk } : out.LastEvaluatedKey;
+    }
     return { items, nextToken: start ? Buffer.from(JSON.stringify(start)).toString('base64url') : undefined };
   }
 

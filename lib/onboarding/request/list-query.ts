@@ -36,7 +36,10 @@ export const listOnboardingsQuerySchema = z.strictObject({
     .regex(/^(100|[1-9][0-9]?)$/, 'must be an integer from 1 to 100 (limit)')
     .transform(Number)
     .optional()
-    .meta({ description: 'Maximum items per page (1-100).' }),
+    .meta({
+      description:
+        'Maximum items per page (1-100, default 50). Pages are in id order; a page may hold fewer items, even none, and still carry a `nextToken` when records the caller may not see (or `drift` filters out) are skipped: follow `nextToken` until it is absent.',
+    }),
 });
 
 export type ListOnboardingsQuery = z.output<typeof listOnboardingsQuerySchema>;
