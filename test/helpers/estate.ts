@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { OnboardingRecord } from '../../lib/onboarding/records';
-import { parseOnboardingRequest } from '../../lib/onboarding/request';
+import type { OnboardingRecord } from '../../lib/onboarding/model/records';
+import { parseOnboardingRequest } from '../../lib/onboarding/request/request';
 import { Store } from '../../lib/store/store';
 
 /**

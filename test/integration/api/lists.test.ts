@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { startStack, type Stack } from '../../../scripts/stack';
-import type { OnboardingRecord } from '../../../lib/onboarding/records';
+import type { OnboardingRecord } from '../../../lib/onboarding/model/records';
 import { apiClient } from '../../helpers/stack';
 import { dbaCovers, REQUESTERS, seedEstate } from '../../helpers/estate';
 

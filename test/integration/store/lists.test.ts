@@ -5,8 +5,8 @@ import { TransientError } from '../../../lib/errors';
 import { startDynalite } from '../../../scripts/dynalite';
 import { tableDefinition } from '../../../scripts/stack';
 import { loadGuardrails } from '../../../lib/guardrails/load';
-import { listOnboardings } from '../../../lib/onboarding/reads';
-import type { OnboardingRecord } from '../../../lib/onboarding/records';
+import { listOnboardings } from '../../../lib/onboarding/verbs/read';
+import type { OnboardingRecord } from '../../../lib/onboarding/model/records';
 import { LIST_ROUNDS, Store, type ListQuery } from '../../../lib/store/store';
 import { dbaCovers, ESTATE_SIZE as N, inCluster, REQUESTERS, seedEstate } from '../../helpers/estate';
 
