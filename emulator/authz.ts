@@ -1,4 +1,5 @@
-import { authorize, type ContextValue, type Decision, type PrincipalInfo } from '../lib/iam-policy/evaluate';
+import { authorize, type Decision, type PrincipalInfo } from '../lib/iam-policy/evaluate';
+import { type ContextValue } from '../lib/iam-policy/conditions';
 import type { PolicyDocument } from '../lib/iam-policy/types';
 import { accessDenied } from './errors';
 import type { Caller } from './context';

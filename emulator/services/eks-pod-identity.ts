@@ -10,7 +10,7 @@ import { AwsError } from '../errors';
 import { authorizeCall, requestTagContext } from '../authz';
 import { findRoleByArn, parseDoc, type Cluster, type PodIdentityAssociation, type World } from '../state';
 import { asArray, normalizeStatements } from '../../lib/iam-policy/grammar';
-import { matchesWildcard } from '../../lib/iam-policy/evaluate';
+import { matchesWildcard } from '../../lib/iam-policy/conditions';
 
 const POD_IDENTITY_AGENT = 'eks-pod-identity-agent';
 export const PODS_SERVICE_PRINCIPAL = 'pods.eks.amazonaws.com';

@@ -4,7 +4,8 @@ import { AwsError, accessDenied } from '../errors';
 import { QueryParams, queryError, queryResponse } from '../protocols/query';
 import { findRoleByArn, uniqueId, type Role, type Session, type World } from '../state';
 import { decide, livePolicy, requestTagContext } from '../authz';
-import { authorize, type ContextValue } from '../../lib/iam-policy/evaluate';
+import { authorize } from '../../lib/iam-policy/evaluate';
+import { type ContextValue } from '../../lib/iam-policy/conditions';
 import { verifyToken } from '../tokens';
 import type { XmlNode } from '../xml';
 

@@ -78,7 +78,7 @@ export async function seedEstate(store: Store, size = ESTATE_SIZE, deleted = 20)
     return {};
   }) as never);
   const records: OnboardingRecord[] = [];
-  for (let i = 0; i < size; i++) records.push(await capture.saveRecord(recordOf(i), 0));
+  for (let i = 0; i < size; i++) records.push(await capture.records.save(recordOf(i), 0));
   spy.mockRestore();
   const batches: Record<string, unknown>[][] = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
@@ -95,8 +95,8 @@ export async function seedEstate(store: Store, size = ESTATE_SIZE, deleted = 20)
   );
   await Promise.all(
     Array.from({ length: deleted }, async (_, j) => {
-      const r = await store.saveRecord(recordOf(size + j), 0);
-      await store.saveRecord({ ...r, status: 'deleted' }, r.version, r);
+      const r = await store.records.save(recordOf(size + j), 0);
+      await store.records.save({ ...r, status: 'deleted' }, r.version, r);
     }),
   );
   return records;

@@ -1,5 +1,5 @@
 import { canonicalJson } from '../../json';
-import type { LockSet } from '../../store/store';
+import type { LockSet } from '../../store/locks';
 import type { ServiceDeps } from '../model/deps';
 import type { Resolved } from '../model/desired';
 import type { OnboardingInput } from '../model/onboarding';
@@ -42,15 +42,15 @@ export async function admitted<T>(
   input: OnboardingInput,
   work: (a: Admitted) => Promise<T>,
 ): Promise<T> {
-  const locks = deps.store.lockSet();
+  const locks = deps.store.locks.set();
   // AWS's reads are on their way before the store's are prepared (the SDK's work for each call is CPU on this one
   // thread): the store's first look and the lock start a turn of the event loop later
   const storeTurn = new Promise<void>((resolve) => setImmediate(resolve));
   const first = storeTurn.then(() =>
     Promise.all([
-      deps.store.getRecord(r.id),
-      deps.store.getIdentity(r.identity.key),
-      deps.store.getBindings(r.identity.bindings),
+      deps.store.records.get(r.id),
+      deps.store.identities.get(r.identity.key),
+      deps.store.identities.bindings(r.identity.bindings),
     ]),
   );
   const early = readAws(
@@ -66,7 +66,8 @@ export async function admitted<T>(
     const [[current, hintIdentity, hintBindings], atOnce] = await Promise.all([first, taking]);
     // a binding another identity holds is refused now, before any write (and again under the lock, authoritatively)
     const holderKeys = [...new Set(hintBindings.values())].filter((k) => k !== r.identity.key);
-    if (holderKeys.length) checkBindings(r, { bindings: hintBindings }, await deps.store.getIdentities(holderKeys));
+    if (holderKeys.length)
+      checkBindings(r, { bindings: hintBindings }, await deps.store.identities.getMany(holderKeys));
     const locked = [
       r.identity.key,
       ...(current && current.status !== 'deleted' ? [current.identityKey, current.movingFrom] : []),
@@ -75,7 +76,7 @@ export async function admitted<T>(
     // moving away from an identity whose last grant this is may remove its OIDC providers: hold theirs too
     const away = locked.filter((k) => k !== r.identity.key);
     for (const idRec of (away.length
-      ? await deps.store.getIdentities(away)
+      ? await deps.store.identities.getMany(away)
       : new Map<string, IdentityRecord>()
     ).values()) {
       if (idRec.grants.every((g) => g.id === r.id)) lockNames.push(...idRec.providers.map((p) => providerLock(p.arn)));

@@ -76,7 +76,7 @@ export async function writeIntent(
       r.identity.bindings.map(async (b) => {
         const holder = st.bindings.get(b);
         if (holder === r.identity.key) return;
-        if (!(await store.claimBinding(b, r.identity.key, holder))) {
+        if (!(await store.identities.claimBinding(b, r.identity.key, holder))) {
           throw new ConflictError(
             `${describeBinding(b)} was bound to another role by a concurrent request; retry to see which`,
           );
@@ -85,11 +85,11 @@ export async function writeIntent(
       }),
     );
     const [identityRecord, record] = await Promise.all([
-      store.saveIdentity(
+      store.identities.save(
         identityRecordOf(r.identity, st.identityRecord?.providers ?? [], grants, st.identityRecord, now),
         st.identityRecord?.version ?? 0,
       ),
-      store.saveRecord(
+      store.records.save(
         {
           schema: 2,
           id: r.id,
@@ -118,8 +118,8 @@ export async function writeIntent(
       ),
     ]).catch(async (e) => {
       // one of the two may have been written: the rollback below reads what is there
-      intent.record = (await store.getRecord(r.id)) as OnboardingRecord;
-      intent.identityRecord = (await store.getIdentity(r.identity.key)) as IdentityRecord;
+      intent.record = (await store.records.get(r.id)) as OnboardingRecord;
+      intent.identityRecord = (await store.identities.get(r.identity.key)) as IdentityRecord;
       throw e;
     });
     intent.record = record;
@@ -146,7 +146,7 @@ export async function registerProviders(
   await Promise.all(
     plan.desired.providers.map(async (p) => {
       if (known.has(p.arn)) return;
-      if (!(await deps.store.addProviderUser(p.arn, r.identity.key)))
+      if (!(await deps.store.providers.addUser(p.arn, r.identity.key)))
         throw new TransientError(
           `the IAM OIDC provider ${p.arn} is being deleted by another request; retry in a few seconds`,
         );
@@ -154,7 +154,7 @@ export async function registerProviders(
     }),
   );
   if (canonicalJson(intent.identityRecord.providers) !== canonicalJson(plan.desired.providers)) {
-    intent.identityRecord = await deps.store.saveIdentity(
+    intent.identityRecord = await deps.store.identities.save(
       { ...intent.identityRecord, providers: plan.desired.providers },
       intent.identityRecord.version,
     );
@@ -169,18 +169,18 @@ export async function rollback(deps: ServiceDeps, r: Resolved, intent: Intent): 
     const previous = intent.previousRecord ?? intent.tombstone;
     tasks.push(
       previous
-        ? store.saveRecord({ ...previous }, intent.record.version, intent.record)
-        : store.deleteRecord(intent.record),
+        ? store.records.save({ ...previous }, intent.record.version, intent.record)
+        : store.records.delete(intent.record),
     );
   }
   if (intent.identityRecord && intent.identityRecord.version !== intent.previousIdentity?.version) {
     tasks.push(
       intent.previousIdentity
-        ? store.saveIdentity({ ...intent.previousIdentity }, intent.identityRecord.version)
-        : store.deleteIdentity(intent.identityRecord),
+        ? store.identities.save({ ...intent.previousIdentity }, intent.identityRecord.version)
+        : store.identities.delete(intent.identityRecord),
     );
   }
-  tasks.push(...intent.claimed.map((b) => store.releaseBinding(b, r.identity.key)));
-  tasks.push(...intent.providersAdded.map((arn) => store.removeProviderUser(arn, r.identity.key)));
+  tasks.push(...intent.claimed.map((b) => store.identities.releaseBinding(b, r.identity.key)));
+  tasks.push(...intent.providersAdded.map((arn) => store.providers.removeUser(arn, r.identity.key)));
   await Promise.allSettled(tasks);
 }

@@ -1,7 +1,7 @@
 import { ServiceError } from '../../errors';
 import { canonicalJson } from '../../json';
 import { samePolicy } from '../../policy/compare';
-import type { LockSet } from '../../store/store';
+import type { LockSet } from '../../store/locks';
 import { type Caller, type HttpResult, type ServiceDeps } from '../model/deps';
 import { type Resolved } from '../model/desired';
 import { grantPolicyName, type OnboardingInput, type OnboardingResult } from '../model/onboarding';
@@ -32,13 +32,13 @@ export async function recordUnchanged(
   { input, caller, result }: { input: OnboardingInput; caller: Caller; result: OnboardingResult },
 ): Promise<HttpResult> {
   if (early) await rollback(deps, r, early);
-  let rec = (early ? await deps.store.getRecord(r.id) : undefined) ?? ctx.record!;
+  let rec = (early ? await deps.store.records.get(r.id) : undefined) ?? ctx.record!;
   if (
     canonicalJson(rec.request) !== canonicalJson(input) ||
     rec.requestedBy !== caller.principal ||
     !samePolicy(rec.desired?.permissions, plan.grant.permissions)
   ) {
-    rec = await deps.store.saveRecord(
+    rec = await deps.store.records.save(
       { ...rec, request: input, requestedBy: caller.principal, desired: plan.grant, result },
       rec.version,
       rec,
@@ -117,8 +117,8 @@ export async function recordProvisioned(
   const saved = await recordAfterWrites(
     r.id,
     ctx.moving
-      ? deps.store.saveRecord(outcome, latest.version, latest)
-      : deps.store.saveRecordReleasing(outcome, latest.version, latest, locks),
+      ? deps.store.records.save(outcome, latest.version, latest)
+      : deps.store.records.saveReleasing(outcome, latest.version, latest, locks),
   );
   if (ctx.moving) {
     const m = ctx.moving;
@@ -126,7 +126,7 @@ export async function recordProvisioned(
     await recordAfterWrites<unknown>(
       r.id,
       rest.length
-        ? deps.store.saveIdentity({ ...m.record, grants: rest }, m.record.version)
+        ? deps.store.identities.save({ ...m.record, grants: rest }, m.record.version)
         : forgetIdentity(deps, m.record),
     );
   }

@@ -42,7 +42,7 @@ export class PolicyReservations {
     const taken = Date.now();
     this.held.set(
       target.key,
-      this.store.tryLock(policyLock(target), owner, this.leaseMs).then(
+      this.store.locks.acquire(policyLock(target), owner, this.leaseMs).then(
         (free): Held | undefined =>
           free
             ? {
@@ -110,6 +110,6 @@ export class PolicyReservations {
   private async release(h: Held): Promise<void> {
     h.used = true;
     await h.read;
-    await this.store.unlock(policyLock(h.target), h.owner).catch(() => undefined);
+    await this.store.locks.release(policyLock(h.target), h.owner).catch(() => undefined);
   }
 }

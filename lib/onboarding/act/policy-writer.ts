@@ -87,7 +87,7 @@ export const policyLock = (target: PolicyTarget) => `policy#${target.key}`;
 
 /** A holder's fence: one that stalled for half its lease renews it before writing (false: it lost it meanwhile). */
 export const renewedIfStalled = (store: Store, lock: string, owner: string, taken: number, leaseMs: number) => () =>
-  Date.now() - taken > leaseMs / 2 ? store.renewLock(lock, owner, leaseMs) : Promise.resolve(true);
+  Date.now() - taken > leaseMs / 2 ? store.locks.renew(lock, owner, leaseMs) : Promise.resolve(true);
 export const queueKey = (target: PolicyTarget) => `PQ#${target.key}`;
 
 /** Group commit over DynamoDB (see the module comment). */
@@ -102,7 +102,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
     // uncontended (the lease is free): this change alone, without the queue's bookkeeping; changes queued
     // meanwhile wait for the lease and are committed by whoever takes it next
     const taken = Date.now();
-    if (await store.tryLock(lock, owner, leaseMs)) {
+    if (await store.locks.acquire(lock, owner, leaseMs)) {
       try {
         const { policy, changed } = applyChange(target, await target.read(), change);
         if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)()))
@@ -110,7 +110,7 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
         if (changed) await target.write(policy);
         return changed;
       } finally {
-        await store.unlock(lock, owner);
+        await store.locks.release(lock, owner);
       }
     }
     const item: Pending = {
@@ -124,11 +124,11 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
       for (;;) {
         const mine = await store.policyQueue.get(pk, item.sk);
         if (mine?.outcome) return await settle(store, mine);
-        if (await store.tryLock(lock, owner, leaseMs)) {
+        if (await store.locks.acquire(lock, owner, leaseMs)) {
           try {
-            await commitQueue(store, target, pk, () => store.renewLock(lock, owner, leaseMs));
+            await commitQueue(store, target, pk, () => store.locks.renew(lock, owner, leaseMs));
           } finally {
-            await store.unlock(lock, owner);
+            await store.locks.release(lock, owner);
           }
           continue; // our change was in the batch: read its outcome
         }

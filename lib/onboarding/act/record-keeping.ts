@@ -11,9 +11,9 @@ export const providerLock = (arn: string): string => `provider#${arn}`;
 export async function forgetIdentity(deps: ServiceDeps, record: IdentityRecord): Promise<void> {
   const { store } = deps;
   await Promise.all([
-    store.deleteIdentity(record),
-    ...record.bindings.map((b) => store.releaseBinding(b, record.key)),
-    ...record.providers.map((p) => store.removeProviderUser(p.arn, record.key)),
+    store.identities.delete(record),
+    ...record.bindings.map((b) => store.identities.releaseBinding(b, record.key)),
+    ...record.providers.map((p) => store.providers.removeUser(p.arn, record.key)),
   ]);
 }
 
@@ -51,9 +51,9 @@ export interface ProviderDeletion {
 export function providerDeletion(deps: ServiceDeps, removedIdentities: string[]): ProviderDeletion {
   return {
     claim: async (arn) => {
-      await Promise.all(removedIdentities.map((k) => deps.store.removeProviderUser(arn, k)));
-      return deps.store.markProviderDeleting(arn);
+      await Promise.all(removedIdentities.map((k) => deps.store.providers.removeUser(arn, k)));
+      return deps.store.providers.markDeleting(arn);
     },
-    release: (arn, deleted) => (deleted ? deps.store.forgetProvider(arn) : deps.store.unmarkProviderDeleting(arn)),
+    release: (arn, deleted) => (deleted ? deps.store.providers.forget(arn) : deps.store.providers.unmarkDeleting(arn)),
   };
 }

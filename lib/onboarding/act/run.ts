@@ -46,7 +46,7 @@ export async function runRecorded(
     const snapshot = { live, stepsDone: [...done] };
     progress = progress
       .then(async () => {
-        rec = await store.saveRecord(
+        rec = await store.records.save(
           {
             ...rec,
             live: snapshot.live,
@@ -61,7 +61,7 @@ export async function runRecorded(
       });
   });
   await progress;
-  const latest = progressFailed ? ((await store.getRecord(record.id)) ?? rec) : rec;
+  const latest = progressFailed ? ((await store.records.get(record.id)) ?? rec) : rec;
   return { exec, live, done, wrote: exec.done.some((d) => d.wrote), record: latest };
 }
 
@@ -79,7 +79,7 @@ export async function failedAfterWrites(
   const latest = ran.record;
   await recordAfterWrites(
     latest.id,
-    store.saveRecord(
+    store.records.save(
       {
         ...latest,
         status: opts.status,

@@ -13,7 +13,7 @@ export async function removableProviders(deps: ServiceDeps, identity: IdentityRe
   const iam = deps.sessions.iam(identity.roleAccount);
   const out = await Promise.all(
     identity.providers.map(async (p) => {
-      if ((await deps.store.providerUsers(p.arn, identity.key)).length) return undefined;
+      if ((await deps.store.providers.users(p.arn, identity.key)).length) return undefined;
       const tags = await iamApi.oidcProviderTags(iam, p.arn);
       if (!tags || tagValue(tags, TAG_MANAGED_BY) !== deps.config.managedByTag) return undefined;
       const trusting = await iamApi.rolesTrusting(iam, p.arn);

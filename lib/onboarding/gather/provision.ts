@@ -74,9 +74,9 @@ export interface StoreContext {
 export async function readStore(deps: ServiceDeps, r: Resolved): Promise<StoreContext> {
   const { store } = deps;
   const [stored, identityRecord, bindings] = await Promise.all([
-    store.getRecord(r.id),
-    store.getIdentity(r.identity.key),
-    store.getBindings(r.identity.bindings),
+    store.records.get(r.id),
+    store.identities.get(r.identity.key),
+    store.identities.bindings(r.identity.bindings),
   ]);
   const record = stored && stored.status !== 'deleted' ? stored : undefined;
   const movingFrom =
@@ -84,7 +84,7 @@ export async function readStore(deps: ServiceDeps, r: Resolved): Promise<StoreCo
   const otherKeys = [...new Set([...bindings.values(), ...(movingFrom ? [movingFrom] : [])])].filter(
     (k) => k !== r.identity.key,
   );
-  const holders = otherKeys.length ? await store.getIdentities(otherKeys) : new Map<string, IdentityRecord>();
+  const holders = otherKeys.length ? await store.identities.getMany(otherKeys) : new Map<string, IdentityRecord>();
   checkBindings(r, { bindings }, holders);
   return {
     record,

@@ -42,24 +42,24 @@ export async function offboard(
   caller: Caller,
   opts: { dryRun?: boolean; deadline?: number } = {},
 ): Promise<OffboardResult> {
-  const first = await deps.store.getRecord(id);
+  const first = await deps.store.records.get(id);
   // only a caller who may onboard it may remove it, or learn that it exists
   if (!first || !visibleTo(deps, caller, first)) throw new NotFoundError(`no onboarding ${id}`);
   if (first.status === 'deleted') return { id, status: 'deleted', changes: [] };
   const keys = [first.identityKey, first.movingFrom].filter((k): k is string => !!k);
   const locks = keys.map(identityLock);
   // removing an identity's last grant may remove OIDC providers other identities share: one such removal at a time
-  for (const idRec of (await deps.store.getIdentities(keys)).values()) {
+  for (const idRec of (await deps.store.identities.getMany(keys)).values()) {
     if (idRec.grants.every((g) => g.id === id)) locks.push(...idRec.providers.map((p) => providerLock(p.arn)));
   }
-  return deps.store.withLocks(locks, async (held) => {
-    const rec = await deps.store.getRecord(id);
+  return deps.store.locks.holding(locks, async (held) => {
+    const rec = await deps.store.records.get(id);
     if (!rec || rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
     const { steps, finish, left } = await planOffboard(deps, rec);
     const leftToOwner = left.length ? { leftToOwner: left } : {};
     if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf), ...leftToOwner };
 
-    const current = await deps.store.saveRecord(
+    const current = await deps.store.records.save(
       { ...rec, status: 'deleting', attempt: { ...rec.attempt, stepsPlanned: steps.map(changeOf), stepsDone: [] } },
       rec.version,
       rec,
@@ -78,7 +78,7 @@ export async function offboard(
       const cause = ran.exec.failed[0].error;
       // nothing was removed: the record says what it said before
       if (!ran.wrote) {
-        await deps.store.saveRecord({ ...rec }, ran.record.version, ran.record);
+        await deps.store.records.save({ ...rec }, ran.record.version, ran.record);
         throw cause;
       }
       return failedAfterWrites(deps.store, ran, steps, cause, {
@@ -90,7 +90,7 @@ export async function offboard(
     await recordAfterWrites(id, finish.after());
     await recordAfterWrites(
       id,
-      deps.store.saveRecord(
+      deps.store.records.save(
         { ...ran.record, status: 'deleted', live: ran.live, attempt: undefined },
         ran.record.version,
         ran.record,
@@ -116,7 +116,7 @@ async function planOffboard(
   finish: { after: () => Promise<void>; providers: ProviderDeletion };
 }> {
   const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
-  const identities = await deps.store.getIdentities(keys);
+  const identities = await deps.store.identities.getMany(keys);
   const afters: (() => Promise<void>)[] = [];
   const removed: string[] = [];
   const written = writtenOf(rec);
@@ -150,7 +150,7 @@ async function planOffboard(
         ]);
         if (!rest.length) removed.push(key);
         afters.push(async () => {
-          if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);
+          if (rest.length) await deps.store.identities.save({ ...idRec, grants: rest }, idRec.version);
           else await forgetIdentity(deps, idRec);
         });
         return {

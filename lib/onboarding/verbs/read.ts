@@ -1,7 +1,8 @@
 import { NotFoundError, ServiceError } from '../../errors';
 import { checkGuardrails } from '../../guardrails/check';
 import type { Guardrails } from '../../guardrails/schema';
-import type { ListQuery, Store } from '../../store/store';
+import type { Store } from '../../store/store';
+import type { ListQuery } from '../../store/records';
 import type { Caller } from '../model/deps';
 import type { OnboardingRecord } from '../model/records';
 
@@ -28,7 +29,7 @@ export function visibleTo(deps: ReadDeps, caller: Caller | undefined, rec: Onboa
 }
 
 export async function getOnboarding(deps: ReadDeps, id: string, caller?: Caller): Promise<OnboardingRecord> {
-  const rec = await deps.store.getRecord(id);
+  const rec = await deps.store.records.get(id);
   if (!rec || rec.status === 'deleted' || !visibleTo(deps, caller, rec)) throw new NotFoundError(`no onboarding ${id}`);
   return rec;
 }
@@ -40,7 +41,7 @@ export function listOnboardings(
 ) {
   const { drift, ...query } = q;
   // drift: the sweep's last finding (records not swept yet have none, and match neither value)
-  return deps.store.listRecords({
+  return deps.store.records.list({
     ...query,
     accept: (r) =>
       visibleTo(deps, caller, r) && (drift === undefined || (r.drift !== undefined && r.drift.ok === !drift)),

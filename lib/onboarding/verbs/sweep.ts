@@ -177,7 +177,7 @@ export async function sweep(
   const outOfTime = () => remainingMs() < opts.marginMs;
   let token = await readCursor(deps.store);
   for (;;) {
-    const page = await deps.store.listRecords({ limit: opts.pageSize, nextToken: token });
+    const page = await deps.store.records.list({ limit: opts.pageSize, nextToken: token });
     const active = page.items.filter((r) => r.status === 'provisioned');
     const finished = await pool(active, opts.concurrency, outOfTime, async (rec) => {
       const outcome = await checkOne(deps, rec, opts, now);
@@ -215,7 +215,7 @@ async function checkOne(
 ): Promise<'ok' | 'drifted' | 'skipped'> {
   for (let attempt = 1; ; attempt++) {
     // the record as verify will read it (a change since the list was read is what is checked)
-    const rec = await deps.store.getRecord(listed.id);
+    const rec = await deps.store.records.get(listed.id);
     if (!rec || rec.status !== 'provisioned') return 'skipped';
     try {
       const result = await verify(deps, rec.id);

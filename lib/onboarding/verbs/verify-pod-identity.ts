@@ -1,5 +1,6 @@
 import type { EksCluster } from '../../arn';
-import { authorize, type ContextValue } from '../../iam-policy/evaluate';
+import { authorize } from '../../iam-policy/evaluate';
+import { type ContextValue } from '../../iam-policy/conditions';
 import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
 import {
   associationRoleArn,

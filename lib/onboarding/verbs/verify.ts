@@ -116,7 +116,7 @@ export async function verify(
   caller?: Caller,
 ): Promise<{ ok: boolean; checks: Check[] }> {
   const rec = await getOnboarding(deps, id, caller);
-  const idRec = await deps.store.getIdentity(rec.identityKey);
+  const idRec = await deps.store.identities.get(rec.identityKey);
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
     checks.push({ name, ok, detail: ok ? ifOk : ifNot });

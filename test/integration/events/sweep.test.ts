@@ -105,11 +105,13 @@ describe('drift sweep', () => {
     const real = serviceRuntime().store;
     // the list the sweep reads still has it: it is deleted right after the list was read
     const store = Object.create(real) as Store;
-    store.listRecords = async (q) => {
-      const page = await real.listRecords(q);
+    const records = Object.create(real.records) as Store['records'];
+    records.list = async (q) => {
+      const page = await real.records.list(q);
       expect((await t.api.send('DELETE', `/v1/onboardings/${ids[0]}`)).status).toBe(200);
       return page;
     };
+    Object.defineProperty(store, 'records', { value: records });
     const o = options();
     expect(await sweep(runtime(o, store), o, forever)).toMatchObject({ checked: 1, skipped: 1, complete: true });
     expect((await t.api.send('GET', `/v1/onboardings/${ids[0]}`)).status).toBe(404);

@@ -275,7 +275,7 @@ describe('An IAM OIDC provider another request is deleting', () => {
     const { serviceRuntime } = await import('../../../lib/runtime/service');
     const { store } = serviceRuntime();
     const provider = await providerOfDemo();
-    expect(await store.markProviderDeleting(provider)).toBe(true);
+    expect(await store.providers.markDeleting(provider)).toBe(true);
 
     const res = await api.onboard(velero('demo-backups', 'velero/'));
     expect(res.status).toBe(503);
@@ -288,9 +288,9 @@ describe('An IAM OIDC provider another request is deleting', () => {
       await clients(stack, rootCredentials(WORKLOADS)).iam.send(
         new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: provider }),
       );
-      await store.forgetProvider(provider);
+      await store.providers.forget(provider);
     } else {
-      await store.unmarkProviderDeleting(provider);
+      await store.providers.unmarkDeleting(provider);
     }
     const retry = await api.onboard(velero('demo-backups', 'velero/'));
     expect([200, 201]).toContain(retry.status);
@@ -304,7 +304,7 @@ describe('An IAM OIDC provider another request is deleting', () => {
     expect(await putGet(pod, 'demo-backups', 'velero/x')).toEqual(OK);
     expect((await api.send('POST', `/v1/onboardings/${retry.body.id}/verify`)).body.ok).toBe(true);
     // the provider now counts this identity as a user: a deletion of it is refused while the onboarding exists
-    expect(await store.markProviderDeleting(provider)).toBe(false);
+    expect(await store.providers.markDeleting(provider)).toBe(false);
   });
 });
 

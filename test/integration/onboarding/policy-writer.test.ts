@@ -116,7 +116,7 @@ describe('Shared resource-policy writer', () => {
           return text === undefined ? undefined : parseRawPolicy(text);
         },
       };
-      if (queuedFirst) expect(await store.tryLock(`policy#${key}`, 'another-request', 10_000)).toBe(true);
+      if (queuedFirst) expect(await store.locks.acquire(`policy#${key}`, 'another-request', 10_000)).toBe(true);
       const first = slow(stalled, change('slow')).then(
         () => 'written',
         (e: unknown) => e,
@@ -124,7 +124,7 @@ describe('Shared resource-policy writer', () => {
       if (queuedFirst) {
         for (let i = 0; i < 200 && (await queued(key)).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
         expect(await queued(key)).toHaveLength(1);
-        await store.unlock(`policy#${key}`, 'another-request');
+        await store.locks.release(`policy#${key}`, 'another-request');
       }
       // the slow holder has the lease and is reading: let its lease lapse, then another request takes it and writes
       await reading;
@@ -204,7 +204,7 @@ describe('Policy leases reserved ahead of a change', () => {
   });
 
   it('a lease another request holds is not reserved: the change goes through the writer (queued, after it)', async () => {
-    expect(await store.tryLock('policy#pr-held', 'another-request', 10_000)).toBe(true);
+    expect(await store.locks.acquire('policy#pr-held', 'another-request', 10_000)).toBe(true);
     const reservations = new PolicyReservations(store, 15_000);
     const t = memoryTarget('pr-held');
     reservations.reserve(t.target);
@@ -212,7 +212,7 @@ describe('Policy leases reserved ahead of a change', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(t.state.reads).toBe(0);
     expect(await queued('pr-held')).toHaveLength(1);
-    await store.unlock('policy#pr-held', 'another-request');
+    await store.locks.release('policy#pr-held', 'another-request');
     expect(await writing).toBe(true);
     expect(t.sids()).toEqual(['S3Onboardingh1']);
     await reservations.settle();

@@ -7,7 +7,8 @@ import { tableDefinition } from '../../../scripts/stack';
 import { loadGuardrails } from '../../../lib/guardrails/load';
 import { listOnboardings } from '../../../lib/onboarding/verbs/read';
 import type { OnboardingRecord } from '../../../lib/onboarding/model/records';
-import { LIST_ROUNDS, Store, type ListQuery } from '../../../lib/store/store';
+import { Store } from '../../../lib/store/store';
+import { LIST_ROUNDS, type ListQuery } from '../../../lib/store/records';
 import { dbaCovers, ESTATE_SIZE as N, inCluster, REQUESTERS, seedEstate } from '../../helpers/estate';
 
 /**
@@ -90,7 +91,7 @@ describe.each(lists)('the list of %s, 2,000 records', (_name, query, keep) => {
   it.each([50, 100, 23])(
     'in pages of %i: every record once, in id order, full pages, only Query and BatchGet',
     async (limit) => {
-      const w = await walk((nextToken) => store.listRecords({ ...query, limit, nextToken }));
+      const w = await walk((nextToken) => store.records.list({ ...query, limit, nextToken }));
       const want = expected(keep);
       expect(want.length).toBeGreaterThan(300);
       expect(w.ids).toEqual(want);
@@ -158,7 +159,7 @@ it('keys a BatchGet leaves unprocessed are asked again, and after 5 attempts the
     return { ...out, UnprocessedKeys: { [table]: { ...rest, Keys: Keys!.slice(half.length) } } };
   }) as never);
   try {
-    const page = await store.listRecords({ limit: 100 });
+    const page = await store.records.list({ limit: 100 });
     expect(page.items.map((r) => r.id)).toEqual(expected(() => true).slice(0, 100));
     expect(batchGets).toBe(2);
     // DynamoDB never gets to them: no record is left out silently
@@ -168,7 +169,7 @@ it('keys a BatchGet leaves unprocessed are asked again, and after 5 attempts the
       batchGets++;
       return { Responses: { [table]: [] }, UnprocessedKeys: cmd.input.RequestItems };
     }) as never);
-    await expect(store.listRecords({ limit: 10 })).rejects.toBeInstanceOf(TransientError);
+    await expect(store.records.list({ limit: 10 })).rejects.toBeInstanceOf(TransientError);
     expect(batchGets).toBe(5);
   } finally {
     spy.mockRestore();
@@ -177,7 +178,7 @@ it('keys a BatchGet leaves unprocessed are asked again, and after 5 attempts the
 
 it('a record whose cluster changes moves from one cluster list to the other; a deleted one leaves them all', async () => {
   const ids = async (query: Omit<ListQuery, 'limit'>) =>
-    (await walk((nextToken) => store.listRecords({ ...query, limit: 100, nextToken }))).ids;
+    (await walk((nextToken) => store.records.list({ ...query, limit: 100, nextToken }))).ids;
   const r = records.find(
     (x) =>
       x.request.workload.type === 'eks' &&
@@ -186,7 +187,7 @@ it('a record whose cluster changes moves from one cluster list to the other; a d
   )!;
   expect(await ids({ cluster: 'prod-b' })).toContain(r.id);
   const w = r.request.workload as Extract<OnboardingRecord['request']['workload'], { type: 'eks' }>;
-  const moved = await store.saveRecord(
+  const moved = await store.records.save(
     { ...r, request: { ...r.request, workload: { ...w, clusters: [{ ...w.clusters[0], name: 'prod-a' }] } } },
     r.version,
     r,
@@ -194,7 +195,7 @@ it('a record whose cluster changes moves from one cluster list to the other; a d
   expect(await ids({ cluster: 'prod-b' })).not.toContain(r.id);
   expect(await ids({ cluster: 'prod-a' })).toContain(r.id);
   expect(await ids({})).toContain(r.id);
-  await store.saveRecord({ ...moved, status: 'deleted' }, moved.version, moved);
+  await store.records.save({ ...moved, status: 'deleted' }, moved.version, moved);
   for (const q of [{ cluster: 'prod-a' }, { bucket: r.request.bucket.name }, { requester: r.requestedBy }, {}])
     expect(await ids(q)).not.toContain(r.id);
 });

@@ -30,13 +30,13 @@ const body = (prefix: string) => ({
 async function provisioned(prefix: string) {
   const res = await api.onboard(body(prefix));
   expect(res.status).toBe(201);
-  return (await store.getRecord(res.body.id))!;
+  return (await store.records.get(res.body.id))!;
 }
 
 /** Whether another request could take the lock now. */
 const free = async (name: string) => {
-  const taken = await store.tryLock(name, 'another-request', 1_000);
-  if (taken) await store.unlock(name, 'another-request');
+  const taken = await store.locks.acquire(name, 'another-request', 1_000);
+  if (taken) await store.locks.release(name, 'another-request');
   return taken;
 };
 
@@ -59,35 +59,39 @@ async function commandLog<T>(fn: () => Promise<T>): Promise<{ out: T; log: strin
 describe('Store.saveRecordReleasing', () => {
   it('sends the save and the release side by side: the record is saved and the lock free when it answers', async () => {
     const rec = await provisioned('both/');
-    const locks = store.lockSet();
+    const locks = store.locks.set();
     await locks.take(['test#both']);
     expect(await free('test#both')).toBe(false);
-    const { out: saved, log } = await commandLog(() => store.saveRecordReleasing({ ...rec }, rec.version, rec, locks));
+    const { out: saved, log } = await commandLog(() =>
+      store.records.saveReleasing({ ...rec }, rec.version, rec, locks),
+    );
     expect(saved.version).toBe(rec.version + 1);
     // the release went out before the save came back
     expect(log.indexOf('>Delete')).toBeGreaterThanOrEqual(0);
     expect(log.indexOf('>Delete')).toBeLessThan(log.indexOf('<Put'));
-    expect((await store.getRecord(rec.id))!.version).toBe(rec.version + 1);
+    expect((await store.records.get(rec.id))!.version).toBe(rec.version + 1);
     expect(await free('test#both')).toBe(true);
   });
 
   it('keeps the version condition: a record saved meanwhile makes it a 409, and the locks are released all the same', async () => {
     const rec = await provisioned('conflict/');
-    const locks = store.lockSet();
+    const locks = store.locks.set();
     await locks.take(['test#conflict']);
-    await store.saveRecord({ ...rec }, rec.version, rec);
-    await expect(store.saveRecordReleasing({ ...rec }, rec.version, rec, locks)).rejects.toBeInstanceOf(ConflictError);
+    await store.records.save({ ...rec }, rec.version, rec);
+    await expect(store.records.saveReleasing({ ...rec }, rec.version, rec, locks)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
     expect(await free('test#conflict')).toBe(true);
   });
 
   it('moves the record’s index entries when it moves (another bucket)', async () => {
     const rec = await provisioned('moved/');
-    const locks = store.lockSet();
+    const locks = store.locks.set();
     await locks.take(['test#moved']);
     const moved = { ...rec, request: { ...rec.request, bucket: { ...rec.request.bucket, name: 'elsewhere' } } };
-    await store.saveRecordReleasing(moved, rec.version, rec, locks);
+    await store.records.saveReleasing(moved, rec.version, rec, locks);
     expect(await free('test#moved')).toBe(true);
-    const byBucket = async (bucket: string) => (await store.listRecords({ bucket, limit: 10 })).items.map((i) => i.id);
+    const byBucket = async (bucket: string) => (await store.records.list({ bucket, limit: 10 })).items.map((i) => i.id);
     expect(await byBucket('elsewhere')).toEqual([rec.id]);
     expect(await byBucket('workload-local-backups')).toEqual([]);
   });

@@ -2,12 +2,11 @@ import {
   authorize,
   evaluatePolicy,
   matchPrincipal,
-  matchesWildcard,
   type AuthorizeInput,
-  type ContextValue,
   type PrincipalInfo,
   type RequestContext,
 } from '../../../lib/iam-policy/evaluate';
+import { matchesWildcard, type ContextValue } from '../../../lib/iam-policy/conditions';
 import type { ConditionBlock, PolicyDocument, Principal, Statement } from '../../../lib/iam-policy/types';
 
 const A = '111122223333';
