@@ -20,6 +20,8 @@ from botocore.exceptions import ClientError
 
 session = botocore.session.get_session()
 clients = {}
+# botocore names a few services otherwise than their SigV4 signing name (what the calls carry)
+CLIENT_NAMES = {"servicequotas": "service-quotas"}
 
 
 def client_for(call):
@@ -27,7 +29,7 @@ def client_for(call):
     key = (call["service"], call["region"], call["endpoint"], creds["accessKeyId"], json.dumps(call.get("headers") or {}, sort_keys=True))
     if key not in clients:
         c = session.create_client(
-            call["service"],
+            CLIENT_NAMES.get(call["service"], call["service"]),
             region_name=call["region"],
             endpoint_url=call["endpoint"],
             aws_access_key_id=creds["accessKeyId"],

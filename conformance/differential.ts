@@ -41,6 +41,7 @@ const SDK: Record<string, { pkg: Record<string, unknown>; client: string }> = {
   s3control: { pkg: require('@aws-sdk/client-s3-control'), client: 'S3ControlClient' },
   dynamodb: { pkg: require('@aws-sdk/client-dynamodb'), client: 'DynamoDBClient' },
   events: { pkg: require('@aws-sdk/client-eventbridge'), client: 'EventBridgeClient' },
+  servicequotas: { pkg: require('@aws-sdk/client-service-quotas'), client: 'ServiceQuotasClient' },
 };
 
 type SdkClient = { send(c: unknown): Promise<Record<string, unknown>>; destroy(): void };

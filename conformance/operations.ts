@@ -33,7 +33,12 @@ const serviceOfPackage = (pkg: string): string | undefined => {
   const m = /^@aws-sdk\/client-([a-z0-9-]+)$/.exec(pkg);
   // the SigV4 signing name where it is not the package's (the call log, the recorder and botocore name services by it)
   return m
-    ? (({ eventbridge: 'events', 's3-control': 's3control' } as Record<string, string>)[m[1]] ?? m[1])
+    ? ((
+        { eventbridge: 'events', 's3-control': 's3control', 'service-quotas': 'servicequotas' } as Record<
+          string,
+          string
+        >
+      )[m[1]] ?? m[1])
     : undefined;
 };
 

@@ -155,6 +155,14 @@ const N = (n: number) => ({ N: String(n) });
 export const STEPS: Step[] = [
   // ---------- IAM: roles ----------
   { op: 'iam:GetAccountSummary', label: 'account summary', as: WORKLOADS, input: () => ({}) },
+  // ---------- Service Quotas: the limits a plan is checked against ----------
+  {
+    op: 'servicequotas:GetServiceQuota',
+    label: 'roles per account (IAM: global, answered in us-east-1)',
+    as: WORKLOADS,
+    region: 'us-east-1',
+    input: () => ({ ServiceCode: 'iam', QuotaCode: 'L-FE177D64' }),
+  },
   {
     op: 'iam:CreateRole',
     label: 'creates a role with path, trust, tags, boundary, description',

@@ -44,11 +44,14 @@ function readModel(dir: string): ModelFile {
   return JSON.parse(text) as ModelFile;
 }
 
+/** botocore's data directory of a service whose directory is not named after its signing name. */
+const MODEL_DIRS: Record<string, string> = { servicequotas: 'service-quotas' };
+
 /** Loads the models of the given services (by SigV4 signing name) from botocore's data directory. */
 export function loadModels(botocoreDir: string, services: string[]): Map<string, ServiceModel> {
   const out = new Map<string, ServiceModel>();
   for (const service of services) {
-    const m = readModel(path.join(botocoreDir, 'data', service));
+    const m = readModel(path.join(botocoreDir, 'data', MODEL_DIRS[service] ?? service));
     const signing = m.metadata.signingName ?? m.metadata.endpointPrefix;
     // S3 Control signs as s3 (its requests are told apart by their /v20180820/ path: s3controlRequest)
     if (signing !== service && !(service === 's3control' && signing === 's3'))

@@ -9,7 +9,13 @@ import type { PolicyDocument } from '../../policy/types';
 import { accountOfArn, nameOfArn, regionOfArn } from '../../arn';
 import type { TagList } from '../model/desired';
 import { instanceGrantName, type WorkloadIdentity } from '../model/onboarding';
-import { observePodIdentity, type ObservedPodIdentity, type PodIdentityReadMode } from './pod-identity';
+import {
+  observeAssociationsOf,
+  observePodIdentity,
+  type ObservedAssociation,
+  type ObservedPodIdentity,
+  type PodIdentityReadMode,
+} from './pod-identity';
 
 /**
  * Reads what AWS holds, every independent read in parallel. What is read depends on the verb: provisioning reads
@@ -51,6 +57,8 @@ export interface Observed {
   managedDocuments: Map<string, PolicyDocument>;
   /** a pod-identity identity: its chaining roles, associations and agents (lib/onboarding/pod-identity-reads.ts) */
   podIdentity?: ObservedPodIdentity;
+  /** verify of an IRSA identity: the Pod Identity associations of its service accounts (it should have none) */
+  associations?: Map<string, ObservedAssociation>;
   /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
   optIn?: ObservedOptIn;
 }
@@ -190,6 +198,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const resourceTags = new Map<string, TagList>();
   const managedDocuments = new Map<string, PolicyDocument>();
   let podIdentity: ObservedPodIdentity | undefined;
+  let associations: Map<string, ObservedAssociation> | undefined;
   let optIn: ObservedOptIn | undefined;
   // a bucket's or key's tags are read once, whether the opt-in check or a resource policy's edit asks first
   const tagReads = new Map<string, Promise<TagList>>();
@@ -305,7 +314,13 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
       ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) =>
           readRole(sessions, id, known, undefined, req.roleExists),
         ).then((p) => void (podIdentity = p))
-      : Promise.resolve(),
+      : identity.kind === 'irsa' && req.podIdentity === 'verify'
+        ? // a report, not a precondition: where EKS cannot be read (no Pod Identity API there) verify leaves it out
+          observeAssociationsOf(sessions, identity).then(
+            (a) => void (associations = a),
+            () => undefined,
+          )
+        : Promise.resolve(),
   ]);
   if (key?.awsManaged) {
     throw new ValidationError('AWS managed keys cannot be granted', [
@@ -335,6 +350,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     resourceTags,
     managedDocuments,
     ...(podIdentity ? { podIdentity } : {}),
+    ...(associations ? { associations } : {}),
     ...(optIn ? { optIn } : {}),
   };
 }

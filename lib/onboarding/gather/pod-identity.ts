@@ -116,3 +116,15 @@ export async function observePodIdentity(
     ...(mode === 'remove' ? {} : { agentMissing: missing }),
   };
 }
+
+/**
+ * The EKS Pod Identity associations of an IRSA identity's service accounts (verify): an IRSA identity uses none, so
+ * one the service made (a move from Pod Identity cut short, or a failure) is drift. Clusters that are gone hold none.
+ */
+export async function observeAssociationsOf(
+  sessions: ProvisionerSessions,
+  identity: WorkloadIdentity,
+): Promise<Map<string, ObservedAssociation>> {
+  const clusters = await Promise.all(identity.clusters.map((c, i) => readCluster(sessions, identity, c, i, 'remove')));
+  return new Map(clusters.flatMap((c) => c.associations));
+}

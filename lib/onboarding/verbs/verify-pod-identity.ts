@@ -11,8 +11,9 @@ import {
   roleArnIn,
 } from '../../policy/pod-identity';
 import type { PolicyDocument } from '../../policy/types';
-import { clusterKey, type WorkloadIdentity } from '../model/onboarding';
+import { clusterKey, describeBinding, TAG_IDENTITY, TAG_MANAGED_BY, type WorkloadIdentity } from '../model/onboarding';
 import type { Observed } from '../gather/observe';
+import type { ObservedAssociation } from '../gather/pod-identity';
 import { whoOf } from '../model/onboarding';
 import type { Step } from '../model/steps';
 
@@ -89,6 +90,7 @@ export function podIdentityChecks(
   drift: ReadonlyMap<string, string[]>,
 ): Check[] {
   const pi = observed.podIdentity;
+  if (identity.kind === 'irsa' && observed.associations) return leftoverAssociations(identity, observed.associations);
   if (identity.kind !== 'pod-identity' || !pi) return [];
   const who = whoOf(identity);
   const checks: Check[] = [];
@@ -189,4 +191,30 @@ export function podIdentityChecks(
     );
   }
   return checks;
+}
+
+/**
+ * An IRSA identity's service accounts have no EKS Pod Identity association of the service's (tagged managed-by):
+ * one left behind (a move from Pod Identity cut short) names a role the identity no longer uses, or a deleted one.
+ * Someone else's association is not the service's to judge.
+ */
+function leftoverAssociations(
+  identity: WorkloadIdentity,
+  associations: ReadonlyMap<string, ObservedAssociation>,
+): Check[] {
+  const ours = [...associations].filter(([, a]) => a.tags[TAG_MANAGED_BY] !== undefined && a.tags[TAG_IDENTITY]);
+  return [
+    {
+      name: ASSOCIATIONS_CHECK,
+      ok: !ours.length,
+      detail: ours.length
+        ? ours
+            .map(
+              ([binding, a]) =>
+                `${describeBinding(binding)} still has EKS Pod Identity association ${a.id} (made by this service for workload identity ${a.tags[TAG_IDENTITY]}, naming role ${a.roleArn}), but this onboarding's identity uses IRSA: delete it (aws eks delete-pod-identity-association --cluster-name ${binding.split('/')[2]} --association-id ${a.id})`,
+            )
+            .join('; ')
+        : `the service accounts of this IRSA identity have no EKS Pod Identity association of this service`,
+    },
+  ];
 }
