@@ -23,6 +23,12 @@ export interface Config {
   policyLeaseMs: number;
   /** no step starts when the function has less time left than this: what one AWS write may take, retries included */
   stepBudgetMs: number;
+  /**
+   * `KEY_POLICY_MIGRATION=true` only while the provisioner template's AllowKeyPolicyMigration is true: key-policy
+   * statements older versions wrote are then removed (once the onboarding's KMS grant exists); otherwise they are
+   * left to the keys' owners. New access to a key is always a KMS grant.
+   */
+  keyPolicyMigration: boolean;
 }
 
 /** A whole number of ms/s from the environment; anything else stops the cold start (a NaN lease would break every lock). */
@@ -55,13 +61,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockLeaseMs: positiveInt(env, 'LOCK_LEASE_MS', 30_000),
     policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),
     stepBudgetMs: positiveInt(env, 'STEP_TIME_BUDGET_MS', 5_000),
+    keyPolicyMigration: env.KEY_POLICY_MIGRATION === 'true',
   };
 }
 
 export const boundaryArn = (c: Config, accountId: string): string | undefined =>
   c.boundaryPolicyName ? `arn:aws:iam::${accountId}:policy${c.workloadRolePath}${c.boundaryPolicyName}` : undefined;
 
-export const provisionerRoleArn = (c: Config, accountId: string): string =>
+export const provisionerRoleArn = (c: Pick<Config, 'provisionerRoleName'>, accountId: string): string =>
   `arn:aws:iam::${accountId}:role/${c.provisionerRoleName}`;
 
 export const externalIdFor = (c: Config, accountId: string): string | undefined =>

@@ -11,7 +11,8 @@ import { planRole } from '../plan/role';
 import { planStatements } from '../plan/statements';
 import { orderMakeBeforeBreak } from '../plan/make-before-break';
 import { planPodIdentity } from '../plan/pod-identity';
-import { type GrantLive, type IdentityRecord, type OnboardingRecord } from '../model/records';
+import { keyGrantReads, type GrantLive, type IdentityRecord, type OnboardingRecord } from '../model/records';
+import { planKeyGrants } from '../plan/key-grants';
 
 import { type ProvisionContext, type StoreContext } from '../gather/provision';
 import { upsertGrant, type ProvisionPlan } from '../plan/provision';
@@ -116,7 +117,7 @@ export async function writeIntent(
           attempt: {
             stepsPlanned: [],
             stepsDone: [],
-            writing: { bucketStatements: grant.bucketStatements, keyStatements: grant.keyStatements },
+            writing: { bucketStatements: grant.bucketStatements, keyGrant: grant.keyGrant },
           },
           createdAt: st.record?.createdAt ?? now,
           updatedAt: now,
@@ -220,7 +221,8 @@ export async function undo(
         ]),
       ).values(),
     ],
-    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+    keys: [],
+    keyGrants: keyGrantReads(written.keyGrant ? [written.keyGrant] : []),
   });
   const desired = before.length ? identityDesired(deps.config, r.identity, before, ctx.observed.issuers) : undefined;
   const rolePlan = planRole({
@@ -247,7 +249,14 @@ export async function undo(
     ...(desired
       ? []
       : planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps),
-    ...planStatements(r.id, observed, written, undefined),
+    ...planStatements(r.id, observed, { bucketStatements: written.bucketStatements }, undefined),
+    // a new grant: nothing of an older version to migrate, only the KMS grant this request made
+    ...planKeyGrants({
+      grantId: r.id,
+      observed,
+      written: written.keyGrant ? [written.keyGrant] : [],
+      migrateKeyPolicies: false,
+    }).steps,
   ]);
   const exec = await execute(
     steps,

@@ -20,7 +20,9 @@ import {
   podIdentityRoles,
   podIdentitySteps,
 } from './pod-identity';
-import { writtenOf } from '../model/records';
+import { writtenKeyGrants, writtenOf } from '../model/records';
+import { planKeyGrants } from './key-grants';
+import type { LeftToOwner } from './role';
 import { type Step } from '../model/steps';
 
 import { type ProvisionContext } from '../gather/provision';
@@ -32,6 +34,8 @@ export interface ProvisionPlan {
   grant: GrantDesired;
   grants: GrantRef[];
   steps: Step[];
+  /** an older version's key-policy statement the service may no longer remove: the key's owner's (it stays recorded) */
+  left: LeftToOwner[];
 }
 
 export const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[] =>
@@ -91,9 +95,28 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
       }).steps,
     );
   }
-  steps.push(...planStatements(r.id, ctx.observed, ctx.record ? writtenOf(ctx.record) : {}, grant));
-  return { desired, grant, grants, steps: orderMakeBeforeBreak(steps) };
+  const written = ctx.record ? writtenOf(ctx.record) : {};
+  steps.push(...planStatements(r.id, ctx.observed, { bucketStatements: written.bucketStatements }, grant));
+  const keys = planKeyGrants({
+    grantId: r.id,
+    observed: ctx.observed,
+    written: ctx.record ? writtenKeyGrants(ctx.record) : [],
+    want: grant.keyGrant,
+    keyStatements: written.keyStatements,
+    migrateKeyPolicies: deps.config.keyPolicyMigration,
+  });
+  steps.push(...keys.steps);
+  return { desired, grant, grants, steps: orderMakeBeforeBreak(steps), left: keys.left };
 }
+
+/** A grant as the answer shows it: what it allows, to whom, on which key (its id is KMS's, read back by its name). */
+const keyGrantAnswer = (g: NonNullable<GrantDesired['keyGrant']>) => ({
+  keyArn: g.keyArn,
+  name: g.name,
+  granteePrincipal: g.granteePrincipal,
+  retiringPrincipal: g.retiringPrincipal,
+  operations: g.operations,
+});
 
 /** The answer to POST: the role, what changed (or would), the policies and the tool's snippets. */
 export function resultOf(
@@ -121,10 +144,11 @@ export function resultOf(
       trust: plan.desired.role.trust,
       permissions: plan.grant.permissions,
       bucketPolicyStatements: plan.grant.bucketStatements?.statements ?? [],
-      ...(plan.grant.keyStatements ? { keyPolicyStatements: plan.grant.keyStatements.statements } : {}),
+      ...(plan.grant.keyGrant ? { keyGrants: [keyGrantAnswer(plan.grant.keyGrant)] } : {}),
       ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
     },
     requirements: requirementsOf(input),
+    ...(plan.left.length ? { leftToOwner: plan.left } : {}),
     snippets: renderSnippets({
       onboardingId: r.id,
       tool: input.tool,

@@ -21,7 +21,8 @@ import { planRole, type LeftToOwner } from '../plan/role';
 import { planStatements } from '../plan/statements';
 import { planPodIdentity } from '../plan/pod-identity';
 import { orderMakeBeforeBreak } from '../plan/make-before-break';
-import { liveAfter, writtenOf, type OnboardingRecord } from '../model/records';
+import { keyGrantReads, liveAfter, writtenKeyGrants, writtenOf, type OnboardingRecord } from '../model/records';
+import { planKeyGrants } from '../plan/key-grants';
 import { changeOf, type Step } from '../model/steps';
 
 /**
@@ -141,6 +142,7 @@ async function planOffboard(
       ]
     : [];
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
+  const grantsMade = writtenKeyGrants(rec);
 
   await Promise.all(
     keys.map(async (key, i) => {
@@ -154,6 +156,7 @@ async function planOffboard(
           knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
           buckets: i === 0 ? buckets : [],
           keys: i === 0 ? keyArns : [],
+          keyGrants: i === 0 ? keyGrantReads(grantsMade) : [],
           tags: true,
         }),
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
@@ -183,7 +186,18 @@ async function planOffboard(
         ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying })
           .steps,
       );
-      if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
+      if (i === 0) {
+        parts[i].push(...planStatements(rec.id, observed, { bucketStatements: written.bucketStatements }, undefined));
+        const keys = planKeyGrants({
+          grantId: rec.id,
+          observed,
+          written: grantsMade,
+          keyStatements: written.keyStatements,
+          migrateKeyPolicies: deps.config.keyPolicyMigration,
+        });
+        parts[i].push(...keys.steps);
+        left.push(...keys.left);
+      }
       if (!rest.length) removed.push(key);
       afters.push(async () => {
         if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);

@@ -311,7 +311,13 @@ async function provisionLocked(
   const outcome: OnboardingRecord = {
     ...latest,
     status: 'provisioned',
-    live: liveOf(plan.grant),
+    // an older version's key-policy statement left to the key's owner stays recorded (DELETE names it again)
+    live: {
+      ...liveOf(plan.grant),
+      ...(plan.left.length && writtenOf(latest).keyStatements
+        ? { keyStatements: writtenOf(latest).keyStatements }
+        : {}),
+    },
     desired: plan.grant,
     result: finished,
     attempt: undefined,

@@ -22,7 +22,8 @@ import {
   podIdentityChecks,
   podIdentityDriftDetail,
 } from './verify-pod-identity';
-import { writtenOf } from '../model/records';
+import { keyGrantReads, writtenKeyGrants, writtenOf } from '../model/records';
+import { planKeyGrants } from '../plan/key-grants';
 import type { Step } from '../model/steps';
 
 export interface Check {
@@ -64,6 +65,9 @@ function checkNameOf(s: Step, grantId: string): string {
     case 'put-key-policy-statement':
     case 'remove-key-policy-statement':
       return 'key-policy-statement';
+    case 'create-key-grant':
+    case 'retire-key-grant':
+      return 'key-grant';
     case 'delete-role':
     case 'delete-oidc-provider':
       return 'role';
@@ -102,7 +106,13 @@ function driftDetail(s: Step): string {
       return `the bucket policy does not hold this onboarding's statements as provisioned`;
     case 'put-key-policy-statement':
     case 'remove-key-policy-statement':
-      return `the key policy does not hold this onboarding's statement as provisioned`;
+      return s.action === 'remove-key-policy-statement'
+        ? `the key policy still holds the statement an earlier version wrote for this onboarding (access is a KMS grant now)`
+        : `the key policy does not hold this onboarding's statement as provisioned`;
+    case 'create-key-grant':
+      return `key ${s.params.grant.keyArn} has no grant ${s.params.grant.name} to ${s.params.grant.granteePrincipal} for ${s.params.grant.operations.join(', ')}`;
+    case 'retire-key-grant':
+      return `key ${s.params.keyArn} holds a grant of this onboarding (${s.params.grantId}: ${s.params.operations.join(', ')} to ${s.params.granteePrincipal}) it no longer wants`;
     default:
       return s.action;
   }
@@ -144,7 +154,8 @@ export async function verify(
     knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
     // always the bucket: a bucket policy can deny what the role's own policy allows, in any mode
     buckets: [{ accountId: bucketAccount, bucket: b.name, region: b.region }],
-    keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
+    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+    keyGrants: keyGrantReads(writtenKeyGrants(rec), want.keyGrant),
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
     // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
@@ -169,7 +180,16 @@ export async function verify(
   try {
     steps = [
       ...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps,
-      ...planStatements(id, observed, written, want),
+      ...planStatements(id, observed, { bucketStatements: written.bucketStatements }, want),
+      // drift, not a change: an older version's statement still in the key policy is reported either way
+      ...planKeyGrants({
+        grantId: id,
+        observed,
+        written: writtenKeyGrants(rec),
+        want: want.keyGrant,
+        keyStatements: written.keyStatements,
+        migrateKeyPolicies: true,
+      }).steps,
     ];
   } catch (e) {
     // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here
@@ -207,7 +227,13 @@ export async function verify(
   named('permissions-policy', `inline policy ${want.policyName} is as provisioned`);
   if (want.bucketStatements)
     named('bucket-policy-statements', `the policy of ${b.name} holds this onboarding's statements as provisioned`);
-  if (want.keyStatements) named('key-policy-statement', 'the key policy grants the role');
+  if (want.keyGrant)
+    named(
+      'key-grant',
+      `key ${want.keyGrant.keyArn} grants ${want.keyGrant.granteePrincipal} ${want.keyGrant.operations.join(', ')} (grant ${want.keyGrant.name})`,
+    );
+  if (written.keyStatements)
+    named('key-policy-statement', 'no statement of an earlier version is left in the key policy');
   if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
   const extras = [...drift.keys()].filter(
     (n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'),

@@ -1,0 +1,112 @@
+import type { KeyGrant, KeyStatements } from '../model/desired';
+import { keyGrantName } from '../model/desired';
+import type { Observed } from '../gather/observe';
+import { keyGrantKey, keyGrantReads } from '../model/records';
+import type { Step } from '../model/steps';
+import type { LeftToOwner } from './role';
+import { planStatements } from './statements';
+
+/**
+ * Pure: an onboarding's access to its bucket's KMS key, as a KMS grant (contract section 4: SSE-KMS through grants,
+ * in every mode; key policies are never changed). The grant wanted is made unless one of this onboarding's (found by
+ * its name among the grantee's grants on the key) already allows exactly its operations; every other grant of this
+ * onboarding (another grantee, other operations, another key) is retired, after the new one is made (make before
+ * break: `create-key-grant` ranks with what makes access, `retire-key-grant` with removals). A key-policy statement
+ * an older version wrote for the onboarding is removed only after the grant exists, and only where the provisioner
+ * may still change key policies (`migrateKeyPolicies`, the template's AllowKeyPolicyMigration); otherwise it is left
+ * to the key's owner, with the command that removes it.
+ */
+
+export interface KeyGrantsInput {
+  grantId: string;
+  observed: Pick<Observed, 'keyGrants' | 'resourcePolicies' | 'resourceTags'>;
+  /** the grants the record says this onboarding made (or set out to make) */
+  written: readonly KeyGrant[];
+  /** the grant it wants (absent: removal, or a bucket with no key) */
+  want?: KeyGrant;
+  /** a statement an older version of the service wrote in a key policy for this onboarding */
+  keyStatements?: KeyStatements;
+  /** whether the provisioner may still write key policies (only to migrate such statements away) */
+  migrateKeyPolicies: boolean;
+}
+
+export interface KeyGrantsPlan {
+  steps: Step[];
+  /** old key-policy statements the service may no longer remove: the key's owner's */
+  left: LeftToOwner[];
+}
+
+const sameOperations = (a: readonly string[], b: readonly string[]) =>
+  JSON.stringify([...a].sort()) === JSON.stringify([...b].sort());
+
+export function planKeyGrants(i: KeyGrantsInput): KeyGrantsPlan {
+  const { grantId, observed, want } = i;
+  const name = keyGrantName(grantId);
+  const steps: Step[] = [];
+  const scope = { kind: 'grant' as const, id: grantId };
+  let kept: string | undefined;
+  if (want) {
+    const found = (observed.keyGrants?.get(keyGrantKey(want.keyArn, want.granteePrincipal)) ?? []).find(
+      (g) =>
+        g.name === name &&
+        g.retiringPrincipal === want.retiringPrincipal &&
+        !g.constraints &&
+        sameOperations(g.operations, want.operations),
+    );
+    kept = found?.grantId;
+    if (!found) {
+      steps.push({
+        id: `${grantId}:create-key-grant:${want.keyArn}:${want.granteePrincipal}`,
+        action: 'create-key-grant',
+        accountId: want.accountId,
+        resource: want.keyArn,
+        params: { grant: want },
+        after: [],
+        scope,
+      });
+    }
+  }
+  // every other grant of this onboarding, on every key and grantee it used or uses
+  const known = [...i.written, ...(want ? [want] : [])];
+  for (const ref of keyGrantReads(i.written, want)) {
+    const of = known.find((g) => g.keyArn === ref.keyArn && g.granteePrincipal === ref.granteePrincipal)!;
+    for (const g of observed.keyGrants?.get(keyGrantKey(ref.keyArn, ref.granteePrincipal)) ?? []) {
+      if (g.name !== name || g.grantId === kept) continue;
+      steps.push({
+        id: `${grantId}:retire-key-grant:${g.grantId}`,
+        action: 'retire-key-grant',
+        accountId: of.accountId,
+        resource: ref.keyArn,
+        params: {
+          keyArn: ref.keyArn,
+          region: of.region,
+          grantId: g.grantId,
+          granteePrincipal: g.granteePrincipal,
+          operations: g.operations,
+          retiring: g.retiringPrincipal === of.retiringPrincipal,
+        },
+        after: [],
+        scope,
+      });
+    }
+  }
+  // an older version's key-policy statement: removed (after the grant, by rank) or left to the key's owner
+  const left: LeftToOwner[] = [];
+  if (i.keyStatements) {
+    // only found, not written, when the owner is left to remove it: no opt-in needed for that
+    const seen = (i.migrateKeyPolicies ? observed : { ...observed, resourceTags: new Map() }) as Observed;
+    const removal = planStatements(grantId, seen, { keyStatements: i.keyStatements }, undefined);
+    if (i.migrateKeyPolicies) steps.push(...removal);
+    else
+      for (const s of removal) {
+        const k = i.keyStatements;
+        const sids = k.statements.map((x) => x.Sid).filter(Boolean);
+        left.push({
+          accountId: s.accountId,
+          resource: k.keyArn,
+          detail: `the policy of key ${k.keyArn} still holds the statement ${sids.join(', ')} an earlier version of s3-onboarding wrote for onboarding ${grantId}; access now comes from a KMS grant, and the service no longer changes key policies (the provisioner template's AllowKeyPolicyMigration is false), so its owner removes it: aws kms get-key-policy --key-id ${k.keyArn} --policy-name default --query Policy --output text > policy.json, delete the statement with Sid ${sids.join(', ')} from policy.json, then aws kms put-key-policy --key-id ${k.keyArn} --policy-name default --policy file://policy.json`,
+        });
+      }
+  }
+  return { steps, left };
+}
