@@ -28,6 +28,8 @@ export interface KeyGrantsInput {
   keyStatements?: KeyStatements;
   /** whether the provisioner may still write key policies (only to migrate such statements away) */
   migrateKeyPolicies: boolean;
+  /** the plan's other steps: a new grant waits for the creation of its grantee (KMS refuses a role that is not there) */
+  others?: readonly Step[];
 }
 
 export interface KeyGrantsPlan {
@@ -61,7 +63,9 @@ export function planKeyGrants(i: KeyGrantsInput): KeyGrantsPlan {
         accountId: want.accountId,
         resource: want.keyArn,
         params: { grant: want },
-        after: [],
+        after: (i.others ?? [])
+          .filter((s) => s.action === 'create-role' && s.resource === want.granteePrincipal)
+          .map((s) => s.id),
         scope,
       });
     }

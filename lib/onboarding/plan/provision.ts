@@ -104,6 +104,7 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
     want: grant.keyGrant,
     keyStatements: written.keyStatements,
     migrateKeyPolicies: deps.config.keyPolicyMigration,
+    others: steps,
   });
   steps.push(...keys.steps);
   return { desired, grant, grants, steps: orderMakeBeforeBreak(steps), left: keys.left };
