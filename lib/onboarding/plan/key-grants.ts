@@ -72,10 +72,14 @@ export function planKeyGrants(i: KeyGrantsInput): KeyGrantsPlan {
   }
   // every other grant of this onboarding, on every key and grantee it used or uses
   const known = [...i.written, ...(want ? [want] : [])];
+  const retired = new Set<string>();
   for (const ref of keyGrantReads(i.written, want)) {
     const of = known.find((g) => g.keyArn === ref.keyArn && g.granteePrincipal === ref.granteePrincipal)!;
     for (const g of observed.keyGrants?.get(keyGrantKey(ref.keyArn, ref.granteePrincipal)) ?? []) {
-      if (g.name !== name || g.grantId === kept) continue;
+      // the grantee's own (an endpoint that ignores ListGrants' GranteePrincipal filter, as moto 5.2.1 does, lists all)
+      if (g.name !== name || g.grantId === kept || g.granteePrincipal !== ref.granteePrincipal) continue;
+      if (retired.has(g.grantId)) continue;
+      retired.add(g.grantId);
       steps.push({
         id: `${grantId}:retire-key-grant:${g.grantId}`,
         action: 'retire-key-grant',
