@@ -9,7 +9,7 @@ import { samplePath, toolActions } from '../../policy/actions';
 import { identityOfRecord } from '../model/records';
 import { type Caller, type ServiceDeps } from '../model/deps';
 import { getOnboarding } from './read';
-import { identityDesired } from '../model/desired';
+import { identityDesired, type GrantDesired } from '../model/desired';
 import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from '../model/onboarding';
 import { checkOptIn } from '../plan/opt-in';
 import { bucketTargetKey, observe, type Observed } from '../gather/observe';
@@ -22,7 +22,7 @@ import {
   podIdentityChecks,
   podIdentityDriftDetail,
 } from './verify-pod-identity';
-import { keyGrantReads, writtenKeyGrants, writtenOf } from '../model/records';
+import { keyGrantKey, keyGrantReads, writtenKeyGrants, writtenOf } from '../model/records';
 import { planKeyGrants } from '../plan/key-grants';
 import type { Step } from '../model/steps';
 
@@ -264,8 +264,62 @@ export async function verify(
       bucketAccount,
       wantBoundary,
     ),
+    ...(want.keyGrant ? keyReachability(want.keyGrant, identity, observed, wantBoundary) : []),
   );
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * SSE-KMS: whether S3 can use the key for the role, for each operation its level needs (Decrypt to read,
+ * GenerateDataKey to write): a live grant of this onboarding to the role allows it on the key's side (the key
+ * policy is never changed), and the role's own policies and boundary allow it on the role's side.
+ */
+function keyReachability(
+  grant: NonNullable<GrantDesired['keyGrant']>,
+  identity: import('../model/onboarding').WorkloadIdentity,
+  observed: Observed,
+  wantBoundary: string | undefined,
+): Check[] {
+  const role = observed.role!;
+  const found = (observed.keyGrants?.get(keyGrantKey(grant.keyArn, grant.granteePrincipal)) ?? []).filter(
+    (g) => g.name === grant.name && g.granteePrincipal === identity.roleArn && !g.constraints,
+  );
+  const identityPolicies = [
+    ...[...role.inline.values()].map((p) => asEval(p.document)!),
+    ...role.attached.map((p) => asEval(observed.managedDocuments.get(p.arn))).filter((d): d is EvalDocument => !!d),
+  ];
+  const boundary = wantBoundary
+    ? (asEval(observed.managedDocuments.get(wantBoundary)) ?? { Statement: [] })
+    : undefined;
+  const keyTags = observed.optIn?.key?.tags ?? [];
+  return grant.operations.map((op) => {
+    const granted = found.some((g) => g.operations.includes(op));
+    const own = authorize({
+      principal: {
+        arn: `arn:aws:sts::${identity.roleAccount}:assumed-role/${identity.roleName}/verify`,
+        accountId: identity.roleAccount,
+        roleArn: identity.roleArn,
+      },
+      action: `kms:${op}`,
+      resource: grant.keyArn,
+      resourceAccountId: identity.roleAccount,
+      identityPolicies,
+      permissionsBoundary: boundary,
+      context: {
+        'kms:ViaService': `s3.${grant.region}.amazonaws.com`,
+        ...Object.fromEntries(keyTags.map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+      },
+    });
+    return {
+      name: `reach:kms:${op}`,
+      ok: granted && own.allowed,
+      detail: !granted
+        ? `no grant of this onboarding on key ${grant.keyArn} allows ${op} to ${identity.roleArn}`
+        : !own.allowed
+          ? `the role's own policies do not allow kms:${op} on key ${grant.keyArn}: ${own.reason}`
+          : `S3 can use key ${grant.keyArn} for the role to ${op === 'Decrypt' ? 'read' : 'write'} (grant ${grant.name})`,
+    };
+  });
 }
 
 /** Whether the workload's identity can (and cannot) do what the grant says, over the live policies. */
