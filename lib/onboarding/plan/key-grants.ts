@@ -47,8 +47,19 @@ export function planKeyGrants(i: KeyGrantsInput): KeyGrantsPlan {
   const steps: Step[] = [];
   const scope = { kind: 'grant' as const, id: grantId };
   let kept: string | undefined;
+  // a grantee role this plan creates (anew: it was deleted) is another principal than the one an existing grant
+  // names (KMS, like IAM, binds a role to its unique id): such a grant is stale, retired before its grant is made
+  // again (a retried CreateGrant of the same name and parameters would answer the stale grant's id)
+  const roleCreation = (i.others ?? [])
+    .filter((s) => s.action === 'create-role' && s.resource === want?.granteePrincipal)
+    .map((s) => s.id);
+  const staleIds = (g: { grantId: string }) => `${grantId}:retire-key-grant:${g.grantId}`;
+  let stale: string[] = [];
   if (want) {
-    const found = (observed.keyGrants?.get(keyGrantKey(want.keyArn, want.granteePrincipal)) ?? []).find(
+    const ofGrantee = observed.keyGrants?.get(keyGrantKey(want.keyArn, want.granteePrincipal)) ?? [];
+    if (roleCreation.length)
+      stale = ofGrantee.filter((g) => g.name === name && g.granteePrincipal === want.granteePrincipal).map(staleIds);
+    const found = (roleCreation.length ? [] : ofGrantee).find(
       (g) =>
         g.name === name &&
         g.retiringPrincipal === want.retiringPrincipal &&
@@ -63,9 +74,7 @@ export function planKeyGrants(i: KeyGrantsInput): KeyGrantsPlan {
         accountId: want.accountId,
         resource: want.keyArn,
         params: { grant: want },
-        after: (i.others ?? [])
-          .filter((s) => s.action === 'create-role' && s.resource === want.granteePrincipal)
-          .map((s) => s.id),
+        after: [...roleCreation, ...stale],
         scope,
       });
     }
@@ -81,7 +90,7 @@ export function planKeyGrants(i: KeyGrantsInput): KeyGrantsPlan {
       if (retired.has(g.grantId)) continue;
       retired.add(g.grantId);
       steps.push({
-        id: `${grantId}:retire-key-grant:${g.grantId}`,
+        id: staleIds(g),
         action: 'retire-key-grant',
         accountId: of.accountId,
         resource: ref.keyArn,

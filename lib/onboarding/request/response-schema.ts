@@ -223,7 +223,7 @@ export const deleteResponseSchema = z
       .optional()
       .meta({
         description:
-          'What this service added but may no longer remove, because its owner withdrew the opt-in (an EC2 instance role no longer tagged s3-onboarding-grantable=true): left in place for the owner, with the command that removes it.',
+          'What this service added but may no longer remove, because its owner withdrew the opt-in (an EC2 instance role no longer tagged s3-onboarding-grantable=true), or because the service no longer changes key policies (a key-policy statement an earlier version wrote): left in place for the owner, with the command that removes it.',
       }),
   })
   .meta({ id: 'DeleteResult' });

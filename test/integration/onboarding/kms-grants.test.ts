@@ -1,5 +1,6 @@
 import { GetKeyPolicyCommand, ListGrantsCommand, PutKeyPolicyCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteRoleCommand, DeleteRolePolicyCommand } from '@aws-sdk/client-iam';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -261,6 +262,29 @@ describe('A move to another role (IRSA → Pod Identity)', () => {
     const creds = await workloadCredentials('pod-identity', moved.body.roleArn);
     expect(await readWrite(creds, 'demo-encrypted-backups', 'mv/enc')).toEqual({ put: 'ok', get: 'ok' });
     expect(await keyPolicy(KEY)).toBe(before);
+  });
+});
+
+describe('A workload role deleted and made again', () => {
+  it('gets its grant made again (the old one named the deleted role): the workload reaches its objects', async () => {
+    const body = { workload: workload('irsa'), bucket: encrypted('re/'), tool: 'pbm' };
+    const res = await api.onboard(body);
+    const roleArn: string = res.body.roleArn;
+    const roleName = roleArn.split('/').pop()!;
+    const iam = clients(stack, rootCredentials(WORKLOADS)).iam;
+    await iam.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: `s3-onboarding-${res.body.id}` }));
+    await iam.send(new DeleteRoleCommand({ RoleName: roleName }));
+    const [stale] = await grantsTo(KEY, roleArn);
+    await admin.clearCalls();
+    const again = await api.onboard(body);
+    expect(again.status).toBe(201);
+    const actions = again.body.changes.map((x: { action: string }) => x.action);
+    expect(actions).toEqual(expect.arrayContaining(['create-role', 'retire-key-grant', 'create-key-grant']));
+    const grants = await grantsTo(KEY, roleArn);
+    expect(grants.map((g) => g.id)).not.toContain(stale.id);
+    expect(grants).toHaveLength(1);
+    const creds = await workloadCredentials('irsa', roleArn);
+    expect(await readWrite(creds, 'demo-encrypted-backups', 're/enc')).toEqual({ put: 'ok', get: 'ok' });
   });
 });
 

@@ -93,6 +93,23 @@ describe('Function: planKeyGrants', () => {
     expect(left).toEqual([]);
   });
 
+  it('a grantee role made anew (it was deleted): its old grant is stale, retired before the grant is made again', () => {
+    const createRole = { id: 'k:role', action: 'create-role', resource: want.granteePrincipal } as Step;
+    const { steps } = planKeyGrants({
+      grantId: r.id,
+      observed: observedWith([[want, [entry({ grantId: 'stale' })]]]),
+      written: [want],
+      want,
+      migrateKeyPolicies: false,
+      others: [createRole],
+    });
+    expect(summary(steps)).toEqual([
+      ['create-key-grant', want.granteePrincipal, 'Decrypt,GenerateDataKey'],
+      ['retire-key-grant', 'stale', true],
+    ]);
+    expect(steps[0].after).toEqual(['k:role', steps[1].id]);
+  });
+
   it('changes nothing when the grant is in place (whatever its id), and ignores grants of other names', () => {
     const { steps } = planKeyGrants({
       grantId: r.id,
