@@ -119,10 +119,12 @@ function readsOf(r: Resolved, hint: Hint) {
     buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
     // an older version's key-policy statement: read to migrate it away
     keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
-    keyGrants: keyGrantReads(
-      hint.record && hint.record.status !== 'deleted' ? writtenKeyGrants(hint.record) : [],
-      want.keyGrant,
-    ),
+    // the grants of this onboarding: none can exist without its record (the intent is recorded before the first
+    // write), so a first onboarding reads none (its CreateGrant is idempotent by name in any case)
+    keyGrants:
+      hint.record && hint.record.status !== 'deleted'
+        ? keyGrantReads(writtenKeyGrants(hint.record), want.keyGrant)
+        : [],
   };
 }
 
