@@ -257,7 +257,7 @@ export function templateIam(
   const policies: TemplatePolicy[] = [];
   for (const [logical, r] of entries) {
     if (r.Type !== 'AWS::IAM::ManagedPolicy') continue;
-    const p = resolve(r.Properties, vars, refs) as {
+    const p = resolve(r.Properties, vars, refs, template.Conditions) as {
       ManagedPolicyName: string;
       Path?: string;
       PolicyDocument: unknown;
@@ -278,7 +278,7 @@ export function templateIam(
   for (const [, r] of entries) {
     if (r.Type !== 'AWS::IAM::Role') continue;
     const props = r.Properties as Record<string, unknown>;
-    const get = <T>(key: string): T => resolve(props[key], vars, refs) as T;
+    const get = <T>(key: string): T => resolve(props[key], vars, refs, template.Conditions) as T;
     const inline = ((props.Policies as { PolicyName: string; PolicyDocument: { Statement: unknown[] } }[]) ?? []).map(
       (pol) => ({
         name: pol.PolicyName,
@@ -287,7 +287,9 @@ export function templateIam(
           // statements that name resources of other stacks (a table ARN, say) do not exist in the emulator
           Statement: pol.PolicyDocument.Statement.flatMap((st) => {
             try {
-              return [resolve(st, vars, refs)];
+              const resolved = resolve(st, vars, refs, template.Conditions);
+              // a statement under Fn::If whose condition is false (AWS::NoValue) is left out
+              return typeof resolved === 'symbol' ? [] : [resolved];
             } catch (e) {
               if (e instanceof Unresolvable) return [];
               throw e;

@@ -25,6 +25,12 @@ export interface Config {
   stepBudgetMs: number;
   /** how long a quota's applied value (Service Quotas) is kept per account before it is read again; usage never is */
   quotaLimitTtlMs: number;
+  /**
+   * `KEY_POLICY_MIGRATION=true` only while the provisioner template's AllowKeyPolicyMigration is true: key-policy
+   * statements older versions wrote are then removed (once the onboarding's KMS grant exists); otherwise they are
+   * left to the keys' owners. New access to a key is always a KMS grant.
+   */
+  keyPolicyMigration: boolean;
 }
 
 /** A whole number of ms/s from the environment; anything else stops the cold start (a NaN lease would break every lock). */
@@ -58,13 +64,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),
     stepBudgetMs: positiveInt(env, 'STEP_TIME_BUDGET_MS', 5_000),
     quotaLimitTtlMs: positiveInt(env, 'QUOTA_LIMIT_CACHE_SECONDS', 300) * 1000,
+    keyPolicyMigration: env.KEY_POLICY_MIGRATION === 'true',
   };
 }
 
 export const boundaryArn = (c: Config, accountId: string): string | undefined =>
   c.boundaryPolicyName ? `arn:aws:iam::${accountId}:policy${c.workloadRolePath}${c.boundaryPolicyName}` : undefined;
 
-export const provisionerRoleArn = (c: Config, accountId: string): string =>
+export const provisionerRoleArn = (c: Pick<Config, 'provisionerRoleName'>, accountId: string): string =>
   `arn:aws:iam::${accountId}:role/${c.provisionerRoleName}`;
 
 export const externalIdFor = (c: Config, accountId: string): string | undefined =>

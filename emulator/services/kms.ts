@@ -102,6 +102,9 @@ function grantFor(
   return undefined;
 }
 
+/** The tokens of a grant's repeated CreateGrant calls (all interchangeable with the first). */
+const grantTokens = new WeakMap<KmsGrant, Set<string>>();
+
 /** The unique id of the role a grant's grantee named when it was made (a recreated role is another principal). */
 const grantRoleIds = new WeakMap<KmsGrant, string>();
 
@@ -409,7 +412,12 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
               JSON.stringify(g.operations) === JSON.stringify(ops) &&
               JSON.stringify(g.constraints) === JSON.stringify(constraints),
           );
-    if (same) return { GrantId: same.grantId, GrantToken: randomBytes(96).toString('base64url') };
+    if (same) {
+      // a new token every time, each usable like the first (API Reference, CreateGrant `Name`)
+      const token = randomBytes(96).toString('base64url');
+      grantTokens.set(same, new Set([...(grantTokens.get(same) ?? []), token]));
+      return { GrantId: same.grantId, GrantToken: token };
+    }
     // the key's account's quota (an account's value holds in every Region)
     const grantsQuota = appliedQuota(ctx.world.accounts.get(key.arn.split(':')[4])!, GRANTS_PER_KEY);
     if (key.grants.size >= grantsQuota)
@@ -467,7 +475,9 @@ const ops: Record<string, (ctx: CallContext, body: Record<string, unknown>, call
     let key: KmsKey | undefined;
     if (body.GrantToken !== undefined) {
       for (const k of ctx.world.kmsKeys.values()) {
-        for (const g of k.grants.values()) if (g.grantToken === body.GrantToken) [grant, key] = [g, k];
+        for (const g of k.grants.values())
+          if (g.grantToken === body.GrantToken || grantTokens.get(g)?.has(String(body.GrantToken)))
+            [grant, key] = [g, k];
       }
       if (!grant) throw new AwsError('InvalidGrantTokenException', 'The grant token is not valid', 400);
     } else {

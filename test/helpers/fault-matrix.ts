@@ -7,7 +7,7 @@ import {
   UpdateAssumeRolePolicyCommand,
 } from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { GetKeyPolicyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { GetKeyPolicyCommand, ListGrantsCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
 import type { Stack } from '../../scripts/stack';
 import type { CallRecord } from '../../emulator/state';
 import { BACKUPS, PLATFORM, WORKLOADS, rootCredentials } from './emulator';
@@ -106,6 +106,10 @@ export async function inventory(stack: Stack): Promise<Record<string, unknown>> 
     w.s3.send(new GetBucketPolicyCommand({ Bucket: 'workload-local-backups' })),
   );
   out['key policy'] = await text(b.kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' })));
+  // every grant on the key (the key's owner may list them all; the service lists only a grantee's)
+  out['key grants'] = ((await b.kms.send(new ListGrantsCommand({ KeyId: KEY, Limit: 100 }))).Grants ?? [])
+    .map((g) => `${g.Name} ${g.GranteePrincipal} ${(g.Operations ?? []).join(',')}`)
+    .sort();
   return out;
 }
 
@@ -115,7 +119,7 @@ export async function drift(
   created: {
     roleArn: string;
     id: string;
-    policies: { bucketPolicyStatements: { Sid: string }[]; keyPolicyStatements?: { Sid: string }[] };
+    policies: { bucketPolicyStatements: { Sid: string }[]; keyGrants?: { name: string; granteePrincipal: string }[] };
   },
 ): Promise<void> {
   const roleName = created.roleArn.split('/').pop()!;
@@ -140,9 +144,7 @@ export async function drift(
     }),
   );
   const b = clients(stack, rootCredentials(BACKUPS));
-  const ours = new Set(
-    [...created.policies.bucketPolicyStatements, ...(created.policies.keyPolicyStatements ?? [])].map((s) => s.Sid),
-  );
+  const ours = new Set(created.policies.bucketPolicyStatements.map((s) => s.Sid));
   for (const bucket of ['demo-backups', 'demo-encrypted-backups']) {
     const policy = await text(b.s3.send(new GetBucketPolicyCommand({ Bucket: bucket })));
     if (!policy.startsWith('{')) continue;
@@ -153,18 +155,12 @@ export async function drift(
         new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ ...parsed, Statement: rest }) }),
       );
   }
-  if (created.policies.keyPolicyStatements?.length) {
-    const parsed = JSON.parse(await text(b.kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))));
-    await b.kms.send(
-      new PutKeyPolicyCommand({
-        KeyId: KEY,
-        PolicyName: 'default',
-        Policy: JSON.stringify({
-          ...parsed,
-          Statement: parsed.Statement.filter((s: { Sid?: string }) => !ours.has(s.Sid ?? '')),
-        }),
-      }),
-    );
+  // the key's owner revokes the onboarding's grant: converging makes it again
+  for (const g of created.policies.keyGrants ?? []) {
+    const found = (await b.kms.send(new ListGrantsCommand({ KeyId: KEY, GranteePrincipal: g.granteePrincipal })))
+      .Grants!;
+    for (const x of found.filter((f) => f.Name === g.name))
+      await b.kms.send(new RevokeGrantCommand({ KeyId: KEY, GrantId: x.GrantId! }));
   }
   const w = clients(stack, rootCredentials(WORKLOADS));
   const grant = await w.iam

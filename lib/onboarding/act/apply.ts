@@ -109,6 +109,23 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
           remove: s.params.remove,
           add: s.params.add,
         });
+      case 'create-key-grant': {
+        const g = s.params.grant;
+        await kmsApi.createGrant(sessions.kms(g.accountId, g.region), {
+          keyArn: g.keyArn,
+          name: g.name,
+          granteePrincipal: g.granteePrincipal,
+          retiringPrincipal: g.retiringPrincipal,
+          operations: g.operations,
+        });
+        return true;
+      }
+      case 'retire-key-grant': {
+        const kms = sessions.kms(s.accountId, s.params.region);
+        return s.params.retiring
+          ? kmsApi.retireGrant(kms, s.params.keyArn, s.params.grantId)
+          : kmsApi.revokeGrant(kms, s.params.keyArn, s.params.grantId);
+      }
       case 'create-pod-identity-association':
       case 'update-pod-identity-association':
       case 'delete-pod-identity-association':

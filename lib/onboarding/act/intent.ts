@@ -107,7 +107,7 @@ export async function writeIntent(
           attempt: {
             stepsPlanned: [],
             stepsDone: [],
-            writing: { bucketStatements: grant.bucketStatements, keyStatements: grant.keyStatements },
+            writing: { bucketStatements: grant.bucketStatements, keyGrant: grant.keyGrant },
           },
           createdAt: st.record?.createdAt ?? now,
           updatedAt: now,

@@ -5,7 +5,7 @@ import type { LockSet } from '../../store/locks';
 import { type Caller, type HttpResult, type ServiceDeps } from '../model/deps';
 import { type Resolved } from '../model/desired';
 import { grantPolicyName, type OnboardingInput, type OnboardingResult } from '../model/onboarding';
-import { liveOf, recordBody, writtenOf, type GrantLive, type OnboardingRecord } from '../model/records';
+import { keyGrantReads, liveOf, recordBody, writtenOf, type GrantLive, type OnboardingRecord } from '../model/records';
 import { changeOf } from '../model/steps';
 import { observe } from '../gather/observe';
 import { type ProvisionContext } from '../gather/provision';
@@ -106,7 +106,13 @@ export async function recordProvisioned(
   const outcome: OnboardingRecord = {
     ...latest,
     status: 'provisioned',
-    live: liveOf(plan.grant),
+    // an older version's key-policy statement left to the key's owner stays recorded (DELETE names it again)
+    live: {
+      ...liveOf(plan.grant),
+      ...(plan.left.length && writtenOf(latest).keyStatements
+        ? { keyStatements: writtenOf(latest).keyStatements }
+        : {}),
+    },
     desired: plan.grant,
     result: { ...result, changes: ran.exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)) },
     attempt: undefined,
@@ -159,7 +165,8 @@ async function undo(
         ]),
       ).values(),
     ],
-    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+    keys: [],
+    keyGrants: keyGrantReads(written.keyGrant ? [written.keyGrant] : []),
   });
   const { steps } = planTransition(
     {
@@ -168,8 +175,10 @@ async function undo(
       identities: [
         { identity: r.identity, observed, issuers: ctx.observed.issuers, removableProviders: createdProviders },
       ],
-      written,
+      written: { bucketStatements: written.bucketStatements, keyGrants: written.keyGrant ? [written.keyGrant] : [] },
       resources: observed,
+      // a new grant: nothing of an older version to migrate, only the KMS grant this request made
+      migrateKeyPolicies: false,
     },
     { grants: new Map([[r.identity.key, before]]), undo: true },
   );

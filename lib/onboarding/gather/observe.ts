@@ -61,6 +61,14 @@ export interface Observed {
   associations?: Map<string, ObservedAssociation>;
   /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
   optIn?: ObservedOptIn;
+  /** KMS grants by `keyGrantKey(key, grantee)`: what ListGrants, filtered by that grantee, found on that key */
+  keyGrants?: Map<string, kmsApi.KeyGrantEntry[]>;
+}
+
+/** A key and a grantee: one ListGrants (filtered by GranteePrincipal) reads its grants. */
+interface KeyGranteeRef {
+  keyArn: string;
+  granteePrincipal: string;
 }
 
 export interface ObservedOptIn {
@@ -69,6 +77,7 @@ export interface ObservedOptIn {
 }
 
 import { bucketTargetKey, keyTargetKey } from '../model/onboarding';
+import { keyGrantKey } from '../model/records';
 
 export { bucketTargetKey, keyTargetKey };
 
@@ -90,10 +99,13 @@ export interface ObserveRequest {
     knownPolicies: string[];
     buckets: { accountId: string; bucket: string; region: string }[];
     keys: string[];
+    keyGrants?: KeyGranteeRef[];
   }>;
   /** resource policies to read */
   buckets: { accountId: string; bucket: string; region: string }[];
   keys: string[];
+  /** the grants to read: each key's grants to each grantee (never a key's whole list) */
+  keyGrants?: KeyGranteeRef[];
   /**
    * what the store says of whether the identity's roles exist (it holds a record of the identity): until it says
    * so, or GetRole finds a role, a role's policies are not read
@@ -242,6 +254,18 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
       ...(o.key && kTags ? { key: { keyArn: o.key, tags: kTags } } : {}),
     };
   };
+  const keyGrants = new Map<string, kmsApi.KeyGrantEntry[]>();
+  const readGrants = async (refs: KeyGranteeRef[]) => {
+    await Promise.all(
+      refs.map(async (g) => {
+        const k = keyGrantKey(g.keyArn, g.granteePrincipal);
+        if (keyGrants.has(k)) return;
+        keyGrants.set(k, []);
+        const kms = sessions.kms(accountOfArn(g.keyArn), regionOfArn(g.keyArn));
+        keyGrants.set(k, await kmsApi.listGrantsFor(kms, g.keyArn, g.granteePrincipal));
+      }),
+    );
+  };
   const readKey = async (k: string) => {
     const kms = sessions.kms(accountOfArn(k), regionOfArn(k));
     const [text, tags] = await Promise.all([kmsApi.getKeyPolicyText(kms, k), req.tags ? keyTags(k) : undefined]);
@@ -296,12 +320,14 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
       : Promise.resolve(),
     ...req.buckets.map(readBucket),
     ...req.keys.map(readKey),
+    readGrants(req.keyGrants ?? []),
     req.later?.then((l) =>
       Promise.all([
         ...l.buckets
           .filter((b) => !req.buckets.some((x) => x.accountId === b.accountId && x.bucket === b.bucket))
           .map(readBucket),
         ...l.keys.filter((k) => !req.keys.includes(k)).map(readKey),
+        readGrants(l.keyGrants ?? []),
       ]),
     ),
     req.managedDocuments?.boundaryArn
@@ -349,6 +375,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     resourcePolicies,
     resourceTags,
     managedDocuments,
+    keyGrants,
     ...(podIdentity ? { podIdentity } : {}),
     ...(associations ? { associations } : {}),
     ...(optIn ? { optIn } : {}),

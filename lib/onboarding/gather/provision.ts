@@ -6,7 +6,13 @@ import { type Resolved } from '../model/desired';
 import { describeBinding, grantPolicyName, type WorkloadIdentity } from '../model/onboarding';
 import { observe, type Observed } from './observe';
 import type { QuotaReading } from '../../policy/quotas';
-import { writtenOf, type IdentityRecord, type OnboardingRecord } from '../model/records';
+import {
+  keyGrantReads,
+  writtenKeyGrants,
+  writtenOf,
+  type IdentityRecord,
+  type OnboardingRecord,
+} from '../model/records';
 
 /** POST's reads: the store's view and AWS's, side by side, and the identity a grant moves away from. */
 
@@ -114,7 +120,14 @@ function readsOf(r: Resolved, hint: Hint) {
       ...new Set([...(hint.identityRecord?.grants ?? []).map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)]),
     ],
     buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
-    keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
+    // an older version's key-policy statement: read to migrate it away
+    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+    // the grants of this onboarding: none can exist without its record (the intent is recorded before the first
+    // write), so a first onboarding reads none (its CreateGrant is idempotent by name in any case)
+    keyGrants:
+      hint.record && hint.record.status !== 'deleted'
+        ? keyGrantReads(writtenKeyGrants(hint.record), want.keyGrant)
+        : [],
   };
 }
 
@@ -201,6 +214,7 @@ function hintMissed(_r: Resolved, hint: { record?: OnboardingRecord }, st: Store
     return JSON.stringify([
       w.bucketStatements && [w.bucketStatements.accountId, w.bucketStatements.bucket],
       w.keyStatements?.keyArn,
+      rec && rec.status !== 'deleted' ? keyGrantReads(writtenKeyGrants(rec)) : [],
     ]);
   };
   return targets(hint.record) !== targets(st.record);

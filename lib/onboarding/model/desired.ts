@@ -1,11 +1,10 @@
-import { boundaryArn, type Config } from '../../config';
+import { boundaryArn, provisionerRoleArn, type Config } from '../../config';
 import { ValidationError } from '../../errors';
 import { kmsActions, toolActions } from '../../policy/actions';
 import {
   assumeRoleGrant,
   bucketPolicyStatements,
   instanceRoleTrust,
-  keyPolicyStatement,
   oidcProviderArn,
   permissionsPolicy,
   webIdentityTrust,
@@ -116,7 +115,7 @@ export function resolveRequest(config: Config, input: OnboardingInput): Resolved
     access: input.access,
     tags: Object.entries(input.tags ?? {}).sort(([a], [b]) => a.localeCompare(b)),
   };
-  return { input, id, identity, grant, want: grantDesired(identity, grant) };
+  return { input, id, identity, grant, want: grantDesired(identity, grant, config) };
 }
 
 // ---------- role level ----------
@@ -239,17 +238,48 @@ export interface KeyStatements {
   statements: Statement[];
 }
 
+/**
+ * The onboarding's KMS grant on the bucket's key (contract section 4: SSE-KMS through grants, in every mode; key
+ * policies are never changed). `name` is derived from the onboarding id, so a retried CreateGrant answers the same
+ * grant; the grantee is the role that calls S3 (the workload role; with Pod Identity and a target role, the target).
+ */
+export interface KeyGrant {
+  accountId: string;
+  region: string;
+  keyArn: string;
+  name: string;
+  granteePrincipal: string;
+  /** the provisioner role of the key's account: the service retires what it made, with no key-policy change */
+  retiringPrincipal: string;
+  /** sorted: Decrypt for every level, GenerateDataKey for the writing ones */
+  operations: string[];
+}
+
+/** A grant's Name: `s3-onboarding_<onboarding id>` (KMS allows [a-zA-Z0-9:/_-], 1-256 characters). */
+export const keyGrantName = (onboardingId: string): string => `s3-onboarding_${onboardingId}`;
+
+/** The grant operations an access level needs: S3 decrypts to read (and to complete a multipart upload), and generates data keys to write. */
+const keyGrantOperations = (kmsActions: string[]): string[] =>
+  [...new Set(kmsActions.map((a) => a.replace(/^kms:/, '')))].sort();
+
 export interface GrantDesired {
   id: string;
   policyName: string;
   permissions: PolicyDocument;
   /** bucket-policy mode: the grant's statements in the bucket's policy */
   bucketStatements?: BucketStatements;
-  /** a key in another account than the role: the grant's statement in the key's policy */
+  /** a bucket with a KMS key: the onboarding's grant on it, in every mode */
+  keyGrant?: KeyGrant;
+  /** never wanted any more: kept in the type only for records written before grants (their statement is migrated away) */
   keyStatements?: KeyStatements;
 }
 
-export function grantDesired(identity: WorkloadIdentity, grant: Grant): GrantDesired {
+/** `config`: names the provisioner role, the grants' retiring principal (its default name when absent). */
+export function grantDesired(
+  identity: WorkloadIdentity,
+  grant: Grant,
+  config: Pick<Config, 'provisionerRoleName'> = { provisionerRoleName: 's3-onboarding-provisioner' },
+): GrantDesired {
   const actions = toolActions(grant.tool, grant.access);
   const scope = { bucket: grant.bucket.name, prefix: grant.bucket.prefix };
   const keyArn = grant.bucket.kmsKeyArn;
@@ -268,13 +298,16 @@ export function grantDesired(identity: WorkloadIdentity, grant: Grant): GrantDes
           },
         }
       : {}),
-    ...(kms && accountOfArn(kms.keyArn) !== identity.roleAccount
+    ...(kms
       ? {
-          keyStatements: {
+          keyGrant: {
             accountId: accountOfArn(kms.keyArn),
             region: regionOfArn(kms.keyArn),
             keyArn: kms.keyArn,
-            statements: [keyPolicyStatement(grant.id, identity.roleArn, kms.actions)],
+            name: keyGrantName(grant.id),
+            granteePrincipal: identity.roleArn,
+            retiringPrincipal: provisionerRoleArn(config, accountOfArn(kms.keyArn)),
+            operations: keyGrantOperations(kms.actions),
           },
         }
       : {}),

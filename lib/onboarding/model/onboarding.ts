@@ -57,11 +57,21 @@ export interface OnboardingResult {
     trust: unknown;
     permissions: unknown;
     bucketPolicyStatements: unknown[];
+    /** older records' answers only: new access to a key is a KMS grant */
     keyPolicyStatements?: unknown[];
+    keyGrants?: {
+      keyArn: string;
+      name: string;
+      granteePrincipal: string;
+      retiringPrincipal: string;
+      operations: string[];
+    }[];
     instanceRoleGrant?: unknown;
   };
   /** the minimum versions the snippets need (lib/policy/requirements.ts) */
   requirements?: Requirement[];
+  /** an older version's key-policy statement the service may no longer remove: left to the key's owner */
+  leftToOwner?: { accountId: string; resource: string; detail: string }[];
   snippets: Record<string, string>;
 }
 

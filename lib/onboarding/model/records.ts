@@ -1,5 +1,5 @@
 import type { PolicyDocument } from '../../policy/types';
-import type { BucketStatements, GrantDesired, GrantRef, KeyStatements, ProviderRef } from './desired';
+import type { BucketStatements, GrantDesired, GrantRef, KeyGrant, KeyStatements, ProviderRef } from './desired';
 import type {
   Change,
   ClusterRef,
@@ -22,6 +22,9 @@ type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'de
 export interface GrantLive {
   permissions?: PolicyDocument;
   bucketStatements?: BucketStatements;
+  /** the onboarding's KMS grant (found by its name on the key, among the grantee's grants) */
+  keyGrant?: KeyGrant;
+  /** a key-policy statement written before grants (older records): removed once the grant exists */
   keyStatements?: KeyStatements;
 }
 
@@ -84,7 +87,7 @@ export interface IdentityRecord {
 export const liveOf = (want: GrantDesired): GrantLive => ({
   permissions: want.permissions,
   ...(want.bucketStatements ? { bucketStatements: want.bucketStatements } : {}),
-  ...(want.keyStatements ? { keyStatements: want.keyStatements } : {}),
+  ...(want.keyGrant ? { keyGrant: want.keyGrant } : {}),
 });
 
 /** A finished step's effect on its grant's live state. */
@@ -117,9 +120,30 @@ export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLi
           : undefined,
       };
     }
+    case 'create-key-grant':
+      return { ...live, keyGrant: step.params.grant };
+    case 'retire-key-grant': {
+      const g = live.keyGrant;
+      const p = step.params;
+      const same =
+        g &&
+        g.keyArn === p.keyArn &&
+        g.granteePrincipal === p.granteePrincipal &&
+        JSON.stringify(g.operations) === JSON.stringify(p.operations);
+      return same ? { ...live, keyGrant: undefined } : live;
+    }
     default:
       return live;
   }
+}
+
+/**
+ * The KMS grants this onboarding may have made: the one its record holds, and the one an interrupted attempt set out
+ * to make (its CreateGrant may have landed unrecorded). Each is found on its key by the grantee and the grant's name.
+ */
+export function writtenKeyGrants(rec: Pick<OnboardingRecord, 'live' | 'attempt'>): KeyGrant[] {
+  const all = [rec.live.keyGrant, rec.attempt?.writing?.keyGrant].filter((g): g is KeyGrant => !!g);
+  return [...new Map(all.map((g) => [JSON.stringify(g), g])).values()];
 }
 
 const sameTarget = (a: object | undefined, b: object | undefined): boolean =>
@@ -155,6 +179,7 @@ export function writtenOf(rec: Pick<OnboardingRecord, 'live' | 'attempt'>): Gran
     ...live,
     bucketStatements: merge(live.bucketStatements, w.bucketStatements),
     keyStatements: merge(live.keyStatements, w.keyStatements),
+    ...(live.keyGrant || w.keyGrant ? { keyGrant: live.keyGrant ?? w.keyGrant } : {}),
   };
 }
 
@@ -202,3 +227,19 @@ export function identityOfRecord(r: IdentityRecord): WorkloadIdentity {
     bindings: r.bindings,
   };
 }
+
+/** A key and a grantee, as a map key: one ListGrants (filtered by GranteePrincipal) reads its grants. */
+export const keyGrantKey = (keyArn: string, grantee: string): string => `${keyArn} ${grantee}`;
+
+/** The keys and grantees whose grants a plan needs read: those of the grants made or wanted. */
+export const keyGrantReads = (
+  written: readonly KeyGrant[],
+  want?: KeyGrant,
+): { keyArn: string; granteePrincipal: string }[] => [
+  ...new Map(
+    [...written, ...(want ? [want] : [])].map((g) => [
+      keyGrantKey(g.keyArn, g.granteePrincipal),
+      { keyArn: g.keyArn, granteePrincipal: g.granteePrincipal },
+    ]),
+  ).values(),
+];

@@ -1,5 +1,5 @@
 import type { PolicyDocument, Statement } from '../../policy/types';
-import type { TagList } from './desired';
+import type { KeyGrant, TagList } from './desired';
 
 /**
  * A plan is a list of steps as data: what to do, on what, with which parameters, after which other steps.
@@ -28,6 +28,17 @@ export interface ResourceStatementParams {
   /** exactly what the service wrote before, removed where found unchanged */
   remove: Statement[];
   add: Statement[];
+}
+
+/** A grant found on a key (ListGrants by grantee), to retire: its id, and what it allowed (for the record). */
+interface RetireKeyGrantParams {
+  keyArn: string;
+  region: string;
+  grantId: string;
+  granteePrincipal: string;
+  operations: string[];
+  /** whether the service is its retiring principal (RetireGrant); otherwise it is revoked (RevokeGrant) */
+  retiring: boolean;
 }
 
 /** An EKS Pod Identity association: a service account of a namespace of a cluster (in the step's account). */
@@ -62,6 +73,8 @@ export type Step =
       | 'remove-key-policy-statement',
       ResourceStatementParams
     >
+  | StepBase<'create-key-grant', { grant: KeyGrant }>
+  | StepBase<'retire-key-grant', RetireKeyGrantParams>
   | StepBase<
       'create-pod-identity-association',
       AssociationRef & { roleArn: string; targetRoleArn?: string; tags: TagList }

@@ -3,7 +3,7 @@ import type { Action, Step } from '../model/steps';
 /**
  * Make before break (contract §4), as a property of every plan: a step that removes or narrows access starts only
  * once every step that creates access (a role, its policy, its trust, its boundary, a bucket- or key-policy
- * statement, an association) is done. The executor starts nothing new after a failure, so a change that fails at
+ * statement, a KMS grant, an association) is done. The executor starts nothing new after a failure, so a change that fails at
  * any write leaves the workload with the access it had, or with the new access as well, never with neither.
  *
  * Pure: steps in, steps out (only `after` grows). A make step that itself waits on a removal (none of the
@@ -19,6 +19,7 @@ const BREAK_ACTIONS: ReadonlySet<Action> = new Set<Action>([
   'delete-instance-role-grant',
   'remove-bucket-policy-statements',
   'remove-key-policy-statement',
+  'retire-key-grant',
   'delete-pod-identity-association',
 ]);
 

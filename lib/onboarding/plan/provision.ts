@@ -3,7 +3,8 @@ import { type ServiceDeps } from '../model/deps';
 import { type GrantDesired, type GrantRef, type IdentityDesired, type Resolved } from '../model/desired';
 import { type Change, type OnboardingResult } from '../model/onboarding';
 import { requirementsOf } from '../model/requirements';
-import { writtenOf } from '../model/records';
+import { writtenKeyGrants, writtenOf } from '../model/records';
+import type { LeftToOwner } from './role';
 import { type Step } from '../model/steps';
 import { type ProvisionContext } from '../gather/provision';
 import { podIdentityAssociations, podIdentityRoles } from './pod-identity';
@@ -16,6 +17,8 @@ export interface ProvisionPlan {
   grant: GrantDesired;
   grants: GrantRef[];
   steps: Step[];
+  /** an older version's key-policy statement the service may no longer remove: the key's owner's (it stays recorded) */
+  left: LeftToOwner[];
 }
 
 export const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[] =>
@@ -41,7 +44,7 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
             ]
           : []),
       ],
-      written: ctx.record ? writtenOf(ctx.record) : {},
+      written: ctx.record ? { ...writtenOf(ctx.record), keyGrants: writtenKeyGrants(ctx.record) } : {},
       resources: ctx.observed,
       quotas: ctx.quotas,
     },
@@ -56,8 +59,17 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
   // everything foreseeable from what was read is refused here, before any write
   const refusal = firstRefusal(t);
   if (refusal) throw refusal;
-  return { desired: t.identities.get(r.identity.key)!, grant: r.want, grants, steps: t.steps };
+  return { desired: t.identities.get(r.identity.key)!, grant: r.want, grants, steps: t.steps, left: t.left };
 }
+
+/** A grant as the answer shows it: what it allows, to whom, on which key (its id is KMS's, read back by its name). */
+const keyGrantAnswer = (g: NonNullable<GrantDesired['keyGrant']>) => ({
+  keyArn: g.keyArn,
+  name: g.name,
+  granteePrincipal: g.granteePrincipal,
+  retiringPrincipal: g.retiringPrincipal,
+  operations: g.operations,
+});
 
 /** The answer to POST: the role, what changed (or would), the policies and the tool's snippets. */
 export function resultOf(
@@ -85,10 +97,11 @@ export function resultOf(
       trust: plan.desired.role.trust,
       permissions: plan.grant.permissions,
       bucketPolicyStatements: plan.grant.bucketStatements?.statements ?? [],
-      ...(plan.grant.keyStatements ? { keyPolicyStatements: plan.grant.keyStatements.statements } : {}),
+      ...(plan.grant.keyGrant ? { keyGrants: [keyGrantAnswer(plan.grant.keyGrant)] } : {}),
       ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
     },
     requirements: requirementsOf(input),
+    ...(plan.left.length ? { leftToOwner: plan.left } : {}),
     snippets: renderSnippets({
       onboardingId: r.id,
       tool: input.tool,

@@ -2,7 +2,13 @@ import type { Config } from '../../config';
 import type { ServiceError } from '../../errors';
 import { ConflictError } from '../../errors';
 import type { ObservedOptIn, Observed } from '../gather/observe';
-import { identityDesired, type GrantDesired, type GrantRef, type IdentityDesired } from '../model/desired';
+import {
+  identityDesired,
+  type GrantDesired,
+  type GrantRef,
+  type IdentityDesired,
+  type KeyGrant,
+} from '../model/desired';
 import { grantPolicyName, type Mode, type WorkloadIdentity } from '../model/onboarding';
 import type { Step } from '../model/steps';
 import { quotaExceeded, quotaRefusals, type QuotaAdds, type QuotaReading } from '../../policy/quotas';
@@ -11,6 +17,7 @@ import { optInRefusal } from './opt-in';
 import { identityRoleArns, planPodIdentity, type PodIdentityPlan } from './pod-identity';
 import { planRole, type LeftToOwner } from './role';
 import { planStatements, type WrittenStatements } from './statements';
+import { planKeyGrants } from './key-grants';
 
 /**
  * The one planner: from what is live (current) and the grants wanted after the request (desired), the steps that
@@ -38,10 +45,15 @@ export interface Current {
   grantId: string;
   /** the identity the grant is on after the change first, then those it leaves */
   identities: readonly IdentityState[];
-  /** what the grant wrote in resource policies before (from its record) */
-  written: WrittenStatements;
-  /** what the grant's resource policies (bucket, key) hold now, and their owners' opt-in */
-  resources: Pick<Observed, 'resourcePolicies' | 'resourceTags'> & { optIn?: ObservedOptIn };
+  /**
+   * what the grant wrote before (from its record): its bucket-policy statements, the KMS grants it made, and a
+   * key-policy statement an older version wrote
+   */
+  written: WrittenStatements & { keyGrants?: readonly KeyGrant[] };
+  /** what the grant's resource policies (bucket, key) and KMS grants hold now, and their owners' opt-in */
+  resources: Pick<Observed, 'resourcePolicies' | 'resourceTags' | 'keyGrants'> & { optIn?: ObservedOptIn };
+  /** whether a key-policy statement of an older version is removed (default: the configuration's; verify: always) */
+  migrateKeyPolicies?: boolean;
   /** the AWS quotas the change may add to, as read (only those read are checked) */
   quotas?: readonly QuotaReading[];
 }
@@ -135,9 +147,26 @@ export function planTransition(current: Current, desired: Desired): Transition {
     if (gains && pod.conflicts.length)
       refuse('pod-identity', [new ConflictError(pod.conflicts.map((c) => c.message).join('; '))]);
   }
-  const statements = planStatements(grantId, current.resources, current.written, grant?.want);
+  // key policies are never changed: only a statement an older version wrote goes, once its KMS grant exists
+  const statements = planStatements(
+    grantId,
+    current.resources,
+    { bucketStatements: current.written.bucketStatements },
+    grant?.want,
+  );
   refuse('plan', statements.refusals);
-  out.steps = orderMakeBeforeBreak([...out.steps, ...statements.steps]);
+  const keys = planKeyGrants({
+    grantId,
+    observed: current.resources,
+    written: current.written.keyGrants ?? [],
+    want: grant?.want.keyGrant,
+    keyStatements: current.written.keyStatements,
+    migrateKeyPolicies: current.migrateKeyPolicies ?? config.keyPolicyMigration,
+    others: out.steps,
+  });
+  out.left.push(...keys.left);
+  refuse('plan', keys.refusals);
+  out.steps = orderMakeBeforeBreak([...out.steps, ...statements.steps, ...keys.steps]);
   // what the steps create, against the quotas read: a full one refuses the change before any write
   const full = quotaExceeded(quotaRefusals(current.quotas ?? [], quotaAdds(out.steps), QUOTA_FIELDS));
   if (full) refuse('quota', [full]);

@@ -126,16 +126,37 @@ export const onboardingResponseSchema = z
         trust: policyDocumentSchema,
         permissions: policyDocumentSchema,
         bucketPolicyStatements: z.array(policyStatementSchema),
-        keyPolicyStatements: z.array(policyStatementSchema).optional(),
+        keyGrants: z
+          .array(
+            z.object({
+              keyArn: z.string(),
+              name: z.string().meta({ description: 'The grant name: s3-onboarding_<onboarding id>.' }),
+              granteePrincipal: z.string().meta({ description: 'The workload role that calls S3.' }),
+              retiringPrincipal: z.string().meta({ description: "The provisioner role of the key's account." }),
+              operations: z.array(z.enum(['Decrypt', 'GenerateDataKey'])),
+            }),
+          )
+          .optional()
+          .meta({
+            description:
+              "SSE-KMS: the KMS grant on the bucket's key to the workload role, in every mode (Decrypt; GenerateDataKey for the writing levels). Key policies are never changed.",
+          }),
       })
       .meta({
         description:
-          "The workload role's trust and permissions policies, this service's statements in the bucket policy (cross-account) and, for SSE-KMS across accounts, in the key policy.",
+          "The workload role's trust and permissions policies, this service's statements in the bucket policy (cross-account) and, for SSE-KMS, its KMS grant on the key.",
       }),
     requirements: z.array(requirementSchema).meta({
       description:
         "For this tool, identity kind, mode and access level: the minimum version of each component without which the returned snippets do not work, read from the components' source (lib/policy/requirements.ts). Empty when nothing beyond the tool itself is needed.",
     }),
+    leftToOwner: z
+      .array(z.object({ accountId: z.string(), resource: z.string(), detail: z.string() }))
+      .optional()
+      .meta({
+        description:
+          "A key-policy statement an earlier version of the service wrote that it may no longer remove (key policies are never changed now): left to the key's owner, with the commands that remove it.",
+      }),
     snippets: z.record(z.string(), z.string()).meta({
       description: 'Configuration snippets by file name (serviceaccount.yaml, pbm-config.yaml, …); never credentials.',
     }),
@@ -202,7 +223,7 @@ export const deleteResponseSchema = z
       .optional()
       .meta({
         description:
-          'What this service added but may no longer remove, because its owner withdrew the opt-in (an EC2 instance role no longer tagged s3-onboarding-grantable=true): left in place for the owner, with the command that removes it.',
+          'What this service added but may no longer remove, because its owner withdrew the opt-in (an EC2 instance role no longer tagged s3-onboarding-grantable=true), or because the service no longer changes key policies (a key-policy statement an earlier version wrote): left in place for the owner, with the command that removes it.',
       }),
   })
   .meta({ id: 'DeleteResult' });

@@ -18,7 +18,7 @@ import { grantPolicyName, type Change } from '../model/onboarding';
 import { observe } from '../gather/observe';
 import { type LeftToOwner } from '../plan/role';
 import { firstRefusal, planTransition } from '../plan/transition';
-import { writtenOf, type OnboardingRecord } from '../model/records';
+import { keyGrantReads, writtenKeyGrants, writtenOf, type OnboardingRecord } from '../model/records';
 import { changeOf, type Step } from '../model/steps';
 
 /**
@@ -130,6 +130,7 @@ async function planOffboard(
       ]
     : [];
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
+  const grantsMade = writtenKeyGrants(rec);
 
   const states = (
     await Promise.all(
@@ -144,6 +145,7 @@ async function planOffboard(
             knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
             buckets: i === 0 ? buckets : [],
             keys: i === 0 ? keyArns : [],
+            keyGrants: i === 0 ? keyGrantReads(grantsMade) : [],
             tags: true,
           }),
           rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
@@ -170,7 +172,7 @@ async function planOffboard(
       config: deps.config,
       grantId: rec.id,
       identities: states.map((s) => s.state),
-      written,
+      written: { ...written, keyGrants: grantsMade },
       resources: states[0]?.state.observed ?? { resourcePolicies: new Map(), resourceTags: new Map() },
     },
     { grants: new Map(states.map((s) => [s.state.identity.key, s.rest])) },

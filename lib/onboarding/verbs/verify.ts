@@ -9,6 +9,7 @@ import { identityOfRecord } from '../model/records';
 import { type Caller, type ServiceDeps } from '../model/deps';
 import { getOnboarding } from './read';
 import { grantPolicyName, GRANT_POLICY_PREFIX, modeOf } from '../model/onboarding';
+import type { GrantDesired } from '../model/desired';
 import { bucketTargetKey, observe, type Observed } from '../gather/observe';
 import { type PodIdentityPlan } from '../plan/pod-identity';
 import { planTransition } from '../plan/transition';
@@ -18,7 +19,7 @@ import {
   podIdentityChecks,
   podIdentityDriftDetail,
 } from './verify-pod-identity';
-import { writtenOf } from '../model/records';
+import { keyGrantKey, keyGrantReads, writtenKeyGrants, writtenOf } from '../model/records';
 import type { Step } from '../model/steps';
 
 export interface Check {
@@ -60,6 +61,9 @@ function checkNameOf(s: Step, grantId: string): string {
     case 'put-key-policy-statement':
     case 'remove-key-policy-statement':
       return 'key-policy-statement';
+    case 'create-key-grant':
+    case 'retire-key-grant':
+      return 'key-grant';
     case 'delete-role':
     case 'delete-oidc-provider':
       return 'role';
@@ -98,7 +102,13 @@ function driftDetail(s: Step): string {
       return `the bucket policy does not hold this onboarding's statements as provisioned`;
     case 'put-key-policy-statement':
     case 'remove-key-policy-statement':
-      return `the key policy does not hold this onboarding's statement as provisioned`;
+      return s.action === 'remove-key-policy-statement'
+        ? `the key policy still holds the statement an earlier version wrote for this onboarding (access is a KMS grant now)`
+        : `the key policy does not hold this onboarding's statement as provisioned`;
+    case 'create-key-grant':
+      return `key ${s.params.grant.keyArn} has no grant ${s.params.grant.name} to ${s.params.grant.granteePrincipal} for ${s.params.grant.operations.join(', ')}`;
+    case 'retire-key-grant':
+      return `key ${s.params.keyArn} holds a grant of this onboarding (${s.params.grantId}: ${s.params.operations.join(', ')} to ${s.params.granteePrincipal}) it no longer wants`;
     default:
       return s.action;
   }
@@ -140,7 +150,8 @@ export async function verify(
     knownPolicies: idRec.grants.map((g) => grantPolicyName(g.id)),
     // always the bucket: a bucket policy can deny what the role's own policy allows, in any mode
     buckets: [{ accountId: bucketAccount, bucket: b.name, region: b.region }],
-    keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
+    keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+    keyGrants: keyGrantReads(writtenKeyGrants(rec), want.keyGrant),
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
     // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
@@ -160,8 +171,10 @@ export async function verify(
       config: deps.config,
       grantId: id,
       identities: [{ identity, observed, issuers: idRec.providers.map((p) => p.issuerUrl) }],
-      written,
+      written: { ...written, keyGrants: writtenKeyGrants(rec) },
       resources: observed,
+      // drift, not a change: an older version's statement still in the key policy is reported either way
+      migrateKeyPolicies: true,
     },
     {
       grants: new Map([[identity.key, idRec.grants]]),
@@ -189,7 +202,13 @@ export async function verify(
   named('permissions-policy', `inline policy ${want.policyName} is as provisioned`);
   if (want.bucketStatements)
     named('bucket-policy-statements', `the policy of ${b.name} holds this onboarding's statements as provisioned`);
-  if (want.keyStatements) named('key-policy-statement', 'the key policy grants the role');
+  if (want.keyGrant)
+    named(
+      'key-grant',
+      `key ${want.keyGrant.keyArn} grants ${want.keyGrant.granteePrincipal} ${want.keyGrant.operations.join(', ')} (grant ${want.keyGrant.name})`,
+    );
+  if (written.keyStatements)
+    named('key-policy-statement', 'no statement of an earlier version is left in the key policy');
   if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
   const extras = [...drift.keys()].filter(
     (n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'),
@@ -216,8 +235,62 @@ export async function verify(
       bucketAccount,
       wantBoundary,
     ),
+    ...(want.keyGrant ? keyReachability(want.keyGrant, identity, observed, wantBoundary) : []),
   );
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * SSE-KMS: whether S3 can use the key for the role, for each operation its level needs (Decrypt to read,
+ * GenerateDataKey to write): a live grant of this onboarding to the role allows it on the key's side (the key
+ * policy is never changed), and the role's own policies and boundary allow it on the role's side.
+ */
+function keyReachability(
+  grant: NonNullable<GrantDesired['keyGrant']>,
+  identity: import('../model/onboarding').WorkloadIdentity,
+  observed: Observed,
+  wantBoundary: string | undefined,
+): Check[] {
+  const role = observed.role!;
+  const found = (observed.keyGrants?.get(keyGrantKey(grant.keyArn, grant.granteePrincipal)) ?? []).filter(
+    (g) => g.name === grant.name && g.granteePrincipal === identity.roleArn && !g.constraints,
+  );
+  const identityPolicies = [
+    ...[...role.inline.values()].map((p) => asEval(p.document)!),
+    ...role.attached.map((p) => asEval(observed.managedDocuments.get(p.arn))).filter((d): d is EvalDocument => !!d),
+  ];
+  const boundary = wantBoundary
+    ? (asEval(observed.managedDocuments.get(wantBoundary)) ?? { Statement: [] })
+    : undefined;
+  const keyTags = observed.optIn?.key?.tags ?? [];
+  return grant.operations.map((op) => {
+    const granted = found.some((g) => g.operations.includes(op));
+    const own = authorize({
+      principal: {
+        arn: `arn:aws:sts::${identity.roleAccount}:assumed-role/${identity.roleName}/verify`,
+        accountId: identity.roleAccount,
+        roleArn: identity.roleArn,
+      },
+      action: `kms:${op}`,
+      resource: grant.keyArn,
+      resourceAccountId: identity.roleAccount,
+      identityPolicies,
+      permissionsBoundary: boundary,
+      context: {
+        'kms:ViaService': `s3.${grant.region}.amazonaws.com`,
+        ...Object.fromEntries(keyTags.map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+      },
+    });
+    return {
+      name: `reach:kms:${op}`,
+      ok: granted && own.allowed,
+      detail: !granted
+        ? `no grant of this onboarding on key ${grant.keyArn} allows ${op} to ${identity.roleArn}`
+        : !own.allowed
+          ? `the role's own policies do not allow kms:${op} on key ${grant.keyArn}: ${own.reason}`
+          : `S3 can use key ${grant.keyArn} for the role to ${op === 'Decrypt' ? 'read' : 'write'} (grant ${grant.name})`,
+    };
+  });
 }
 
 /** Whether the workload's identity can (and cannot) do what the grant says, over the live policies. */

@@ -187,6 +187,10 @@ describe('Emulator: KMS grants', () => {
     expect((await grant(backups, { ...input, Operations: ['Decrypt', 'GenerateDataKey'] })).GrantId).not.toBe(
       a.GrantId,
     );
+    // each call's token is new, and any of them retires the grant (API Reference, CreateGrant `Name`)
+    expect(b.GrantToken).not.toBe(a.GrantToken);
+    await backups.kms.send(new RetireGrantCommand({ GrantToken: b.GrantToken }));
+    expect((await backups.kms.send(new ListGrantsCommand({ KeyId: KEY, GrantId: a.GrantId }))).Grants).toEqual([]);
   });
 
   it('validates: operations, principals, constraints only with context operations, DryRun', async () => {

@@ -13,7 +13,7 @@ import {
   CreateRoleCommand,
 } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
-import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { GetKeyPolicyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, failure, rootCredentials } from '../../helpers/emulator';
@@ -319,7 +319,7 @@ describe('POST /v1/onboardings — the flows', () => {
     expect((await probe(instance, 'demo-backups', 'ec2/direct')).put).toBe('AccessDenied');
   });
 
-  it('SSE-KMS: the role works only with the key grant, which the service adds to the key policy', async () => {
+  it('SSE-KMS: the role works only with the KMS grant the service makes; the key policy is never changed', async () => {
     const body = pbm({
       name: 'demo-encrypted-backups',
       accountId: BACKUPS,
@@ -334,26 +334,50 @@ describe('POST /v1/onboardings — the flows', () => {
       serviceAccount: 'pbm-agent',
     });
     expect((await probe(pod0, 'demo-encrypted-backups', 'enc/a')).put).toBe('AccessDenied');
+    const kms = clients(stack, rootCredentials(BACKUPS)).kms;
+    const keyPolicy = async () =>
+      (await kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))).Policy;
+    const before = await keyPolicy();
     const res = await api.onboard(body);
     expect(res.status).toBe(201);
     expect(res.body.changes.map((c: { action: string }) => c.action).sort()).toEqual([
-      'put-key-policy-statement',
+      'create-key-grant',
       'put-role-policy',
     ]); // same onboarding: the bucket statements are already there
-    const keyPolicy = JSON.parse(
-      (
-        await clients(stack, rootCredentials(BACKUPS)).kms.send(
-          new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }),
-        )
-      ).Policy!,
-    );
-    expect(keyPolicy.Statement.at(-1)).toEqual(res.body.policies.keyPolicyStatements[0]);
+    expect(await keyPolicy()).toBe(before);
+    expect(res.body.policies.keyPolicyStatements).toBeUndefined();
+    expect(res.body.policies.keyGrants).toEqual([
+      {
+        keyArn: KEY,
+        name: `s3-onboarding_${res.body.id}`,
+        granteePrincipal: res.body.roleArn,
+        retiringPrincipal: `arn:aws:iam::${BACKUPS}:role/s3-onboarding-provisioner`,
+        operations: ['Decrypt', 'GenerateDataKey'],
+      },
+    ]);
+    const grants = (await kms.send(new ListGrantsCommand({ KeyId: KEY, GranteePrincipal: res.body.roleArn }))).Grants!;
+    expect(grants.map((g) => [g.Name, g.Operations, g.RetiringPrincipal])).toEqual([
+      [
+        `s3-onboarding_${res.body.id}`,
+        ['Decrypt', 'GenerateDataKey'],
+        `arn:aws:iam::${BACKUPS}:role/s3-onboarding-provisioner`,
+      ],
+    ]);
     const pod = await podCredentials(stack, res.body.roleArn, {
       cluster: 'demo',
       namespace: 'mongodb',
       serviceAccount: 'pbm-agent',
     });
     expect(await probe(pod, 'demo-encrypted-backups', 'enc/a')).toEqual(ALLOWED_RW);
+    // a repeat changes nothing; DELETE retires the grant and leaves the key policy as it was
+    expect((await api.onboard(body)).status).toBe(200);
+    expect((await api.send('DELETE', `/v1/onboardings/${res.body.id}`)).body.changes).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: 'retire-key-grant', resource: KEY })]),
+    );
+    expect((await kms.send(new ListGrantsCommand({ KeyId: KEY, GranteePrincipal: res.body.roleArn }))).Grants).toEqual(
+      [],
+    );
+    expect(await keyPolicy()).toBe(before);
   });
 
   it('refuses the AWS managed aws/s3 key with 400 naming bucket.kmsKeyArn, and writes nothing', async () => {

@@ -1,5 +1,5 @@
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { GetKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { GetKeyPolicyCommand, ListGrantsCommand } from '@aws-sdk/client-kms';
 import {
   CreateRoleCommand,
   UpdateAssumeRolePolicyCommand,
@@ -234,30 +234,39 @@ describe('DELETE safety', () => {
 });
 
 describe('Attribute changes', () => {
-  it('removes the key-policy grant when a repeat request drops the key, and DELETE leaves the key policy as it was', async () => {
+  it('retires the KMS grant when a repeat request drops the key; the key policy never changes, DELETE retires what is left', async () => {
     const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
     const kms = clients(stack, rootCredentials(BACKUPS)).kms;
     const keyPolicy = async () =>
-      JSON.parse((await kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))).Policy!) as {
-        Statement: { Sid?: string }[];
-      };
+      (await kms.send(new GetKeyPolicyCommand({ KeyId: KEY, PolicyName: 'default' }))).Policy;
+    const grants = async (grantee: string) =>
+      ((await kms.send(new ListGrantsCommand({ KeyId: KEY, GranteePrincipal: grantee }))).Grants ?? []).map((g) => [
+        g.Name,
+        g.Operations,
+      ]);
     const before = await keyPolicy();
     const body = {
       ...request(),
       bucket: { name: 'demo-encrypted-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'k/', kmsKeyArn: KEY },
     };
     const withKey = await api.onboard(body);
-    expect((await keyPolicy()).Statement).toHaveLength(before.Statement.length + 1);
+    expect(await grants(withKey.body.roleArn)).toEqual([
+      [`s3-onboarding_${withKey.body.id}`, ['Decrypt', 'GenerateDataKey']],
+    ]);
+    expect(await keyPolicy()).toBe(before);
     const withoutKey = await api.onboard({ ...body, bucket: { ...body.bucket, kmsKeyArn: undefined } });
     expect(withoutKey.body.id).toBe(withKey.body.id);
     expect(withoutKey.body.changes.map((c: { action: string }) => c.action).sort()).toEqual([
       'put-role-policy',
-      'remove-key-policy-statement',
+      'retire-key-grant',
     ]);
-    expect(await keyPolicy()).toEqual(before);
+    expect(await grants(withKey.body.roleArn)).toEqual([]);
     await api.onboard(body);
+    expect(await grants(withKey.body.roleArn)).toHaveLength(1);
     await api.send('DELETE', `/v1/onboardings/${withKey.body.id}`);
-    expect(await keyPolicy()).toEqual(before);
+    expect(await grants(withKey.body.roleArn)).toEqual([]);
+    expect(await keyPolicy()).toBe(before);
+    expect((await admin.calls()).filter((c) => c.operation === 'PutKeyPolicy')).toEqual([]);
   });
 });
 

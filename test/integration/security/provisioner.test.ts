@@ -42,7 +42,14 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import { GetKeyPolicyCommand, PutKeyPolicyCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
+import {
+  CreateGrantCommand,
+  GetKeyPolicyCommand,
+  PutKeyPolicyCommand,
+  RetireGrantCommand,
+  UntagResourceCommand,
+  type CreateGrantCommandInput,
+} from '@aws-sdk/client-kms';
 import type { Emulator } from '../../../emulator/server';
 import {
   BACKUPS,
@@ -810,16 +817,44 @@ describe('Provisioner: bucket and key policies only where the owner opted in (s3
     );
   });
 
-  it('may change the policy of a tagged key; once its owner removes the tag, no longer', async () => {
+  it('never changes a key policy, tagged or not (SSE-KMS access is a KMS grant)', async () => {
     const backups = await provisionerIn(BACKUPS);
     const policy = (await backups.kms.send(new GetKeyPolicyCommand({ KeyId: KEY_ARN, PolicyName: 'default' }))).Policy!;
-    await backups.kms.send(new PutKeyPolicyCommand({ KeyId: KEY_ARN, PolicyName: 'default', Policy: policy }));
-    await clientsFor(emu, rootCredentials(BACKUPS)).kms.send(
-      new UntagResourceCommand({ KeyId: KEY_ARN, TagKeys: ['s3-onboarding-managed'] }),
-    );
     await expectDenied(
       backups.kms.send(new PutKeyPolicyCommand({ KeyId: KEY_ARN, PolicyName: 'default', Policy: policy })),
       'no-allow',
     );
+  });
+
+  it('grants a tagged key only to workload roles, only Decrypt/GenerateDataKey, retirable by itself; once the tag is gone, no longer', async () => {
+    const backups = await provisionerIn(BACKUPS);
+    await createWorkloadRole('s3ob-kms-grantee');
+    const grantee = `arn:aws:iam::${WORKLOADS}:role${PATH}s3ob-kms-grantee`;
+    const self = `arn:aws:iam::${BACKUPS}:role/s3-onboarding-provisioner`;
+    const grant = (over: Partial<CreateGrantCommandInput> = {}) =>
+      backups.kms.send(
+        new CreateGrantCommand({
+          KeyId: KEY_ARN,
+          GranteePrincipal: grantee,
+          RetiringPrincipal: self,
+          Operations: ['Decrypt', 'GenerateDataKey'],
+          Name: 'probe',
+          ...over,
+        }),
+      );
+    const made = await grant();
+    // the service retires what it made (as its retiring principal), and could revoke it
+    await backups.kms.send(new RetireGrantCommand({ KeyId: KEY_ARN, GrantId: made.GrantId }));
+    for (const over of [
+      { Operations: ['Decrypt', 'CreateGrant'] },
+      { Operations: ['Encrypt'] },
+      { GranteePrincipal: `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role` },
+      { RetiringPrincipal: grantee },
+    ] as Partial<CreateGrantCommandInput>[])
+      await expectDenied(grant(over), 'no-allow');
+    await clientsFor(emu, rootCredentials(BACKUPS)).kms.send(
+      new UntagResourceCommand({ KeyId: KEY_ARN, TagKeys: ['s3-onboarding-managed'] }),
+    );
+    await expectDenied(grant(), 'no-allow');
   });
 });

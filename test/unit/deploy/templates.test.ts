@@ -118,11 +118,12 @@ function policies(
   v: Record<string, string>,
   refs: Record<string, string>,
   attrs: Record<string, string> = {},
+  conditions: Record<string, unknown> = {},
 ): FoundPolicy[] {
   const out: FoundPolicy[] = [];
   const r = (x: unknown) => {
     try {
-      return resolve(substituteGetAtt(x, attrs), v, refs) as PolicyDocument;
+      return resolve(substituteGetAtt(x, attrs), v, refs, conditions) as PolicyDocument;
     } catch (e) {
       // reported by the "resolves" test; the document is left out of the per-policy checks
       unresolved.push(`${(e as Error).message}`);
@@ -158,7 +159,21 @@ function policies(
 
 const provisionerVars = vars(provisioner, ACCOUNT, { PlatformAccountId: PLATFORM, ExternalId: EXTERNAL_ID });
 const provisionerRefs = { WorkloadBoundary: BOUNDARY_ARN, ProvisionerRole: 's3-onboarding-provisioner' };
-const provisionerPolicies = policies(provisioner.Resources, provisionerVars, provisionerRefs);
+const provisionerPolicies = policies(
+  provisioner.Resources,
+  provisionerVars,
+  provisionerRefs,
+  {},
+  provisioner.Conditions,
+);
+// the same account deployed with AllowKeyPolicyMigration=true (only while an estate migrates away from key statements)
+const migratingPolicies = policies(
+  provisioner.Resources,
+  { ...provisionerVars, AllowKeyPolicyMigration: 'true' },
+  provisionerRefs,
+  {},
+  provisioner.Conditions,
+);
 const slsPolicies = policies(
   sls.Resources,
   vars(sls, PLATFORM, {}),
@@ -210,7 +225,7 @@ describe('Templates: structure', () => {
   });
 
   it('deploy/provisioner.yaml: every parameter is used and parameters without a default are the per-account inputs', () => {
-    const { ref, sub } = references(provisioner.Resources);
+    const { ref, sub } = references([provisioner.Resources, provisioner.Conditions ?? {}]);
     const used = new Set([...ref, ...sub]);
     expect(Object.keys(provisioner.Parameters ?? {}).filter((p) => !used.has(p))).toEqual([]);
     expect(
@@ -431,12 +446,78 @@ describe('Provisioner role: delegated role creation', () => {
 
   it('may touch OIDC providers only of EKS issuers, and keys only of its own account', () => {
     expect(bySid(provision, 'OidcProvidersForEks').Resource).toBe(`arn:aws:iam::${ACCOUNT}:oidc-provider/oidc.eks.*`);
-    for (const sid of ['ReadKeys', 'ChangeOptedInKeyPolicies'])
+    for (const sid of ['ReadKeys', 'GrantOptedInKeysToWorkloadRoles', 'RetireGrantsOnOptedInKeys'])
       expect(bySid(provision, sid).Resource).toBe(`arn:aws:kms:*:${ACCOUNT}:key/*`);
-    for (const sid of ['ChangeOptedInBucketPolicies', 'ChangeOptedInKeyPolicies'])
+    for (const sid of ['ChangeOptedInBucketPolicies', 'RetireGrantsOnOptedInKeys'])
       expect(bySid(provision, sid).Condition).toEqual({
         StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' },
       });
+  });
+
+  it('never changes a key policy (SSE-KMS access is a KMS grant), unless deployed to migrate old statements away', () => {
+    const allowing = (doc: PolicyDocument, action: string) =>
+      statements(doc).filter((s) => s.Effect === 'Allow' && actionsOf(s).some((a) => a.toLowerCase() === action));
+    expect(allowing(provision, 'kms:putkeypolicy')).toEqual([]);
+    const migrating = policyAt(migratingPolicies, 'ProvisionerRole.Policies.provision');
+    expect(allowing(migrating, 'kms:putkeypolicy').map((s) => [s.Sid, s.Resource, s.Condition])).toEqual([
+      [
+        'MigrateOptedInKeyPolicies',
+        `arn:aws:kms:*:${ACCOUNT}:key/*`,
+        { StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } },
+      ],
+    ]);
+  });
+
+  describe('kms:CreateGrant, evaluated with the IAM evaluator', () => {
+    const provisionerSession = {
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/s3-onboarding-provisioner/api`,
+      accountId: ACCOUNT,
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/s3-onboarding-provisioner`,
+    };
+    const KEY = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/k`;
+    const ok = {
+      'aws:ResourceTag/s3-onboarding-managed': 'true',
+      'kms:RetiringPrincipal': `arn:aws:iam::${ACCOUNT}:role/s3-onboarding-provisioner`,
+      'kms:GranteePrincipal': 'arn:aws:iam::300000000003:role/s3-onboarding/s3ob-abc',
+      'kms:GrantIsForAWSResource': 'false',
+    };
+    const can = (context: Record<string, string | string[]>) =>
+      authorize({
+        principal: provisionerSession,
+        action: 'kms:CreateGrant',
+        resource: KEY,
+        resourceAccountId: ACCOUNT,
+        identityPolicies: [provision],
+        context,
+      }).allowed;
+
+    it('allows a grant of Decrypt (and GenerateDataKey) on an opted-in key to a workload role, retirable by the provisioner', () => {
+      expect(can({ ...ok, 'kms:GrantOperations': ['Decrypt'] })).toBe(true);
+      expect(can({ ...ok, 'kms:GrantOperations': ['Decrypt', 'GenerateDataKey'] })).toBe(true);
+    });
+
+    it('refuses any other operation, an untagged key, another grantee or retiring principal, or a grant for an AWS resource', () => {
+      expect(can({ ...ok, 'kms:GrantOperations': ['Decrypt', 'CreateGrant'] })).toBe(false);
+      expect(can({ ...ok, 'kms:GrantOperations': ['Encrypt'] })).toBe(false);
+      expect(can({ ...ok, 'aws:ResourceTag/s3-onboarding-managed': 'false', 'kms:GrantOperations': ['Decrypt'] })).toBe(
+        false,
+      );
+      expect(
+        can({
+          ...ok,
+          'kms:GranteePrincipal': 'arn:aws:iam::300000000003:role/admin',
+          'kms:GrantOperations': ['Decrypt'],
+        }),
+      ).toBe(false);
+      expect(
+        can({
+          ...ok,
+          'kms:RetiringPrincipal': 'arn:aws:iam::300000000003:role/other',
+          'kms:GrantOperations': ['Decrypt'],
+        }),
+      ).toBe(false);
+      expect(can({ ...ok, 'kms:GrantIsForAWSResource': 'true', 'kms:GrantOperations': ['Decrypt'] })).toBe(false);
+    });
   });
 });
 

@@ -21,6 +21,8 @@ const ACTIONS: Action[] = [
   'remove-bucket-policy-statements',
   'put-key-policy-statement',
   'remove-key-policy-statement',
+  'create-key-grant',
+  'retire-key-grant',
   'create-pod-identity-association',
   'update-pod-identity-association',
   'delete-pod-identity-association',
@@ -36,7 +38,11 @@ function step(id: string, action: Action, after: string[], swap = false): Step {
         remove: swap ? [statement] : [],
         add: action.startsWith('put') ? [statement] : [],
       }
-    : {};
+    : action === 'create-key-grant'
+      ? { grant: { keyArn: 'k', granteePrincipal: 'g', operations: ['Decrypt'] } }
+      : action === 'retire-key-grant'
+        ? { keyArn: 'k', grantId: id, granteePrincipal: 'g', operations: ['Decrypt'], retiring: true }
+        : {};
   return {
     id,
     action,
@@ -163,6 +169,24 @@ describe('Function: orderMakeBeforeBreak', () => {
       'old-policy': ['association', 'new-policy', 'new-role', 'swap'],
       'old-role': ['association', 'new-policy', 'new-role', 'old-policy', 'swap'],
       tag: [],
+    });
+  });
+
+  it('ranks KMS grants: a new grant with what makes access, the old one retired with the removals (a move to a new role)', () => {
+    expect(rankOf(step('g', 'create-key-grant', []))).toBe(0);
+    expect(rankOf(step('r', 'retire-key-grant', []))).toBe(3);
+    const plan = orderMakeBeforeBreak([
+      step('retire-old-grant', 'retire-key-grant', []),
+      step('old-statement', 'remove-key-policy-statement', []),
+      step('new-role', 'create-role', []),
+      step('new-grant', 'create-key-grant', ['new-role']),
+    ]);
+    const after = Object.fromEntries(plan.map((s) => [s.id, [...s.after].sort()]));
+    expect(after).toEqual({
+      'retire-old-grant': ['new-grant', 'new-role'],
+      'old-statement': ['new-grant', 'new-role'],
+      'new-role': [],
+      'new-grant': ['new-role'],
     });
   });
 });

@@ -7,6 +7,7 @@ import { planRole } from '../../../lib/onboarding/plan/role';
 import { planStatements } from '../../../lib/onboarding/plan/statements';
 import type { Step } from '../../../lib/onboarding/model/steps';
 import { parseRawPolicy } from '../../../lib/policy/resource-policy';
+import { keyPolicyStatement } from '../../../lib/policy/documents';
 
 /**
  * The planner on data: observed state in, steps out. Each golden plan lists (action, resource, after) for every
@@ -359,9 +360,14 @@ describe('Function: planStatements', () => {
     expect(remove.remove).toEqual(want.bucketStatements!.statements);
   });
 
-  it('moves a key grant from a dropped key: removed from the old key’s policy', () => {
+  it('removes a key-policy statement an older version wrote (key grants are KMS grants now)', () => {
     const KEY = 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555';
-    const withKey = grantDesired(r.identity, { ...r.grant, bucket: { ...r.grant.bucket, kmsKeyArn: KEY } });
+    const old = {
+      accountId: '300000000003',
+      region: 'eu-west-1',
+      keyArn: KEY,
+      statements: [keyPolicyStatement(r.id, ROLE, ['kms:Decrypt', 'kms:GenerateDataKey'])],
+    };
     const keyText = JSON.stringify({
       Version: '2012-10-17',
       Statement: [
@@ -372,7 +378,7 @@ describe('Function: planStatements', () => {
           Action: 'kms:*',
           Resource: '*',
         },
-        ...withKey.keyStatements!.statements,
+        ...old.statements,
       ],
     });
     const observed: Observed = {
@@ -385,12 +391,7 @@ describe('Function: planStatements', () => {
         [`key:${KEY}`, parseRawPolicy(keyText)],
       ]),
     };
-    const steps = statements(
-      r.id,
-      observed,
-      { bucketStatements: want.bucketStatements, keyStatements: withKey.keyStatements },
-      want,
-    );
+    const steps = statements(r.id, observed, { bucketStatements: want.bucketStatements, keyStatements: old }, want);
     expect(steps.map((s) => [s.action, s.resource])).toEqual([['remove-key-policy-statement', KEY]]);
   });
 });
