@@ -3,6 +3,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { externalIdFor, provisionerRoleArn, type Config } from '../config';
@@ -138,5 +139,21 @@ export class ProvisionerSessions {
       `kms:${accountId}:${region}`,
       () => new KMSClient({ region, credentials: this.provider(accountId) }),
     );
+  }
+
+  /**
+   * S3 Control (access points) of an account in a Region. Against a custom endpoint (`AWS_ENDPOINT_URL_S3_CONTROL`,
+   * else `AWS_ENDPOINT_URL`: the emulator) the endpoint is given as resolved, because the SDK's endpoint rules put
+   * the account id in front of a custom endpoint's host (emulator/README.md); against AWS the rules apply.
+   */
+  s3control(accountId: string, region: string): S3ControlClient {
+    return this.client(`s3control:${accountId}:${region}`, () => {
+      const endpoint = process.env.AWS_ENDPOINT_URL_S3_CONTROL || process.env.AWS_ENDPOINT_URL;
+      return new S3ControlClient({
+        region,
+        credentials: this.provider(accountId),
+        ...(endpoint ? { endpoint, endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
+      });
+    });
   }
 }

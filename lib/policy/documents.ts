@@ -49,16 +49,25 @@ export function assumeRoleGrant(targetRoleArn: string): PolicyDocument {
   ]);
 }
 
+/**
+ * Where a grant's actions apply: the bucket itself (`arn:aws:s3:::B`, objects `arn:aws:s3:::B/KEY`), or an S3
+ * access point (`arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`, objects `…/object/KEY`), which requests through the
+ * access point are authorised on (lib/policy/access-points.ts).
+ */
 export interface BucketScope {
   bucket: string;
   /** '' for the whole bucket, else ends with '/' */
   prefix: string;
+  /** the access point the grant reaches the bucket through (its ARN) */
+  accessPointArn?: string;
 }
 
-const bucketArn = (s: BucketScope) => `arn:aws:s3:::${s.bucket}`;
+const bucketArn = (s: BucketScope) => s.accessPointArn ?? `arn:aws:s3:::${s.bucket}`;
 /** The object ARNs of a grant: each path relative to the prefix (`*` = everything under it). */
 const objectArns = (s: BucketScope, paths: readonly string[]) =>
-  paths.map((p) => `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`);
+  paths.map((p) =>
+    s.accessPointArn ? `${s.accessPointArn}/object/${s.prefix}${p}` : `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`,
+  );
 
 /** `Objects` for the first object grant (the reads on `*`), `Objects2`, `Objects3`… for the exact paths after it. */
 const objectSid = (i: number) => (i === 0 ? 'Objects' : `Objects${i + 1}`);
@@ -67,7 +76,7 @@ const objectSid = (i: number) => (i === 0 ? 'Objects' : `Objects${i + 1}`);
  * The S3 statements of one grant, without principal: bucket location, listing (limited to the prefix), then one
  * statement per set of object paths (everything under the prefix, or exact keys and sub-prefixes under it).
  */
-function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
+export function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
   const out: Statement[] = [];
   const location = actions.bucket.filter((a) => a !== 's3:ListBucket');
   const list = actions.bucket.filter((a) => a === 's3:ListBucket');

@@ -11,6 +11,8 @@ import { planRole } from '../plan/role';
 import { planStatements } from '../plan/statements';
 import { orderMakeBeforeBreak } from '../plan/make-before-break';
 import { planPodIdentity } from '../plan/pod-identity';
+import { planAccessPoint } from '../plan/access-points';
+import { accessPointRead } from '../gather/access-points';
 import { type GrantLive, type IdentityRecord, type OnboardingRecord } from '../model/records';
 
 import { type ProvisionContext, type StoreContext } from '../gather/provision';
@@ -116,7 +118,21 @@ export async function writeIntent(
           attempt: {
             stepsPlanned: [],
             stepsDone: [],
-            writing: { bucketStatements: grant.bucketStatements, keyStatements: grant.keyStatements },
+            writing: {
+              bucketStatements: grant.bucketStatements,
+              keyStatements: grant.keyStatements,
+              // access-point mode: the access point it sets out to make (of the derivation's first name; another
+              // name is found again by its tags)
+              ...(grant.accessPoint && {
+                accessPoint: {
+                  accountId: grant.accessPoint.accountId,
+                  region: grant.accessPoint.region,
+                  bucket: grant.accessPoint.bucket,
+                  name: grant.accessPoint.name,
+                  arn: grant.accessPoint.arn,
+                },
+              }),
+            },
           },
           createdAt: st.record?.createdAt ?? now,
           updatedAt: now,
@@ -208,7 +224,7 @@ export async function undo(
 ): Promise<boolean> {
   // a new grant: the identity keeps the grants it had, and this one goes
   const before = (ctx.identityRecord?.grants ?? []).filter((g) => g.id !== r.id);
-  const targets = [written.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b);
+  const targets = [written.bucketStatements, written.accessPoint].filter((b): b is NonNullable<typeof b> => !!b);
   const observed = await observe(deps.sessions, {
     identity: r.identity,
     knownPolicies: [...new Set([...before.map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
@@ -221,6 +237,7 @@ export async function undo(
       ).values(),
     ],
     keys: written.keyStatements ? [written.keyStatements.keyArn] : [],
+    accessPoint: accessPointRead(deps.config.managedByTag, r.id, undefined, written.accessPoint),
   });
   const desired = before.length ? identityDesired(deps.config, r.identity, before, ctx.observed.issuers) : undefined;
   const rolePlan = planRole({
@@ -248,6 +265,7 @@ export async function undo(
       ? []
       : planPodIdentity({ config: deps.config, identity: r.identity, observed, grants: before, roleSteps }).steps),
     ...planStatements(r.id, observed, written, undefined),
+    ...planAccessPoint({ config: deps.config, grantId: r.id, observed, written }),
   ]);
   const exec = await execute(
     steps,

@@ -35,6 +35,8 @@ export interface PolicyTarget {
   read(): Promise<RawPolicy | undefined>;
   /** writes the policy (a bucket policy left with no statement is deleted) */
   write(policy: RawPolicy): Promise<void>;
+  /** a bucket: whether an access point of the service other than `except` is on it (S3 Control, read under the lease) */
+  accessPointsInUse?(except: string[]): Promise<boolean>;
 }
 
 interface StatementChange {
@@ -42,6 +44,18 @@ interface StatementChange {
   /** what the grant wrote before, removed where found unchanged */
   remove: Statement[];
   add: Statement[];
+  /**
+   * the bucket's delegation to the service's access points: removed only if, read under the lease, no access point
+   * of the service but `except` is left on the bucket (plan/access-points.ts says why this is safe)
+   */
+  keepWhileAccessPoints?: { except: string[] };
+}
+
+/** The change as it stands under the lease: a delegation an access point still needs is not removed. */
+async function underLease(target: PolicyTarget, change: StatementChange): Promise<StatementChange> {
+  const keep = change.keepWhileAccessPoints;
+  if (!keep || !change.remove.length || !target.accessPointsInUse) return change;
+  return (await target.accessPointsInUse(keep.except)) ? { ...change, remove: [] } : change;
 }
 
 /** Applies one change; true when the policy was written. */
@@ -217,7 +231,8 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
     const taken = Date.now();
     if (await store.tryLock(lock, owner, leaseMs)) {
       try {
-        const { policy, changed } = applyChange(target, await target.read(), change);
+        const [current, now] = await Promise.all([target.read(), underLease(target, change)]);
+        const { policy, changed } = applyChange(target, current, now);
         if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)()))
           throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
         if (changed) await target.write(policy);
@@ -343,7 +358,7 @@ async function commitQueue(
   if (own) {
     policy = own.policy;
     try {
-      const next = applyChange(target, policy, own.change);
+      const next = applyChange(target, policy, await underLease(target, own.change));
       policy = next.policy;
       dirty = ownChanged = next.changed;
     } catch (e) {
@@ -359,7 +374,7 @@ async function commitQueue(
   if (!outcomes.size) {
     for (const p of queue) {
       try {
-        const next = applyChange(target, policy, JSON.parse(p.change) as StatementChange);
+        const next = applyChange(target, policy, await underLease(target, JSON.parse(p.change) as StatementChange));
         if (next.changed) {
           policy = next.policy;
           dirty = true;

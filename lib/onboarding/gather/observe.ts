@@ -10,6 +10,7 @@ import { accountOfArn, nameOfArn, regionOfArn } from '../../arn';
 import type { TagList } from '../model/desired';
 import { instanceGrantName, type WorkloadIdentity } from '../model/onboarding';
 import { observePodIdentity, type ObservedPodIdentity, type PodIdentityReadMode } from './pod-identity';
+import { observeAccessPoints, type AccessPointRead, type ObservedAccessPoints } from './access-points';
 
 /**
  * Reads what AWS holds, every independent read in parallel. What is read depends on the verb: provisioning reads
@@ -53,6 +54,8 @@ export interface Observed {
   podIdentity?: ObservedPodIdentity;
   /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
   optIn?: ObservedOptIn;
+  /** access-point mode, or a grant that made an access point: what S3 Control holds (gather/access-points.ts) */
+  accessPoints?: ObservedAccessPoints;
 }
 
 export interface ObservedOptIn {
@@ -103,6 +106,8 @@ export interface ObserveRequest {
     key?: string;
     /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean;
   };
+  /** the grant's access points (access-point mode, or one its record names); pending: once the store says */
+  accessPoint?: AccessPointRead | Promise<AccessPointRead | undefined>;
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -191,6 +196,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   const managedDocuments = new Map<string, PolicyDocument>();
   let podIdentity: ObservedPodIdentity | undefined;
   let optIn: ObservedOptIn | undefined;
+  let accessPoints: ObservedAccessPoints | undefined;
   // a bucket's or key's tags are read once, whether the opt-in check or a resource policy's edit asks first
   const tagReads = new Map<string, Promise<TagList>>();
   const once = (key: string, read: () => Promise<TagList>): Promise<TagList> => {
@@ -301,6 +307,9 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
         })
       : Promise.resolve(),
     req.optIn ? readOptIn(req.optIn) : Promise.resolve(),
+    Promise.resolve(req.accessPoint).then(async (a) => {
+      if (a) accessPoints = await observeAccessPoints(sessions, a);
+    }),
     identity.kind === 'pod-identity'
       ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) =>
           readRole(sessions, id, known, undefined, req.roleExists),
@@ -336,5 +345,6 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     managedDocuments,
     ...(podIdentity ? { podIdentity } : {}),
     ...(optIn ? { optIn } : {}),
+    ...(accessPoints ? { accessPoints } : {}),
   };
 }

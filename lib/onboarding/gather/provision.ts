@@ -5,6 +5,7 @@ import { type ServiceDeps } from '../model/deps';
 import { type Resolved } from '../model/desired';
 import { describeBinding, grantPolicyName, type WorkloadIdentity } from '../model/onboarding';
 import { observe, type Observed } from './observe';
+import { accessPointRead } from './access-points';
 import { writtenOf, type IdentityRecord, type OnboardingRecord } from '../model/records';
 
 /** POST's reads: the store's view and AWS's, side by side, and the identity a grant moves away from. */
@@ -103,7 +104,7 @@ export interface Hint {
 function readsOf(r: Resolved, hint: Hint) {
   const { want } = r;
   const written = hint.record && hint.record.status !== 'deleted' ? writtenOf(hint.record) : {};
-  const buckets = [written.bucketStatements, want.bucketStatements]
+  const buckets = [written.bucketStatements, want.bucketStatements, written.accessPoint, want.accessPoint]
     .filter((b): b is NonNullable<typeof b> => !!b)
     .map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }));
   return {
@@ -112,6 +113,7 @@ function readsOf(r: Resolved, hint: Hint) {
     ],
     buckets: [...new Map(buckets.map((b) => [`${b.accountId}/${b.bucket}`, b])).values()],
     keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
+    written,
   };
 }
 
@@ -132,8 +134,14 @@ export function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hin
       path: 'bucket',
     },
     key: r.grant.bucket.kmsKeyArn,
-    ...now,
+    knownPolicies: now.knownPolicies,
+    buckets: now.buckets,
+    keys: now.keys,
     ...(pending ? { later: hint.then((h) => readsOf(r, h)) } : {}),
+    // the grant's access points: what the derivation gives, and the one its record names (once the store says)
+    accessPoint: (pending ? hint.then((h) => readsOf(r, h)) : Promise.resolve(now)).then((reads) =>
+      accessPointRead(deps.config.managedByTag, r.id, r.want.accessPoint, reads.written.accessPoint),
+    ),
     roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
@@ -184,6 +192,7 @@ function hintMissed(_r: Resolved, hint: { record?: OnboardingRecord }, st: Store
     return JSON.stringify([
       w.bucketStatements && [w.bucketStatements.accountId, w.bucketStatements.bucket],
       w.keyStatements?.keyArn,
+      w.accessPoint?.name,
     ]);
   };
   return targets(hint.record) !== targets(st.record);

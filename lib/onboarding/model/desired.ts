@@ -11,6 +11,7 @@ import {
   webIdentityTrust,
 } from '../../policy/documents';
 import { podIdentityTrust } from '../../policy/pod-identity';
+import { accessPointArn, accessPointNames, delegationStatement } from '../../policy/access-points';
 import type { PolicyDocument, Statement } from '../../policy/types';
 import { defaultServiceAccounts } from '../../snippets/defaults';
 import type { Access, Tool } from '../../snippets/types';
@@ -239,25 +240,61 @@ export interface KeyStatements {
   statements: Statement[];
 }
 
+/** access-point mode: the grant's access point in the bucket's account, and the bucket's delegation to it */
+export interface AccessPointDesired {
+  accountId: string;
+  region: string;
+  bucket: string;
+  name: string;
+  arn: string;
+  /** the access point policy: the role's actions on the access point and its objects under the prefix */
+  policy: PolicyDocument;
+  /** the bucket policy's one delegation statement (shared by every access point of the service on the bucket) */
+  delegation: Statement;
+}
+
 export interface GrantDesired {
   id: string;
   policyName: string;
   permissions: PolicyDocument;
+  /** access-point mode (the role's permissions name the access point, not the bucket) */
+  accessPoint?: AccessPointDesired;
   /** bucket-policy mode: the grant's statements in the bucket's policy */
   bucketStatements?: BucketStatements;
   /** a key in another account than the role: the grant's statement in the key's policy */
   keyStatements?: KeyStatements;
 }
 
-export function grantDesired(identity: WorkloadIdentity, grant: Grant): GrantDesired {
+/** `accessPointName`: the name the planner found free for it (default: the first the derivation gives) */
+export function grantDesired(identity: WorkloadIdentity, grant: Grant, accessPointName?: string): GrantDesired {
   const actions = toolActions(grant.tool, grant.access);
-  const scope = { bucket: grant.bucket.name, prefix: grant.bucket.prefix };
+  const ap =
+    grant.mode === 'access-point'
+      ? {
+          name: accessPointName ?? accessPointNames(grant.id)[0]!,
+          region: grant.bucket.region,
+          accountId: grant.bucketAccount,
+        }
+      : undefined;
+  const apArn = ap && accessPointArn(ap.region, ap.accountId, ap.name);
+  const scope = { bucket: grant.bucket.name, prefix: grant.bucket.prefix, ...(apArn ? { accessPointArn: apArn } : {}) };
   const keyArn = grant.bucket.kmsKeyArn;
   const kms = keyArn ? { keyArn, actions: kmsActions(grant.tool, grant.access) } : undefined;
   return {
     id: grant.id,
     policyName: grantPolicyName(grant.id),
     permissions: permissionsPolicy(scope, actions, kms),
+    ...(ap && apArn
+      ? {
+          accessPoint: {
+            ...ap,
+            bucket: grant.bucket.name,
+            arn: apArn,
+            policy: { Version: '2012-10-17', Statement: bucketPolicyStatements(grant.id, scope, actions, identity.roleArn) },
+            delegation: delegationStatement(ap.accountId, ap.region, grant.bucket.name),
+          },
+        }
+      : {}),
     ...(grant.mode === 'bucket-policy'
       ? {
           bucketStatements: {

@@ -19,8 +19,19 @@ import { requirementsOf } from './requirements';
 type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
 
 /** What this grant holds in AWS, as far as finished steps say (never what a failed step meant to write). */
+/** An access point the grant made (access-point mode): where, and its policy once written. */
+export interface AccessPointLive {
+  accountId: string;
+  region: string;
+  bucket: string;
+  name: string;
+  arn: string;
+  policy?: PolicyDocument;
+}
+
 export interface GrantLive {
   permissions?: PolicyDocument;
+  accessPoint?: AccessPointLive;
   bucketStatements?: BucketStatements;
   keyStatements?: KeyStatements;
 }
@@ -83,6 +94,18 @@ export interface IdentityRecord {
  */
 export const liveOf = (want: GrantDesired): GrantLive => ({
   permissions: want.permissions,
+  ...(want.accessPoint
+    ? {
+        accessPoint: {
+          accountId: want.accessPoint.accountId,
+          region: want.accessPoint.region,
+          bucket: want.accessPoint.bucket,
+          name: want.accessPoint.name,
+          arn: want.accessPoint.arn,
+          policy: want.accessPoint.policy,
+        },
+      }
+    : {}),
   ...(want.bucketStatements ? { bucketStatements: want.bucketStatements } : {}),
   ...(want.keyStatements ? { keyStatements: want.keyStatements } : {}),
 });
@@ -95,6 +118,23 @@ export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLi
       return { ...live, permissions: step.params.document };
     case 'delete-role-policy':
       return { ...live, permissions: undefined };
+    case 'create-access-point':
+      return {
+        ...live,
+        accessPoint: {
+          accountId: step.accountId,
+          region: step.params.region,
+          bucket: step.params.bucket,
+          name: step.params.name,
+          arn: step.params.arn,
+        },
+      };
+    case 'put-access-point-policy':
+      return live.accessPoint?.arn === step.params.arn
+        ? { ...live, accessPoint: { ...live.accessPoint, policy: step.params.policy } }
+        : live;
+    case 'delete-access-point':
+      return live.accessPoint?.arn === step.params.arn ? { ...live, accessPoint: undefined } : live;
     case 'put-bucket-policy-statements':
     case 'remove-bucket-policy-statements': {
       const t = step.params.target;
@@ -153,6 +193,8 @@ export function writtenOf(rec: Pick<OnboardingRecord, 'live' | 'attempt'>): Gran
           : a;
   return {
     ...live,
+    // an access point an interrupted attempt set out to create: removed (or adopted) by its tags, if it exists
+    accessPoint: live.accessPoint ?? w.accessPoint,
     bucketStatements: merge(live.bucketStatements, w.bucketStatements),
     keyStatements: merge(live.keyStatements, w.keyStatements),
   };

@@ -20,6 +20,8 @@ const BREAK_ACTIONS: ReadonlySet<Action> = new Set<Action>([
   'remove-bucket-policy-statements',
   'remove-key-policy-statement',
   'delete-pod-identity-association',
+  'delete-access-point',
+  'remove-access-point-delegation',
 ]);
 
 /** Actions that neither grant nor take away access: they need not wait, nor be waited for. */

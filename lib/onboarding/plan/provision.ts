@@ -21,6 +21,7 @@ import {
   podIdentitySteps,
 } from './pod-identity';
 import { writtenOf } from '../model/records';
+import { accessPointWant, orderGrantPolicy, planAccessPoint } from './access-points';
 import { type Step } from '../model/steps';
 
 import { type ProvisionContext } from '../gather/provision';
@@ -32,6 +33,8 @@ export interface ProvisionPlan {
   grant: GrantDesired;
   grants: GrantRef[];
   steps: Step[];
+  /** access-point mode: the alias of the grant's access point, when it exists already */
+  accessPointAlias?: string;
 }
 
 export const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[] =>
@@ -42,7 +45,8 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
   checkOptIn(r.grant.mode, ctx.observed.optIn);
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
   const desired = identityDesired(deps.config, r.identity, grants, ctx.observed.issuers);
-  const grant = r.want;
+  // access-point mode: the grant's access point under the name it has or gets
+  const grant = accessPointWant(r, ctx.observed);
   const steps = [
     ...planRole({ config: deps.config, identity: r.identity, observed: ctx.observed, desired, grant }).steps,
   ];
@@ -91,8 +95,19 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
       }).steps,
     );
   }
-  steps.push(...planStatements(r.id, ctx.observed, ctx.record ? writtenOf(ctx.record) : {}, grant));
-  return { desired, grant, grants, steps: orderMakeBeforeBreak(steps) };
+  const written = ctx.record ? writtenOf(ctx.record) : {};
+  steps.push(
+    ...planStatements(r.id, ctx.observed, written, grant),
+    ...planAccessPoint({ config: deps.config, grantId: r.id, observed: ctx.observed, written, want: grant }),
+  );
+  const alias = grant.accessPoint && ctx.observed.accessPoints?.byName.get(grant.accessPoint.name)?.alias;
+  return {
+    desired,
+    grant,
+    grants,
+    steps: orderMakeBeforeBreak(orderGrantPolicy(steps, r.id)),
+    ...(alias ? { accessPointAlias: alias } : {}),
+  };
 }
 
 /** The answer to POST: the role, what changed (or would), the policies and the tool's snippets. */
@@ -101,7 +116,12 @@ export function resultOf(
   plan: ProvisionPlan,
   changes: Change[],
   status: 'provisioned' | 'planned',
+  /** the alias of an access point this request created (AWS makes it up on creation) */
+  createdAlias?: string,
 ): OnboardingResult {
+  const ap = plan.grant.accessPoint;
+  // an access point not created yet has no alias: a dry run names it by a placeholder of the same form
+  const alias = ap && (createdAlias ?? plan.accessPointAlias ?? `${ap.name}-pending-s3alias`);
   const input = r.input;
   const { identity } = r;
   return {
@@ -121,6 +141,7 @@ export function resultOf(
       trust: plan.desired.role.trust,
       permissions: plan.grant.permissions,
       bucketPolicyStatements: plan.grant.bucketStatements?.statements ?? [],
+      ...(ap ? { accessPoint: { name: ap.name, arn: ap.arn, alias, policy: ap.policy } } : {}),
       ...(plan.grant.keyStatements ? { keyPolicyStatements: plan.grant.keyStatements.statements } : {}),
       ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
     },
@@ -135,6 +156,7 @@ export function resultOf(
         region: input.bucket.region,
         prefix: r.grant.bucket.prefix || undefined,
         kmsKeyArn: input.bucket.kmsKeyArn,
+        ...(ap && alias ? { accessPoint: { alias, arn: ap.arn } } : {}),
       },
       workload:
         input.workload.type === 'eks'

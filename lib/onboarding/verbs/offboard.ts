@@ -20,6 +20,8 @@ import { observe } from '../gather/observe';
 import { planRole, type LeftToOwner } from '../plan/role';
 import { planStatements } from '../plan/statements';
 import { planPodIdentity } from '../plan/pod-identity';
+import { planAccessPoint } from '../plan/access-points';
+import { accessPointRead } from '../gather/access-points';
 import { orderMakeBeforeBreak } from '../plan/make-before-break';
 import { liveAfter, writtenOf, type OnboardingRecord } from '../model/records';
 import { changeOf, type Step } from '../model/steps';
@@ -131,15 +133,10 @@ async function planOffboard(
   const removed: string[] = [];
   const left: LeftToOwner[] = [];
   const written = writtenOf(rec);
-  const buckets = written.bucketStatements
-    ? [
-        {
-          accountId: written.bucketStatements.accountId,
-          bucket: written.bucketStatements.bucket,
-          region: written.bucketStatements.region,
-        },
-      ]
-    : [];
+  const buckets = [written.bucketStatements, written.accessPoint]
+    .filter((b): b is NonNullable<typeof b> => !!b)
+    .map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }))
+    .filter((b, i, all) => all.findIndex((x) => x.accountId === b.accountId && x.bucket === b.bucket) === i);
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
 
   await Promise.all(
@@ -155,6 +152,7 @@ async function planOffboard(
           buckets: i === 0 ? buckets : [],
           keys: i === 0 ? keyArns : [],
           tags: true,
+          ...(i === 0 ? { accessPoint: accessPointRead(deps.config.managedByTag, rec.id, undefined, written.accessPoint) } : {}),
         }),
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
       ]);
@@ -183,7 +181,11 @@ async function planOffboard(
         ...planPodIdentity({ config: deps.config, identity, observed, grants: rest, roleSteps, handOver: staying })
           .steps,
       );
-      if (i === 0) parts[i].push(...planStatements(rec.id, observed, written, undefined));
+      if (i === 0)
+        parts[i].push(
+          ...planStatements(rec.id, observed, written, undefined),
+          ...planAccessPoint({ config: deps.config, grantId: rec.id, observed, written }),
+        );
       if (!rest.length) removed.push(key);
       afters.push(async () => {
         if (rest.length) await deps.store.saveIdentity({ ...idRec, grants: rest }, idRec.version);

@@ -202,6 +202,7 @@ async function provisionLocked(
   // off the AWS calls' critical path); a provider another request is deleting stops the plan: nothing new
   // starts, and the answer is a 503 (nothing written: taken back; else: retry to finish)
   let registration: { failed: boolean; error?: unknown } = { failed: false };
+  let createdAlias: string | undefined;
   // (a turn of the event loop after the first steps are on their way)
   const registering = new Promise<void>((resolve) => setImmediate(resolve))
     .then(() => registerProviders(deps, r, intent, plan))
@@ -212,6 +213,7 @@ async function provisionLocked(
     fenced(
       stepRunner({
         sessions: deps.sessions,
+        createdAccessPoint: (_arn, alias) => (createdAlias = alias),
         writer: reservations.writer(deps.writer),
         providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined,
       }),
@@ -305,7 +307,8 @@ async function provisionLocked(
   }
 
   const finished: OnboardingResult = {
-    ...result,
+    // an access point made now: the snippets name its alias (the same files, rendered with it)
+    ...(createdAlias ? resultOf(r, plan, [], 'provisioned', createdAlias) : result),
     changes: exec.done.filter((d) => d.wrote).map((d) => changeOf(d.step)),
   };
   const outcome: OnboardingRecord = {

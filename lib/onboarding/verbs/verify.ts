@@ -1,6 +1,6 @@
 import { boundaryArn } from '../../config';
 import { ServiceError } from '../../errors';
-import { authorize } from '../../iam-policy/evaluate';
+import { authorize, evaluatePolicy } from '../../iam-policy/evaluate';
 import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
 import { serviceAccountSubject, STS_AUDIENCE } from '../../policy/documents';
 import { renderRawPolicy } from '../../policy/resource-policy';
@@ -15,6 +15,7 @@ import { checkOptIn } from '../plan/opt-in';
 import { bucketTargetKey, observe, type Observed } from '../gather/observe';
 import { planRole } from '../plan/role';
 import { planStatements } from '../plan/statements';
+import { planAccessPoint } from '../plan/access-points';
 import { planPodIdentity, type PodIdentityPlan } from '../plan/pod-identity';
 import {
   ASSOCIATIONS_CHECK,
@@ -71,6 +72,13 @@ function checkNameOf(s: Step, grantId: string): string {
     case 'update-pod-identity-association':
     case 'delete-pod-identity-association':
       return ASSOCIATIONS_CHECK;
+    case 'create-access-point':
+    case 'delete-access-point':
+    case 'put-access-point-policy':
+      return 'access-point';
+    case 'put-access-point-delegation':
+    case 'remove-access-point-delegation':
+      return 'access-point-delegation';
   }
 }
 
@@ -103,6 +111,14 @@ function driftDetail(s: Step): string {
     case 'put-key-policy-statement':
     case 'remove-key-policy-statement':
       return `the key policy does not hold this onboarding's statement as provisioned`;
+    case 'create-access-point':
+      return `access point ${s.params.name} does not exist`;
+    case 'put-access-point-policy':
+      return `the policy of access point ${s.params.name} is missing or differs from what was provisioned`;
+    case 'delete-access-point':
+      return `access point ${s.params.name} of this onboarding is not the one it should use`;
+    case 'put-access-point-delegation':
+      return `the policy of bucket ${s.params.target.bucket} does not delegate to the service's access points`;
     default:
       return s.action;
   }
@@ -147,6 +163,18 @@ export async function verify(
     keys: [...new Set([written.keyStatements?.keyArn, want.keyStatements?.keyArn].filter((k): k is string => !!k))],
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
+    ...(want.accessPoint
+      ? {
+          accessPoint: {
+            accountId: want.accessPoint.accountId,
+            region: want.accessPoint.region,
+            onboardingId: id,
+            managedBy: deps.config.managedByTag,
+            recorded: [want.accessPoint.name],
+            derive: false,
+          },
+        }
+      : {}),
     // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
     optIn: {
       bucket: { accountId: bucketAccount, bucket: b.name, region: b.region },
@@ -170,6 +198,10 @@ export async function verify(
     steps = [
       ...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps,
       ...planStatements(id, observed, written, want),
+      ...planAccessPoint({ config: deps.config, grantId: id, observed, written, want }).filter(
+        // an access point in place needs no second write of the delegation: only a missing one is drift
+        (s) => s.action !== 'put-access-point-delegation' || !observed.accessPoints?.byName.get(want.accessPoint!.name),
+      ),
     ];
   } catch (e) {
     // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here
@@ -208,6 +240,10 @@ export async function verify(
   if (want.bucketStatements)
     named('bucket-policy-statements', `the policy of ${b.name} holds this onboarding's statements as provisioned`);
   if (want.keyStatements) named('key-policy-statement', 'the key policy grants the role');
+  if (want.accessPoint) {
+    named('access-point', `access point ${want.accessPoint.name} exists with its policy as provisioned`);
+    named('access-point-delegation', `the policy of ${b.name} delegates to the service's access points`);
+  }
   if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
   const extras = [...drift.keys()].filter(
     (n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'),
@@ -237,6 +273,7 @@ export async function verify(
       observed,
       bucketAccount,
       wantBoundary,
+      want.accessPoint && { arn: want.accessPoint.arn, policy: observed.accessPoints?.byName.get(want.accessPoint.name)?.policy },
     ),
   );
   return { ok: checks.every((c) => c.ok), checks };
@@ -251,6 +288,8 @@ function reachability(
   observed: Observed,
   bucketAccount: string,
   wantBoundary: string | undefined,
+  /** access-point mode: requests go through this access point (its live policy) */
+  through?: { arn: string; policy?: PolicyDocument },
 ): Check[] {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
@@ -304,7 +343,8 @@ function reachability(
   const optIn = observed.optIn?.bucket;
   const tagged = (prefix: string) =>
     optIn?.abac ? Object.fromEntries(optIn.tags.map(([k, v]) => [`${prefix}/${k}`, v])) : {};
-  const s3Can = (action: string, resource: string, context: Record<string, string> = {}) =>
+  const bucketDoc = bucketPolicy ? (JSON.parse(renderRawPolicy(bucketPolicy)) as EvalDocument) : undefined;
+  const direct = (action: string, resource: string, context: Record<string, string> = {}) =>
     authorize({
       principal: session,
       action,
@@ -320,6 +360,40 @@ function reachability(
         ...context,
       },
     });
+  // through an access point, as S3 authorises it (emulator/services/s3.ts authorizeS3): the identity policies,
+  // boundary and access point policy on the access point's ARN, then the bucket policy on the bucket's
+  const s3Can = (action: string, resource: string, context: Record<string, string> = {}) => {
+    if (!through) return direct(action, resource, context);
+    const apContext = {
+      's3:DataAccessPointArn': through.arn,
+      's3:DataAccessPointAccount': bucketAccount,
+      's3:AccessPointNetworkOrigin': 'Internet',
+    };
+    const bucketArn = `arn:aws:s3:::${b.name}`;
+    const apResource =
+      resource === bucketArn ? through.arn : `${through.arn}/object/${resource.slice(bucketArn.length + 1)}`;
+    const first = authorize({
+      principal: session,
+      action,
+      resource: apResource,
+      resourceAccountId: bucketAccount,
+      identityPolicies,
+      permissionsBoundary: boundary,
+      resourcePolicy: asEval(through.policy),
+      context: { 'aws:SecureTransport': 'true', ...apContext, ...context },
+    });
+    if (!first.allowed) return first;
+    const verdict = bucketDoc
+      ? evaluatePolicy(
+          bucketDoc,
+          { action, resource, principal: session, context: { 'aws:SecureTransport': 'true', ...apContext, ...context } },
+          { checkPrincipal: true },
+        )
+      : 'NotApplicable';
+    return verdict === 'Allow'
+      ? first
+      : { allowed: false, reason: `the policy of bucket ${b.name} does not delegate ${action} to access point ${through.arn}` };
+  };
   const prefix = b.prefix ?? '';
   const probe = `${prefix}s3-onboarding-verify`;
   const actions = toolActions(request.tool, request.access);
@@ -345,6 +419,16 @@ function reachability(
     `the role can list s3://${b.name}/${prefix}`,
     `the role cannot list s3://${b.name}/${prefix}: ${list.reason}`,
   );
+  if (through) {
+    // the role reaches the bucket through its access point only: never by the bucket's own name
+    const d = direct('s3:GetObject', `arn:aws:s3:::${b.name}/${probe}`);
+    check(
+      'deny:bucket-by-name',
+      !d.allowed,
+      `the role cannot reach s3://${b.name} by its name, only through access point ${through.arn}`,
+      `the role can read s3://${b.name} by its name, not only through its access point (${d.reason})`,
+    );
+  }
   if (prefix) {
     const outside = s3Can('s3:GetObject', `arn:aws:s3:::${b.name}/s3-onboarding-outside-every-grant/${probe}`);
     check(
