@@ -243,7 +243,8 @@ function handle(ctx: CallContext): ServiceResponse {
       const tags = new Map<string, string>();
       for (const m of (element(body, 'Tags') ?? '').matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)) {
         const key = element(m[1] as string, 'Key');
-        if (key === undefined || key === '' || key.length > 128) throw invalidRequest('Tag keys must be 1-128 characters');
+        if (key === undefined || key === '' || key.length > 128)
+          throw invalidRequest('Tag keys must be 1-128 characters');
         const value = element(m[1] as string, 'Value') ?? '';
         if (value.length > 256) throw invalidRequest('Tag values must be at most 256 characters');
         tags.set(key, value);

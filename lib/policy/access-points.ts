@@ -25,7 +25,10 @@ export const ACCESS_POINT_CANDIDATES = 8;
  * derive the same name get distinct ones, and the same state always gives the same name (17-19 characters).
  */
 export function accessPointNames(onboardingId: string): string[] {
-  const stem = `${ACCESS_POINT_PREFIX}${onboardingId.replace(/^ob-/, '').replace(/[^a-z0-9]/g, '')}`.slice(0, NAME_MAX - 3);
+  const stem = `${ACCESS_POINT_PREFIX}${onboardingId.replace(/^ob-/, '').replace(/[^a-z0-9]/g, '')}`.slice(
+    0,
+    NAME_MAX - 3,
+  );
   return Array.from({ length: ACCESS_POINT_CANDIDATES }, (_, i) => (i === 0 ? stem : `${stem}-${i + 1}`));
 }
 

@@ -30,7 +30,10 @@ function buildSgObjectStorage(bucket: BucketRef, access: Access, namespace: stri
     spec: {
       type: 's3',
       s3: {
-        bucket: prefix === undefined ? addressedBucket('stackgres', bucket) : `${addressedBucket('stackgres', bucket)}/${prefix}`,
+        bucket:
+          prefix === undefined
+            ? addressedBucket('stackgres', bucket)
+            : `${addressedBucket('stackgres', bucket)}/${prefix}`,
         region: bucket.region,
         awsCredentials: { useIAMRole: true },
       },

@@ -37,10 +37,18 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
         if (p.statements.length) await s3Api.putBucketPolicy(s3, t.bucket, t.accountId, renderRawPolicy(p));
         else await s3Api.deleteBucketPolicy(s3, t.bucket, t.accountId);
       },
-      accessPointsInUse: async (except) =>
-        (await s3cApi.listAccessPoints(sessions.s3control(t.accountId, t.region), t.accountId, t.bucket)).some(
+      accessPointsInUse: async ({ except, managedBy }) => {
+        const s3c = sessions.s3control(t.accountId, t.region);
+        const named = (await s3cApi.listAccessPoints(s3c, t.accountId, t.bucket)).filter(
           (a) => a.name.startsWith(ACCESS_POINT_PREFIX) && !except.includes(a.name),
-        ),
+        );
+        // the first that is the service's answers (usually the first read); someone else's of such a name does not
+        for (const a of named) {
+          const tags = await s3cApi.accessPointTags(s3c, t.accountId, a.arn);
+          if (tags?.some(([k, v]) => k === 'managed-by' && v === managedBy)) return true;
+        }
+        return false;
+      },
     };
   }
   const kms = sessions.kms(t.accountId, t.region);
@@ -135,7 +143,9 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
         const tags = await s3cApi.accessPointTags(s3c, s.accountId, s.params.arn);
         const id = s.scope.kind === 'grant' ? s.scope.id : '';
         if (tags && ownsAccessPoint(tags, tagOf(s.params.tags, 'managed-by'), id)) return false;
-        throw new ConflictError(`access point ${s.params.name} was just created by someone else; retry to take another name`);
+        throw new ConflictError(
+          `access point ${s.params.name} was just created by someone else; retry to take another name`,
+        );
       }
       case 'put-access-point-policy':
         await s3cApi.putAccessPointPolicy(
@@ -154,7 +164,9 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
           onboardingId: s.params.onboardingId,
           remove: adding ? [] : [s.params.statement],
           add: adding ? [s.params.statement] : [],
-          ...(adding ? {} : { keepWhileAccessPoints: { except: s.params.except ?? [] } }),
+          ...(adding
+            ? {}
+            : { keepWhileAccessPoints: { except: s.params.except ?? [], managedBy: s.params.managedBy } }),
         });
       }
     }

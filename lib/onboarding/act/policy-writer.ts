@@ -35,8 +35,11 @@ export interface PolicyTarget {
   read(): Promise<RawPolicy | undefined>;
   /** writes the policy (a bucket policy left with no statement is deleted) */
   write(policy: RawPolicy): Promise<void>;
-  /** a bucket: whether an access point of the service other than `except` is on it (S3 Control, read under the lease) */
-  accessPointsInUse?(except: string[]): Promise<boolean>;
+  /**
+   * a bucket: whether an access point of the service (named `s3ob-…` and tagged `managed-by`) other than `except`
+   * is on it (S3 Control, read under the lease)
+   */
+  accessPointsInUse?(keep: { except: string[]; managedBy: string }): Promise<boolean>;
 }
 
 interface StatementChange {
@@ -48,14 +51,14 @@ interface StatementChange {
    * the bucket's delegation to the service's access points: removed only if, read under the lease, no access point
    * of the service but `except` is left on the bucket (plan/access-points.ts says why this is safe)
    */
-  keepWhileAccessPoints?: { except: string[] };
+  keepWhileAccessPoints?: { except: string[]; managedBy: string };
 }
 
 /** The change as it stands under the lease: a delegation an access point still needs is not removed. */
 async function underLease(target: PolicyTarget, change: StatementChange): Promise<StatementChange> {
   const keep = change.keepWhileAccessPoints;
   if (!keep || !change.remove.length || !target.accessPointsInUse) return change;
-  return (await target.accessPointsInUse(keep.except)) ? { ...change, remove: [] } : change;
+  return (await target.accessPointsInUse(keep)) ? { ...change, remove: [] } : change;
 }
 
 /** Applies one change; true when the policy was written. */

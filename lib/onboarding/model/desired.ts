@@ -290,7 +290,10 @@ export function grantDesired(identity: WorkloadIdentity, grant: Grant, accessPoi
             ...ap,
             bucket: grant.bucket.name,
             arn: apArn,
-            policy: { Version: '2012-10-17', Statement: bucketPolicyStatements(grant.id, scope, actions, identity.roleArn) },
+            policy: {
+              Version: '2012-10-17',
+              Statement: bucketPolicyStatements(grant.id, scope, actions, identity.roleArn),
+            },
             delegation: delegationStatement(ap.accountId, ap.region, grant.bucket.name),
           },
         }

@@ -49,6 +49,8 @@ export interface DelegationParams {
   statement: Statement;
   /** removal only: the access points being removed with it (they do not keep the delegation) */
   except?: string[];
+  /** the service's `managed-by` tag value: an access point tagged with it keeps the delegation */
+  managedBy: string;
 }
 
 /** An EKS Pod Identity association: a service account of a namespace of a cluster (in the step's account). */

@@ -2,7 +2,12 @@ import { ConflictError, QuotaExceededError } from '../../errors';
 import { editStatements, renderRawPolicy } from '../../policy/resource-policy';
 import { policySize as textSize } from '../../iam-policy/grammar';
 import { samePolicy } from '../../policy/compare';
-import { accessPointNames, ACCESS_POINT_CANDIDATES, delegationStatement, TAG_ONBOARDING } from '../../policy/access-points';
+import {
+  accessPointNames,
+  ACCESS_POINT_CANDIDATES,
+  delegationStatement,
+  TAG_ONBOARDING,
+} from '../../policy/access-points';
 import type { Config } from '../../config';
 import { grantDesired, tagValue, type GrantDesired, type Resolved, type TagList } from '../model/desired';
 import { bucketTargetKey, grantPolicyName, TAG_MANAGED_BY } from '../model/onboarding';
@@ -20,8 +25,8 @@ import { BUCKET_POLICY_MAX_BYTES, MANAGED_TAG } from './statements';
  * under the bucket policy's lease, only when no access point of the service is left on the bucket.
  *
  * Why the lease and the access points, not the store: the last-one decision is taken by the policy writer while it
- * holds the bucket policy's lease, from S3 Control's ListAccessPoints of the bucket (act/policy-writer.ts
- * `keepWhileAccessPoints`), and a grant adds the delegation only once its access point exists. So whichever of a
+ * holds the bucket policy's lease, from S3 Control's ListAccessPoints of the bucket and the tags of those named
+ * `s3ob-…` (act/policy-writer.ts `keepWhileAccessPoints`; someone else's access point of such a name does not count), and a grant adds the delegation only once its access point exists. So whichever of a
  * removal and an addition takes the lease second sees the other: a removal after the addition finds that access
  * point and keeps the statement; an addition after the removal writes it back. Two DELETEs of the last two each
  * delete their access point before they decide, so the second to decide finds none and removes it. The store's
@@ -59,6 +64,7 @@ export function accessPointWant(r: Resolved, observed: Observed): GrantDesired {
 
 /** A change to the bucket policy's delegation, refused here as a grant's statements are (plan/statements.ts). */
 function delegationStep(
+  managedBy: string,
   grantId: string,
   observed: Observed,
   target: DelegationParams['target'],
@@ -100,7 +106,7 @@ function delegationStep(
       action,
       accountId: target.accountId,
       resource,
-      params: { target, onboardingId: grantId, statement, ...(adding ? {} : { except }) },
+      params: { target, onboardingId: grantId, statement, managedBy, ...(adding ? {} : { except }) },
       after,
       scope: { kind: 'grant', id: grantId },
     },
@@ -129,7 +135,9 @@ export function planAccessPoint(a: {
   if (ap) {
     const cur = seen?.byName.get(ap.name);
     if (cur && !cur.own)
-      throw new ConflictError(`access point ${ap.name} is someone else's; it is never changed. Retry to take another name`);
+      throw new ConflictError(
+        `access point ${ap.name} is someone else's; it is never changed. Retry to take another name`,
+      );
     if (!cur) {
       createId = `${grantId}:create-access-point:${ap.arn}`;
       steps.push({
@@ -137,7 +145,13 @@ export function planAccessPoint(a: {
         action: 'create-access-point',
         accountId: ap.accountId,
         resource: ap.arn,
-        params: { region: ap.region, name: ap.name, arn: ap.arn, bucket: ap.bucket, tags: accessPointTags(a.config, grantId) },
+        params: {
+          region: ap.region,
+          name: ap.name,
+          arn: ap.arn,
+          bucket: ap.bucket,
+          tags: accessPointTags(a.config, grantId),
+        },
         after: [],
         scope,
       });
@@ -154,7 +168,15 @@ export function planAccessPoint(a: {
       });
     }
     const target = { kind: 'bucket' as const, accountId: ap.accountId, bucket: ap.bucket, region: ap.region };
-    const stmt = delegationStep(grantId, observed, target, 'put-access-point-delegation', [], createId ? [createId] : []);
+    const stmt = delegationStep(
+      a.config.managedByTag,
+      grantId,
+      observed,
+      target,
+      'put-access-point-delegation',
+      [],
+      createId ? [createId] : [],
+    );
     // with the access point in place and the statement there, nothing to add
     if (createId || stmt.length) steps.push(...(createId ? stmt : delegationIfMissing(stmt, observed, target)));
   }
@@ -183,6 +205,7 @@ export function planAccessPoint(a: {
     const except = [...new Set([...removed, ...(recorded ? [recorded.name] : [])])];
     steps.push(
       ...delegationStep(
+        a.config.managedByTag,
         grantId,
         observed,
         target,

@@ -152,7 +152,9 @@ async function planOffboard(
           buckets: i === 0 ? buckets : [],
           keys: i === 0 ? keyArns : [],
           tags: true,
-          ...(i === 0 ? { accessPoint: accessPointRead(deps.config.managedByTag, rec.id, undefined, written.accessPoint) } : {}),
+          ...(i === 0
+            ? { accessPoint: accessPointRead(deps.config.managedByTag, rec.id, undefined, written.accessPoint) }
+            : {}),
         }),
         rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
       ]);

@@ -273,7 +273,10 @@ export async function verify(
       observed,
       bucketAccount,
       wantBoundary,
-      want.accessPoint && { arn: want.accessPoint.arn, policy: observed.accessPoints?.byName.get(want.accessPoint.name)?.policy },
+      want.accessPoint && {
+        arn: want.accessPoint.arn,
+        policy: observed.accessPoints?.byName.get(want.accessPoint.name)?.policy,
+      },
     ),
   );
   return { ok: checks.every((c) => c.ok), checks };
@@ -386,13 +389,21 @@ function reachability(
     const verdict = bucketDoc
       ? evaluatePolicy(
           bucketDoc,
-          { action, resource, principal: session, context: { 'aws:SecureTransport': 'true', ...apContext, ...context } },
+          {
+            action,
+            resource,
+            principal: session,
+            context: { 'aws:SecureTransport': 'true', ...apContext, ...context },
+          },
           { checkPrincipal: true },
         )
       : 'NotApplicable';
     return verdict === 'Allow'
       ? first
-      : { allowed: false, reason: `the policy of bucket ${b.name} does not delegate ${action} to access point ${through.arn}` };
+      : {
+          allowed: false,
+          reason: `the policy of bucket ${b.name} does not delegate ${action} to access point ${through.arn}`,
+        };
   };
   const prefix = b.prefix ?? '';
   const probe = `${prefix}s3-onboarding-verify`;
