@@ -46,7 +46,7 @@ export const accessPointArn = (region: string, accountId: string, name: string):
 /** Every S3 action any tool is granted (lib/policy/actions.ts), for the delegation: the access points narrow it. */
 const DELEGATED_ACTIONS = [...new Set(TABLE_ACTIONS)].sort();
 
-export const DELEGATION_SID = 'S3OnboardingAccessPoints';
+const DELEGATION_SID = 'S3OnboardingAccessPoints';
 
 /**
  * The bucket policy's one statement for every access point of the service on the bucket (AWS's documented
@@ -115,7 +115,7 @@ export const ACCESS_POINT_TOOLS: Readonly<Record<Tool, AccessPointUse>> = {
 };
 
 /** The cross-account modes other than access-point, for a refusal. */
-export const MODES_WITHOUT_ACCESS_POINTS = ['bucket-policy', 'role-in-bucket-account'] as const;
+const MODES_WITHOUT_ACCESS_POINTS = ['bucket-policy', 'role-in-bucket-account'] as const;
 
 /** Why a tool cannot be onboarded in access-point mode (with the modes it can use), or undefined. */
 export function accessPointRefusal(

@@ -76,7 +76,7 @@ const objectSid = (i: number) => (i === 0 ? 'Objects' : `Objects${i + 1}`);
  * The S3 statements of one grant, without principal: bucket location, listing (limited to the prefix), then one
  * statement per set of object paths (everything under the prefix, or exact keys and sub-prefixes under it).
  */
-export function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
+function s3Statements(scope: BucketScope, actions: ToolActions): Statement[] {
   const out: Statement[] = [];
   const location = actions.bucket.filter((a) => a !== 's3:ListBucket');
   const list = actions.bucket.filter((a) => a === 's3:ListBucket');

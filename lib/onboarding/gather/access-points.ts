@@ -12,7 +12,7 @@ import type { TagList } from '../model/desired';
  * name alone.
  */
 
-export interface ObservedAccessPoint {
+interface ObservedAccessPoint {
   name: string;
   arn: string;
   alias: string;

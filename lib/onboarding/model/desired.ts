@@ -241,7 +241,7 @@ export interface KeyStatements {
 }
 
 /** access-point mode: the grant's access point in the bucket's account, and the bucket's delegation to it */
-export interface AccessPointDesired {
+interface AccessPointDesired {
   accountId: string;
   region: string;
   bucket: string;

@@ -20,7 +20,7 @@ type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'de
 
 /** What this grant holds in AWS, as far as finished steps say (never what a failed step meant to write). */
 /** An access point the grant made (access-point mode): where, and its policy once written. */
-export interface AccessPointLive {
+interface AccessPointLive {
   accountId: string;
   region: string;
   bucket: string;

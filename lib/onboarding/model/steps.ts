@@ -31,7 +31,7 @@ export interface ResourceStatementParams {
 }
 
 /** An access point of the service (in the step's account: the bucket's). */
-export interface AccessPointRef {
+interface AccessPointRef {
   region: string;
   name: string;
   /** its ARN (also the step's resource) */

@@ -37,7 +37,7 @@ import { BUCKET_POLICY_MAX_BYTES, MANAGED_TAG } from './statements';
  */
 
 /** The tags of the grant's access point: the service's, as on its roles, and the onboarding it belongs to. */
-export const accessPointTags = (config: Config, grantId: string): TagList => [
+const accessPointTags = (config: Config, grantId: string): TagList => [
   [TAG_MANAGED_BY, config.managedByTag],
   [TAG_ONBOARDING, grantId],
 ];
