@@ -276,6 +276,7 @@ export async function verify(
       want.accessPoint && {
         arn: want.accessPoint.arn,
         policy: observed.accessPoints?.byName.get(want.accessPoint.name)?.policy,
+        tags: observed.accessPoints?.byName.get(want.accessPoint.name)?.tags ?? [],
       },
     ),
   );
@@ -292,7 +293,7 @@ function reachability(
   bucketAccount: string,
   wantBoundary: string | undefined,
   /** access-point mode: requests go through this access point (its live policy) */
-  through?: { arn: string; policy?: PolicyDocument },
+  through?: { arn: string; policy?: PolicyDocument; tags: [string, string][] },
 ): Check[] {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
@@ -383,7 +384,13 @@ function reachability(
       identityPolicies,
       permissionsBoundary: boundary,
       resourcePolicy: asEval(through.policy),
-      context: { 'aws:SecureTransport': 'true', ...apContext, ...context },
+      context: {
+        'aws:SecureTransport': 'true',
+        // the access point's tags are aws:ResourceTag on its ARN (the boundary reads managed-by)
+        ...Object.fromEntries(through.tags.map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+        ...apContext,
+        ...context,
+      },
     });
     if (!first.allowed) return first;
     const verdict = bucketDoc
