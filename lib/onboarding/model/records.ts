@@ -133,8 +133,10 @@ export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLi
       return live.accessPoint?.arn === step.params.arn
         ? { ...live, accessPoint: { ...live.accessPoint, policy: step.params.policy } }
         : live;
-    case 'delete-access-point':
-      return live.accessPoint?.arn === step.params.arn ? { ...live, accessPoint: undefined } : live;
+    // a deleted access point stays on the record until the bucket's delegation has been dealt with: a DELETE that
+    // fails in between finds it there, and removes the delegation when it is retried
+    case 'remove-access-point-delegation':
+      return { ...live, accessPoint: undefined };
     case 'put-bucket-policy-statements':
     case 'remove-bucket-policy-statements': {
       const t = step.params.target;
