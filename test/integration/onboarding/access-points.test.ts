@@ -12,6 +12,7 @@ import { onboardingId, type OnboardingInput } from '../../../lib/onboarding/mode
 import { BACKUPS, WORKLOADS, demoTopology, rootCredentials, s3ForAccessPointArns } from '../../helpers/emulator';
 import { clients, podCredentials, useTestStack, type TestStack } from '../../helpers/stack';
 import { validateSnippet } from '../../helpers/schemas';
+import { onboardingResponseSchema } from '../../../lib/onboarding/request/response-schema';
 
 /**
  * crossAccountMode access-point (issue 19, contract §4): each onboarding reaches its prefix through an S3 access
@@ -239,6 +240,62 @@ describe('crossAccountMode access-point', () => {
       expect((await api.send('DELETE', `/v1/onboardings/${y.body.id}`)).status).toBe(200);
       expect(await bucketPolicy()).toBe(policyBefore);
     }
+  });
+
+  it('plans without writing in a dry run (the alias is a placeholder until AWS makes it up)', async () => {
+    const dry = await api.onboard({ ...request('dry', 'dry/'), dryRun: true });
+    expect(dry.status).toBe(200);
+    expect(onboardingResponseSchema.safeParse(dry.body).error).toBeUndefined();
+    expect(dry.body.status).toBe('planned');
+    expect(dry.body.policies.accessPoint.alias).toBe(`${dry.body.policies.accessPoint.name}-pending-s3alias`);
+    expect(dry.body.changes.map((c: { action: string }) => c.action)).toEqual(
+      expect.arrayContaining(['create-access-point', 'put-access-point-policy', 'put-access-point-delegation']),
+    );
+    const calls = (await (await fetch(`${stack.emulator.url}/_emulator/calls`)).json()) as { write: boolean }[];
+    expect(calls.filter((c) => c.write)).toEqual([]);
+    const made = await api.onboard(request('dry', 'dry/'));
+    expect(onboardingResponseSchema.safeParse(made.body).error).toBeUndefined();
+  });
+
+  it('works for an EC2 instance role and with SSE-KMS, as in the other modes', async () => {
+    const ec2 = await api.onboard({
+      workload: { type: 'ec2', instanceRoleArn: `arn:aws:iam::${WORKLOADS}:role/pbm-ec2-instance-role` },
+      bucket: { name: 'demo-backups', accountId: BACKUPS, region: 'eu-west-1', prefix: 'ec2/' },
+      tool: 'pbm',
+      crossAccountMode: 'access-point',
+    });
+    expect(ec2.status).toBe(201);
+    for (const [file, text] of Object.entries(ec2.body.snippets as Record<string, string>))
+      expect(validateSnippet(file, text)).toEqual([]);
+    expect(ec2.body.snippets['pbm-config.yaml']).toContain(`bucket: ${ec2.body.policies.accessPoint.alias}`);
+    const kms = await api.onboard({
+      ...request('kms', 'kms/'),
+      bucket: {
+        name: 'demo-encrypted-backups',
+        accountId: BACKUPS,
+        region: 'eu-west-1',
+        prefix: 'kms/',
+        kmsKeyArn: 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555',
+      },
+    });
+    expect(kms.status).toBe(201);
+    const creds = await pod(kms.body.roleArn, 'kms');
+    const alias = kms.body.policies.accessPoint.alias;
+    const s3 = s3As(creds);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: alias,
+        Key: 'kms/x',
+        Body: 'x',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: 'arn:aws:kms:eu-west-1:300000000003:key/11111111-2222-3333-4444-555555555555',
+      }),
+    );
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: alias, Key: 'kms/x' }))).Body!.transformToString()).toBe(
+      'x',
+    );
+    for (const id of [ec2.body.id, kms.body.id])
+      expect((await api.send('DELETE', `/v1/onboardings/${id}`)).status).toBe(200);
   });
 
   it('names the ARN for Mountpoint and the alias elsewhere', async () => {
