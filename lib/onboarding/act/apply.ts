@@ -165,7 +165,7 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
           remove: adding ? [] : [s.params.statement],
           add: adding ? [s.params.statement] : [],
           ...(adding
-            ? {}
+            ? { presentSuffices: true }
             : { keepWhileAccessPoints: { except: s.params.except ?? [], managedBy: s.params.managedBy } }),
         });
       }

@@ -52,6 +52,13 @@ interface StatementChange {
    * of the service but `except` is left on the bucket (plan/access-points.ts says why this is safe)
    */
   keepWhileAccessPoints?: { except: string[]; managedBy: string };
+  /**
+   * an addition that only needs to be there after every change that was under way when it was asked for (the
+   * access points' delegation, asked for once the access point exists): when the lease is free and a read after
+   * that finds the statements there, nothing is written and no lease is taken. A removal that decided before then
+   * held the lease until it wrote; one that decides after sees what the caller made (plan/access-points.ts)
+   */
+  presentSuffices?: boolean;
 }
 
 /** The change as it stands under the lease: a delegation an access point still needs is not removed. */
@@ -229,6 +236,14 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
     const lock = policyLock(target);
     const owner = randomUUID();
     const pk = queueKey(target);
+    if (change.presentSuffices && !change.remove.length) {
+      const held = await store.doc.send(
+        new GetCommand({ TableName: store.table, Key: { pk: `LOCK#${lock}`, sk: 'LOCK' }, ConsistentRead: true }),
+      );
+      const until = (held.Item as { leaseUntil?: number } | undefined)?.leaseUntil;
+      if ((until === undefined || until < Date.now()) && !editStatements(await target.read(), change).changed)
+        return false;
+    }
     // uncontended (the lease is free): this change alone, without the queue's bookkeeping; changes queued
     // meanwhile wait for the lease and are committed by whoever takes it next
     const taken = Date.now();

@@ -36,8 +36,9 @@ export interface AccessPointRead {
   region: string;
   onboardingId: string;
   managedBy: string;
-  /** names the record says the grant made (or set out to make): read first, whatever the derivation gives */
-  recorded: string[];
+  /** names the record says the grant made (or set out to make): read whatever the derivation gives (pending: once
+   * the store says, while the derivation is read) */
+  recorded: string[] | Promise<string[]>;
   /** walk the derivation to the grant's own access point or a free name (false: only the recorded names) */
   derive: boolean;
 }
@@ -62,16 +63,24 @@ export async function observeAccessPoints(
   req: AccessPointRead,
 ): Promise<ObservedAccessPoints> {
   const byName = new Map<string, ObservedAccessPoint | null>();
-  const recorded = [...new Set(req.recorded)];
-  const found = await Promise.all(recorded.map((n) => readOne(sessions, req, n)));
-  recorded.forEach((n, i) => byName.set(n, found[i]!));
-  if (req.derive && !found.some((a) => a?.own)) {
+  const reads = new Map<string, Promise<ObservedAccessPoint | null>>();
+  const read = (name: string) => {
+    let p = reads.get(name);
+    if (!p) reads.set(name, (p = readOne(sessions, req, name)));
+    return p.then((ap) => (byName.set(name, ap), ap));
+  };
+  // the derivation and the recorded names side by side: a new grant's first name is read at once
+  const derived = async () => {
+    if (!req.derive) return;
     for (const name of accessPointNames(req.onboardingId)) {
-      const ap = byName.has(name) ? byName.get(name)! : await readOne(sessions, req, name);
-      byName.set(name, ap);
+      const ap = await read(name);
       if (!ap || ap.own) break;
     }
-  }
+  };
+  await Promise.all([
+    derived(),
+    Promise.resolve(req.recorded).then((names) => Promise.all([...new Set(names)].map(read))),
+  ]);
   return { accountId: req.accountId, region: req.region, byName };
 }
 
@@ -84,6 +93,8 @@ export function accessPointRead(
   onboardingId: string,
   want: { accountId: string; region: string } | undefined,
   written: { accountId: string; region: string; name: string } | undefined,
+  /** what the store will say the record names (a grant in access-point mode whose record is still being read) */
+  writtenLater?: Promise<{ name: string } | undefined>,
 ): AccessPointRead | undefined {
   const where = want ?? written;
   if (!where) return undefined;
@@ -92,7 +103,11 @@ export function accessPointRead(
     region: where.region,
     onboardingId,
     managedBy,
-    recorded: written ? [written.name] : [],
+    recorded: writtenLater
+      ? writtenLater.then((w) => [...(written ? [written.name] : []), ...(w ? [w.name] : [])])
+      : written
+        ? [written.name]
+        : [],
     derive: !!want,
   };
 }

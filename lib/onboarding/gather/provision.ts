@@ -138,10 +138,19 @@ export function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hin
     buckets: now.buckets,
     keys: now.keys,
     ...(pending ? { later: hint.then((h) => readsOf(r, h)) } : {}),
-    // the grant's access points: what the derivation gives, and the one its record names (once the store says)
-    accessPoint: (pending ? hint.then((h) => readsOf(r, h)) : Promise.resolve(now)).then((reads) =>
-      accessPointRead(deps.config.managedByTag, r.id, r.want.accessPoint, reads.written.accessPoint),
-    ),
+    // the grant's access points: what the derivation gives (at once), and the one its record names (once the store
+    // says: a move out of access-point mode reads only that one)
+    accessPoint: r.want.accessPoint
+      ? accessPointRead(
+          deps.config.managedByTag,
+          r.id,
+          r.want.accessPoint,
+          now.written.accessPoint,
+          pending ? hint.then((h) => readsOf(r, h).written.accessPoint) : undefined,
+        )
+      : (pending ? hint : Promise.resolve(hint)).then((h) =>
+          accessPointRead(deps.config.managedByTag, r.id, undefined, readsOf(r, h).written.accessPoint),
+        ),
     roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
