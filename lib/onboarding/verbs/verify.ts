@@ -3,7 +3,8 @@ import { ServiceError } from '../../errors';
 import { authorize, evaluatePolicy } from '../../iam-policy/evaluate';
 import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
 import { serviceAccountSubject, STS_AUDIENCE } from '../../policy/documents';
-import { renderRawPolicy } from '../../policy/resource-policy';
+import { presentStatements, renderRawPolicy } from '../../policy/resource-policy';
+import { delegationStatement } from '../../policy/access-points';
 import type { PolicyDocument } from '../../policy/types';
 import { samplePath, toolActions } from '../../policy/actions';
 import { identityOfRecord } from '../model/records';
@@ -198,9 +199,9 @@ export async function verify(
     steps = [
       ...planRole({ config: deps.config, identity, observed, desired, grant: want }).steps,
       ...planStatements(id, observed, written, want),
+      // the delegation is checked by its presence below (the planner asks for it with every access point it creates)
       ...planAccessPoint({ config: deps.config, grantId: id, observed, written, want }).filter(
-        // an access point in place needs no second write of the delegation: only a missing one is drift
-        (s) => s.action !== 'put-access-point-delegation' || !observed.accessPoints?.byName.get(want.accessPoint!.name),
+        (s) => s.action !== 'put-access-point-delegation',
       ),
     ];
   } catch (e) {
@@ -242,7 +243,17 @@ export async function verify(
   if (want.keyStatements) named('key-policy-statement', 'the key policy grants the role');
   if (want.accessPoint) {
     named('access-point', `access point ${want.accessPoint.name} exists with its policy as provisioned`);
-    named('access-point-delegation', `the policy of ${b.name} delegates to the service's access points`);
+    const ap = want.accessPoint;
+    const delegation = delegationStatement(ap.accountId, ap.region, ap.bucket);
+    const present =
+      presentStatements(observed.resourcePolicies.get(bucketTargetKey(ap.accountId, ap.bucket)), [delegation]).length >
+      0;
+    check(
+      'access-point-delegation',
+      present,
+      `the policy of ${b.name} delegates to the service's access points`,
+      `the policy of ${b.name} does not hold the delegation to the service's access points (Sid ${delegation.Sid}) as provisioned: requests through access point ${ap.name} are refused`,
+    );
   }
   if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
   const extras = [...drift.keys()].filter(

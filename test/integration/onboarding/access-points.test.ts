@@ -1,4 +1,10 @@
-import { GetObjectCommand, GetBucketPolicyCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetBucketPolicyCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   GetAccessPointPolicyCommand,
   ListAccessPointsCommand,
@@ -163,6 +169,24 @@ describe('crossAccountMode access-point', () => {
     expect(drifted.body.checks.find((c: { name: string }) => c.name === 'access-point').ok).toBe(false);
     expect((await api.onboard(request('mongodb', 'ap/'))).status).toBe(201);
     expect(await reaches(creds, ap.alias, 'ap/repaired')).toBe(true);
+    // drift: the bucket's delegation removed by hand
+    await owner().s3.send(new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: before }));
+    expect(await reaches(creds, ap.alias, 'ap/no-delegation')).toBe(false);
+    const undelegated = await api.send('POST', `/v1/onboardings/${res.body.id}/verify`);
+    expect(
+      undelegated.body.checks
+        .filter((c: { ok: boolean }) => !c.ok)
+        .map((c: { name: string }) => c.name)
+        .sort(),
+    ).toEqual([
+      'access-point-delegation',
+      'reach:s3:DeleteObject',
+      'reach:s3:GetObject',
+      'reach:s3:ListBucket',
+      'reach:s3:PutObject',
+    ]);
+    expect((await api.onboard(request('mongodb', 'ap/'))).status).toBe(201);
+    expect(await reaches(creds, ap.alias, 'ap/delegated-again')).toBe(true);
   });
 
   it('keeps each pod to its own access point; the bucket policy does not grow; DELETE of all leaves policy and access points as before', async () => {
