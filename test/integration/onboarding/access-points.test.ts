@@ -18,6 +18,7 @@ import { onboardingId, type OnboardingInput } from '../../../lib/onboarding/mode
 import { BACKUPS, WORKLOADS, demoTopology, rootCredentials, s3ForAccessPointArns } from '../../helpers/emulator';
 import { clients, podCredentials, useTestStack, type TestStack } from '../../helpers/stack';
 import { validateSnippet } from '../../helpers/schemas';
+import { podIdentityCredentials } from '../../helpers/pod-identity';
 import { onboardingResponseSchema } from '../../../lib/onboarding/request/response-schema';
 
 /**
@@ -320,6 +321,30 @@ describe('crossAccountMode access-point', () => {
     );
     for (const id of [ec2.body.id, kms.body.id])
       expect((await api.send('DELETE', `/v1/onboardings/${id}`)).status).toBe(200);
+  });
+
+  it('works with EKS Pod Identity: the association hands the pod the role that reaches the access point', async () => {
+    const res = await api.onboard({
+      ...request('pi', 'pi/'),
+      workload: {
+        type: 'eks',
+        clusters: [demo],
+        namespace: 'pi',
+        serviceAccounts: ['pbm-agent'],
+        identity: 'pod-identity',
+      },
+    });
+    expect(res.status).toBe(201);
+    for (const [file, text] of Object.entries(res.body.snippets as Record<string, string>))
+      expect(validateSnippet(file, text, { podIdentity: true })).toEqual([]);
+    const creds = await podIdentityCredentials(stack.emulator, {
+      cluster: demo,
+      namespace: 'pi',
+      serviceAccount: 'pbm-agent',
+    });
+    expect(await reaches(creds, res.body.policies.accessPoint.alias, 'pi/through-alias')).toBe(true);
+    expect(await reaches(creds, 'demo-backups', 'pi/by-name')).toBe(false);
+    expect((await api.send('DELETE', `/v1/onboardings/${res.body.id}`)).status).toBe(200);
   });
 
   it('names the ARN for Mountpoint and the alias elsewhere', async () => {
