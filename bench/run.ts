@@ -18,6 +18,7 @@ import { contention } from './scenarios/contention';
 import { growth } from './scenarios/growth';
 import { throughput } from './scenarios/throughput';
 import { sweepBench, type SweepBenchResult } from './scenarios/sweep';
+import { accessPointScale } from './scenarios/access-points';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -130,6 +131,60 @@ async function main(): Promise<void> {
   log(
     `${os.cpus().length} CPUs, node ${process.version}${QUICK ? ', QUICK mode (few samples: not for reporting)' : ''}`,
   );
+
+  // BENCH_ONLY=access-points: crossAccountMode access-point at scale alone (bench/results-access-points.json)
+  if (process.env.BENCH_ONLY === 'access-points') {
+    const cfg = { onboardings: QUICK ? 60 : 1000, concurrency: 50, perCallMs: 50 };
+    const r = await accessPointScale(cfg, log);
+    const budgets: Budget[] = [
+      {
+        budget: 'every answer 201',
+        measured: JSON.stringify(r.statuses),
+        pass: Object.keys(r.statuses).join() === '201',
+      },
+      {
+        budget: 'bucket policy after the last = after the first',
+        measured: `${r.policyBytesAfterFirst} B → ${r.policyBytesAfterLast} B`,
+        pass: r.policyBytesAfterFirst === r.policyBytesAfterLast,
+      },
+      { budget: 'p95 ≤ 3 s', measured: ms(r.p95Ms), pass: r.p95Ms <= 3000 },
+    ];
+    process.stdout.write(
+      `### Access points: ${r.onboardings} onboardings into one bucket, ${r.concurrency} at a time, ${r.perCallMs} ms per AWS call\n\n${table(
+        ['median', 'p95', 'max', 'throughput', 'policy after 1st', 'policy after last'],
+        [
+          [
+            ms(r.medianMs),
+            ms(r.p95Ms),
+            ms(r.maxMs),
+            `${r.throughputPerS}/s`,
+            `${r.policyBytesAfterFirst} B`,
+            `${r.policyBytesAfterLast} B`,
+          ],
+        ],
+      )}\n\n${table(
+        ['onboarding', 'alone', 'AWS calls', 'writes', 'by operation'],
+        r.callsPerOnboarding.map((c) => [
+          String(c.position),
+          ms(c.ms),
+          String(c.calls),
+          String(c.writes),
+          Object.entries(c.byOperation)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ]),
+      )}\n\n${table(
+        ['budget', 'measured', 'result'],
+        budgets.map((b) => [b.budget, b.measured, verdict(b.pass)]),
+      )}\n${r.errors.length ? `\nerrors: ${r.errors.join('\n')}\n` : ''}`,
+    );
+    writeFileSync(
+      path.join(REPO_ROOT, 'bench/results-access-points.json'),
+      `${JSON.stringify({ generatedAt: new Date().toISOString(), quick: QUICK, config: cfg, result: r, budgets: budgets.map((b) => ({ ...b, result: verdict(b.pass) })) }, null, 2)}\n`,
+    );
+    if (process.env.BENCH_STRICT === '1' && budgets.some((b) => !b.pass)) process.exitCode = 1;
+    return;
+  }
 
   // BENCH_ONLY=sweep: the drift sweep alone (bench/results-sweep.json)
   if (process.env.BENCH_ONLY === 'sweep') {

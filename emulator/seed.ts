@@ -164,6 +164,7 @@ export function buildWorld(
       bucket: bucket.name,
       bucketAccountId: bucket.accountId,
       createDate: epoch,
+      tags: new Map(Object.entries(a.tags ?? {})),
     });
     if (a.policy) ap.policy = JSON.stringify(a.policy);
     world.accessPoints.set(accessPointKey(ap.accountId, ap.region, ap.name), ap);

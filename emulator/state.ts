@@ -133,6 +133,8 @@ export interface AccessPoint {
   };
   vpcId?: string;
   createDate: Date;
+  /** tags (CreateAccessPoint `Tags`, topology `accessPoints[].tags`): read with S3 Control ListTagsForResource */
+  tags: Map<string, string>;
 }
 
 /** A KMS grant on a key. */
@@ -301,6 +303,7 @@ export function newAccessPoint(a: {
   createDate: Date;
   vpcId?: string;
   publicAccessBlock?: Partial<AccessPoint['publicAccessBlock']>;
+  tags?: Map<string, string>;
 }): AccessPoint {
   const bytes = randomBytes(34);
   const suffix = Array.from(bytes, (b) => ALIAS_ALPHABET[b % ALIAS_ALPHABET.length]).join('');
@@ -322,5 +325,6 @@ export function newAccessPoint(a: {
     },
     vpcId: a.vpcId,
     createDate: a.createDate,
+    tags: new Map(a.tags ?? []),
   };
 }

@@ -74,6 +74,7 @@ const topologySchema = z.strictObject({
         accountId,
         region: z.string(),
         policy: policy.optional(),
+        tags: z.record(z.string(), z.string()).optional(),
       }),
     )
     .default([]),

@@ -278,7 +278,14 @@ export async function seedEndpoint(endpoint: string, t: Topology, repoRoot: stri
         a.accountId,
       );
       try {
-        await control.send(new CreateAccessPointCommand({ AccountId: a.accountId, Name: a.name, Bucket: a.bucket }));
+        await control.send(
+          new CreateAccessPointCommand({
+            AccountId: a.accountId,
+            Name: a.name,
+            Bucket: a.bucket,
+            ...(a.tags ? { Tags: Object.entries(a.tags).map(([Key, Value]) => ({ Key, Value })) } : {}),
+          }),
+        );
         if (a.policy)
           await control.send(
             new PutAccessPointPolicyCommand({ AccountId: a.accountId, Name: a.name, Policy: JSON.stringify(a.policy) }),

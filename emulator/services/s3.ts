@@ -215,6 +215,8 @@ function authorizeS3(
     return;
   }
   const apContext = { 's3:ResourceAccount': bucket.accountId, ...accessPointContext(ap), ...context };
+  // an access point's own tags are aws:ResourceTag on its ARN (S3 ABAC for access points); the bucket's are not
+  const apTags = Object.fromEntries([...ap.tags].map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
   const apResource =
     resource === `arn:aws:s3:::${bucket.name}`
       ? ap.arn
@@ -224,7 +226,7 @@ function authorizeS3(
     resource: apResource,
     resourceAccountId: ap.accountId,
     resourcePolicy: livePolicy(ctx.world, ap.policy, ap.policyBindings),
-    context: apContext,
+    context: { ...apTags, ...apContext },
   });
   const bucketContext = { ...tags, ...apContext };
   const verdict = bucketPolicy

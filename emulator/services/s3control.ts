@@ -31,7 +31,14 @@ function route(req: EmulatorRequest): { name?: string; sub?: string } {
   return { name: m[1] === undefined ? undefined : decodeURIComponent(m[1]), sub: m[2] };
 }
 
+/** `/v20180820/tags/{ResourceArn+}`: the ARN (its segments percent-encoded, the slashes kept) */
+const tagsRoute = (req: EmulatorRequest): string | undefined => {
+  const m = /^\/v20180820\/tags\/(.+)$/.exec(req.path);
+  return m ? decodeURIComponent(m[1] as string) : undefined;
+};
+
 function s3controlOperation(req: EmulatorRequest): string {
+  if (tagsRoute(req) !== undefined) return req.method === 'GET' ? 'ListTagsForResource' : 'Unknown';
   if (!/^\/v20180820\/accesspoint(\/|$)/.test(req.path)) return 'Unknown';
   const { name, sub } = route(req);
   const m = req.method;
@@ -233,6 +240,16 @@ function handle(ctx: CallContext): ServiceResponse {
           'You have attempted to create more access points than are allowed for an account in this Region.',
           400,
         );
+      const tags = new Map<string, string>();
+      for (const m of (element(body, 'Tags') ?? '').matchAll(/<Tag>([\s\S]*?)<\/Tag>/g)) {
+        const key = element(m[1] as string, 'Key');
+        if (key === undefined || key === '' || key.length > 128)
+          throw invalidRequest('Tag keys must be 1-128 characters');
+        const value = element(m[1] as string, 'Value') ?? '';
+        if (value.length > 256) throw invalidRequest('Tag values must be at most 256 characters');
+        tags.set(key, value);
+      }
+      if (tags.size > 50) throw invalidRequest('An access point takes at most 50 tags');
       const pab = element(body, 'PublicAccessBlockConfiguration');
       const vpcId = element(element(body, 'VpcConfiguration') ?? '', 'VpcId');
       const ap = newAccessPoint({
@@ -243,6 +260,7 @@ function handle(ctx: CallContext): ServiceResponse {
         bucketAccountId: bucket.accountId,
         createDate: new Date(ctx.now),
         vpcId,
+        tags,
         publicAccessBlock:
           pab === undefined
             ? undefined
@@ -377,6 +395,19 @@ function handle(ctx: CallContext): ServiceResponse {
       ap.policy = undefined;
       ap.policyBindings = undefined;
       return { status: 204 };
+    }
+    case 'ListTagsForResource': {
+      // access points only (buckets' tags are read with S3's GetBucketTagging here)
+      const arn = tagsRoute(req)!;
+      const m = /^arn:aws:s3:([a-z0-9-]+):(\d{12}):accesspoint\/([^/]+)$/.exec(arn);
+      if (!m) throw invalidRequest(`The emulator lists the tags of access points only, not of ${arn}`);
+      if (m[2] !== accountId) throw accessDenied('Access Denied');
+      const ap = findAccessPoint(world, accountId, m[1] as string, m[3] as string);
+      authorizeControl(ctx, caller, accountId, 's3:ListTagsForResource', arn, ap);
+      if (!ap) throw noSuchAccessPoint();
+      return xmlResponse('ListTagsForResourceResult', {
+        Tags: { Tag: flat([...ap.tags].map(([Key, Value]) => ({ Key, Value }))) },
+      });
     }
     default:
       throw new AwsError('NotImplemented', `The emulator does not implement S3 Control ${req.method} ${req.path}`, 501);

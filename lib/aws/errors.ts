@@ -45,7 +45,12 @@ export function toDomainError(e: unknown, what: string): ServiceError {
   if (e instanceof ServiceError) return e;
   const name = errorName(e);
   const status = httpStatusOf(e);
-  if (name === 'LimitExceededException' || name === 'LimitExceeded' || name === 'PolicyTooLarge') {
+  if (
+    name === 'LimitExceededException' ||
+    name === 'LimitExceeded' ||
+    name === 'PolicyTooLarge' ||
+    name === 'TooManyAccessPoints'
+  ) {
     return new QuotaExceededError(`${what}: ${(e as SdkError).message ?? name}`);
   }
   if (name === 'AccessDenied' || name === 'AccessDeniedException' || status === 403) {

@@ -308,3 +308,8 @@ export const samplePath = (path: string, name: string): string =>
 export function kmsActions(tool: Tool, access: Access): string[] {
   return row(tool, access).kms === 'write' ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt'];
 }
+
+/** Every S3 action of the table, at any level and for any tool (the bucket's delegation to access points). */
+export const TABLE_ACTIONS: readonly string[] = Object.values(TABLE).flatMap((levels) =>
+  Object.values(levels).flatMap((e: Row | Unsupported) => (isRow(e) ? [...e.bucket, ...Object.keys(e.object)] : [])),
+);

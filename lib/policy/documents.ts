@@ -49,16 +49,25 @@ export function assumeRoleGrant(targetRoleArn: string): PolicyDocument {
   ]);
 }
 
+/**
+ * Where a grant's actions apply: the bucket itself (`arn:aws:s3:::B`, objects `arn:aws:s3:::B/KEY`), or an S3
+ * access point (`arn:aws:s3:REGION:ACCOUNT:accesspoint/NAME`, objects `…/object/KEY`), which requests through the
+ * access point are authorised on (lib/policy/access-points.ts).
+ */
 export interface BucketScope {
   bucket: string;
   /** '' for the whole bucket, else ends with '/' */
   prefix: string;
+  /** the access point the grant reaches the bucket through (its ARN) */
+  accessPointArn?: string;
 }
 
-const bucketArn = (s: BucketScope) => `arn:aws:s3:::${s.bucket}`;
+const bucketArn = (s: BucketScope) => s.accessPointArn ?? `arn:aws:s3:::${s.bucket}`;
 /** The object ARNs of a grant: each path relative to the prefix (`*` = everything under it). */
 const objectArns = (s: BucketScope, paths: readonly string[]) =>
-  paths.map((p) => `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`);
+  paths.map((p) =>
+    s.accessPointArn ? `${s.accessPointArn}/object/${s.prefix}${p}` : `arn:aws:s3:::${s.bucket}/${s.prefix}${p}`,
+  );
 
 /** `Objects` for the first object grant (the reads on `*`), `Objects2`, `Objects3`… for the exact paths after it. */
 const objectSid = (i: number) => (i === 0 ? 'Objects' : `Objects${i + 1}`);

@@ -143,6 +143,36 @@ export const REQUIREMENTS: readonly RequirementRow[] = [
   },
 ];
 
+/**
+ * crossAccountMode access-point (docs/access-points.md §2.1-2.2, §3): an access point answers virtual-hosted requests
+ * only, and PBM defaults to path style; the snippets set forcePathStyle false, which needs these releases. Below
+ * them the request is a 400 that names the modes the tool can use instead.
+ */
+const ACCESS_POINT_ROWS: readonly RequirementRow[] = [
+  {
+    component: 'percona-backup-mongodb',
+    minimumVersion: '2.2.0',
+    tools: ['pbm', 'psmdb-operator'],
+    identities: ['irsa', 'pod-identity', 'ec2'],
+    modes: ['access-point'],
+    why: 'an S3 access point answers virtual-hosted requests only; PBM reads storage.s3.forcePathStyle (false in these snippets) from 2.2.0, and 2.0.x always sends path-style requests. With an older PBM use crossAccountMode bucket-policy or role-in-bucket-account',
+    source: 'percona/percona-backup-mongodb@v2.2.0:pbm/storage/s3/s3.go:48',
+    notes:
+      'docs/access-points.md §2.1: v2.0.0:pbm/storage/s3/s3.go:641 hard-codes path style; v2.15.0:pbm/storage/s3/s3.go:212-217 defaults ForcePathStyle to true.',
+  },
+  {
+    component: 'percona-server-mongodb-operator',
+    minimumVersion: '1.22.0',
+    tools: ['psmdb-operator'],
+    identities: ['irsa', 'pod-identity'],
+    modes: ['access-point'],
+    why: "an S3 access point answers virtual-hosted requests only; the operator passes the storage's forcePathStyle to PBM only from 1.22.0 (before, PBM defaults to path style whatever the CR says). With an older operator use crossAccountMode bucket-policy or role-in-bucket-account",
+    source: 'percona/percona-server-mongodb-operator@v1.22.0:pkg/psmdb/backup/pbm.go:409',
+    notes:
+      'docs/access-points.md §2.2: v1.21.2:pkg/psmdb/backup/pbm.go:337-355 copies no ForcePathStyle; the fallback delete of psmdb_backup_controller.go:355-364 stays path-style in 1.22.0.',
+  },
+];
+
 export interface RequirementContext {
   tool: Tool;
   identity: IdentityKind;
@@ -161,12 +191,14 @@ const applies = (row: RequirementRow, c: RequirementContext): boolean =>
 
 /** The requirements of one request, in the table's order, without the research notes. */
 export function requirementsFor(c: RequirementContext): Requirement[] {
-  return REQUIREMENTS.filter((row) => applies(row, c)).map(({ component, minimumVersion, why, source }) => ({
-    component,
-    minimumVersion,
-    why,
-    source,
-  }));
+  return [...REQUIREMENTS, ...ACCESS_POINT_ROWS]
+    .filter((row) => applies(row, c))
+    .map(({ component, minimumVersion, why, source }) => ({
+      component,
+      minimumVersion,
+      why,
+      source,
+    }));
 }
 
 // ---------- versions ----------

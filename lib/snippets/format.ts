@@ -1,3 +1,5 @@
+import { ACCESS_POINT_TOOLS } from '../policy/access-points';
+import type { BucketRef, Tool } from './types';
 import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 
@@ -58,4 +60,15 @@ export function k8sName(...parts: ReadonlyArray<string | undefined>): string {
   const hash = createHash('sha256').update(raw).digest('hex').slice(0, HASH_LEN);
   const head = base.slice(0, MAX_NAME - HASH_LEN - 1).replace(/-+$/, '');
   return `${head}-${hash}`;
+}
+
+/**
+ * The name a tool's snippet gives the bucket: the bucket's own, or in access-point mode the access point's alias or
+ * ARN, as the tool takes it (lib/policy/access-points.ts `ACCESS_POINT_TOOLS`, read from each tool's source).
+ */
+export function addressedBucket(tool: Tool, bucket: BucketRef): string {
+  const ap = bucket.accessPoint;
+  if (!ap) return bucket.name;
+  const use = ACCESS_POINT_TOOLS[tool];
+  return 'name' in use && use.name === 'arn' ? ap.arn : ap.alias;
 }

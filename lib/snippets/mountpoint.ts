@@ -5,7 +5,7 @@ import {
   MOUNTPOINT_DRIVER_SERVICE_ACCOUNT,
 } from './defaults';
 import { SnippetInputError } from './errors';
-import { toYamlStream, trimPrefix, withComments } from './format';
+import { addressedBucket, toYamlStream, trimPrefix, withComments } from './format';
 import type { Access, BucketRef, EksCluster } from './types';
 
 const MOUNTPOINT_CSI_DRIVER = 's3.csi.aws.com';
@@ -59,7 +59,7 @@ function mountpointVolumeAttributes(bucket: BucketRef, target: MountpointTarget)
   const source = mountpointAuthSource(target);
   const regions = [...new Set(target.clusters.map((c) => c.region))];
   return {
-    bucketName: bucket.name,
+    bucketName: addressedBucket('mountpoint-s3-csi', bucket),
     authenticationSource: source,
     ...(source === 'pod' && regions.length === 1 && { stsRegion: regions[0] }),
   };

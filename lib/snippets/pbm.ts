@@ -1,4 +1,4 @@
-import { toYaml, trimPrefix, withComments } from './format';
+import { addressedBucket, toYaml, trimPrefix, withComments } from './format';
 import type { Access, BucketRef } from './types';
 
 /** The subset of the PBM config file (pbm/config/config.go, pbm/storage/s3/s3.go yaml tags) this service writes. */
@@ -9,6 +9,7 @@ interface PbmConfig {
       region: string;
       bucket: string;
       prefix?: string;
+      forcePathStyle?: false;
       serverSideEncryption?: { sseAlgorithm: 'aws:kms'; kmsKeyID: string };
     };
   };
@@ -26,8 +27,10 @@ function buildPbmConfig(bucket: BucketRef): PbmConfig {
       type: 's3',
       s3: {
         region: bucket.region,
-        bucket: bucket.name,
+        bucket: addressedBucket('pbm', bucket),
         ...(prefix !== undefined && { prefix }),
+        // an access point answers virtual-hosted requests only, and PBM defaults to path style (docs/access-points.md §2.1)
+        ...(bucket.accessPoint && { forcePathStyle: false as const }),
         ...(bucket.kmsKeyArn !== undefined && {
           serverSideEncryption: { sseAlgorithm: 'aws:kms', kmsKeyID: bucket.kmsKeyArn },
         }),
@@ -47,6 +50,9 @@ export function renderPbmConfig(bucket: BucketRef, access: Access): string {
     [
       'Percona Backup for MongoDB storage: pbm config --file pbm-config.yaml',
       'No credentials on purpose: pbm-agent gets them from its IAM role.',
+      ...(bucket.accessPoint
+        ? [`bucket is the alias of S3 access point ${bucket.accessPoint.arn}; forcePathStyle false is required.`]
+        : []),
       ...(access === 'restore' ? PBM_RESTORE_COMMENTS : []),
     ],
     toYaml(buildPbmConfig(bucket)),

@@ -1,11 +1,11 @@
 import { defaultStorageName } from './defaults';
-import { toYaml, trimPrefix, withComments } from './format';
+import { addressedBucket, toYaml, trimPrefix, withComments } from './format';
 import type { Access, BucketRef } from './types';
 
 interface PsmdbS3Storage {
   type: 's3';
   main: true;
-  s3: { bucket: string; region: string; prefix?: string };
+  s3: { bucket: string; region: string; prefix?: string; forcePathStyle?: false };
 }
 
 interface PsmdbBackupStoragesPatch {
@@ -25,9 +25,11 @@ function buildPsmdbBackupStorages(bucket: BucketRef, access: Access): PsmdbBacku
     type: 's3',
     main: true,
     s3: {
-      bucket: bucket.name,
+      bucket: addressedBucket('psmdb-operator', bucket),
       region: bucket.region,
       ...(prefix !== undefined && { prefix }),
+      // access points answer virtual-hosted requests only; the operator passes this to PBM from 1.22.0
+      ...(bucket.accessPoint && { forcePathStyle: false as const }),
     },
   };
   return { spec: { backup: { storages: { [defaultStorageName(bucket, access)]: storage } } } };
@@ -38,6 +40,12 @@ export function renderPsmdbBackupStorages(bucket: BucketRef, access: Access): st
     [
       'Merge into your PerconaServerMongoDB custom resource (spec.backup.storages).',
       'No credentialsSecret on purpose: the operator and pbm-agent use the IAM role of their service accounts.',
+      ...(bucket.accessPoint
+        ? [
+            `bucket is the alias of S3 access point ${bucket.accessPoint.arn}; forcePathStyle false is required`,
+            '(operator 1.22.0 or later passes it to PBM).',
+          ]
+        : []),
       'main: true makes this the main PBM storage (resync, PITR); crVersion 1.20 or later reads it. If the CR',
       'already has another storage with main: true, keep main on only one of them: the operator rejects two',
       'main storages and, when there is more than one storage, also none.',

@@ -1,5 +1,5 @@
 import { defaultStorageName } from './defaults';
-import { toYaml, toYamlStream, trimPrefix, withComments } from './format';
+import { addressedBucket, toYaml, toYamlStream, trimPrefix, withComments } from './format';
 import { serviceAccountAnnotations } from './serviceaccount';
 import type { Access, BucketRef } from './types';
 
@@ -30,7 +30,10 @@ function buildSgObjectStorage(bucket: BucketRef, access: Access, namespace: stri
     spec: {
       type: 's3',
       s3: {
-        bucket: prefix === undefined ? bucket.name : `${bucket.name}/${prefix}`,
+        bucket:
+          prefix === undefined
+            ? addressedBucket('stackgres', bucket)
+            : `${addressedBucket('stackgres', bucket)}/${prefix}`,
         region: bucket.region,
         awsCredentials: { useIAMRole: true },
       },

@@ -9,6 +9,11 @@ export interface BucketRef {
   /** Key prefix inside the bucket, as requested (leading/trailing '/' are normalised per tool). */
   prefix?: string;
   kmsKeyArn?: string;
+  /**
+   * crossAccountMode access-point: the onboarding's access point. The snippets name it instead of the bucket: its
+   * alias where the tool takes a bucket name, its ARN where it accepts one (lib/policy/access-points.ts)
+   */
+  accessPoint?: { alias: string; arn: string };
 }
 
 import type { EksCluster } from '../arn';

@@ -1,5 +1,5 @@
 import { defaultStorageName, veleroHelmServiceAccount } from './defaults';
-import { toYaml, trimPrefix, withComments } from './format';
+import { addressedBucket, toYaml, trimPrefix, withComments } from './format';
 import { serviceAccountAnnotations } from './serviceaccount';
 import type { Access, BucketRef, VeleroInstall } from './types';
 
@@ -37,7 +37,7 @@ function buildVeleroBsl(bucket: BucketRef, access: Access, namespace: string): V
     spec: {
       provider: 'aws',
       accessMode: access === 'read-write' ? 'ReadWrite' : 'ReadOnly',
-      objectStorage: { bucket: bucket.name, ...(prefix !== undefined && { prefix }) },
+      objectStorage: { bucket: addressedBucket('velero', bucket), ...(prefix !== undefined && { prefix }) },
       config: {
         region: bucket.region,
         ...(bucket.kmsKeyArn !== undefined && { kmsKeyId: bucket.kmsKeyArn }),

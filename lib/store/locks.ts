@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ContentionError } from '../errors';
 import type { Store } from './store';
 
@@ -72,6 +72,14 @@ export class LockRepository {
         },
       }),
     );
+  }
+
+  /** Until when `name` is leased (ms since the epoch; undefined: nobody holds it). A strongly consistent read. */
+  async heldUntil(name: string): Promise<number | undefined> {
+    const out = await this.t.doc.send(
+      new GetCommand({ TableName: this.t.table, Key: { pk: `LOCK#${name}`, sk: 'LOCK' }, ConsistentRead: true }),
+    );
+    return (out.Item as { leaseUntil?: number } | undefined)?.leaseUntil;
   }
 
   async release(name: string, owner: string): Promise<void> {

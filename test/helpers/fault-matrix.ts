@@ -8,6 +8,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { GetKeyPolicyCommand, ListGrantsCommand, RevokeGrantCommand } from '@aws-sdk/client-kms';
+import {
+  DeleteAccessPointPolicyCommand,
+  GetAccessPointPolicyCommand,
+  ListAccessPointsCommand,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-s3-control';
 import type { Stack } from '../../scripts/stack';
 import type { CallRecord } from '../../emulator/state';
 import { BACKUPS, PLATFORM, WORKLOADS, rootCredentials } from './emulator';
@@ -51,6 +57,10 @@ export const FLOWS: { name: string; body: Record<string, unknown> }[] = [
   {
     name: 'ec2',
     body: { workload: { type: 'ec2', instanceRoleArn: INSTANCE_ROLE }, bucket: backups('fm/'), tool: 'pbm' },
+  },
+  {
+    name: 'access-point',
+    body: { workload: eks([demo]), bucket: backups('fm/'), tool: 'pbm', crossAccountMode: 'access-point' },
   },
   {
     name: 'kms',
@@ -110,6 +120,18 @@ export async function inventory(stack: Stack): Promise<Record<string, unknown>> 
   out['key grants'] = ((await b.kms.send(new ListGrantsCommand({ KeyId: KEY, Limit: 100 }))).Grants ?? [])
     .map((g) => `${g.Name} ${g.GranteePrincipal} ${(g.Operations ?? []).join(',')}`)
     .sort();
+  // access points of the bucket account: each with its tags and policy
+  const aps = (await b.s3control.send(new ListAccessPointsCommand({ AccountId: BACKUPS }))).AccessPointList ?? [];
+  out['access points'] = await Promise.all(
+    aps.map(async (a) => ({
+      name: a.Name,
+      bucket: a.Bucket,
+      tags: (
+        await b.s3control.send(new ListTagsForResourceCommand({ AccountId: BACKUPS, ResourceArn: a.AccessPointArn }))
+      ).Tags,
+      policy: await text(b.s3control.send(new GetAccessPointPolicyCommand({ AccountId: BACKUPS, Name: a.Name }))),
+    })),
+  );
   return out;
 }
 
@@ -119,7 +141,11 @@ export async function drift(
   created: {
     roleArn: string;
     id: string;
-    policies: { bucketPolicyStatements: { Sid: string }[]; keyGrants?: { name: string; granteePrincipal: string }[] };
+    policies: {
+      bucketPolicyStatements: { Sid: string }[];
+      keyGrants?: { name: string; granteePrincipal: string }[];
+      accessPoint?: { name: string };
+    };
   },
 ): Promise<void> {
   const roleName = created.roleArn.split('/').pop()!;
@@ -144,7 +170,17 @@ export async function drift(
     }),
   );
   const b = clients(stack, rootCredentials(BACKUPS));
-  const ours = new Set(created.policies.bucketPolicyStatements.map((s) => s.Sid));
+  const ours = new Set(
+    [
+      ...created.policies.bucketPolicyStatements,
+      // access-point mode: the bucket's delegation, and the access point's own policy
+      ...(created.policies.accessPoint ? [{ Sid: 'S3OnboardingAccessPoints' }] : []),
+    ].map((s) => s.Sid),
+  );
+  if (created.policies.accessPoint)
+    await b.s3control.send(
+      new DeleteAccessPointPolicyCommand({ AccountId: BACKUPS, Name: created.policies.accessPoint.name }),
+    );
   for (const bucket of ['demo-backups', 'demo-encrypted-backups']) {
     const policy = await text(b.s3.send(new GetBucketPolicyCommand({ Bucket: bucket })));
     if (!policy.startsWith('{')) continue;
@@ -234,10 +270,10 @@ export async function runCase(
       errorCode:
         op.service === 'iam' || op.service === 'sts'
           ? 'Throttling'
-          : op.service === 's3'
+          : op.service === 's3' || op.service === 's3control'
             ? 'SlowDown'
             : 'ThrottlingException',
-      httpStatus: op.service === 's3' ? 503 : 400,
+      httpStatus: op.service === 's3' || op.service === 's3control' ? 503 : 400,
       count: 2,
     });
   if (mode === 'slower than the lease')

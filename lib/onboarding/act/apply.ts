@@ -2,7 +2,9 @@ import type { ProvisionerSessions } from '../../aws/session';
 import * as iamApi from '../../aws/iam';
 import * as s3Api from '../../aws/s3';
 import * as kmsApi from '../../aws/kms';
-import { InternalError } from '../../errors';
+import * as s3cApi from '../../aws/s3control';
+import { ACCESS_POINT_PREFIX, ownsAccessPoint } from '../../policy/access-points';
+import { ConflictError, InternalError } from '../../errors';
 import { parseRawPolicy, renderRawPolicy } from '../../policy/resource-policy';
 import { BUCKET_POLICY_MAX_BYTES, KEY_POLICY_MAX_BYTES } from '../plan/statements';
 import { bucketTargetKey, keyTargetKey } from '../gather/observe';
@@ -13,6 +15,8 @@ import type { StepRunner } from './execute';
 import type { ProviderDeletion } from './record-keeping';
 
 /** What each step does in AWS: the executor's only link to the adapters. */
+
+const tagOf = (tags: readonly [string, string][], key: string): string => tags.find(([k]) => k === key)?.[1] ?? '';
 
 /** The name of a resource policy: its lease, its queue, its entry in what was observed. */
 export const targetKey = (t: ResourceStatementParams['target']): string =>
@@ -33,6 +37,18 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
         if (p.statements.length) await s3Api.putBucketPolicy(s3, t.bucket, t.accountId, renderRawPolicy(p));
         else await s3Api.deleteBucketPolicy(s3, t.bucket, t.accountId);
       },
+      accessPointsInUse: async ({ except, managedBy }) => {
+        const s3c = sessions.s3control(t.accountId, t.region);
+        const named = (await s3cApi.listAccessPoints(s3c, t.accountId, t.bucket)).filter(
+          (a) => a.name.startsWith(ACCESS_POINT_PREFIX) && !except.includes(a.name),
+        );
+        // the first that is the service's answers (usually the first read); someone else's of such a name does not
+        for (const a of named) {
+          const tags = await s3cApi.accessPointTags(s3c, t.accountId, a.arn);
+          if (tags?.some(([k, v]) => k === 'managed-by' && v === managedBy)) return true;
+        }
+        return false;
+      },
     };
   }
   const kms = sessions.kms(t.accountId, t.region);
@@ -51,6 +67,8 @@ export function policyTarget(sessions: ProvisionerSessions, t: ResourceStatement
 
 export interface RunnerDeps {
   sessions: ProvisionerSessions;
+  /** told the alias of each access point created (AWS makes it up: the answer's snippets name it) */
+  createdAccessPoint?: (arn: string, alias: string) => void;
   writer: PolicyWriter;
   /** how OIDC providers are deleted: a claim right before (false: something adopted it meanwhile; skip) */
   providers?: ProviderDeletion;
@@ -130,6 +148,44 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
       case 'update-pod-identity-association':
       case 'delete-pod-identity-association':
         return runPodIdentityStep(sessions, s);
+      case 'create-access-point': {
+        const s3c = sessions.s3control(s.accountId, s.params.region);
+        const made = await s3cApi.createAccessPoint(s3c, s.accountId, s.params);
+        if (made !== 'exists') {
+          deps.createdAccessPoint?.(s.params.arn, made.alias);
+          return true;
+        }
+        // the name is taken: by this very grant (an earlier attempt whose answer was lost), or by another access
+        // point, which is never touched; a retry plans the next name
+        const tags = await s3cApi.accessPointTags(s3c, s.accountId, s.params.arn);
+        const id = s.scope.kind === 'grant' ? s.scope.id : '';
+        if (tags && ownsAccessPoint(tags, tagOf(s.params.tags, 'managed-by'), id)) return false;
+        throw new ConflictError(
+          `access point ${s.params.name} was just created by someone else; retry to take another name`,
+        );
+      }
+      case 'put-access-point-policy':
+        await s3cApi.putAccessPointPolicy(
+          sessions.s3control(s.accountId, s.params.region),
+          s.accountId,
+          s.params.name,
+          s.params.policy,
+        );
+        return true;
+      case 'delete-access-point':
+        return s3cApi.deleteAccessPoint(sessions.s3control(s.accountId, s.params.region), s.accountId, s.params.name);
+      case 'put-access-point-delegation':
+      case 'remove-access-point-delegation': {
+        const adding = s.action === 'put-access-point-delegation';
+        return deps.writer(policyTarget(sessions, s.params.target), {
+          onboardingId: s.params.onboardingId,
+          remove: adding ? [] : [s.params.statement],
+          add: adding ? [s.params.statement] : [],
+          ...(adding
+            ? { presentSuffices: true }
+            : { keepWhileAccessPoints: { except: s.params.except ?? [], managedBy: s.params.managedBy } }),
+        });
+      }
     }
   };
 }

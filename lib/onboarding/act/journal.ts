@@ -8,6 +8,7 @@ import { grantPolicyName, type OnboardingInput, type OnboardingResult } from '..
 import { keyGrantReads, liveOf, recordBody, writtenOf, type GrantLive, type OnboardingRecord } from '../model/records';
 import { changeOf } from '../model/steps';
 import { observe } from '../gather/observe';
+import { accessPointRead } from '../gather/access-points';
 import { type ProvisionContext } from '../gather/provision';
 import { type ProvisionPlan } from '../plan/provision';
 import { planTransition } from '../plan/transition';
@@ -153,7 +154,7 @@ async function undo(
 ): Promise<boolean> {
   // a new grant: the identity keeps the grants it had, and this one goes
   const before = (ctx.identityRecord?.grants ?? []).filter((g) => g.id !== r.id);
-  const targets = [written.bucketStatements].filter((b): b is NonNullable<typeof b> => !!b);
+  const targets = [written.bucketStatements, written.accessPoint].filter((b): b is NonNullable<typeof b> => !!b);
   const observed = await observe(deps.sessions, {
     identity: r.identity,
     knownPolicies: [...new Set([...before.map((g) => grantPolicyName(g.id)), grantPolicyName(r.id)])],
@@ -167,6 +168,7 @@ async function undo(
     ],
     keys: [],
     keyGrants: keyGrantReads(written.keyGrant ? [written.keyGrant] : []),
+    accessPoint: accessPointRead(deps.config.managedByTag, r.id, undefined, written.accessPoint),
   });
   const { steps } = planTransition(
     {
@@ -175,7 +177,11 @@ async function undo(
       identities: [
         { identity: r.identity, observed, issuers: ctx.observed.issuers, removableProviders: createdProviders },
       ],
-      written: { bucketStatements: written.bucketStatements, keyGrants: written.keyGrant ? [written.keyGrant] : [] },
+      written: {
+        bucketStatements: written.bucketStatements,
+        keyGrants: written.keyGrant ? [written.keyGrant] : [],
+        accessPoint: written.accessPoint,
+      },
       resources: observed,
       // a new grant: nothing of an older version to migrate, only the KMS grant this request made
       migrateKeyPolicies: false,

@@ -35,6 +35,11 @@ export interface PolicyTarget {
   read(): Promise<RawPolicy | undefined>;
   /** writes the policy (a bucket policy left with no statement is deleted) */
   write(policy: RawPolicy): Promise<void>;
+  /**
+   * a bucket: whether an access point of the service (named `s3ob-…` and tagged `managed-by`) other than `except`
+   * is on it (S3 Control, read under the lease)
+   */
+  accessPointsInUse?(keep: { except: string[]; managedBy: string }): Promise<boolean>;
 }
 
 interface StatementChange {
@@ -42,6 +47,25 @@ interface StatementChange {
   /** what the grant wrote before, removed where found unchanged */
   remove: Statement[];
   add: Statement[];
+  /**
+   * the bucket's delegation to the service's access points: removed only if, read under the lease, no access point
+   * of the service but `except` is left on the bucket (plan/access-points.ts says why this is safe)
+   */
+  keepWhileAccessPoints?: { except: string[]; managedBy: string };
+  /**
+   * an addition that only needs to be there after every change that was under way when it was asked for (the
+   * access points' delegation, asked for once the access point exists): when the lease is free and a read after
+   * that finds the statements there, nothing is written and no lease is taken. A removal that decided before then
+   * held the lease until it wrote; one that decides after sees what the caller made (plan/access-points.ts)
+   */
+  presentSuffices?: boolean;
+}
+
+/** The change as it stands under the lease: a delegation an access point still needs is not removed. */
+async function underLease(target: PolicyTarget, change: StatementChange): Promise<StatementChange> {
+  const keep = change.keepWhileAccessPoints;
+  if (!keep || !change.remove.length || !target.accessPointsInUse) return change;
+  return (await target.accessPointsInUse(keep)) ? { ...change, remove: [] } : change;
 }
 
 /** Applies one change; true when the policy was written. */
@@ -99,12 +123,18 @@ export function queuedPolicyWriter(store: Store, opts: QueueOptions = {}): Polic
     const lock = policyLock(target);
     const owner = randomUUID();
     const pk = queueKey(target);
+    if (change.presentSuffices && !change.remove.length) {
+      const until = await store.locks.heldUntil(lock);
+      if ((until === undefined || until < Date.now()) && !editStatements(await target.read(), change).changed)
+        return false;
+    }
     // uncontended (the lease is free): this change alone, without the queue's bookkeeping; changes queued
     // meanwhile wait for the lease and are committed by whoever takes it next
     const taken = Date.now();
     if (await store.locks.acquire(lock, owner, leaseMs)) {
       try {
-        const { policy, changed } = applyChange(target, await target.read(), change);
+        const [current, now] = await Promise.all([target.read(), underLease(target, change)]);
+        const { policy, changed } = applyChange(target, current, now);
         if (changed && !(await renewedIfStalled(store, lock, owner, taken, leaseMs)()))
           throw new TransientError(`lost the lease on the policy of ${target.describe}; retry`);
         if (changed) await target.write(policy);
@@ -200,7 +230,7 @@ export async function commitQueue(
   if (own) {
     policy = own.policy;
     try {
-      const next = applyChange(target, policy, own.change);
+      const next = applyChange(target, policy, await underLease(target, own.change));
       policy = next.policy;
       dirty = ownChanged = next.changed;
     } catch (e) {
@@ -216,7 +246,7 @@ export async function commitQueue(
   if (!outcomes.size) {
     for (const p of queue) {
       try {
-        const next = applyChange(target, policy, JSON.parse(p.change) as StatementChange);
+        const next = applyChange(target, policy, await underLease(target, JSON.parse(p.change) as StatementChange));
         if (next.changed) {
           policy = next.policy;
           dirty = true;

@@ -16,6 +16,7 @@ import {
   type ObservedPodIdentity,
   type PodIdentityReadMode,
 } from './pod-identity';
+import { observeAccessPoints, type AccessPointRead, type ObservedAccessPoints } from './access-points';
 
 /**
  * Reads what AWS holds, every independent read in parallel. What is read depends on the verb: provisioning reads
@@ -61,6 +62,8 @@ export interface Observed {
   associations?: Map<string, ObservedAssociation>;
   /** provisioning: whether the requested bucket and key are opted in, in every mode (lib/onboarding/opt-in.ts) */
   optIn?: ObservedOptIn;
+  /** access-point mode, or a grant that made an access point: what S3 Control holds (gather/access-points.ts) */
+  accessPoints?: ObservedAccessPoints;
   /** KMS grants by `keyGrantKey(key, grantee)`: what ListGrants, filtered by that grantee, found on that key */
   keyGrants?: Map<string, kmsApi.KeyGrantEntry[]>;
 }
@@ -123,6 +126,8 @@ export interface ObserveRequest {
     key?: string;
     /** false: ABAC taken as on, not read (config.s3AbacCheck) */ readAbac?: boolean;
   };
+  /** the grant's access points (access-point mode, or one its record names); pending: once the store says */
+  accessPoint?: AccessPointRead | Promise<AccessPointRead | undefined>;
 }
 
 const none = async <T>(): Promise<T | undefined> => undefined;
@@ -212,6 +217,7 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
   let podIdentity: ObservedPodIdentity | undefined;
   let associations: Map<string, ObservedAssociation> | undefined;
   let optIn: ObservedOptIn | undefined;
+  let accessPoints: ObservedAccessPoints | undefined;
   // a bucket's or key's tags are read once, whether the opt-in check or a resource policy's edit asks first
   const tagReads = new Map<string, Promise<TagList>>();
   const once = (key: string, read: () => Promise<TagList>): Promise<TagList> => {
@@ -336,6 +342,9 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
         })
       : Promise.resolve(),
     req.optIn ? readOptIn(req.optIn) : Promise.resolve(),
+    Promise.resolve(req.accessPoint).then(async (a) => {
+      if (a) accessPoints = await observeAccessPoints(sessions, a);
+    }),
     identity.kind === 'pod-identity'
       ? observePodIdentity(sessions, identity, req.podIdentity ?? 'remove', (id, known) =>
           readRole(sessions, id, known, undefined, req.roleExists),
@@ -379,5 +388,6 @@ export async function observe(sessions: ProvisionerSessions, req: ObserveRequest
     ...(podIdentity ? { podIdentity } : {}),
     ...(associations ? { associations } : {}),
     ...(optIn ? { optIn } : {}),
+    ...(accessPoints ? { accessPoints } : {}),
   };
 }

@@ -13,6 +13,7 @@ import {
   type IdentityRecord,
   type OnboardingRecord,
 } from '../model/records';
+import { accessPointRead } from './access-points';
 
 /** POST's reads: the store's view and AWS's, side by side, and the identity a grant moves away from. */
 
@@ -112,7 +113,7 @@ export interface Hint {
 function readsOf(r: Resolved, hint: Hint) {
   const { want } = r;
   const written = hint.record && hint.record.status !== 'deleted' ? writtenOf(hint.record) : {};
-  const buckets = [written.bucketStatements, want.bucketStatements]
+  const buckets = [written.bucketStatements, want.bucketStatements, written.accessPoint, want.accessPoint]
     .filter((b): b is NonNullable<typeof b> => !!b)
     .map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }));
   return {
@@ -128,6 +129,7 @@ function readsOf(r: Resolved, hint: Hint) {
       hint.record && hint.record.status !== 'deleted'
         ? keyGrantReads(writtenKeyGrants(hint.record), want.keyGrant)
         : [],
+    written,
   };
 }
 
@@ -148,8 +150,24 @@ export function readAws(deps: ServiceDeps, r: Resolved, hint: Hint | Promise<Hin
       path: 'bucket',
     },
     key: r.grant.bucket.kmsKeyArn,
-    ...now,
+    knownPolicies: now.knownPolicies,
+    buckets: now.buckets,
+    keys: now.keys,
+    keyGrants: now.keyGrants,
     ...(pending ? { later: hint.then((h) => readsOf(r, h)) } : {}),
+    // the grant's access points: what the derivation gives (at once), and the one its record names (once the store
+    // says: a move out of access-point mode reads only that one)
+    accessPoint: r.want.accessPoint
+      ? accessPointRead(
+          deps.config.managedByTag,
+          r.id,
+          r.want.accessPoint,
+          now.written.accessPoint,
+          pending ? hint.then((h) => readsOf(r, h).written.accessPoint) : undefined,
+        )
+      : (pending ? hint : Promise.resolve(hint)).then((h) =>
+          accessPointRead(deps.config.managedByTag, r.id, undefined, readsOf(r, h).written.accessPoint),
+        ),
     roleExists: pending ? hint.then((h) => !!h.identityRecord) : Promise.resolve(!!hint.identityRecord),
     tags: true,
     podIdentity: 'provision',
@@ -197,14 +215,22 @@ export async function readContext(
 
 /**
  * The quotas a POST may add to, read only where it may: a new identity creates its role (roles per account) and,
- * with IRSA, may create OIDC providers (providers per account). Usage is read fresh, limits are kept a while
+ * with IRSA, may create OIDC providers (providers per account); a new onboarding its access point and KMS grant. Usage is read fresh, limits are kept a while
  * (lib/aws/quotas.ts); the planner refuses a plan that would go beyond one, before any write.
  */
 function readQuotas(deps: ServiceDeps, r: Resolved, st: StoreContext): Promise<QuotaReading[]> {
   const reader = deps.quotas;
-  if (!reader || st.identityRecord) return Promise.resolve([]);
+  if (!reader) return Promise.resolve([]);
   const account = r.identity.roleAccount;
-  return Promise.all([reader.roles(account), ...(r.identity.kind === 'irsa' ? [reader.oidcProviders(account)] : [])]);
+  const { accessPoint, keyGrant } = r.want;
+  return Promise.all([
+    ...(st.identityRecord
+      ? []
+      : [reader.roles(account), ...(r.identity.kind === 'irsa' ? [reader.oidcProviders(account)] : [])]),
+    // a new onboarding makes its access point (access points per account and Region) and its KMS grant (per key)
+    ...(st.record ? [] : accessPoint ? [reader.accessPoints(accessPoint.accountId, accessPoint.region)] : []),
+    ...(st.record ? [] : keyGrant ? [reader.grants(keyGrant.keyArn)] : []),
+  ]);
 }
 
 /** True when the store, read under the lock, names a resource policy (a key the grant used) the early reads skipped. */
@@ -215,6 +241,7 @@ function hintMissed(_r: Resolved, hint: { record?: OnboardingRecord }, st: Store
       w.bucketStatements && [w.bucketStatements.accountId, w.bucketStatements.bucket],
       w.keyStatements?.keyArn,
       rec && rec.status !== 'deleted' ? keyGrantReads(writtenKeyGrants(rec)) : [],
+      w.accessPoint?.name,
     ]);
   };
   return targets(hint.record) !== targets(st.record);

@@ -10,6 +10,7 @@ import {
   webIdentityTrust,
 } from '../../policy/documents';
 import { podIdentityTrust } from '../../policy/pod-identity';
+import { accessPointArn, accessPointNames, delegationStatement } from '../../policy/access-points';
 import type { PolicyDocument, Statement } from '../../policy/types';
 import { defaultServiceAccounts } from '../../snippets/defaults';
 import type { Access, Tool } from '../../snippets/types';
@@ -262,10 +263,25 @@ export const keyGrantName = (onboardingId: string): string => `s3-onboarding_${o
 const keyGrantOperations = (kmsActions: string[]): string[] =>
   [...new Set(kmsActions.map((a) => a.replace(/^kms:/, '')))].sort();
 
+/** access-point mode: the grant's access point in the bucket's account, and the bucket's delegation to it */
+interface AccessPointDesired {
+  accountId: string;
+  region: string;
+  bucket: string;
+  name: string;
+  arn: string;
+  /** the access point policy: the role's actions on the access point and its objects under the prefix */
+  policy: PolicyDocument;
+  /** the bucket policy's one delegation statement (shared by every access point of the service on the bucket) */
+  delegation: Statement;
+}
+
 export interface GrantDesired {
   id: string;
   policyName: string;
   permissions: PolicyDocument;
+  /** access-point mode (the role's permissions name the access point, not the bucket) */
+  accessPoint?: AccessPointDesired;
   /** bucket-policy mode: the grant's statements in the bucket's policy */
   bucketStatements?: BucketStatements;
   /** a bucket with a KMS key: the onboarding's grant on it, in every mode */
@@ -274,20 +290,47 @@ export interface GrantDesired {
   keyStatements?: KeyStatements;
 }
 
-/** `config`: names the provisioner role, the grants' retiring principal (its default name when absent). */
+/**
+ * `config`: names the provisioner role, the grants' retiring principal (its default name when absent);
+ * `accessPointName`: the name the planner found free for the grant's access point (default: the derivation's first)
+ */
 export function grantDesired(
   identity: WorkloadIdentity,
   grant: Grant,
   config: Pick<Config, 'provisionerRoleName'> = { provisionerRoleName: 's3-onboarding-provisioner' },
+  accessPointName?: string,
 ): GrantDesired {
   const actions = toolActions(grant.tool, grant.access);
-  const scope = { bucket: grant.bucket.name, prefix: grant.bucket.prefix };
+  const ap =
+    grant.mode === 'access-point'
+      ? {
+          name: accessPointName ?? accessPointNames(grant.id)[0]!,
+          region: grant.bucket.region,
+          accountId: grant.bucketAccount,
+        }
+      : undefined;
+  const apArn = ap && accessPointArn(ap.region, ap.accountId, ap.name);
+  const scope = { bucket: grant.bucket.name, prefix: grant.bucket.prefix, ...(apArn ? { accessPointArn: apArn } : {}) };
   const keyArn = grant.bucket.kmsKeyArn;
   const kms = keyArn ? { keyArn, actions: kmsActions(grant.tool, grant.access) } : undefined;
   return {
     id: grant.id,
     policyName: grantPolicyName(grant.id),
     permissions: permissionsPolicy(scope, actions, kms),
+    ...(ap && apArn
+      ? {
+          accessPoint: {
+            ...ap,
+            bucket: grant.bucket.name,
+            arn: apArn,
+            policy: {
+              Version: '2012-10-17',
+              Statement: bucketPolicyStatements(grant.id, scope, actions, identity.roleArn),
+            },
+            delegation: delegationStatement(ap.accountId, ap.region, grant.bucket.name),
+          },
+        }
+      : {}),
     ...(grant.mode === 'bucket-policy'
       ? {
           bucketStatements: {

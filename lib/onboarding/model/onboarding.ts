@@ -32,14 +32,14 @@ export interface OnboardingInput {
   bucket: { name: string; accountId?: string; region: string; prefix?: string; kmsKeyArn?: string };
   tool: Tool;
   access: Access;
-  crossAccountMode?: 'bucket-policy' | 'role-in-bucket-account';
+  crossAccountMode?: 'bucket-policy' | 'role-in-bucket-account' | 'access-point';
   /** the versions the caller runs, by component (lib/policy/requirements.ts) */
   versions?: Record<string, string>;
   tags?: Record<string, string>;
   dryRun?: boolean;
 }
 
-export type Mode = 'same-account' | 'bucket-policy' | 'role-in-bucket-account';
+export type Mode = 'same-account' | 'bucket-policy' | 'role-in-bucket-account' | 'access-point';
 
 export interface Change {
   action: string;
@@ -85,7 +85,8 @@ function workloadAccounts(w: OnboardingInput['workload']): string[] {
 /**
  * Where things live. Same account: everything in the one account. `bucket-policy`: the role in the workload's
  * (single) account, the bucket policy grants it. `role-in-bucket-account`: the role in the bucket's account,
- * trusting the clusters (which may be in several accounts) or the instance role.
+ * trusting the clusters (which may be in several accounts) or the instance role. `access-point`: the role in the
+ * workload's account, reaching the bucket through an access point of the onboarding's own in the bucket's account.
  */
 export function modeOf(input: OnboardingInput): {
   mode: Mode;

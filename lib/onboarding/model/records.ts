@@ -19,8 +19,19 @@ import { requirementsOf } from './requirements';
 type RecordStatus = 'provisioning' | 'provisioned' | 'failed' | 'deleting' | 'deleted';
 
 /** What this grant holds in AWS, as far as finished steps say (never what a failed step meant to write). */
+/** An access point the grant made (access-point mode): where, and its policy once written. */
+interface AccessPointLive {
+  accountId: string;
+  region: string;
+  bucket: string;
+  name: string;
+  arn: string;
+  policy?: PolicyDocument;
+}
+
 export interface GrantLive {
   permissions?: PolicyDocument;
+  accessPoint?: AccessPointLive;
   bucketStatements?: BucketStatements;
   /** the onboarding's KMS grant (found by its name on the key, among the grantee's grants) */
   keyGrant?: KeyGrant;
@@ -86,6 +97,18 @@ export interface IdentityRecord {
  */
 export const liveOf = (want: GrantDesired): GrantLive => ({
   permissions: want.permissions,
+  ...(want.accessPoint
+    ? {
+        accessPoint: {
+          accountId: want.accessPoint.accountId,
+          region: want.accessPoint.region,
+          bucket: want.accessPoint.bucket,
+          name: want.accessPoint.name,
+          arn: want.accessPoint.arn,
+          policy: want.accessPoint.policy,
+        },
+      }
+    : {}),
   ...(want.bucketStatements ? { bucketStatements: want.bucketStatements } : {}),
   ...(want.keyGrant ? { keyGrant: want.keyGrant } : {}),
 });
@@ -98,6 +121,25 @@ export function liveAfter(live: GrantLive, step: Step, grantId: string): GrantLi
       return { ...live, permissions: step.params.document };
     case 'delete-role-policy':
       return { ...live, permissions: undefined };
+    case 'create-access-point':
+      return {
+        ...live,
+        accessPoint: {
+          accountId: step.accountId,
+          region: step.params.region,
+          bucket: step.params.bucket,
+          name: step.params.name,
+          arn: step.params.arn,
+        },
+      };
+    case 'put-access-point-policy':
+      return live.accessPoint?.arn === step.params.arn
+        ? { ...live, accessPoint: { ...live.accessPoint, policy: step.params.policy } }
+        : live;
+    // a deleted access point stays on the record until the bucket's delegation has been dealt with: a DELETE that
+    // fails in between finds it there, and removes the delegation when it is retried
+    case 'remove-access-point-delegation':
+      return { ...live, accessPoint: undefined };
     case 'put-bucket-policy-statements':
     case 'remove-bucket-policy-statements': {
       const t = step.params.target;
@@ -177,6 +219,8 @@ export function writtenOf(rec: Pick<OnboardingRecord, 'live' | 'attempt'>): Gran
           : a;
   return {
     ...live,
+    // an access point an interrupted attempt set out to create: removed (or adopted) by its tags, if it exists
+    accessPoint: live.accessPoint ?? w.accessPoint,
     bucketStatements: merge(live.bucketStatements, w.bucketStatements),
     keyStatements: merge(live.keyStatements, w.keyStatements),
     ...(live.keyGrant || w.keyGrant ? { keyGrant: live.keyGrant ?? w.keyGrant } : {}),

@@ -41,6 +41,29 @@ interface RetireKeyGrantParams {
   retiring: boolean;
 }
 
+/** An access point of the service (in the step's account: the bucket's). */
+interface AccessPointRef {
+  region: string;
+  name: string;
+  /** its ARN (also the step's resource) */
+  arn: string;
+}
+
+/**
+ * The bucket policy's delegation to the service's access points (one statement per bucket), edited through the
+ * policy writer like a grant's statements. Its removal is decided under the policy's lease: it stays while any
+ * access point of the service other than `except` remains on the bucket (lib/onboarding/plan/access-points.ts).
+ */
+export interface DelegationParams {
+  target: { kind: 'bucket'; accountId: string; bucket: string; region: string };
+  onboardingId: string;
+  statement: Statement;
+  /** removal only: the access points being removed with it (they do not keep the delegation) */
+  except?: string[];
+  /** the service's `managed-by` tag value: an access point tagged with it keeps the delegation */
+  managedBy: string;
+}
+
 /** An EKS Pod Identity association: a service account of a namespace of a cluster (in the step's account). */
 interface AssociationRef {
   clusterName: string;
@@ -75,6 +98,10 @@ export type Step =
     >
   | StepBase<'create-key-grant', { grant: KeyGrant }>
   | StepBase<'retire-key-grant', RetireKeyGrantParams>
+  | StepBase<'create-access-point', AccessPointRef & { bucket: string; tags: TagList }>
+  | StepBase<'put-access-point-policy', AccessPointRef & { policy: PolicyDocument }>
+  | StepBase<'delete-access-point', AccessPointRef>
+  | StepBase<'put-access-point-delegation' | 'remove-access-point-delegation', DelegationParams>
   | StepBase<
       'create-pod-identity-association',
       AssociationRef & { roleArn: string; targetRoleArn?: string; tags: TagList }

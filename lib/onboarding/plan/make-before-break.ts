@@ -21,6 +21,8 @@ const BREAK_ACTIONS: ReadonlySet<Action> = new Set<Action>([
   'remove-key-policy-statement',
   'retire-key-grant',
   'delete-pod-identity-association',
+  'delete-access-point',
+  'remove-access-point-delegation',
 ]);
 
 /** Actions that neither grant nor take away access: they need not wait, nor be waited for. */

@@ -5,6 +5,7 @@ import { type Change, type OnboardingResult } from '../model/onboarding';
 import { requirementsOf } from '../model/requirements';
 import { writtenKeyGrants, writtenOf } from '../model/records';
 import type { LeftToOwner } from './role';
+import { accessPointWant } from './access-points';
 import { type Step } from '../model/steps';
 import { type ProvisionContext } from '../gather/provision';
 import { podIdentityAssociations, podIdentityRoles } from './pod-identity';
@@ -19,6 +20,8 @@ export interface ProvisionPlan {
   steps: Step[];
   /** an older version's key-policy statement the service may no longer remove: the key's owner's (it stays recorded) */
   left: LeftToOwner[];
+  /** access-point mode: the alias of the grant's access point, when it exists already */
+  accessPointAlias?: string;
 }
 
 export const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[] =>
@@ -26,6 +29,8 @@ export const upsertGrant = (grants: readonly GrantRef[], g: GrantRef): GrantRef[
 
 export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionContext): ProvisionPlan {
   const grants = upsertGrant(ctx.identityRecord?.grants ?? [], { id: r.id, tags: r.grant.tags });
+  // access-point mode: the grant's access point under the name it has or gets
+  const want = accessPointWant(r, ctx.observed, deps.config);
   const m = ctx.moving;
   const t = planTransition(
     {
@@ -53,13 +58,21 @@ export function planProvision(deps: ServiceDeps, r: Resolved, ctx: ProvisionCont
         [r.identity.key, grants],
         ...(m ? [[m.identity.key, m.record.grants.filter((g) => g.id !== r.id)] as const] : []),
       ]),
-      grant: { identityKey: r.identity.key, want: r.want, mode: r.grant.mode },
+      grant: { identityKey: r.identity.key, want, mode: r.grant.mode },
     },
   );
   // everything foreseeable from what was read is refused here, before any write
   const refusal = firstRefusal(t);
   if (refusal) throw refusal;
-  return { desired: t.identities.get(r.identity.key)!, grant: r.want, grants, steps: t.steps, left: t.left };
+  const alias = want.accessPoint && ctx.observed.accessPoints?.byName.get(want.accessPoint.name)?.alias;
+  return {
+    desired: t.identities.get(r.identity.key)!,
+    grant: want,
+    grants,
+    steps: t.steps,
+    left: t.left,
+    ...(alias ? { accessPointAlias: alias } : {}),
+  };
 }
 
 /** A grant as the answer shows it: what it allows, to whom, on which key (its id is KMS's, read back by its name). */
@@ -77,7 +90,12 @@ export function resultOf(
   plan: ProvisionPlan,
   changes: Change[],
   status: 'provisioned' | 'planned',
+  /** the alias of an access point this request created (AWS makes it up on creation) */
+  createdAlias?: string,
 ): OnboardingResult {
+  const ap = plan.grant.accessPoint;
+  // an access point not created yet has no alias: a dry run names it by a placeholder of the same form
+  const alias = ap && (createdAlias ?? plan.accessPointAlias ?? `${ap.name}-pending-s3alias`);
   const input = r.input;
   const { identity } = r;
   return {
@@ -98,6 +116,7 @@ export function resultOf(
       permissions: plan.grant.permissions,
       bucketPolicyStatements: plan.grant.bucketStatements?.statements ?? [],
       ...(plan.grant.keyGrant ? { keyGrants: [keyGrantAnswer(plan.grant.keyGrant)] } : {}),
+      ...(ap ? { accessPoint: { name: ap.name, arn: ap.arn, alias, policy: ap.policy } } : {}),
       ...(plan.desired.instanceGrant ? { instanceRoleGrant: plan.desired.instanceGrant.document } : {}),
     },
     requirements: requirementsOf(input),
@@ -112,6 +131,7 @@ export function resultOf(
         region: input.bucket.region,
         prefix: r.grant.bucket.prefix || undefined,
         kmsKeyArn: input.bucket.kmsKeyArn,
+        ...(ap && alias ? { accessPoint: { alias, arn: ap.arn } } : {}),
       },
       workload:
         input.workload.type === 'eks'

@@ -1,6 +1,5 @@
 import type { Config } from '../../config';
-import type { ServiceError } from '../../errors';
-import { ConflictError } from '../../errors';
+import { ConflictError, QuotaExceededError, ServiceError } from '../../errors';
 import type { ObservedOptIn, Observed } from '../gather/observe';
 import {
   identityDesired,
@@ -18,6 +17,8 @@ import { identityRoleArns, planPodIdentity, type PodIdentityPlan } from './pod-i
 import { planRole, type LeftToOwner } from './role';
 import { planStatements, type WrittenStatements } from './statements';
 import { planKeyGrants } from './key-grants';
+import { orderGrantPolicy, planAccessPoint } from './access-points';
+import type { GrantLive } from '../model/records';
 
 /**
  * The one planner: from what is live (current) and the grants wanted after the request (desired), the steps that
@@ -49,9 +50,11 @@ export interface Current {
    * what the grant wrote before (from its record): its bucket-policy statements, the KMS grants it made, and a
    * key-policy statement an older version wrote
    */
-  written: WrittenStatements & { keyGrants?: readonly KeyGrant[] };
+  written: WrittenStatements & { keyGrants?: readonly KeyGrant[]; accessPoint?: GrantLive['accessPoint'] };
   /** what the grant's resource policies (bucket, key) and KMS grants hold now, and their owners' opt-in */
-  resources: Pick<Observed, 'resourcePolicies' | 'resourceTags' | 'keyGrants'> & { optIn?: ObservedOptIn };
+  resources: Pick<Observed, 'resourcePolicies' | 'resourceTags' | 'keyGrants' | 'accessPoints'> & {
+    optIn?: ObservedOptIn;
+  };
   /** whether a key-policy statement of an older version is removed (default: the configuration's; verify: always) */
   migrateKeyPolicies?: boolean;
   /** the AWS quotas the change may add to, as read (only those read are checked) */
@@ -166,14 +169,36 @@ export function planTransition(current: Current, desired: Desired): Transition {
   });
   out.left.push(...keys.left);
   refuse('plan', keys.refusals);
-  out.steps = orderMakeBeforeBreak([...out.steps, ...statements.steps, ...keys.steps]);
+  // access-point mode: the grant's access point and the bucket's one delegation to the service's access points
+  let accessPoint: Step[] = [];
+  try {
+    accessPoint = planAccessPoint({
+      config,
+      grantId,
+      observed: current.resources as Observed,
+      written: current.written,
+      want: grant?.want,
+    });
+  } catch (e) {
+    if (!(e instanceof ServiceError)) throw e;
+    refuse(e instanceof QuotaExceededError ? 'quota' : 'plan', [e]);
+  }
+  // the grant's one inline policy is rewritten only once what it will name is in place (a move between modes)
+  out.steps = orderMakeBeforeBreak(
+    orderGrantPolicy([...out.steps, ...statements.steps, ...keys.steps, ...accessPoint], grantId),
+  );
   // what the steps create, against the quotas read: a full one refuses the change before any write
   const full = quotaExceeded(quotaRefusals(current.quotas ?? [], quotaAdds(out.steps), QUOTA_FIELDS));
   if (full) refuse('quota', [full]);
   return out;
 }
 
-const QUOTA_FIELDS = { roles: 'workload', oidcProviders: 'workload.clusters' } as const;
+const QUOTA_FIELDS = {
+  roles: 'workload',
+  oidcProviders: 'workload.clusters',
+  accessPoints: 'crossAccountMode',
+  grants: 'bucket.kmsKeyArn',
+} as const;
 
 /** How many of each quota's things the steps create, by the scope each quota is counted over. */
 function quotaAdds(steps: readonly Step[]): QuotaAdds {
@@ -185,6 +210,8 @@ function quotaAdds(steps: readonly Step[]): QuotaAdds {
   for (const s of steps) {
     if (s.action === 'create-role') add('roles', s.accountId);
     else if (s.action === 'create-oidc-provider') add('oidcProviders', s.accountId);
+    else if (s.action === 'create-access-point') add('accessPoints', `${s.accountId}:${s.params.region}`);
+    else if (s.action === 'create-key-grant') add('grants', s.params.grant.keyArn);
   }
   return adds;
 }

@@ -268,6 +268,10 @@ function crossFieldIssues(req: Fields): CrossFieldIssue[] {
       ...psmdbOperatorIssues(req, workload),
     );
 
+  // a tool that cannot work through an S3 access point (from its source): the modes it can use
+  const refusal = req.crossAccountMode === 'access-point' ? accessPointRefusal(tool) : undefined;
+  if (refusal) issues.push({ path: ['crossAccountMode'], message: refusal });
+
   if (req.crossAccountMode !== undefined) {
     const workloadAccounts =
       workload.type === 'eks' ? workload.clusters.map((c) => c.accountId) : [accountOfArn(workload.instanceRoleArn)];
@@ -330,6 +334,7 @@ export function parseOnboardingRequest(body: unknown): OnboardingRequest {
 }
 
 import { COMPONENTS, MAX_VERSION_LENGTH, versionIssues } from '../../policy/requirements';
+import { accessPointRefusal } from '../../policy/access-points';
 import { requirementsOf } from '../model/requirements';
 import { clusterKey } from '../model/onboarding';
 

@@ -141,10 +141,25 @@ export const onboardingResponseSchema = z
             description:
               "SSE-KMS: the KMS grant on the bucket's key to the workload role, in every mode (Decrypt; GenerateDataKey for the writing levels). Key policies are never changed.",
           }),
+        accessPoint: z
+          .object({
+            name: z.string().meta({ example: 's3ob-3f9a0c1b2d4e' }),
+            arn: z.string().meta({ example: 'arn:aws:s3:eu-west-1:300000000003:accesspoint/s3ob-3f9a0c1b2d4e' }),
+            alias: z.string().meta({
+              description:
+                'What the snippets name where a tool takes a bucket name. AWS makes it up when the access point is created: a dry run (or an answer before creation) shows <name>-pending-s3alias.',
+            }),
+            policy: policyDocumentSchema,
+          })
+          .optional()
+          .meta({
+            description:
+              "crossAccountMode access-point: the onboarding's S3 access point in the bucket's account (Block Public Access on, tagged managed-by and s3-onboarding/onboarding) and its policy; the bucket policy holds one delegation statement for all of the service's access points.",
+          }),
       })
       .meta({
         description:
-          "The workload role's trust and permissions policies, this service's statements in the bucket policy (cross-account) and, for SSE-KMS, its KMS grant on the key.",
+          "The workload role's trust and permissions policies, this service's statements in the bucket policy (cross-account), for SSE-KMS its KMS grant on the key, and in access-point mode the onboarding's access point.",
       }),
     requirements: z.array(requirementSchema).meta({
       description:

@@ -231,10 +231,10 @@ export const accessSchema = z.enum(ACCESS_LEVELS).meta({
     "What the workload may do under the prefix, defined per tool from its source: read-write (the default: backups and restores); restore (reads everything, writes only what the tool's restore and catalogue sync write, never deletes or overwrites a backup: pbm, psmdb-operator, velero, stackgres); read-only (no writes: stackgres, mountpoint-s3-csi, generic). A level the tool cannot work with is a 400 listing the ones it can.",
 });
 
-export const CROSS_ACCOUNT_MODES = ['bucket-policy', 'role-in-bucket-account'] as const;
+export const CROSS_ACCOUNT_MODES = ['bucket-policy', 'role-in-bucket-account', 'access-point'] as const;
 export const crossAccountModeSchema = z.enum(CROSS_ACCOUNT_MODES).meta({
   description:
-    'Where the workload role lives when the bucket is in another account: bucket-policy (workload account; the bucket policy grants it) or role-in-bucket-account.',
+    "Where the workload role lives when the bucket is in another account: bucket-policy (workload account; the bucket policy grants it), role-in-bucket-account, or access-point (workload account; an S3 access point of the onboarding's own in the bucket account grants it the prefix, and the bucket policy holds one delegation statement for all of them: the snippets name the access point, by alias or, for mountpoint-s3-csi, ARN).",
 });
 
 // ---------- tags ----------

@@ -16,6 +16,7 @@ import { beforeDeadline, fenced } from '../act/execute';
 import { failedAfterWrites, runRecorded } from '../act/run';
 import { grantPolicyName, type Change } from '../model/onboarding';
 import { observe } from '../gather/observe';
+import { accessPointRead } from '../gather/access-points';
 import { type LeftToOwner } from '../plan/role';
 import { firstRefusal, planTransition } from '../plan/transition';
 import { keyGrantReads, writtenKeyGrants, writtenOf, type OnboardingRecord } from '../model/records';
@@ -120,15 +121,10 @@ async function planOffboard(
   const afters: (() => Promise<void>)[] = [];
   const removed: string[] = [];
   const written = writtenOf(rec);
-  const buckets = written.bucketStatements
-    ? [
-        {
-          accountId: written.bucketStatements.accountId,
-          bucket: written.bucketStatements.bucket,
-          region: written.bucketStatements.region,
-        },
-      ]
-    : [];
+  const buckets = [written.bucketStatements, written.accessPoint]
+    .filter((b): b is NonNullable<typeof b> => !!b)
+    .map((b) => ({ accountId: b.accountId, bucket: b.bucket, region: b.region }))
+    .filter((b, i, all) => all.findIndex((x) => x.accountId === b.accountId && x.bucket === b.bucket) === i);
   const keyArns = written.keyStatements ? [written.keyStatements.keyArn] : [];
   const grantsMade = writtenKeyGrants(rec);
 
@@ -147,6 +143,9 @@ async function planOffboard(
             keys: i === 0 ? keyArns : [],
             keyGrants: i === 0 ? keyGrantReads(grantsMade) : [],
             tags: true,
+            ...(i === 0
+              ? { accessPoint: accessPointRead(deps.config.managedByTag, rec.id, undefined, written.accessPoint) }
+              : {}),
           }),
           rest.length ? Promise.resolve([]) : removableProviders(deps, idRec),
         ]);

@@ -96,6 +96,8 @@ async function provisionAdmitted(
   // the AWS calls' critical path, a turn of the event loop after they are on their way); a provider another
   // request is deleting stops the plan: nothing new starts, and the answer is a 503
   let registration: { failed: boolean; error?: unknown } = { failed: false };
+  // the alias AWS gives an access point this request creates: the answer's snippets name it
+  let createdAlias: string | undefined;
   const registering = new Promise<void>((resolve) => setImmediate(resolve))
     .then(() => registerProviders(deps, r, intent, plan))
     .catch((error: unknown) => {
@@ -105,6 +107,7 @@ async function provisionAdmitted(
     fenced(
       stepRunner({
         sessions: deps.sessions,
+        createdAccessPoint: (_arn, alias) => (createdAlias = alias),
         writer: reservations.writer(deps.writer),
         providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined,
       }),
@@ -123,5 +126,7 @@ async function provisionAdmitted(
     await reservations.settle();
     return recordFailure(deps, r, ctx, plan, intent, ran, failures[0]);
   }
-  return recordProvisioned(deps, r, ctx, plan, ran, { input, caller, result, locks });
+  // an access point made now: the snippets name its alias (the same files, rendered with it)
+  const answer = createdAlias ? resultOf(r, plan, [], 'provisioned', createdAlias) : result;
+  return recordProvisioned(deps, r, ctx, plan, ran, { input, caller, result: answer, locks });
 }

@@ -1,8 +1,9 @@
 import { boundaryArn } from '../../config';
-import { authorize } from '../../iam-policy/evaluate';
+import { authorize, evaluatePolicy } from '../../iam-policy/evaluate';
 import type { PolicyDocument as EvalDocument } from '../../iam-policy/types';
 import { serviceAccountSubject, STS_AUDIENCE } from '../../policy/documents';
-import { renderRawPolicy } from '../../policy/resource-policy';
+import { presentStatements, renderRawPolicy } from '../../policy/resource-policy';
+import { delegationStatement } from '../../policy/access-points';
 import type { PolicyDocument } from '../../policy/types';
 import { samplePath, toolActions } from '../../policy/actions';
 import { identityOfRecord } from '../model/records';
@@ -71,6 +72,13 @@ function checkNameOf(s: Step, grantId: string): string {
     case 'update-pod-identity-association':
     case 'delete-pod-identity-association':
       return ASSOCIATIONS_CHECK;
+    case 'create-access-point':
+    case 'delete-access-point':
+    case 'put-access-point-policy':
+      return 'access-point';
+    case 'put-access-point-delegation':
+    case 'remove-access-point-delegation':
+      return 'access-point-delegation';
   }
 }
 
@@ -109,6 +117,14 @@ function driftDetail(s: Step): string {
       return `key ${s.params.grant.keyArn} has no grant ${s.params.grant.name} to ${s.params.grant.granteePrincipal} for ${s.params.grant.operations.join(', ')}`;
     case 'retire-key-grant':
       return `key ${s.params.keyArn} holds a grant of this onboarding (${s.params.grantId}: ${s.params.operations.join(', ')} to ${s.params.granteePrincipal}) it no longer wants`;
+    case 'create-access-point':
+      return `access point ${s.params.name} does not exist`;
+    case 'put-access-point-policy':
+      return `the policy of access point ${s.params.name} is missing or differs from what was provisioned`;
+    case 'delete-access-point':
+      return `access point ${s.params.name} of this onboarding is not the one it should use`;
+    case 'put-access-point-delegation':
+      return `the policy of bucket ${s.params.target.bucket} does not delegate to the service's access points`;
     default:
       return s.action;
   }
@@ -154,6 +170,18 @@ export async function verify(
     keyGrants: keyGrantReads(writtenKeyGrants(rec), want.keyGrant),
     managedDocuments: { boundaryArn: wantBoundary },
     podIdentity: 'verify',
+    ...(want.accessPoint
+      ? {
+          accessPoint: {
+            accountId: want.accessPoint.accountId,
+            region: want.accessPoint.region,
+            onboardingId: id,
+            managedBy: deps.config.managedByTag,
+            recorded: [want.accessPoint.name],
+            derive: false,
+          },
+        }
+      : {}),
     // the bucket's tags and S3 ABAC status: the owner's opt-in, and the context the boundary's conditions read
     optIn: {
       bucket: { accountId: bucketAccount, bucket: b.name, region: b.region },
@@ -182,7 +210,8 @@ export async function verify(
     },
   );
   const desired = t.identities.get(identity.key)!;
-  const steps = t.steps;
+  // the delegation is checked by its presence below (the planner asks for it with every access point it creates)
+  const steps = t.steps.filter((s) => s.action !== 'put-access-point-delegation');
   // what would refuse a POST (a role not ours, a foreign statement in the way) is a failing check here; Pod
   // Identity's conflicts are its own checks below, and the opt-in its own
   for (const r of t.refusals.filter((x) => x.check === 'plan'))
@@ -209,6 +238,20 @@ export async function verify(
     );
   if (written.keyStatements)
     named('key-policy-statement', 'no statement of an earlier version is left in the key policy');
+  if (want.accessPoint) {
+    named('access-point', `access point ${want.accessPoint.name} exists with its policy as provisioned`);
+    const ap = want.accessPoint;
+    const delegation = delegationStatement(ap.accountId, ap.region, ap.bucket);
+    const present =
+      presentStatements(observed.resourcePolicies.get(bucketTargetKey(ap.accountId, ap.bucket)), [delegation]).length >
+      0;
+    check(
+      'access-point-delegation',
+      present,
+      `the policy of ${b.name} delegates to the service's access points`,
+      `the policy of ${b.name} does not hold the delegation to the service's access points (Sid ${delegation.Sid}) as provisioned: requests through access point ${ap.name} are refused`,
+    );
+  }
   if (desired.instanceGrant) named('instance-role-grant', 'the instance role may assume the role');
   const extras = [...drift.keys()].filter(
     (n) => n.startsWith('extra-policy:') || n.startsWith('attached-policy:') || n.startsWith('oidc-provider:'),
@@ -234,6 +277,11 @@ export async function verify(
       observed,
       bucketAccount,
       wantBoundary,
+      want.accessPoint && {
+        arn: want.accessPoint.arn,
+        policy: observed.accessPoints?.byName.get(want.accessPoint.name)?.policy,
+        tags: observed.accessPoints?.byName.get(want.accessPoint.name)?.tags ?? [],
+      },
     ),
     ...(want.keyGrant ? keyReachability(want.keyGrant, identity, observed, wantBoundary) : []),
   );
@@ -302,6 +350,8 @@ function reachability(
   observed: Observed,
   bucketAccount: string,
   wantBoundary: string | undefined,
+  /** access-point mode: requests go through this access point (its live policy) */
+  through?: { arn: string; policy?: PolicyDocument; tags: [string, string][] },
 ): Check[] {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, ifOk: string, ifNot: string) =>
@@ -355,7 +405,8 @@ function reachability(
   const optIn = observed.optIn?.bucket;
   const tagged = (prefix: string) =>
     optIn?.abac ? Object.fromEntries(optIn.tags.map(([k, v]) => [`${prefix}/${k}`, v])) : {};
-  const s3Can = (action: string, resource: string, context: Record<string, string> = {}) =>
+  const bucketDoc = bucketPolicy ? (JSON.parse(renderRawPolicy(bucketPolicy)) as EvalDocument) : undefined;
+  const direct = (action: string, resource: string, context: Record<string, string> = {}) =>
     authorize({
       principal: session,
       action,
@@ -371,6 +422,54 @@ function reachability(
         ...context,
       },
     });
+  // through an access point, as S3 authorises it (emulator/services/s3.ts authorizeS3): the identity policies,
+  // boundary and access point policy on the access point's ARN, then the bucket policy on the bucket's
+  const s3Can = (action: string, resource: string, context: Record<string, string> = {}) => {
+    if (!through) return direct(action, resource, context);
+    const apContext = {
+      's3:DataAccessPointArn': through.arn,
+      's3:DataAccessPointAccount': bucketAccount,
+      's3:AccessPointNetworkOrigin': 'Internet',
+    };
+    const bucketArn = `arn:aws:s3:::${b.name}`;
+    const apResource =
+      resource === bucketArn ? through.arn : `${through.arn}/object/${resource.slice(bucketArn.length + 1)}`;
+    const first = authorize({
+      principal: session,
+      action,
+      resource: apResource,
+      resourceAccountId: bucketAccount,
+      identityPolicies,
+      permissionsBoundary: boundary,
+      resourcePolicy: asEval(through.policy),
+      context: {
+        'aws:SecureTransport': 'true',
+        // the access point's tags are aws:ResourceTag on its ARN (the boundary reads managed-by)
+        ...Object.fromEntries(through.tags.map(([k, v]) => [`aws:ResourceTag/${k}`, v])),
+        ...apContext,
+        ...context,
+      },
+    });
+    if (!first.allowed) return first;
+    const verdict = bucketDoc
+      ? evaluatePolicy(
+          bucketDoc,
+          {
+            action,
+            resource,
+            principal: session,
+            context: { 'aws:SecureTransport': 'true', ...apContext, ...context },
+          },
+          { checkPrincipal: true },
+        )
+      : 'NotApplicable';
+    return verdict === 'Allow'
+      ? first
+      : {
+          allowed: false,
+          reason: `the policy of bucket ${b.name} does not delegate ${action} to access point ${through.arn}`,
+        };
+  };
   const prefix = b.prefix ?? '';
   const probe = `${prefix}s3-onboarding-verify`;
   const actions = toolActions(request.tool, request.access);
@@ -396,6 +495,16 @@ function reachability(
     `the role can list s3://${b.name}/${prefix}`,
     `the role cannot list s3://${b.name}/${prefix}: ${list.reason}`,
   );
+  if (through) {
+    // the role reaches the bucket through its access point only: never by the bucket's own name
+    const d = direct('s3:GetObject', `arn:aws:s3:::${b.name}/${probe}`);
+    check(
+      'deny:bucket-by-name',
+      !d.allowed,
+      `the role cannot reach s3://${b.name} by its name, only through access point ${through.arn}`,
+      `the role can read s3://${b.name} by its name, not only through its access point (${d.reason})`,
+    );
+  }
   if (prefix) {
     const outside = s3Can('s3:GetObject', `arn:aws:s3:::${b.name}/s3-onboarding-outside-every-grant/${probe}`);
     check(

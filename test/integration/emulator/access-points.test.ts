@@ -5,6 +5,7 @@ import {
   GetAccessPointCommand,
   GetAccessPointPolicyCommand,
   ListAccessPointsCommand,
+  ListTagsForResourceCommand,
   PutAccessPointPolicyCommand,
   S3ControlClient,
 } from '@aws-sdk/client-s3-control';
@@ -429,6 +430,95 @@ describe('Emulator: S3 Control access points', () => {
     expect(calls.map((c) => [c.service, c.operation, c.status, c.errorCode])).toEqual([
       ['s3control', 'GetAccessPoint', 404, 'NoSuchAccessPoint'],
     ]);
+  });
+});
+
+describe('Emulator: access point tags (CreateAccessPoint Tags, ListTagsForResource; aws:ResourceTag through one)', () => {
+  const tagsOf = (c: S3ControlClient, name: string, account = BACKUPS) =>
+    c.send(new ListTagsForResourceCommand({ AccountId: account, ResourceArn: apArn(name) })).then((o) => o.Tags);
+
+  it('keeps the tags it was created with, reads them by ARN, and refuses another account and invalid tags', async () => {
+    await backups.s3control.send(
+      new CreateAccessPointCommand({
+        AccountId: BACKUPS,
+        Name: 'tagged',
+        Bucket: 'demo-backups',
+        Tags: [
+          { Key: 'managed-by', Value: 's3-onboarding' },
+          { Key: 'team', Value: '' },
+        ],
+      }),
+    );
+    expect(await tagsOf(backups.s3control, 'tagged')).toEqual([
+      { Key: 'managed-by', Value: 's3-onboarding' },
+      { Key: 'team', Value: '' },
+    ]);
+    await create(backups.s3control, 'untagged');
+    expect(await tagsOf(backups.s3control, 'untagged')).toEqual([]);
+    expect((await failure(tagsOf(backups.s3control, 'missing'))).name).toBe('NoSuchAccessPoint');
+    expect((await failure(tagsOf(workloads.s3control, 'tagged', WORKLOADS))).name).toBe('AccessDenied');
+    const bad = await failure(
+      backups.s3control.send(
+        new CreateAccessPointCommand({
+          AccountId: BACKUPS,
+          Name: 'bad-tags',
+          Bucket: 'demo-backups',
+          Tags: [{ Key: 'k'.repeat(129), Value: 'v' }],
+        }),
+      ),
+    );
+    expect(bad.name).toBe('InvalidRequest');
+  });
+
+  it("puts an access point's own tags in aws:ResourceTag of requests through it, not the bucket's", async () => {
+    // no access point policy: for a caller of the bucket's account its identity policy alone decides
+    for (const [name, tags] of [
+      ['tag-yes', [{ Key: 'managed-by', Value: 's3-onboarding' }]],
+      ['tag-no', []],
+    ] as const) {
+      await backups.s3control.send(
+        new CreateAccessPointCommand({ AccountId: BACKUPS, Name: name, Bucket: 'demo-backups', Tags: [...tags] }),
+      );
+    }
+    await backups.s3.send(
+      new PutBucketPolicyCommand({ Bucket: 'demo-backups', Policy: doc([delegation('demo-backups')]) }),
+    );
+    await backups.s3.send(new PutObjectCommand({ Bucket: 'demo-backups', Key: 'team-a/x', Body: 'x' }));
+    // a caller whose only grant is conditioned on the access point's tag: through the tagged one only
+    await backups.iam.send(
+      new (await import('@aws-sdk/client-iam')).PutRolePolicyCommand({
+        RoleName: 'ap-local-reader',
+        PolicyName: 'by-tag',
+        PolicyDocument: doc([
+          {
+            Effect: 'Allow',
+            Action: 's3:GetObject',
+            Resource: `arn:aws:s3:${REGION}:${BACKUPS}:accesspoint/*`,
+            Condition: { StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } },
+          },
+          {
+            // the bucket's own tag (demo-backups is tagged s3-onboarding-managed=true): not aws:ResourceTag here
+            Effect: 'Allow',
+            Action: 's3:PutObject',
+            Resource: `arn:aws:s3:${REGION}:${BACKUPS}:accesspoint/*`,
+            Condition: { StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' } },
+          },
+        ]),
+      }),
+    );
+    const reader = await asRole(LOCAL_READER);
+    const aliasOf = async (name: string) =>
+      (await backups.s3control.send(new GetAccessPointCommand({ AccountId: BACKUPS, Name: name }))).Alias!;
+    const get = async (name: string) =>
+      reader.s3
+        .send(new GetObjectCommand({ Bucket: await aliasOf(name), Key: 'team-a/x' }))
+        .then((o) => o.Body!.transformToString());
+    expect(await get('tag-yes')).toBe('x');
+    expect((await failure(get('tag-no'))).name).toBe('AccessDenied');
+    const put = (name: string) =>
+      aliasOf(name).then((Bucket) => reader.s3.send(new PutObjectCommand({ Bucket, Key: 'team-a/y', Body: 'y' })));
+    expect((await failure(put('tag-yes'))).name).toBe('AccessDenied');
+    expect((await failure(put('tag-no'))).name).toBe('AccessDenied');
   });
 });
 

@@ -255,3 +255,69 @@ describe('Policy leases reserved ahead of a change', () => {
     expect(await lockHolder('pr-collide')).toBeUndefined();
   });
 });
+
+describe('Shared resource-policy writer: the access points delegation (issue 19)', () => {
+  const delegation = grant('AccessPoints');
+  const remove = (except: string[]) => ({
+    onboardingId: 'ob-x',
+    remove: [delegation],
+    add: [],
+    keepWhileAccessPoints: { except, managedBy: 's3-onboarding' },
+  });
+
+  it('removes the delegation only when, under the lease, no other access point of the service is left', async () => {
+    const m = memoryTarget(`bucket:ap-${Date.now()}`);
+    const inUse: { except: string[] }[] = [];
+    let others = true;
+    m.target.accessPointsInUse = async (keep) => {
+      inUse.push({ except: keep.except });
+      return others;
+    };
+    const writer = queuedPolicyWriter(store);
+    await writer(m.target, { onboardingId: 'ob-y', remove: [], add: [delegation] });
+    expect(await writer(m.target, remove(['s3ob-x']))).toBe(false);
+    expect(m.sids()).toEqual(['S3OnboardingAccessPoints']);
+    others = false;
+    expect(await writer(m.target, remove(['s3ob-x']))).toBe(true);
+    expect(m.sids()).toEqual([]);
+    expect(inUse).toEqual([{ except: ['s3ob-x'] }, { except: ['s3ob-x'] }]);
+  });
+
+  it('decides each queued removal when its batch is committed, not when it was queued', async () => {
+    const m = memoryTarget(`bucket:ap-q-${Date.now()}`, { readDelayMs: 150 });
+    let others = true;
+    m.target.accessPointsInUse = async () => others;
+    const writer = queuedPolicyWriter(store, { pollMs: 5 });
+    await writer(m.target, { onboardingId: 'ob-y', remove: [], add: [delegation] });
+    // a slow holder (an addition of another statement) holds the lease while the removal queues behind it
+    const holder = writer(m.target, change('Other'));
+    await new Promise((r) => setTimeout(r, 30));
+    const removal = writer(m.target, remove(['s3ob-x']));
+    // queued while another access point was still there; that one goes before the batch is committed
+    await new Promise((r) => setTimeout(r, 40));
+    expect(await queued(m.target.key)).toHaveLength(1);
+    others = false;
+    await Promise.all([holder, removal]);
+    expect(m.sids()).toEqual(['S3OnboardingOther']);
+  });
+
+  it('an addition the policy already holds takes no lease and writes nothing while the lease is free; while it is held, it waits its turn', async () => {
+    const m = memoryTarget(`bucket:ap-p-${Date.now()}`);
+    const writer = queuedPolicyWriter(store);
+    await writer(m.target, { onboardingId: 'ob-y', remove: [], add: [delegation] });
+    const writes = m.state.writes;
+    expect(await writer(m.target, { onboardingId: 'ob-z', remove: [], add: [delegation], presentSuffices: true })).toBe(
+      false,
+    );
+    expect(m.state.writes).toBe(writes);
+    // held by someone else (a removal deciding): the addition goes through the lease, after it, and puts it back
+    const lock = `policy#${m.target.key}`;
+    expect(await store.locks.acquire(lock, 'someone', 500)).toBe(true);
+    const adding = writer(m.target, { onboardingId: 'ob-z', remove: [], add: [delegation], presentSuffices: true });
+    await new Promise((r) => setTimeout(r, 50));
+    m.state.text = undefined; // the removal that held the lease wrote meanwhile
+    await store.locks.release(lock, 'someone');
+    expect(await adding).toBe(true);
+    expect(m.sids()).toEqual(['S3OnboardingAccessPoints']);
+  });
+});

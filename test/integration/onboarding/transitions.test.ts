@@ -1,6 +1,7 @@
 import { ListRolePoliciesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListPodIdentityAssociationsCommand } from '@aws-sdk/client-eks';
+import { ListAccessPointsCommand } from '@aws-sdk/client-s3-control';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { Stack } from '../../../scripts/stack';
 import { BACKUPS, WORKLOADS, rootCredentials } from '../../helpers/emulator';
@@ -190,4 +191,87 @@ describe('A new grant refused after it wrote, on an identity with drift', () => 
     expect(await policies()).toEqual(before);
     expect(before).toContain('added-by-hand');
   });
+});
+
+/**
+ * Moves into and out of access-point mode (issue 19): the same onboarding (same id and role) from the bucket policy's
+ * statements to an access point of its own and back. The role's one inline policy is rewritten from the bucket's
+ * ARN to the access point's (or back) only once what it names is in place, and the old access goes last: a denial
+ * at any write leaves the pod reaching its prefix the old way or the new way (without that order, both moves
+ * left the pod with neither when the access point's or the bucket's statement write was denied).
+ */
+describe('Make before break, moves into and out of access-point mode', () => {
+  const who: Identity = { kind: 'irsa', serviceAccounts: ['pbm-agent'] };
+  /** the pod writes and reads back under the prefix by the bucket's name, or through the service's access point */
+  async function reachesVia(mode: string, roleArn: string): Promise<boolean> {
+    const creds = await podCredentials(stack, roleArn, {
+      cluster: 'demo',
+      namespace: 'mongodb',
+      serviceAccount: 'pbm-agent',
+    });
+    let bucket = 'demo-backups';
+    if (mode === 'access-point') {
+      const aps = await clients(stack, rootCredentials(BACKUPS)).s3control.send(
+        new ListAccessPointsCommand({ AccountId: BACKUPS, Bucket: 'demo-backups' }),
+      );
+      const ap = (aps.AccessPointList ?? []).find((a) => a.Name!.startsWith('s3ob-'));
+      if (!ap) return false;
+      bucket = ap.Alias!;
+    }
+    const s3 = clients(stack, creds).s3;
+    const key = `mbb/probe-${Math.random().toString(36).slice(2)}`;
+    return (
+      (await ok(s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' })))) &&
+      (await ok(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))))
+    );
+  }
+
+  it.each([
+    ['bucket-policy', 'access-point'],
+    ['access-point', 'bucket-policy'],
+  ])(
+    '%s to %s: a denial at each write keeps the old or the new access; a retry converges',
+    async (from, to) => {
+      const first = await api.onboard(request(who, from));
+      expect(first.status).toBe(201);
+      await admin.clearCalls();
+      const clean = await api.onboard(request(who, to));
+      expect(clean.status).toBe(201);
+      expect(clean.body.id).toBe(first.body.id);
+      const ops = [...new Set((await writes(stack)).map((c) => `${c.service}:${c.operation}`))];
+      expect(ops).toEqual(expect.arrayContaining(['iam:PutRolePolicy', 's3:PutBucketPolicy']));
+      expect(await reachesVia(to, clean.body.roleArn)).toBe(true);
+      expect(await reachesVia(from, clean.body.roleArn)).toBe(false);
+
+      for (const op of ops) {
+        const [service, operation] = op.split(':');
+        await admin.reset();
+        await admin.clearFaults();
+        const before = await api.onboard(request(who, from));
+        expect(before.status).toBe(201);
+        await admin.fault({ service, operation, errorCode: 'AccessDenied', httpStatus: 403, count: 1000 });
+        const change = await api.onboard(request(who, to));
+        await admin.clearFaults();
+        expect({ op, failed: change.status >= 400 }).toEqual({ op, failed: true });
+        const old = await reachesVia(from, before.body.roleArn);
+        const now = await reachesVia(to, before.body.roleArn);
+        expect({ op, access: old || now }).toEqual({ op, access: true });
+        const retry = await api.onboard(request(who, to));
+        expect({ op, status: [200, 201].includes(retry.status) }).toEqual({ op, status: true });
+        expect({ op, reaches: await reachesVia(to, before.body.roleArn) }).toEqual({ op, reaches: true });
+        expect({ op, verify: (await api.send('POST', `/v1/onboardings/${retry.body.id}/verify`)).body.ok }).toEqual({
+          op,
+          verify: true,
+        });
+      }
+      // and back where it started, DELETE leaves the bucket as the topology has it
+      const policyNow = (await api.send('DELETE', `/v1/onboardings/${first.body.id}`)).status;
+      expect(policyNow).toBe(200);
+      const aps = await clients(stack, rootCredentials(BACKUPS)).s3control.send(
+        new ListAccessPointsCommand({ AccountId: BACKUPS, Bucket: 'demo-backups' }),
+      );
+      expect(aps.AccessPointList ?? []).toEqual([]);
+    },
+    240_000,
+  );
 });

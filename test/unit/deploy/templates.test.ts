@@ -436,7 +436,7 @@ describe('Provisioner role: delegated role creation', () => {
     ]);
     const granted = allows.flatMap(actionsOf);
     expect(granted.filter((a) => a.startsWith('servicequotas:'))).toEqual(['servicequotas:GetServiceQuota']);
-    expect(allowing('s3:ListAccessPoints').map((s) => s.Sid)).toEqual(['CountAccessPoints']);
+    expect(allowing('s3:ListAccessPoints').map((s) => s.Sid)).toEqual(['ListAccessPoints']);
     expect(allowing('kms:ListGrants').map((s) => [s.Sid, s.Resource])).toEqual([
       ['ReadKeys', `arn:aws:kms:*:${ACCOUNT}:key/*`],
     ]);
@@ -566,10 +566,17 @@ describe('Workload permissions boundary', () => {
 
   it('only allows the listed S3 object/bucket actions, kms:Decrypt/GenerateDataKey and sts:AssumeRole/TagSession of workload roles', () => {
     expect(statements(boundary).every((s) => s.Effect === 'Allow')).toBe(true);
-    // S3 and KMS only on what the owner opted in: every statement granting them is conditioned on the tag
+    // S3 and KMS only on what the owner opted in: every statement granting them is conditioned on the tag; through
+    // an access point, only the service's own (tagged managed-by; the bucket's delegation is the owner's opt-in)
     for (const st of statements(boundary).filter((x) => actionsOf(x).some((a) => /^(s3|kms):/.test(a)))) {
-      expect(Object.values(st.Condition?.StringEquals ?? {})).toEqual(['true']);
+      expect(Object.values(st.Condition?.StringEquals ?? {})).toEqual([
+        st.Sid === 'S3ThroughServiceAccessPoints' ? 's3-onboarding' : 'true',
+      ]);
     }
+    expect(bySid(boundary, 'S3ThroughServiceAccessPoints')).toMatchObject({
+      Resource: ['arn:aws:s3:*:*:accesspoint/s3ob-*', 'arn:aws:s3:*:*:accesspoint/s3ob-*/object/*'],
+      Condition: { StringEquals: { 'aws:ResourceTag/managed-by': 's3-onboarding' } },
+    });
     expect(bySid(boundary, 'S3BucketReadOptedIn').Condition).toEqual({
       StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' },
     });
@@ -580,7 +587,7 @@ describe('Workload permissions boundary', () => {
       StringEquals: { 'aws:ResourceTag/s3-onboarding-managed': 'true' },
     });
     const granted = statements(boundary).flatMap(actionsOf);
-    expect(granted.filter((a) => a.startsWith('s3:')).sort()).toEqual(S3_ALLOWED);
+    expect([...new Set(granted.filter((a) => a.startsWith('s3:')))].sort()).toEqual(S3_ALLOWED);
     expect(granted.filter((a) => a.startsWith('kms:')).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     expect(granted.filter((a) => !/^(s3|kms):/.test(a))).toEqual(['sts:AssumeRole', 'sts:TagSession']);
     expect(bySid(boundary, 'Ec2FlowAssume').Resource).toBe('arn:aws:iam::*:role/s3-onboarding/s3ob-*');

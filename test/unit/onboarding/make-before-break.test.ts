@@ -26,6 +26,11 @@ const ACTIONS: Action[] = [
   'create-pod-identity-association',
   'update-pod-identity-association',
   'delete-pod-identity-association',
+  'create-access-point',
+  'put-access-point-policy',
+  'delete-access-point',
+  'put-access-point-delegation',
+  'remove-access-point-delegation',
 ];
 
 const statement = { Sid: 'x', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' };
