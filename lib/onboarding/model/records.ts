@@ -1,5 +1,6 @@
 import type { PolicyDocument } from '../../policy/types';
-import type { BucketStatements, GrantDesired, GrantRef, KeyGrant, KeyStatements, ProviderRef } from './desired';
+import type { BucketStatements, GrantDesired, GrantRef, KeyStatements, ProviderRef } from './desired';
+import type { KeyGrant } from './key-grant';
 import type {
   Change,
   ClusterRef,

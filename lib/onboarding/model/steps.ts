@@ -1,5 +1,6 @@
 import type { PolicyDocument, Statement } from '../../policy/types';
-import type { KeyGrant, TagList } from './desired';
+import type { KeyGrant } from './key-grant';
+import type { TagList } from './desired';
 
 /**
  * A plan is a list of steps as data: what to do, on what, with which parameters, after which other steps.

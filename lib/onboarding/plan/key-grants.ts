@@ -1,6 +1,7 @@
 import type { ServiceError } from '../../errors';
-import type { KeyGrant, KeyStatements } from '../model/desired';
-import { keyGrantName } from '../model/desired';
+import type { KeyGrant } from '../model/key-grant';
+import type { KeyStatements } from '../model/desired';
+import { keyGrantName } from '../model/key-grant';
 import type { Observed } from '../gather/observe';
 import { keyGrantKey, keyGrantReads } from '../model/records';
 import type { Step } from '../model/steps';

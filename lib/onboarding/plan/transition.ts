@@ -1,13 +1,8 @@
 import type { Config } from '../../config';
 import { ConflictError, QuotaExceededError, ServiceError } from '../../errors';
 import type { ObservedOptIn, Observed } from '../gather/observe';
-import {
-  identityDesired,
-  type GrantDesired,
-  type GrantRef,
-  type IdentityDesired,
-  type KeyGrant,
-} from '../model/desired';
+import { identityDesired, type GrantDesired, type GrantRef, type IdentityDesired } from '../model/desired';
+import { type KeyGrant } from '../model/key-grant';
 import { grantPolicyName, type Mode, type WorkloadIdentity } from '../model/onboarding';
 import type { Step } from '../model/steps';
 import { quotaExceeded, quotaRefusals, type QuotaAdds, type QuotaReading } from '../../policy/quotas';

@@ -1,5 +1,6 @@
 import { loadConfig } from '../../../lib/config';
-import { resolveRequest, type KeyGrant, type KeyStatements } from '../../../lib/onboarding/model/desired';
+import { resolveRequest, type KeyStatements } from '../../../lib/onboarding/model/desired';
+import { type KeyGrant } from '../../../lib/onboarding/model/key-grant';
 import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 import { keyGrantKey, writtenKeyGrants } from '../../../lib/onboarding/model/records';
 import type { KeyGrantEntry } from '../../../lib/aws/kms';
