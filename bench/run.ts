@@ -148,6 +148,11 @@ async function main(): Promise<void> {
         pass: r.policyBytesAfterFirst === r.policyBytesAfterLast,
       },
       { budget: 'p95 ≤ 3 s', measured: ms(r.p95Ms), pass: r.p95Ms <= 3000 },
+      {
+        budget: 'SSE-KMS: a grant each, the key policy unchanged',
+        measured: `${r.kms.onboardings} with the key, ${r.kms.grantsAfterLast} grants, key policy ${r.kms.keyPolicyUnchanged ? 'unchanged' : 'CHANGED'}`,
+        pass: r.kms.keyPolicyUnchanged && r.kms.grantsAfterLast === r.kms.onboardings,
+      },
     ];
     process.stdout.write(
       `### Access points: ${r.onboardings} onboardings into one bucket, ${r.concurrency} at a time, ${r.perCallMs} ms per AWS call\n\n${table(

@@ -26,12 +26,12 @@ export interface BenchStack extends StackInfo {
  * gets a fresh process (and so a cold credential cache) and its changes to process.env stay there.
  * Its log goes to bench/.build/<name>.log.
  */
-export async function spawnStack(name: string): Promise<BenchStack> {
+export async function spawnStack(name: string, env: Record<string, string> = {}): Promise<BenchStack> {
   mkdirSync(BUILD_DIR, { recursive: true });
   const log = createWriteStream(path.join(BUILD_DIR, `${name}.log`));
   const child: ChildProcess = spawn(TSX, [path.join(REPO_ROOT, 'bench/stack-child.ts')], {
     cwd: REPO_ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stderr!.pipe(log);
