@@ -63,6 +63,21 @@ export const FLOWS: Flow[] = [
     minPath: 'reads ∥ → CreateOpenIDConnectProvider → CreateRole → PutRolePolicy',
   },
   {
+    name: 'cross account, access point',
+    crossAccount: true,
+    request: (tag) => ({
+      workload: eks([demo]),
+      bucket: demoBackups(`bench/${tag}/`),
+      tool: 'pbm',
+      crossAccountMode: 'access-point',
+    }),
+    // the bucket's delegation is added only once the onboarding's own access point exists (a removal deciding
+    // under the lease then sees it), and a bucket policy is written only from a read under its lease
+    minDepth: 4,
+    minPath:
+      'reads ∥ → CreateRole → PutRolePolicy  ∥  reads ∥ → CreateAccessPoint → GetBucketPolicy (under the lease) → PutBucketPolicy',
+  },
+  {
     name: 'two clusters',
     crossAccount: true,
     request: (tag) => ({ workload: eks([demo, restore]), bucket: demoBackups(`bench/${tag}/`), tool: 'pbm' }),
