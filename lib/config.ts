@@ -25,6 +25,8 @@ export interface Config {
   stepBudgetMs: number;
   /** how long a quota's applied value (Service Quotas) is kept per account before it is read again; usage never is */
   quotaLimitTtlMs: number;
+  /** how long a count that takes pages (access points, grants on a key) is kept, unless it nears its limit */
+  quotaUsageTtlMs: number;
   /**
    * `KEY_POLICY_MIGRATION=true` only while the provisioner template's AllowKeyPolicyMigration is true: key-policy
    * statements older versions wrote are then removed (once the onboarding's KMS grant exists); otherwise they are
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyLeaseMs: positiveInt(env, 'POLICY_LEASE_MS', 15_000),
     stepBudgetMs: positiveInt(env, 'STEP_TIME_BUDGET_MS', 5_000),
     quotaLimitTtlMs: positiveInt(env, 'QUOTA_LIMIT_CACHE_SECONDS', 300) * 1000,
+    quotaUsageTtlMs: positiveInt(env, 'QUOTA_USAGE_CACHE_SECONDS', 30) * 1000,
     keyPolicyMigration: env.KEY_POLICY_MIGRATION === 'true',
   };
 }

@@ -19,7 +19,8 @@
  *   }, { roles: 'workload', accessPoints: 'bucket.name', grants: 'bucket.kmsKeyArn' });
  *   // join `refusals` to the plan's own, or `throw quotaExceeded(refusals)` when there are some
  *
- * Usage is read fresh on every call; a quota's applied value (its limit) is kept per account, Region and quota for
+ * Usage is read fresh, except a count that takes pages (access points, grants: kept `config.quotaUsageTtlMs` while
+ * it is not within a tenth of its limit, or 50); a quota's applied value (its limit) is kept per account, Region and quota for
  * `config.quotaLimitTtlMs` (QUOTA_LIMIT_CACHE_SECONDS, default 5 minutes), concurrent reads sharing one call.
  *
  * Where limits come from:
@@ -59,10 +60,11 @@ interface KeptLimit {
 
 export class QuotaReader {
   private readonly limits = new Map<string, KeptLimit>();
+  private readonly usages = new Map<string, { readAt: number; used: Promise<number> }>();
 
   constructor(
     private readonly sessions: ProvisionerSessions,
-    private readonly config: Pick<Config, 'quotaLimitTtlMs'>,
+    private readonly config: Pick<Config, 'quotaLimitTtlMs' | 'quotaUsageTtlMs'>,
     private readonly serviceQuotas?: ServiceQuotaSource,
     private readonly now: () => number = Date.now,
   ) {}
@@ -93,17 +95,21 @@ export class QuotaReader {
   /** Access points of the account in the Region (every bucket's): they count against one quota. */
   async accessPoints(accountId: string, region: string): Promise<QuotaReading> {
     const limit = await this.limit('accessPoints', accountId, region);
-    const s3control = this.sessions.s3control(accountId, region);
-    let used = 0;
-    let token: string | undefined;
-    do {
-      const page = await call(`listing the access points of ${accountId} in ${region}`, () =>
-        s3control.send(new ListAccessPointsCommand({ AccountId: accountId, NextToken: token, MaxResults: 1000 })),
-      );
-      used += page.AccessPointList?.length ?? 0;
-      token = page.NextToken || undefined;
-    } while (token && used < limit.limit);
-    return this.reading('accessPoints', `${accountId}:${region}`, accountId, used, limit);
+    const scope = `${accountId}:${region}`;
+    const used = await this.usage('accessPoints', scope, limit.limit, async () => {
+      const s3control = this.sessions.s3control(accountId, region);
+      let n = 0;
+      let token: string | undefined;
+      do {
+        const page = await call(`listing the access points of ${accountId} in ${region}`, () =>
+          s3control.send(new ListAccessPointsCommand({ AccountId: accountId, NextToken: token, MaxResults: 1000 })),
+        );
+        n += page.AccessPointList?.length ?? 0;
+        token = page.NextToken || undefined;
+      } while (token && n < limit.limit);
+      return n;
+    });
+    return this.reading('accessPoints', scope, accountId, used, limit);
   }
 
   /** Grants on one key, read in the key's account and Region (its ARN says which). */
@@ -112,17 +118,43 @@ export class QuotaReader {
     if (!m) throw new Error(`not a KMS key ARN: ${keyArn}`);
     const [, region, accountId] = m;
     const limit = await this.limit('grants', accountId, region);
-    const kms = this.sessions.kms(accountId, region);
-    let used = 0;
-    let marker: string | undefined;
-    do {
-      const page = await call(`listing the grants of ${keyArn}`, () =>
-        kms.send(new ListGrantsCommand({ KeyId: keyArn, Marker: marker, Limit: 100 })),
-      );
-      used += page.Grants?.length ?? 0;
-      marker = page.Truncated ? page.NextMarker : undefined;
-    } while (marker && used < limit.limit);
+    const used = await this.usage('grants', keyArn, limit.limit, async () => {
+      const kms = this.sessions.kms(accountId, region);
+      let n = 0;
+      let marker: string | undefined;
+      do {
+        const page = await call(`listing the grants of ${keyArn}`, () =>
+          kms.send(new ListGrantsCommand({ KeyId: keyArn, Marker: marker, Limit: 100 })),
+        );
+        n += page.Grants?.length ?? 0;
+        marker = page.Truncated ? page.NextMarker : undefined;
+      } while (marker && n < limit.limit);
+      return n;
+    });
     return this.reading('grants', keyArn, accountId, used, limit);
+  }
+
+  /**
+   * A count that takes pages to read (every access point of an account and Region, every grant on a key): kept
+   * for `config.quotaUsageTtlMs` per scope, concurrent requests sharing one count, so an estate's onboardings cost
+   * the same calls whatever its size; read afresh once it is within a tenth of its limit (at least 50), where the
+   * answer matters.
+   * A quota AWS enforces in any case: the read only refuses early, before anything is written.
+   */
+  private async usage(kind: QuotaKind, scope: string, limit: number, count: () => Promise<number>): Promise<number> {
+    const key = `${kind}|${scope}`;
+    const kept = this.usages.get(key);
+    const now = this.now();
+    if (kept && now - kept.readAt < this.config.quotaUsageTtlMs) {
+      const used = await kept.used.catch(() => undefined);
+      if (used !== undefined && used < limit - Math.max(limit / 10, 50)) return used;
+    }
+    const entry = { readAt: now, used: count() };
+    this.usages.set(key, entry);
+    entry.used.catch(() => {
+      if (this.usages.get(key) === entry) this.usages.delete(key);
+    });
+    return entry.used;
   }
 
   private reading(

@@ -110,7 +110,7 @@ describe('Class: QuotaReader (against the emulator, as the provisioner roles)', 
     ]);
   });
 
-  it('reads usage fresh every time and the limits once per TTL; a refusal follows what was made meanwhile', async () => {
+  it('reads a usage near its limit fresh every time and the limits once per TTL; a refusal follows what was made meanwhile', async () => {
     let now = 1_000_000;
     const { quotas, calls } = reader(() => now);
     const root = clientsFor(emu, rootCredentials(BACKUPS));
@@ -138,6 +138,30 @@ describe('Class: QuotaReader (against the emulator, as the provisioner roles)', 
       root.s3control.send(new CreateAccessPointCommand({ AccountId: BACKUPS, Name: 'third', Bucket: 'demo-backups' })),
     );
     expect(e.name).toBe('TooManyAccessPoints');
+  });
+
+  it('keeps a count that takes pages while it is far from its limit (calls constant in the size of the estate), and reads it afresh after the TTL', async () => {
+    // the workloads account keeps the default 10,000 access points: a count of 1 is far from it
+    let now = 5_000_000;
+    const { quotas } = reader(() => now);
+    const admin = emulatorAdmin(emu);
+    const root = clientsFor(emu, rootCredentials(WORKLOADS));
+    await root.s3control.send(
+      new CreateAccessPointCommand({ AccountId: WORKLOADS, Name: 'one', Bucket: 'workload-local-backups' }),
+    );
+    await admin.clearCalls();
+    const lists = async () =>
+      (await admin.calls()).filter((c) => c.operation === 'ListAccessPoints' && c.accountId === WORKLOADS).length;
+    expect((await quotas.accessPoints(WORKLOADS, 'eu-west-1')).used).toBe(1);
+    await root.s3control.send(
+      new CreateAccessPointCommand({ AccountId: WORKLOADS, Name: 'two', Bucket: 'workload-local-backups' }),
+    );
+    // within the TTL: the kept count, no call
+    expect((await quotas.accessPoints(WORKLOADS, 'eu-west-1')).used).toBe(1);
+    expect(await lists()).toBe(1);
+    now += config().quotaUsageTtlMs;
+    expect((await quotas.accessPoints(WORKLOADS, 'eu-west-1')).used).toBe(2);
+    expect(await lists()).toBe(2);
   });
 
   it('refuses, before any write, a role and grants beyond what is left, naming each quota; one more role still fits', async () => {
