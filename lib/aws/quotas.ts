@@ -61,6 +61,7 @@ interface KeptLimit {
 export class QuotaReader {
   private readonly limits = new Map<string, KeptLimit>();
   private readonly usages = new Map<string, { readAt: number; used: Promise<number> }>();
+  private readonly summaries = new Map<string, { readAt: number; reading: Promise<QuotaReading> }>();
 
   constructor(
     private readonly sessions: ProvisionerSessions,
@@ -71,15 +72,42 @@ export class QuotaReader {
 
   /** Roles in the account against RolesQuota, both from GetAccountSummary (IAM's applied value, read every time). */
   async roles(accountId: string): Promise<QuotaReading> {
-    const out = await call(`reading the account summary of ${accountId}`, () =>
-      this.sessions.iam(accountId).send(new GetAccountSummaryCommand({})),
-    );
-    const map = out.SummaryMap ?? {};
-    const read = map.RolesQuota !== undefined;
-    return this.reading('roles', accountId, accountId, map.Roles ?? 0, {
-      limit: map.RolesQuota ?? QUOTAS.roles.defaultLimit,
-      source: read ? 'iam-account-summary' : 'default',
+    // one call gives both: kept like a paged count while far from the limit (a warm container then reads it at
+    // most once per QUOTA_USAGE_CACHE_SECONDS), read afresh near it
+    const key = `roles|${accountId}`;
+    const kept = this.summaries.get(key);
+    const now = this.now();
+    if (kept && now - kept.readAt < this.config.quotaUsageTtlMs) {
+      const r = await kept.reading.catch(() => undefined);
+      if (r && r.used < r.limit - Math.max(r.limit / 10, 50)) return r;
+    }
+    const entry = {
+      readAt: now,
+      reading: call(`reading the account summary of ${accountId}`, () =>
+        this.sessions.iam(accountId).send(new GetAccountSummaryCommand({})),
+      ).then((out) => {
+        const map = out.SummaryMap ?? {};
+        const read = map.RolesQuota !== undefined;
+        return this.reading('roles', accountId, accountId, map.Roles ?? 0, {
+          limit: map.RolesQuota ?? QUOTAS.roles.defaultLimit,
+          source: read ? 'iam-account-summary' : 'default',
+        });
+      }),
+    };
+    this.summaries.set(key, entry);
+    entry.reading.catch(() => {
+      if (this.summaries.get(key) === entry) this.summaries.delete(key);
     });
+    return entry.reading;
+  }
+
+  /**
+   * OIDC providers counted from a list the caller already read (the planner's reads list the account's providers):
+   * only the limit is read (kept per TTL), no second ListOpenIDConnectProviders.
+   */
+  async oidcProvidersCounted(accountId: string, used: Promise<number>): Promise<QuotaReading> {
+    const [n, limit] = await Promise.all([used, this.limit('oidcProviders', accountId, GLOBAL_QUOTA_REGION)]);
+    return this.reading('oidcProviders', accountId, accountId, n, limit);
   }
 
   async oidcProviders(accountId: string): Promise<QuotaReading> {

@@ -182,7 +182,9 @@ export function stepRunner(deps: RunnerDeps): StepRunner {
           remove: adding ? [] : [s.params.statement],
           add: adding ? [s.params.statement] : [],
           ...(adding
-            ? { presentSuffices: true }
+            ? // found in place when planned: likely still there, so first a look without the lease; found missing: the
+              // lease at once (a look first would only add a read before the write)
+              { presentSuffices: s.params.seen !== false }
             : { keepWhileAccessPoints: { except: s.params.except ?? [], managedBy: s.params.managedBy } }),
         });
       }

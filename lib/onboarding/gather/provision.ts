@@ -199,7 +199,7 @@ export async function readContext(
   const [observed0, moving, quotas] = await Promise.all([
     observedP,
     movingRecord ? readMovingAway(deps, movingRecord, r.id) : Promise.resolve(undefined),
-    readQuotas(deps, r, st),
+    readQuotas(deps, r, st, observedP),
   ]);
   const observed = hint && hintMissed(r, hint, st) ? await readAws(deps, r, st) : observed0;
   return {
@@ -218,7 +218,12 @@ export async function readContext(
  * with IRSA, may create OIDC providers (providers per account); a new onboarding its access point and KMS grant. Usage is read fresh, limits are kept a while
  * (lib/aws/quotas.ts); the planner refuses a plan that would go beyond one, before any write.
  */
-function readQuotas(deps: ServiceDeps, r: Resolved, st: StoreContext): Promise<QuotaReading[]> {
+function readQuotas(
+  deps: ServiceDeps,
+  r: Resolved,
+  st: StoreContext,
+  observed: Promise<Observed>,
+): Promise<QuotaReading[]> {
   const reader = deps.quotas;
   if (!reader) return Promise.resolve([]);
   const account = r.identity.roleAccount;
@@ -226,7 +231,18 @@ function readQuotas(deps: ServiceDeps, r: Resolved, st: StoreContext): Promise<Q
   return Promise.all([
     ...(st.identityRecord
       ? []
-      : [reader.roles(account), ...(r.identity.kind === 'irsa' ? [reader.oidcProviders(account)] : [])]),
+      : [
+          reader.roles(account),
+          // the providers AWS's reads already listed (observed.providers: every OIDC provider of the role's account)
+          ...(r.identity.kind === 'irsa'
+            ? [
+                reader.oidcProvidersCounted(
+                  account,
+                  observed.then((o) => o.providers.length),
+                ),
+              ]
+            : []),
+        ]),
     // a new onboarding makes its access point (access points per account and Region) and its KMS grant (per key)
     ...(st.record ? [] : accessPoint ? [reader.accessPoints(accessPoint.accountId, accessPoint.region)] : []),
     ...(st.record ? [] : keyGrant ? [reader.grants(keyGrant.keyArn)] : []),

@@ -63,6 +63,8 @@ export interface DelegationParams {
   except?: string[];
   /** the service's `managed-by` tag value: an access point tagged with it keeps the delegation */
   managedBy: string;
+  /** addition only: whether the plan's read found the statement already there (else the writer takes the lease at once) */
+  seen?: boolean;
 }
 
 /** An EKS Pod Identity association: a service account of a namespace of a cluster (in the step's account). */

@@ -164,6 +164,26 @@ describe('Class: QuotaReader (against the emulator, as the provisioner roles)', 
     expect(await lists()).toBe(2);
   });
 
+  it('keeps the roles count (one account summary) while far from its limit, and reads it afresh near it', async () => {
+    let now = 7_000_000;
+    const { quotas } = reader(() => now);
+    const admin = emulatorAdmin(emu);
+    await admin.clearCalls();
+    const summaries = async (account: string) =>
+      (await admin.calls()).filter((c) => c.operation === 'GetAccountSummary' && c.accountId === account).length;
+    // the bucket account keeps IAM's default 1,000 roles: far from it, one call serves the TTL
+    await quotas.roles(BACKUPS);
+    await quotas.roles(BACKUPS);
+    expect(await summaries(BACKUPS)).toBe(1);
+    now += config().quotaUsageTtlMs;
+    await quotas.roles(BACKUPS);
+    expect(await summaries(BACKUPS)).toBe(2);
+    // the workloads account's quota leaves one role: near it, every reading is fresh
+    await quotas.roles(WORKLOADS);
+    await quotas.roles(WORKLOADS);
+    expect(await summaries(WORKLOADS)).toBe(2);
+  });
+
   it('refuses, before any write, a role and grants beyond what is left, naming each quota; one more role still fits', async () => {
     const { quotas } = reader();
     const root = clientsFor(emu, rootCredentials(BACKUPS));
