@@ -34,11 +34,10 @@
  * every Service Quotas limit is AWS's documented default, flagged `source: 'default'`.
  */
 import { GetAccountSummaryCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
-import { ListAccessPointsCommand } from '@aws-sdk/client-s3-control';
 import { ListGrantsCommand } from '@aws-sdk/client-kms';
 import type { Config } from '../config';
 import { QUOTAS, type QuotaKind, type QuotaReading } from '../policy/quotas';
-import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
+import { s3ControlSdk, serviceQuotasSdk } from './lazy';
 import { call, errorName } from './errors';
 import type { ProvisionerSessions } from './session';
 
@@ -130,7 +129,9 @@ export class QuotaReader {
       let token: string | undefined;
       do {
         const page = await call(`listing the access points of ${accountId} in ${region}`, () =>
-          s3control.send(new ListAccessPointsCommand({ AccountId: accountId, NextToken: token, MaxResults: 1000 })),
+          s3control.send(
+            new (s3ControlSdk().ListAccessPointsCommand)({ AccountId: accountId, NextToken: token, MaxResults: 1000 }),
+          ),
         );
         n += page.AccessPointList?.length ?? 0;
         token = page.NextToken || undefined;
@@ -231,7 +232,7 @@ export const serviceQuotaSource =
     call(`reading quota ${q.serviceCode}/${q.quotaCode} of ${q.accountId}`, () =>
       sessions
         .serviceQuotas(q.accountId, q.region)
-        .send(new GetServiceQuotaCommand({ ServiceCode: q.serviceCode, QuotaCode: q.quotaCode }))
+        .send(new (serviceQuotasSdk().GetServiceQuotaCommand)({ ServiceCode: q.serviceCode, QuotaCode: q.quotaCode }))
         .then((out) => out.Quota?.Value)
         .catch((e: unknown) => {
           if (errorName(e) === 'NoSuchResourceException') return undefined;

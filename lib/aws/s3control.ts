@@ -1,13 +1,5 @@
-import {
-  CreateAccessPointCommand,
-  DeleteAccessPointCommand,
-  GetAccessPointCommand,
-  GetAccessPointPolicyCommand,
-  ListAccessPointsCommand,
-  ListTagsForResourceCommand,
-  PutAccessPointPolicyCommand,
-  type S3ControlClient,
-} from '@aws-sdk/client-s3-control';
+import type { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { s3ControlSdk } from './lazy';
 import type { PolicyDocument } from '../policy/types';
 import { call, errorName, toDomainError } from './errors';
 
@@ -34,7 +26,12 @@ export async function listAccessPoints(
   do {
     const page = await call(`listing the access points of bucket ${bucket}`, () =>
       s3c.send(
-        new ListAccessPointsCommand({ AccountId: accountId, Bucket: bucket, MaxResults: 1000, NextToken: token }),
+        new (s3ControlSdk().ListAccessPointsCommand)({
+          AccountId: accountId,
+          Bucket: bucket,
+          MaxResults: 1000,
+          NextToken: token,
+        }),
       ),
     );
     for (const a of page.AccessPointList ?? [])
@@ -57,7 +54,7 @@ export async function getAccessPoint(
   name: string,
 ): Promise<AccessPointSummary | undefined> {
   try {
-    const a = await s3c.send(new GetAccessPointCommand({ AccountId: accountId, Name: name }));
+    const a = await s3c.send(new (s3ControlSdk().GetAccessPointCommand)({ AccountId: accountId, Name: name }));
     return {
       name: a.Name ?? name,
       arn: a.AccessPointArn ?? '',
@@ -78,7 +75,9 @@ export async function accessPointTags(
   arn: string,
 ): Promise<[string, string][] | undefined> {
   try {
-    const out = await s3c.send(new ListTagsForResourceCommand({ AccountId: accountId, ResourceArn: arn }));
+    const out = await s3c.send(
+      new (s3ControlSdk().ListTagsForResourceCommand)({ AccountId: accountId, ResourceArn: arn }),
+    );
     return (out.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']);
   } catch (e) {
     if (notFound(e)) return undefined;
@@ -93,7 +92,7 @@ export async function getAccessPointPolicy(
   name: string,
 ): Promise<PolicyDocument | undefined> {
   try {
-    const out = await s3c.send(new GetAccessPointPolicyCommand({ AccountId: accountId, Name: name }));
+    const out = await s3c.send(new (s3ControlSdk().GetAccessPointPolicyCommand)({ AccountId: accountId, Name: name }));
     return out.Policy ? (JSON.parse(out.Policy) as PolicyDocument) : undefined;
   } catch (e) {
     if (notFound(e)) return undefined;
@@ -113,7 +112,7 @@ export async function createAccessPoint(
 ): Promise<{ arn: string; alias: string } | 'exists'> {
   try {
     const out = await s3c.send(
-      new CreateAccessPointCommand({
+      new (s3ControlSdk().CreateAccessPointCommand)({
         AccountId: accountId,
         Name: ap.name,
         Bucket: ap.bucket,
@@ -136,13 +135,19 @@ export async function createAccessPoint(
 
 export const putAccessPointPolicy = (s3c: S3ControlClient, accountId: string, name: string, policy: PolicyDocument) =>
   call(`writing the policy of access point ${name}`, () =>
-    s3c.send(new PutAccessPointPolicyCommand({ AccountId: accountId, Name: name, Policy: JSON.stringify(policy) })),
+    s3c.send(
+      new (s3ControlSdk().PutAccessPointPolicyCommand)({
+        AccountId: accountId,
+        Name: name,
+        Policy: JSON.stringify(policy),
+      }),
+    ),
   );
 
 /** Deletes the access point (with its policy); false when it was already gone. */
 export async function deleteAccessPoint(s3c: S3ControlClient, accountId: string, name: string): Promise<boolean> {
   try {
-    await s3c.send(new DeleteAccessPointCommand({ AccountId: accountId, Name: name }));
+    await s3c.send(new (s3ControlSdk().DeleteAccessPointCommand)({ AccountId: accountId, Name: name }));
     return true;
   } catch (e) {
     if (notFound(e)) return false;

@@ -3,8 +3,9 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import type { S3ControlClient } from '@aws-sdk/client-s3-control';
+import { s3ControlSdk, serviceQuotasSdk } from './lazy';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { externalIdFor, provisionerRoleArn, type Config } from '../config';
@@ -150,7 +151,7 @@ export class ProvisionerSessions {
   s3control(accountId: string, region: string): S3ControlClient {
     return this.client(`s3control:${accountId}:${region}`, () => {
       const endpoint = process.env.AWS_ENDPOINT_URL_S3_CONTROL || process.env.AWS_ENDPOINT_URL;
-      return new S3ControlClient({
+      return new (s3ControlSdk().S3ControlClient)({
         region,
         credentials: this.provider(accountId),
         ...(endpoint ? { endpoint, endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
@@ -162,7 +163,7 @@ export class ProvisionerSessions {
   serviceQuotas(accountId: string, region: string): ServiceQuotasClient {
     return this.client(
       `servicequotas:${accountId}:${region}`,
-      () => new ServiceQuotasClient({ region, credentials: this.provider(accountId) }),
+      () => new (serviceQuotasSdk().ServiceQuotasClient)({ region, credentials: this.provider(accountId) }),
     );
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { YAMLParseError, parse as parseYaml } from 'yaml';
+import { yamlLib } from '../yaml';
 import type * as z from 'zod';
 import type { FieldError } from '../errors';
 import { formatPath } from '../onboarding/request/parse';
@@ -47,9 +47,9 @@ function validateGuardrails(doc: unknown, source: string): Guardrails {
 export function parseGuardrails(text: string, source: string): Guardrails {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    doc = yamlLib().parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
-    const reason = err instanceof YAMLParseError || err instanceof Error ? err.message : String(err);
+    const reason = err instanceof yamlLib().YAMLParseError || err instanceof Error ? err.message : String(err);
     throw new GuardrailsFileError(`guardrails file ${source} is not valid YAML or JSON: ${reason}`, [], { cause: err });
   }
   return validateGuardrails(doc, source);

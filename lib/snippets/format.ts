@@ -1,7 +1,7 @@
 import { ACCESS_POINT_TOOLS } from '../policy/access-points';
 import type { BucketRef, Tool } from './types';
 import { createHash } from 'node:crypto';
-import { stringify } from 'yaml';
+import { yamlLib } from '../yaml';
 
 /**
  * Serialisation helpers shared by the renderers. User values only ever reach YAML through the `yaml`
@@ -15,7 +15,7 @@ const YAML_OPTIONS = {
 
 /** One YAML document from a plain object. */
 export function toYaml(value: unknown): string {
-  return stringify(value, YAML_OPTIONS);
+  return yamlLib().stringify(value, YAML_OPTIONS);
 }
 
 /** A multi-document YAML stream, documents separated by `---`. */
