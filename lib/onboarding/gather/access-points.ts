@@ -1,6 +1,6 @@
 import type { ProvisionerSessions } from '../../aws/session';
 import * as s3cApi from '../../aws/s3control';
-import { accessPointNames, ownsAccessPoint } from '../../policy/access-points';
+import { accessPointArn, accessPointNames, ownsAccessPoint } from '../../policy/access-points';
 import type { PolicyDocument } from '../../policy/types';
 import type { TagList } from '../model/desired';
 
@@ -49,12 +49,17 @@ async function readOne(
   name: string,
 ): Promise<ObservedAccessPoint | null> {
   const s3c = sessions.s3control(req.accountId, req.region);
-  const ap = await s3cApi.getAccessPoint(s3c, req.accountId, name);
+  // the access point, its tags and its policy side by side (one level of reads, not three): the ARN is known from
+  // the name; what a missing access point answers is dropped, and someone else's policy is never kept
+  const [ap, tagsRead, policyRead] = await Promise.all([
+    s3cApi.getAccessPoint(s3c, req.accountId, name),
+    s3cApi.accessPointTags(s3c, req.accountId, accessPointArn(req.region, req.accountId, name)),
+    s3cApi.getAccessPointPolicy(s3c, req.accountId, name),
+  ]);
   if (!ap) return null;
-  const tags = (await s3cApi.accessPointTags(s3c, req.accountId, ap.arn)) ?? [];
+  const tags = tagsRead ?? [];
   const own = ownsAccessPoint(tags, req.managedBy, req.onboardingId);
-  // someone else's access point: its name and tags are all the service reads of it
-  const policy = own ? await s3cApi.getAccessPointPolicy(s3c, req.accountId, name) : undefined;
+  const policy = own ? policyRead : undefined;
   return { name, arn: ap.arn, alias: ap.alias, bucket: ap.bucket, tags, own, ...(policy ? { policy } : {}) };
 }
 
