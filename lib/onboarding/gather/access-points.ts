@@ -47,18 +47,29 @@ async function readOne(
   sessions: ProvisionerSessions,
   req: AccessPointRead,
   name: string,
+  /** the record names it: it most likely exists, so its tags and policy are read beside it */
+  expected: boolean,
 ): Promise<ObservedAccessPoint | null> {
   const s3c = sessions.s3control(req.accountId, req.region);
-  // the access point, its tags and its policy side by side (one level of reads, not three): the ARN is known from
-  // the name; what a missing access point answers is dropped, and someone else's policy is never kept
-  const [ap, tagsRead, policyRead] = await Promise.all([
-    s3cApi.getAccessPoint(s3c, req.accountId, name),
-    s3cApi.accessPointTags(s3c, req.accountId, accessPointArn(req.region, req.accountId, name)),
-    s3cApi.getAccessPointPolicy(s3c, req.accountId, name),
-  ]);
-  if (!ap) return null;
+  const arn = accessPointArn(req.region, req.accountId, name);
+  // an access point the record names: it, its tags and its policy side by side (one level of reads, not three; the
+  // ARN follows from the name); a name the derivation gives a new grant is most likely free: it alone first
+  const extras = () =>
+    Promise.all([
+      s3cApi.accessPointTags(s3c, req.accountId, arn),
+      s3cApi.getAccessPointPolicy(s3c, req.accountId, name),
+    ]);
+  const early = expected ? extras() : undefined;
+  early?.catch(() => undefined);
+  const ap = await s3cApi.getAccessPoint(s3c, req.accountId, name);
+  if (!ap) {
+    await early?.catch(() => undefined);
+    return null;
+  }
+  const [tagsRead, policyRead] = await (early ?? extras());
   const tags = tagsRead ?? [];
   const own = ownsAccessPoint(tags, req.managedBy, req.onboardingId);
+  // someone else's access point: its name and tags are all the service keeps of it
   const policy = own ? policyRead : undefined;
   return { name, arn: ap.arn, alias: ap.alias, bucket: ap.bucket, tags, own, ...(policy ? { policy } : {}) };
 }
@@ -69,9 +80,9 @@ export async function observeAccessPoints(
 ): Promise<ObservedAccessPoints> {
   const byName = new Map<string, ObservedAccessPoint | null>();
   const reads = new Map<string, Promise<ObservedAccessPoint | null>>();
-  const read = (name: string) => {
+  const read = (name: string, expected = false) => {
     let p = reads.get(name);
-    if (!p) reads.set(name, (p = readOne(sessions, req, name)));
+    if (!p) reads.set(name, (p = readOne(sessions, req, name, expected)));
     return p.then((ap) => (byName.set(name, ap), ap));
   };
   // the derivation and the recorded names side by side: a new grant's first name is read at once
@@ -84,7 +95,7 @@ export async function observeAccessPoints(
   };
   await Promise.all([
     derived(),
-    Promise.resolve(req.recorded).then((names) => Promise.all([...new Set(names)].map(read))),
+    Promise.resolve(req.recorded).then((names) => Promise.all([...new Set(names)].map((n) => read(n, true)))),
   ]);
   return { accountId: req.accountId, region: req.region, byName };
 }
