@@ -57,8 +57,31 @@ function documentClientOperation(className: string): string {
 /** Every AWS operation the service's code calls, sorted by service and operation. */
 export function serviceOperations(root = REPO_ROOT): Operation[] {
   const found = new Map<string, Operation>();
-  for (const file of SERVICE_DIRS.flatMap((d) => files(path.join(root, d)))) {
-    const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
+  const sources = SERVICE_DIRS.flatMap((d) => files(path.join(root, d))).map((file) => ({
+    file,
+    src: ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true),
+  }));
+  // loaders of packages loaded on first use (lib/aws/lazy.ts): `const x = () => require('@aws-sdk/client-…')`
+  const loaders = new Map<string, string>();
+  for (const { src } of sources)
+    for (const st of src.statements) {
+      if (!ts.isVariableStatement(st)) continue;
+      for (const d of st.declarationList.declarations) {
+        const body = d.initializer && ts.isArrowFunction(d.initializer) ? d.initializer.body : undefined;
+        if (
+          ts.isIdentifier(d.name) &&
+          body &&
+          ts.isCallExpression(body) &&
+          ts.isIdentifier(body.expression) &&
+          body.expression.text === 'require' &&
+          body.arguments[0] &&
+          ts.isStringLiteral(body.arguments[0]) &&
+          serviceOfPackage(body.arguments[0].text)
+        )
+          loaders.set(d.name.text, body.arguments[0].text);
+      }
+    }
+  for (const { file, src } of sources) {
     // local name → { package, exported name }; namespace imports → package
     const named = new Map<string, { pkg: string; name: string }>();
     const namespaces = new Map<string, string>();
@@ -98,6 +121,16 @@ export function serviceOperations(root = REPO_ROOT): Operation[] {
           namespaces.has(callee.expression.text)
         ) {
           add(namespaces.get(callee.expression.text)!, callee.name.text, node);
+        } else {
+          // `new (s3ControlSdk().XCommand)(…)`: a command of a package loaded on first use
+          const inner = ts.isParenthesizedExpression(callee) ? callee.expression : callee;
+          if (
+            ts.isPropertyAccessExpression(inner) &&
+            ts.isCallExpression(inner.expression) &&
+            ts.isIdentifier(inner.expression.expression) &&
+            loaders.has(inner.expression.expression.text)
+          )
+            add(loaders.get(inner.expression.expression.text)!, inner.name.text, node);
         }
       }
       ts.forEachChild(node, visit);

@@ -1234,6 +1234,13 @@ export const STEPS: Step[] = [
     expect: 'NoSuchAccessPoint',
   },
   {
+    op: 's3control:ListTagsForResource',
+    label: "an access point's tags (none yet)",
+    as: BACKUPS,
+    input: () => ({ AccountId: BACKUPS, ResourceArn: `arn:aws:s3:eu-west-1:${BACKUPS}:accesspoint/diff-ap` }),
+    values: ['Tags'],
+  },
+  {
     op: 's3control:ListAccessPoints',
     label: "a bucket's access points",
     as: BACKUPS,
