@@ -52,15 +52,8 @@ export type ServiceQuotaSource = (q: {
   quotaCode: string;
 }) => Promise<number | undefined>;
 
-interface KeptLimit {
-  readAt: number;
-  limit: Promise<{ limit: number; source: QuotaReading['source'] }>;
-}
-
 export class QuotaReader {
-  private readonly limits = new Map<string, KeptLimit>();
-  private readonly usages = new Map<string, { readAt: number; used: Promise<number> }>();
-  private readonly summaries = new Map<string, { readAt: number; reading: Promise<QuotaReading> }>();
+  private readonly kept = new Map<string, { readAt: number; value: Promise<unknown> }>();
 
   constructor(
     private readonly sessions: ProvisionerSessions,
@@ -69,35 +62,26 @@ export class QuotaReader {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Roles in the account against RolesQuota, both from GetAccountSummary (IAM's applied value, read every time). */
-  async roles(accountId: string): Promise<QuotaReading> {
-    // one call gives both: kept like a paged count while far from the limit (a warm container then reads it at
-    // most once per QUOTA_USAGE_CACHE_SECONDS), read afresh near it
-    const key = `roles|${accountId}`;
-    const kept = this.summaries.get(key);
-    const now = this.now();
-    if (kept && now - kept.readAt < this.config.quotaUsageTtlMs) {
-      const r = await kept.reading.catch(() => undefined);
-      if (r && r.used < r.limit - Math.max(r.limit / 10, 50)) return r;
-    }
-    const entry = {
-      readAt: now,
-      reading: call(`reading the account summary of ${accountId}`, () =>
-        this.sessions.iam(accountId).send(new GetAccountSummaryCommand({})),
-      ).then((out) => {
+  /**
+   * Roles in the account against RolesQuota, both from one GetAccountSummary (IAM's applied value): kept like a
+   * paged count while far from the limit (a warm container reads it at most once per QUOTA_USAGE_CACHE_SECONDS).
+   */
+  roles(accountId: string): Promise<QuotaReading> {
+    return this.keep(
+      `roles|${accountId}`,
+      this.config.quotaUsageTtlMs,
+      async () => {
+        const out = await call(`reading the account summary of ${accountId}`, () =>
+          this.sessions.iam(accountId).send(new GetAccountSummaryCommand({})),
+        );
         const map = out.SummaryMap ?? {};
-        const read = map.RolesQuota !== undefined;
         return this.reading('roles', accountId, accountId, map.Roles ?? 0, {
           limit: map.RolesQuota ?? QUOTAS.roles.defaultLimit,
-          source: read ? 'iam-account-summary' : 'default',
+          source: map.RolesQuota !== undefined ? 'iam-account-summary' : 'default',
         });
-      }),
-    };
-    this.summaries.set(key, entry);
-    entry.reading.catch(() => {
-      if (this.summaries.get(key) === entry) this.summaries.delete(key);
-    });
-    return entry.reading;
+      },
+      (r) => farFrom(r.used, r.limit),
+    );
   }
 
   /**
@@ -109,14 +93,15 @@ export class QuotaReader {
     return this.reading('oidcProviders', accountId, accountId, n, limit);
   }
 
-  async oidcProviders(accountId: string): Promise<QuotaReading> {
-    const [out, limit] = await Promise.all([
-      call(`listing the IAM OIDC providers of ${accountId}`, () =>
-        this.sessions.iam(accountId).send(new ListOpenIDConnectProvidersCommand({})),
-      ),
-      this.limit('oidcProviders', accountId, GLOBAL_QUOTA_REGION),
-    ]);
-    return this.reading('oidcProviders', accountId, accountId, out.OpenIDConnectProviderList?.length ?? 0, limit);
+  /** OIDC providers listed here (ListOpenIDConnectProviders), for a caller that has not listed them. */
+  oidcProviders(accountId: string): Promise<QuotaReading> {
+    const listed = call(`listing the IAM OIDC providers of ${accountId}`, () =>
+      this.sessions.iam(accountId).send(new ListOpenIDConnectProvidersCommand({})),
+    );
+    return this.oidcProvidersCounted(
+      accountId,
+      listed.then((out) => out.OpenIDConnectProviderList?.length ?? 0),
+    );
   }
 
   /** Access points of the account in the Region (every bucket's): they count against one quota. */
@@ -165,25 +150,12 @@ export class QuotaReader {
 
   /**
    * A count that takes pages to read (every access point of an account and Region, every grant on a key): kept
-   * for `config.quotaUsageTtlMs` per scope, concurrent requests sharing one count, so an estate's onboardings cost
-   * the same calls whatever its size; read afresh once it is within a tenth of its limit (at least 50), where the
-   * answer matters.
-   * A quota AWS enforces in any case: the read only refuses early, before anything is written.
+   * for `config.quotaUsageTtlMs` per scope, so an estate's onboardings cost the same calls whatever its size; read
+   * afresh once it nears its limit, where the answer matters. A quota AWS enforces in any case: the read only
+   * refuses early, before anything is written.
    */
-  private async usage(kind: QuotaKind, scope: string, limit: number, count: () => Promise<number>): Promise<number> {
-    const key = `${kind}|${scope}`;
-    const kept = this.usages.get(key);
-    const now = this.now();
-    if (kept && now - kept.readAt < this.config.quotaUsageTtlMs) {
-      const used = await kept.used.catch(() => undefined);
-      if (used !== undefined && used < limit - Math.max(limit / 10, 50)) return used;
-    }
-    const entry = { readAt: now, used: count() };
-    this.usages.set(key, entry);
-    entry.used.catch(() => {
-      if (this.usages.get(key) === entry) this.usages.delete(key);
-    });
-    return entry.used;
+  private usage(kind: QuotaKind, scope: string, limit: number, count: () => Promise<number>): Promise<number> {
+    return this.keep(`${kind}|${scope}`, this.config.quotaUsageTtlMs, count, (used) => farFrom(used, limit));
   }
 
   private reading(
@@ -196,31 +168,55 @@ export class QuotaReader {
     return { ...QUOTAS[kind], kind, scope, accountId, used, ...limit };
   }
 
-  /** The applied value, kept per account, Region and quota for the configured time; a failed read is not kept. */
-  private limit(kind: QuotaKind, accountId: string, region: string): KeptLimit['limit'] {
+  /** The applied value, kept per account, Region and quota for `config.quotaLimitTtlMs`. */
+  private limit(
+    kind: QuotaKind,
+    accountId: string,
+    region: string,
+  ): Promise<{ limit: number; source: QuotaReading['source'] }> {
     const def = QUOTAS[kind];
-    const key = `${accountId}|${region}|${def.serviceCode}/${def.quotaCode}`;
-    const kept = this.limits.get(key);
-    const now = this.now();
-    if (kept && now - kept.readAt < this.config.quotaLimitTtlMs) return kept.limit;
     const source = this.serviceQuotas;
-    const entry: KeptLimit = {
-      readAt: now,
-      limit: source
-        ? source({ accountId, region, serviceCode: def.serviceCode, quotaCode: def.quotaCode }).then((value) =>
-            value === undefined
-              ? { limit: def.defaultLimit, source: 'default' as const }
-              : { limit: value, source: 'service-quotas' as const },
-          )
-        : Promise.resolve({ limit: def.defaultLimit, source: 'default' as const }),
-    };
-    this.limits.set(key, entry);
-    entry.limit.catch(() => {
-      if (this.limits.get(key) === entry) this.limits.delete(key);
+    return this.keep(
+      `limit|${accountId}|${region}|${def.serviceCode}/${def.quotaCode}`,
+      this.config.quotaLimitTtlMs,
+      () =>
+        source
+          ? source({ accountId, region, serviceCode: def.serviceCode, quotaCode: def.quotaCode }).then((value) =>
+              value === undefined
+                ? { limit: def.defaultLimit, source: 'default' as const }
+                : { limit: value, source: 'service-quotas' as const },
+            )
+          : Promise.resolve({ limit: def.defaultLimit, source: 'default' as const }),
+    );
+  }
+
+  /**
+   * One value per key, shared by concurrent callers and kept for `ttlMs` while `stillGood` says so; a failed read
+   * is not kept.
+   */
+  private async keep<T>(
+    key: string,
+    ttlMs: number,
+    read: () => Promise<T>,
+    stillGood: (value: T) => boolean = () => true,
+  ): Promise<T> {
+    const kept = this.kept.get(key) as { readAt: number; value: Promise<T> } | undefined;
+    const now = this.now();
+    if (kept && now - kept.readAt < ttlMs) {
+      const value = await kept.value.catch(() => undefined);
+      if (value !== undefined && stillGood(value)) return value;
+    }
+    const entry = { readAt: now, value: read() };
+    this.kept.set(key, entry);
+    entry.value.catch(() => {
+      if (this.kept.get(key) === entry) this.kept.delete(key);
     });
-    return entry.limit;
+    return entry.value;
   }
 }
+
+/** A count far enough from its limit (a tenth of it, at least 50) to be kept a while rather than read again. */
+const farFrom = (used: number, limit: number): boolean => used < limit - Math.max(limit / 10, 50);
 
 /**
  * Applied quota values from Service Quotas, as the provisioner of each account reads them. NoSuchResourceException

@@ -36,12 +36,7 @@ export interface Admitted {
 export const likelyWrites = (record: OnboardingRecord | undefined, input: OnboardingInput) =>
   record?.status !== 'provisioned' || canonicalJson(record.request) !== canonicalJson(input);
 
-export async function admitted<T>(
-  deps: ServiceDeps,
-  r: Resolved,
-  input: OnboardingInput,
-  work: (a: Admitted) => Promise<T>,
-): Promise<T> {
+export async function admitted<T>(deps: ServiceDeps, r: Resolved, work: (a: Admitted) => Promise<T>): Promise<T> {
   const locks = deps.store.locks.set();
   // AWS's reads are on their way before the store's are prepared (the SDK's work for each call is CPU on this one
   // thread): the store's first look and the lock start a turn of the event loop later
@@ -85,7 +80,7 @@ export async function admitted<T>(
     // holding every lock it needs, at once: a request that will likely write takes the leases of the resource
     // policies it wants statements in, and reads them under the leases while AWS still answers its other reads;
     // once planned, each statement is one write (policy leases are only ever taken after the identity locks)
-    if (uncontended && likelyWrites(current, input))
+    if (uncontended && likelyWrites(current, r.input))
       for (const t of wantedTargets(r.want)) reservations.reserve(policyTarget(deps.sessions, t));
     const hint = { record: current, identityRecord: hintIdentity };
     return await work({

@@ -215,7 +215,8 @@ export async function readContext(
 
 /**
  * The quotas a POST may add to, read only where it may: a new identity creates its role (roles per account) and,
- * with IRSA, may create OIDC providers (providers per account); a new onboarding its access point and KMS grant. Usage is read fresh, limits are kept a while
+ * with IRSA, may create OIDC providers (providers per account); a grant without them yet its access point and KMS
+ * grant. Usage is read fresh, limits are kept a while
  * (lib/aws/quotas.ts); the planner refuses a plan that would go beyond one, before any write.
  */
 function readQuotas(
@@ -228,6 +229,8 @@ function readQuotas(
   if (!reader) return Promise.resolve([]);
   const account = r.identity.roleAccount;
   const { accessPoint, keyGrant } = r.want;
+  const written = st.record ? writtenOf(st.record) : {};
+  const grantsMade = st.record ? writtenKeyGrants(st.record) : [];
   return Promise.all([
     ...(st.identityRecord
       ? []
@@ -243,9 +246,10 @@ function readQuotas(
               ]
             : []),
         ]),
-    // a new onboarding makes its access point (access points per account and Region) and its KMS grant (per key)
-    ...(st.record ? [] : accessPoint ? [reader.accessPoints(accessPoint.accountId, accessPoint.region)] : []),
-    ...(st.record ? [] : keyGrant ? [reader.grants(keyGrant.keyArn)] : []),
+    // a grant that has no access point yet (new, or moving into access-point mode) makes one (access points per
+    // account and Region); one without a grant on its key yet makes one (grants per key)
+    ...(accessPoint && !written.accessPoint ? [reader.accessPoints(accessPoint.accountId, accessPoint.region)] : []),
+    ...(keyGrant && !grantsMade.some((g) => g.keyArn === keyGrant.keyArn) ? [reader.grants(keyGrant.keyArn)] : []),
   ]);
 }
 
