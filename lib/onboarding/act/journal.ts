@@ -13,7 +13,7 @@ import { type ProvisionContext } from '../gather/provision';
 import { type ProvisionPlan } from '../plan/provision';
 import { planTransition } from '../plan/transition';
 import { stepRunner } from './apply';
-import { execute } from './execute';
+import { execute, type StepRunner } from './execute';
 import { rollback, type Intent } from './intent';
 import { forgetIdentity, providerDeletion, recordAfterWrites } from './record-keeping';
 import { failedAfterWrites, type Ran } from './run';
@@ -63,6 +63,8 @@ export async function recordFailure(
   intent: Intent,
   ran: Ran,
   cause: unknown,
+  /** how the request's steps run: fenced by its locks, before its deadline (the undo's steps too) */
+  guarded: (run: StepRunner) => StepRunner,
 ): Promise<never> {
   if (!ran.wrote) {
     await rollback(deps, r, { ...intent, record: ran.record });
@@ -73,7 +75,8 @@ export async function recordFailure(
       .filter((d) => d.step.action === 'create-oidc-provider' && d.wrote)
       .map((d) => d.step.resource);
     const written = writtenOf({ live: ran.live, attempt: ran.record.attempt });
-    if (await undo(deps, r, ctx, written, createdProviders).catch(() => false)) {
+    // an undo that cannot finish (a lock lost, the deadline near) is a 503, never a 4xx after writes
+    if (await undo(deps, r, ctx, written, createdProviders, guarded).catch(() => false)) {
       await rollback(deps, r, { ...intent, record: ran.record });
       throw cause;
     }
@@ -151,6 +154,7 @@ async function undo(
   ctx: ProvisionContext,
   written: GrantLive,
   createdProviders: string[],
+  guarded: (run: StepRunner) => StepRunner,
 ): Promise<boolean> {
   // a new grant: the identity keeps the grants it had, and this one goes
   const before = (ctx.identityRecord?.grants ?? []).filter((g) => g.id !== r.id);
@@ -190,7 +194,9 @@ async function undo(
   );
   const exec = await execute(
     steps,
-    stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: providerDeletion(deps, [r.identity.key]) }),
+    guarded(
+      stepRunner({ sessions: deps.sessions, writer: deps.writer, providers: providerDeletion(deps, [r.identity.key]) }),
+    ),
   );
   return exec.failed.length === 0;
 }

@@ -1,4 +1,4 @@
-import { NotFoundError } from '../../errors';
+import { ContentionError, NotFoundError } from '../../errors';
 import { stepRunner } from '../act/apply';
 import { visibleTo } from './read';
 import {
@@ -56,7 +56,7 @@ export async function offboard(
   return deps.store.locks.holding(locks, async (held) => {
     const rec = await deps.store.records.get(id);
     if (!rec || rec.status === 'deleted') return { id, status: 'deleted' as const, changes: [] };
-    const { steps, finish, left } = await planOffboard(deps, rec);
+    const { steps, finish, left } = await planOffboard(deps, rec, locks);
     const leftToOwner = left.length ? { leftToOwner: left } : {};
     if (opts.dryRun) return { id, status: 'planned' as const, changes: steps.map(changeOf), ...leftToOwner };
 
@@ -111,6 +111,8 @@ export async function offboard(
 async function planOffboard(
   deps: ServiceDeps,
   rec: OnboardingRecord,
+  /** the locks held, taken from what was read before them */
+  held: readonly string[],
 ): Promise<{
   steps: Step[];
   left: LeftToOwner[];
@@ -118,6 +120,16 @@ async function planOffboard(
 }> {
   const keys = [...new Set([rec.identityKey, rec.movingFrom].filter((k): k is string => !!k))];
   const identities = await deps.store.identities.getMany(keys);
+  // the locks were chosen from the record and identities as read before them: another request that changed them
+  // meanwhile (moved the grant, or made this its identity's last) leaves locks this removal does not hold
+  const needed = [
+    ...keys.map(identityLock),
+    ...[...identities.values()].flatMap((idRec) =>
+      idRec.grants.every((g) => g.id === rec.id) ? idRec.providers.map((p) => providerLock(p.arn)) : [],
+    ),
+  ];
+  if (needed.some((name) => !held.includes(name)))
+    throw new ContentionError(`onboarding ${rec.id} was changed by another request while it was being removed; retry`);
   const afters: (() => Promise<void>)[] = [];
   const removed: string[] = [];
   const written = writtenOf(rec);

@@ -9,7 +9,7 @@ import { readContext, readStore, type ProvisionContext } from '../gather/provisi
 import { planProvision, resultOf, type ProvisionPlan } from '../plan/provision';
 import { admitted, likelyWrites, type Admitted } from '../act/admission';
 import { stepRunner, targetKey } from '../act/apply';
-import { beforeDeadline, fenced } from '../act/execute';
+import { beforeDeadline, fenced, type StepRunner } from '../act/execute';
 import { registerProviders, rollback, writeIntent } from '../act/intent';
 import { recordFailure, recordProvisioned, recordUnchanged } from '../act/journal';
 import { providerDeletion } from '../act/record-keeping';
@@ -43,7 +43,7 @@ export async function provision(
     const plan = planProvision(deps, r, await readContext(deps, r));
     return { statusCode: 200, body: resultOf(r, plan, plan.steps.map(changeOf), 'planned') };
   }
-  return admitted(deps, r, input, (a) => provisionAdmitted(deps, r, caller, a, opts.deadline));
+  return admitted(deps, r, (a) => provisionAdmitted(deps, r, caller, a, opts.deadline));
 }
 
 /** POST under the locks of the identities involved. */
@@ -103,18 +103,20 @@ async function provisionAdmitted(
     .catch((error: unknown) => {
       registration = { failed: true, error };
     });
-  const runStep = beforeDeadline(
-    fenced(
-      stepRunner({
-        sessions: deps.sessions,
-        createdAccessPoint: (_arn, alias) => (createdAlias = alias),
-        writer: reservations.writer(deps.writer),
-        providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined,
-      }),
-      () => locks.fence(),
-    ),
-    deadline,
-    deps.config.stepBudgetMs,
+  // every step of this request, the undo's too: only while it holds its locks, and only with time to finish it
+  const guarded = (run: StepRunner) =>
+    beforeDeadline(
+      fenced(run, () => locks.fence()),
+      deadline,
+      deps.config.stepBudgetMs,
+    );
+  const runStep = guarded(
+    stepRunner({
+      sessions: deps.sessions,
+      createdAccessPoint: (_arn, alias) => (createdAlias = alias),
+      writer: reservations.writer(deps.writer),
+      providers: ctx.moving ? providerDeletion(deps, [ctx.moving.identity.key]) : undefined,
+    }),
   );
   const ran = await runRecorded(deps.store, intent.record, plan.steps, (step) =>
     registration.failed ? Promise.reject(registration.error) : runStep(step),
@@ -124,7 +126,7 @@ async function provisionAdmitted(
   if (failures.length) {
     // leases reserved for statements no step got to write go now: taking a statement back must not wait on them
     await reservations.settle();
-    return recordFailure(deps, r, ctx, plan, intent, ran, failures[0]);
+    return recordFailure(deps, r, ctx, plan, intent, ran, failures[0], guarded);
   }
   // an access point made now: the snippets name its alias (the same files, rendered with it)
   const answer = createdAlias ? resultOf(r, plan, [], 'provisioned', createdAlias) : result;
