@@ -187,8 +187,9 @@ export function planAccessPoint(a: {
       [],
       createId ? [createId] : [],
     );
-    // with the access point in place and the statement there, nothing to add
-    if (createId || stmt.length) steps.push(...(createId ? stmt : delegationIfMissing(stmt, observed, target)));
+    // with the access point in place and the statement there (the plan's read saw it), nothing to add
+    const seenInPlace = stmt.some((x) => x.action === 'put-access-point-delegation' && x.params.seen);
+    if (createId || !seenInPlace) steps.push(...stmt);
   }
   // the grant's own access points that are not (or no longer) wanted
   const gone = own.filter((x) => x.name !== ap?.name);
@@ -226,16 +227,6 @@ export function planAccessPoint(a: {
     );
   }
   return steps;
-}
-
-/** An addition of the delegation for an access point that exists already: only when the statement is missing. */
-function delegationIfMissing(stmt: Step[], observed: Observed, target: DelegationParams['target']): Step[] {
-  const current = observed.resourcePolicies.get(bucketTargetKey(target.accountId, target.bucket));
-  const edit = editStatements(current, {
-    remove: [],
-    add: [delegationStatement(target.accountId, target.region, target.bucket)],
-  });
-  return edit.changed ? stmt : [];
 }
 
 const MAKES: ReadonlySet<Action> = new Set<Action>([
