@@ -47,7 +47,7 @@ describe('Quotas read at plan time', () => {
     expect(res.status).toBe(409);
     expect(res.body.type).toMatch(/quota-exceeded$/);
     expect(res.body.detail).toMatch(
-      /quota "Roles per account" \(service code iam, quota code L-FE177D64\) of account 200000000002 is full: \d+ used of \d+, and this request adds 1; request an increase in Service Quotas/,
+      `quota "Roles per account" (service code iam, quota code L-FE177D64) of account 200000000002 is full: ${ROLES + 1} used of ${ROLES + 1}, and this request adds 1; request an increase in Service Quotas`,
     );
     expect(res.body.quotas).toEqual([
       expect.objectContaining({ field: 'workload', quotaCode: 'L-FE177D64', limit: ROLES + 1, adds: 1 }),

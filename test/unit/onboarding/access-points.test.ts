@@ -238,7 +238,9 @@ describe('Function: orderGrantPolicy', () => {
 
   it('leaves a first onboarding as it was (no old access to keep)', () => {
     const steps = [step('policy', 'put-role-policy'), step('create', 'create-access-point')];
-    expect(orderGrantPolicy(steps, r.id)).toEqual(steps);
+    const before = structuredClone(steps);
+    expect(orderGrantPolicy(steps, r.id)).toEqual(before);
+    expect(steps).toEqual(before);
   });
 });
 

@@ -9,6 +9,7 @@ import { planKeyGrants } from '../../../lib/onboarding/plan/key-grants';
 import { keyPolicyStatement } from '../../../lib/policy/documents';
 import { parseRawPolicy } from '../../../lib/policy/resource-policy';
 import type { Step } from '../../../lib/onboarding/model/steps';
+import { rankOf } from '../../../lib/onboarding/plan/make-before-break';
 
 /** The KMS-grant planner on data: grants found (ListGrants by grantee) and the record in, steps out. */
 
@@ -135,6 +136,8 @@ describe('Function: planKeyGrants', () => {
       ['create-key-grant', want.granteePrincipal, 'Decrypt'],
       ['retire-key-grant', 'old', true],
     ]);
+    // what orders them when they run: the retirement ranks after every making step
+    expect(rankOf(steps[0])!).toBeLessThan(rankOf(steps[1])!);
   });
 
   it('a move to another role: a grant to the new role, the old role’s retired; a removal retires all (revoking one the service may not retire)', () => {
@@ -205,6 +208,7 @@ describe('Function: planKeyGrants', () => {
         ['create-key-grant', want.granteePrincipal, 'Decrypt,GenerateDataKey'],
         ['remove-key-policy-statement', KEY],
       ]);
+      expect(rankOf(steps[0])!).toBeLessThan(rankOf(steps[1])!);
       expect(left).toEqual([]);
     });
 

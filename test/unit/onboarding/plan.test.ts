@@ -1,7 +1,6 @@
-import { loadConfig } from '../../../lib/config';
+import { config, input, ISSUER, liveRoleOf, PROVIDER } from '../../helpers/plan-fixtures';
 import { ConflictError, QuotaExceededError, type ServiceError } from '../../../lib/errors';
 import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
-import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
 import { bucketTargetKey, type Observed, type ObservedRole } from '../../../lib/onboarding/gather/observe';
 import { planRole } from '../../../lib/onboarding/plan/role';
 import { planStatements } from '../../../lib/onboarding/plan/statements';
@@ -14,21 +13,6 @@ import { keyPolicyStatement } from '../../../lib/policy/documents';
  * step, and the parameters where they carry the decision.
  */
 
-const config = loadConfig({});
-const ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/DEMO';
-const PROVIDER = 'arn:aws:iam::200000000002:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/DEMO';
-const input = (over: Partial<OnboardingInput> = {}): OnboardingInput => ({
-  workload: {
-    type: 'eks',
-    clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }],
-    namespace: 'mongodb',
-    serviceAccounts: ['pbm-agent'],
-  },
-  bucket: { name: 'backups', accountId: '300000000003', region: 'eu-west-1', prefix: 'db/' },
-  tool: 'pbm',
-  access: 'read-write',
-  ...over,
-});
 const r = resolveRequest(config, input());
 const ROLE = r.identity.roleArn;
 const POLICY = `s3-onboarding-${r.id}`;
@@ -48,26 +32,7 @@ const summary = (steps: Step[]) =>
     after: s.after.map((a) => a.replace(`${r.identity.key}:`, '')),
   }));
 
-/** The role as the service would have left it for these grants. */
-function liveRole(grants: GrantRef[], extra: Partial<ObservedRole> = {}): ObservedRole {
-  const d = identityDesired(config, r.identity, grants, [ISSUER]);
-  const g = grantDesired(r.identity, r.grant);
-  return {
-    arn: ROLE,
-    path: '/s3-onboarding/',
-    trust: d.role.trust,
-    tags: d.role.tags,
-    boundaryArn: d.role.boundaryArn,
-    inline: new Map(
-      grants.map((x) => [
-        `s3-onboarding-${x.id}`,
-        { document: g.permissions, size: JSON.stringify(g.permissions).length },
-      ]),
-    ),
-    attached: [],
-    ...extra,
-  };
-}
+const liveRole = (grants: GrantRef[], extra: Partial<ObservedRole> = {}) => liveRoleOf(r, grants, extra);
 
 /** The planners return refusals as data; here the first is thrown, as POST answers it. */
 const orThrow = <T extends { refusals: ServiceError[] }>(p: T): T => {

@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig } from '../../../lib/config';
-import { grantDesired, identityDesired, resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
-import type { OnboardingInput } from '../../../lib/onboarding/model/onboarding';
-import { bucketTargetKey, type Observed, type ObservedRole } from '../../../lib/onboarding/gather/observe';
+import { config, input, ISSUER, liveRoleOf, PROVIDER } from '../../helpers/plan-fixtures';
+import { resolveRequest, type GrantRef } from '../../../lib/onboarding/model/desired';
+import { bucketTargetKey, type Observed } from '../../../lib/onboarding/gather/observe';
 import type { Step } from '../../../lib/onboarding/model/steps';
 import { rankOf } from '../../../lib/onboarding/plan/make-before-break';
 import { planTransition, type Current, type Transition } from '../../../lib/onboarding/plan/transition';
@@ -17,21 +16,6 @@ import { parseRawPolicy, type RawPolicy } from '../../../lib/policy/resource-pol
  */
 
 const GOLDEN = path.resolve(__dirname, '../../golden/plans');
-const config = loadConfig({});
-const ISSUER = 'https://oidc.eks.eu-west-1.amazonaws.com/id/DEMO';
-const PROVIDER = 'arn:aws:iam::200000000002:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/DEMO';
-const input = (over: Partial<OnboardingInput> = {}): OnboardingInput => ({
-  workload: {
-    type: 'eks',
-    clusters: [{ name: 'demo', accountId: '200000000002', region: 'eu-west-1' }],
-    namespace: 'mongodb',
-    serviceAccounts: ['pbm-agent'],
-  },
-  bucket: { name: 'backups', accountId: '300000000003', region: 'eu-west-1', prefix: 'db/' },
-  tool: 'pbm',
-  access: 'read-write',
-  ...over,
-});
 const OPTED_IN: [string, string][] = [['s3-onboarding-managed', 'true']];
 const BUCKET = bucketTargetKey('300000000003', 'backups');
 
@@ -48,25 +32,7 @@ const observed = (over: Partial<Observed> = {}): Observed => ({
 
 type R = ReturnType<typeof resolveRequest>;
 
-/** The role as the service leaves it for these grants of the identity. */
-function liveRole(r: R, grants: GrantRef[]): ObservedRole {
-  const d = identityDesired(config, r.identity, grants, [ISSUER]);
-  const g = grantDesired(r.identity, r.grant);
-  return {
-    arn: r.identity.roleArn,
-    path: '/s3-onboarding/',
-    trust: d.role.trust,
-    tags: d.role.tags,
-    boundaryArn: d.role.boundaryArn,
-    inline: new Map(
-      grants.map((x) => [
-        `s3-onboarding-${x.id}`,
-        { document: g.permissions, size: JSON.stringify(g.permissions).length },
-      ]),
-    ),
-    attached: [],
-  };
-}
+const liveRole = liveRoleOf;
 
 const bucketPolicy = (...statements: unknown[]): Map<string, RawPolicy | undefined> =>
   new Map([[BUCKET, parseRawPolicy(JSON.stringify({ Version: '2012-10-17', Statement: statements }))]]);
@@ -225,7 +191,8 @@ describe('planTransition: golden plans per verb and flow', () => {
   });
 
   it('undo of a refused new grant on an identity that stays: its policy and the role tags only, no repair', () => {
-    const role = liveRole(a, [ref(a), ref(b)]);
+    // the refused grant brought a tag of its own onto the role: the undo takes it back
+    const role = liveRole(a, [ref(a), { id: b.id, tags: [['team', 'reports']] }]);
     // drift nobody asked this request to repair: a foreign inline policy stays
     role.inline.set('hand-made', { document: { Version: '2012-10-17', Statement: [] }, size: 10 });
     const live = observed({ role, resourcePolicies: bucketPolicy(...b.want.bucketStatements!.statements) });
@@ -240,6 +207,11 @@ describe('planTransition: golden plans per verb and flow', () => {
       { grants: new Map([[a.identity.key, [ref(a)]]]), undo: true },
     );
     golden('undo-on-staying-identity', render(t, names));
+    expect(t.steps.map((s) => s.action).sort()).toEqual([
+      'delete-role-policy',
+      'remove-bucket-policy-statements',
+      'untag-role',
+    ]);
     expect(t.steps.some((s) => s.resource.endsWith('#hand-made'))).toBe(false);
   });
 });
